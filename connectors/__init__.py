@@ -1,0 +1,1 @@
+"""Where rows come from: file and SQL sources behind one small protocol."""

@@ -1,0 +1,95 @@
+"""The one small protocol every connector implements, and the registry that picks one by `type`.
+
+A connector knows where rows come from and nothing about what the numbers mean. Two shapes exist:
+frame connectors hand the engine a Polars LazyFrame (file sources); SQL connectors hand it a
+SQLAlchemy selectable and run the statement the engine compiled (so the database does the work).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal, Protocol, runtime_checkable
+
+import polars as pl
+
+from connectors.models import FileSource, SourceConfig, SqlSource
+
+ColumnKind = Literal["string", "integer", "float", "boolean", "timestamp", "date", "other"]
+
+
+class ConnectorError(Exception):
+    """A source cannot be read. The message is one sentence a PM can act on (no secrets in it)."""
+
+
+@runtime_checkable
+class Connector(Protocol):
+    name: str
+    config: SourceConfig
+
+    def schema(self) -> dict[str, ColumnKind]:
+        """Column name -> kind, read without reading the rows."""
+        ...
+
+    def fingerprint(self) -> str:
+        """Changes whenever the data may have changed (cache key for results)."""
+        ...
+
+
+@runtime_checkable
+class FrameConnector(Connector, Protocol):
+    def scan(self) -> pl.LazyFrame:
+        """All rows, lazily, with the source's own column names."""
+        ...
+
+
+@runtime_checkable
+class SqlConnector(Connector, Protocol):
+    @property
+    def dialect_name(self) -> str: ...
+
+    def selectable(self) -> object:
+        """A SQLAlchemy FromClause (table or subquery) holding the events."""
+        ...
+
+    def execute(self, statement: object) -> pl.DataFrame:
+        """Run a compiled SELECT in a read-only session; return its (aggregated) rows."""
+        ...
+
+    def explain(self, statement: object) -> str:
+        """The statement as SQL text for this dialect, values shown as bound parameters."""
+        ...
+
+
+Factory = Callable[[str, SourceConfig, Path], Connector]
+
+# type -> "module:function"; imported on first use so a missing driver only matters when used.
+REGISTRY: dict[str, str] = {
+    "parquet": "connectors.files:FileConnector",
+    "csv": "connectors.files:FileConnector",
+    "ndjson": "connectors.files:FileConnector",
+    "sql": "connectors.sql:SqlAlchemyConnector",
+}
+
+
+def connect(name: str, config: SourceConfig, root: Path) -> Connector:
+    """The connector for one source. `root` is the config folder that relative paths start from."""
+    target = REGISTRY.get(config.type)
+    if target is None:
+        raise ConnectorError(f"source {name!r}: no connector for type {config.type!r}")
+    module_name, attr = target.split(":")
+    factory: Factory = getattr(importlib.import_module(module_name), attr)
+    return factory(name, config, root)
+
+
+__all__ = [
+    "ColumnKind",
+    "Connector",
+    "ConnectorError",
+    "FileSource",
+    "FrameConnector",
+    "SqlConnector",
+    "SqlSource",
+    "connect",
+]

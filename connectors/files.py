@@ -1,0 +1,76 @@
+"""Parquet, CSV and NDJSON sources (a file or a glob) read through Polars lazy scans."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+from pathlib import Path
+
+import polars as pl
+
+from connectors.base import ColumnKind, ConnectorError
+from connectors.models import FileSource, SourceConfig
+
+
+def _kind(dtype: pl.DataType) -> ColumnKind:
+    if dtype == pl.String or dtype == pl.Categorical or dtype == pl.Enum:
+        return "string"
+    if dtype.is_integer():
+        return "integer"
+    if dtype.is_float() or dtype.is_decimal():
+        return "float"
+    if dtype == pl.Boolean:
+        return "boolean"
+    if isinstance(dtype, pl.Datetime):
+        return "timestamp"
+    if dtype == pl.Date:
+        return "date"
+    return "other"
+
+
+class FileConnector:
+    def __init__(self, name: str, config: SourceConfig, root: Path) -> None:
+        if not isinstance(config, FileSource):
+            raise TypeError("FileConnector takes a file source")
+        self.name = name
+        self.config: FileSource = config
+        self.pattern = (
+            str((root / config.path).resolve()) if not Path(config.path).is_absolute() else config.path
+        )
+
+    def files(self) -> list[Path]:
+        found = sorted(Path(p) for p in glob.glob(self.pattern, recursive=True))
+        files = [p for p in found if p.is_file()]
+        if not files:
+            raise ConnectorError(
+                f"source {self.name!r}: no file matches {self.config.path}; "
+                "generate it or fix `path:` (relative to the config folder)"
+            )
+        return files
+
+    def scan(self) -> pl.LazyFrame:
+        files = [str(p) for p in self.files()]
+        try:
+            if self.config.type == "parquet":
+                return pl.scan_parquet(files)
+            if self.config.type == "csv":
+                return pl.scan_csv(files, try_parse_dates=True)
+            return pl.scan_ndjson(files)
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            raise ConnectorError(f"source {self.name!r}: cannot read {self.config.path}: {exc}") from exc
+
+    def schema(self) -> dict[str, ColumnKind]:
+        try:
+            collected = self.scan().collect_schema()
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            raise ConnectorError(
+                f"source {self.name!r}: cannot read the schema of {self.config.path}: {exc}"
+            ) from exc
+        return {name: _kind(dtype) for name, dtype in collected.items()}
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        for path in self.files():
+            stat = path.stat()
+            digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        return digest.hexdigest()[:16]

@@ -1,0 +1,1 @@
+"""How a person sees the numbers: the CLI, the Streamlit app, figures and review packs."""

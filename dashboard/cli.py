@@ -1,0 +1,400 @@
+"""The `northstar` command line (see docs/cli.md). Every failure is one sentence on stderr, never a traceback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import click
+import typer
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = Path("config")
+
+app = typer.Typer(
+    name="northstar",
+    help="Success metrics and OKRs as code: validate, compute, score, check and chart them.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+ConfigOption = Annotated[
+    Path, typer.Option("--config", help="The project folder holding the YAML files.", show_default=True)
+]
+
+
+class Fail(Exception):
+    """A user-facing failure: one sentence, exit code 1."""
+
+
+class TableJson(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class TableJsonCsv(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def _die(message: str, code: int = 1) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _date(value: str | None, flag: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise Fail(f"{flag} {value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-10-01") from None
+
+
+def _is_demo_config(config: Path) -> bool:
+    return config.resolve() == (REPO / "config").resolve()
+
+
+def _resolve_config(config: Path) -> Path:
+    if (
+        not config.is_absolute()
+        and not config.exists()
+        and (REPO / config).exists()
+        and config == DEFAULT_CONFIG
+    ):
+        return REPO / config
+    return config
+
+
+def load(config: Path, *, strict: bool = False, check_data: bool = True) -> Any:
+    """Load the project (generating the demo's data on first use); warn about problems on stderr."""
+    from metrics.project import load_project
+
+    config = _resolve_config(config)
+    if not config.is_dir():
+        raise Fail(f"config folder {config} does not exist; pass --config DIR (the folder with metrics.yaml)")
+    if _is_demo_config(config):
+        from metrics.demo import ensure_demo
+
+        if not (REPO / "data" / "demo" / "events.parquet").exists():
+            typer.echo("Generating the demo product's data (first run)...", err=True)
+        ensure_demo(REPO)
+    project = load_project(config, check_data=check_data)
+    if project.problems:
+        if strict:
+            raise Fail(
+                f"the project has {len(project.problems)} problem(s); run `northstar validate --config {config}`"
+            )
+        typer.echo(
+            f"warning: {len(project.problems)} problem(s) in the project; the affected definitions are left out "
+            f"(see `northstar validate --config {config}`)",
+            err=True,
+        )
+    return project
+
+
+def _engine(project: Any, today: dt.date | None = None) -> Any:
+    from metrics.engine import Engine
+
+    return Engine(project, today=(lambda: today) if today else None)
+
+
+@app.command()
+def validate(
+    config: ConfigOption = DEFAULT_CONFIG,
+    fmt: Annotated[
+        TableJson, typer.Option("--format", help="table for people, json for CI tools")
+    ] = TableJson.table,
+) -> None:
+    """Check the project: YAML, references between definitions, and the data's schema. Exit 1 on any problem."""
+    from metrics.project import load_project
+
+    config = _resolve_config(config)
+    if _is_demo_config(config):
+        from metrics.demo import ensure_demo
+
+        ensure_demo(REPO)
+    project = load_project(config)
+    if fmt == TableJson.json:
+        typer.echo(
+            json.dumps({"valid": project.ok, "problems": [p.to_json() for p in project.problems]}, indent=2)
+        )
+    elif project.ok:
+        typer.echo(
+            f"{config}: valid ({len(project.sources)} sources, {len(project.metrics)} metrics, "
+            f"{len(project.okrs)} objectives)"
+        )
+    else:
+        for problem in project.problems:
+            typer.echo(str(problem))
+        typer.echo(f"{len(project.problems)} problem(s) found.", err=True)
+    if not project.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def schema(
+    out: Annotated[
+        Path | None, typer.Option(help="Write one <file>.schema.json per YAML file into this folder.")
+    ] = None,
+) -> None:
+    """Print the JSON Schema of the project's YAML files (generated from the models), for editors."""
+    from metrics.schema import json_schemas
+
+    schemas = json_schemas()
+    if out is None:
+        typer.echo(json.dumps(schemas, indent=2))
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for name, document in schemas.items():
+        (out / f"{name}.schema.json").write_text(json.dumps(document, indent=2) + "\n")
+    typer.echo(f"wrote {len(schemas)} schema files to {out}")
+
+
+@app.command()
+def compute(
+    metric: Annotated[list[str], typer.Argument(help="Metric ids.", show_default=False)],
+    config: ConfigOption = DEFAULT_CONFIG,
+    grain: Annotated[str, typer.Option(help="day | week | month | quarter")] = "day",
+    start: Annotated[
+        str | None, typer.Option(help="First day, YYYY-MM-DD (default: the data's first day).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option(help="Last day, YYYY-MM-DD (default: the data's last day).")
+    ] = None,
+    by: Annotated[str | None, typer.Option(help="Break every period down by this dimension.")] = None,
+    compare: Annotated[str | None, typer.Option(help="previous_period | previous_year")] = None,
+    fmt: Annotated[TableJsonCsv, typer.Option("--format")] = TableJsonCsv.table,
+) -> None:
+    """Compute metrics per period."""
+    from metrics.models import GRAINS
+    from metrics.request import COMPARISONS, MetricRequest
+
+    if grain not in GRAINS:
+        raise Fail(f"unknown grain {grain!r}; use one of {', '.join(GRAINS)}")
+    if compare is not None and compare not in COMPARISONS:
+        raise Fail(f"unknown comparison {compare!r}; use one of {', '.join(COMPARISONS)}")
+    request = MetricRequest(
+        metrics=tuple(metric),
+        start=_date(start, "--start"),
+        end=_date(end, "--end"),
+        grain=grain,
+        by=by,
+        compare=compare,
+    )
+    project = load(config)
+    for metric_id in metric:
+        if metric_id in project.skipped:
+            raise Fail(
+                f"metric {metric_id!r} is not available: {project.skipped[metric_id]} (run northstar validate)"
+            )
+    result = _engine(project).compute(request)
+    rows = result.rows()
+    if result.comparison is not None:
+        compared = {
+            (r["metric"], r["period"], r.get(by) if by else None): r
+            for r in result.comparison.iter_rows(named=True)
+        }
+        for row in rows:
+            match = compared.get(
+                (row["metric"], dt.date.fromisoformat(row["period"]), row.get(by) if by else None)
+            )
+            row["compared_period"] = match["compared_period"].isoformat() if match else None
+            row["compared_value"] = match["value"] if match else None
+    if fmt == TableJsonCsv.json:
+        typer.echo(json.dumps(rows))
+    elif fmt == TableJsonCsv.csv:
+        import polars as pl
+
+        typer.echo(pl.DataFrame(rows, infer_schema_length=None).write_csv(), nl=False)
+    else:
+        typer.echo(_table(rows))
+
+
+def _table(rows: Sequence[dict[str, Any]]) -> str:
+    if not rows:
+        return "(no rows)"
+    headers = list(rows[0].keys())
+
+    def cell(value: Any) -> str:
+        if value is None:
+            return "-"
+        if isinstance(value, float):
+            return f"{value:,.6g}" if abs(value) < 1e6 else f"{value:,.0f}"
+        return str(value)
+
+    body = [[cell(row.get(h)) for h in headers] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    for r in body:
+        lines.append(
+            "  ".join(
+                c.rjust(w) if i == len(r) - 1 else c.ljust(w)
+                for i, (c, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
+    return "\n".join(lines)
+
+
+@app.command()
+def okrs(
+    config: ConfigOption = DEFAULT_CONFIG,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Score as of this day (default: today).")
+    ] = None,
+    fmt: Annotated[TableJson, typer.Option("--format")] = TableJson.table,
+) -> None:
+    """The OKR scorecard: progress, pace, forecast and status of every key result."""
+    from metrics.okrs import score
+
+    day = _date(as_of, "--as-of")
+    project = load(config)
+    card = score(project, _engine(project, day), day)
+    typer.echo(json.dumps(card.to_json(), indent=2) if fmt == TableJson.json else card.to_table())
+
+
+@app.command()
+def check(
+    config: ConfigOption = DEFAULT_CONFIG,
+    fmt: Annotated[TableJson, typer.Option("--format")] = TableJson.table,
+) -> None:
+    """Run the data-quality checks. Exit 1 when a check of severity error fails."""
+    from metrics.quality import run_checks
+
+    project = load(config)
+    report = run_checks(project, _engine(project))
+    typer.echo(json.dumps(report.to_json(), indent=2) if fmt == TableJson.json else report.to_table())
+    if report.failed_errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    config: ConfigOption = DEFAULT_CONFIG,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
+    host: Annotated[
+        str, typer.Option(help="Address to bind; other than 127.0.0.1 exposes the dashboard.")
+    ] = "127.0.0.1",
+) -> None:
+    """Run the Streamlit dashboard on the project."""
+    config = _resolve_config(config)
+    load(config, check_data=False)  # fail early, with one sentence, on a missing folder; makes the demo data
+    if host not in {"127.0.0.1", "localhost", "::1"}:
+        typer.echo(f"warning: binding {host}: the dashboard is reachable from other machines", err=True)
+    env = {**os.environ, "NORTHSTAR_CONFIG": str(config.resolve())}
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(REPO / "dashboard" / "app.py"),
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    typer.echo(
+        f"Northstar on http://{'localhost' if host == '127.0.0.1' else host}:{port} (Ctrl+C stops it)",
+        err=True,
+    )
+    try:
+        raise typer.Exit(subprocess.call(command, env=env))
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+
+
+@app.command()
+def snapshot(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the pack (created if missing).")],
+    config: ConfigOption = DEFAULT_CONFIG,
+    as_of: Annotated[str | None, typer.Option("--as-of")] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="Dashboard URL for the shared links.")
+    ] = None,
+) -> None:
+    """Write the review pack: PNG charts, one offline index.html and summary.md."""
+    from dashboard.snapshot import build_pack
+
+    day = _date(as_of, "--as-of")
+    project = load(config)
+    summary = build_pack(project, _engine(project, day), out, as_of=day, base_url=base_url)
+    typer.echo(str(summary))
+
+
+@app.command()
+def demo(
+    events: Annotated[int, typer.Option(help="How many events to generate.", min=1000)] = 1_000_000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed and day give the same data.")] = 7,
+    load_into: Annotated[
+        str | None, typer.Option("--load-into", help="Also load the events into this SQLAlchemy URL.")
+    ] = None,
+    table: Annotated[str, typer.Option(help="Table name for --load-into.")] = "events",
+) -> None:
+    """(Re)generate the demo product's data that the shipped config/ reads."""
+    from metrics.demo import generate_demo
+
+    summary = generate_demo(REPO / "data" / "demo", events=events, seed=seed)
+    typer.echo(f"wrote {summary.rows:,} events ({summary.start} .. {summary.end}) to {summary.path}")
+    if load_into:
+        from metrics.demo_sql import load_demo
+
+        rows = load_demo(summary.path, load_into, table)
+        typer.echo(f"loaded {rows:,} rows into table {table!r}")
+
+
+def _one_sentence(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return " ".join(text.split())
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: typer with every error turned into one line on stderr."""
+    from connectors.base import ConnectorError
+    from metrics.project import ConfigError
+    from metrics.request import MetricError
+
+    known: tuple[type[BaseException], ...] = (Fail, MetricError, ConnectorError, ConfigError)
+    try:
+        # standalone_mode=False: click returns an Exit's code instead of exiting
+        code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        _die("aborted", 1)
+    except click.UsageError as exc:
+        hint = (
+            f" (see `northstar {exc.ctx.info_name} --help`)"
+            if exc.ctx and exc.ctx.info_name != "northstar"
+            else ""
+        )
+        typer.echo(f"error: {_one_sentence(exc)}{hint}", err=True)
+        sys.exit(2)
+    except known as exc:
+        typer.echo(f"error: {_one_sentence(exc)}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # the promise is no traceback; name the failure so it can be reported
+        typer.echo(f"error: unexpected {type(exc).__name__}: {_one_sentence(exc)}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

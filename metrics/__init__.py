@@ -1,0 +1,1 @@
+"""What the numbers mean: definitions, the engine, OKR scoring."""

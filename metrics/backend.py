@@ -1,0 +1,49 @@
+"""The protocol a metric backend implements (Polars for frames, SQL for databases)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Protocol
+
+import polars as pl
+
+from connectors.base import Connector
+from connectors.models import SourceConfig
+from metrics.calendar import Calendar
+from metrics.models import SourcedMetric
+from metrics.request import Window
+
+
+class Backend(Protocol):
+    def compute(
+        self,
+        source_name: str,
+        source: SourceConfig,
+        connector: Connector,
+        metrics: Mapping[str, SourcedMetric],
+        window: Window,
+    ) -> dict[str, pl.DataFrame]:
+        """Per metric id: columns `period` (Date), [`window.by`] (String), `value` (Float64).
+
+        One row per period (and group) that has counted rows inside the window; the engine fills
+        the rest. All metrics of the request on this source are computed in one pass over it.
+        """
+        ...
+
+    def explain(
+        self,
+        source_name: str,
+        source: SourceConfig,
+        connector: Connector,
+        metrics: Mapping[str, SourcedMetric],
+        window: Window,
+    ) -> str:
+        """The plan (Polars) or the SQL (databases) that `compute` would run."""
+        ...
+
+    def data_range(
+        self, source_name: str, source: SourceConfig, connector: Connector, calendar: Calendar
+    ) -> tuple[dt.date | None, dt.date | None]:
+        """(first, last) local date of the source's timestamps, or (None, None) when it is empty."""
+        ...

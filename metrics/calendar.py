@@ -1,0 +1,104 @@
+"""Calendar buckets in the project's terms: week start, fiscal quarters, named by their first day.
+
+Fiscal years are named by the calendar year they start in: with `fiscal_year_start: 2`,
+"2026-Q1" is 2026-02-01 .. 2026-04-30 and "2026-Q4" is 2026-11-01 .. 2027-01-31.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from metrics.models import Grain, ProjectConfig
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + (day.month - 1) + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class Calendar:
+    timezone: str = "UTC"
+    week_start: str = "monday"
+    fiscal_year_start: int = 1
+
+    @classmethod
+    def of(cls, settings: ProjectConfig) -> Calendar:
+        return cls(settings.timezone, settings.week_start, settings.fiscal_year_start)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def first_weekday(self) -> int:
+        """Python weekday() of the first day of a week (Monday 0 .. Sunday 6)."""
+        return 0 if self.week_start == "monday" else 6
+
+    def bucket_start(self, day: dt.date, grain: Grain) -> dt.date:
+        if grain == "day":
+            return day
+        if grain == "week":
+            return day - dt.timedelta(days=(day.weekday() - self.first_weekday) % 7)
+        if grain == "month":
+            return day.replace(day=1)
+        offset = (day.month - self.fiscal_year_start) % 3
+        return _add_months(day.replace(day=1), -offset)
+
+    def bucket_end(self, start: dt.date, grain: Grain) -> dt.date:
+        """Last day of the bucket that starts on `start`."""
+        if grain == "day":
+            return start
+        if grain == "week":
+            return start + dt.timedelta(days=6)
+        months = 1 if grain == "month" else 3
+        return _add_months(start, months) - dt.timedelta(days=1)
+
+    def next_bucket(self, start: dt.date, grain: Grain) -> dt.date:
+        return self.bucket_end(start, grain) + dt.timedelta(days=1)
+
+    def periods(self, start: dt.date, end: dt.date, grain: Grain) -> list[dt.date]:
+        """The first day of every bucket that meets [start, end]."""
+        out: list[dt.date] = []
+        current = self.bucket_start(start, grain)
+        while current <= end:
+            out.append(current)
+            current = self.next_bucket(current, grain)
+        return out
+
+    def quarter(self, fiscal_year: int, number: int) -> tuple[dt.date, dt.date]:
+        start = _add_months(dt.date(fiscal_year, self.fiscal_year_start, 1), 3 * (number - 1))
+        return start, self.bucket_end(start, "quarter")
+
+    def quarter_containing(self, day: dt.date) -> tuple[dt.date, dt.date]:
+        start = self.bucket_start(day, "quarter")
+        return start, self.bucket_end(start, "quarter")
+
+    def quarter_name(self, day: dt.date) -> str:
+        start = self.bucket_start(day, "quarter")
+        months_in = (start.month - self.fiscal_year_start) % 12
+        fiscal_year = start.year if start.month >= self.fiscal_year_start else start.year - 1
+        return f"{fiscal_year}-Q{months_in // 3 + 1}"
+
+    def bucket_expr(self, day: pl.Expr, grain: Grain) -> pl.Expr:
+        """Polars expression: the bucket start of a Date expression."""
+        if grain == "day":
+            return day
+        if grain == "week":
+            shift = (day.dt.weekday() - 1 - self.first_weekday) % 7  # polars weekday: Monday=1
+            return day - pl.duration(days=shift)
+        if grain == "month":
+            return day.dt.truncate("1mo")
+        months_back = (day.dt.month().cast(pl.Int32) - self.fiscal_year_start) % 3
+        return day.dt.truncate("1mo").dt.offset_by(pl.format("-{}mo", months_back))
+
+    def today(self, now: dt.datetime | None = None) -> dt.date:
+        """Today's date in the project time zone."""
+        moment = now if now is not None else dt.datetime.now(dt.UTC)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        return moment.astimezone(self.zone).date()

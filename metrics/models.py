@@ -1,0 +1,253 @@
+"""Pydantic models for `project.yaml`, `metrics.yaml` and `okrs.yaml`.
+
+These models check the shape of one file. Whether definitions fit together (references, cycles)
+and fit the data (columns exist) is checked in `metrics.validation`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+
+from connectors.models import ID_PATTERN, StrictModel
+
+MetricId = Annotated[str, Field(pattern=ID_PATTERN)]
+Scalar = str | int | float | bool
+FilterValue = Scalar | list[Scalar]
+Grain = Literal["day", "week", "month", "quarter"]
+GRAINS: tuple[Grain, ...] = ("day", "week", "month", "quarter")
+METRIC_TYPES = (
+    "count",
+    "count_distinct",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "percentile",
+    "ratio",
+    "active_users",
+    "retention",
+    "funnel",
+)
+# Types whose empty period is 0 rather than null, and whose period_to_date baseline defaults to 0.
+ADDITIVE_TYPES = frozenset({"count", "count_distinct", "sum"})
+ZERO_FILLED_TYPES = frozenset({"count", "count_distinct", "sum", "active_users"})
+USER_TYPES = frozenset({"active_users", "retention", "funnel"})
+
+
+class StatusThresholds(StrictModel):
+    on_track_probability: float = Field(default=0.7, ge=0, le=1)
+    at_risk_probability: float = Field(default=0.3, ge=0, le=1)
+    on_track_pace_gap: float = Field(
+        default=0.1, ge=0, description="on_track when progress >= expected - this"
+    )
+    at_risk_pace_gap: float = Field(
+        default=0.25, ge=0, description="at_risk when progress >= expected - this"
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> StatusThresholds:
+        if self.at_risk_probability > self.on_track_probability:
+            raise ValueError("at_risk_probability must not exceed on_track_probability")
+        if self.on_track_pace_gap > self.at_risk_pace_gap:
+            raise ValueError("on_track_pace_gap must not exceed at_risk_pace_gap")
+        return self
+
+
+class ReviewSettings(StrictModel):
+    pinned_metrics: list[MetricId] = Field(
+        default_factory=list, description="Metrics charted in every review pack beside the KRs."
+    )
+    base_url: str | None = Field(default=None, description="Where the dashboard is served, for shared links.")
+
+
+class ProjectConfig(StrictModel):
+    name: str = "Northstar project"
+    timezone: str = Field(default="UTC", description="IANA zone; all calendar bucketing happens in it.")
+    week_start: Literal["monday", "sunday"] = "monday"
+    fiscal_year_start: int = Field(
+        default=1, ge=1, le=12, description="Month number that starts the fiscal year."
+    )
+    thresholds: StatusThresholds = Field(default_factory=StatusThresholds)
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as UTC or Europe/Berlin"
+            ) from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class _MetricBase(StrictModel):
+    label: str | None = None
+    description: str = ""
+    owner: str | None = None
+    unit: str = "count"
+    direction: Literal["increase", "decrease"] = "increase"
+
+
+class _SourcedMetric(_MetricBase):
+    source: str
+    filter: dict[str, FilterValue] = Field(
+        default_factory=dict, description="Equality; a list means one of; keys are ANDed."
+    )
+
+
+class CountMetric(_SourcedMetric):
+    type: Literal["count"]
+
+
+class CountDistinctMetric(_SourcedMetric):
+    type: Literal["count_distinct"]
+    column: str | None = Field(default=None, description="Default: the source's user column.")
+
+
+class AggregateMetric(_SourcedMetric):
+    type: Literal["sum", "avg", "min", "max"]
+    column: str
+
+
+class PercentileMetric(_SourcedMetric):
+    type: Literal["percentile"]
+    column: str
+    percentile: float = Field(ge=0, le=1)
+
+
+class RatioMetric(_MetricBase):
+    type: Literal["ratio"]
+    numerator: str
+    denominator: str
+
+
+class ActiveUsersMetric(_SourcedMetric):
+    type: Literal["active_users"]
+    window: int = Field(ge=1, le=366)
+    unit: str = "users"
+
+
+class RetentionMetric(_SourcedMetric):
+    type: Literal["retention"]
+    cohort_event: str
+    return_event: str | list[str] = "any"
+    period: Literal["day", "week"] = "day"
+    offset: int = Field(ge=0, le=3660)
+    unit: str = "percent"
+
+
+class FunnelMetric(_SourcedMetric):
+    type: Literal["funnel"]
+    steps: list[str] = Field(min_length=2)
+    within: float = Field(gt=0, le=366, description="Days from the first step.")
+    unit: str = "percent"
+
+
+MetricDef = Annotated[
+    CountMetric
+    | CountDistinctMetric
+    | AggregateMetric
+    | PercentileMetric
+    | RatioMetric
+    | ActiveUsersMetric
+    | RetentionMetric
+    | FunnelMetric,
+    Field(discriminator="type"),
+]
+SourcedMetric = (
+    CountMetric
+    | CountDistinctMetric
+    | AggregateMetric
+    | PercentileMetric
+    | ActiveUsersMetric
+    | RetentionMetric
+    | FunnelMetric
+)
+
+
+class MetricsFile(StrictModel):
+    metrics: dict[MetricId, MetricDef]
+
+
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_TRAILING = re.compile(r"^trailing_(\d+)d$")
+
+
+class PeriodRange(StrictModel):
+    start: dt.date
+    end: dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PeriodRange:
+        if self.end < self.start:
+            raise ValueError(f"period ends ({self.end}) before it starts ({self.start})")
+        return self
+
+
+def parse_read(value: str) -> tuple[Literal["period_to_date", "trailing", "latest"], int]:
+    if value == "period_to_date":
+        return "period_to_date", 0
+    if value == "latest":
+        return "latest", 1
+    match = _TRAILING.match(value)
+    if match and 1 <= int(match.group(1)) <= 366:
+        return "trailing", int(match.group(1))
+    raise ValueError(f"unknown read {value!r}; use period_to_date, latest or trailing_<N>d (N from 1 to 366)")
+
+
+class KeyResult(StrictModel):
+    id: MetricId
+    metric: str
+    read: str = "period_to_date"
+    baseline: float | None = None
+    target: float
+    direction: Literal["increase", "decrease"] | None = Field(
+        default=None, description="Default: the metric's direction."
+    )
+    milestones: dict[dt.date, float] = Field(default_factory=dict)
+    weight: float = Field(default=1, ge=0)
+    description: str = ""
+
+    @field_validator("read")
+    @classmethod
+    def _read(cls, value: str) -> str:
+        parse_read(value)
+        return value
+
+
+class Objective(StrictModel):
+    id: MetricId
+    objective: str
+    owner: str | None = None
+    period: str | PeriodRange
+    key_results: list[KeyResult] = Field(min_length=1)
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, value: str | PeriodRange) -> str | PeriodRange:
+        if isinstance(value, str) and value != "current_quarter" and not _QUARTER.match(value):
+            raise ValueError(
+                f"unknown period {value!r}; use a fiscal quarter like 2026-Q4, current_quarter, "
+                "or {start: YYYY-MM-DD, end: YYYY-MM-DD}"
+            )
+        return value
+
+
+class OkrsFile(StrictModel):
+    okrs: list[Objective]
+
+
+def quarter_of(value: str) -> tuple[int, int] | None:
+    match = _QUARTER.match(value)
+    return (int(match.group(1)), int(match.group(2))) if match else None

@@ -1,0 +1,446 @@
+"""Layers (b) and (c) of validation: definitions fit together, and definitions fit the data.
+
+Layer (a), syntax and schema, happens while loading (`metrics.project`). Each function returns
+problems; `prune` drops every definition a problem disables (and the ratios and key results that
+depend on them) so the rest of the project keeps working.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from connectors.base import ColumnKind, ConnectorError, connect
+from connectors.models import SourceConfig
+from metrics.calendar import Calendar
+from metrics.models import (
+    AggregateMetric,
+    CountDistinctMetric,
+    FunnelMetric,
+    MetricDef,
+    Objective,
+    PercentileMetric,
+    RatioMetric,
+    RetentionMetric,
+    quarter_of,
+)
+from metrics.project import Problem, Project, did_you_mean, locate, value_location
+
+NUMERIC: frozenset[ColumnKind] = frozenset({"integer", "float", "boolean"})
+TEMPORAL: frozenset[ColumnKind] = frozenset({"timestamp", "date"})
+DIMENSION_KINDS: frozenset[ColumnKind] = frozenset({"string", "integer", "boolean"})
+
+
+class _Collector:
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.problems: list[Problem] = []
+
+    def at(
+        self,
+        file: str,
+        path: tuple[Any, ...],
+        message: str,
+        hint: str | None = None,
+        *,
+        subject: str | None = None,
+        value: bool = True,
+    ) -> None:
+        tree = self.project.trees.get(file)
+        if tree is None:
+            loc = None
+        elif value:
+            loc = value_location(self.project.root, file, tree, path)
+        else:
+            loc = locate(self.project.root, file, tree, path)
+        self.problems.append(Problem(message, loc, hint, subject))
+
+
+def check_references(project: Project) -> list[Problem]:
+    out = _Collector(project)
+    for metric_id, metric in project.metrics.items():
+        _check_metric(out, metric_id, metric)
+    _check_cycles(out)
+    _check_okrs(out)
+    for index, pinned in enumerate(project.settings.review.pinned_metrics):
+        if pinned not in project.metrics:
+            out.at(
+                "project.yaml",
+                ("review", "pinned_metrics", index),
+                f"unknown metric {pinned!r}",
+                did_you_mean(pinned, list(project.metrics)),
+            )
+    try:
+        from metrics.quality import validate_checks
+    except ImportError:  # the data-quality layer is optional
+        return out.problems
+    out.problems.extend(validate_checks(project))
+    return out.problems
+
+
+def _check_metric(out: _Collector, metric_id: str, metric: MetricDef) -> None:
+    project = out.project
+    where = ("metrics", metric_id)
+    subject = f"metric:{metric_id}"
+    if isinstance(metric, RatioMetric):
+        for part in ("numerator", "denominator"):
+            ref = getattr(metric, part)
+            if ref not in project.metrics and ref not in project.skipped:
+                out.at(
+                    "metrics.yaml",
+                    (*where, part),
+                    f"{part} {ref!r} is not a metric",
+                    did_you_mean(ref, list(project.metrics)),
+                    subject=subject,
+                )
+        return
+    source = project.sources.get(metric.source)
+    if source is None and (
+        f"source:{metric.source}" in project.broken or "file:sources.yaml" in project.broken
+    ):
+        return  # the source's own problem is reported; prune leaves this metric out
+    if source is None:
+        out.at(
+            "metrics.yaml",
+            (*where, "source"),
+            f"unknown source {metric.source!r}",
+            did_you_mean(metric.source, list(project.sources)) or "define it in sources.yaml",
+            subject=subject,
+        )
+        return
+    roles = source.columns
+    needs_user = metric.type in ("active_users", "retention", "funnel") or (
+        isinstance(metric, CountDistinctMetric) and metric.column is None
+    )
+    if needs_user and roles.user is None:
+        out.at(
+            "metrics.yaml",
+            (*where, "type"),
+            f"a {metric.type} metric needs the user column, and source {metric.source!r} maps none",
+            "add `user:` under the source's `columns:`",
+            subject=subject,
+        )
+    needs_event = isinstance(metric, RetentionMetric | FunnelMetric) or "event" in metric.filter
+    if needs_event and roles.event is None:
+        out.at(
+            "metrics.yaml",
+            (*where, "type"),
+            f"metric {metric_id!r} uses event names, and source {metric.source!r} maps no event column",
+            "add `event:` under the source's `columns:`",
+            subject=subject,
+        )
+    for key in metric.filter:
+        if key != "event" and key not in source.dimensions:
+            out.at(
+                "metrics.yaml",
+                (*where, "filter", key),
+                f"filter key {key!r} is not a dimension of source {metric.source!r}",
+                did_you_mean(key, [*source.dimensions, "event"])
+                or "filter on `event` or on a column listed under the source's `dimensions:`",
+                subject=subject,
+                value=False,
+            )
+    if isinstance(metric, RetentionMetric):
+        returns = metric.return_event
+        if isinstance(returns, list) and not returns:
+            out.at(
+                "metrics.yaml",
+                (*where, "return_event"),
+                "return_event is an empty list",
+                "name an event, a list of events, or `any`",
+                subject=subject,
+            )
+
+
+def _check_cycles(out: _Collector) -> None:
+    metrics = out.project.metrics
+    reported: set[str] = set()
+
+    def walk(metric_id: str, trail: list[str]) -> None:
+        metric = metrics.get(metric_id)
+        if not isinstance(metric, RatioMetric):
+            return
+        for part in ("numerator", "denominator"):
+            ref = getattr(metric, part)
+            if ref in trail:
+                cycle = [*trail[trail.index(ref) :], ref]
+                if ref not in reported:
+                    reported.update(cycle)
+                    out.at(
+                        "metrics.yaml",
+                        ("metrics", metric_id, part),
+                        "ratio cycle: " + " -> ".join(cycle),
+                        "a ratio may not depend on itself",
+                        subject=f"metric:{ref}",
+                    )
+                continue
+            walk(ref, [*trail, ref])
+
+    for metric_id in metrics:
+        if metric_id not in reported:
+            walk(metric_id, [metric_id])
+
+
+def objective_period(objective: Objective, calendar: Calendar, today: Any) -> tuple[Any, Any]:
+    """(start, end) of an objective's period; `today` resolves current_quarter."""
+    period = objective.period
+    if isinstance(period, str):
+        if period == "current_quarter":
+            return calendar.quarter_containing(today)
+        year_q = quarter_of(period)
+        assert year_q is not None
+        return calendar.quarter(*year_q)
+    return period.start, period.end
+
+
+def _check_okrs(out: _Collector) -> None:
+    project = out.project
+    calendar = Calendar.of(project.settings)
+    today = calendar.today()
+    seen_objectives: set[str] = set()
+    seen_krs: set[str] = set()
+    for index, objective in enumerate(project.okrs):
+        where: tuple[Any, ...] = ("okrs", index)
+        subject = f"okr:{objective.id}"
+        if objective.id in seen_objectives:
+            out.at(
+                "okrs.yaml",
+                (*where, "id"),
+                f"duplicate objective id {objective.id!r}",
+                "objective ids are unique in a project",
+                subject=f"okr:{objective.id}#{index}",
+            )
+            continue
+        seen_objectives.add(objective.id)
+        start, end = objective_period(objective, calendar, today)
+        if sum(kr.weight for kr in objective.key_results) <= 0:
+            out.at(
+                "okrs.yaml",
+                (*where, "key_results"),
+                f"the key results of {objective.id!r} all weigh 0",
+                "give at least one key result a positive weight",
+                subject=subject,
+                value=False,
+            )
+        for kr_index, kr in enumerate(objective.key_results):
+            kr_where = (*where, "key_results", kr_index)
+            kr_subject = f"kr:{objective.id}.{kr.id}"
+            if kr.id in seen_krs:
+                out.at(
+                    "okrs.yaml",
+                    (*kr_where, "id"),
+                    f"duplicate key result id {kr.id!r}",
+                    "key result ids are unique in a project",
+                    subject=kr_subject,
+                )
+            seen_krs.add(kr.id)
+            if (
+                kr.metric not in project.metrics
+                and kr.metric not in project.skipped
+                and "file:metrics.yaml" not in project.broken
+            ):
+                out.at(
+                    "okrs.yaml",
+                    (*kr_where, "metric"),
+                    f"unknown metric {kr.metric!r}",
+                    did_you_mean(kr.metric, list(project.metrics)),
+                    subject=kr_subject,
+                )
+            if kr.baseline is not None and kr.baseline == kr.target:
+                out.at(
+                    "okrs.yaml",
+                    (*kr_where, "target"),
+                    f"target equals the baseline ({kr.target:g})",
+                    "progress is measured from baseline to target, so they must differ",
+                    subject=kr_subject,
+                )
+            for day in kr.milestones:
+                if not start <= day <= end:
+                    out.at(
+                        "okrs.yaml",
+                        (*kr_where, "milestones", day.isoformat()),
+                        f"milestone {day} is outside the period {start} .. {end}",
+                        subject=kr_subject,
+                        value=False,
+                    )
+
+
+# --- layer (c): the definitions fit the data -------------------------------------------------
+
+
+def check_data(project: Project) -> list[Problem]:
+    """Read each source's schema (never its rows) and check every column a definition names."""
+    out = _Collector(project)
+    for name, source in project.sources.items():
+        if f"source:{name}" in project.broken:
+            continue
+        schema = _schema(out, name, source)
+        if schema is None:
+            continue
+        _check_source_columns(out, name, source, schema)
+        for metric_id, metric in project.metrics.items():
+            if getattr(metric, "source", None) == name:
+                _check_metric_columns(out, metric_id, metric, schema)
+    return out.problems
+
+
+def _schema(out: _Collector, name: str, source: SourceConfig) -> Mapping[str, ColumnKind] | None:
+    where = ("sources", name, "path" if source.type != "sql" else "url")
+    try:
+        return connect(name, source, out.project.root).schema()
+    except ConnectorError as exc:
+        out.at("sources.yaml", where, str(exc), subject=f"source:{name}")
+    except Exception as exc:  # a driver or file format we did not foresee: still one located line
+        out.at(
+            "sources.yaml",
+            where,
+            f"source {name!r} cannot be read: {type(exc).__name__}: {exc}",
+            subject=f"source:{name}",
+        )
+    return None
+
+
+def _check_source_columns(
+    out: _Collector, name: str, source: SourceConfig, schema: Mapping[str, ColumnKind]
+) -> None:
+    subject = f"source:{name}"
+    for role in ("timestamp", "user", "event"):
+        column = getattr(source.columns, role)
+        if column is None:
+            continue
+        if column not in schema:
+            out.at(
+                "sources.yaml",
+                ("sources", name, "columns", role),
+                f"column {column!r} (the {role} column) is not in source {name!r}",
+                did_you_mean(column, list(schema)) or f"columns found: {', '.join(sorted(schema))}",
+                subject=subject,
+            )
+        elif role == "timestamp" and schema[column] not in TEMPORAL:
+            out.at(
+                "sources.yaml",
+                ("sources", name, "columns", role),
+                f"column {column!r} holds {schema[column]} values, not timestamps",
+                "point `timestamp:` at a datetime column",
+                subject=subject,
+            )
+    for index, dim in enumerate(source.dimensions):
+        if dim not in schema:
+            out.at(
+                "sources.yaml",
+                ("sources", name, "dimensions", index),
+                f"dimension {dim!r} is not a column of source {name!r}",
+                did_you_mean(dim, list(schema)) or f"columns found: {', '.join(sorted(schema))}",
+                subject=f"dimension:{name}:{dim}",
+            )
+        elif schema[dim] not in DIMENSION_KINDS:
+            out.at(
+                "sources.yaml",
+                ("sources", name, "dimensions", index),
+                f"dimension {dim!r} holds {schema[dim]} values; breakdowns need text, integers or booleans",
+                subject=f"dimension:{name}:{dim}",
+            )
+
+
+def _check_metric_columns(
+    out: _Collector, metric_id: str, metric: MetricDef, schema: Mapping[str, ColumnKind]
+) -> None:
+    column = getattr(metric, "column", None)
+    if column is None:
+        return
+    subject = f"metric:{metric_id}"
+    where = ("metrics", metric_id, "column")
+    if column not in schema:
+        out.at(
+            "metrics.yaml",
+            where,
+            f"column {column!r} is not in source {metric.source!r}",  # type: ignore[union-attr]
+            did_you_mean(column, list(schema)),
+            subject=subject,
+        )
+    elif isinstance(metric, AggregateMetric | PercentileMetric) and schema[column] not in NUMERIC:
+        out.at(
+            "metrics.yaml",
+            where,
+            f"column {column!r} holds {schema[column]} values; {metric.type} needs numbers",
+            subject=subject,
+        )
+
+
+# --- keep what is valid -----------------------------------------------------------------------
+
+
+def prune(project: Project, problems: list[Problem]) -> Project:
+    """The project without the definitions that problems disable, and without what depends on them."""
+    bad_sources = {
+        p.subject.split(":", 1)[1] for p in problems if p.subject and p.subject.startswith("source:")
+    }
+    bad_metrics = {
+        p.subject.split(":", 1)[1] for p in problems if p.subject and p.subject.startswith("metric:")
+    }
+    bad_okrs = {p.subject.split(":", 1)[1] for p in problems if p.subject and p.subject.startswith("okr:")}
+    bad_krs = {p.subject.split(":", 1)[1] for p in problems if p.subject and p.subject.startswith("kr:")}
+    bad_dims = {
+        tuple(p.subject.split(":")[1:3]) for p in problems if p.subject and p.subject.startswith("dimension:")
+    }
+    skipped: dict[str, str] = dict(project.skipped)
+    for metric_id in bad_metrics:
+        skipped[metric_id] = "its definition has errors"
+    metrics = dict(project.metrics)
+    changed = True
+    while changed:
+        changed = False
+        for metric_id, metric in list(metrics.items()):
+            reason = None
+            if metric_id in bad_metrics:
+                reason = "its definition has errors"
+            elif isinstance(metric, RatioMetric):
+                for ref in (metric.numerator, metric.denominator):
+                    if ref not in metrics:
+                        reason = f"it uses {ref!r}, which is not available"
+            elif metric.source in bad_sources or metric.source not in project.sources:
+                reason = f"its source {metric.source!r} has errors"
+            if reason:
+                del metrics[metric_id]
+                skipped[metric_id] = reason
+                changed = True
+    okrs = []
+    for objective in project.okrs:
+        if objective.id in bad_okrs:
+            continue
+        krs = [kr for kr in objective.key_results if f"{objective.id}.{kr.id}" not in bad_krs]
+        if not krs:
+            continue
+        okrs.append(
+            objective.model_copy(update={"key_results": krs})
+            if len(krs) != len(objective.key_results)
+            else objective
+        )
+    ordered = sorted(
+        problems,
+        key=lambda p: (p.location.file, p.location.line, p.location.column) if p.location else ("", 0, 0),
+    )
+    return dataclasses.replace(
+        project,
+        sources={
+            k: v.model_copy(update={"dimensions": [d for d in v.dimensions if (k, d) not in bad_dims]})
+            for k, v in project.sources.items()
+            if k not in bad_sources
+        },
+        metrics=metrics,
+        okrs=tuple(okrs),
+        problems=tuple(_unique(ordered)),
+        skipped=skipped,
+    )
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for problem in problems:
+        key = (problem.message, problem.location)
+        if key not in seen:
+            seen.add(key)
+            out.append(problem)
+    return out

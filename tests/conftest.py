@@ -1,0 +1,59 @@
+"""Shared test helpers: services and Chromium skip on a laptop but fail loudly in CI (CI=true)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = {"postgres": ("127.0.0.1", 5432), "mariadb": ("127.0.0.1", 3306)}
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+MARIADB_URL = "mysql+pymysql://root@127.0.0.1:3306/test"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str) -> None:
+    """Skip when the service is down on a laptop; fail when CI=true."""
+    if name == "chromium":
+        if shutil.which(CHROMIUM) or Path(CHROMIUM).exists():
+            return
+        message = f"Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)"
+    else:
+        host, port = SERVICES[name]
+        if _reachable(host, port):
+            return
+        message = f"{name} is not reachable at {host}:{port}"
+    if IN_CI:
+        pytest.fail(f"{message}; CI=true requires it", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    require_service("postgres")
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def mariadb_url() -> str:
+    require_service("mariadb")
+    return MARIADB_URL
+
+
+@pytest.fixture
+def chromium_path() -> str:
+    require_service("chromium")
+    return CHROMIUM

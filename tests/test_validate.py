@@ -1,0 +1,143 @@
+"""`northstar validate`: every broken project gives its one exact, located message; no traceback ever."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from metrics.project import load_project
+from tests.conftest import ROOT
+
+BROKEN = ROOT / "tests" / "broken"
+CASES = sorted(p.name for p in BROKEN.iterdir() if p.is_dir() and not p.name.startswith("_"))
+
+
+def test_the_corpus_is_large_enough() -> None:
+    assert len(CASES) >= 30
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_broken_project_gives_its_located_message(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NORTHSTAR_TEST_UNSET_DIR", raising=False)
+    monkeypatch.chdir(BROKEN / case)
+    expected = (BROKEN / case / "expected.txt").read_text().splitlines()
+    project = load_project(".")
+    assert [str(p) for p in project.problems] == expected
+
+
+def test_each_corpus_project_differs_from_a_valid_one_by_one_defect(tmp_path: Path) -> None:
+    """The corpus's base (the files every case edits) is itself valid, so each message has one cause."""
+    base = tmp_path / "base"
+    shutil.copytree(BROKEN / "key_typo", base)
+    text = (base / "metrics.yaml").read_text().replace("windw:", "window:")
+    (base / "metrics.yaml").write_text(text)
+    (tmp_path / "_data").symlink_to(BROKEN / "_data")
+    project = load_project(base)
+    assert project.problems == ()
+    assert set(project.metrics) == {"signups", "dau", "revenue", "revenue_per_dau"}
+
+
+def _cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "NORTHSTAR_TEST_UNSET_DIR"}
+    return subprocess.run(
+        [sys.executable, "-m", "dashboard.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_cli_validate_reports_every_problem_with_its_place() -> None:
+    run = _cli("validate", "--config", "tests/broken/type_typo")
+    assert run.returncode == 1
+    assert run.stdout.splitlines() == [
+        "tests/broken/type_typo/metrics.yaml:4:11: unknown metric type 'cout' (did you mean 'count'?)"
+    ]
+    assert "Traceback" not in run.stderr
+
+
+def test_cli_validate_json_for_ci_tools() -> None:
+    run = _cli("validate", "--config", "tests/broken/okr_unknown_metric", "--format", "json")
+    assert run.returncode == 1
+    document = json.loads(run.stdout)
+    assert document["valid"] is False
+    assert document["problems"] == [
+        {
+            "file": "tests/broken/okr_unknown_metric/okrs.yaml",
+            "line": 8,
+            "column": 17,
+            "message": "unknown metric 'signup'",
+            "hint": "did you mean 'signups'?",
+        }
+    ]
+
+
+def test_cli_validate_missing_folder_is_one_sentence() -> None:
+    run = _cli("validate", "--config", "no/such/folder")
+    assert run.returncode == 1
+    assert "does not exist" in run.stdout + run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_several_problems_are_reported_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project_dir = tmp_path / "p"
+    shutil.copytree(BROKEN / "type_typo", project_dir)
+    (tmp_path / "_data").symlink_to(BROKEN / "_data")
+    text = (project_dir / "metrics.yaml").read_text().replace("window: 1", "windw: 1")
+    (project_dir / "metrics.yaml").write_text(text)
+    monkeypatch.chdir(project_dir)
+    messages = [str(p) for p in load_project(".").problems]
+    assert messages == [
+        "metrics.yaml:4:11: unknown metric type 'cout' (did you mean 'count'?)",
+        "metrics.yaml:10:5: unknown key 'windw' (did you mean 'window'?)",
+    ]
+
+
+def test_valid_definitions_survive_next_to_broken_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(BROKEN / "type_typo")
+    project = load_project(".")
+    assert "signups" not in project.metrics
+    assert {"dau", "revenue", "revenue_per_dau"} <= set(project.metrics)
+    assert project.skipped["signups"] == "its definition has errors"
+
+
+def test_env_vars_are_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(BROKEN / "unset_env_var", tmp_path / "p")
+    monkeypatch.setenv("NORTHSTAR_TEST_UNSET_DIR", str(BROKEN / "_data"))
+    project = load_project(tmp_path / "p")
+    assert project.problems == ()
+    assert project.sources["events"].path == f"{BROKEN / '_data'}/events.parquet"
+
+
+_TOKENS = [
+    *"ab:-[]{},'\"\t #\n&*!|>%@`19.",
+    "type: ",
+    "count",
+    "metrics:",
+    "sources:",
+    "\n  ",
+    "${X}",
+    "2026-02-30",
+]
+yaml_text = st.lists(st.sampled_from(_TOKENS), max_size=40).map("".join)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(metrics=yaml_text, sources=yaml_text)
+def test_validate_never_raises_whatever_the_input(metrics: str, sources: str, tmp_path: Path) -> None:
+    (tmp_path / "metrics.yaml").write_text(metrics)
+    (tmp_path / "sources.yaml").write_text(sources)
+    project = load_project(tmp_path)
+    for problem in project.problems:
+        assert problem.message
+        assert problem.location is None or problem.location.line >= 1
