@@ -12,8 +12,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
-import click
 import typer
+from typer.exceptions import TyperException
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = Path("config")
@@ -256,9 +256,9 @@ def okrs(
     fmt: Annotated[TableJson, typer.Option("--format")] = TableJson.table,
 ) -> None:
     """The OKR scorecard: progress, pace, forecast and status of every key result."""
+    day = _date(as_of, "--as-of")
     from metrics.okrs import score
 
-    day = _date(as_of, "--as-of")
     project = load(config)
     card = score(project, _engine(project, day), day)
     typer.echo(json.dumps(card.to_json(), indent=2) if fmt == TableJson.json else card.to_table())
@@ -376,16 +376,15 @@ def main(argv: Sequence[str] | None = None) -> None:
             sys.exit(code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         _die("aborted", 1)
-    except click.UsageError as exc:
-        hint = (
-            f" (see `northstar {exc.ctx.info_name} --help`)"
-            if exc.ctx and exc.ctx.info_name != "northstar"
-            else ""
-        )
-        typer.echo(f"error: {_one_sentence(exc)}{hint}", err=True)
-        sys.exit(2)
+    except TyperException as exc:  # typer's own click: usage errors such as a missing argument
+        name = getattr(getattr(exc, "ctx", None), "info_name", None)
+        hint = f" (see `northstar {name} --help`)" if name and name != "northstar" else ""
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        message = message.replace("Value error, ", "")
+        typer.echo(f"error: {' '.join(message.split())}{hint}", err=True)
+        sys.exit(getattr(exc, "exit_code", 2) or 2)
     except known as exc:
         typer.echo(f"error: {_one_sentence(exc)}", err=True)
         sys.exit(1)

@@ -57,3 +57,22 @@ def mariadb_url() -> str:
 def chromium_path() -> str:
     require_service("chromium")
     return CHROMIUM
+
+
+DEMO_END = __import__("datetime").date(2026, 11, 20)
+
+
+@pytest.fixture(scope="session")
+def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped config/ on a small generated demo (30k events ending DEMO_END): returns the config dir.
+
+    Layout mirrors the repo (config/ beside data/demo/) so the shipped relative paths resolve.
+    """
+    from metrics.demo import generate_demo
+
+    root = tmp_path_factory.mktemp("demo")
+    generate_demo(root / "data" / "demo", events=30_000, seed=7, end=DEMO_END)
+    (root / "config").mkdir()
+    for path in (ROOT / "config").glob("*.yaml"):
+        (root / "config" / path.name).write_text(path.read_text())
+    return root / "config"
