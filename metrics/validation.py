@@ -8,6 +8,7 @@ depend on them) so the rest of the project keeps working.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,7 @@ from metrics.models import (
     AggregateMetric,
     CountDistinctMetric,
     FunnelMetric,
+    KeyResult,
     MetricDef,
     Objective,
     PercentileMetric,
@@ -255,6 +257,9 @@ def _check_okrs(out: _Collector) -> None:
                     "progress is measured from baseline to target, so they must differ",
                     subject=kr_subject,
                 )
+            metric = project.metrics.get(kr.metric)
+            if metric is not None:
+                _check_kr_fits_metric(out, kr, metric, kr_where, kr_subject, (end - start).days + 1)
             for day in kr.milestones:
                 if not start <= day <= end:
                     out.at(
@@ -264,6 +269,42 @@ def _check_okrs(out: _Collector) -> None:
                         subject=kr_subject,
                         value=False,
                     )
+
+
+def _check_kr_fits_metric(
+    out: _Collector, kr: KeyResult, metric: MetricDef, where: tuple[Any, ...], subject: str, days: int
+) -> None:
+    """A KR whose target lies behind its baseline, or whose cohorts never mature in the period."""
+    direction = kr.direction or metric.direction
+    if (
+        kr.baseline is not None
+        and kr.baseline != kr.target
+        and (kr.target > kr.baseline) != (direction == "increase")
+    ):
+        side = "below" if kr.target < kr.baseline else "above"
+        origin = "the key result's" if kr.direction else f"metric {kr.metric!r}'s"
+        out.at(
+            "okrs.yaml",
+            (*where, "target"),
+            f"target {kr.target:g} is {side} the baseline {kr.baseline:g}, but {origin} direction is {direction}",
+            f"set `direction: {'decrease' if direction == 'increase' else 'increase'}` on the key result, "
+            "or fix the target",
+            subject=subject,
+        )
+    lag = 0
+    if isinstance(metric, RetentionMetric):
+        lag = metric.offset if metric.period == "day" else 7 * metric.offset + 6
+    elif isinstance(metric, FunnelMetric):
+        lag = math.ceil(metric.within)
+    if lag and kr.read == "period_to_date" and lag >= days:
+        out.at(
+            "okrs.yaml",
+            (*where, "read" if "read" in kr.model_fields_set else "metric"),
+            f"{kr.metric} reads cohorts {lag} days after they start, so a period_to_date read of this "
+            f"{days}-day period never has a mature cohort",
+            "read it trailing_<N>d (or latest), which counts cohorts from before the period",
+            subject=subject,
+        )
 
 
 # --- layer (c): the definitions fit the data -------------------------------------------------
@@ -282,6 +323,9 @@ def check_data(project: Project) -> list[Problem]:
         for metric_id, metric in project.metrics.items():
             if getattr(metric, "source", None) == name:
                 _check_metric_columns(out, metric_id, metric, schema)
+        from metrics.quality import check_columns  # columns named by the source's `checks:`
+
+        out.problems.extend(check_columns(project, name, schema))
     return out.problems
 
 

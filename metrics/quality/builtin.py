@@ -1,0 +1,639 @@
+"""Built-in checks: timestamp and user not null, no timestamps in the future, freshness, volume, duplicates.
+
+Both kinds of source reduce to one small *profile* before any check is judged: per 15-minute bucket
+of UTC time (epoch seconds // 900), the number of rows, of rows without a user, of rows later than
+`now`, and the newest timestamp at or before `now`; plus the groups of duplicate rows. File sources
+build it with Polars (one pass over two columns, one group-by for duplicates); SQL sources with two
+or three aggregate queries that run in the database. The checks are then judged in plain Python on
+the profile, so files and databases give the same verdicts by construction.
+
+Buckets of 15 minutes map to local days exactly in every time zone in use (all UTC offsets are
+multiples of 15 minutes), so days are local calendar days in the project time zone, as everywhere
+else in Northstar.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from connectors.base import ConnectorError, SqlConnector
+from connectors.models import SourceConfig
+from metrics.quality.report import CheckResult, Severity, plain
+
+BUCKET_SECONDS = 900
+SAMPLE_SIZE = 5
+WEEKDAY_HISTORY_DAYS = 14  # two of each weekday: enough to take the weekly pattern out
+MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard deviation
+_COPIES = "_northstar_copies"
+_BUCKET = "_northstar_bucket"
+
+
+@dataclass(frozen=True)
+class Duplicates:
+    columns: tuple[str, ...]
+    extra_rows: int  # rows beyond the first of each group of identical rows
+    groups: int
+    by_bucket: pl.DataFrame  # bucket (Int64, null when the timestamp is), extra (Int64)
+    sample: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What the built-in checks need to know about a source, gathered in one or two passes.
+
+    `buckets`: bucket (Int64, epoch seconds // 900; null for rows without a timestamp), rows,
+    null_users, future (Int64), newest (Float64 epoch seconds of the newest row at or before now).
+    """
+
+    buckets: pl.DataFrame
+    future_sample: list[Any]
+    duplicates: Duplicates | None = None
+    duplicates_error: str | None = None
+
+    @property
+    def rows(self) -> int:
+        return int(self.buckets["rows"].sum()) if self.buckets.height else 0
+
+    @property
+    def null_timestamps(self) -> int:
+        nulls = self.buckets.filter(pl.col("bucket").is_null())
+        return int(nulls["rows"].sum()) if nulls.height else 0
+
+
+def _empty_buckets() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={
+            "bucket": pl.Int64,
+            "rows": pl.Int64,
+            "null_users": pl.Int64,
+            "future": pl.Int64,
+            "newest": pl.Float64,
+        }
+    )
+
+
+def _normalise(buckets: pl.DataFrame) -> pl.DataFrame:
+    if buckets.height == 0:
+        return _empty_buckets()
+    return buckets.select(
+        pl.col("bucket").cast(pl.Int64),
+        pl.col("rows").cast(pl.Int64),
+        pl.col("null_users").cast(pl.Int64).fill_null(0),
+        pl.col("future").cast(pl.Int64).fill_null(0),
+        pl.col("newest").cast(pl.Float64),
+    )
+
+
+def epoch_seconds(moment: dt.datetime) -> float:
+    """Seconds since the epoch; a naive datetime is UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.timestamp()
+
+
+# --- file sources: Polars ----------------------------------------------------------------------
+
+
+def _epoch_us(column: str, dtype: pl.DataType, zone: str) -> pl.Expr:
+    """Microseconds since the epoch of each row's timestamp (naive: UTC; a date: local midnight)."""
+    col = pl.col(column)
+    if isinstance(dtype, pl.Datetime):
+        return col.dt.epoch("us")
+    if dtype == pl.Date:
+        local = col.cast(pl.Datetime("us")).dt.replace_time_zone(
+            zone, ambiguous="earliest", non_existent="null"
+        )
+        return local.dt.epoch("us")
+    if dtype == pl.String:
+        return col.str.to_datetime(time_zone="UTC", strict=False).dt.epoch("us")
+    raise ConnectorError(
+        f"timestamp column {column!r} holds {dtype} values; point `timestamp:` at a datetime column"
+    )
+
+
+def frame_profile(
+    frame: pl.LazyFrame, source: SourceConfig, zone: str, now: dt.datetime, *, duplicates: bool
+) -> Profile:
+    schema = frame.collect_schema()
+    roles = source.columns
+    if roles.timestamp not in schema:
+        raise ConnectorError(f"the timestamp column {roles.timestamp!r} is not in the data")
+    if roles.user is not None and roles.user not in schema:
+        raise ConnectorError(f"the user column {roles.user!r} is not in the data")
+    epoch = _epoch_us(roles.timestamp, schema[roles.timestamp], zone)
+    now_us = round(epoch_seconds(now) * 1_000_000)
+    user_null = pl.col(roles.user).is_null() if roles.user is not None else pl.lit(False)
+    e = pl.col("_e")
+    buckets = (
+        frame.select(epoch.alias("_e"), user_null.alias("_u"))
+        .group_by((e // (BUCKET_SECONDS * 1_000_000)).alias("bucket"))
+        .agg(
+            pl.len().alias("rows"),
+            pl.col("_u").sum().alias("null_users"),
+            (e > now_us).sum().alias("future"),
+            (e.filter(e <= now_us).max() / 1_000_000).alias("newest"),
+        )
+        .collect()
+    )
+    future_sample: list[Any] = []
+    if buckets.height and int(buckets["future"].sum()) > 0:
+        found = frame.filter(epoch > now_us).select(roles.timestamp).head(SAMPLE_SIZE).collect()
+        future_sample = [plain(v) for v in found.to_series()]
+    dups: Duplicates | None = None
+    dups_error: str | None = None
+    if duplicates and source.checks.duplicates is not None:
+        columns = source.checks.duplicates.columns or list(schema)
+        missing = [c for c in columns if c not in schema]
+        if missing:
+            dups_error = f"column {missing[0]!r} is not in the data"
+        else:
+            groups = (
+                frame.with_columns((epoch // (BUCKET_SECONDS * 1_000_000)).alias(_BUCKET))
+                .group_by(columns)
+                .agg(pl.len().alias(_COPIES), pl.col(_BUCKET).min())
+                .filter(pl.col(_COPIES) > 1)
+                .collect()
+            )
+            dups = _duplicates(tuple(columns), groups)
+    return Profile(_normalise(buckets), future_sample, dups, dups_error)
+
+
+def _duplicates(columns: tuple[str, ...], groups: pl.DataFrame) -> Duplicates:
+    """From one row per group of identical rows (+ copies, + bucket of its first timestamp)."""
+    by_bucket = (
+        groups.group_by(pl.col(_BUCKET).cast(pl.Int64).alias("bucket"))
+        .agg((pl.col(_COPIES).cast(pl.Int64) - 1).sum().alias("extra"))
+        .sort("bucket")
+    )
+    sample = [
+        {**{c: plain(row[c]) for c in columns}, "copies": int(row[_COPIES])}
+        for row in groups.sort(_COPIES, descending=True).head(SAMPLE_SIZE).iter_rows(named=True)
+    ]
+    extra = int((groups[_COPIES].cast(pl.Int64) - 1).sum()) if groups.height else 0
+    return Duplicates(columns, extra, groups.height, by_bucket, sample)
+
+
+# --- SQL sources: aggregate queries in the database --------------------------------------------
+
+
+def _sql_epoch(column: Any, dialect: str) -> Any:
+    """Seconds since the epoch of a timestamp column, as a SQL expression (naive values are UTC)."""
+    import sqlalchemy as sa
+
+    if dialect == "sqlite":
+        import sqlite3
+
+        if sqlite3.sqlite_version_info >= (3, 38):  # unixepoch() is about twice as fast as strftime
+            return sa.func.unixepoch(column)
+        return sa.cast(sa.func.strftime("%s", column), sa.BigInteger)
+    if dialect == "postgresql":  # date_part is double precision; EXTRACT is numeric (slow) since 14
+        return sa.func.date_part("epoch", column)
+    if dialect in ("mysql", "mariadb"):
+        return sa.func.timestampdiff(sa.literal_column("SECOND"), sa.literal_column("'1970-01-01'"), column)
+    if dialect == "duckdb":
+        return sa.func.epoch(column)
+    return sa.cast(sa.extract("epoch", column), sa.Float)
+
+
+def _sql_bucket(epoch: Any, dialect: str) -> Any:
+    import sqlalchemy as sa
+
+    size: Any = sa.literal_column(str(BUCKET_SECONDS))
+    if dialect == "sqlite":  # integer division; epochs before 1970 are not expected in event data
+        return epoch.op("/")(size)
+    return sa.cast(sa.func.floor(epoch / size), sa.BigInteger)
+
+
+def sql_profile(
+    connector: SqlConnector, source: SourceConfig, now: dt.datetime, *, duplicates: bool
+) -> Profile:
+    import sqlalchemy as sa
+
+    table: Any = connector.selectable()
+    dialect = connector.dialect_name
+    roles = source.columns
+    columns = {c.name: c for c in table.c}
+    if roles.timestamp not in columns:
+        raise ConnectorError(f"the timestamp column {roles.timestamp!r} is not in the data")
+    if roles.user is not None and roles.user not in columns:
+        raise ConnectorError(f"the user column {roles.user!r} is not in the data")
+    epoch = _sql_epoch(columns[roles.timestamp], dialect)
+    now_s = sa.literal(epoch_seconds(now), sa.Float)
+    user_null: Any = (
+        sa.case((columns[roles.user].is_(None), 1), else_=0) if roles.user is not None else sa.literal(0)
+    )
+    inner = sa.select(
+        _sql_bucket(epoch, dialect).label("bucket"), epoch.label("e"), user_null.label("u")
+    ).subquery("profile")
+    query = sa.select(
+        inner.c.bucket,
+        sa.func.count().label("rows"),
+        sa.func.sum(inner.c.u).label("null_users"),
+        sa.func.sum(sa.case((inner.c.e > now_s, 1), else_=0)).label("future"),
+        sa.func.max(sa.case((inner.c.e <= now_s, inner.c.e), else_=None)).label("newest"),
+    ).group_by(inner.c.bucket)
+    buckets = _normalise(connector.execute(query))
+    future_sample: list[Any] = []
+    if buckets.height and int(buckets["future"].sum()) > 0:
+        found = connector.execute(sa.select(columns[roles.timestamp]).where(epoch > now_s).limit(SAMPLE_SIZE))
+        future_sample = [plain(v) for v in found.to_series()]
+    dups: Duplicates | None = None
+    dups_error: str | None = None
+    if duplicates and source.checks.duplicates is not None:
+        names = source.checks.duplicates.columns or list(columns)
+        missing = [c for c in names if c not in columns]
+        if missing:
+            dups_error = f"column {missing[0]!r} is not in the data"
+        else:
+            keys = [columns[c] for c in names]
+            groups_q = (
+                sa.select(
+                    *keys,
+                    sa.func.count().label(_COPIES),
+                    sa.func.min(_sql_bucket(epoch, dialect)).label(_BUCKET),
+                )
+                .group_by(*keys)
+                .having(sa.func.count() > 1)
+                .subquery("dups")
+            )
+            copies, bucket = groups_q.c[_COPIES], groups_q.c[_BUCKET]
+            summary = connector.execute(
+                sa.select(
+                    bucket.label("bucket"),
+                    sa.func.sum(copies - 1).label("extra"),
+                    sa.func.count().label("groups"),
+                ).group_by(bucket)
+            )
+            top = connector.execute(
+                sa.select(*[groups_q.c[c] for c in names], copies).order_by(copies.desc()).limit(SAMPLE_SIZE)
+            )
+            by_bucket = summary.select(pl.col("bucket").cast(pl.Int64), pl.col("extra").cast(pl.Int64)).sort(
+                "bucket"
+            )
+            dups = Duplicates(
+                tuple(names),
+                int(summary["extra"].cast(pl.Int64).sum()) if summary.height else 0,
+                int(summary["groups"].cast(pl.Int64).sum()) if summary.height else 0,
+                by_bucket,
+                [
+                    {**{c: plain(row[c]) for c in names}, "copies": int(row[_COPIES])}
+                    for row in top.iter_rows(named=True)
+                ],
+            )
+    return Profile(buckets, future_sample, dups, dups_error)
+
+
+# --- judging the profile ------------------------------------------------------------------------
+
+
+def with_days(frame: pl.DataFrame, zone: str) -> pl.DataFrame:
+    """Add `day`: the local calendar date of each bucket (null for rows without a timestamp)."""
+    instant = pl.from_epoch(pl.col("bucket") * BUCKET_SECONDS, time_unit="s")
+    return frame.with_columns(
+        instant.dt.replace_time_zone("UTC").dt.convert_time_zone(zone).dt.date().alias("day")
+    )
+
+
+def daily(profile: Profile, zone: str) -> pl.DataFrame:
+    """day, rows, null_users, future: per local day that has rows with a timestamp."""
+    return (
+        with_days(profile.buckets.filter(pl.col("bucket").is_not_null()), zone)
+        .group_by("day")
+        .agg(pl.col("rows").sum(), pl.col("null_users").sum(), pl.col("future").sum())
+        .sort("day")
+    )
+
+
+@dataclass(frozen=True)
+class DayVolume:
+    day: dt.date
+    rows: int
+    expected: float
+    z: float
+
+
+def history_needed(window_days: int) -> int:
+    """Earlier days a day needs before the volume check judges it."""
+    return min(window_days, WEEKDAY_HISTORY_DAYS)
+
+
+def volume_verdicts(counts: Mapping[dt.date, int], last_day: dt.date, window_days: int) -> list[DayVolume]:
+    """Judge each of the last `window_days` days up to `last_day` against its own trailing norm.
+
+    Days without rows between the first day with data and `last_day` count as 0. Counts are
+    compared on a log scale, g = log(1 + count), because day-to-day noise in product data is
+    proportional to its size. For a day d, the history H is the `window_days` days before it, none
+    before the first day with data; d is judged only when H holds min(window_days, 14) days, so a
+    new source's first two weeks are not judged. With 14 or more days in H the weekly pattern is
+    taken out first: weekday w's offset o(w) is the
+    median g of H's days on that weekday minus the median g of H. The norm is the median L of
+    g - o(weekday) over H, so d is expected at L + o(weekday of d). The spread S is 1.4826 x the
+    median absolute residual, where each history day's residual uses weekday offsets computed
+    without that day (so the fitted offsets do not shrink the spread). The robust z is
+    (g(d) - L - o) / max(S, 1 / sqrt(expected count)); the floor is the Poisson noise of a count
+    of that size, so a perfectly regular history does not turn small wobbles into anomalies.
+    """
+    if not counts:
+        return []
+    first = min(counts)
+    if last_day < first:
+        return []
+    span = (last_day - first).days + 1
+    series = [counts.get(first + dt.timedelta(days=i), 0) for i in range(span)]
+    logs = [math.log1p(c) for c in series]
+    weekday = [(first + dt.timedelta(days=i)).weekday() for i in range(span)]
+    needed = history_needed(window_days)
+    out: list[DayVolume] = []
+    for index in range(max(0, span - window_days), span):
+        history = list(range(max(0, index - window_days), index))
+        if len(history) < needed:
+            continue
+        center = statistics.median(logs[i] for i in history)
+        by_weekday: dict[int, list[int]] = {}
+        if len(history) >= WEEKDAY_HISTORY_DAYS:
+            for i in history:
+                by_weekday.setdefault(weekday[i], []).append(i)
+        offsets = [_offset(logs, by_weekday.get(w, []), center) for w in range(7)]
+        level = statistics.median(logs[i] - offsets[weekday[i]] for i in history)
+        residuals = [
+            logs[i] - _offset(logs, by_weekday.get(weekday[i], []), center, without=i) - level
+            for i in history
+        ]
+        middle = statistics.median(residuals)
+        spread = MAD_TO_SIGMA * statistics.median(abs(r - middle) for r in residuals)
+        expected_log = level + offsets[weekday[index]]
+        expected = math.expm1(expected_log)
+        scale = max(spread, 1.0 / math.sqrt(max(expected, 1.0)))
+        day = first + dt.timedelta(days=index)
+        out.append(DayVolume(day, series[index], expected, (logs[index] - expected_log) / scale))
+    return out
+
+
+def _offset(logs: Sequence[float], days: Sequence[int], center: float, without: int | None = None) -> float:
+    """A weekday's offset: the median log count of its days (less `without`) minus the overall median."""
+    values = [logs[i] for i in days if i != without]
+    return statistics.median(values) - center if values else 0.0
+
+
+def _days_text(days: Sequence[tuple[dt.date, str]], limit: int = 3) -> str:
+    shown = ", ".join(
+        f"{day.isoformat()} ({note})" if note else day.isoformat() for day, note in days[:limit]
+    )
+    more = len(days) - limit
+    return shown + (f" and {more} more day{'s' if more > 1 else ''}" if more > 0 else "")
+
+
+def _age(delta: dt.timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m"
+
+
+def _duration(delta: dt.timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("w", 604_800), ("d", 86_400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0 and seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def builtin_results(
+    name: str,
+    source: SourceConfig,
+    profile: Profile,
+    *,
+    zone: str,
+    now: dt.datetime,
+    ran_at: dt.datetime,
+) -> list[CheckResult]:
+    """The verdict of every built-in check configured on the source, in a fixed order."""
+    out: list[CheckResult] = []
+    roles, checks = source.columns, source.checks
+    total = profile.rows
+    days = daily(profile, zone)
+    today = now.astimezone(dt.UTC).astimezone(_zone(zone)).date()
+
+    def result(
+        check: str,
+        severity: Severity,
+        success: bool,
+        unexpected: int | None,
+        details: str,
+        sample: list[Any] | None = None,
+        affected: Sequence[dt.date] = (),
+    ) -> CheckResult:
+        return CheckResult(
+            name, check, severity, success, unexpected, details, sample or [], ran_at, tuple(sorted(affected))
+        )
+
+    level = checks.builtin.timestamp_not_null
+    if level != "off":
+        nulls = profile.null_timestamps
+        out.append(
+            result(
+                "timestamp_not_null",
+                level,
+                nulls == 0,
+                nulls,
+                f"every row has a {roles.timestamp!r}"
+                if nulls == 0
+                else f"{nulls:,} of {total:,} rows have no {roles.timestamp!r} (null or not a time); "
+                "they fall in no period",
+            )
+        )
+    level = checks.builtin.user_not_null
+    if roles.user is not None and level != "off":
+        hit = days.filter(pl.col("null_users") > 0)
+        nulls = int(profile.buckets["null_users"].sum()) if profile.buckets.height else 0
+        worst = hit.sort(["null_users", "day"], descending=[True, False])
+        notes = [
+            (row["day"], f"{row['null_users']:,} of {row['rows']:,} rows")
+            for row in worst.iter_rows(named=True)
+        ]
+        out.append(
+            result(
+                "user_not_null",
+                level,
+                nulls == 0,
+                nulls,
+                f"every row has a {roles.user!r}"
+                if nulls == 0
+                else f"{nulls:,} of {total:,} rows have no {roles.user!r}, so they are not users in active "
+                f"users, retention and funnels; worst: {_days_text(notes)}",
+                [
+                    {"day": d.isoformat(), "null_rows": row["null_users"], "rows": row["rows"]}
+                    for d, row in ((r["day"], r) for r in worst.head(SAMPLE_SIZE).iter_rows(named=True))
+                ],
+                hit["day"].to_list(),
+            )
+        )
+    level = checks.builtin.timestamp_not_in_future
+    if level != "off":
+        future = int(profile.buckets["future"].sum()) if profile.buckets.height else 0
+        out.append(
+            result(
+                "timestamp_not_in_future",
+                level,
+                future == 0,
+                future,
+                f"no {roles.timestamp!r} is later than {_stamp(now)}"
+                if future == 0
+                else f"{_rows(future)} {'has' if future == 1 else 'have'} a {roles.timestamp!r} later than now "
+                f"({_stamp(now)}); "
+                "a clock or time-zone bug upstream?",
+                list(profile.future_sample),
+                days.filter(pl.col("future") > 0)["day"].to_list(),
+            )
+        )
+    if checks.freshness is not None:
+        out.append(_freshness(name, source, profile, now, ran_at))
+    if checks.volume is not None:
+        volume = checks.volume
+        counts = {
+            row["day"]: int(row["rows"]) for row in days.iter_rows(named=True) if row["day"] is not None
+        }
+        last_day = min(max(counts), today - dt.timedelta(days=1)) if counts else today
+        verdicts = volume_verdicts(counts, last_day, volume.window_days)
+        flagged = [v for v in verdicts if abs(v.z) > volume.max_deviation]
+        if not verdicts:
+            details = (
+                f"not enough history to judge: a day needs {history_needed(volume.window_days)} earlier "
+                "days with data (the current day is never judged)"
+            )
+        elif not flagged:
+            details = (
+                f"each of the last {len(verdicts)} complete days is within {volume.max_deviation:g} robust z "
+                f"of its trailing {volume.window_days}-day norm"
+            )
+        else:
+            notes = [
+                (v.day, f"{v.rows:,} rows, expected about {v.expected:,.0f}, z {v.z:+.1f}") for v in flagged
+            ]
+            details = (
+                f"{len(flagged)} of the last {len(verdicts)} complete days {'is' if len(flagged) == 1 else 'are'} "
+                f"far from their trailing "
+                f"{volume.window_days}-day norm (|z| > {volume.max_deviation:g}): {_days_text(notes)}"
+            )
+        out.append(
+            result(
+                "volume",
+                volume.severity,
+                not flagged,
+                len(flagged),
+                details,
+                [
+                    {
+                        "day": v.day.isoformat(),
+                        "rows": v.rows,
+                        "expected": round(v.expected, 1),
+                        "z": round(v.z, 2),
+                    }
+                    for v in flagged[:SAMPLE_SIZE]
+                ],
+                [v.day for v in flagged],
+            )
+        )
+    if checks.duplicates is not None:
+        out.append(_duplicates_result(name, source, profile, zone, ran_at))
+    return out
+
+
+def _duplicates_result(
+    name: str, source: SourceConfig, profile: Profile, zone: str, ran_at: dt.datetime
+) -> CheckResult:
+    config = source.checks.duplicates
+    assert config is not None
+    what = "rows" if config.columns is None else f"rows with the same ({', '.join(config.columns)})"
+    dups = profile.duplicates
+    if dups is None:
+        reason = profile.duplicates_error or "duplicates were not computed"
+        return CheckResult(
+            name, "duplicates", config.severity, False, None, f"cannot check duplicates: {reason}", [], ran_at
+        )
+    if dups.extra_rows == 0:
+        return CheckResult(name, "duplicates", config.severity, True, 0, f"no duplicate {what}", [], ran_at)
+    per_day = (
+        with_days(dups.by_bucket.filter(pl.col("bucket").is_not_null()), zone)
+        .group_by("day")
+        .agg(pl.col("extra").sum())
+        .sort(["extra", "day"], descending=[True, False])
+    )
+    notes = [(row["day"], f"{row['extra']:,} extra") for row in per_day.iter_rows(named=True)]
+    extra, groups = dups.extra_rows, dups.groups
+    if config.columns is None:
+        text = (
+            f"{extra:,} extra {'copy' if extra == 1 else 'copies'} of {groups:,} "
+            f"{'row that appears' if groups == 1 else 'rows that appear'} more than once"
+        )
+    else:
+        text = (
+            f"{_rows(extra)} {'repeats' if extra == 1 else 'repeat'} the ({', '.join(config.columns)}) of an "
+            f"earlier row ({groups:,} {'value appears' if groups == 1 else 'values appear'} more than once)"
+        )
+    details = text + (f"; on {_days_text(notes)}" if notes else "")
+    return CheckResult(
+        name,
+        "duplicates",
+        config.severity,
+        False,
+        dups.extra_rows,
+        details,
+        list(dups.sample),
+        ran_at,
+        tuple(sorted(per_day["day"].to_list())),
+    )
+
+
+def _freshness(
+    name: str, source: SourceConfig, profile: Profile, now: dt.datetime, ran_at: dt.datetime
+) -> CheckResult:
+    config = source.checks.freshness
+    assert config is not None
+    limits = f"warn after {_duration(config.warn_after)}, error after {_duration(config.error_after)}"
+    newest_values = profile.buckets["newest"].drop_nulls() if profile.buckets.height else pl.Series([])
+    if newest_values.len() == 0:
+        return CheckResult(
+            name,
+            "freshness",
+            "error",
+            False,
+            None,
+            f"no row has a timestamp at or before now ({limits})",
+            [],
+            ran_at,
+        )
+    newest = dt.datetime.fromtimestamp(float(newest_values.max()), dt.UTC)  # type: ignore[arg-type]
+    age = now.astimezone(dt.UTC) - newest
+    text = f"the newest row is from {_stamp(newest)}, {_age(age)} old ({limits})"
+    if age > config.error_after:
+        return CheckResult(name, "freshness", "error", False, None, text, [newest.isoformat()], ran_at)
+    if age > config.warn_after:
+        return CheckResult(name, "freshness", "warn", False, None, text, [newest.isoformat()], ran_at)
+    return CheckResult(name, "freshness", "error", True, None, text, [newest.isoformat()], ran_at)
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row" if count == 1 else f"{count:,} rows"
+
+
+def _stamp(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _zone(name: str) -> dt.tzinfo:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)

@@ -1,0 +1,275 @@
+"""Run every source's data-quality checks, and keep the results while the data stays the same.
+
+`run_checks(project)` reads each source once for the built-in checks (Polars for files, aggregate
+SQL in the database) and hands its `expect:` entries to Great Expectations (imported only when a
+source has any). A source that cannot be read gives one failed check, `readable`, with the reason.
+
+Results are cached per source in a small in-process LRU keyed by what changes the answer: the
+source's definition and the project time zone, the connector's data fingerprint (file sizes and
+modification times; for SQL whatever the connector reports), and the clock: an explicit `now`
+exactly, or, without one, the current hour. So a file that changes is re-checked on the next call;
+without an explicit `now`, freshness and future-timestamp verdicts may be up to an hour old.
+`clear_cache()` drops everything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from connectors.base import Connector, ConnectorError, FrameConnector, SqlConnector, connect
+from connectors.models import SourceConfig, SqlSource
+from metrics.project import Project, did_you_mean
+from metrics.quality.builtin import builtin_results, frame_profile, sql_profile
+from metrics.quality.report import CheckResult, QualityReport, Severity
+from metrics.request import MetricError
+
+if TYPE_CHECKING:
+    from metrics.engine import Engine
+    from metrics.quality.gx_runner import Outcome, Spec
+
+CACHE_SIZE = 64
+_cache: OrderedDict[tuple[str, ...], tuple[CheckResult, ...]] = OrderedDict()
+_lock = threading.Lock()
+
+
+def clear_cache() -> None:
+    """Forget every cached result (the next `run_checks` reads the data again)."""
+    with _lock:
+        _cache.clear()
+
+
+def cache_size() -> int:
+    with _lock:
+        return len(_cache)
+
+
+def run_checks(
+    project: Project,
+    engine: Engine | None = None,
+    *,
+    now: dt.datetime | None = None,
+    sources: Sequence[str] | None = None,
+    connectors: Mapping[str, Connector] | None = None,
+) -> QualityReport:
+    """Run the built-in and configured checks of every source (or of `sources`).
+
+    `now` (naive: UTC) is the clock for freshness, future timestamps and the current day that the
+    volume check leaves out; default: the real time. Connectors come from `connectors`, else from
+    the engine (`engine.connector(name)`, so its connectors are shared), else from the registry.
+    """
+    started = dt.datetime.now(dt.UTC)
+    moment = _utc(now) if now is not None else started
+    names = list(project.sources) if sources is None else list(dict.fromkeys(sources))
+    for name in names:
+        if name not in project.sources:
+            hint = did_you_mean(name, list(project.sources))
+            raise MetricError(
+                f"unknown source {name!r}"
+                + (f"; {hint}" if hint else f"; sources: {', '.join(project.sources)}")
+            )
+    clock_key = (
+        moment.isoformat()
+        if now is not None
+        else moment.replace(minute=0, second=0, microsecond=0).isoformat()
+    )
+    results: list[CheckResult] = []
+    for name in names:
+        results.extend(_checked(project, name, engine, connectors, moment, clock_key))
+    return QualityReport(tuple(results), started)
+
+
+def _checked(
+    project: Project,
+    name: str,
+    engine: Engine | None,
+    connectors: Mapping[str, Connector] | None,
+    now: dt.datetime,
+    clock_key: str,
+) -> tuple[CheckResult, ...]:
+    source = project.sources[name]
+    try:
+        connector = _connector(project, name, source, engine, connectors)
+        fingerprint = connector.fingerprint()
+    except Exception as exc:
+        return (_unreadable(name, exc),)
+    zone = project.settings.timezone
+    key = (name, source.model_dump_json(), zone, str(project.root.resolve()), fingerprint, clock_key)
+    with _lock:
+        cached = _cache.get(key)
+        if cached is not None:
+            _cache.move_to_end(key)
+            return cached
+    results = _run_source(name, source, connector, zone, now)
+    if not (len(results) == 1 and results[0].check == "readable"):
+        with _lock:
+            _cache[key] = results
+            _cache.move_to_end(key)
+            while len(_cache) > CACHE_SIZE:
+                _cache.popitem(last=False)
+    return results
+
+
+def _connector(
+    project: Project,
+    name: str,
+    source: SourceConfig,
+    engine: Engine | None,
+    connectors: Mapping[str, Connector] | None,
+) -> Connector:
+    if connectors is not None and name in connectors:
+        return connectors[name]
+    if engine is not None:
+        return engine.connector(name)
+    return connect(name, source, project.root)
+
+
+def _unreadable(name: str, exc: BaseException) -> CheckResult:
+    reason = str(exc) if isinstance(exc, ConnectorError) else f"{type(exc).__name__}: {exc}"
+    reason = reason.strip().splitlines()[0] if reason.strip() else type(exc).__name__
+    return CheckResult(
+        name,
+        "readable",
+        "error",
+        False,
+        None,
+        f"the source cannot be read, so no other check ran: {reason}",
+        [],
+        dt.datetime.now(dt.UTC),
+    )
+
+
+def _run_source(
+    name: str, source: SourceConfig, connector: Connector, zone: str, now: dt.datetime
+) -> tuple[CheckResult, ...]:
+    ran_at = dt.datetime.now(dt.UTC)
+    wants_duplicates = source.checks.duplicates is not None
+    specs = _specs(source)
+    try:
+        if isinstance(connector, SqlConnector):
+            profile = sql_profile(connector, source, now, duplicates=wants_duplicates)
+        elif isinstance(connector, FrameConnector):
+            frame = connector.scan()
+            profile = frame_profile(frame, source, zone, now, duplicates=wants_duplicates)
+        else:
+            raise ConnectorError(f"source {name!r}: its connector offers neither rows nor SQL")
+    except Exception as exc:
+        return (_unreadable(name, exc),)
+    results = builtin_results(name, source, profile, zone=zone, now=now, ran_at=ran_at)
+    if specs:
+        outcomes = _expectations(connector, source, specs)
+        ran_at = dt.datetime.now(dt.UTC)
+        results.extend(
+            CheckResult(
+                name, spec.check, spec.severity, o.success, o.unexpected_count, o.details, o.sample, ran_at
+            )
+            for spec, o in zip(specs, outcomes, strict=True)
+        )
+    return tuple(results)
+
+
+def _specs(source: SourceConfig) -> list[Spec]:
+    from metrics.quality.gx_runner import Spec, label
+
+    specs: list[Spec] = []
+    seen: dict[str, int] = {}
+    for entry in source.checks.expect:
+        for name, raw in entry.items():
+            args = {k: v for k, v in (raw or {}).items() if k != "severity"}
+            severity: Severity = "warn" if (raw or {}).get("severity") == "warn" else "error"
+            check = label(name, args)
+            seen[check] = seen.get(check, 0) + 1
+            if seen[check] > 1:
+                check = f"{check} #{seen[check]}"
+            specs.append(Spec(name, args, severity, check))
+    return specs
+
+
+# Databases where GX's SQL engine cannot run (GX 1.x with duckdb-engine: great_expectations#11579);
+# their expectations run on a pandas frame of the needed columns, fetched through the connector.
+GX_SQL_UNSUPPORTED = frozenset({"duckdb"})
+
+
+def _expectations(connector: Connector, source: SourceConfig, specs: list[Spec]) -> list[Outcome]:
+    from metrics.quality import gx_runner
+
+    if isinstance(source, SqlSource) and isinstance(connector, SqlConnector):
+        if connector.dialect_name not in GX_SQL_UNSUPPORTED:
+            return gx_runner.run_on_sql(
+                _url(connector, source),
+                specs,
+                table=source.table,
+                query=source.query.strip().rstrip(";").strip() if source.query else None,
+                timeout_seconds=source.timeout_seconds,
+            )
+        return _on_pandas(specs, source, list(connector.schema()), lambda cols: _sql_columns(connector, cols))
+    assert isinstance(connector, FrameConnector)
+    frame = connector.scan()
+    return _on_pandas(specs, source, list(frame.collect_schema()), lambda cols: frame.select(cols).collect())
+
+
+def _sql_columns(connector: SqlConnector, columns: list[str]) -> pl.DataFrame:
+    import sqlalchemy as sa
+
+    table: Any = connector.selectable()
+    return connector.execute(sa.select(*[table.c[c] for c in columns]))
+
+
+def _on_pandas(
+    specs: list[Spec],
+    source: SourceConfig,
+    available: list[str],
+    read: Callable[[list[str]], pl.DataFrame],
+) -> list[Outcome]:
+    """Run the expectations on a pandas frame of only the columns they name (all for table-level ones)."""
+    from metrics.quality import gx_runner
+
+    outcomes: dict[int, Outcome] = {
+        i: gx_runner.Outcome(False, None, f"{s.name} runs SQL of its own, so it works on SQL sources only")
+        for i, s in enumerate(specs)
+        if s.name in gx_runner.SQL_ONLY
+    }
+    runnable = [s for s in specs if s.name not in gx_runner.SQL_ONLY]
+    if runnable:
+        wanted: list[str] = []
+        for spec in runnable:
+            columns = gx_runner.columns_of(spec.name, spec.args)
+            if columns is None:
+                wanted = available
+                break
+            wanted.extend(c for c in columns if c in available and c not in wanted)
+        if not wanted:  # table-level expectations on no column: the rows still matter
+            wanted = [source.columns.timestamp] if source.columns.timestamp in available else available[:1]
+        try:
+            data = read(wanted).to_pandas()
+        except Exception as exc:
+            ran = [gx_runner.Outcome(False, None, f"could not read the columns: {exc}")] * len(runnable)
+        else:
+            ran = gx_runner.run_on_pandas(data, runnable)
+        it = iter(ran)
+        for i, spec in enumerate(specs):
+            if spec.name not in gx_runner.SQL_ONLY:
+                outcomes[i] = next(it)
+    return [outcomes[i] for i in range(len(specs))]
+
+
+def _url(connector: SqlConnector, source: SqlSource) -> str:
+    """The connection URL as a string GX can open (the connector's resolved one when it has it)."""
+    url: Any = getattr(connector, "url", None)
+    if url is None:
+        return source.url
+    render = getattr(url, "render_as_string", None)
+    if callable(render):
+        return str(render(hide_password=False))
+    return str(url)
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)

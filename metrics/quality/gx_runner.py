@@ -1,0 +1,377 @@
+"""Great Expectations Core, imported lazily: expectation names, argument checks, and running them.
+
+Importing `great_expectations` costs about three seconds, so nothing here imports it at module
+level: the first call that needs it does, and the list of expectation names is kept for the life of
+the process. Every run uses an ephemeral data context (nothing is written to disk, no analytics,
+no progress bars): file sources are validated on a pandas DataFrame of only the columns the
+expectations name; SQL sources through GX's SQL data source on the source's own URL, so the
+expectations run inside the database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import uuid
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from metrics.quality.report import Severity, plain
+
+SAMPLE_SIZE = 5
+# Keys that Northstar sets itself or that make no sense in a YAML check.
+RESERVED_ARGS = frozenset(
+    {"id", "batch_id", "result_format", "catch_exceptions", "rendered_content", "windows"}
+)
+# Expectations that run SQL of their own: they work on SQL sources only.
+SQL_ONLY = frozenset(
+    {
+        "unexpected_rows_expectation",
+        "expect_query_results_to_match_comparison",
+        "expect_table_row_count_to_equal_other_table",
+    }
+)
+_COLUMN_ARGS = ("column", "column_A", "column_B")
+_GX_FIELDS = frozenset(
+    {"id", "meta", "notes", "result_format", "description", "catch_exceptions", "rendered_content", "severity",
+     "windows", "batch_id"}
+)  # fmt: skip
+_names: frozenset[str] | None = None
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """GX logs and warns about things a PM cannot act on (its own deprecations, unsaved contexts)."""
+    logger = logging.getLogger("great_expectations")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def expectation_names() -> frozenset[str]:
+    """Names of every expectation GX registers (imports GX on the first call, then cached)."""
+    global _names
+    if _names is None:
+        with _quiet():
+            import great_expectations  # noqa: F401  (registers the core expectations)
+            from great_expectations.expectations.registry import list_registered_expectation_implementations
+
+            _names = frozenset(list_registered_expectation_implementations())
+    return _names
+
+
+def expectation_class(name: str) -> Any | None:
+    if name not in expectation_names():
+        return None
+    from great_expectations.expectations.registry import get_expectation_impl
+
+    return get_expectation_impl(name)
+
+
+def argument_names(name: str) -> list[str]:
+    """The arguments a user may write for an expectation (GX's bookkeeping fields left out)."""
+    cls = expectation_class(name)
+    fields = getattr(cls, "__fields__", None) or getattr(cls, "model_fields", None) or {}
+    return [f for f in fields if f not in _GX_FIELDS]
+
+
+@dataclass(frozen=True)
+class ArgProblem:
+    key: str | None  # the argument it concerns; None: the expectation as a whole
+    message: str
+    hint: str | None = None
+    at_value: bool = True
+
+
+def coerce(args: Mapping[str, Any]) -> dict[str, Any]:
+    """YAML dates become datetimes (pandas and SQL compare those with timestamp columns)."""
+    out: dict[str, Any] = {}
+    for key, value in args.items():
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            value = dt.datetime(value.year, value.month, value.day)
+        out[key] = value
+    return out
+
+
+def argument_problems(name: str, args: Mapping[str, Any]) -> list[ArgProblem]:
+    """What is wrong with `args` for expectation `name`, found by building the GX expectation."""
+    from metrics.project import did_you_mean
+
+    cls = expectation_class(name)
+    if cls is None:
+        return [ArgProblem(None, f"unknown expectation {name!r}")]
+    problems = [
+        ArgProblem(key, f"argument {key!r} is set by Northstar, not in the YAML", at_value=False)
+        for key in args
+        if key in RESERVED_ARGS
+    ]
+    try:
+        with _quiet():
+            cls(**coerce({k: v for k, v in args.items() if k not in RESERVED_ARGS}))
+    except Exception as exc:
+        problems.extend(_translate(name, exc, argument_names(name), did_you_mean))
+    return problems
+
+
+def _translate(name: str, exc: Exception, allowed: list[str], did_you_mean: Any) -> list[ArgProblem]:
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return [ArgProblem(None, f"invalid arguments for {name}: {exc}")]
+    out: list[ArgProblem] = []
+    seen: set[str] = set()
+    listed = list(errors())
+    if any((e.get("loc") or ("__root__",))[0] != "__root__" for e in listed):
+        # Whole-expectation rules (e.g. "min_value and max_value cannot both be None") then only
+        # repeat the consequence of a bad argument.
+        listed = [e for e in listed if (e.get("loc") or ("__root__",))[0] != "__root__"]
+    for error in listed:
+        loc = error.get("loc") or ("__root__",)
+        key = str(loc[0])
+        kind = str(error.get("type", ""))
+        message = str(error.get("msg", "invalid value"))
+        if key in seen:  # a union field reports one error per alternative: the first says enough
+            continue
+        seen.add(key)
+        if key == "__root__":
+            out.append(ArgProblem(None, f"{name}: {message}"))
+        elif kind.endswith("extra") or kind == "extra_forbidden":
+            out.append(
+                ArgProblem(
+                    key,
+                    f"unknown argument {key!r} for {name}",
+                    did_you_mean(key, allowed) or f"it takes: {', '.join(allowed)}",
+                    at_value=False,
+                )
+            )
+        elif kind.endswith("missing") or kind == "missing":
+            out.append(ArgProblem(None, f"{name} needs the argument {key!r}"))
+        else:
+            out.append(ArgProblem(key, f"{key}: {message}"))
+    return out or [ArgProblem(None, f"invalid arguments for {name}: {exc}")]
+
+
+def columns_of(name: str, args: Mapping[str, Any]) -> list[str] | None:
+    """The data columns an expectation reads; None when it needs every column (table-level)."""
+    if name.startswith(("expect_table_column", "expect_column_to_exist")) or args.get("row_condition"):
+        return None
+    found: list[str] = []
+    for key in _COLUMN_ARGS:
+        value = args.get(key)
+        if isinstance(value, str):
+            found.append(value)
+    value = args.get("column_list")
+    if isinstance(value, list):
+        found.extend(str(v) for v in value)
+    return found
+
+
+def label(name: str, args: Mapping[str, Any]) -> str:
+    """How a check is named in reports: the expectation, with its columns when it has any."""
+    columns = [str(args[k]) for k in _COLUMN_ARGS if isinstance(args.get(k), str)]
+    if isinstance(args.get("column_list"), list):
+        columns.extend(str(v) for v in args["column_list"])
+    return f"{name}({', '.join(columns)})" if columns else name
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One `expect:` entry, ready to run."""
+
+    name: str
+    args: Mapping[str, Any]
+    severity: Severity
+    check: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    success: bool
+    unexpected_count: int | None
+    details: str
+    sample: list[Any] = field(default_factory=list)
+
+
+def run_on_pandas(frame: Any, specs: Sequence[Spec]) -> list[Outcome]:
+    """Validate `specs` on a pandas DataFrame through an ephemeral context."""
+    if not specs:
+        return []
+    with _quiet():
+        context = _context()
+        asset = context.data_sources.add_pandas(_name("pandas")).add_dataframe_asset(_name("frame"))
+        batch_definition = asset.add_batch_definition_whole_dataframe(_name("all"))
+        try:
+            batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+        except Exception as exc:
+            return [Outcome(False, None, f"could not run: {_one_line(exc)}") for _ in specs]
+        return _validate(batch, specs)
+
+
+def run_on_sql(
+    url: str, specs: Sequence[Spec], *, table: str | None, query: str | None, timeout_seconds: float = 60
+) -> list[Outcome]:
+    """Validate `specs` inside the database: GX's SQL data source on `url`, the table or the query.
+
+    Sessions are read-only where the driver lets us say so at connect time (PostgreSQL also gets
+    the statement timeout; DuckDB must be opened read-only like the connector opens it).
+    """
+    if not specs:
+        return []
+    with _quiet():
+        context = _context()
+        source: Any = None
+        try:
+            source = context.data_sources.add_sql(
+                _name("sql"), connection_string=url, kwargs=_engine_kwargs(url, timeout_seconds)
+            )
+            if query is not None:
+                asset = source.add_query_asset(_name("query"), query=query)
+            else:
+                assert table is not None
+                schema, _, name = table.rpartition(".")
+                asset = source.add_table_asset(_name("table"), table_name=name, schema_name=schema or None)
+            batch = asset.add_batch_definition_whole_table(_name("all")).get_batch()
+        except Exception as exc:
+            if source is not None:
+                _dispose(source)
+            return [Outcome(False, None, f"could not run: {_one_line(_cause(exc))}") for _ in specs]
+        try:
+            return _validate(batch, specs)
+        finally:
+            _dispose(source)
+
+
+def _engine_kwargs(url: str, timeout_seconds: float) -> dict[str, Any]:
+    backend = url.split(":", 1)[0].split("+", 1)[0]
+    if backend == "postgresql":
+        options = f"-c default_transaction_read_only=on -c statement_timeout={int(timeout_seconds * 1000)}"
+        return {"connect_args": {"options": options}}
+    if backend == "duckdb":
+        return {"connect_args": {"read_only": True}}
+    if backend in ("mysql", "mariadb"):
+        return {"connect_args": {"init_command": "SET SESSION TRANSACTION READ ONLY"}}
+    return {}
+
+
+def _cause(exc: BaseException) -> BaseException:
+    """GX wraps driver errors (TestConnectionError(cause=...)): the innermost says what happened."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return exc
+
+
+def _dispose(source: Any) -> None:
+    with contextlib.suppress(Exception):  # nothing to release
+        source.get_engine().dispose()
+
+
+def _context() -> Any:
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def _name(kind: str) -> str:
+    return f"northstar_{kind}_{uuid.uuid4().hex[:8]}"
+
+
+def _validate(batch: Any, specs: Sequence[Spec]) -> list[Outcome]:
+    import great_expectations as gx
+
+    outcomes: dict[int, Outcome] = {}
+    expectations = []
+    for index, spec in enumerate(specs):
+        cls = expectation_class(spec.name)
+        if cls is None:
+            outcomes[index] = Outcome(False, None, f"unknown expectation {spec.name!r}")
+            continue
+        try:
+            expectations.append(cls(**coerce(spec.args), meta={"northstar_index": index}))
+        except Exception as exc:
+            outcomes[index] = Outcome(False, None, f"invalid arguments: {_one_line(exc)}")
+    if expectations:
+        suite = gx.ExpectationSuite(name=_name("suite"), expectations=expectations)
+        try:
+            validation = batch.validate(
+                suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
+            )
+        except Exception as exc:
+            message = f"could not run: {_one_line(exc)}"
+            for expectation in expectations:
+                outcomes[int(expectation.meta["northstar_index"])] = Outcome(False, None, message)
+        else:
+            for result in validation.results:
+                index = int((result.expectation_config.meta or {}).get("northstar_index", -1))
+                if index >= 0:
+                    outcomes[index] = _outcome(result)
+    return [outcomes.get(i, Outcome(False, None, "GX returned no result")) for i in range(len(specs))]
+
+
+def _exception_message(info: Any) -> str | None:
+    if not isinstance(info, Mapping):
+        return None
+    if info.get("raised_exception"):
+        return str(info.get("exception_message") or "an exception")
+    for value in info.values():
+        if isinstance(value, Mapping) and value.get("raised_exception"):
+            return str(value.get("exception_message") or "an exception")
+    return None
+
+
+def _outcome(result: Any) -> Outcome:
+    name = str(result.expectation_config.type)
+    error = _exception_message(getattr(result, "exception_info", None))
+    if error is not None:
+        return Outcome(False, None, f"could not run: {_one_line(error)}")
+    res: Mapping[str, Any] = result.result or {}
+    unexpected = res.get("unexpected_count")
+    count = int(unexpected) if unexpected is not None else None
+    total = res.get("element_count")
+    partial = res.get("partial_unexpected_list")
+    sample = [plain(v) for v in partial[:SAMPLE_SIZE]] if isinstance(partial, list) else []
+    observed = res.get("observed_value")
+    if count is not None:
+        of = f" of {int(total):,}" if isinstance(total, int | float) else ""
+        if count == 0:
+            details = f"no unexpected values{of}"
+        else:
+            share = (
+                f" ({res['unexpected_percent']:.2g}% of non-null)" if res.get("unexpected_percent") else ""
+            )
+            shown = ", ".join(repr(v) for v in sample[:3])
+            details = f"{count:,}{of} values are unexpected{share}" + (f", e.g. {shown}" if shown else "")
+            if result.success:
+                details += " (within `mostly`)"
+    elif name == "unexpected_rows_expectation" and isinstance(observed, int):  # observed = rows found
+        count = observed
+        details = "no row matches the query" if count == 0 else f"{count:,} rows match the query"
+        sample = []
+    elif "observed_value" in res:
+        details = f"observed {plain(observed)!r}"
+        sample = [plain(observed)]
+    else:
+        details = "passed" if result.success else "failed"
+    return Outcome(bool(result.success), count, details, sample)
+
+
+def _one_line(exc: object) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,142 @@
+"""Validation of the `checks:` of every source, each problem with its file, line and column.
+
+`validate_checks` is layer (b): definitions fit together. It needs no data, and imports Great
+Expectations only when some source has `expect:` entries (names are checked against GX's registry,
+arguments by building the GX expectation). `check_columns` is layer (c): the columns that checks
+name exist in the source's schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from connectors.base import ColumnKind
+from metrics.project import Problem, Project, did_you_mean, locate, value_location
+
+SEVERITIES = ("error", "warn")
+EXPECTATIONS_HELP = "see https://greatexpectations.io/expectations/ for the list"
+
+
+class _Out:
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.problems: list[Problem] = []
+
+    def at(self, path: tuple[Any, ...], message: str, hint: str | None = None, *, value: bool = True) -> None:
+        tree = self.project.trees.get("sources.yaml")
+        if tree is None:
+            loc = None
+        elif value:
+            loc = value_location(self.project.root, "sources.yaml", tree, path)
+        else:
+            loc = locate(self.project.root, "sources.yaml", tree, path)
+        source = path[1] if len(path) > 1 else "?"
+        self.problems.append(Problem(message, loc, hint, f"check:{source}"))
+
+
+def validate_checks(project: Project) -> list[Problem]:
+    """Problems in the `checks:` of every source: expectation names, their arguments, severities."""
+    out = _Out(project)
+    for name, source in project.sources.items():
+        checks = source.checks
+        base: tuple[Any, ...] = ("sources", name, "checks")
+        dups = checks.duplicates
+        if dups is not None and dups.columns is not None:
+            if not dups.columns:
+                out.at(
+                    (*base, "duplicates", "columns"),
+                    "`columns:` is empty",
+                    "list the columns that identify an event, or leave `columns:` out to compare whole rows",
+                )
+            seen: set[str] = set()
+            for index, column in enumerate(dups.columns):
+                if column in seen:
+                    out.at((*base, "duplicates", "columns", index), f"column {column!r} is listed twice")
+                seen.add(column)
+        explicit = "user_not_null" in checks.builtin.model_fields_set
+        if source.columns.user is None and explicit and checks.builtin.user_not_null != "off":
+            out.at(
+                (*base, "builtin", "user_not_null"),
+                f"source {name!r} maps no user column, so there is no user to check",
+                "add `user:` under the source's `columns:`, or remove this line",
+            )
+        for index, entry in enumerate(checks.expect):
+            _check_entry(out, (*base, "expect", index), entry, is_sql=source.type == "sql")
+    return out.problems
+
+
+def _check_entry(out: _Out, where: tuple[Any, ...], entry: Mapping[str, Any], *, is_sql: bool) -> None:
+    if len(entry) != 1:
+        out.at(
+            where,
+            f"each `expect:` item holds one expectation; this one holds {len(entry)}",
+            "start each expectation on its own `- ` line",
+            value=False,
+        )
+    from metrics.quality import gx_runner
+
+    for name, raw in entry.items():
+        here = (*where, name)
+        args = dict(raw or {})
+        severity = args.pop("severity", "error")
+        if severity not in SEVERITIES:
+            out.at(
+                (*here, "severity"),
+                f"severity {severity!r} is not allowed; expected 'error' or 'warn'",
+                did_you_mean(str(severity), SEVERITIES),
+            )
+        names = gx_runner.expectation_names()
+        if name not in names:
+            out.at(
+                here,
+                f"unknown expectation {name!r}",
+                did_you_mean(name, sorted(names)) or EXPECTATIONS_HELP,
+                value=False,
+            )
+            continue
+        if name in gx_runner.SQL_ONLY and not is_sql:
+            out.at(here, f"{name} runs SQL of its own, so it works on SQL sources only", value=False)
+            continue
+        for problem in gx_runner.argument_problems(name, args):
+            if problem.key is None:
+                out.at(here, problem.message, problem.hint, value=False)
+            else:
+                out.at((*here, problem.key), problem.message, problem.hint, value=problem.at_value)
+
+
+def check_columns(project: Project, name: str, schema: Mapping[str, ColumnKind]) -> list[Problem]:
+    """Layer (c): the columns named by a source's checks (duplicates, expectations) exist in it."""
+    source = project.sources.get(name)
+    if source is None:
+        return []
+    out = _Out(project)
+    base: tuple[Any, ...] = ("sources", name, "checks")
+    columns = list(schema)
+
+    def unknown(path: tuple[Any, ...], column: str) -> None:
+        out.at(
+            path,
+            f"column {column!r} is not in source {name!r}",
+            did_you_mean(column, columns) or f"columns found: {', '.join(sorted(columns))}",
+        )
+
+    dups = source.checks.duplicates
+    if dups is not None and dups.columns:
+        for index, column in enumerate(dups.columns):
+            if column not in schema:
+                unknown((*base, "duplicates", "columns", index), column)
+    for index, entry in enumerate(source.checks.expect):
+        for expectation, raw in entry.items():
+            args = raw or {}
+            here = (*base, "expect", index, expectation)
+            for key in ("column", "column_A", "column_B"):
+                value = args.get(key)
+                if isinstance(value, str) and value not in schema:
+                    unknown((*here, key), value)
+            listed = args.get("column_list")
+            if isinstance(listed, list) and not expectation.startswith("expect_table_columns"):
+                for position, value in enumerate(listed):
+                    if isinstance(value, str) and value not in schema:
+                        unknown((*here, "column_list", position), value)
+    return out.problems
