@@ -125,20 +125,21 @@ def validate(
 
         ensure_demo(REPO)
     project = load_project(config)
+    from metrics.quality import deep_validate_checks  # GX checks each expectation's arguments itself
+
+    problems = [*project.problems, *deep_validate_checks(project)]
     if fmt == TableJson.json:
-        typer.echo(
-            json.dumps({"valid": project.ok, "problems": [p.to_json() for p in project.problems]}, indent=2)
-        )
-    elif project.ok:
+        typer.echo(json.dumps({"valid": not problems, "problems": [p.to_json() for p in problems]}, indent=2))
+    elif not problems:
         typer.echo(
             f"{config}: valid ({len(project.sources)} sources, {len(project.metrics)} metrics, "
             f"{len(project.okrs)} objectives)"
         )
     else:
-        for problem in project.problems:
+        for problem in problems:
             typer.echo(str(problem))
-        typer.echo(f"{len(project.problems)} problem(s) found.", err=True)
-    if not project.ok:
+        typer.echo(f"{len(problems)} problem(s) found.", err=True)
+    if problems:
         raise typer.Exit(1)
 
 

@@ -1,8 +1,9 @@
-"""Great Expectations Core, imported lazily: expectation names, argument checks, and running them.
+"""Great Expectations Core, imported lazily: building expectations (deep argument checks) and running them.
 
-Importing `great_expectations` costs about three seconds, so nothing here imports it at module
-level: the first call that needs it does, and the list of expectation names is kept for the life of
-the process. Every run uses an ephemeral data context (nothing is written to disk, no analytics,
+Importing `great_expectations` costs seconds, so nothing here imports it at module level: the first
+call that needs it does, and the list of expectation names is kept for the life of the process.
+Loading a project never comes here: it checks `expect:` against the checked-in catalog
+(`metrics.quality.catalog`). Every run uses an ephemeral data context (nothing is written to disk, no analytics,
 no progress bars): file sources are validated on a pandas DataFrame of only the columns the
 expectations name; SQL sources through GX's SQL data source on the source's own URL, so the
 expectations run inside the database.
@@ -20,13 +21,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from metrics.quality.catalog import GX_FIELDS, RESERVED_ARGS, ArgProblem
 from metrics.quality.report import Severity, plain
 
 SAMPLE_SIZE = 5
-# Keys that Northstar sets itself or that make no sense in a YAML check.
-RESERVED_ARGS = frozenset(
-    {"id", "batch_id", "result_format", "catch_exceptions", "rendered_content", "windows"}
-)
 # Expectations that run SQL of their own: they work on SQL sources only.
 SQL_ONLY = frozenset(
     {
@@ -36,15 +34,11 @@ SQL_ONLY = frozenset(
     }
 )
 _COLUMN_ARGS = ("column", "column_A", "column_B")
-_GX_FIELDS = frozenset(
-    {"id", "meta", "notes", "result_format", "description", "catch_exceptions", "rendered_content", "severity",
-     "windows", "batch_id"}
-)  # fmt: skip
 _names: frozenset[str] | None = None
 
 
 @contextmanager
-def _quiet() -> Iterator[None]:
+def quiet() -> Iterator[None]:
     """GX logs and warns about things a PM cannot act on (its own deprecations, unsaved contexts)."""
     logger = logging.getLogger("great_expectations")
     level = logger.level
@@ -61,7 +55,7 @@ def expectation_names() -> frozenset[str]:
     """Names of every expectation GX registers (imports GX on the first call, then cached)."""
     global _names
     if _names is None:
-        with _quiet():
+        with quiet():
             import great_expectations  # noqa: F401  (registers the core expectations)
             from great_expectations.expectations.registry import list_registered_expectation_implementations
 
@@ -81,15 +75,7 @@ def argument_names(name: str) -> list[str]:
     """The arguments a user may write for an expectation (GX's bookkeeping fields left out)."""
     cls = expectation_class(name)
     fields = getattr(cls, "__fields__", None) or getattr(cls, "model_fields", None) or {}
-    return [f for f in fields if f not in _GX_FIELDS]
-
-
-@dataclass(frozen=True)
-class ArgProblem:
-    key: str | None  # the argument it concerns; None: the expectation as a whole
-    message: str
-    hint: str | None = None
-    at_value: bool = True
+    return [f for f in fields if f not in GX_FIELDS]
 
 
 def coerce(args: Mapping[str, Any]) -> dict[str, Any]:
@@ -115,7 +101,7 @@ def argument_problems(name: str, args: Mapping[str, Any]) -> list[ArgProblem]:
         if key in RESERVED_ARGS
     ]
     try:
-        with _quiet():
+        with quiet():
             cls(**coerce({k: v for k, v in args.items() if k not in RESERVED_ARGS}))
     except Exception as exc:
         problems.extend(_translate(name, exc, argument_names(name), did_you_mean))
@@ -155,8 +141,21 @@ def _translate(name: str, exc: Exception, allowed: list[str], did_you_mean: Any)
         elif kind.endswith("missing") or kind == "missing":
             out.append(ArgProblem(None, f"{name} needs the argument {key!r}"))
         else:
-            out.append(ArgProblem(key, f"{key}: {message}"))
+            out.append(ArgProblem(key, message if message.startswith(key) else f"{key}: {message}"))
     return out or [ArgProblem(None, f"invalid arguments for {name}: {exc}")]
+
+
+def invalid_reason(name: str, args: Mapping[str, Any], exc: Exception) -> str:
+    """Why GX refused to build an expectation, in the words `load_project` uses for the same YAML."""
+    from metrics.project import did_you_mean
+    from metrics.quality import catalog
+
+    problems = []
+    if name in catalog.expectation_names():
+        problems = catalog.argument_problems(name, args)
+    if not problems:
+        problems = _translate(name, exc, argument_names(name), did_you_mean)
+    return "; ".join(p.message + (f" ({p.hint})" if p.hint else "") for p in problems)
 
 
 def columns_of(name: str, args: Mapping[str, Any]) -> list[str] | None:
@@ -204,7 +203,7 @@ def run_on_pandas(frame: Any, specs: Sequence[Spec]) -> list[Outcome]:
     """Validate `specs` on a pandas DataFrame through an ephemeral context."""
     if not specs:
         return []
-    with _quiet():
+    with quiet():
         context = _context()
         asset = context.data_sources.add_pandas(_name("pandas")).add_dataframe_asset(_name("frame"))
         batch_definition = asset.add_batch_definition_whole_dataframe(_name("all"))
@@ -225,7 +224,7 @@ def run_on_sql(
     """
     if not specs:
         return []
-    with _quiet():
+    with quiet():
         context = _context()
         source: Any = None
         try:
@@ -306,10 +305,12 @@ def _validate(batch: Any, specs: Sequence[Spec]) -> list[Outcome]:
         try:
             expectations.append(cls(**coerce(spec.args), meta={"northstar_index": index}))
         except Exception as exc:
-            outcomes[index] = Outcome(False, None, f"invalid arguments: {_one_line(exc)}")
+            outcomes[index] = Outcome(
+                False, None, f"invalid arguments: {invalid_reason(spec.name, spec.args, exc)}"
+            )
     if expectations:
-        suite = gx.ExpectationSuite(name=_name("suite"), expectations=expectations)
         try:
+            suite = gx.ExpectationSuite(name=_name("suite"), expectations=expectations)
             validation = batch.validate(
                 suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
             )

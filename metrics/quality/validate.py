@@ -1,18 +1,22 @@
 """Validation of the `checks:` of every source, each problem with its file, line and column.
 
-`validate_checks` is layer (b): definitions fit together. It needs no data, and imports Great
-Expectations only when some source has `expect:` entries (names are checked against GX's registry,
-arguments by building the GX expectation). `check_columns` is layer (c): the columns that checks
-name exist in the source's schema.
+`validate_checks` is layer (b): definitions fit together. It runs on every project load, so it
+needs no data and never imports Great Expectations: expectation names and arguments are checked
+against the checked-in catalog (`metrics.quality.catalog`). `deep_validate_checks` adds what only
+building each expectation in GX finds (GX's own validators); `northstar validate` runs it.
+`check_columns` is layer (c): the columns that checks name exist in the source's schema.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from connectors.base import ColumnKind
 from metrics.project import Problem, Project, did_you_mean, locate, value_location
+
+if TYPE_CHECKING:
+    from metrics.quality.catalog import ArgProblem
 
 SEVERITIES = ("error", "warn")
 EXPECTATIONS_HELP = "see https://greatexpectations.io/expectations/ for the list"
@@ -74,8 +78,10 @@ def _check_entry(out: _Out, where: tuple[Any, ...], entry: Mapping[str, Any], *,
             "start each expectation on its own `- ` line",
             value=False,
         )
-    from metrics.quality import gx_runner
+    from metrics.quality import catalog  # not at the top: `python -m metrics.quality.catalog` runs it
+    from metrics.quality.gx_runner import SQL_ONLY
 
+    names = catalog.expectation_names()
     for name, raw in entry.items():
         here = (*where, name)
         args = dict(raw or {})
@@ -86,7 +92,6 @@ def _check_entry(out: _Out, where: tuple[Any, ...], entry: Mapping[str, Any], *,
                 f"severity {severity!r} is not allowed; expected 'error' or 'warn'",
                 did_you_mean(str(severity), SEVERITIES),
             )
-        names = gx_runner.expectation_names()
         if name not in names:
             out.at(
                 here,
@@ -95,14 +100,48 @@ def _check_entry(out: _Out, where: tuple[Any, ...], entry: Mapping[str, Any], *,
                 value=False,
             )
             continue
-        if name in gx_runner.SQL_ONLY and not is_sql:
+        if name in SQL_ONLY and not is_sql:
             out.at(here, f"{name} runs SQL of its own, so it works on SQL sources only", value=False)
             continue
-        for problem in gx_runner.argument_problems(name, args):
-            if problem.key is None:
-                out.at(here, problem.message, problem.hint, value=False)
-            else:
-                out.at((*here, problem.key), problem.message, problem.hint, value=problem.at_value)
+        _report(out, here, catalog.argument_problems(name, args))
+
+
+def _report(out: _Out, here: tuple[Any, ...], problems: list[ArgProblem]) -> None:
+    for problem in problems:
+        if problem.key is None:
+            out.at(here, problem.message, problem.hint, value=False)
+        else:
+            out.at((*here, problem.key), problem.message, problem.hint, value=problem.at_value)
+
+
+def deep_validate_checks(project: Project) -> list[Problem]:
+    """Problems only building each expectation in Great Expectations finds (imports GX: seconds).
+
+    Covers the `expect:` entries that `validate_checks` (run by `load_project`) found nothing wrong
+    with, so the two lists never repeat each other: together they are every problem, each located.
+    GX's own validators are what this adds, e.g. a `strftime_format` that is no format, a
+    `value_pairs_set` whose items are not pairs, `min_value` above `max_value` for a row count.
+    """
+    from metrics.quality import catalog, gx_runner
+
+    out = _Out(project)
+    for source_name, index, name, args, is_sql in _entries(project):
+        if name not in catalog.expectation_names() or (name in gx_runner.SQL_ONLY and not is_sql):
+            continue
+        if catalog.argument_problems(name, args):
+            continue  # already reported on load
+        here = ("sources", source_name, "checks", "expect", index, name)
+        _report(out, here, gx_runner.argument_problems(name, args))
+    return out.problems
+
+
+def _entries(project: Project) -> Iterator[tuple[str, int, str, dict[str, Any], bool]]:
+    """(source, index in `expect:`, expectation, its arguments without `severity`, is a SQL source)."""
+    for source_name, source in project.sources.items():
+        for index, entry in enumerate(source.checks.expect):
+            for name, raw in entry.items():
+                args = {k: v for k, v in (raw or {}).items() if k != "severity"}
+                yield source_name, index, name, args, source.type == "sql"
 
 
 def check_columns(project: Project, name: str, schema: Mapping[str, ColumnKind]) -> list[Problem]:
