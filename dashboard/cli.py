@@ -306,6 +306,8 @@ def serve(
         str(port),
         "--server.headless",
         "true",
+        "--client.toolbarMode",
+        "minimal",
         "--browser.gatherUsageStats",
         "false",
     ]

@@ -1,0 +1,369 @@
+"""Northstar's Streamlit app: the frame around every page.
+
+The frame loads and validates the project (cached, reloaded when a YAML file changes), builds the
+engine, turns the URL's query parameters into the view state (warning about anything it had to
+ignore), draws the shared controls in the sidebar, lists YAML problems, runs the chosen page, and
+writes the view back into the URL so the address bar always reproduces what is on screen.
+
+Run it with `northstar serve` (or `streamlit run dashboard/app.py`); the project folder comes from
+the NORTHSTAR_CONFIG environment variable, default `config/` next to this repository's root.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dashboard/ on the path
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from dashboard import cache, state  # noqa: E402
+from dashboard.views.common import CTX_KEY, Ctx, md  # noqa: E402
+from metrics.calendar import Calendar  # noqa: E402
+from metrics.models import GRAINS  # noqa: E402
+from metrics.project import Project  # noqa: E402
+
+VIEWS = Path(__file__).resolve().parent / "views"
+PAGE_SPECS = (
+    # name, file, title, icon
+    ("okrs", "okrs.py", "OKRs", ":material/flag:"),
+    ("explorer", "explorer.py", "Metric explorer", ":material/show_chart:"),
+    ("funnels", "funnels.py", "Funnels", ":material/filter_alt:"),
+    ("retention", "retention.py", "Retention", ":material/grid_on:"),
+    ("definitions", "definitions.py", "Definitions", ":material/menu_book:"),
+    ("quality", "quality.py", "Data quality", ":material/fact_check:"),
+)
+COMPARE_WORDS = {
+    "none": "No comparison",
+    "previous_period": "Previous period",
+    "previous_year": "Same period last year",
+}
+NONE = "none"  # a selectbox shows None as "Choose an option", so "no choice" is a real option
+WIDGETS = {
+    "as_of": "w_as_of",
+    "start": "w_start",
+    "end": "w_end",
+    "grain": "w_grain",
+    "compare": "w_compare",
+    "by": "w_by",
+}
+REVIEW_CSS = """
+<style>
+  header[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stSidebar"],
+  [data-testid="stSidebarCollapsedControl"], [data-testid="collapsedControl"],
+  [data-testid="stDecoration"], [data-testid="stStatusWidget"], footer { display: none !important; }
+  .block-container, [data-testid="stMainBlockContainer"] { padding-top: 1.5rem !important; }
+</style>
+"""
+APP_CSS = """
+<style>
+  [data-testid="stMainBlockContainer"] { max-width: 1320px; }
+  [data-testid="stAppDeployButton"] { display: none; }
+  .ns-bar { position: relative; height: 10px; border-radius: 5px; background: #F3F4F6; margin: 6px 0 4px; }
+  .ns-bar > .ns-fill { position: absolute; left: 0; top: 0; bottom: 0; border-radius: 5px; }
+  .ns-bar > .ns-mark { position: absolute; top: -4px; bottom: -4px; width: 2px; background: #111827; }
+  .ns-small { color: #6B7280; font-size: 0.82rem; }
+  .ns-status { display: inline-block; padding: 1px 8px; border-radius: 10px; color: white;
+               font-size: 0.78rem; font-weight: 600; }
+</style>
+"""
+
+
+def config_dir() -> Path:
+    configured = os.environ.get("NORTHSTAR_CONFIG", "").strip()
+    return Path(configured).expanduser().resolve() if configured else ROOT / "config"
+
+
+@st.cache_resource(show_spinner="Generating the demo data (first run only)…")
+def _ensure_demo(root: str) -> str:
+    from metrics.demo import ensure_demo
+
+    return str(ensure_demo(Path(root)))
+
+
+def _query_params() -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key in st.query_params:
+        values = st.query_params.get_all(key)
+        out[key] = values if len(values) > 1 else (values[0] if values else "")
+    return out
+
+
+def _options(
+    project: Project, engine: Any, today: dt.date
+) -> tuple[state.Options, dt.date | None, dt.date | None]:
+    from metrics.models import FunnelMetric, RetentionMetric
+
+    metrics = project.metrics
+    first = last = None
+    if metrics:
+        try:
+            first, last = cache.data_range(
+                project.fingerprint,
+                cache.data_fingerprint(engine, project),
+                tuple(sorted(metrics)),
+                engine,
+            )
+        except Exception:  # no readable data: pages say so; the frame still draws
+            first = last = None
+    end = min(last, today) if last else today
+    start = max(first, end - dt.timedelta(days=89)) if first else end - dt.timedelta(days=89)
+    dims: list[str] = []
+    for source in project.sources.values():
+        dims += [d for d in source.dimensions if d not in dims]
+    pinned = list(project.settings.review.pinned_metrics)
+    kr_metrics = [kr.metric for o in project.okrs for kr in o.key_results]
+    default_metric = next((m for m in [*pinned, *kr_metrics, *metrics] if m in metrics), None)
+    low = min(first or today, today) - dt.timedelta(days=5 * 366)
+    high = max(last or today, today) + dt.timedelta(days=2 * 366)
+    options = state.Options(
+        metrics=list(metrics),
+        dimensions=dims,
+        funnels=[m for m, d in metrics.items() if isinstance(d, FunnelMetric)],
+        retentions=[m for m, d in metrics.items() if isinstance(d, RetentionMetric)],
+        default_start=start,
+        default_end=end,
+        today=today,
+        default_metric=default_metric,
+        min_date=low,
+        max_date=high,
+    )
+    return options, first, last
+
+
+def _init_widgets(view: state.ViewState) -> None:
+    st.session_state[WIDGETS["as_of"]] = view.as_of
+    st.session_state[WIDGETS["start"]] = view.start
+    st.session_state[WIDGETS["end"]] = view.end
+    st.session_state[WIDGETS["grain"]] = view.grain
+    st.session_state[WIDGETS["compare"]] = view.compare or NONE
+    st.session_state[WIDGETS["by"]] = view.by or NONE
+
+
+def _sidebar(view: state.ViewState, options: state.Options) -> state.ViewState:
+    for name, key in WIDGETS.items():  # widgets not drawn last run (review mode) lose their state
+        if key not in st.session_state:
+            st.session_state[key] = getattr(view, name) or (NONE if name in ("compare", "by") else None)
+    with st.sidebar:
+        st.date_input(
+            "As of",
+            key=WIDGETS["as_of"],
+            min_value=options.min_date,
+            max_value=options.max_date,
+            help="The day the OKR scorecard is read on (default: today).",
+            format="YYYY-MM-DD",
+        )
+        left, right = st.columns(2)
+        left.date_input(
+            "From",
+            key=WIDGETS["start"],
+            min_value=options.min_date,
+            max_value=options.max_date,
+            format="YYYY-MM-DD",
+        )
+        right.date_input(
+            "To",
+            key=WIDGETS["end"],
+            min_value=options.min_date,
+            max_value=options.max_date,
+            format="YYYY-MM-DD",
+        )
+        st.selectbox("Grain", GRAINS, key=WIDGETS["grain"], format_func=lambda g: g.capitalize())
+        st.selectbox(
+            "Compare with",
+            list(COMPARE_WORDS),
+            key=WIDGETS["compare"],
+            format_func=lambda c: COMPARE_WORDS[c],
+        )
+        st.selectbox(
+            "Breakdown",
+            [NONE, *options.dimensions],
+            key=WIDGETS["by"],
+            format_func=lambda d: "No breakdown" if d == NONE else d.replace("_", " ").capitalize(),
+        )
+    ss = st.session_state
+    start, end = ss[WIDGETS["start"]], ss[WIDGETS["end"]]
+    if start and end and end < start:
+        st.sidebar.warning("“To” is before “From”; showing the range the other way round.")
+        start, end = end, start
+    return view.replace(
+        as_of=ss[WIDGETS["as_of"]] or options.today,
+        start=start or options.default_start,
+        end=end or options.default_end,
+        grain=ss[WIDGETS["grain"]] or "day",
+        compare=None if ss[WIDGETS["compare"]] == NONE else ss[WIDGETS["compare"]],
+        by=None if ss[WIDGETS["by"]] == NONE else ss[WIDGETS["by"]],
+    )
+
+
+def _problems(project: Project) -> None:
+    problems = list(project.problems)
+    if not problems:
+        return
+    shown = len(project.metrics)
+    noun = "problem" if len(problems) == 1 else "problems"
+    st.error(
+        f"**{len(problems)} {noun} in the project's YAML.** The {shown} valid metrics still show; "
+        "fix these (or run `northstar validate`) to see the rest.",
+        icon=":material/error:",
+    )
+    with st.expander("Problems, by file and line", expanded=len(problems) <= 5):
+        st.code("\n".join(str(p) for p in problems), language=None, wrap_lines=True)
+
+
+def _share(view: state.ViewState, url_path: str, base_url: str | None) -> str:
+    params = view.to_params()
+    if base_url:
+        base = base_url.rstrip("/") + ("/" + url_path if url_path else "/")
+    else:
+        base = st.context.url or "http://localhost:8501/"
+    return f"{base}?{urlencode(params)}"
+
+
+def main() -> None:
+    began = time.perf_counter()
+    marks: dict[str, float] = {}  # where this run's time went; read by benchmarks/bench_dashboard.py
+    st.session_state.setdefault("_timings_all", []).append(marks)
+    st.session_state["_timings"] = marks
+
+    def mark(name: str) -> None:
+        marks[name] = round(time.perf_counter() - began, 4)
+
+    review_hint = str(st.query_params.get("review", "")).lower() in {"1", "true", "yes", "on"}
+    st.set_page_config(
+        page_title="Northstar",
+        page_icon=":material/flag:",
+        layout="wide",
+        initial_sidebar_state="collapsed" if review_hint else "expanded",
+    )
+    st.markdown(APP_CSS, unsafe_allow_html=True)
+    cache.preload_heavy_modules()
+    folder = config_dir()
+    if folder == ROOT / "config" and not os.environ.get("NORTHSTAR_NO_DEMO"):
+        try:
+            _ensure_demo(str(ROOT))
+        except Exception as exc:
+            st.error(f"Could not generate the demo data: {exc}. Run `northstar demo` in a terminal.")
+    project = cache.project(str(folder))
+    mark("project")
+    calendar = Calendar.of(project.settings)
+    today = calendar.today()
+    try:
+        engine = cache.engine(str(folder), project)
+    except Exception as exc:
+        _problems(project)
+        st.error(f"The metric engine could not start: {exc}")
+        st.stop()
+    mark("engine")
+    data_fp = cache.data_fingerprint(engine, project)
+    options, first, last = _options(project, engine, today)
+    mark("data_range")
+
+    ss = st.session_state
+    if "_view" not in ss:
+        view, warnings = state.parse(_query_params(), options)
+        ss["_view"], ss["_parsed_view"], ss["_warnings"] = view, view, warnings
+        _init_widgets(view)
+    view = ss["_view"]
+    if view.review:
+        st.markdown(REVIEW_CSS, unsafe_allow_html=True)
+    else:
+        view = _sidebar(view, options)
+
+    pages = {
+        name: st.Page(str(VIEWS / file), title=title, icon=icon, url_path=name, default=name == "okrs")
+        for name, file, title, icon in PAGE_SPECS
+    }
+    current = st.navigation(list(pages.values()), position="hidden" if view.review else "sidebar")
+    if "_redirected" not in ss:  # `?page=explorer` on the root URL opens that page
+        ss["_redirected"] = True
+        if "page" in st.query_params and view.page != "okrs" and current.url_path != view.page:
+            st.switch_page(pages[view.page], query_params=view.to_params())
+    page_name = next((n for n, p in pages.items() if p.url_path == current.url_path), "okrs")
+    view = view.replace(page=page_name)
+
+    ctx = Ctx(
+        config_dir=folder,
+        project=project,
+        engine=engine,
+        data_fp=data_fp,
+        view=view,
+        options=options,
+        today=today,
+        data_first=first,
+        data_last=last,
+        calendar=calendar,
+        warnings=list(ss.get("_warnings", [])),
+    )
+    ss[CTX_KEY] = ctx
+    if ctx.warnings and view == ss.get("_parsed_view", view).replace(page=page_name):
+        st.warning(
+            "**Parts of this link were ignored:**\n\n" + "\n".join(f"- {w}" for w in ctx.warnings),
+            icon=":material/link_off:",
+        )
+    _problems(project)
+
+    try:
+        current.run()
+    except Exception as exc:
+        from connectors.base import ConnectorError
+        from metrics.request import MetricError
+
+        if isinstance(exc, MetricError | ConnectorError):
+            st.error(str(exc), icon=":material/error:")
+        else:
+            st.error(f"This page failed: {type(exc).__name__}: {md(exc)}", icon=":material/bug_report:")
+            with st.expander("Details for the developers"):
+                st.code(traceback.format_exc(), language=None)
+
+    mark("page")
+    view = ctx.view  # pages may change it (the metric picked on the page)
+    ss["_view"] = view
+    params = view.to_params()
+    if dict(st.query_params.to_dict()) != params:
+        st.query_params.from_dict(params)
+
+    if not view.review:
+        with st.sidebar:
+            st.divider()
+            st.caption("Share this view")
+            link = _share(view, current.url_path, project.settings.review.base_url)
+            st.code(link, language=None, wrap_lines=False)
+            st.link_button(
+                "Open review mode",
+                link + "&review=1" if "?" in link else link + "?review=1",
+                icon=":material/slideshow:",
+            )
+            st.caption(f"Config: `{md(folder)}` · definitions `{project.fingerprint[:8]}`")
+
+    mark("total")
+    runner = ctx.quality_runner()
+    if not runner.started:
+        runner.start()
+    if not runner.done:
+        if view.review:
+            _await_quality(runner, quiet=True)
+        else:
+            with st.sidebar:
+                _await_quality(runner, quiet=False)
+
+
+@st.fragment(run_every=2)
+def _await_quality(runner: cache.QualityRunner, quiet: bool) -> None:
+    """Rerun the page once the background data checks finish, so badges and marks appear."""
+    if runner.done:
+        st.rerun(scope="app")
+    if not quiet:
+        st.caption(":material/hourglass_top: Running the data checks…")
+
+
+main()

@@ -1,0 +1,220 @@
+"""What the app keeps between reruns, keyed by what actually changes the answer.
+
+* The project: `st.cache_resource`, keyed by the config folder and the YAML files' size and mtime,
+  so an edited file is picked up on the next rerun without a restart.
+* The engine (and through it the connections): `st.cache_resource`, keyed by the config folder and
+  the definitions' fingerprint.
+* Results, the scorecard and the data range: `st.cache_data(ttl=...)`, keyed by the definitions'
+  fingerprint, the data's fingerprint (each connector's) and the request.
+* Data-quality checks import Great Expectations, which is slow, so they run in a background thread
+  started after the first page has rendered (`QualityRunner`); pages show the report once it is there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from metrics.calendar import Calendar
+from metrics.project import FILES, Project, load_project
+from metrics.request import MetricRequest, MetricResult
+
+PRELOAD = ("statsmodels.tsa.statespace.structural",)  # what the OKR forecasts import on first use
+RESULT_TTL = 30 * 60  # seconds; the data fingerprint already invalidates on new data
+QUALITY_TTL = 15 * 60  # freshness checks age with the clock, so re-run them now and then
+
+
+@st.cache_resource(show_spinner=False)
+def preload_heavy_modules() -> threading.Thread:
+    """Import the forecast's statistics library in a background thread, once per server process.
+
+    The OKR overview needs it on its first render; meanwhile the main thread loads the project and
+    reads the data (mostly Polars, which releases the GIL), so the two overlap instead of adding up.
+    A later `import` of the same module simply waits for this one to finish.
+    """
+
+    def work() -> None:
+        for name in PRELOAD:
+            try:
+                importlib.import_module(name)
+            except Exception:  # the forecast reports its own import errors when it runs
+                return
+
+    thread = threading.Thread(target=work, name="northstar-preload", daemon=True)
+    thread.start()
+    return thread
+
+
+def yaml_stamp(config_dir: str) -> tuple[tuple[str, int, int], ...]:
+    """(file, size, mtime) of every project file: changes whenever a definition may have changed."""
+    out = []
+    for name in FILES:
+        try:
+            stat = os.stat(os.path.join(config_dir, name))
+        except OSError:
+            out.append((name, -1, -1))
+            continue
+        out.append((name, stat.st_size, stat.st_mtime_ns))
+    return tuple(out)
+
+
+@st.cache_resource(max_entries=8, ttl=120, show_spinner="Loading and checking the project's definitions…")
+def _project(config_dir: str, stamp: tuple[tuple[str, int, int], ...]) -> Project:
+    # ttl: a data file that appears or disappears changes what validates even when no YAML changed.
+    return load_project(Path(config_dir))
+
+
+def project(config_dir: str) -> Project:
+    return _project(config_dir, yaml_stamp(config_dir))
+
+
+def project_key(project_: Project) -> str:
+    """The definitions' fingerprint plus what survived validation (a fixed data file revives metrics)."""
+    return f"{project_.fingerprint}/{','.join(sorted(project_.sources))}/{','.join(sorted(project_.metrics))}"
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _engine(config_dir: str, key: str, _project: Project) -> Any:
+    from metrics.engine import Engine
+
+    calendar = Calendar.of(_project.settings)
+    return Engine(_project, today=calendar.today)
+
+
+def engine(config_dir: str, project_: Project) -> Any:
+    return _engine(config_dir, project_key(project_), project_)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _derived_engine(
+    config_dir: str, key: str, extra_ids: tuple[str, ...], _project: Project, _base: Any
+) -> Any:
+    from metrics.engine import Engine
+
+    connectors = {}
+    for name in _project.sources:
+        try:
+            connectors[name] = _base.connector(name)
+        except Exception:  # the derived engine reports it when a metric needs that source
+            continue
+    return Engine(_project, connectors=connectors, today=_base.today)
+
+
+def derived_engine(
+    config_dir: str, project_: Project, base: Any, extra: dict[str, Any]
+) -> tuple[Project, Any]:
+    """An engine over the project plus derived metrics (funnel steps, retention offsets), sharing
+    the base engine's connectors; cached like the base engine."""
+    from dashboard.derived import with_metrics
+
+    derived = with_metrics(project_, extra)
+    engine_ = _derived_engine(config_dir, project_key(project_), tuple(sorted(extra)), derived, base)
+    return derived, engine_
+
+
+def data_fingerprint(engine_: Any, project_: Project) -> str:
+    """One string that changes when any source's data may have changed (stat calls only)."""
+    parts = []
+    for name in sorted(project_.sources):
+        try:
+            parts.append(f"{name}={engine_.connector(name).fingerprint()}")
+        except Exception as exc:  # a missing file is a state of the data, not a crash
+            parts.append(f"{name}!{type(exc).__name__}")
+    return "|".join(parts)
+
+
+@st.cache_data(ttl=RESULT_TTL, max_entries=512, show_spinner=False)
+def compute(defs: str, data: str, request_key: str, _engine: Any, _request: MetricRequest) -> MetricResult:
+    """`request_key` is repr(request): with `defs` and `data` it determines the answer."""
+    result: MetricResult = _engine.compute(_request)
+    return result
+
+
+def cached_compute(engine_: Any, project_: Project, data: str, request: MetricRequest) -> MetricResult:
+    return compute(project_.fingerprint, data, repr(request), engine_, request)
+
+
+@st.cache_data(ttl=RESULT_TTL, max_entries=64, show_spinner=False)
+def data_range(
+    defs: str, data: str, ids: tuple[str, ...], _engine: Any
+) -> tuple[dt.date | None, dt.date | None]:
+    first, last = _engine.data_range(ids)
+    return first, last
+
+
+@st.cache_data(ttl=RESULT_TTL, max_entries=64, show_spinner="Scoring the key results and their forecasts…")
+def scorecard(defs: str, data: str, as_of: dt.date, _project: Project, _engine: Any) -> Any:
+    from metrics.okrs import score
+
+    return score(_project, _engine, as_of=as_of)
+
+
+@st.cache_data(ttl=RESULT_TTL, max_entries=64, show_spinner=False)
+def explain(defs: str, data: str, request_key: str, _engine: Any, _request: MetricRequest) -> str:
+    text: str = _engine.explain(_request)
+    return text
+
+
+class QualityRunner:
+    """Runs the data-quality checks once, in a background thread, and holds the report."""
+
+    def __init__(
+        self, project_: Project, engine_: Any, run: Callable[[Project, Any], Any] | None = None
+    ) -> None:
+        self._project = project_
+        self._engine = engine_
+        self._run_checks = run
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.report: Any = None
+        self.error: str | None = None
+        self.seconds: float | None = None
+
+    def start(self) -> QualityRunner:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._work, name="northstar-quality", daemon=True)
+                self._thread.start()
+        return self
+
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def _work(self) -> None:
+        began = time.perf_counter()
+        try:
+            run = self._run_checks
+            if run is None:
+                from metrics.quality import run_checks
+
+                run = run_checks
+            self.report = run(self._project, self._engine)
+        except Exception as exc:  # shown on the quality page; never takes the app down
+            self.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self.seconds = time.perf_counter() - began
+            self._done.set()
+
+    def wait(self, timeout: float | None = None) -> Any:
+        self.start()
+        self._done.wait(timeout)
+        return self.report
+
+
+@st.cache_resource(max_entries=4, ttl=QUALITY_TTL, show_spinner=False)
+def quality_runner(defs: str, data: str, _project: Project, _engine: Any) -> QualityRunner:
+    return QualityRunner(_project, _engine)

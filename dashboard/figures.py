@@ -1,0 +1,817 @@
+"""Pure Plotly figure builders: results in, `go.Figure` out. No streamlit here.
+
+The dashboard places these figures and the review pack (`dashboard/snapshot.py`) exports the same
+ones as PNG and HTML, so a chart on screen and a chart in a deck never disagree. Every figure uses
+one template (`TEMPLATE`), formats its axis in the metric's unit, and carries a title that names
+the period it shows. Render them with `theme=None` in `st.plotly_chart`, or Streamlit's theme
+replaces the template.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import plotly.graph_objects as go
+import polars as pl
+
+from dashboard.format import (
+    axis_format,
+    format_probability,
+    format_progress,
+    format_range,
+    format_value,
+    slug,
+    status_words,
+)
+
+# Streamlit's own face first (loaded by the page), then faces kaleido finds on a Debian machine.
+FONT = "'Source Sans', 'Source Sans Pro', 'Liberation Sans', Arial, 'DejaVu Sans', sans-serif"
+INK = "#111827"
+MUTED = "#6B7280"
+GRID = "#E5E7EB"
+PRIMARY = "#2563EB"
+COMPARISON = "#9CA3AF"
+TARGET = "#111827"
+FORECAST_FILL = "rgba(37, 99, 235, 0.14)"
+QUALITY_FILL = "rgba(220, 38, 38, 0.10)"
+QUALITY_LINE = "#DC2626"
+PALETTE = (
+    "#2563EB",
+    "#F97316",
+    "#10B981",
+    "#A855F7",
+    "#EF4444",
+    "#0EA5E9",
+    "#EAB308",
+    "#EC4899",
+    "#14B8A6",
+    "#64748B",
+)
+STATUS_COLORS = {
+    "on_track": "#16A34A",
+    "at_risk": "#D97706",
+    "off_track": "#DC2626",
+    "achieved": "#15803D",
+    "missed": "#B91C1C",
+}
+NO_STATUS = "#6B7280"
+GRAIN_WORDS = {"day": "daily", "week": "weekly", "month": "monthly", "quarter": "quarterly"}
+# Standard export size: 16:9 at 1000 px wide, rendered at scale 2 (2000 x 1125 PNG).
+EXPORT_WIDTH = 1000
+EXPORT_HEIGHT = 520
+
+TEMPLATE = go.layout.Template(
+    layout=go.Layout(
+        font={"family": FONT, "size": 13, "color": INK},
+        title={
+            "font": {"size": 18, "color": INK},
+            "x": 0.0,
+            "xanchor": "left",
+            "xref": "paper",
+            "yref": "container",
+            "yanchor": "top",
+        },
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        colorway=list(PALETTE),
+        margin={"l": 64, "r": 24, "t": 72, "b": 48},
+        hovermode="x unified",
+        hoverlabel={"font": {"family": FONT, "size": 12}},
+        legend={
+            "orientation": "h",
+            "yref": "container",
+            "yanchor": "top",
+            "xanchor": "left",
+            "x": 0.0,
+            "font": {"size": 12, "color": MUTED},
+            "bgcolor": "rgba(0,0,0,0)",
+            "itemwidth": 30,
+        },
+        xaxis={
+            "showgrid": False,
+            "linecolor": GRID,
+            "ticks": "outside",
+            "tickcolor": GRID,
+            "tickfont": {"color": MUTED},
+            "zeroline": False,
+        },
+        yaxis={
+            "gridcolor": GRID,
+            "zeroline": False,
+            "tickfont": {"color": MUTED},
+            "rangemode": "tozero",
+        },
+    )
+)
+
+
+def status_color(status: str | None) -> str:
+    return STATUS_COLORS.get(status or "", NO_STATUS)
+
+
+def chart_config(filename: str, *, review: bool = False) -> dict[str, Any]:
+    """Plotly config for `st.plotly_chart`: PNG download at 2x with a meaningful file name."""
+    return {
+        "displaylogo": False,
+        "displayModeBar": "hover" if not review else False,
+        "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"],
+        "toImageButtonOptions": {
+            "format": "png",
+            "filename": filename,
+            "scale": 2,
+            "width": EXPORT_WIDTH,
+            "height": EXPORT_HEIGHT,
+        },
+    }
+
+
+def file_name(*parts: object) -> str:
+    """`northstar_<parts>`: what a downloaded PNG or CSV is called."""
+    return slug("northstar", *parts)
+
+
+def period_title(label: str, start: dt.date | None, end: dt.date | None, grain: str | None = None) -> str:
+    words = GRAIN_WORDS.get(grain or "", "")
+    suffix = f" · {words}" if words else ""
+    return f"{label}<br><sup style='color:{MUTED}'>{format_range(start, end)}{suffix}</sup>"
+
+
+TITLE_TOP = 14  # px from the top of the figure to the title
+LEGEND_TOP = 62  # px from the top to the legend (below a two-line title)
+LEGEND_ROW = 22  # px per legend row
+PLOT_WIDTH = 900  # px the legend wraps in (an estimate; the layout only needs to be roughly right)
+GRAIN_DAYS = {"day": 1.0, "week": 7.0, "month": 30.4, "quarter": 91.3}
+
+
+def _legend_rows(names: Iterable[str], show: bool = True) -> int:
+    """How many rows the horizontal legend takes, estimated from its entries' text width."""
+    widths = [60 + 7 * len(name) for name in names if name]
+    if not widths or not show:
+        return 0
+    rows, used = 1, 0
+    for width in widths:
+        if used + width > PLOT_WIDTH and used:
+            rows, used = rows + 1, 0
+        used += width
+    return rows
+
+
+def _placement(title: str, height: int, rows: int, extra_top: int = 0) -> dict[str, Any]:
+    has_title = bool(title)
+    top = (LEGEND_TOP if has_title else 8) + rows * LEGEND_ROW + (8 if rows else 0)
+    top = max(top, 72 if has_title else 8)
+    # plotly.js anchors a multi-line title's "top" at its first line: lift the anchor by the
+    # second line's height or the title is cut off at the top of an exported image.
+    lift = 13 if "<br>" in title else 0
+    return {
+        "title_y": 1 - (TITLE_TOP + lift) / height,
+        "legend_y": 1 - (LEGEND_TOP if has_title else 4) / height,
+        "top": top + extra_top,
+    }
+
+
+def finish(fig: go.Figure, *, extra_top: int = 0) -> go.Figure:
+    """Place title, legend and plot top by pixels so they never overlap, at any height (for a
+    figure whose height or traces changed after it was built)."""
+    height = fig.layout.height or 420
+    names = [
+        str(t.name or "")
+        for t in fig.data
+        if t.showlegend is not False and getattr(t, "type", "") not in ("heatmap",)
+    ]
+    title = str(fig.layout.title.text or "")
+    place = _placement(title, height, _legend_rows(names, fig.layout.showlegend is not False), extra_top)
+    fig.update_layout(
+        title={"y": place["title_y"]},
+        legend={"y": place["legend_y"]},
+        margin={"t": place["top"]},
+    )
+    return fig
+
+
+class _Figure:
+    """A figure assembled as plain dicts and validated once at the end: several times faster than
+    growing a `go.Figure` call by call, which matters on a page with a dozen sparklines."""
+
+    def __init__(self, title: str, unit: str | None, *, height: int = 420) -> None:
+        fmt = axis_format(unit)
+        self.data: list[dict[str, Any]] = []
+        self.shapes: list[dict[str, Any]] = []
+        self.annotations: list[dict[str, Any]] = []
+        self.layout: dict[str, Any] = {
+            "template": TEMPLATE,
+            "title": {"text": title},
+            "height": height,
+            "xaxis": {},
+            "yaxis": {
+                "tickformat": fmt.tickformat,
+                "tickprefix": fmt.prefix,
+                "ticksuffix": fmt.suffix,
+                "hoverformat": fmt.hoverformat,
+            },
+        }
+
+    def add(self, kind: str = "scatter", **trace: Any) -> None:
+        self.data.append({"type": kind, **trace})
+
+    def axis(self, name: str, **values: Any) -> None:
+        self.layout[name].update(values)
+
+    def build(self, *, extra_top: int = 0, margin: dict[str, int] | None = None) -> go.Figure:
+        layout = dict(self.layout)
+        height = int(layout["height"])
+        title = str(layout["title"].get("text") or "")
+        show = layout.get("showlegend", True) is not False
+        names = [
+            str(t.get("name") or "")
+            for t in self.data
+            if t.get("showlegend", True) is not False and t["type"] != "heatmap"
+        ]
+        place = _placement(title, height, _legend_rows(names, show), extra_top)
+        layout["title"] = {**layout["title"], "y": place["title_y"]}
+        layout["legend"] = {**layout.get("legend", {}), "y": place["legend_y"]}
+        layout["margin"] = {**layout.get("margin", {}), "t": place["top"], **(margin or {})}
+        if self.shapes:
+            layout["shapes"] = self.shapes
+        if self.annotations:
+            layout["annotations"] = self.annotations
+        return go.Figure(data=self.data, layout=layout)
+
+
+def _values(series: pl.Series) -> list[float | None]:
+    return [None if v is None or v != v else float(v) for v in series.to_list()]
+
+
+def _quality_bands(
+    days: Iterable[dt.date], start: dt.date | None, end: dt.date | None, width_days: float
+) -> list[dict[str, Any]]:
+    half = dt.timedelta(days=width_days / 2)
+    step = max(1, round(width_days))
+    runs: list[tuple[dt.date, dt.date]] = []
+    for day in sorted(set(days)):
+        if (start is not None and day < start - dt.timedelta(days=step)) or (end is not None and day > end):
+            continue
+        if runs and (day - runs[-1][1]).days <= (1 if step == 1 else step + 2):
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return [
+        {
+            "type": "rect",
+            "xref": "x",
+            "yref": "paper",
+            "x0": dt.datetime.combine(first, dt.time()) - half,
+            "x1": dt.datetime.combine(last, dt.time()) + half,
+            "y0": 0,
+            "y1": 1,
+            "fillcolor": QUALITY_FILL,
+            "line": {"width": 0},
+            "layer": "below",
+        }
+        for first, last in runs
+    ]
+
+
+def _mark_quality(
+    fig: _Figure, days: Iterable[dt.date], start: dt.date | None, end: dt.date | None, width_days: float
+) -> None:
+    bands = _quality_bands(days, start, end, width_days)
+    if not bands:
+        return
+    fig.shapes.extend(bands)
+    fig.add(
+        x=[None],
+        y=[None],
+        mode="markers",
+        marker={"symbol": "square", "size": 12, "color": QUALITY_FILL, "line": {"width": 0}},
+        name="Data check failed",
+        hoverinfo="skip",
+    )
+
+
+def mark_quality_days(
+    fig: go.Figure,
+    days: Iterable[dt.date],
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    width_days: float = 1.0,
+) -> go.Figure:
+    """Shade the points whose data failed a quality check (one legend entry, one band per run).
+
+    `days` are the x positions to shade: the affected days on a daily chart, or the first days of
+    the affected buckets on a weekly or monthly one (`width_days` wide, centred on the point).
+    """
+    bands = _quality_bands(days, start, end, width_days)
+    if bands:
+        fig.update_layout(shapes=[*fig.layout.shapes, *bands])
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                marker={"symbol": "square", "size": 12, "color": QUALITY_FILL, "line": {"width": 0}},
+                name="Data check failed",
+                hoverinfo="skip",
+            )
+        )
+    return fig
+
+
+@dataclass(frozen=True)
+class TargetPath:
+    """Where a KR should be over its period: baseline at the start, milestones, target at the end."""
+
+    start: dt.date
+    end: dt.date
+    baseline: float | None
+    target: float
+    milestones: Mapping[dt.date, float] = field(default_factory=dict)
+
+    def points(self) -> list[tuple[dt.date, float]]:
+        # The contract's pace line passes through (0, baseline) at the end of the day before start.
+        pts: list[tuple[dt.date, float]] = []
+        if self.baseline is not None:
+            pts.append((self.start - dt.timedelta(days=1), self.baseline))
+        pts += sorted((d, v) for d, v in self.milestones.items() if self.start <= d <= self.end)
+        pts.append((self.end, self.target))
+        return pts
+
+
+@dataclass(frozen=True)
+class Band:
+    """A forecast: value with an 80% interval, at `day` (the period end), starting from `origin`."""
+
+    day: dt.date
+    value: float
+    low: float
+    high: float
+    origin: tuple[dt.date, float] | None = None
+
+
+def _add_target(fig: _Figure, target: TargetPath, unit: str | None, *, show_legend: bool = True) -> None:
+    pts = target.points()
+    fig.add(
+        x=[p[0] for p in pts],
+        y=[p[1] for p in pts],
+        mode="lines",
+        line={"color": TARGET, "width": 1.5, "dash": "dot"},
+        name="Target path",
+        showlegend=show_legend,
+        hovertemplate="%{y}<extra>target path</extra>",
+    )
+    days = sorted(d for d in target.milestones if target.start <= d <= target.end)
+    if days:
+        fig.add(
+            x=days,
+            y=[target.milestones[d] for d in days],
+            mode="markers",
+            marker={"symbol": "diamond", "size": 9, "color": TARGET, "line": {"color": "white", "width": 1}},
+            name="Milestone",
+            showlegend=show_legend,
+            hovertemplate="%{y}<extra>milestone</extra>",
+        )
+    fig.add(
+        x=[target.end],
+        y=[target.target],
+        mode="markers" if not show_legend else "markers+text",
+        marker={"symbol": "star", "size": 12, "color": TARGET},
+        text=None if not show_legend else [f"Target {format_value(target.target, unit, short=True)}"],
+        textposition="top left",
+        textfont={"size": 11, "color": INK},
+        name="Target",
+        showlegend=False,
+        hovertemplate="%{y}<extra>target</extra>",
+    )
+
+
+def _add_band(fig: _Figure, band: Band, color: str, *, show_legend: bool = True) -> None:
+    if band.origin is not None:
+        x0, y0 = band.origin
+        fig.add(
+            x=[x0, band.day, band.day, x0],
+            y=[y0, band.high, band.low, y0],
+            fill="toself",
+            fillcolor=FORECAST_FILL,
+            line={"width": 0},
+            mode="lines",
+            name="Forecast (80% range)",
+            showlegend=show_legend,
+            hoverinfo="skip",
+        )
+        fig.add(
+            x=[x0, band.day],
+            y=[y0, band.value],
+            mode="lines",
+            line={"color": color, "width": 2, "dash": "dash"},
+            name="Forecast",
+            showlegend=False,
+            hovertemplate="%{y}<extra>forecast</extra>",
+        )
+    fig.add(
+        x=[band.day],
+        y=[band.value],
+        mode="markers",
+        marker={"size": 8, "color": color, "symbol": "circle-open", "line": {"width": 2}},
+        error_y={
+            "type": "data",
+            "symmetric": False,
+            "array": [band.high - band.value],
+            "arrayminus": [band.value - band.low],
+            "color": color,
+            "thickness": 1.5,
+            "width": 6,
+        },
+        name="Forecast at period end",
+        showlegend=False,
+        hovertemplate="%{y}<extra>forecast at period end</extra>",
+    )
+
+
+def metric_timeseries(
+    frame: pl.DataFrame,
+    *,
+    label: str,
+    unit: str | None,
+    start: dt.date,
+    end: dt.date,
+    grain: str,
+    by: str | None = None,
+    comparison: pl.DataFrame | None = None,
+    comparison_label: str = "Previous period",
+    target: TargetPath | None = None,
+    forecast: Band | None = None,
+    quality_days: Iterable[dt.date] = (),
+    max_groups: int = 8,
+    height: int = 440,
+) -> go.Figure:
+    """One metric over time: the series (or one line per breakdown value), its comparison period
+    (dashed grey, aligned on the main periods), the KR target path and milestones, a forecast band,
+    and the days whose data failed a check (at grains above day: the first days of their buckets)."""
+    fig = _Figure(period_title(label, start, end, grain), unit, height=height)
+    if by is not None and by in frame.columns:
+        totals = (
+            frame.group_by(by)
+            .agg(pl.col("value").fill_nan(None).abs().sum().alias("weight"))
+            .sort(["weight", by], descending=[True, False], nulls_last=True)
+        )
+        groups = totals[by].to_list()
+        for index, group in enumerate(groups[:max_groups]):
+            part = frame.filter(pl.col(by).eq_missing(group)).sort("period")
+            color = PALETTE[index % len(PALETTE)]
+            name = "(none)" if group is None else str(group)
+            fig.add(
+                x=part["period"].to_list(),
+                y=_values(part["value"]),
+                mode="lines",
+                line={"color": color, "width": 2},
+                name=name,
+            )
+            if comparison is not None and by in comparison.columns:
+                past = comparison.filter(pl.col(by).eq_missing(group)).sort("period")
+                fig.add(
+                    x=past["period"].to_list(),
+                    y=_values(past["value"]),
+                    mode="lines",
+                    line={"color": color, "width": 1.2, "dash": "dot"},
+                    name=f"{name} ({comparison_label.lower()})",
+                    opacity=0.7,
+                    showlegend=False,
+                )
+        if comparison is not None and by in comparison.columns:
+            fig.add(
+                x=[None],
+                y=[None],
+                mode="lines",
+                line={"color": COMPARISON, "width": 1.2, "dash": "dot"},
+                name=f"dotted: {comparison_label.lower()}",
+                hoverinfo="skip",
+            )
+        if len(groups) > max_groups:
+            fig.annotations.append(
+                {
+                    "text": f"Top {max_groups} of {len(groups)} {by} values",
+                    "xref": "paper",
+                    "yref": "paper",
+                    "x": 1,
+                    "y": 1.0,
+                    "yanchor": "bottom",
+                    "xanchor": "right",
+                    "showarrow": False,
+                    "font": {"size": 11, "color": MUTED},
+                }
+            )
+    else:
+        main = frame.sort("period")
+        if comparison is not None and comparison.height:
+            past = comparison.sort("period")
+            extra: dict[str, Any] = {}
+            if "compared_period" in past.columns:
+                extra = {
+                    "customdata": [d.isoformat() if d is not None else "" for d in past["compared_period"]],
+                    "hovertemplate": "%{y} (%{customdata})<extra>" + comparison_label.lower() + "</extra>",
+                }
+            fig.add(
+                x=past["period"].to_list(),
+                y=_values(past["value"]),
+                mode="lines",
+                line={"color": COMPARISON, "width": 1.8, "dash": "dash"},
+                name=comparison_label,
+                **extra,
+            )
+        fig.add(
+            x=main["period"].to_list(),
+            y=_values(main["value"]),
+            mode="lines+markers" if main.height <= 40 else "lines",
+            line={"color": PRIMARY, "width": 2.4},
+            marker={"size": 5},
+            name=label,
+        )
+    if target is not None:
+        _add_target(fig, target, unit)
+    if forecast is not None:
+        _add_band(fig, forecast, PRIMARY)
+    _mark_quality(fig, quality_days, start, end, GRAIN_DAYS.get(grain, 1.0))
+    return fig.build()
+
+
+def kr_chart(
+    history: pl.DataFrame | None,
+    *,
+    title: str,
+    unit: str | None,
+    target: TargetPath,
+    status: str | None = None,
+    forecast: Band | None = None,
+    quality_days: Iterable[dt.date] = (),
+    as_of: dt.date | None = None,
+    compact: bool = False,
+) -> go.Figure:
+    """A key result over its period: its reading so far, the target path through the milestones,
+    and the forecast band to the period's end. `compact` is the sparkline of a KR tile."""
+    color = status_color(status)
+    fig = _Figure("" if compact else title, unit, height=170 if compact else 420)
+    if history is not None and history.height:
+        hist = history.sort("date")
+        fig.add(
+            x=hist["date"].to_list(),
+            y=_values(hist["value"]),
+            mode="lines",
+            line={"color": color, "width": 2.2},
+            name="Actual",
+            hovertemplate="%{y}<extra></extra>",
+        )
+    _add_target(fig, target, unit, show_legend=not compact)
+    if forecast is not None:
+        _add_band(fig, forecast, color, show_legend=not compact)
+    _mark_quality(fig, quality_days, target.start, target.end, 1.0)
+    if as_of is not None and target.start <= as_of <= target.end and not compact:
+        moment = dt.datetime.combine(as_of, dt.time())
+        fig.shapes.append(
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "paper",
+                "x0": moment,
+                "x1": moment,
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": GRID, "width": 1},
+            }
+        )
+    fig.axis("xaxis", range=[target.start - dt.timedelta(days=1), target.end + dt.timedelta(days=2)])
+    if not compact:
+        return fig.build()
+    # Sparkline: no title, no legend, light axes; the tile around it carries the words.
+    fig.layout.update(showlegend=False, hovermode="x", font={"size": 10})
+    fig.axis("xaxis", tickformat="%b %-d", nticks=4, ticks="", tickfont={"size": 10})
+    fig.axis("yaxis", nticks=4, tickfont={"size": 10}, rangemode="normal", automargin=True)
+    return fig.build(margin={"l": 52, "r": 10, "t": 10, "b": 28})
+
+
+@dataclass(frozen=True)
+class KrBar:
+    """One row of an objective's scorecard figure."""
+
+    label: str
+    progress: float | None
+    expected: float | None
+    status: str | None
+    current: str
+    target: str
+    probability: float | None = None
+
+
+def scorecard(title: str, subtitle: str, rows: Sequence[KrBar]) -> go.Figure:
+    """An objective's key results as progress bars with the expected-pace marker (the review pack's
+    objective image; the app draws the same bars as HTML in the tiles)."""
+    labels = [r.label for r in rows][::-1]
+    shown = [max(0.0, min(float(r.progress), 1.2)) if r.progress is not None else 0.0 for r in rows][::-1]
+    colors = [status_color(r.status) for r in rows][::-1]
+    texts = [
+        f"{format_progress(r.progress)} · {r.current} of {r.target} · {status_words(r.status)}"
+        + (f" · {format_probability(r.probability)} likely" if r.probability is not None else "")
+        for r in rows
+    ][::-1]
+    fig = _Figure(
+        f"{title}<br><sup style='color:{MUTED}'>{subtitle}</sup>", None, height=140 + 64 * len(rows)
+    )
+    fig.layout.update(hovermode="closest", showlegend=False, bargap=0.45, barmode="overlay")
+    fig.add(
+        "bar", y=labels, x=[1.0] * len(rows), orientation="h", marker={"color": "#F3F4F6"}, hoverinfo="skip"
+    )
+    fig.add(
+        "bar",
+        y=labels,
+        x=shown,
+        orientation="h",
+        marker={"color": colors},
+        hovertemplate="%{y}: %{x:.0%}<extra></extra>",
+    )
+    for label, text in zip(labels, texts, strict=True):  # one aligned column of words after the bars
+        fig.annotations.append(
+            {
+                "x": 1.24,
+                "y": label,
+                "xref": "x",
+                "yref": "y",
+                "text": text,
+                "showarrow": False,
+                "xanchor": "left",
+                "font": {"size": 12, "color": INK},
+            }
+        )
+    expected = [(r.label, r.expected) for r in rows if r.expected is not None]
+    if expected:
+        fig.add(
+            y=[e[0] for e in expected],
+            x=[max(0.0, min(float(e[1] or 0), 1.2)) for e in expected],
+            mode="markers",
+            marker={"symbol": "line-ns", "size": 26, "line": {"width": 3, "color": INK}},
+            name="Expected by now",
+            hovertemplate="expected by now: %{x:.0%}<extra></extra>",
+        )
+    fig.layout["xaxis"] = {
+        "range": [0, 2.35],
+        "tickformat": ".0%",
+        "tickvals": [0, 0.25, 0.5, 0.75, 1.0],
+        "showgrid": True,
+        "gridcolor": GRID,
+    }
+    fig.layout["yaxis"] = {"rangemode": "normal", "showgrid": False, "automargin": True}
+    return fig.build(margin={"l": 24, "r": 24, "b": 40})
+
+
+def funnel_bars(
+    steps: pl.DataFrame,
+    *,
+    title: str,
+    start: dt.date,
+    end: dt.date,
+    by: str | None = None,
+    max_groups: int = 6,
+) -> go.Figure:
+    """Step bars. `steps` columns: step (1-based), step_label, users, [by]. Each bar is labelled
+    with its users and the share of step 1; the drop-off between steps is written between them."""
+    fig = _Figure(period_title(title, start, end), "users", height=440)
+    fig.layout.update(hovermode="closest", bargap=0.25)
+    fig.axis("yaxis", title={"text": "Users", "font": {"color": MUTED, "size": 12}})
+    order = steps.select("step", "step_label").unique().sort("step")
+    labels = [f"{s}. {lbl}" for s, lbl in zip(order["step"], order["step_label"], strict=True)]
+    if by is not None and by in steps.columns:
+        groups = steps.filter(pl.col("step") == 1).sort("users", descending=True)[by].to_list()[:max_groups]
+        for index, group in enumerate(groups):
+            part = steps.filter(pl.col(by).eq_missing(group)).sort("step")
+            first = part["users"][0] if part.height else 0
+            fig.add(
+                "bar",
+                x=labels[: part.height],
+                y=part["users"].to_list(),
+                name="(none)" if group is None else str(group),
+                marker={"color": PALETTE[index % len(PALETTE)]},
+                text=[
+                    f"{format_value(u, 'users', short=True)}<br>{(u / first if first else 0):.0%}"
+                    for u in part["users"].to_list()
+                ],
+                textposition="outside",
+                cliponaxis=False,
+                textfont={"size": 11},
+            )
+        fig.layout["barmode"] = "group"
+        return fig.build()
+    users = [float(u) for u in steps.sort("step")["users"].to_list()]
+    first = users[0] if users else 0
+    fig.add(
+        "bar",
+        x=labels,
+        y=users,
+        marker={"color": [PRIMARY] + ["#60A5FA"] * (len(users) - 1)},
+        text=[
+            f"<b>{format_value(u, 'users')}</b><br>{(u / first if first else 0):.1%} of step 1" for u in users
+        ],
+        textposition="outside",
+        cliponaxis=False,
+        textfont={"size": 12, "color": INK},
+        hovertemplate="%{x}: %{y:,.0f} users<extra></extra>",
+        showlegend=False,
+    )
+    top = max(users) if users and max(users) > 0 else 1
+    for index in range(1, len(users)):
+        before, after = users[index - 1], users[index]
+        if before <= 0:
+            continue
+        drop = 1 - after / before
+        fig.annotations.append(
+            {
+                "x": index - 0.5,
+                "y": top * 1.22,
+                "text": f"<b>{1 - drop:.1%}</b> convert<br><span style='color:{QUALITY_LINE}'>−{drop:.1%} drop</span>",
+                "showarrow": False,
+                "font": {"size": 11, "color": INK},
+                "xref": "x",
+                "yref": "y",
+            }
+        )
+    fig.axis("yaxis", range=[0, top * 1.35])
+    return fig.build()
+
+
+def retention_heatmap(
+    cells: pl.DataFrame, *, title: str, start: dt.date, end: dt.date, period: str, cohort_grain: str
+) -> go.Figure:
+    """Cohorts (rows, oldest first) by offset (columns); `cells` columns: cohort (Date), offset
+    (int), value (fraction, null when not mature yet). Cohorts with no value at all are left out."""
+    cohorts = sorted(set(cells.drop_nulls("value")["cohort"].to_list()))
+    offsets = sorted(set(cells["offset"].to_list()))
+    lookup = {
+        (c, o): v for c, o, v in zip(cells["cohort"], cells["offset"], _values(cells["value"]), strict=True)
+    }
+    z = [[lookup.get((c, o)) for o in offsets] for c in cohorts]
+    unit = "Day" if period == "day" else "Week"
+    noun = {"day": "Day", "week": "Week", "month": "Month", "quarter": "Quarter"}.get(cohort_grain, "")
+    rows = [f"{noun} of {c:%b} {c.day}" if cohort_grain != "month" else f"{c:%b %Y}" for c in cohorts]
+    fig = _Figure(period_title(title, start, end), "percent", height=max(320, 120 + 26 * len(cohorts)))
+    fig.add(
+        "heatmap",
+        z=z,
+        x=[f"{unit} {o}" for o in offsets],
+        y=rows,
+        text=[["" if v is None else f"{v:.0%}" for v in row] for row in z],
+        texttemplate="%{text}",
+        textfont={"size": 11},
+        colorscale=[[0, "#EFF6FF"], [0.5, "#60A5FA"], [1, "#1E3A8A"]],
+        zmin=0,
+        zmax=max([v for row in z for v in row if v is not None] or [1]),
+        colorbar={"tickformat": ".0%", "thickness": 12, "outlinewidth": 0},
+        hovertemplate="%{y}, %{x}: %{z:.1%}<extra></extra>",
+        xgap=2,
+        ygap=2,
+    )
+    fig.layout["hovermode"] = "closest"
+    fig.layout["yaxis"] = {
+        "autorange": "reversed",
+        "showgrid": False,
+        "rangemode": "normal",
+        "tickfont": {"size": 11},
+        "automargin": True,
+    }
+    fig.axis("xaxis", side="top", tickfont={"size": 11}, showline=False, ticks="")
+    return fig.build(extra_top=26)
+
+
+def retention_curves(
+    curves: pl.DataFrame, *, title: str, start: dt.date, end: dt.date, period: str, max_series: int = 8
+) -> go.Figure:
+    """Share of a cohort retained at each offset; `curves` columns: series (str), offset, value.
+    A series named "All ..." is drawn bold in ink (the whole range as one cohort)."""
+    fig = _Figure(period_title(title, start, end), "percent", height=420)
+    unit = "day" if period == "day" else "week"
+    offsets = sorted(set(curves["offset"].to_list()))
+    fig.axis(
+        "xaxis",
+        title={"text": f"{unit.capitalize()}s since joining", "font": {"color": MUTED, "size": 12}},
+        tickvals=offsets,
+        range=[0, max(offsets or [1]) * 1.03],
+    )
+    fig.layout["hovermode"] = "closest"
+    names = list(dict.fromkeys(curves["series"].to_list()))[:max_series]
+    for index, name in enumerate(names):
+        part = curves.filter(pl.col("series") == name).sort("offset")
+        emphasis = name.startswith("All ")
+        fig.add(
+            x=part["offset"].to_list(),
+            y=_values(part["value"]),
+            mode="lines+markers",
+            name=name,
+            line={
+                "color": INK if emphasis else PALETTE[index % len(PALETTE)],
+                "width": 3.2 if emphasis else 1.6,
+            },
+            marker={"size": 7 if emphasis else 5},
+            opacity=1.0 if emphasis else 0.85,
+            hovertemplate=f"{unit} %{{x}}: %{{y:.1%}}<extra>{name}</extra>",
+        )
+    return fig.build()

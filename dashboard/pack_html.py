@@ -1,0 +1,282 @@
+"""The review pack's two documents: `summary.md` (a table to paste) and `index.html` (every chart,
+interactive, offline: Plotly's JavaScript is embedded once, nothing is fetched from the network)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import plotly.io as pio
+
+from dashboard import figures
+from dashboard.format import (
+    format_date,
+    format_probability,
+    format_progress,
+    format_range,
+    format_value,
+    status_words,
+)
+from metrics.project import Project
+
+if TYPE_CHECKING:
+    from dashboard.snapshot import PackItem, Stamp
+
+WARN = "⚠"
+
+
+def _cell(text: object) -> str:
+    """Text safe in one markdown table cell."""
+    return " ".join(str(text).split()).replace("\\", "\\\\").replace("|", "\\|")
+
+
+def _day(value: Any) -> dt.date:
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _rows(project: Project, card_json: Mapping[str, Any], items: Sequence[PackItem]) -> list[dict[str, Any]]:
+    """One row per objective and key result: display texts plus the item that charts it."""
+    from dashboard.snapshot import kr_title, unit_of
+
+    by_key = {(i.kind, i.objective, i.id): i for i in items}
+    definitions = {o.id: o for o in project.okrs}
+    rows: list[dict[str, Any]] = []
+    for objective in card_json.get("objectives", []):
+        definition = definitions.get(objective["id"])
+        if definition is None:
+            continue
+        item = by_key.get(("objective", objective["id"], objective["id"]))
+        period = format_range(_day(objective["period"]["start"]), _day(objective["period"]["end"]))
+        rows.append(
+            {
+                "kind": "objective",
+                "title": definition.objective,
+                "detail": ", ".join(x for x in (definition.owner or "", period) if x),
+                "current": "",
+                "target": "",
+                "progress": format_progress(objective.get("progress")),
+                "status": status_words(objective.get("status")),
+                "status_key": objective.get("status"),
+                "probability": "",
+                "item": item,
+            }
+        )
+        kr_defs = {kr.id: kr for kr in definition.key_results}
+        for kr in objective["key_results"]:
+            kr_def = kr_defs.get(kr["id"])
+            if kr_def is None:
+                continue
+            unit = unit_of(project, kr_def.metric)
+            rows.append(
+                {
+                    "kind": "key_result",
+                    "title": kr_title(project, kr_def),
+                    "detail": "",
+                    "current": format_value(kr.get("current"), unit),
+                    "target": format_value(kr.get("target"), unit),
+                    "progress": format_progress(kr.get("progress")),
+                    "status": status_words(kr.get("status")),
+                    "status_key": kr.get("status"),
+                    "probability": format_probability(kr.get("probability")),
+                    "item": by_key.get(("key_result", objective["id"], kr["id"])),
+                }
+            )
+    return rows
+
+
+def render_summary(
+    project: Project, card_json: Mapping[str, Any], items: Sequence[PackItem], stamp: Stamp
+) -> str:
+    """summary.md: a heading, the stamp, and one table of objectives and key results."""
+    lines = [
+        f"# {_cell(project.settings.name)}: OKR review as of {format_date(stamp.as_of)}",
+        "",
+        f"As of {stamp.as_of.isoformat()} · {stamp.freshness()} · {stamp.quality.words()} · "
+        f"config `{stamp.commit}` · [open the dashboard]({stamp.url})",
+        "",
+    ]
+    rows = _rows(project, card_json, items)
+    if rows:
+        lines += [
+            "| Objective / key result | Current | Target | Progress | Status | Probability | Chart |",
+            "|:--|--:|--:|--:|:--|--:|:--|",
+        ]
+        for row in rows:
+            item = row["item"]
+            flag = f" {WARN}" if item is not None and _flagged(item) else ""
+            name = (
+                f"**{_cell(row['title'])}**" + (f" ({_cell(row['detail'])})" if row["detail"] else "")
+                if row["kind"] == "objective"
+                else f"↳ {_cell(row['title'])}"
+            )
+            link = f"[dashboard]({item.stamp.url}) · [image]({item.file})" if item is not None else ""
+            lines.append(
+                f"| {name}{flag} | {row['current']} | {row['target']} | {row['progress']} | {row['status']} | "
+                f"{row['probability']} | {link} |"
+            )
+        lines += ["", LEGEND]
+    else:
+        lines.append("No objectives are defined (okrs.yaml).")
+    pinned = [i for i in items if i.kind == "metric"]
+    if pinned:
+        lines += ["", "Pinned metrics:", ""]
+        for item in pinned:
+            flag = f" {WARN}" if _flagged(item) else ""
+            lines.append(f"- {_cell(item.title)}{flag}: [dashboard]({item.stamp.url}) · [image]({item.file})")
+    problems = _problems(items)
+    if problems:
+        lines += ["", "Not scored:", ""] + [f"- {_cell(title)}: {_cell(note)}" for title, note in problems]
+    checks = _checks(items)
+    if checks:
+        lines += ["", f"{WARN} Data checks that did not pass, on the data behind the marked rows:", ""]
+        lines += [f"- {_cell(reason)}" for reason in checks]
+    return "\n".join(lines) + "\n"
+
+
+LEGEND = (
+    "Progress is (current − baseline) / (target − baseline); probability is the forecast's chance of "
+    "reaching the target by the end of the period (empty: too little history, status by pace)."
+)
+
+
+def _flagged(item: PackItem) -> bool:
+    return item.stamp.quality.level in ("fail", "warn", "unknown")
+
+
+def _problems(items: Sequence[PackItem]) -> list[tuple[str, str]]:
+    return [(i.title, i.note) for i in items if i.note]
+
+
+def _checks(items: Sequence[PackItem]) -> list[str]:
+    """Every failed check behind a flagged item, once; or why the checks did not run."""
+    reasons: dict[str, None] = {}
+    for item in items:
+        quality = item.stamp.quality
+        if quality.error is not None:
+            reasons[f"the data checks did not run: {quality.error}"] = None
+        for reason in quality.reasons:
+            reasons[reason] = None
+    return list(reasons)
+
+
+CSS = """
+  :root { --ink: %(ink)s; --muted: %(muted)s; --grid: %(grid)s; --primary: %(primary)s; }
+  * { box-sizing: border-box; }
+  body { margin: 0; font-family: %(font)s; color: var(--ink); background: #F9FAFB; }
+  main { max-width: 1080px; margin: 0 auto; padding: 32px 24px 64px; }
+  h1 { font-size: 28px; margin: 0 0 4px; }
+  h2 { font-size: 21px; margin: 40px 0 4px; }
+  .stamp, figcaption { color: var(--muted); font-size: 13px; line-height: 1.5; }
+  a { color: var(--primary); }
+  figure { margin: 16px 0 0; padding: 12px 16px; background: white; border: 1px solid var(--grid);
+           border-radius: 8px; }
+  figcaption { margin-top: 4px; word-break: break-all; }
+  table { border-collapse: collapse; width: 100%%; margin-top: 16px; background: white; font-size: 14px; }
+  th, td { text-align: left; padding: 7px 10px; border-bottom: 1px solid var(--grid); vertical-align: top; }
+  th { color: var(--muted); font-weight: 600; font-size: 12px; text-transform: uppercase; }
+  td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+  tr.objective td { font-weight: 600; background: #F3F4F6; }
+  td.kr { padding-left: 26px; }
+  .pill { display: inline-block; padding: 1px 8px; border-radius: 10px; color: white; font-size: 12px;
+          font-weight: 600; white-space: nowrap; }
+  .warn { color: #B45309; }
+"""
+
+
+def _pill(status_key: str | None, words: str) -> str:
+    return f'<span class="pill" style="background:{figures.status_color(status_key)}">{html.escape(words)}</span>'
+
+
+def _chart(item: PackItem, first: bool) -> str:
+    div = pio.to_html(
+        item.figure,
+        full_html=False,
+        include_plotlyjs=first,  # Plotly's JavaScript, embedded once, before the first chart
+        include_mathjax=False,
+        div_id=f"chart-{item.file.removesuffix('.png')}",
+        config=figures.chart_config(item.file.removesuffix(".png")),
+        default_width="100%",
+        default_height=f"{int(item.figure.layout.height or 420)}px",
+    )
+    warn = ' <span class="warn">' + WARN + "</span>" if item.stamp.quality.level in ("fail", "warn") else ""
+    url = html.escape(item.stamp.url, quote=True)
+    return (
+        f'<figure class="chart" data-kind="{item.kind}" data-id="{html.escape(item.id, quote=True)}">{div}'
+        f"<figcaption>{html.escape(item.stamp.line())}{warn}<br>"
+        f'<a href="{url}">{url}</a></figcaption></figure>'
+    )
+
+
+def render_html(
+    project: Project,
+    card_json: Mapping[str, Any],
+    items: Sequence[PackItem],
+    stamp: Stamp,
+) -> str:
+    """index.html: the stamp, the summary table, then every chart (objective, its key results, the
+    pinned metrics), each with its own stamp and link."""
+    name = html.escape(project.settings.name)
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{name}: OKR review as of {html.escape(format_date(stamp.as_of))}</title>",
+        "<style>"
+        + CSS
+        % {
+            "ink": figures.INK,
+            "muted": figures.MUTED,
+            "grid": figures.GRID,
+            "primary": figures.PRIMARY,
+            "font": figures.FONT,
+        }
+        + "</style>",
+        "</head><body><main>",
+        f"<h1>{name}: OKR review</h1>",
+        f'<div class="stamp">{html.escape(stamp.line())}<br>'
+        f'<a href="{html.escape(stamp.url, quote=True)}">{html.escape(stamp.url)}</a></div>',
+    ]
+    rows = _rows(project, card_json, items)
+    if rows:
+        parts.append(
+            "<table><thead><tr><th>Objective / key result</th><th>Current</th><th>Target</th>"
+            "<th>Progress</th><th>Status</th><th>Probability</th></tr></thead><tbody>"
+        )
+        for row in rows:
+            objective = row["kind"] == "objective"
+            title = html.escape(row["title"]) + (
+                f' <span class="stamp">{html.escape(row["detail"])}</span>' if row["detail"] else ""
+            )
+            parts.append(
+                f'<tr class="{row["kind"]}"><td class="{"" if objective else "kr"}">{title}</td>'
+                f'<td class="num">{html.escape(row["current"])}</td><td class="num">{html.escape(row["target"])}</td>'
+                f'<td class="num">{html.escape(row["progress"])}</td><td>{_pill(row["status_key"], row["status"])}</td>'
+                f'<td class="num">{html.escape(row["probability"])}</td></tr>'
+            )
+        parts.append("</tbody></table>")
+    problems = _problems(items)
+    if problems:
+        parts.append('<p class="stamp"><b>Not scored:</b></p><ul class="stamp">')
+        parts += [f"<li>{html.escape(t)}: {html.escape(n)}</li>" for t, n in problems]
+        parts.append("</ul>")
+    checks = _checks(items)
+    if checks:
+        parts.append(
+            f'<p class="stamp"><span class="warn">{WARN}</span> <b>Data checks that did not pass:</b></p>'
+        )
+        parts.append('<ul class="stamp">' + "".join(f"<li>{html.escape(c)}</li>" for c in checks) + "</ul>")
+    first = True
+    current: str | None = None
+    for item in items:
+        if item.kind == "objective":
+            parts.append(f"<h2>{html.escape(item.title)}</h2>")
+            current = item.objective
+        elif item.kind == "metric" and current != "__metrics__":
+            parts.append("<h2>Pinned metrics</h2>")
+            current = "__metrics__"
+        parts.append(_chart(item, first))
+        first = False
+    parts.append("</main></body></html>")
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,848 @@
+"""The review pack: the quarter's story as PNG images, one offline page and a paste-ready summary.
+
+`build_pack(project, engine, out)` writes into `out`:
+
+* one PNG per objective (its scorecard), per key result (its chart over the period) and per metric
+  the project pins for reviews (`review.pinned_metrics` in project.yaml), 2000 px wide;
+* `index.html`: every chart, interactive, with Plotly's JavaScript embedded once (opens offline);
+* `summary.md`: objectives and key results with current, target, progress, status and probability.
+
+The figures are the dashboard's own (`dashboard.figures`), so a chart in a deck and on screen never
+disagree; the numbers are the scorecard of `northstar okrs` for the same as-of date. Every item is
+stamped with the as-of date, how fresh its data is, its data-quality status, the git commit of the
+config, and the dashboard URL that reproduces it. `build_pack_zip` makes the same pack as a zip
+(the dashboard's "Download review pack" button).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+import json
+import subprocess
+import tempfile
+import textwrap
+import time
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+import plotly.graph_objects as go
+import polars as pl
+
+from dashboard import figures
+from dashboard.format import (
+    format_date,
+    format_progress,
+    format_range,
+    format_value,
+    status_words,
+)
+from dashboard.pack_images import Image, PackError, Renderer, RenderStats, render_pngs
+from dashboard.state import ViewState
+from metrics.models import ADDITIVE_TYPES
+from metrics.project import Project
+from metrics.request import MetricRequest
+
+__all__ = [
+    "PackError",
+    "PackItem",
+    "PackSummary",
+    "Plan",
+    "Stamp",
+    "build_pack",
+    "build_pack_zip",
+    "config_commit",
+    "pack_file_name",
+    "plan_pack",
+    "write_pack",
+    "zip_pack",
+]
+
+DEFAULT_BASE_URL = "http://localhost:8501"
+SCALE = 2  # PNG pixels per CSS pixel: 1000-px-wide figures become 2000-px-wide images
+WIDTH = figures.EXPORT_WIDTH
+FOOTER = 46  # px added below every image for its stamp and link
+PINNED_DAYS = 90  # pinned metrics: the last 90 days to the as-of date, by day, vs the 90 days before
+READ_WORDS = {"period_to_date": "so far this period", "latest": "on the day"}
+Kind = Literal["objective", "key_result", "metric"]
+
+
+# --- stamps -----------------------------------------------------------------------------------------
+
+
+def config_commit(folder: Path) -> str:
+    """`git rev-parse --short HEAD` of the repository holding the config, plus `-dirty` when a file
+    of the config folder has uncommitted changes (untracked files included); "not in git" otherwise."""
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=10, check=False
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout if done.returncode == 0 else None
+
+    head = git("rev-parse", "--short", "HEAD")
+    if not head or not head.strip():
+        return "not in git"
+    changes = git("status", "--porcelain", "--untracked-files=all", "--", ".")
+    return head.strip() + ("-dirty" if changes is None or changes.strip() else "")
+
+
+@dataclass(frozen=True)
+class Quality:
+    """The data checks' verdict on some sources: counts of failed checks by severity."""
+
+    failed: int = 0
+    warnings: int = 0
+    checks: int = 0
+    error: str | None = None  # the checks could not run
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def level(self) -> Literal["pass", "warn", "fail", "unknown"]:
+        if self.error is not None:
+            return "unknown"
+        return "fail" if self.failed else "warn" if self.warnings else "pass"
+
+    def words(self) -> str:
+        if self.error is not None:
+            return "data checks not run"
+        if not self.checks:
+            return "no data checks"
+        if not (self.failed or self.warnings):
+            return f"data checks passed ({self.checks})"
+        parts = []
+        if self.failed:
+            parts.append(f"{self.failed} failed")
+        if self.warnings:
+            parts.append(f"{self.warnings} warning{'s' if self.warnings != 1 else ''}")
+        return "data checks: " + ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What every item of the pack carries, so a pasted image still says what it shows."""
+
+    project: str
+    as_of: dt.date
+    data_through: dt.date | None
+    quality: Quality
+    commit: str
+    url: str
+
+    def freshness(self) -> str:
+        if self.data_through is None:
+            return "no data"
+        text = f"data through {format_date(self.data_through)}"
+        lag = (self.as_of - self.data_through).days
+        if lag > 0:
+            text += f" ({lag} day{'s' if lag != 1 else ''} before the as-of date)"
+        return text
+
+    def line(self) -> str:
+        """One line: 'Acme Notes · as of Nov 20, 2026 · data through ... · data checks ... · config abc1234'."""
+        return " · ".join(
+            [
+                self.project,
+                f"as of {format_date(self.as_of)}",
+                self.freshness(),
+                self.quality.words(),
+                f"config {self.commit}",
+            ]
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "data_through": self.data_through.isoformat() if self.data_through else None,
+            "quality": self.quality.level,
+            "quality_words": self.quality.words(),
+            "commit": self.commit,
+            "url": self.url,
+        }
+
+
+class _Facts:
+    """Per-source facts for the stamps (newest day, quality verdicts), each looked up once."""
+
+    def __init__(self, project: Project, engine: Any, report: Any, report_error: str | None) -> None:
+        self.project = project
+        self.engine = engine
+        self.report = report
+        self.report_error = report_error
+        self._last: dict[str, dt.date | None] = {}
+
+    def sources(self, metric_id: str) -> set[str]:
+        try:
+            return self.project.source_of(metric_id)
+        except KeyError:
+            return set()
+
+    def last_day(self, source: str) -> dt.date | None:
+        if source not in self._last:
+            metric = next(
+                (m for m, d in self.project.metrics.items() if getattr(d, "source", None) == source), None
+            )
+            day: dt.date | None = None
+            if metric is not None:
+                try:
+                    day = self.engine.data_range([metric])[1]
+                except Exception:  # an unreadable or empty source has no newest day; its checks say why
+                    day = None
+            self._last[source] = day
+        return self._last[source]
+
+    def data_through(self, sources: Iterable[str]) -> dt.date | None:
+        days = [self.last_day(s) for s in sorted(set(sources))]
+        known = [d for d in days if d is not None]
+        return min(known) if known else None
+
+    def quality(self, sources: Iterable[str] | None = None) -> Quality:
+        if self.report_error is not None:
+            return Quality(error=self.report_error)
+        wanted = None if sources is None else set(sources)
+        results = [r for r in self.report.results if wanted is None or r.source in wanted]
+        failed = [r for r in results if not r.success and r.severity == "error"]
+        warned = [r for r in results if not r.success and r.severity != "error"]
+        reasons = tuple(
+            f"{r.source}: {r.check} ({'failed' if r.severity == 'error' else 'warning'}): {r.details}"
+            for r in [*failed, *warned]
+        )
+        return Quality(failed=len(failed), warnings=len(warned), checks=len(results), reasons=reasons)
+
+    def marked_days(self, sources: Iterable[str]) -> list[dt.date]:
+        """Days to shade on charts: every failed check (error or warn) on the sources, as the app does."""
+        if self.report is None:
+            return []
+        days: set[dt.date] = set()
+        for source in sources:
+            days.update(self.report.marked_days(source))
+        return sorted(days)
+
+
+# --- links ------------------------------------------------------------------------------------------
+
+
+def share_url(base_url: str, view: ViewState) -> str:
+    """The dashboard URL that shows `view`: the page's path, then every control in the query
+    (the same form as the app's "Share this view"; the OKR overview is the root page)."""
+    path = "" if view.page == "okrs" else view.page
+    return f"{base_url.rstrip('/')}/{path}?{urlencode(view.to_params())}"
+
+
+# --- the items --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PackItem:
+    """One chart of the pack: its figure, PNG file, size and stamp."""
+
+    kind: Kind
+    id: str
+    title: str
+    figure: go.Figure
+    file: str
+    stamp: Stamp
+    width: int
+    height: int
+    objective: str | None = None
+    note: str | None = None  # why a key result could not be scored
+
+    @property
+    def pixels(self) -> tuple[int, int]:
+        return self.width * SCALE, self.height * SCALE
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "objective": self.objective,
+            "title": self.title,
+            "file": self.file,
+            "width": self.pixels[0],
+            "height": self.pixels[1],
+            **self.stamp.to_json(),
+        }
+
+
+@dataclass(frozen=True)
+class PackSummary:
+    """What `build_pack` wrote and how long it took; `str()` is what `northstar snapshot` prints."""
+
+    out: Path
+    files: tuple[Path, ...]
+    items: tuple[PackItem, ...]
+    stamp: Stamp
+    seconds: float
+    render: RenderStats
+    timings: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def images(self) -> tuple[Path, ...]:
+        return tuple(f for f in self.files if f.suffix == ".png")
+
+    def __str__(self) -> str:
+        kinds = {k: sum(1 for i in self.items if i.kind == k) for k in ("objective", "key_result", "metric")}
+        lines = [
+            f"Wrote the review pack to {self.out} in {self.seconds:.1f} s:",
+            f"  {len(self.images)} PNG images ({kinds['objective']} objectives, {kinds['key_result']} key results, "
+            f"{kinds['metric']} pinned metrics), rendered in {self.render.seconds:.1f} s by one browser",
+        ]
+        for path in self.files:
+            if path.suffix != ".png":
+                lines.append(f"  {path.name} ({_size(path.stat().st_size)})")
+        lines.append(f"  {self.stamp.line()}")
+        return "\n".join(lines)
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB" if n >= 1e3 else f"{n} B"
+
+
+def unit_of(project: Project, metric_id: str) -> str:
+    """The metric's unit as the app shows it (a ratio left at the default unit reads as a ratio)."""
+    metric = project.metrics.get(metric_id)
+    if metric is None:
+        return "count"
+    if metric.type == "ratio" and metric.unit == "count":
+        return "ratio"
+    return metric.unit
+
+
+def read_words(read: str) -> str:
+    if read.startswith("trailing_"):
+        return f"trailing {read.removeprefix('trailing_').removesuffix('d')} days"
+    return READ_WORDS.get(read, read)
+
+
+def kr_title(project: Project, kr: Any) -> str:
+    """A key result's name as the app shows it: its description, else the metric and its read."""
+    return str(kr.description or f"{project.label(kr.metric)} ({read_words(kr.read)})")
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _history(kr_score: Any) -> pl.DataFrame | None:
+    history = getattr(kr_score, "history", None)
+    if isinstance(history, pl.DataFrame) and {"date", "value"} <= set(history.columns):
+        return history
+    return None
+
+
+def _band(kr_json: Mapping[str, Any], history: pl.DataFrame | None, end: dt.date) -> figures.Band | None:
+    forecast = kr_json.get("forecast")
+    if not forecast or forecast.get("value") is None:
+        return None
+    origin = None
+    if history is not None and history.height:
+        last = history.drop_nulls("value").sort("date").tail(1)
+        if last.height:
+            origin = (_date(last["date"][0]) or end, float(last["value"][0]))
+    return figures.Band(
+        day=end,
+        value=float(forecast["value"]),
+        low=float(forecast["low"]),
+        high=float(forecast["high"]),
+        origin=origin,
+    )
+
+
+def stamped(fig: go.Figure, stamp: Stamp) -> go.Figure:
+    """A copy of the figure with a footer: the stamp's line and the URL that reproduces it."""
+    out = go.Figure(fig)
+    height = int(out.layout.height or 420)
+    bottom = int(out.layout.margin.b if out.layout.margin.b is not None else 48)
+    top = int(out.layout.margin.t if out.layout.margin.t is not None else 72)
+    total = height + FOOTER
+    out.update_layout(height=total, width=WIDTH, margin={"b": bottom + FOOTER})
+    figures.finish(
+        out
+    )  # title and legend sit at pixel offsets from the top: re-place them for the new height
+    top = int(out.layout.margin.t)
+    plot = total - top - (bottom + FOOTER)
+    out.add_annotation(
+        text=(
+            f"<span style='color:{figures.MUTED}'>{_plotly_text(stamp.line())}</span><br>"
+            f"<span style='color:{figures.PRIMARY}'>{_plotly_text(stamp.url)}</span>"
+        ),
+        xref="paper",
+        yref="paper",
+        x=0,
+        y=-(bottom + FOOTER - 6) / plot,
+        xanchor="left",
+        yanchor="bottom",
+        align="left",
+        showarrow=False,
+        font={"size": 10.5, "color": figures.MUTED},
+    )
+    return out
+
+
+def _say_not_scored(fig: go.Figure, problem: str) -> None:
+    """A key result that could not be scored has no line to draw: say why, in the plot's middle
+    (the app shows the same sentence as a warning on the KR's tile)."""
+    wrapped = "<br>".join(textwrap.wrap(_plotly_text(f"Not scored: {problem}"), 90))
+    fig.add_annotation(
+        text=wrapped,
+        xref="paper",
+        yref="paper",
+        x=0.5,
+        y=0.5,
+        showarrow=False,
+        align="center",
+        font={"size": 13, "color": figures.INK},
+        bgcolor="rgba(255, 251, 235, 0.95)",
+        bordercolor="#D97706",
+        borderwidth=1,
+        borderpad=8,
+    )
+
+
+def _plotly_text(text: str) -> str:
+    """Text safe inside a Plotly label (which reads a little HTML)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class _Builder:
+    def __init__(
+        self,
+        project: Project,
+        engine: Any,
+        as_of: dt.date,
+        base_url: str,
+        facts: _Facts,
+        commit: str,
+    ) -> None:
+        self.project = project
+        self.engine = engine
+        self.as_of = as_of
+        self.base_url = base_url
+        self.facts = facts
+        self.commit = commit
+        self.files: set[str] = set()
+
+    def stamp(self, sources: Iterable[str], view: ViewState) -> Stamp:
+        sources = set(sources)
+        newest = self.facts.data_through(sources)
+        return Stamp(
+            project=self.project.settings.name,
+            as_of=self.as_of,
+            # The numbers are read as of the as-of date: data after it plays no part in them.
+            data_through=min(newest, self.as_of) if newest else None,
+            quality=self.facts.quality(sources),
+            commit=self.commit,
+            url=share_url(self.base_url, view),
+        )
+
+    def file(self, *parts: object) -> str:
+        name = figures.file_name(*parts, self.as_of)
+        candidate, n = name, 2
+        while candidate in self.files:
+            candidate, n = f"{name}-{n}", n + 1
+        self.files.add(candidate)
+        return candidate + ".png"
+
+    def view(self, **changes: Any) -> ViewState:
+        return ViewState(as_of=self.as_of).replace(**changes)
+
+    # objectives and key results
+
+    def okr_items(self, card_json: Mapping[str, Any], card: Any) -> list[PackItem]:
+        definitions = {o.id: o for o in self.project.okrs}
+        scored = {o.id: o for o in getattr(card, "objectives", ())}
+        items: list[PackItem] = []
+        for objective in card_json.get("objectives", []):
+            definition = definitions.get(objective["id"])
+            if definition is None:
+                continue
+            kr_defs = {kr.id: kr for kr in definition.key_results}
+            kr_scores = {k.id: k for k in getattr(scored.get(objective["id"]), "key_results", ())}
+            start, end = _date(objective["period"]["start"]), _date(objective["period"]["end"])
+            assert start is not None and end is not None
+            sources: set[str] = set()
+            rows: list[figures.KrBar] = []
+            kr_items: list[PackItem] = []
+            for kr in objective["key_results"]:
+                kr_def = kr_defs.get(kr["id"])
+                if kr_def is None:
+                    continue
+                unit = unit_of(self.project, kr_def.metric)
+                kr_sources = self.facts.sources(kr_def.metric)
+                sources |= kr_sources
+                rows.append(
+                    figures.KrBar(
+                        label=kr_title(self.project, kr_def),
+                        progress=kr.get("progress"),
+                        expected=kr.get("expected_progress"),
+                        status=kr.get("status"),
+                        current=format_value(kr.get("current"), unit),
+                        target=format_value(kr.get("target"), unit),
+                        probability=kr.get("probability"),
+                    )
+                )
+                kr_items.append(
+                    self.kr_item(objective["id"], kr, kr_def, kr_scores.get(kr["id"]), start, end)
+                )
+            owner = f"Owner {definition.owner} · " if definition.owner else ""
+            subtitle = (
+                f"{owner}{format_range(start, end)} · progress {format_progress(objective.get('progress'))} · "
+                f"{status_words(objective.get('status'))}"
+            )
+            fig = figures.scorecard(definition.objective, subtitle, rows)
+            stamp = self.stamp(sources, self.view(page="okrs"))
+            items.append(
+                PackItem(
+                    kind="objective",
+                    id=objective["id"],
+                    title=definition.objective,
+                    figure=fig,
+                    file=self.file("objective", objective["id"]),
+                    stamp=stamp,
+                    width=WIDTH,
+                    height=int(fig.layout.height or 420) + FOOTER,
+                    objective=objective["id"],
+                )
+            )
+            items += kr_items
+        return items
+
+    def kr_item(
+        self,
+        objective_id: str,
+        kr: Mapping[str, Any],
+        kr_def: Any,
+        kr_score: Any,
+        start: dt.date,
+        end: dt.date,
+    ) -> PackItem:
+        unit = unit_of(self.project, kr_def.metric)
+        sources = self.facts.sources(kr_def.metric)
+        history = _history(kr_score)
+        target = figures.TargetPath(
+            start=start,
+            end=end,
+            baseline=kr.get("baseline"),
+            target=float(kr["target"]),
+            milestones=dict(kr_def.milestones or {}),
+        )
+        title = kr_title(self.project, kr_def)
+        fig = figures.kr_chart(
+            history,
+            title=figures.period_title(title, start, end),
+            unit=unit,
+            target=target,
+            status=kr.get("status"),
+            forecast=_band(kr, history, end),
+            quality_days=self.facts.marked_days(sources),
+            as_of=self.as_of,
+        )
+        problem = getattr(kr_score, "problem", None)
+        if problem:
+            _say_not_scored(fig, str(problem))
+        # The explorer on the KR's metric over the KR's period shows this chart under the metric's.
+        view = self.view(
+            page="explorer", metric=kr_def.metric, start=start, end=max(start, min(end, self.as_of))
+        )
+        return PackItem(
+            kind="key_result",
+            id=kr["id"],
+            title=title,
+            figure=fig,
+            file=self.file("kr", kr["id"]),
+            stamp=self.stamp(sources, view),
+            width=WIDTH,
+            height=int(fig.layout.height or 420) + FOOTER,
+            objective=objective_id,
+            note=getattr(kr_score, "problem", None),
+        )
+
+    # pinned metrics
+
+    def metric_item(self, metric_id: str, card_json: Mapping[str, Any], card: Any) -> PackItem:
+        sources = self.facts.sources(metric_id)
+        last = self.facts.data_through(sources)
+        end = min(self.as_of, last) if last else self.as_of
+        start = end - dt.timedelta(days=PINNED_DAYS - 1)
+        request = MetricRequest((metric_id,), start, end, "day", None, "previous_period")
+        result = self.engine.compute(request)
+        main = result.series(metric_id)
+        past = (
+            result.comparison.filter(pl.col("metric") == metric_id) if result.comparison is not None else None
+        )
+        target, band = self.kr_overlay(metric_id, card_json, card)
+        label = self.project.label(metric_id)
+        fig = figures.metric_timeseries(
+            main,
+            label=label,
+            unit=unit_of(self.project, metric_id),
+            start=result.start,
+            end=result.end,
+            grain="day",
+            comparison=past,
+            comparison_label="Previous period",
+            target=target,
+            forecast=band,
+            quality_days=self.facts.marked_days(sources),
+        )
+        view = self.view(
+            page="explorer",
+            metric=metric_id,
+            start=result.start,
+            end=result.end,
+            grain="day",
+            compare="previous_period",
+        )
+        return PackItem(
+            kind="metric",
+            id=metric_id,
+            title=label,
+            figure=fig,
+            file=self.file("metric", metric_id),
+            stamp=self.stamp(sources, view),
+            width=WIDTH,
+            height=int(fig.layout.height or 440) + FOOTER,
+        )
+
+    def kr_overlay(
+        self, metric_id: str, card_json: Mapping[str, Any], card: Any
+    ) -> tuple[figures.TargetPath | None, figures.Band | None]:
+        """As in the explorer: a level or rate metric read by a key result shows that KR's target
+        path and forecast (a total's target is on another scale than its daily values)."""
+        metric = self.project.metrics[metric_id]
+        if metric.type in ADDITIVE_TYPES:
+            return None, None
+        scores = {(o.id, k.id): k for o in getattr(card, "objectives", ()) for k in o.key_results}
+        for objective in card_json.get("objectives", []):
+            definition = next((o for o in self.project.okrs if o.id == objective["id"]), None)
+            if definition is None:
+                continue
+            kr_defs = {kr.id: kr for kr in definition.key_results}
+            for kr in objective["key_results"]:
+                kr_def = kr_defs.get(kr["id"])
+                if kr_def is None or kr_def.metric != metric_id:
+                    continue
+                start, end = _date(objective["period"]["start"]), _date(objective["period"]["end"])
+                assert start is not None and end is not None
+                target = figures.TargetPath(
+                    start=start,
+                    end=end,
+                    baseline=kr.get("baseline"),
+                    target=float(kr["target"]),
+                    milestones=dict(kr_def.milestones or {}),
+                )
+                return target, _band(kr, _history(scores.get((objective["id"], kr["id"]))), end)
+        return None, None
+
+
+# --- the pack ---------------------------------------------------------------------------------------
+
+
+def _quality_report(project: Project, engine: Any) -> tuple[Any, str | None]:
+    from metrics.quality import run_checks
+
+    try:
+        return run_checks(project, engine), None
+    except Exception as exc:  # the pack still gets written; its stamps say the checks did not run
+        return None, " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _scorecard(project: Project, engine: Any, as_of: dt.date) -> tuple[Any, dict[str, Any]]:
+    if not project.okrs:
+        return None, {"as_of": as_of.isoformat(), "objectives": []}
+    from metrics.okrs import score
+
+    card = score(project, engine, as_of)
+    return card, card.to_json()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything the pack shows, computed, before anything is rendered or written."""
+
+    stamp: Stamp  # the pack's own: all sources
+    scorecard: Mapping[str, Any]  # `Scorecard.to_json()`: the numbers of `northstar okrs --format json`
+    items: tuple[PackItem, ...]
+    timings: Mapping[str, float] = field(default_factory=dict)
+
+
+def plan_pack(
+    project: Project,
+    engine: Any,
+    *,
+    as_of: dt.date | None = None,
+    base_url: str | None = None,
+) -> Plan:
+    """Score the OKRs, run the data checks, and build every figure of the pack (no rendering)."""
+    timings: dict[str, float] = {}
+    base = (base_url or project.settings.review.base_url or DEFAULT_BASE_URL).strip()
+    if not base.startswith(("http://", "https://")):
+        raise PackError(f"the base URL {base!r} is not a web address; write it as https://host[:port][/path]")
+    for metric_id in project.settings.review.pinned_metrics:
+        if metric_id not in project.metrics:
+            raise PackError(
+                f"pinned metric {metric_id!r} (review.pinned_metrics in project.yaml) is not a valid metric; "
+                "fix it or run `northstar validate`"
+            )
+    day = as_of or engine.today()
+
+    tick = time.perf_counter()
+    card, card_json = _scorecard(project, engine, day)
+    day = _date(card_json.get("as_of")) or day
+    timings["scorecard"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    report, report_error = _quality_report(project, engine)
+    timings["quality"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    builder = _Builder(
+        project, engine, day, base, _Facts(project, engine, report, report_error), config_commit(project.root)
+    )
+    items = builder.okr_items(card_json, card)
+    items += [builder.metric_item(m, card_json, card) for m in project.settings.review.pinned_metrics]
+    stamp = builder.stamp(set(project.sources), builder.view(page="okrs"))
+    timings["figures"] = time.perf_counter() - tick
+    return Plan(stamp=stamp, scorecard=card_json, items=tuple(items), timings=timings)
+
+
+def write_pack(
+    plan: Plan,
+    project: Project,
+    out: Path,
+    *,
+    browser: str | None = None,
+    renderer: Renderer | None = None,
+) -> PackSummary:
+    """Render the plan's images (one browser: `renderer`, else one started here) and write them,
+    index.html, summary.md and pack.json."""
+    from dashboard.pack_html import render_html, render_summary
+
+    began = time.perf_counter()
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PackError(f"cannot create the pack folder {out}: {exc.strerror or exc}") from None
+    images = [
+        Image(
+            figure=stamped(item.figure, item.stamp),
+            path=out / item.file,
+            width=item.width,
+            height=item.height,
+            scale=SCALE,
+            text={
+                "Title": item.title,
+                "Source": item.stamp.url,
+                "Comment": item.stamp.line(),
+                "Software": "Northstar review pack",
+            },
+        )
+        for item in plan.items
+    ]
+    if renderer is not None and images:
+        render = renderer.render(images)
+    else:
+        render = render_pngs(images, browser=browser)
+    timings = {**plan.timings, "images": render.seconds}
+
+    tick = time.perf_counter()
+    summary_md = render_summary(project, plan.scorecard, plan.items, plan.stamp)
+    pages = {
+        "index.html": render_html(project, plan.scorecard, plan.items, plan.stamp),
+        "summary.md": summary_md,
+        "pack.json": json.dumps(
+            {
+                "stamp": plan.stamp.to_json(),
+                "scorecard": plan.scorecard,
+                "items": [i.to_json() for i in plan.items],
+            },
+            indent=2,
+        )
+        + "\n",
+    }
+    try:
+        for name, text in pages.items():
+            (out / name).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise PackError(f"cannot write the pack into {out}: {exc.strerror or exc}") from None
+    timings["pages"] = time.perf_counter() - tick
+    files = tuple([out / i.file for i in plan.items] + [out / name for name in pages])
+    return PackSummary(
+        out=out,
+        files=files,
+        items=plan.items,
+        stamp=plan.stamp,
+        seconds=sum(plan.timings.values()) + time.perf_counter() - began,
+        render=render,
+        timings=timings,
+    )
+
+
+def build_pack(
+    project: Project,
+    engine: Any,
+    out: Path,
+    *,
+    as_of: dt.date | None = None,
+    base_url: str | None = None,
+    browser: str | None = None,
+) -> PackSummary:
+    """Write the review pack into `out` (created if missing) and say what was written and how long it took.
+
+    `as_of` defaults to the engine's today; `base_url` (for the links) to `review.base_url` in
+    project.yaml, else http://localhost:8501; `browser` to the Chromium that `find_browser` picks."""
+    began = time.perf_counter()
+    if not (project.okrs or project.settings.review.pinned_metrics):
+        summary = write_pack(plan_pack(project, engine, as_of=as_of, base_url=base_url), project, out)
+    else:
+        # The browser starts up (a few seconds) while the OKRs are scored and the checks run.
+        with Renderer(browser) as renderer:
+            plan = plan_pack(project, engine, as_of=as_of, base_url=base_url)
+            summary = write_pack(plan, project, out, renderer=renderer)
+    return dataclasses.replace(summary, seconds=time.perf_counter() - began)
+
+
+def zip_pack(summary: PackSummary) -> bytes:
+    """The written pack as a zip holding one folder, `northstar-review-<as-of>/`."""
+    folder = f"northstar-review-{summary.stamp.as_of.isoformat()}"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in summary.files:
+            # PNGs are compressed already: store them; the page and the text deflate well.
+            kind = zipfile.ZIP_STORED if path.suffix == ".png" else zipfile.ZIP_DEFLATED
+            archive.write(path, f"{folder}/{path.name}", compress_type=kind)
+    return buffer.getvalue()
+
+
+def build_pack_zip(
+    project: Project,
+    engine: Any,
+    *,
+    as_of: dt.date | None = None,
+    base_url: str | None = None,
+    browser: str | None = None,
+) -> bytes:
+    """The same pack as `build_pack`, as the bytes of a zip (the dashboard's download button)."""
+    with tempfile.TemporaryDirectory(prefix="northstar-pack-") as tmp:
+        summary = build_pack(project, engine, Path(tmp), as_of=as_of, base_url=base_url, browser=browser)
+        return zip_pack(summary)
+
+
+def pack_file_name(as_of: dt.date) -> str:
+    """What the downloaded zip is called: `northstar-review-<as-of>.zip`."""
+    return f"northstar-review-{as_of.isoformat()}.zip"

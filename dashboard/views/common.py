@@ -1,0 +1,271 @@
+"""What every page shares: the context the frame prepared, the header stamp, charts, quality badges."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard import cache
+from dashboard.figures import chart_config, file_name
+from dashboard.format import format_age, format_date
+from dashboard.state import Options, ViewState
+from metrics.calendar import Calendar
+from metrics.models import ADDITIVE_TYPES
+from metrics.project import Project
+from metrics.request import MetricRequest, MetricResult
+
+CTX_KEY = "_northstar_ctx"
+
+
+@dataclass
+class Ctx:
+    """Everything a page needs, prepared once per rerun by the frame (`dashboard/app.py`)."""
+
+    config_dir: Path
+    project: Project
+    engine: Any
+    data_fp: str
+    view: ViewState
+    options: Options
+    today: dt.date
+    data_first: dt.date | None
+    data_last: dt.date | None
+    calendar: Calendar
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def review(self) -> bool:
+        return self.view.review
+
+    def compute(self, request: MetricRequest) -> MetricResult:
+        return cache.cached_compute(self.engine, self.project, self.data_fp, request)
+
+    def explain(self, request: MetricRequest) -> str:
+        return cache.explain(self.project.fingerprint, self.data_fp, repr(request), self.engine, request)
+
+    def scorecard(self) -> Any:
+        as_of = self.view.as_of or self.today
+        return cache.scorecard(self.project.fingerprint, self.data_fp, as_of, self.project, self.engine)
+
+    def quality_runner(self) -> cache.QualityRunner:
+        return cache.quality_runner(self.project.fingerprint, self.data_fp, self.project, self.engine)
+
+    def quality(self, wait: float | None = 0) -> Any:
+        """The quality report if the checks have finished (waiting up to `wait` seconds), else None."""
+        runner = self.quality_runner()
+        if wait:
+            return runner.wait(wait)
+        return runner.report if runner.done else None
+
+    def unit(self, metric_id: str) -> str:
+        metric = self.project.metrics.get(metric_id)
+        if metric is None:
+            return "count"
+        if metric.type == "ratio" and metric.unit == "count":
+            return "ratio"
+        return metric.unit
+
+    def direction(self, metric_id: str) -> str:
+        metric = self.project.metrics.get(metric_id)
+        return metric.direction if metric is not None else "increase"
+
+    def is_additive(self, metric_id: str) -> bool:
+        metric = self.project.metrics.get(metric_id)
+        return metric is not None and metric.type in ADDITIVE_TYPES
+
+    def range_kind_leaf(self, metric_id: str) -> str:
+        """`mean` when a metric (or a part of a ratio) is active users, else `span`."""
+        metric = self.project.metrics.get(metric_id)
+        if metric is None:
+            return "span"
+        if metric.type == "active_users":
+            return "mean"
+        if metric.type == "ratio":
+            parts = {self.range_kind_leaf(metric.numerator), self.range_kind_leaf(metric.denominator)}
+            return "mean" if "mean" in parts else "span"
+        return "span"
+
+    def dimensions_of(self, metric_id: str) -> list[str]:
+        """The dimensions every source of the metric has (a ratio needs them on both parts)."""
+        if metric_id not in self.project.metrics:
+            return []
+        sets = [set(self.project.sources[s].dimensions) for s in self.project.source_of(metric_id)]
+        common = set.intersection(*sets) if sets else set()
+        ordered = [
+            d for s in sorted(self.project.source_of(metric_id)) for d in self.project.sources[s].dimensions
+        ]
+        return [d for d in dict.fromkeys(ordered) if d in common]
+
+    def range(self) -> tuple[dt.date, dt.date]:
+        start = self.view.start or self.data_first or self.today
+        end = self.view.end or self.data_last or self.today
+        return start, end
+
+
+def context() -> Ctx:
+    ctx = st.session_state.get(CTX_KEY)
+    if ctx is None:  # a page opened without the frame (should not happen with st.navigation)
+        st.error("Open the dashboard through its main page (northstar serve).")
+        st.stop()
+    return ctx  # type: ignore[no-any-return]
+
+
+def header(ctx: Ctx, title: str, subtitle: str | None = None) -> None:
+    """Page title plus the stamp every screenshot needs: as-of date and data freshness."""
+    st.title(title)
+    as_of = ctx.view.as_of or ctx.today
+    freshness = (
+        f"data through **{format_date(ctx.data_last)}** ({format_age(ctx.data_last, ctx.today)})"
+        if ctx.data_last
+        else "**no data found**"
+    )
+    parts = [f"As of **{format_date(as_of)}**", freshness, md(ctx.project.settings.name)]
+    if subtitle:
+        parts.append(subtitle)
+    st.caption(" · ".join(parts))
+    if ctx.data_last and (ctx.today - ctx.data_last).days >= 2:
+        st.warning(
+            f"The newest data is from {format_date(ctx.data_last)}, "
+            f"{(ctx.today - ctx.data_last).days} days ago; recent numbers are incomplete."
+        )
+
+
+def plot(fig: go.Figure, ctx: Ctx, *parts: object, key: str | None = None) -> None:
+    """Place a figure with our template (not Streamlit's theme) and a 2x PNG download named for it."""
+    st.plotly_chart(
+        fig,
+        theme=None,
+        config=chart_config(file_name(*parts), review=ctx.review),
+        key=key,
+        width="stretch",
+    )
+
+
+def md(text: object) -> str:
+    """User text (labels and descriptions from YAML) made inert for st.markdown (no HTML is allowed
+    there unless a caller passes unsafe_allow_html, and those callers use `html.escape`)."""
+    return re.sub(r"([\\`*_\[\]$<>#|~])", r"\\\1", str(text))
+
+
+def mdh(text: object) -> str:
+    """User text for st.markdown(..., unsafe_allow_html=True): HTML-escaped, then markdown-inert."""
+    return md(html.escape(str(text), quote=False))
+
+
+# --- data quality -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QualityFlag:
+    source: str
+    reason: str
+    days: tuple[dt.date, ...]
+    check: str = ""
+    count: int | None = None
+
+
+def _attr(item: Any, name: str, default: Any = None) -> Any:
+    if isinstance(item, Mapping):
+        return item.get(name, default)
+    return getattr(item, name, default)
+
+
+def quality_results(report: Any) -> list[Any]:
+    if report is None:
+        return []
+    results = _attr(report, "results", None)
+    if results is None:
+        results = _attr(report, "checks", [])
+    return list(results or [])
+
+
+def failing(report: Any, sources: Iterable[str], *, severity: str = "error") -> list[QualityFlag]:
+    """Failed checks of `severity` on any of `sources`, each with its reason and affected days."""
+    wanted = set(sources)
+    flags: list[QualityFlag] = []
+    for result in quality_results(report):
+        if _attr(result, "success", True) or _attr(result, "source") not in wanted:
+            continue
+        if severity and _attr(result, "severity", "error") != severity:
+            continue
+        check = str(_attr(result, "check", "check"))
+        details = _attr(result, "details", "") or ""
+        if isinstance(details, Mapping):
+            details = ", ".join(f"{k}: {v}" for k, v in list(details.items())[:3])
+        count = _attr(result, "unexpected_count", None)
+        reason = check.replace("_", " ")
+        if details:
+            reason += f": {details}"
+        elif count:
+            reason += f" ({count:,} rows)"
+        found = (_as_date(d) for d in (_attr(result, "days", ()) or ()))
+        days = tuple(sorted(d for d in found if d is not None))
+        flags.append(QualityFlag(str(_attr(result, "source")), reason, days, check, count))
+    return flags
+
+
+def _short(text: str, limit: int = 110) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def affected_days(report: Any, sources: Iterable[str]) -> list[dt.date]:
+    """Days to mark on time series: from every failed check (error or warn) on the metric's sources."""
+    days: set[dt.date] = set()
+    for flag in failing(report, sources, severity=""):
+        days.update(flag.days)
+    return sorted(days)
+
+
+def quality_marks(ctx: Ctx, metric_id: str, grain: str) -> tuple[list[dt.date], list[dt.date]]:
+    """(affected days, x positions to shade): at grains above day, the buckets holding those days."""
+    if metric_id not in ctx.project.metrics:
+        return [], []
+    days = affected_days(ctx.quality(), ctx.project.source_of(metric_id))
+    if grain == "day":
+        return days, days
+    return days, sorted({ctx.calendar.bucket_start(d, grain) for d in days})  # type: ignore[arg-type]
+
+
+def quality_badge(ctx: Ctx, metric_id: str, *, report: Any = None, compact: bool = False) -> None:
+    """A red badge with the reason when a source of the metric fails an error-severity check
+    (`compact`: the check's name and count only, for a KR tile; the details are in the tooltip)."""
+    if metric_id not in ctx.project.metrics:
+        return
+    report = report if report is not None else ctx.quality()
+    if report is None:
+        return
+    flags = failing(report, ctx.project.source_of(metric_id))
+    if not flags:
+        return
+    more = f" (+{len(flags) - 3} more)" if len(flags) > 3 else ""
+    if compact:
+        names = "; ".join(
+            f"{f.source}: {f.check.replace('_', ' ')}" + (f" ({f.count:,} rows)" if f.count else "")
+            for f in flags[:3]
+        )
+        st.markdown(
+            f":red-badge[:material/warning: Data check failed] {md(names)}{more}",
+            help="; ".join(f"{f.source}: {f.reason}" for f in flags),
+        )
+        return
+    reasons = "; ".join(f"{f.source}: {_short(f.reason)}" for f in flags[:3])
+    st.markdown(f":red-badge[:material/warning: Data check failed] {md(reasons)}{more}")

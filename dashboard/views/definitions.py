@@ -1,0 +1,172 @@
+"""Definitions: the metric catalog as the YAML defines it, in words, with where and how it runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from dashboard.views import common
+from dashboard.views.common import Ctx, md
+from dashboard.views.explorer import pick_metric
+from metrics.request import MetricRequest
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def filter_words(filters: dict[str, Any]) -> str:
+    parts = []
+    for key, value in filters.items():
+        if isinstance(value, list):
+            parts.append(f"{key} is one of {', '.join(str(v) for v in value)}")
+        else:
+            parts.append(f"{key} = {value}")
+    return " and ".join(parts)
+
+
+def formula_words(project: Any, metric_id: str) -> str:
+    """What the metric computes, in a sentence a PM can check against their intent."""
+    m = project.metrics[metric_id]
+    rows = f"`{m.source}` rows" if hasattr(m, "source") else ""
+    where = f" where {filter_words(m.filter)}" if getattr(m, "filter", None) else ""
+    if m.type == "count":
+        return f"Number of {rows}{where}, per period."
+    if m.type == "count_distinct":
+        what = m.column or "users"
+        return f"Number of distinct {what} among {rows}{where}, per period."
+    if m.type in ("sum", "avg", "min", "max"):
+        word = {"sum": "Sum", "avg": "Average", "min": "Smallest value", "max": "Largest value"}[m.type]
+        return f"{word} of `{m.column}` over {rows}{where}, per period (empty values ignored)."
+    if m.type == "percentile":
+        pct = m.percentile * 100
+        label = f"{_ordinal(int(pct))}" if pct == int(pct) else f"{pct:g}th"
+        return f"{label} percentile of `{m.column}` over {rows}{where}, per period."
+    if m.type == "ratio":
+        return (
+            f"{project.label(m.numerator)} ÷ {project.label(m.denominator)} for the same period and group "
+            "(a ratio of the two totals, empty when the denominator is 0)."
+        )
+    if m.type == "active_users":
+        span = "on the day" if m.window == 1 else f"in the {m.window} days ending on the day"
+        return (
+            f"Distinct users with at least one event{where} {span}; above day grain, the period's last day."
+        )
+    if m.type == "retention":
+        returning = (
+            "any event"
+            if m.return_event == "any"
+            else (", ".join(m.return_event) if isinstance(m.return_event, list) else m.return_event)
+        )
+        when = (
+            f"on day {m.offset} after it"
+            if m.period == "day"
+            else f"in week {m.offset} after it (days {7 * m.offset}–{7 * m.offset + 6})"
+        )
+        return (
+            f"Of the users whose first ever `{m.cohort_event}` falls in the period, the share with "
+            f"{returning} {when}{where}."
+        )
+    if m.type == "funnel":
+        steps = " → ".join(f"`{step}`" for step in m.steps[1:])
+        return (
+            f"Of the users who do `{m.steps[0]}` in the period, the share who then do {steps} "
+            f"in that order within {m.within:g} days{where}."
+        )
+    return str(m.type)
+
+
+def where(ctx: Ctx, metric_id: str) -> str:
+    """`config/metrics.yaml:LINE:COL`: the file relative to the folder holding the project."""
+    loc = ctx.project.metric_location(metric_id)
+    if loc is None:
+        return ""
+    path = Path(loc.file)
+    try:
+        shown = path.resolve().relative_to(ctx.project.root.resolve().parent)
+    except ValueError:
+        shown = Path(path.name)
+    return f"{shown.as_posix()}:{loc.line}:{loc.column}"
+
+
+def catalog(ctx: Ctx) -> pl.DataFrame:
+    rows = []
+    for metric_id, metric in ctx.project.metrics.items():
+        sources = ", ".join(sorted(ctx.project.source_of(metric_id)))
+        rows.append(
+            {
+                "Metric": ctx.project.label(metric_id),
+                "Id": metric_id,
+                "Type": metric.type.replace("_", " "),
+                "Unit": ctx.unit(metric_id),
+                "Good when": "higher" if metric.direction == "increase" else "lower",
+                "Owner": metric.owner or "",
+                "Source": sources,
+                "Defined at": where(ctx, metric_id),
+                "Description": metric.description,
+            }
+        )
+    for metric_id, why in ctx.project.skipped.items():
+        rows.append(
+            {
+                "Metric": metric_id,
+                "Id": metric_id,
+                "Type": "not available",
+                "Unit": "",
+                "Good when": "",
+                "Owner": "",
+                "Source": "",
+                "Defined at": where(ctx, metric_id),
+                "Description": f"Not available: {why}",
+            }
+        )
+    return pl.DataFrame(rows)
+
+
+def render(ctx: Ctx) -> None:
+    common.header(ctx, "Definitions", f"{len(ctx.project.metrics)} metrics")
+    frame = catalog(ctx)
+    if frame.height:
+        st.dataframe(frame.to_pandas(), hide_index=True, width="stretch")
+    metric_id = pick_metric(ctx, key="w_metric_def")
+    if metric_id is None:
+        return
+    metric = ctx.project.metrics[metric_id]
+    loc = where(ctx, metric_id)
+    st.subheader(md(ctx.project.label(metric_id)))
+    if metric.description:
+        st.markdown(md(metric.description))
+    st.markdown(f"**Formula:** {formula_words(ctx.project, metric_id)}")
+    facts = [
+        f"**Id** `{metric_id}`",
+        f"**Type** {metric.type.replace('_', ' ')}",
+        f"**Unit** {ctx.unit(metric_id)}",
+        f"**Good when** {'higher' if metric.direction == 'increase' else 'lower'}",
+        f"**Owner** {md(metric.owner or '—')}",
+        f"**Source** {', '.join(sorted(ctx.project.source_of(metric_id)))}",
+        f"**Defined at** `{loc}`" if loc else "",
+    ]
+    st.markdown(" · ".join(f for f in facts if f))
+    used = [
+        f"{md(o.objective)} → `{kr.id}` (target {kr.target:g})"
+        for o in ctx.project.okrs
+        for kr in o.key_results
+        if kr.metric == metric_id
+    ]
+    if used:
+        st.markdown("**Used by key results:** " + "; ".join(used))
+    start, end = ctx.range()
+    request = MetricRequest((metric_id,), start, end, ctx.view.grain)
+    with st.expander(f"How the engine computes it ({start} .. {end}, {ctx.view.grain})", expanded=True):
+        try:
+            st.code(ctx.explain(request), language=None)
+        except Exception as exc:
+            st.error(f"The engine cannot plan this metric: {md(exc)}")
+
+
+if __name__ == "__main__":
+    render(common.context())

@@ -1,0 +1,369 @@
+"""Metric explorer: any metric over time, its comparison, breakdown, KR target, and the numbers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+import polars as pl
+import streamlit as st
+
+from dashboard import cache, figures
+from dashboard.format import (
+    format_date,
+    format_delta,
+    format_value,
+    table_format,
+)
+from dashboard.views import common
+from dashboard.views.common import Ctx, md
+from metrics.request import MetricRequest
+
+GRAIN_NOUN = {"day": "day", "week": "week", "month": "month", "quarter": "quarter"}
+
+
+def pick_metric(ctx: Ctx, key: str = "w_metric") -> str | None:
+    """The metric selector (hidden in review mode); keeps ctx.view.metric in step with it."""
+    ids = list(ctx.project.metrics)
+    if not ids:
+        st.info("No valid metric to show yet: fix the problems listed above.")
+        return None
+    current = ctx.view.metric if ctx.view.metric in ids else ids[0]
+    if not ctx.review:
+        if st.session_state.get(key) not in ids:
+            st.session_state[key] = current
+        current = st.selectbox(
+            "Metric",
+            ids,
+            key=key,
+            format_func=lambda m: f"{ctx.project.label(m)}  ({m})",
+        )
+    ctx.view = ctx.view.replace(metric=current)
+    return current
+
+
+def _period_label(ctx: Ctx, period: dt.date, end: dt.date) -> str:
+    grain = ctx.view.grain
+    if grain == "day":
+        return format_date(period)
+    bucket_end = ctx.calendar.bucket_end(period, grain)
+    partial = " (to date)" if bucket_end > end else ""
+    return f"{grain.capitalize()} of {format_date(period)}{partial}"
+
+
+def tiles(
+    ctx: Ctx,
+    metric_id: str,
+    main: pl.DataFrame,
+    past: pl.DataFrame | None,
+    start: dt.date,
+    end: dt.date,
+) -> None:
+    """Latest period, the one before, and the whole range, each with its change when comparing."""
+    unit = ctx.unit(metric_id)
+    delta_color: Literal["normal", "inverse"] = (
+        "inverse" if ctx.direction(metric_id) == "decrease" else "normal"
+    )
+    values = main.sort("period")
+    if not values.height:
+        return
+    periods = values["period"].to_list()
+    vals = [None if v is None or v != v else float(v) for v in values["value"].to_list()]
+    past_vals: list[float | None] = [None] * len(vals)
+    compared: tuple[dt.date, dt.date] | None = None
+    if past is not None and past.height and ctx.view.compare:
+        lookup = dict(zip(past["period"].to_list(), past["value"].to_list(), strict=True))
+        past_vals = [lookup.get(p) for p in periods]
+        first = past.sort("period").row(0, named=True)
+        compared = compared_range(
+            start,
+            end,
+            ctx.view.compare,
+            first["period"],
+            first["compared_period"],
+            ctx.view.grain,
+            len(periods),
+        )
+    compare_word = "vs previous period" if ctx.view.compare == "previous_period" else "vs last year"
+    columns = st.columns(3)
+    with columns[0]:
+        st.metric(
+            f"Latest · {_period_label(ctx, periods[-1], end)}",
+            format_value(vals[-1], unit),
+            delta=format_delta(vals[-1], past_vals[-1], unit) if past is not None else None,
+            delta_color=delta_color,
+            delta_description=compare_word if past is not None else None,
+            border=True,
+        )
+    with columns[1]:
+        if len(vals) >= 2:
+            st.metric(
+                f"Before · {_period_label(ctx, periods[-2], end)}",
+                format_value(vals[-2], unit),
+                delta=format_delta(vals[-2], past_vals[-2], unit) if past is not None else None,
+                delta_color=delta_color,
+                delta_description=compare_word if past is not None else None,
+                border=True,
+            )
+    with columns[2]:
+        range_tile(ctx, metric_id, start, end, vals, past_vals, compared, delta_color)
+
+
+def range_kind(ctx: Ctx, metric_id: str) -> str:
+    """How the whole range is summed up: `total` (counts and sums add up), `mean` (active users are
+    a value per day, so the range has no value of its own), or `span` (the metric over one period
+    spanning the range: distinct counts, percentiles, rates...)."""
+    metric = ctx.project.metrics[metric_id]
+    if metric.type in ("count", "sum"):
+        return "total"
+    if metric.type == "active_users":
+        return "mean"
+    if metric.type == "ratio":
+        parts = {ctx.range_kind_leaf(m) for m in (metric.numerator, metric.denominator)}
+        return "mean" if "mean" in parts else "span"
+    return "span"
+
+
+def compared_range(
+    start: dt.date,
+    end: dt.date,
+    compare: str,
+    first_period: dt.date,
+    first_compared: dt.date,
+    grain: str,
+    buckets: int,
+) -> tuple[dt.date, dt.date]:
+    """The days the comparison covers, shifted as the engine shifts periods."""
+    from metrics.engine import shift_months
+
+    if compare == "previous_year" and grain != "week":
+        return shift_months(start, 12), shift_months(end, 12)
+    if compare == "previous_period" and grain in ("month", "quarter"):
+        months = buckets * (1 if grain == "month" else 3)
+        return shift_months(start, months), shift_months(end, months)
+    shift = first_period - first_compared
+    return start - shift, end - shift
+
+
+def range_tile(
+    ctx: Ctx,
+    metric_id: str,
+    start: dt.date,
+    end: dt.date,
+    vals: list[float | None],
+    past_vals: list[float | None],
+    compared: tuple[dt.date, dt.date] | None,
+    delta_color: Literal["normal", "inverse"],
+) -> None:
+    unit = ctx.unit(metric_id)
+    kind = range_kind(ctx, metric_id)
+    compare_word = "vs previous period" if ctx.view.compare == "previous_period" else "vs last year"
+    present = [v for v in vals if v is not None]
+    complete_past = compared is not None and all(v is not None for v in past_vals)
+    helptext = None
+    value: float | None
+    before: float | None
+    if kind == "total":
+        label, value = "Total over the range", float(sum(present))
+        before = sum(v or 0.0 for v in past_vals) if complete_past else None
+    elif kind == "mean":
+        if not present:
+            return
+        label, value = f"Average per {GRAIN_NOUN[ctx.view.grain]}", sum(present) / len(present)
+        past_present = [v for v in past_vals if v is not None]
+        before = sum(past_present) / len(past_present) if complete_past and past_present else None
+        helptext = "The plain mean of the period values shown (active users have no value for a whole range)."
+    else:
+        label, value = "Over the whole range", span_value(ctx, metric_id, start, end)
+        before = span_value(ctx, metric_id, *compared) if compared is not None and complete_past else None
+        helptext = f"{ctx.project.label(metric_id)} computed over {format_date(start)} – {format_date(end)} as one period."
+    st.metric(
+        label,
+        format_value(value, unit),
+        delta=format_delta(value, before, unit) if compared is not None else None,
+        delta_color=delta_color,
+        delta_description=compare_word if compared is not None else None,
+        help=helptext,
+        border=True,
+    )
+
+
+def span_value(ctx: Ctx, metric_id: str, start: dt.date, end: dt.date) -> float | None:
+    result = ctx.compute(MetricRequest((metric_id,), start, end, span_end=end))
+    values = result.series(metric_id)["value"].to_list()
+    return None if not values or values[0] is None else float(values[0])
+
+
+def mask_before_data(ctx: Ctx, metric_id: str, past: pl.DataFrame) -> pl.DataFrame | None:
+    """Blank out compared periods that begin before the metric's data does: a 0 there is "no data",
+    not "nothing happened". None when nothing comparable is left (with a note saying so)."""
+    try:
+        first, _ = cache.data_range(ctx.project.fingerprint, ctx.data_fp, (metric_id,), ctx.engine)
+    except Exception:
+        return past
+    if first is None:
+        return past
+    masked = past.with_columns(
+        pl.when(pl.col("compared_period") < first).then(None).otherwise(pl.col("value")).alias("value")
+    )
+    if masked["value"].null_count() == masked.height:
+        st.caption(f"No comparison: the data starts on {format_date(first)}, after the compared period.")
+        return None
+    if masked["value"].null_count() > past["value"].null_count():
+        st.caption(f"Compared periods before {format_date(first)} (where the data starts) are left blank.")
+    return masked
+
+
+def key_results_of(ctx: Ctx, metric_id: str) -> list[tuple[Any, Any]]:
+    """(objective, key result) definitions that read this metric."""
+    return [(o, kr) for o in ctx.project.okrs for kr in o.key_results if kr.metric == metric_id]
+
+
+def render(ctx: Ctx) -> None:
+    common.header(ctx, "Metric explorer")
+    metric_id = pick_metric(ctx)
+    if metric_id is None:
+        return
+    metric = ctx.project.metrics[metric_id]
+    unit = ctx.unit(metric_id)
+    start, end = ctx.range()
+    view = ctx.view
+    by = view.by
+    if by is not None and by not in ctx.dimensions_of(metric_id):
+        st.info(
+            f"{md(ctx.project.label(metric_id))} cannot be broken down by **{md(by)}** "
+            f"(its source lists: {', '.join(ctx.dimensions_of(metric_id)) or 'no dimensions'}); showing the total."
+        )
+        by = None
+    facts = [md(metric.description)] if metric.description else []
+    if metric.owner:
+        facts.append(f"owner **{md(metric.owner)}**")
+    if facts:
+        st.markdown(" · ".join(facts))
+    common.quality_badge(ctx, metric_id)
+
+    request = MetricRequest((metric_id,), start, end, view.grain, by, view.compare)
+    result = ctx.compute(request)
+    main = result.series(metric_id)
+    past = result.comparison.filter(pl.col("metric") == metric_id) if result.comparison is not None else None
+    if past is not None:
+        past = mask_before_data(ctx, metric_id, past)
+
+    if by is None:
+        tiles(ctx, metric_id, main, past, result.start, result.end)
+
+    days, marks = common.quality_marks(ctx, metric_id, view.grain)
+    target: figures.TargetPath | None = None
+    band: figures.Band | None = None
+    links = key_results_of(ctx, metric_id)
+    scored = kr_scores(ctx, links) if links else {}
+    if links and not ctx.is_additive(metric_id) and by is None:
+        # A rate's or level's target reads on the same scale at any grain; a total's does not.
+        objective, kr = links[0]
+        score = scored.get((objective.id, kr.id))
+        if score is not None:
+            target, band = target_and_band(score, kr)
+    comparison_label = "Previous period" if view.compare == "previous_period" else "Same period last year"
+    fig = figures.metric_timeseries(
+        main,
+        label=ctx.project.label(metric_id),
+        unit=unit,
+        start=result.start,
+        end=result.end,
+        grain=view.grain,
+        by=by,
+        comparison=past,
+        comparison_label=comparison_label,
+        target=target,
+        forecast=band,
+        quality_days=marks,
+    )
+    common.plot(fig, ctx, metric_id, view.grain, by, result.start, result.end, key="explorer_chart")
+    if days:
+        st.caption(
+            f":red[■] Shaded: {'days' if view.grain == 'day' else f'{view.grain}s holding days'} whose data failed "
+            f"a check "
+            f"({', '.join(format_date(d) for d in days[:4])}{' …' if len(days) > 4 else ''})."
+        )
+
+    for objective, kr in links:
+        score = scored.get((objective.id, kr.id))
+        if score is None:
+            continue
+        from dashboard.format import format_progress, status_words
+        from dashboard.views.okrs import kr_figure, kr_title
+
+        st.subheader(f"Key result: {md(kr_title(ctx, kr))}")
+        st.caption(
+            f"Objective: {md(objective.objective)} · {status_words(score.status)} · progress "
+            f"{format_progress(score.progress)} (expected {format_progress(score.expected_progress)} by now)"
+        )
+        common.plot(kr_figure(ctx, objective, score, kr), ctx, "kr", kr.id, ctx.view.as_of, key=f"kr_{kr.id}")
+
+    table(ctx, metric_id, main, past, by, result.start, result.end)
+
+
+def kr_scores(ctx: Ctx, links: list[tuple[Any, Any]]) -> dict[tuple[str, str], Any]:
+    try:
+        card = ctx.scorecard()
+    except Exception as exc:  # the explorer still shows the metric
+        st.caption(f"The OKR scorecard could not be computed: {md(exc)}")
+        return {}
+    from dashboard.views.okrs import index_scores
+
+    return index_scores(card)
+
+
+def target_and_band(score: Any, kr: Any) -> tuple[figures.TargetPath | None, figures.Band | None]:
+    from dashboard.views.okrs import band_of, target_of
+
+    return target_of(score, kr), band_of(score)
+
+
+def table(
+    ctx: Ctx,
+    metric_id: str,
+    main: pl.DataFrame,
+    past: pl.DataFrame | None,
+    by: str | None,
+    start: dt.date,
+    end: dt.date,
+) -> None:
+    keys = ["period"] if by is None else ["period", by]
+    frame = main.select(*keys, "value")
+    if past is not None:
+        frame = frame.join(
+            past.select(*keys, "compared_period", pl.col("value").alias("compared_value")),
+            on=keys,
+            how="left",
+            nulls_equal=True,
+        )
+    unit = ctx.unit(metric_id)
+    if ctx.review:
+        return
+    with st.expander("The numbers", expanded=False):
+        fmt = table_format(unit)
+        st.dataframe(
+            frame.to_pandas(),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "period": st.column_config.DateColumn("Period", format="YYYY-MM-DD"),
+                "value": st.column_config.NumberColumn(ctx.project.label(metric_id), format=fmt),
+                "compared_period": st.column_config.DateColumn("Compared period", format="YYYY-MM-DD"),
+                "compared_value": st.column_config.NumberColumn("Compared value", format=fmt),
+            },
+        )
+    name = figures.file_name(metric_id, ctx.view.grain, by, start, end)
+    st.download_button(
+        "Download CSV",
+        frame.write_csv(),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+
+
+if __name__ == "__main__":
+    render(common.context())

@@ -1,0 +1,103 @@
+"""Funnels: users at each step with conversion and drop-off, by breakdown, and conversion over time."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard import cache, derived, figures
+from dashboard.format import format_date, format_value
+from dashboard.views import common
+from dashboard.views.common import Ctx, md
+from metrics.models import FunnelMetric
+from metrics.request import MetricRequest
+
+
+def pick(ctx: Ctx, ids: list[str], field: str, key: str, label: str) -> str | None:
+    if not ids:
+        return None
+    current: str = getattr(ctx.view, field)
+    current = current if current in ids else ids[0]
+    if not ctx.review:
+        if st.session_state.get(key) not in ids:
+            st.session_state[key] = current
+        current = str(
+            st.selectbox(label, ids, key=key, format_func=lambda m: f"{ctx.project.label(m)}  ({m})")
+        )
+    ctx.view = ctx.view.replace(**{field: current})
+    return current
+
+
+def render(ctx: Ctx) -> None:
+    common.header(ctx, "Funnels")
+    funnels = [m for m, d in ctx.project.metrics.items() if isinstance(d, FunnelMetric)]
+    funnel_id = pick(ctx, funnels, "funnel", "w_funnel", "Funnel")
+    if funnel_id is None:
+        st.info("No funnel metric is defined. Add one with `type: funnel` and `steps:` in metrics.yaml.")
+        return
+    metric = ctx.project.metrics[funnel_id]
+    assert isinstance(metric, FunnelMetric)
+    start, end = ctx.range()
+    by = ctx.view.by if ctx.view.by in ctx.dimensions_of(funnel_id) else None
+    if ctx.view.by and by is None:
+        st.info(f"The funnel cannot be broken down by **{md(ctx.view.by)}**; showing all users.")
+    st.markdown(md(metric.description or f"Steps within {metric.within:g} days of the first step"))
+    common.quality_badge(ctx, funnel_id)
+
+    extra = derived.funnel_metrics(funnel_id, metric)
+    project, engine = cache.derived_engine(str(ctx.config_dir), ctx.project, ctx.engine, extra)
+    # One period spanning the whole range: each user enters at most once, at their first step 1.
+    span = MetricRequest((*extra, funnel_id), start, end, by=by, span_end=end)
+    steps = derived.funnel_steps(
+        cache.cached_compute(engine, project, ctx.data_fp, span), funnel_id, metric, by
+    )
+    if by is None and steps.height:
+        users = steps["users"].to_list()
+        first, last = users[0], users[-1]
+        cols = st.columns(3)
+        cols[0].metric(f"Started ({metric.steps[0]})", format_value(first, "users"), border=True)
+        cols[1].metric(f"Completed ({metric.steps[-1]})", format_value(last, "users"), border=True)
+        cols[2].metric(
+            "Conversion over the range",
+            format_value(last / first if first else None, "percent"),
+            help="Users who did every step in order within the window ÷ users whose first step 1 is in the range.",
+            border=True,
+        )
+    fig = figures.funnel_bars(steps, title=ctx.project.label(funnel_id), start=start, end=end, by=by)
+    common.plot(fig, ctx, funnel_id, "steps", by, start, end, key="funnel_steps")
+    st.caption(
+        f"Each user counts once, from their first `{md(metric.steps[0])}` in the range; step k counts those "
+        f"who then did steps 2..k in order within {metric.within:g} days (and by {format_date(end)}). "
+        "Users who started near the end of the range have had less time to finish."
+    )
+    request = MetricRequest((funnel_id,), start, end, ctx.view.grain, by)
+    result = cache.cached_compute(ctx.engine, ctx.project, ctx.data_fp, request)
+    series = result.series(funnel_id)
+    trend = figures.metric_timeseries(
+        series,
+        label=f"{ctx.project.label(funnel_id)}: conversion",
+        unit="percent",
+        start=result.start,
+        end=result.end,
+        grain=ctx.view.grain,
+        by=by,
+        quality_days=common.quality_marks(ctx, funnel_id, ctx.view.grain)[1],
+        height=360,
+    )
+    common.plot(
+        trend, ctx, funnel_id, "conversion", ctx.view.grain, by, result.start, result.end, key="funnel_trend"
+    )
+    with st.expander("Step counts"):
+        first_step = pl.col("users").first() if by is None else pl.col("users").first().over(by)
+        table = steps.with_columns((pl.col("users") / first_step).alias("share_of_step_1"))
+        st.dataframe(
+            table.to_pandas(),
+            hide_index=True,
+            column_config={
+                "share_of_step_1": st.column_config.NumberColumn("Share of step 1", format="percent")
+            },
+        )
+
+
+if __name__ == "__main__":
+    render(common.context())

@@ -1,0 +1,261 @@
+"""OKR overview: each objective with its progress, each key result as a tile a PM can present."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from typing import Any
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard import figures
+from dashboard.format import (
+    format_date,
+    format_probability,
+    format_progress,
+    format_range,
+    format_value,
+    status_words,
+)
+from dashboard.views import common
+from dashboard.views.common import Ctx, mdh
+
+READ_WORDS = {"period_to_date": "so far this period", "latest": "on the day"}
+
+
+def read_words(read: str) -> str:
+    if read.startswith("trailing_"):
+        return f"trailing {read.removeprefix('trailing_').removesuffix('d')} days"
+    return READ_WORDS.get(read, read)
+
+
+def index_scores(card: Any) -> dict[tuple[str, str], Any]:
+    """(objective id, key result id) -> its score."""
+    out: dict[tuple[str, str], Any] = {}
+    for objective in getattr(card, "objectives", ()):
+        for kr in objective.key_results:
+            out[(objective.id, kr.id)] = kr
+    return out
+
+
+def target_of(score: Any, kr_def: Any = None, objective: Any = None) -> figures.TargetPath | None:
+    """The KR's target path over its period: baseline, milestones, target."""
+    start = score.period_start or getattr(objective, "start", None)
+    end = score.period_end or getattr(objective, "end", None)
+    if start is None or end is None:
+        return None
+    return figures.TargetPath(
+        start=start,
+        end=end,
+        baseline=score.baseline,
+        target=score.target,
+        milestones={m.date: m.value for m in score.milestones},
+    )
+
+
+def band_of(score: Any, end: dt.date | None = None) -> figures.Band | None:
+    """The forecast as a band from the last reading to the period's end."""
+    forecast = score.forecast
+    day = end or score.period_end
+    if forecast is None or day is None:
+        return None
+    origin = None
+    history = score.history
+    if history is not None and history.height:
+        last = history.drop_nulls("value").sort("date").tail(1)
+        if last.height:
+            origin = (last["date"][0], float(last["value"][0]))
+    return figures.Band(day=day, value=forecast.value, low=forecast.low, high=forecast.high, origin=origin)
+
+
+def kr_title(ctx: Ctx, kr: Any) -> str:
+    """The KR's description, or its metric and how it is read."""
+    return kr.description or f"{ctx.project.label(kr.metric)} ({read_words(kr.read)})"
+
+
+def kr_figure(ctx: Ctx, objective: Any, score: Any, kr: Any, *, compact: bool = False) -> go.Figure:
+    target = target_of(score, kr)
+    if target is None:
+        return go.Figure()
+    report = ctx.quality()
+    return figures.kr_chart(
+        getattr(score, "history", None),
+        title=figures.period_title(kr_title(ctx, kr), target.start, target.end),
+        unit=ctx.unit(kr.metric),
+        target=target,
+        status=score.status,
+        forecast=band_of(score, target.end),
+        quality_days=common.affected_days(report, ctx.project.source_of(kr.metric)),
+        as_of=ctx.view.as_of,
+        compact=compact,
+    )
+
+
+def progress_bar(progress: float | None, expected: float | None, status: str | None) -> str:
+    """HTML: a progress bar in the status colour with a black tick where the pace expects it."""
+    fill = 0.0 if progress is None else max(0.0, min(float(progress), 1.0))
+    mark = ""
+    if expected is not None:
+        at = max(0.0, min(float(expected), 1.0))
+        mark = f'<div class="ns-mark" style="left:calc({at * 100:.1f}% - 1px)" title="expected by now"></div>'
+    color = figures.status_color(status)
+    return (
+        f'<div class="ns-bar"><div class="ns-fill" style="width:{fill * 100:.1f}%;background:{color}"></div>'
+        f"{mark}</div>"
+    )
+
+
+def status_pill(status: str | None) -> str:
+    return (
+        f'<span class="ns-status" style="background:{figures.status_color(status)}">'
+        f"{html.escape(status_words(status))}</span>"
+    )
+
+
+def kr_tile(ctx: Ctx, objective: Any, kr_def: Any, score: Any, report: Any) -> None:
+    unit = ctx.unit(kr_def.metric)
+    with st.container(border=True):
+        st.markdown(
+            f"**{mdh(kr_title(ctx, kr_def))}** &nbsp;{status_pill(score.status)}",
+            unsafe_allow_html=True,
+        )
+        problem = getattr(score, "problem", None)
+        st.metric(
+            f"Current · {read_words(kr_def.read)}",
+            format_value(score.current, unit),
+            help=f"{ctx.project.label(kr_def.metric)} ({kr_def.metric}), read {kr_def.read} as of "
+            f"{format_date(ctx.view.as_of)}",
+        )
+        baseline = "" if score.baseline is None else f" · baseline {format_value(score.baseline, unit)}"
+        st.markdown(
+            f'<div class="ns-small">Target <b>{html.escape(format_value(score.target, unit))}</b>{baseline}</div>'
+            + progress_bar(score.progress, score.expected_progress, score.status)
+            + f'<div class="ns-small">Progress <b>{format_progress(score.progress)}</b> · expected '
+            f"{format_progress(score.expected_progress)} by now</div>",
+            unsafe_allow_html=True,
+        )
+        forecast = getattr(score, "forecast", None)
+        if getattr(score, "probability", None) is not None and forecast is not None:
+            st.markdown(
+                f'<div class="ns-small"><b>{format_probability(score.probability)}</b> likely to reach the target · '
+                f"forecast {html.escape(format_value(forecast.value, unit))} "
+                f"(80%: {html.escape(format_value(forecast.low, unit))}–{html.escape(format_value(forecast.high, unit))})"
+                "</div>",
+                unsafe_allow_html=True,
+            )
+        elif score.period_end and ctx.view.as_of and ctx.view.as_of > score.period_end:
+            st.markdown('<div class="ns-small">The period has ended.</div>', unsafe_allow_html=True)
+        else:
+            reason = "; ".join(score.notes) or "too little history for a forecast"
+            st.markdown(
+                f'<div class="ns-small">No forecast ({html.escape(reason)}); status by pace.</div>',
+                unsafe_allow_html=True,
+            )
+        if problem:
+            st.warning(str(problem), icon=":material/warning:")
+        fig = kr_figure(ctx, objective, score, kr_def, compact=True)
+        common.plot(fig, ctx, "kr", kr_def.id, ctx.view.as_of, key=f"spark_{objective.id}_{kr_def.id}")
+        common.quality_badge(ctx, kr_def.metric, report=report, compact=True)
+
+
+def review_pack_button(ctx: Ctx) -> None:
+    """The review pack (dashboard/snapshot.py, as `northstar snapshot` writes it) as a zip, for the
+    as-of date on screen. It is built only when clicked (Streamlit runs the callable then)."""
+    if ctx.review:
+        return
+    from urllib.parse import urlsplit
+
+    from dashboard.snapshot import build_pack_zip, pack_file_name
+
+    as_of = ctx.view.as_of or ctx.today
+    here = urlsplit(st.context.url or "")
+    base = ctx.project.settings.review.base_url or (
+        f"{here.scheme}://{here.netloc}" if here.scheme and here.netloc else None
+    )
+    project, engine = ctx.project, ctx.engine
+    st.download_button(
+        "Download review pack",
+        data=lambda: build_pack_zip(project, engine, as_of=as_of, base_url=base),
+        file_name=pack_file_name(as_of),
+        mime="application/zip",
+        icon=":material/download:",
+        on_click="ignore",
+        help="PNG images of every objective, key result and pinned metric, an offline page and a "
+        "summary table, stamped with the as-of date (takes a few seconds)",
+    )
+
+
+def render(ctx: Ctx) -> None:
+    common.header(ctx, "OKRs")
+    if not ctx.project.okrs:
+        st.info("No objectives yet. Add them to okrs.yaml (see docs/okrs.md).")
+        return
+    card = ctx.scorecard()
+    report = ctx.quality()
+    definitions = {o.id: o for o in ctx.project.okrs}
+    scores = list(card.objectives)
+    statuses = [kr.status for o in scores for kr in o.key_results]
+    cols = st.columns(4)
+    cols[0].metric("Objectives", f"{len(scores)}", border=True)
+    cols[1].metric(
+        "Key results on track", f"{sum(s in ('on_track', 'achieved') for s in statuses)}", border=True
+    )
+    cols[2].metric("At risk", f"{sum(s == 'at_risk' for s in statuses)}", border=True)
+    cols[3].metric("Off track", f"{sum(s in ('off_track', 'missed') for s in statuses)}", border=True)
+    review_pack_button(ctx)
+    for objective in scores:
+        definition = definitions.get(objective.id)
+        if definition is None:
+            continue
+        st.divider()
+        start, end = objective.start, objective.end
+        owner = f"Owner <b>{html.escape(definition.owner)}</b> · " if definition.owner else ""
+        st.markdown(
+            f"### {mdh(definition.objective)} &nbsp;{status_pill(objective.status)}",
+            unsafe_allow_html=True,
+        )
+        st.markdown(
+            f'<div class="ns-small">{owner}{html.escape(format_range(start, end))} · '
+            f"objective progress <b>{format_progress(objective.progress)}</b></div>"
+            + progress_bar(objective.progress, None, objective.status),
+            unsafe_allow_html=True,
+        )
+        kr_defs = {kr.id: kr for kr in definition.key_results}
+        krs = [k for k in objective.key_results if k.id in kr_defs]
+        for row in range(0, len(krs), 3):
+            columns = st.columns(3)
+            for column, score in zip(columns, krs[row : row + 3], strict=False):
+                with column:
+                    kr_tile(ctx, definition, kr_defs[score.id], score, report)
+        if not ctx.review:
+            with st.expander("This objective as one chart (for slides)"):
+                common.plot(
+                    objective_figure(ctx, objective, kr_defs), ctx, "objective", objective.id, ctx.view.as_of
+                )
+
+
+def objective_figure(ctx: Ctx, objective: Any, kr_defs: dict[str, Any]) -> go.Figure:
+    """The objective's key results as progress bars with the pace marker (`figures.scorecard`)."""
+    rows = [
+        figures.KrBar(
+            label=kr_title(ctx, kr_defs[kr.id]),
+            progress=kr.progress,
+            expected=kr.expected_progress,
+            status=kr.status,
+            current=format_value(kr.current, kr.unit),
+            target=format_value(kr.target, kr.unit),
+            probability=kr.probability,
+        )
+        for kr in objective.key_results
+        if kr.id in kr_defs
+    ]
+    subtitle = (
+        f"{format_range(objective.start, objective.end)} · as of {format_date(ctx.view.as_of)} · "
+        f"{status_words(objective.status)} · progress {format_progress(objective.progress)}"
+    )
+    return figures.scorecard(objective.objective, subtitle, rows)
+
+
+if __name__ == "__main__":
+    render(common.context())

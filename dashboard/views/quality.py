@@ -1,0 +1,99 @@
+"""Data quality: every check on every source, its status, what failed, and when it ran."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from dashboard.format import format_date
+from dashboard.views import common
+from dashboard.views.common import Ctx, md
+
+STATUS = {"pass": "Passed", "warn": "Warning", "fail": "Failed"}
+STATUS_STYLE = {
+    "Passed": "color: #15803D; font-weight: 600",
+    "Warning": "color: #B45309; font-weight: 600",
+    "Failed": "color: #B91C1C; font-weight: 600",
+}
+WAIT_SECONDS = 300
+
+
+def _status(result: Any) -> str:
+    if result.success:
+        return "pass"
+    return "fail" if result.severity == "error" else "warn"
+
+
+def _sample(values: Any) -> str:
+    if not values:
+        return ""
+    text = json.dumps(values[:5], default=str)
+    return text if len(text) <= 160 else text[:157] + "…"
+
+
+def render(ctx: Ctx) -> None:
+    common.header(ctx, "Data quality")
+    runner = ctx.quality_runner()
+    with st.spinner("Running the data checks (Great Expectations)…"):
+        report = runner.wait(WAIT_SECONDS)
+    if runner.error:
+        st.error(f"The data checks could not run: {md(runner.error)}")
+        return
+    if report is None:
+        st.info("The data checks are still running; this page refreshes when they finish.")
+        return
+    results = common.quality_results(report)
+    failed = [r for r in results if not r.success]
+    errors = [r for r in failed if r.severity == "error"]
+    ran_at = getattr(report, "ran_at", None)
+    cols = st.columns(4)
+    cols[0].metric("Checks", f"{len(results)}", border=True)
+    cols[1].metric("Passed", f"{len(results) - len(failed)}", border=True)
+    cols[2].metric("Failed (error)", f"{len(errors)}", border=True)
+    cols[3].metric("Warnings", f"{len(failed) - len(errors)}", border=True)
+    when = f"{ran_at:%Y-%m-%d %H:%M} UTC" if ran_at else "unknown"
+    took = f" in {runner.seconds:.1f} s" if runner.seconds else ""
+    st.caption(f"Checks ran at {when}{took}; they re-run when the data changes.")
+    if errors:
+        affected = sorted({d for r in errors for d in (r.days or ())})
+        st.error(
+            f"**{len(errors)} error check(s) failed.** Metrics built on "
+            f"{', '.join(sorted({r.source for r in errors}))} carry a badge"
+            + (f"; affected days: {', '.join(format_date(d) for d in affected[:6])}" if affected else "")
+            + ".",
+            icon=":material/report:",
+        )
+    elif not failed:
+        st.success("Every check passed.", icon=":material/check_circle:")
+    for source in sorted({r.source for r in results}):
+        st.subheader(f"Source `{source}`")
+        rows = [
+            {
+                "Status": STATUS[_status(r)],
+                "Check": r.check,
+                "Severity": r.severity,
+                "Unexpected": r.unexpected_count,
+                "Details": r.details,
+                "Days": ", ".join(f"{d:%b} {d.day}" for d in (r.days or ())[:5])
+                + (" …" if len(r.days or ()) > 5 else ""),
+                "Sample": _sample(r.sample),
+            }
+            for r in sorted(
+                (r for r in results if r.source == source),
+                key=lambda r: {"fail": 0, "warn": 1, "pass": 2}[_status(r)],
+            )
+        ]
+        table = pl.DataFrame(rows, infer_schema_length=None).to_pandas()
+        # A plain table: every word of the details shows (and prints in a screenshot), nothing scrolls.
+        st.table(
+            table.style.map(lambda v: STATUS_STYLE.get(v, ""), subset=["Status"])
+            .format({"Unexpected": lambda v: "" if v != v or v is None else f"{int(v):,}"})
+            .hide(axis="index")
+        )
+
+
+if __name__ == "__main__":
+    render(common.context())

@@ -1,0 +1,105 @@
+"""Retention: the cohort heatmap (cohort x offset) and retention curves, by breakdown."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from dashboard import cache, derived, figures
+from dashboard.format import format_range
+from dashboard.views import common
+from dashboard.views.common import Ctx, md
+from dashboard.views.funnels import pick
+from metrics.models import RetentionMetric
+from metrics.request import MetricRequest
+
+
+def render(ctx: Ctx) -> None:
+    common.header(ctx, "Retention")
+    ids = [m for m, d in ctx.project.metrics.items() if isinstance(d, RetentionMetric)]
+    retention_id = pick(ctx, ids, "retention", "w_retention", "Retention metric")
+    if retention_id is None:
+        st.info("No retention metric is defined. Add one with `type: retention` in metrics.yaml.")
+        return
+    metric = ctx.project.metrics[retention_id]
+    assert isinstance(metric, RetentionMetric)
+    start, end = ctx.range()
+    by = ctx.view.by if ctx.view.by in ctx.dimensions_of(retention_id) else None
+    if ctx.view.by and by is None:
+        st.info(f"Retention cannot be broken down by **{md(ctx.view.by)}**; showing all users.")
+    grain = derived.cohort_grain(ctx.view.grain)
+    start = ctx.calendar.bucket_start(start, grain)  # whole cohorts only: a cut-off first week misleads
+    unit = "day" if metric.period == "day" else "week"
+    st.markdown(
+        f"Cohort: users whose first `{md(metric.cohort_event)}` falls in the {grain}; "
+        f"retained on {unit} *k*: returned on that {unit} after joining. "
+        "Empty cells are cohorts too young to have reached that offset."
+    )
+    common.quality_badge(ctx, retention_id)
+    extra = derived.retention_metrics(retention_id, metric)
+    project, engine = cache.derived_engine(str(ctx.config_dir), ctx.project, ctx.engine, extra)
+    request = MetricRequest(tuple(extra), start, end, grain)
+    result = cache.cached_compute(engine, project, ctx.data_fp, request)
+    grid = derived.retention_grid(result, retention_id, metric)
+    label = ctx.project.label(retention_id)
+    heat = figures.retention_heatmap(
+        grid,
+        title=f"{label}: cohorts by {grain}",
+        start=result.start,
+        end=result.end,
+        period=metric.period,
+        cohort_grain=grain,
+    )
+    common.plot(heat, ctx, retention_id, "cohorts", grain, result.start, result.end, key="retention_heatmap")
+    curves, title = curve_data(ctx, engine, project, retention_id, metric, grid, start, end, by)
+    fig = figures.retention_curves(curves, title=title, start=start, end=end, period=metric.period)
+    common.plot(fig, ctx, retention_id, "curves", by, result.start, result.end, key="retention_curves")
+    st.caption(
+        "Curves: everyone who joined in the range early enough to have reached the last offset shown, "
+        "as one cohort (so bigger cohorts weigh more); thin lines are the latest cohorts of the grid."
+    )
+
+
+def curve_data(
+    ctx: Ctx,
+    engine: Any,
+    project: Any,
+    retention_id: str,
+    metric: RetentionMetric,
+    grid: pl.DataFrame,
+    start: dt.date,
+    end: dt.date,
+    by: str | None,
+) -> tuple[pl.DataFrame, str]:
+    """One cohort spanning the range (cut so every offset has matured), overall or per group,
+    plus the latest cohorts of the grid when there is no breakdown."""
+    offsets = derived.retention_offsets(metric)
+    reach = max(offsets) if metric.period == "day" else 7 * max(offsets) + 6
+    span_end = end - dt.timedelta(days=reach)
+    label = ctx.project.label(retention_id)
+    if span_end < start:
+        st.info(f"The range is too short for a cohort to reach {metric.period} {max(offsets)}; widen it.")
+        return derived.latest_cohorts(grid), f"{label}: latest cohorts"
+    extra = derived.retention_metrics(retention_id, metric)
+    request = MetricRequest(tuple(extra), start, end, by=by, span_end=span_end)
+    span = derived.retention_grid(
+        cache.cached_compute(engine, project, ctx.data_fp, request), retention_id, metric, by
+    )
+    cohort = f"joined {format_range(start, span_end)}"
+    if by is not None:
+        curves = span.select(
+            pl.col(by).cast(pl.String).fill_null("(none)").alias("series"), "offset", "value"
+        ).sort("series", "offset")
+        return curves, f"{label} by {by} (users who {cohort})"
+    overall = span.select(pl.lit(f"All who {cohort}").alias("series"), "offset", "value")
+    latest = derived.latest_cohorts(grid)
+    return pl.concat(
+        [overall, latest], how="vertical"
+    ), f"{label}: everyone who {cohort}, and the latest cohorts"
+
+
+if __name__ == "__main__":
+    render(common.context())

@@ -1,0 +1,83 @@
+"""A small copy of the demo project for the dashboard's tests, browser test and benchmark.
+
+`make_demo(dir, events)` generates the demo's events into `dir/data/events.parquet` and copies the
+shipped `config/` YAML next to it with the source path pointing there, so the app runs on exactly
+the project a PM gets, only smaller.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from metrics.demo import DemoSummary, generate_demo
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "dashboard" / "app.py"
+
+
+# Used only while the shipped config/ has no okrs.yaml of its own (the OKR issue writes it).
+FALLBACK_OKRS = """\
+okrs:
+  - id: first_week_success
+    objective: New users succeed in their first week
+    owner: growth-pm
+    period: current_quarter
+    key_results:
+      - id: activation_up
+        metric: activation
+        read: trailing_28d
+        baseline: 0.05
+        target: 0.12
+      - id: signups_quarter
+        metric: signups
+        read: period_to_date
+        target: 600
+        weight: 2
+  - id: fast_product
+    objective: The product feels fast
+    owner: platform-eng
+    period: current_quarter
+    key_results:
+      - id: p90_down
+        metric: p90_page_load
+        read: trailing_28d
+        target: 900
+      - id: writers_up
+        metric: weekly_active_writers
+        read: latest
+        target: 60
+"""
+
+
+def make_demo(folder: Path, events: int = 30_000, seed: int = 7) -> tuple[Path, DemoSummary]:
+    """(config dir, what the generator wrote)."""
+    summary = generate_demo(folder / "data", events=events, seed=seed)
+    config = folder / "config"
+    config.mkdir(parents=True, exist_ok=True)
+    for file in sorted((ROOT / "config").glob("*.yaml")):
+        shutil.copy(file, config / file.name)
+    if not (config / "okrs.yaml").exists():
+        (config / "okrs.yaml").write_text(FALLBACK_OKRS, encoding="utf-8")
+    yaml = YAML(typ="rt")
+    sources_file = config / "sources.yaml"
+    tree = yaml.load(sources_file.read_text(encoding="utf-8"))
+    for source in tree["sources"].values():
+        if source.get("type") in ("parquet", "csv", "ndjson"):
+            source["path"] = "../data/events.parquet"
+    with sources_file.open("w", encoding="utf-8") as out:
+        yaml.dump(tree, out)
+    return config, summary
+
+
+def chart_specs(at: Any) -> list[dict[str, Any]]:
+    """The Plotly figures an AppTest run placed, as dicts (title, data, layout)."""
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def chart_titles(at: Any) -> list[str]:
+    return [spec["layout"].get("title", {}).get("text", "") for spec in chart_specs(at)]

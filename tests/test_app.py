@@ -1,0 +1,434 @@
+"""The Streamlit app, headless (streamlit.testing.v1.AppTest), on a small copy of the demo project.
+
+Every page renders on the demo and shows the numbers the engine computes; the URL's parameters
+restore the view; hostile parameters and broken YAML give a visible warning or error, never an
+exception. Funnel step counts and the retention grid are the dashboard's own metric paths, so they
+are checked against a plain-Python computation written from the contract.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard.format import format_delta, format_progress, format_value
+from metrics.engine import Engine
+from metrics.project import load_project
+from metrics.request import MetricRequest
+from tests.app_support import APP, chart_specs, chart_titles, make_demo
+
+TIMEOUT = 60
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    config, _ = make_demo(tmp_path_factory.mktemp("demo"), events=30_000)
+    return config
+
+
+@pytest.fixture(scope="module")
+def engine(demo: Path) -> Engine:
+    project = load_project(demo)
+    assert project.ok, [str(p) for p in project.problems]
+    return Engine(project)
+
+
+@pytest.fixture
+def run(demo: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    def _run(view: str | None = None, config: Path | None = None, **params: str) -> AppTest:
+        monkeypatch.setenv("NORTHSTAR_CONFIG", str(config or demo))
+        at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+        for key, value in params.items():
+            at.query_params[key] = value
+        at.run()
+        if view is not None:
+            at.switch_page(f"views/{view}.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    yield _run
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for e in [*at.markdown, *at.caption, *at.title, *at.subheader, *at.header]]
+    parts += [f"{e.label} {e.value}" for e in at.metric]
+    return "\n".join(str(p) for p in parts)
+
+
+def metric(at: AppTest, label_start: str) -> Any:
+    found = [m for m in at.metric if m.label.startswith(label_start)]
+    assert found, [m.label for m in at.metric]
+    return found[0]
+
+
+# --- the frame ------------------------------------------------------------------------------------
+
+
+def test_every_page_renders_with_as_of_and_freshness(run: Any, engine: Engine) -> None:
+    _, last = engine.data_range(list(engine.project.metrics))
+    for page in ("okrs", "explorer", "funnels", "retention", "definitions", "quality"):
+        at = run(page, as_of="2026-11-20")
+        caption = at.caption[0].value
+        assert "As of **Nov 20, 2026**" in caption, (page, caption)
+        assert f"data through **{last:%b} {last.day}, {last.year}**" in caption, (page, caption)
+        unexpected = [e.value for e in at.error if "error check(s) failed" not in e.value]
+        assert not unexpected, (page, unexpected)
+
+
+def test_url_restores_every_control(run: Any) -> None:
+    params = {
+        "metric": "signups",
+        "start": "2026-09-07",
+        "end": "2026-11-01",
+        "grain": "week",
+        "compare": "previous_year",
+        "by": "platform",
+        "as_of": "2026-11-02",
+    }
+    at = run("explorer", **params)
+    assert at.sidebar.date_input(key="w_start").value == dt.date(2026, 9, 7)
+    assert at.sidebar.date_input(key="w_end").value == dt.date(2026, 11, 1)
+    assert at.sidebar.date_input(key="w_as_of").value == dt.date(2026, 11, 2)
+    assert at.sidebar.selectbox(key="w_grain").value == "week"
+    assert at.sidebar.selectbox(key="w_compare").value == "previous_year"
+    assert at.sidebar.selectbox(key="w_by").value == "platform"
+    assert at.selectbox(key="w_metric").value == "signups"
+    for key, value in params.items():
+        assert at.query_params[key] == value, key
+    assert not at.warning
+    # the link to share carries the same view
+    link = next(c.value for c in at.sidebar.code if "?" in c.value)
+    assert "metric=signups" in link and "by=platform" in link and "compare=previous_year" in link
+
+
+def test_changing_a_control_updates_the_url(run: Any) -> None:
+    at = run("explorer", metric="dau")
+    at.sidebar.selectbox(key="w_grain").set_value("month").run()
+    at.selectbox(key="w_metric").set_value("revenue").run()
+    assert at.query_params["grain"] == "month"
+    assert at.query_params["metric"] == "revenue"
+    assert "Revenue" in chart_titles(at)[0] and "monthly" in chart_titles(at)[0]
+
+
+def test_page_param_opens_that_page(run: Any) -> None:
+    at = run(None, page="definitions", metric="revenue")
+    assert at.title[0].value == "Definitions"
+    assert at.query_params["metric"] == "revenue"
+
+
+@pytest.mark.parametrize(
+    ("params", "shown"),
+    [
+        ({"metric": "dau'; DROP TABLE events;--"}, "not a metric id"),
+        ({"metric": "no_such_metric"}, "not a known metric"),
+        ({"start": "2026-02-31", "end": "tomorrow"}, "not a real date"),
+        ({"grain": "<script>alert(1)</script>"}, "not a known grain"),
+        ({"by": "user_id"}, "not a known dimension"),
+        ({"compare": "x" * 10_000}, "too long"),
+        ({"start": "2026-11-01", "end": "2026-10-01"}, "before `start"),
+        ({"evil": "1", "review": "maybe"}, "unknown link parameter"),
+    ],
+)
+def test_hostile_params_warn_and_fall_back(run: Any, params: dict[str, str], shown: str) -> None:
+    at = run("explorer", **params)
+    warnings = " ".join(w.value for w in at.warning)
+    assert shown in warnings, warnings
+    assert at.title[0].value == "Metric explorer"
+    assert at.get("plotly_chart"), "the page still draws its chart with the defaults"
+    for key, value in at.query_params.items():  # the rewritten URL holds only valid values
+        assert len(str(value)) < 30 and "<" not in str(value) and ";" not in str(value), (key, value)
+
+
+def test_review_mode_hides_controls_and_chrome(run: Any) -> None:
+    at = run("explorer", review="1", metric="dau")
+    assert not at.sidebar.date_input and not at.sidebar.selectbox
+    assert not at.selectbox and not at.get("download_button")
+    assert any('[data-testid="stSidebar"]' in m.value for m in at.markdown)
+    assert at.get("plotly_chart")
+    assert at.query_params["review"] == "1"
+
+
+def test_broken_yaml_lists_problems_and_keeps_valid_metrics(run: Any, demo: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "config"
+    shutil.copytree(demo, broken)
+    (tmp_path / "data").symlink_to(demo.parent / "data")
+    text = (broken / "metrics.yaml").read_text()
+    text = text.replace(
+        "type: count\n    source: events\n    filter: {event: signup}",
+        "type: cout\n    source: events\n    filter: {event: signup}",
+        1,
+    )
+    (broken / "metrics.yaml").write_text(text)
+    at = run("explorer", config=broken, metric="dau")
+    errors = " ".join(e.value for e in at.error)
+    assert "problems in the project's YAML" in errors  # the bad type, and the ratio that needs it
+    listing = " ".join(c.value for c in at.main.code)
+    line = next(n for n, text in enumerate(text.splitlines(), 1) if "type: cout" in text)
+    assert (
+        f"metrics.yaml:{line}:" in listing and "unknown metric type 'cout' (did you mean 'count'?)" in listing
+    )
+    options = at.selectbox(key="w_metric").options
+    assert any("(dau)" in o for o in options) and not any("(signups)" in o for o in options)
+    assert at.get("plotly_chart")
+
+
+def test_yaml_edits_are_picked_up_without_restart(run: Any, demo: Path, tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(demo, config)
+    (tmp_path / "data").symlink_to(demo.parent / "data")
+    at = run("definitions", config=config, metric="dau")
+    assert at.subheader[0].value == "Daily active users"
+    metrics_file = config / "metrics.yaml"
+    metrics_file.write_text(
+        metrics_file.read_text().replace("label: Daily active users", "label: Daily actives")
+    )
+    at.run()
+    assert at.subheader[0].value == "Daily actives"
+    metrics_file.write_text(metrics_file.read_text().replace("window: 1\n", "window: 0\n", 1))
+    at.run()
+    assert any("problem" in e.value for e in at.error)
+
+
+# --- explorer -------------------------------------------------------------------------------------
+
+
+def test_explorer_tiles_and_chart_show_the_engines_numbers(run: Any, engine: Engine) -> None:
+    start, end = dt.date(2026, 9, 7), dt.date(2026, 11, 22)
+    at = run(
+        "explorer", metric="signups", start=str(start), end=str(end), grain="week", compare="previous_period"
+    )
+    result = engine.compute(MetricRequest(("signups",), start, end, "week", compare="previous_period"))
+    values = result.frame["value"].to_list()
+    past = result.comparison["value"].to_list()
+    latest = metric(at, "Latest")
+    assert latest.value == format_value(values[-1], "count")
+    assert latest.delta == format_delta(values[-1], past[-1], "count")
+    total = metric(at, "Total over the range")
+    assert total.value == format_value(sum(values), "count")
+    spec = chart_specs(at)[0]
+    main = next(t for t in spec["data"] if t.get("name") == "Sign-ups")
+    assert main["y"] == values
+    previous = next(t for t in spec["data"] if t.get("name") == "Previous period")
+    assert previous["y"] == past
+    config = json.loads(at.get("plotly_chart")[0].proto.config)
+    assert config["toImageButtonOptions"]["filename"] == "northstar_signups_week_2026-09-07_2026-11-22"
+    assert config["toImageButtonOptions"]["scale"] == 2
+    table = at.dataframe[0].value
+    assert [float(v) for v in table["value"]] == values
+
+
+def test_explorer_breakdown_and_csv(run: Any, engine: Engine) -> None:
+    start, end = dt.date(2026, 10, 1), dt.date(2026, 10, 31)
+    at = run("explorer", metric="revenue", start=str(start), end=str(end), grain="week", by="plan")
+    result = engine.compute(MetricRequest(("revenue",), start, end, "week", by="plan"))
+    spec = chart_specs(at)[0]
+    for group in result.frame["plan"].unique().to_list():
+        trace = next(t for t in spec["data"] if t.get("name") == group)
+        assert trace["y"] == result.frame.filter(pl.col("plan") == group).sort("period")["value"].to_list()
+    download = at.get("download_button")[0]
+    assert download.proto.label == "Download CSV"
+
+
+def test_explorer_says_when_a_breakdown_does_not_apply(run: Any, demo: Path, tmp_path: Path) -> None:
+    at = run("explorer", metric="stickiness", by="country")
+    assert at.get("plotly_chart")  # stickiness's parts share the events source: it applies
+    assert not [i for i in at.info if "cannot be broken down" in i.value]
+
+
+# --- funnels and retention: checked against plain Python -------------------------------------------
+
+
+def _events(demo: Path) -> list[dict[str, Any]]:
+    frame = pl.read_parquet(
+        demo.parent / "data" / "events.parquet", columns=["ts", "user_id", "event", "platform"]
+    )
+    return frame.filter(pl.col("user_id").is_not_null()).sort("ts").to_dicts()
+
+
+def _local_day(ts: dt.datetime, zone: ZoneInfo) -> dt.date:
+    return ts.replace(tzinfo=dt.UTC).astimezone(zone).date()
+
+
+def _week(day: dt.date) -> dt.date:  # the demo's weeks start on Monday
+    return day - dt.timedelta(days=day.weekday())
+
+
+def _funnel_steps_by_hand(
+    rows: list[dict[str, Any]], steps: list[str], within: float, start: dt.date, end: dt.date, zone: ZoneInfo
+) -> list[int]:
+    """Contract, with the whole range as one period: entrants are users with a step-1 event in the
+    range (the first one at t0); step k is reached when steps 2..k follow in order, each at or after
+    the previous one, before t0 + within days and on or before `end`."""
+    end_instant = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=zone).astimezone(dt.UTC)
+    by_user: dict[str, list[tuple[dt.datetime, str]]] = {}
+    for row in rows:
+        by_user.setdefault(row["user_id"], []).append((row["ts"].replace(tzinfo=dt.UTC), row["event"]))
+    counts = [0] * len(steps)
+    for events in by_user.values():
+        t0 = next(
+            (ts for ts, name in events if name == steps[0] and start <= ts.astimezone(zone).date() <= end),
+            None,
+        )
+        if t0 is None:
+            continue
+        counts[0] += 1
+        limit = min(t0 + dt.timedelta(days=within), end_instant)
+        at_time = t0
+        for k, step in enumerate(steps[1:], start=1):
+            nxt = next((ts for ts, name in events if name == step and at_time <= ts < limit), None)
+            if nxt is None:
+                break
+            counts[k] += 1
+            at_time = nxt
+    return counts
+
+
+def test_funnel_steps_match_a_hand_computation(run: Any, demo: Path, engine: Engine) -> None:
+    start, end = dt.date(2026, 10, 5), dt.date(2026, 11, 15)
+    at = run("funnels", funnel="activation", start=str(start), end=str(end), grain="week")
+    metric_def = engine.project.metrics["activation"]
+    zone = ZoneInfo(engine.project.settings.timezone)
+    expected = _funnel_steps_by_hand(
+        _events(demo), list(metric_def.steps), metric_def.within, start, end, zone
+    )
+    assert expected[0] > 20 and expected[-1] > 0, expected
+    bars = next(s for s in chart_specs(at) if s["data"] and s["data"][0]["type"] == "bar")
+    assert [round(v) for v in bars["data"][0]["y"]] == expected
+    assert metric(at, "Started").value == format_value(expected[0], "users")
+    assert metric(at, "Conversion over the range").value == format_value(
+        expected[-1] / expected[0], "percent"
+    )
+
+
+def test_retention_grid_matches_a_hand_computation(run: Any, demo: Path, engine: Engine) -> None:
+    start, end = dt.date(2026, 9, 7), dt.date(2026, 11, 22)
+    at = run("retention", retention="d7_retention", start=str(start), end=str(end), grain="week")
+    heat = next(s for s in chart_specs(at) if s["data"] and s["data"][0]["type"] == "heatmap")["data"][0]
+    offsets = [int(x.split()[-1]) for x in heat["x"]]
+    zone = ZoneInfo(engine.project.settings.timezone)
+    rows = _events(demo)
+    first_signup: dict[str, dt.date] = {}
+    active: set[tuple[str, dt.date]] = set()
+    for row in rows:
+        day = _local_day(row["ts"], zone)
+        if row["event"] == "signup":
+            first_signup.setdefault(row["user_id"], day)
+        if row["event"] == "session_start":
+            active.add((row["user_id"], day))
+    for row_index, label in enumerate(heat["y"]):
+        cohort_start = dt.datetime.strptime(f"{label.removeprefix('Week of ')} 2026", "%b %d %Y").date()
+        members = [u for u, d in first_signup.items() if _week(d) == cohort_start and start <= d <= end]
+        for col, offset in enumerate(offsets):
+            shown = heat["z"][row_index][col]
+            mature = cohort_start + dt.timedelta(days=6 + offset) <= end
+            if not mature or not members:
+                assert shown is None, (label, offset)
+                continue
+            retained = sum((u, first_signup[u] + dt.timedelta(days=offset)) in active for u in members)
+            assert shown == pytest.approx(retained / len(members)), (label, offset)
+    # the offset of the PM's own metric is the metric itself
+    result = engine.compute(MetricRequest(("d7_retention",), start, end, "week"))
+    column = offsets.index(7)
+    own = {r["period"]: r["value"] for r in result.frame.to_dicts()}
+    for row_index, label in enumerate(heat["y"]):
+        cohort_start = dt.datetime.strptime(f"{label.removeprefix('Week of ')} 2026", "%b %d %Y").date()
+        assert heat["z"][row_index][column] == own[cohort_start]
+
+
+# --- definitions and quality --------------------------------------------------------------------------
+
+
+def test_definitions_catalog(run: Any, engine: Engine, demo: Path) -> None:
+    at = run("definitions", metric="activation")
+    catalog = at.dataframe[0].value
+    assert set(catalog["Id"]) == set(engine.project.metrics)
+    row = catalog[catalog["Id"] == "activation"].iloc[0]
+    location = engine.project.metric_location("activation")
+    assert location is not None
+    assert row["Defined at"] == f"config/metrics.yaml:{location.line}:{location.column}"
+    assert row["Owner"] == "growth-pm" and row["Metric"] == "Activation rate"
+    page = texts(at)
+    assert "within 7 days" in page and "`create_note` → `create_project` → `invite_teammate`" in page
+    explain = at.main.code[-1].value
+    assert explain.startswith("range ") and "activation" in explain
+
+
+def test_explorer_range_tile_is_the_metric_over_the_whole_range(run: Any, engine: Engine, demo: Path) -> None:
+    start, end = dt.date(2026, 6, 1), dt.date(2026, 10, 31)
+    at = run(
+        "explorer",
+        metric="paying_users",
+        start=str(start),
+        end=str(end),
+        grain="month",
+        compare="previous_period",
+    )
+    span = engine.compute(MetricRequest(("paying_users",), start, end, span_end=end))
+    weeks = engine.compute(MetricRequest(("paying_users",), start, end, "month"))
+    tile = metric(at, "Over the whole range")
+    assert tile.value == format_value(span.frame["value"][0], "users")
+    # by hand: distinct paying users over the range, fewer than the monthly counts added up
+    zone = ZoneInfo(engine.project.settings.timezone)
+    payers = {
+        r["user_id"]
+        for r in _events(demo)
+        if r["event"] == "purchase" and start <= _local_day(r["ts"], zone) <= end
+    }
+    assert tile.value == format_value(len(payers), "users")
+    assert len(payers) < sum(weeks.frame["value"].to_list())
+    before = engine.compute(  # five months earlier: the engine shifts months by months
+        MetricRequest(
+            ("paying_users",), dt.date(2026, 1, 1), dt.date(2026, 5, 31), span_end=dt.date(2026, 5, 31)
+        )
+    )
+    assert tile.delta == format_delta(span.frame["value"][0], before.frame["value"][0], "users")
+    dau = run("explorer", metric="dau", start=str(start), end=str(end), grain="week")
+    values = engine.compute(MetricRequest(("dau",), start, end, "week")).frame["value"].to_list()
+    assert metric(dau, "Average per week").value == format_value(sum(values) / len(values), "users")
+
+
+# --- OKRs -----------------------------------------------------------------------------------------
+
+
+def test_okr_tiles_show_the_scorecard(run: Any, engine: Engine) -> None:
+    from metrics.okrs import score
+
+    as_of = dt.date(2026, 11, 20)
+    card = score(engine.project, engine, as_of=as_of)
+    at = run("okrs", as_of=str(as_of))
+    page = texts(at)
+    krs = [kr for objective in card.objectives for kr in objective.key_results]
+    assert krs, "the demo project defines key results"
+    for objective in card.objectives:
+        assert objective.objective in page
+    currents = [m for m in at.metric if m.label.startswith("Current")]
+    assert [m.value for m in currents] == [format_value(kr.current, kr.unit) for kr in krs]
+    statuses = {"on_track": "On track", "at_risk": "At risk", "off_track": "Off track"}
+    for kr in krs:
+        assert statuses.get(kr.status, kr.status) in page
+        assert f"Progress <b>{format_progress(kr.progress)}</b>" in page
+    on_track = sum(kr.status in ("on_track", "achieved") for kr in krs)
+    assert metric(at, "Key results on track").value == str(on_track)
+    sparks = [s for s in chart_specs(at) if s["layout"].get("height") == 170]
+    assert len(sparks) == len(krs)
+    target = next(t for t in sparks[0]["data"] if t.get("name") == "Target path")
+    assert target["y"][-1] == krs[0].target
+
+
+def test_okr_tiles_carry_the_data_quality_badge(run: Any) -> None:
+    at = run("quality")  # runs the checks (and waits for them); the overview then has the report
+    checks = at.table[0].value
+    failed = checks[checks["Status"] == "Failed"]
+    assert "user_not_null" in set(failed["Check"])
+    at.switch_page("views/okrs.py").run()
+    badges = [m.value for m in at.markdown if "Data check failed" in m.value]
+    assert badges and "user not null" in badges[0]

@@ -1,0 +1,293 @@
+"""The dashboard's pure parts: number formats, URL state, figure builders (no streamlit needed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+import plotly.graph_objects as go
+import polars as pl
+import pytest
+
+from dashboard import figures
+from dashboard.format import (
+    compact,
+    format_age,
+    format_delta,
+    format_range,
+    format_value,
+    slug,
+    table_format,
+)
+from dashboard.state import Options, ViewState, parse
+
+D = dt.date
+
+# --- format ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "short", "expected"),
+    [
+        (0.4523, "percent", False, "45.2%"),
+        (1, "percent", False, "100.0%"),
+        (12345, "users", False, "12,345"),
+        (12345, "users", True, "12.3k"),
+        (4_560_000, "count", True, "4.56M"),
+        (999_960, "count", True, "1M"),
+        (12.5, "count", False, "13"),  # >= 10: whole numbers, halves up
+        (73.98, "count", False, "74"),
+        (7.35, "count", False, "7.35"),
+        (1234.5, "currency", False, "$1,234"),  # >= 100: whole units
+        (12.5, "currency", False, "$12.50"),
+        (2_500_000, "currency", False, "$2.5M"),
+        (-40, "eur", False, "-€40.00"),
+        (340.4, "ms", False, "340 ms"),
+        (12_500, "ms", False, "12.50 s"),
+        (3.25, "seconds", False, "3.25 s"),
+        (None, "percent", False, "–"),
+        (float("nan"), "count", False, "–"),
+        (3.5, "sessions_per_user", False, "3.50 sessions_per_user"),
+    ],
+)
+def test_format_value(value: float | None, unit: str, short: bool, expected: str) -> None:
+    assert format_value(value, unit, short=short) == expected
+
+
+def test_compact_and_deltas() -> None:
+    assert compact(0) == "0"
+    assert compact(999) == "999"
+    assert compact(1000) == "1k"
+    assert compact(-15_300) == "-15.3k"
+    assert format_delta(0.45, 0.40, "percent") == "+5.0 pp"
+    assert format_delta(110, 100, "count") == "+10.0%"
+    assert format_delta(90, 100, "count") == "-10.0%"
+    assert format_delta(5, 0, "count") == "new"
+    assert format_delta(None, 1, "count") is None
+    assert format_range(D(2026, 10, 1), D(2026, 12, 31)) == "Oct 1 – Dec 31, 2026"
+    assert format_range(D(2025, 12, 1), D(2026, 1, 31)) == "Dec 1, 2025 – Jan 31, 2026"
+    assert format_age(D(2026, 11, 26), D(2026, 11, 26)) == "through today"
+    assert format_age(D(2026, 11, 20), D(2026, 11, 26)) == "6 days old"
+    assert slug("Daily Active Users", "day", D(2026, 7, 1), None) == "daily-active-users_day_2026-07-01"
+    assert slug("../../etc/passwd") == "etc-passwd"
+    assert table_format("percent") == "percent"
+    assert table_format("currency") == "dollar"
+
+
+# --- URL state ------------------------------------------------------------------------------------
+
+OPTIONS = Options(
+    metrics=["dau", "signups", "activation"],
+    dimensions=["platform", "country"],
+    funnels=["activation"],
+    retentions=[],
+    default_start=D(2026, 9, 1),
+    default_end=D(2026, 11, 26),
+    today=D(2026, 11, 26),
+    default_metric="dau",
+)
+
+
+def test_round_trip_restores_every_control() -> None:
+    view = ViewState(
+        page="explorer",
+        metric="signups",
+        start=D(2026, 10, 1),
+        end=D(2026, 10, 31),
+        grain="week",
+        compare="previous_year",
+        by="country",
+        as_of=D(2026, 11, 1),
+        funnel="activation",
+        review=True,
+    )
+    parsed, warnings = parse(view.to_params(), OPTIONS)
+    assert warnings == []
+    assert parsed == view.replace(page="okrs")  # the page travels in the URL path, not the params
+    assert parse({**view.to_params(), "page": "explorer"}, OPTIONS)[0] == view
+
+
+def test_defaults_without_params() -> None:
+    view, warnings = parse({}, OPTIONS)
+    assert warnings == []
+    assert (view.metric, view.start, view.end, view.grain, view.as_of) == (
+        "dau",
+        D(2026, 9, 1),
+        D(2026, 11, 26),
+        "day",
+        D(2026, 11, 26),
+    )
+    assert view.compare is None and view.by is None and not view.review
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "expected", "warning"),
+    [
+        ({"start": "2026-02-30"}, "start", D(2026, 9, 1), "not a real date"),
+        ({"start": "yesterday"}, "start", D(2026, 9, 1), "not a date"),
+        ({"end": "2026-13-01"}, "end", D(2026, 11, 26), "not a real date"),
+        ({"as_of": "9999-01-01"}, "as_of", D(2026, 11, 26), "outside the years"),
+        ({"start": "2026-11-20", "end": "2026-11-01"}, "start", D(2026, 9, 1), "before `start"),
+        ({"metric": "dau'; DROP TABLE events; --"}, "metric", "dau", "not a metric id"),
+        ({"metric": "revenue"}, "metric", "dau", "not a known metric"),
+        ({"grain": "hour"}, "grain", "day", "not a known grain"),
+        ({"compare": "1=1 OR"}, "compare", None, "not a known comparison"),
+        ({"by": "platform) union select"}, "by", None, "not a dimension name"),
+        ({"by": "user_id"}, "by", None, "not a known dimension"),
+        ({"review": "<script>"}, "review", False, "should be 1 or 0"),
+        ({"metric": "x" * 5000}, "metric", "dau", "too long"),
+        ({"utm_source": "mail"}, "metric", "dau", "unknown link parameter"),
+        ({"page": "admin"}, "page", "okrs", "not a known page"),
+        ({"grain": ["week", "month"]}, "grain", "month", "given 2 times"),
+    ],
+)
+def test_hostile_params_fall_back_with_a_warning(
+    params: dict[str, object], field: str, expected: object, warning: str
+) -> None:
+    view, warnings = parse(params, OPTIONS)
+    assert getattr(view, field) == expected
+    assert any(warning in w for w in warnings), warnings
+
+
+def test_warnings_never_echo_markup() -> None:
+    _, warnings = parse({"metric": "<img src=x onerror=alert(1)>", "grain": "**bold**[x](y)"}, OPTIONS)
+    text = " ".join(warnings)
+    assert "`<img src=x onerror=alert(1)>`" in text  # shown literally, inside a code span
+    outside = re.sub(r"`[^`]*`", "", text)
+    assert "<" not in outside and "**" not in outside and "](" not in outside
+    _, warnings = parse({"metric": "a`<b>`c"}, OPTIONS)
+    assert "<b>" not in re.sub(r"`[^`]*`", "", " ".join(warnings))
+
+
+def test_one_sided_range_keeps_the_other_default() -> None:
+    view, warnings = parse({"start": "2026-11-01"}, OPTIONS)
+    assert (view.start, view.end, warnings) == (D(2026, 11, 1), D(2026, 11, 26), [])
+    view, warnings = parse({"start": "2026-12-20"}, OPTIONS)  # after the default end
+    assert (view.start, view.end) == (D(2026, 9, 1), D(2026, 11, 26))
+    assert warnings
+
+
+# --- figures --------------------------------------------------------------------------------------
+
+
+def _series(values: list[float | None], start: dt.date = D(2026, 10, 1)) -> pl.DataFrame:
+    days = [start + dt.timedelta(days=i) for i in range(len(values))]
+    return pl.DataFrame({"metric": ["m"] * len(values), "period": days, "value": values})
+
+
+def _json(fig: go.Figure) -> dict:
+    return json.loads(fig.to_json())
+
+
+def test_timeseries_axis_units_title_and_overlays() -> None:
+    main = _series([0.30, 0.32, None, 0.35])
+    past = main.with_columns(
+        pl.col("period").dt.offset_by("-4d").alias("compared_period"), pl.col("value") * 0.9
+    )
+    fig = figures.metric_timeseries(
+        main,
+        label="Activation",
+        unit="percent",
+        start=D(2026, 10, 1),
+        end=D(2026, 10, 4),
+        grain="day",
+        comparison=past,
+        target=figures.TargetPath(D(2026, 10, 1), D(2026, 12, 31), 0.3, 0.45, {D(2026, 10, 31): 0.35}),
+        forecast=figures.Band(D(2026, 12, 31), 0.41, 0.37, 0.46, origin=(D(2026, 10, 4), 0.35)),
+        quality_days=[D(2026, 10, 2), D(2026, 10, 3), D(2026, 11, 15)],
+    )
+    data = _json(fig)
+    layout = data["layout"]
+    assert layout["yaxis"]["tickformat"] == ".0%"
+    assert "Activation" in layout["title"]["text"] and "Oct 1 – Oct 4, 2026" in layout["title"]["text"]
+    names = [t.get("name") for t in data["data"]]
+    assert {"Activation", "Previous period", "Target path", "Milestone", "Data check failed"} <= set(names)
+    main_trace = next(t for t in data["data"] if t.get("name") == "Activation")
+    assert main_trace["y"] == [0.30, 0.32, None, 0.35]  # a gap stays a gap, never a zero
+    target = next(t for t in data["data"] if t.get("name") == "Target path")
+    # the pace line starts at the baseline the day before the period and ends on the target
+    assert target["x"][0] == "2026-09-30" and target["y"] == [0.3, 0.35, 0.45]
+    assert len(layout["shapes"]) == 1  # Oct 2-3 merged into one band; Nov 15 is outside the range
+    assert layout["template"]["layout"]["font"]["family"] == figures.FONT
+
+
+def test_breakdown_lines_are_ordered_by_size_and_capped() -> None:
+    rows = []
+    for i, group in enumerate("abcdefghij"):
+        for d in range(3):
+            rows.append({"period": D(2026, 10, 1 + d), "platform": group, "value": float(10 * (i + 1))})
+    frame = pl.DataFrame(rows)
+    fig = figures.metric_timeseries(
+        frame, label="DAU", unit="users", start=D(2026, 10, 1), end=D(2026, 10, 3), grain="day", by="platform"
+    )
+    names = [t.name for t in fig.data]
+    assert names[:3] == ["j", "i", "h"] and len(names) == 8
+    assert "Top 8 of 10 platform values" in fig.layout.annotations[0].text
+
+
+def test_chart_config_exports_png_at_2x_with_a_meaningful_name() -> None:
+    config = figures.chart_config(figures.file_name("dau", "week", D(2026, 10, 1), D(2026, 12, 31)))
+    options = config["toImageButtonOptions"]
+    assert options["scale"] == 2 and options["format"] == "png"
+    assert options["filename"] == "northstar_dau_week_2026-10-01_2026-12-31"
+
+
+def test_kr_sparkline_is_compact_and_carries_target_band_and_status_colour() -> None:
+    history = pl.DataFrame({"date": [D(2026, 10, 1), D(2026, 10, 2)], "value": [10.0, 12.0]})
+    fig = figures.kr_chart(
+        history,
+        title="Sign-ups",
+        unit="count",
+        target=figures.TargetPath(D(2026, 10, 1), D(2026, 12, 31), 0, 100),
+        status="at_risk",
+        forecast=figures.Band(D(2026, 12, 31), 90, 70, 110, origin=(D(2026, 10, 2), 12.0)),
+        compact=True,
+    )
+    assert fig.layout.height == 170 and fig.layout.showlegend is False
+    assert fig.data[0].line.color == figures.STATUS_COLORS["at_risk"]
+    band = next(t for t in fig.data if t.fill == "toself")
+    assert list(band.y) == [12.0, 110, 70, 12.0]
+
+
+def test_scorecard_bars_clip_progress_and_mark_the_pace() -> None:
+    fig = figures.scorecard(
+        "Objective",
+        "Q4 2026",
+        [
+            figures.KrBar("KR a", 1.7, 0.5, "on_track", "170", "100", 0.9),
+            figures.KrBar("KR b", -0.2, 0.5, "off_track", "-20", "100"),
+        ],
+    )
+    bars = fig.data[1]
+    assert list(bars.x) == [0.0, 1.2]  # reversed order: first KR on top
+    assert "90% likely" in fig.layout.annotations[1].text and fig.layout.annotations[1].y == "KR a"
+    assert list(fig.data[2].x) == [0.5, 0.5]
+
+
+def test_funnel_bars_label_conversion_and_drop_off() -> None:
+    steps = pl.DataFrame(
+        {"step": [1, 2, 3], "step_label": ["signup", "note", "invite"], "users": [200.0, 120.0, 30.0]}
+    )
+    fig = figures.funnel_bars(steps, title="Activation", start=D(2026, 10, 1), end=D(2026, 10, 31))
+    assert "60.0% of step 1" in fig.data[0].text[1]
+    notes = [a.text for a in fig.layout.annotations]
+    assert any("60.0%" in n and "40.0% drop" in n for n in notes)
+    assert any("25.0%" in n and "75.0% drop" in n for n in notes)
+
+
+def test_retention_heatmap_leaves_immature_cells_empty() -> None:
+    cells = pl.DataFrame(
+        {
+            "cohort": [D(2026, 10, 5)] * 2 + [D(2026, 10, 12)] * 2,
+            "offset": [1, 7, 1, 7],
+            "value": [0.4, 0.2, 0.5, None],
+        }
+    )
+    fig = figures.retention_heatmap(
+        cells, title="D7", start=D(2026, 10, 5), end=D(2026, 10, 18), period="day", cohort_grain="week"
+    )
+    heat = fig.data[0]
+    assert [list(r) for r in heat.z] == [[0.4, 0.2], [0.5, None]]
+    assert list(heat.y) == ["Week of Oct 5", "Week of Oct 12"]
+    assert heat.text[1][1] == ""
