@@ -30,6 +30,11 @@ class MetricRequest:
     grain: Grain = "day"
     by: str | None = None
     compare: Comparison | None = None
+    # One period spanning start .. span_end (named by start) instead of calendar buckets; `grain` is
+    # ignored. Data up to `end` still counts where a type looks past its period: retention's returns
+    # and a funnel's later steps (a cohort span ending `offset` days before `end` is mature).
+    # Active users read the value on span_end. OKR readings use it (metrics.okrs).
+    span_end: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -79,3 +84,22 @@ class Window:
     grain: Grain
     calendar: Calendar
     by: str | None = None
+    span_end: dt.date | None = None  # one period start .. span_end instead of calendar buckets
+
+    def periods(self) -> list[dt.date]:
+        """The first day of every period: calendar buckets meeting [start, end], or the one span."""
+        if self.span_end is not None:
+            return [self.start]
+        return self.calendar.periods(self.start, self.end, self.grain)
+
+    def period_of(self, day: dt.date) -> dt.date | None:
+        """The period a day inside [start, end] belongs to (None: after the span)."""
+        if self.span_end is not None:
+            return self.start if day <= self.span_end else None
+        return self.calendar.bucket_start(day, self.grain)
+
+    def last_day(self, period: dt.date) -> dt.date:
+        """The day a period's point-in-time value is read on: its last day, clipped to end."""
+        if self.span_end is not None:
+            return self.span_end
+        return min(self.calendar.bucket_end(period, self.grain), self.end)

@@ -1,0 +1,345 @@
+"""The metric engine: one request in, one result out, with the same meaning on every backend.
+
+`Engine.compute` resolves the range, splits ratios into their parts, asks one backend per source for
+all of that source's metrics at once (Polars for frame connectors, SQL for databases), then does
+what is the same everywhere: gap filling, ratios and comparisons.
+"""
+
+from __future__ import annotations
+
+import calendar as pycalendar
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from connectors.base import Connector, FrameConnector, SqlConnector, connect
+from metrics.backend import Backend
+from metrics.calendar import Calendar
+from metrics.models import (
+    GRAINS,
+    ZERO_FILLED_TYPES,
+    Grain,
+    MetricDef,
+    RatioMetric,
+    SourcedMetric,
+)
+from metrics.project import Project, did_you_mean
+from metrics.request import COMPARISONS, Comparison, MetricError, MetricRequest, MetricResult, Window
+
+Values = dict[str, pl.DataFrame]  # metric id -> period, [by], value (filled)
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    metrics: tuple[str, ...]
+    sourced: dict[str, dict[str, SourcedMetric]]  # source -> metric id -> definition
+    start: dt.date
+    end: dt.date
+    grain: Grain
+    by: str | None
+    span_end: dt.date | None = None  # one period start .. span_end (MetricRequest.span_end)
+
+
+class Engine:
+    """Computes metrics of one project. Keeps only its connectors (and no results) between calls."""
+
+    def __init__(
+        self,
+        project: Project,
+        *,
+        connectors: Mapping[str, Connector] | None = None,
+        today: Callable[[], dt.date] | None = None,
+    ) -> None:
+        self.project = project
+        self.calendar = Calendar.of(project.settings)
+        self._connectors: dict[str, Connector] = dict(connectors or {})
+        self._today = today if today is not None else self.calendar.today
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    def today(self) -> dt.date:
+        """Today in the project time zone (or the injected clock's day)."""
+        return self._today()
+
+    def connector(self, source_name: str) -> Connector:
+        if source_name not in self._connectors:
+            config = self.project.sources.get(source_name)
+            if config is None:
+                hint = did_you_mean(source_name, list(self.project.sources))
+                raise MetricError(f"unknown source {source_name!r}" + (f"; {hint}" if hint else ""))
+            self._connectors[source_name] = connect(source_name, config, self.project.root)
+        return self._connectors[source_name]
+
+    def backend(self, connector: Connector) -> Backend:
+        if isinstance(connector, SqlConnector):
+            from metrics.sql_backend import SqlBackend
+
+            backend: Backend = SqlBackend()
+            return backend
+        if isinstance(connector, FrameConnector):
+            from metrics.polars_backend import PolarsBackend
+
+            return PolarsBackend()
+        raise MetricError(f"source {connector.name!r}: its connector gives neither frames nor SQL")
+
+    def metric(self, metric_id: str) -> MetricDef:
+        metric = self.project.metrics.get(metric_id)
+        if metric is not None:
+            return metric
+        if metric_id in self.project.skipped:
+            raise MetricError(
+                f"metric {metric_id!r} is not available because {self.project.skipped[metric_id]}; "
+                "run `northstar validate` to see why"
+            )
+        hint = did_you_mean(metric_id, list(self.project.metrics))
+        raise MetricError(
+            f"unknown metric {metric_id!r}; " + (hint or "run `northstar validate` to list the metrics")
+        )
+
+    def _parts(self, metric_id: str, seen: tuple[str, ...] = ()) -> dict[str, SourcedMetric]:
+        """The sourced metrics a metric needs (itself, or both parts of a ratio, recursively)."""
+        if metric_id in seen:
+            raise MetricError(f"ratio cycle: {' -> '.join([*seen, metric_id])}")
+        metric = self.metric(metric_id)
+        if isinstance(metric, RatioMetric):
+            return {
+                **self._parts(metric.numerator, (*seen, metric_id)),
+                **self._parts(metric.denominator, (*seen, metric_id)),
+            }
+        return {metric_id: metric}
+
+    # --- ranges -------------------------------------------------------------------------------
+
+    def data_range(self, metric_ids: Sequence[str]) -> tuple[dt.date, dt.date]:
+        """First and last local day of the data of the sources these metrics read."""
+        sources: set[str] = set()
+        for metric_id in metric_ids:
+            sources.update(m.source for m in self._parts(metric_id).values())
+        firsts: list[dt.date] = []
+        lasts: list[dt.date] = []
+        for name in sorted(sources):
+            connector = self.connector(name)
+            first, last = self.backend(connector).data_range(
+                name, self.project.sources[name], connector, self.calendar
+            )
+            if first is not None:
+                firsts.append(first)
+            if last is not None:
+                lasts.append(last)
+        if not firsts or not lasts:
+            raise MetricError(
+                f"the data of {', '.join(sorted(sources))} is empty, so there is no default range; "
+                "pass --start and --end"
+            )
+        return min(firsts), max(lasts)
+
+    def _resolve(self, request: MetricRequest) -> _Resolved:
+        if not request.metrics:
+            raise MetricError("no metric requested; name at least one metric id")
+        if request.grain not in GRAINS:
+            hint = did_you_mean(str(request.grain), GRAINS)
+            raise MetricError(
+                f"unknown grain {request.grain!r}; " + (hint or f"use one of: {', '.join(GRAINS)}")
+            )
+        if request.compare is not None and request.compare not in COMPARISONS:
+            raise MetricError(f"unknown comparison {request.compare!r}; use one of: {', '.join(COMPARISONS)}")
+        ids = tuple(dict.fromkeys(request.metrics))
+        sourced: dict[str, dict[str, SourcedMetric]] = {}
+        for metric_id in ids:
+            for part_id, part in self._parts(metric_id).items():
+                sourced.setdefault(part.source, {})[part_id] = part
+        if request.by is not None:
+            for metric_id in ids:
+                for source_name in sorted({part.source for part in self._parts(metric_id).values()}):
+                    dims = self.project.sources[source_name].dimensions
+                    if request.by not in dims:
+                        hint = did_you_mean(request.by, dims)
+                        raise MetricError(
+                            f"cannot break down by {request.by!r}: metric {metric_id!r} reads source "
+                            f"{source_name!r}, which has no such dimension; "
+                            + (hint or f"use one of: {', '.join(dims) or '(none listed)'}")
+                        )
+        start, end = request.start, request.end
+        if start is None or end is None:
+            first, last = self.data_range(ids)
+            start = first if start is None else start
+            end = last if end is None else end
+        if start > end:
+            raise MetricError(f"the range starts on {start} after it ends on {end}; swap --start and --end")
+        span_end = request.span_end
+        if span_end is not None:
+            if not start <= span_end <= end:
+                raise MetricError(f"the span must end between {start} and {end}, not on {span_end}")
+            if request.compare is not None:
+                raise MetricError("a single-span request cannot be compared with another period")
+            return _Resolved(ids, sourced, start, end, "day", request.by, span_end)
+        return _Resolved(ids, sourced, start, end, request.grain, request.by)
+
+    # --- computing ----------------------------------------------------------------------------
+
+    def compute(self, request: MetricRequest) -> MetricResult:
+        plan = self._resolve(request)
+        values = self._values(plan, plan.start, plan.end)
+        frame = self._stack(plan, values)
+        comparison = None
+        if request.compare is not None:
+            comparison = self._comparison(plan, request.compare, values)
+        return MetricResult(
+            request=request, start=plan.start, end=plan.end, frame=frame, comparison=comparison
+        )
+
+    def explain(self, request: MetricRequest) -> str:
+        plan = self._resolve(request)
+        lines = [
+            f"range {plan.start} .. {plan.end}, grain {plan.grain}, "
+            f"time zone {self.calendar.timezone}, by {plan.by or '-'}",
+        ]
+        for metric_id in plan.metrics:
+            metric = self.metric(metric_id)
+            if isinstance(metric, RatioMetric):
+                lines.append(f"{metric_id}: {metric.numerator} / {metric.denominator} per period and group")
+        window = Window(plan.start, plan.end, plan.grain, self.calendar, plan.by, plan.span_end)
+        for source_name, metrics in sorted(plan.sourced.items()):
+            connector = self.connector(source_name)
+            backend = self.backend(connector)
+            lines.append("")
+            lines.append(f"source {source_name} ({type(backend).__name__}): {', '.join(sorted(metrics))}")
+            lines.append(
+                backend.explain(source_name, self.project.sources[source_name], connector, metrics, window)
+            )
+        return "\n".join(lines)
+
+    def _values(self, plan: _Resolved, start: dt.date, end: dt.date) -> Values:
+        """Filled values of every requested metric (and every part a ratio needs) over [start, end]."""
+        window = Window(start, end, plan.grain, self.calendar, plan.by, plan.span_end)
+        periods = window.periods()
+        raw: Values = {}
+        for source_name, metrics in sorted(plan.sourced.items()):
+            connector = self.connector(source_name)
+            computed = self.backend(connector).compute(
+                source_name, self.project.sources[source_name], connector, metrics, window
+            )
+            for metric_id in metrics:
+                if metric_id not in computed:
+                    raise MetricError(f"source {source_name!r} returned no values for {metric_id!r}")
+                raw[metric_id] = computed[metric_id]
+        values: Values = {}
+        for metric_id, frame in raw.items():
+            metric = self.metric(metric_id)
+            values[metric_id] = _fill(frame, periods, plan.by, metric.type in ZERO_FILLED_TYPES)
+        for metric_id in plan.metrics:
+            self._ratio(metric_id, values, periods, plan.by)
+        return values
+
+    def _ratio(self, metric_id: str, values: Values, periods: list[dt.date], by: str | None) -> pl.DataFrame:
+        if metric_id in values:
+            return values[metric_id]
+        metric = self.metric(metric_id)
+        assert isinstance(metric, RatioMetric)
+        numerator = self._ratio(metric.numerator, values, periods, by)
+        denominator = self._ratio(metric.denominator, values, periods, by)
+        keys = ["period"] if by is None else ["period", by]
+        if by is not None:
+            groups = pl.concat([numerator.select(by), denominator.select(by)]).unique()
+            numerator = _fill(numerator, periods, by, self._zero(metric.numerator), groups)
+            denominator = _fill(denominator, periods, by, self._zero(metric.denominator), groups)
+        joined = numerator.join(denominator, on=keys, how="left", nulls_equal=True, suffix="_den")
+        num, den = pl.col("value"), pl.col("value_den")
+        ratio = pl.when(den.is_null() | (den == 0)).then(None).otherwise(num / den)
+        out = joined.select(*keys, ratio.cast(pl.Float64).alias("value"))
+        values[metric_id] = out
+        return out
+
+    def _zero(self, metric_id: str) -> bool:
+        return self.metric(metric_id).type in ZERO_FILLED_TYPES
+
+    def _stack(self, plan: _Resolved, values: Values) -> pl.DataFrame:
+        keys = ["period"] if plan.by is None else ["period", plan.by]
+        frames = [
+            values[m].sort(keys, nulls_last=True).select(pl.lit(m, pl.String).alias("metric"), *keys, "value")
+            for m in plan.metrics
+        ]
+        return pl.concat(frames, how="vertical")
+
+    # --- comparisons --------------------------------------------------------------------------
+
+    def _comparison(self, plan: _Resolved, compare: Comparison, values: Values) -> pl.DataFrame:
+        periods = self.calendar.periods(plan.start, plan.end, plan.grain)
+        shift = self._shifter(compare, plan.grain, len(periods))
+        start, end = shift(plan.start), shift(plan.end)
+        before = self._values(plan, start, end)
+        keys = ["period"] if plan.by is None else ["period", plan.by]
+        mapping = pl.DataFrame(
+            {"period": periods, "compared_period": [shift(p) for p in periods]},
+            schema={"period": pl.Date, "compared_period": pl.Date},
+        )
+        frames = []
+        for metric_id in plan.metrics:
+            main = values[metric_id].select(keys).join(mapping, on="period", how="left")
+            past = before[metric_id].rename({"period": "compared_period"})
+            on = ["compared_period"] if plan.by is None else ["compared_period", plan.by]
+            joined = main.join(past, on=on, how="left", nulls_equal=True)
+            if self._zero(metric_id):
+                joined = joined.with_columns(pl.col("value").fill_null(0.0))
+            frames.append(
+                joined.sort(keys, nulls_last=True).select(
+                    pl.lit(metric_id, pl.String).alias("metric"), *keys, "compared_period", "value"
+                )
+            )
+        return pl.concat(frames, how="vertical")
+
+    def _shifter(self, compare: Comparison, grain: Grain, buckets: int) -> Callable[[dt.date], dt.date]:
+        if compare == "previous_year":
+            if grain == "week":
+                return lambda day: day - dt.timedelta(days=364)
+            if grain == "day":  # the same calendar date (February 29 -> 28)
+                return lambda day: day.replace(
+                    year=day.year - 1, day=min(day.day, 28 if day.month == 2 else 31)
+                )
+            return lambda day: shift_months(day, 12)
+        if grain == "day":
+            return lambda day: day - dt.timedelta(days=buckets)
+        if grain == "week":
+            return lambda day: day - dt.timedelta(days=7 * buckets)
+        months = buckets * (1 if grain == "month" else 3)
+        return lambda day: shift_months(day, months)
+
+
+def shift_months(day: dt.date, months: int) -> dt.date:
+    """The same day `months` months earlier; a month's last day maps to the target month's last day."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = index // 12, index % 12 + 1
+    length = pycalendar.monthrange(year, month)[1]
+    if day.day == pycalendar.monthrange(day.year, day.month)[1]:
+        return dt.date(year, month, length)
+    return dt.date(year, month, min(day.day, length))
+
+
+def _fill(
+    frame: pl.DataFrame,
+    periods: list[dt.date],
+    by: str | None,
+    zero: bool,
+    groups: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Every period (and every group found) gets a row; missing values are 0 or null by type."""
+    grid = pl.DataFrame({"period": periods}, schema={"period": pl.Date})
+    keys = ["period"]
+    if by is not None:
+        found = frame.select(pl.col(by).cast(pl.String)).unique() if groups is None else groups
+        grid = grid.join(found, how="cross")
+        keys.append(by)
+    data = frame.select(
+        pl.col("period").cast(pl.Date),
+        *([pl.col(by).cast(pl.String)] if by is not None else []),
+        pl.col("value").cast(pl.Float64),
+    )
+    out = grid.join(data, on=keys, how="left", nulls_equal=True)
+    if zero:
+        out = out.with_columns(pl.col("value").fill_null(0.0))
+    return out.sort(keys, nulls_last=True)
+
+
+__all__ = ["Engine", "shift_months"]

@@ -1,0 +1,811 @@
+"""Sourced metrics on a Polars LazyFrame: one streaming pass over the source, then small frames.
+
+Stage 1 reads the source once (one cached scan of only the needed columns and days, shared by all
+outputs of `pl.collect_all` on the streaming engine) and reduces it to small frames:
+
+* one aggregate per (period, group) holding every count/sum/avg/min/max/count_distinct metric of
+  the request, each with its own filter as a masked aggregation, and every metric's row count
+  (which says which periods and groups have counted rows);
+* per percentile, its non-null values' quantile per (period, group) (a query of its own: quantiles
+  over columns without nulls are about three times faster);
+* the per-user, per-day activity (one row per user, local day [and group]) with one flag column
+  per distinct filter that active users, retention and distinct-user counts need;
+* per cohort definition, each user's first ever cohort day (and its group);
+* per funnel, only its step events inside the range (user, instant, step number, day).
+
+Above `SEPARATE_PASSES_ABOVE` rows the outputs are collected one after another instead (see
+`_Plan.one_pass`). Stage 2 derives distinct users, active users (intervals and a running sum),
+retention (an as-of join from each cohort member to their first return day on or after the start
+of the interval) and funnels (one forward as-of join per step) from those frames, comparing
+integers (day numbers, user numbers) wherever it can; exact instants are kept only for the
+funnel's order and its `within` limit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from connectors.base import Connector, ConnectorError, FrameConnector
+from connectors.models import SourceConfig
+from metrics.calendar import Calendar
+from metrics.models import (
+    ActiveUsersMetric,
+    AggregateMetric,
+    CountDistinctMetric,
+    CountMetric,
+    FunnelMetric,
+    PercentileMetric,
+    RetentionMetric,
+    SourcedMetric,
+)
+from metrics.request import MetricError, Window
+
+EPOCH = dt.date(1970, 1, 1)
+_U, _E, _G, _T, _DAY, _DN, _P = "_u", "_e", "_g", "_t", "_day", "_dn", "_p"
+_MICROS_PER_DAY = 86_400_000_000
+_NULL_GROUP = "\x00null"
+SEPARATE_PASSES_ABOVE = 20_000_000  # rows; see _Plan.one_pass
+SimpleMetric = CountMetric | CountDistinctMetric | AggregateMetric | PercentileMetric
+
+
+def day_number(day: dt.date) -> int:
+    return (day - EPOCH).days
+
+
+def _frame_connector(connector: Connector, source_name: str) -> FrameConnector:
+    if not isinstance(connector, FrameConnector):
+        raise MetricError(f"source {source_name!r} does not give a Polars frame; it needs the SQL backend")
+    return connector
+
+
+def _dim(name: str) -> str:
+    return f"_d:{name}"
+
+
+def _col(name: str) -> str:
+    return f"_c:{name}"
+
+
+def _utc_bound(day: dt.date, zone: str) -> dt.datetime:
+    """The UTC instant (naive) at which local day `day` starts."""
+    local = dt.datetime.combine(day, dt.time(), tzinfo=Calendar(zone).zone)
+    return local.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _literal_for(value: Any, dtype: pl.DataType) -> Any:
+    """A filter value in the column's terms (YAML `true` against a text column means "true")."""
+    if dtype == pl.String or dtype == pl.Categorical or isinstance(dtype, pl.Enum):
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
+    if dtype.is_numeric() and isinstance(value, str):
+        try:
+            return float(value) if dtype.is_float() else int(value)
+        except ValueError:
+            return value
+    return value
+
+
+_UNITS_PER_US = {"us": 1.0, "ns": 1000.0, "ms": 0.001}
+_QUARTER_HOUR_US = 15 * 60 * 1_000_000
+
+
+def _local_day_table(zone: str, first: dt.date, last: dt.date) -> tuple[int, pl.Series] | None:
+    """Local date of every quarter hour (UTC) from local `first` to the end of local `last`.
+
+    Every offset in use is a whole number of quarter hours, so a quarter hour never straddles a
+    local midnight; the table checks that and returns None (use per-row conversion) when it does.
+    """
+    begin, stop = _utc_bound(first, zone), _utc_bound(last + dt.timedelta(days=1), zone)
+    starts = pl.datetime_range(begin, stop, interval="15m", closed="left", time_unit="us", eager=True)
+    zoned = starts.dt.replace_time_zone("UTC").dt.convert_time_zone(zone)
+    days = zoned.dt.date()
+    ends = (zoned + dt.timedelta(microseconds=_QUARTER_HOUR_US - 1)).dt.date()
+    if (days != ends).any():
+        return None
+    base = int((begin - dt.datetime(1970, 1, 1)) / dt.timedelta(microseconds=1))
+    return base, days
+
+
+@dataclass
+class _Timestamp:
+    """How to turn the source's timestamp column into a naive-UTC instant and a local day."""
+
+    column: str
+    dtype: pl.DataType
+    zone: str
+
+    @property
+    def is_datetime(self) -> bool:
+        return isinstance(self.dtype, pl.Datetime)
+
+    def instant(self) -> pl.Expr:
+        """Naive UTC datetime of each row."""
+        col = pl.col(self.column)
+        if isinstance(self.dtype, pl.Datetime):
+            if self.dtype.time_zone is None:
+                return col
+            return col.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        if self.dtype == pl.Date:
+            local = col.cast(pl.Datetime("us")).dt.replace_time_zone(
+                self.zone, ambiguous="earliest", non_existent="null"
+            )
+            return local.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        if self.dtype == pl.String:
+            return col.str.to_datetime(time_zone="UTC", time_unit="us").dt.replace_time_zone(None)
+        raise MetricError(
+            f"timestamp column {self.column!r} holds {self.dtype} values; "
+            "point `timestamp:` at a datetime column"
+        )
+
+    def day(self, first: dt.date, last: dt.date) -> pl.Expr:
+        """Local calendar date of each row in the project time zone.
+
+        Exact for rows whose local day is in [first, last]; earlier rows get a day before `first`
+        and later rows a day after `last` (callers only ever ask whether a row is before or after).
+        """
+        if self.dtype == pl.Date:
+            return pl.col(self.column)
+        instant = self.instant()
+        if self.zone == "UTC":
+            return instant.dt.date()
+        table = _local_day_table(self.zone, first - dt.timedelta(days=1), last + dt.timedelta(days=1))
+        if table is None:
+            return instant.dt.replace_time_zone("UTC").dt.convert_time_zone(self.zone).dt.date()
+        base, days = table
+        unit = self._unit()
+        micros = instant.to_physical()
+        if unit == "ns":
+            micros = micros // 1000
+        elif unit == "ms":
+            micros = micros * 1000
+        index = ((micros - base) // _QUARTER_HOUR_US).clip(0, days.len() - 1).cast(pl.UInt32)
+        return pl.lit(days).gather(index)
+
+    def _unit(self) -> str:
+        if isinstance(self.dtype, pl.Datetime):
+            return str(self.dtype.time_unit)
+        return "us"
+
+    def before(self, day: dt.date) -> pl.Expr | None:
+        """A predicate on the raw column (pushed into the scan): the row is before local `day`."""
+        if not isinstance(self.dtype, pl.Datetime):
+            return None
+        bound = _utc_bound(day, self.zone)
+        if self.dtype.time_zone is not None:
+            lit = pl.lit(bound.replace(tzinfo=dt.UTC)).dt.convert_time_zone(self.dtype.time_zone)
+            return pl.col(self.column) < lit.dt.cast_time_unit(self.dtype.time_unit)
+        return pl.col(self.column) < pl.lit(bound).dt.cast_time_unit(self.dtype.time_unit)
+
+    def not_before(self, day: dt.date) -> pl.Expr | None:
+        below = self.before(day)
+        return None if below is None else ~below
+
+
+def _is_user_distinct(metric: SourcedMetric) -> bool:
+    return isinstance(metric, CountDistinctMetric) and metric.column is None
+
+
+@dataclass
+class _Plan:
+    """Everything a request on one source needs: the shared base scan and the stage-1 queries."""
+
+    source_name: str
+    source: SourceConfig
+    connector: FrameConnector
+    metrics: Mapping[str, SourcedMetric]
+    window: Window
+    schema: dict[str, pl.DataType] = field(default_factory=dict)
+    queries: dict[str, pl.LazyFrame] = field(default_factory=dict)
+    flags: dict[str, str] = field(default_factory=dict)  # metric id -> user_days flag column
+    cohort_of: dict[str, str] = field(default_factory=dict)  # retention id -> stage-1 cohort query
+    _cache: dict[str, pl.DataFrame] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        w = self.window
+        if w.start > w.end:
+            raise MetricError(f"the range starts ({w.start}) after it ends ({w.end})")
+        try:
+            self.schema = dict(self.connector.scan().collect_schema())
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            raise ConnectorError(f"source {self.source_name!r} cannot be read: {exc}") from exc
+        roles = self.source.columns
+        self.ts = _Timestamp(roles.timestamp, self._dtype(roles.timestamp, "timestamp"), w.calendar.timezone)
+        self.simple = {k: m for k, m in self.metrics.items() if isinstance(m, SimpleMetric)}
+        self.distinct_users = {k: m for k, m in self.simple.items() if _is_user_distinct(m)}
+        self.active = {k: m for k, m in self.metrics.items() if isinstance(m, ActiveUsersMetric)}
+        self.retention = {k: m for k, m in self.metrics.items() if isinstance(m, RetentionMetric)}
+        self.funnels = {k: m for k, m in self.metrics.items() if isinstance(m, FunnelMetric)}
+        self.lookback = w.start - dt.timedelta(
+            days=max((m.window for m in self.active.values()), default=1) - 1
+        )
+        self.lookup_periods = pl.Series(
+            [w.period_of(w.start + dt.timedelta(days=i)) for i in range(self._days())],
+            dtype=pl.Date,
+        )
+        self.base = self._base()
+        self._build_queries()
+
+    # --- the shared base scan ---------------------------------------------------------------
+
+    def _days(self) -> int:
+        return (self.window.end - self.window.start).days + 1
+
+    def _dtype(self, column: str, role: str) -> pl.DataType:
+        if column not in self.schema:
+            raise MetricError(
+                f"source {self.source_name!r} has no column {column!r} (the {role}); "
+                "fix sources.yaml or metrics.yaml and run `northstar validate`"
+            )
+        return self.schema[column]
+
+    def _needs_user(self) -> bool:
+        return bool(self.active or self.retention or self.funnels or self.distinct_users)
+
+    def _needs_event(self) -> bool:
+        return bool(self.retention or self.funnels) or any("event" in m.filter for m in self.metrics.values())
+
+    def _needs_instant(self) -> bool:
+        return bool(self.funnels) or (bool(self.retention) and self.window.by is not None)
+
+    def _role(self, role: str) -> str:
+        column: str | None = getattr(self.source.columns, role)
+        if column is None:
+            raise MetricError(
+                f"source {self.source_name!r} maps no {role} column; add `{role}:` under its `columns:`"
+            )
+        self._dtype(column, role)
+        return column
+
+    def _lower_day(self) -> dt.date:
+        return self.lookback if self.active else self.window.start
+
+    def _base(self) -> pl.LazyFrame:
+        w = self.window
+        exprs: list[pl.Expr] = [self.ts.day(self._lower_day(), w.end).alias(_DAY)]
+        if self._needs_instant():
+            exprs.append(self.ts.instant().alias(_T))
+        if self._needs_user():
+            exprs.append(pl.col(self._role("user")).alias(_U))
+        if self._needs_event():
+            exprs.append(pl.col(self._role("event")).cast(pl.String).alias(_E))
+        if w.by is not None:
+            if w.by not in self.source.dimensions:
+                raise MetricError(
+                    f"{w.by!r} is not a dimension of source {self.source_name!r}; "
+                    f"use one of: {', '.join(self.source.dimensions) or '(none listed)'}"
+                )
+            exprs.append(pl.col(w.by).cast(pl.String).alias(_G))
+        dims = sorted({k for m in self.metrics.values() for k in m.filter if k != "event"})
+        for dim in dims:
+            self._dtype(dim, "dimension")
+            exprs.append(pl.col(dim).alias(_dim(dim)))
+        columns = sorted(
+            {
+                m.column
+                for m in self.simple.values()
+                if not isinstance(m, CountMetric) and m.column is not None
+            }
+        )
+        for name in columns:
+            dtype = self._dtype(name, "measured column")
+            expr = pl.col(name)
+            exprs.append(
+                expr.alias(_col(name)) if dtype == pl.String else expr.cast(pl.Float64).alias(_col(name))
+            )
+
+        lf = self.connector.scan()
+        upper = self.ts.before(w.end + dt.timedelta(days=1))
+        if upper is not None:
+            lf = lf.filter(upper)
+        lower_day = self._lower_day()
+        if not self.retention:
+            lower = self.ts.not_before(lower_day)
+            if lower is not None:
+                lf = lf.filter(lower)
+        keep = pl.col(_DAY) <= w.end
+        in_range = pl.col(_DAY) >= lower_day
+        if self.retention:
+            cohorts = sorted({m.cohort_event for m in self.retention.values()})
+            in_range = in_range | pl.col(_E).is_in(cohorts)
+        # An explicit cache: every stage-1 output reads this one scan. Without it the optimizer
+        # pushes each output's own column set into the scan and reads the file once per set.
+        return lf.select(exprs).filter(keep & in_range).cache()
+
+    def condition(self, metric: SourcedMetric) -> pl.Expr | None:
+        """The metric's filter on the base frame, or None when it keeps every row."""
+        parts: list[pl.Expr] = []
+        for key, value in sorted(metric.filter.items()):
+            dtype: pl.DataType
+            if key == "event":
+                column, dtype = _E, pl.String()
+            else:
+                column, dtype = _dim(key), self.schema[key]
+            values = value if isinstance(value, list) else [value]
+            literals = [_literal_for(v, dtype) for v in values]
+            parts.append(
+                pl.col(column) == literals[0] if len(literals) == 1 else pl.col(column).is_in(literals)
+            )
+        if not parts:
+            return None
+        out = parts[0]
+        for part in parts[1:]:
+            out = out & part
+        return out.fill_null(False)
+
+    def period_of(self, day: pl.Expr) -> pl.Expr:
+        """Bucket start of a Date inside [start, end] (a lookup: faster than calendar arithmetic)."""
+        index = (day.cast(pl.Int32) - day_number(self.window.start)).cast(pl.UInt32)
+        return pl.lit(self.lookup_periods).gather(index)
+
+    def keys(self) -> list[str]:
+        return [_P, _G] if self.window.by is not None else [_P]
+
+    # --- stage 1 -----------------------------------------------------------------------------
+
+    def _flag(self, metric_id: str, cond: pl.Expr | None, named: dict[str, pl.Expr]) -> None:
+        """Mark which user-days `metric_id` reads; equal conditions share one column."""
+        if cond is None:
+            return
+        key = str(cond)
+        for column, existing in named.items():
+            if str(existing) == key:
+                self.flags[metric_id] = column
+                return
+        column = f"_flag{len(named)}"
+        named[column] = cond
+        self.flags[metric_id] = column
+
+    def _build_queries(self) -> None:
+        w = self.window
+        in_window = pl.col(_DAY).is_between(w.start, w.end)
+        if self.simple:
+            aggs: list[pl.Expr] = []
+            for metric_id, metric in self.simple.items():
+                aggs.extend(self._simple_aggs(metric_id, metric))
+            self.queries["simple"] = (
+                self.base.filter(in_window)
+                .with_columns(self.period_of(pl.col(_DAY)).alias(_P))
+                .group_by(self.keys())
+                .agg(aggs)
+            )
+        for metric_id, metric in self.simple.items():
+            if isinstance(metric, PercentileMetric):  # its own query: quantiles are 3x faster without nulls
+                column = pl.col(_col(metric.column))
+                cond = self.condition(metric)
+                keep = in_window & column.is_not_null()
+                self.queries[f"percentile:{metric_id}"] = (
+                    self.base.filter(keep if cond is None else keep & cond)
+                    .with_columns(self.period_of(pl.col(_DAY)).alias(_P))
+                    .group_by(self.keys())
+                    .agg(column.quantile(metric.percentile, "linear").alias("value"))
+                )
+        if self.active or self.retention or self.distinct_users:
+            named: dict[str, pl.Expr] = {}
+            for metric_id, au in self.active.items():
+                self._flag(metric_id, self.condition(au), named)
+            for metric_id, distinct in self.distinct_users.items():
+                self._flag(metric_id, self.condition(distinct), named)
+            for metric_id, ret in self.retention.items():
+                returns = ret.return_event
+                ret_cond = self.condition(ret)
+                if returns != "any":
+                    names = returns if isinstance(returns, list) else [returns]
+                    by_event = pl.col(_E).is_in(names).fill_null(False)
+                    ret_cond = by_event if ret_cond is None else ret_cond & by_event
+                self._flag(metric_id, ret_cond, named)
+            group = [_G] if w.by is not None and (self.active or self.distinct_users) else []
+            self.queries["user_days"] = (
+                self.base.filter(pl.col(_U).is_not_null() & (pl.col(_DAY) >= self._lower_day()))
+                .group_by([_U, _DAY, *group])
+                .agg(
+                    [cond.any().alias(column) for column, cond in named.items()] or [pl.len().alias("_rows")]
+                )
+            )
+        cohort_queries: dict[str, str] = {}
+        for metric_id, ret in self.retention.items():
+            cond = (pl.col(_E) == ret.cohort_event) & pl.col(_U).is_not_null()
+            extra = self.condition(ret)
+            if extra is not None:
+                cond = cond & extra
+            key = str(cond)
+            if key not in cohort_queries:
+                cohort_queries[key] = name = f"cohort{len(cohort_queries)}"
+                aggs = [pl.col(_DAY).min().alias("_c")]
+                if w.by is not None:
+                    aggs.append(pl.col(_G).sort_by([_T, _G]).first().alias(_G))
+                self.queries[name] = self.base.filter(cond).group_by(_U).agg(aggs)
+            self.cohort_of[metric_id] = cohort_queries[key]
+        for metric_id, funnel in self.funnels.items():
+            cond = pl.col(_U).is_not_null() & in_window & pl.col(_E).is_in(funnel.steps)
+            extra = self.condition(funnel)
+            if extra is not None:
+                cond = cond & extra
+            names = list(dict.fromkeys(funnel.steps))
+            step = pl.col(_E).replace_strict(names, list(range(len(names))), return_dtype=pl.UInt8)
+            columns = [pl.col(_U), pl.col(_T), step.alias(_E), pl.col(_DAY)]
+            if w.by is not None:
+                columns.append(pl.col(_G))
+            self.queries[f"funnel:{metric_id}"] = self.base.filter(cond).select(columns)
+
+    def _simple_aggs(self, metric_id: str, metric: SimpleMetric) -> list[pl.Expr]:
+        cond = self.condition(metric)
+        count = pl.len() if cond is None else cond.sum()
+        out = [count.alias(f"{metric_id}:n")]
+        if isinstance(metric, CountMetric | PercentileMetric) or metric_id in self.distinct_users:
+            return out  # distinct users come from the user-day table, percentiles from their own query
+        if isinstance(metric, CountDistinctMetric):
+            assert metric.column is not None
+            column = pl.col(_col(metric.column))
+        else:
+            column = pl.col(_col(metric.column))
+        values = column if cond is None else column.filter(cond)
+        if isinstance(metric, CountDistinctMetric):
+            value = values.drop_nulls().n_unique()
+        elif metric.type == "sum":
+            value = values.sum()
+        elif metric.type == "avg":
+            value = values.mean()
+        elif metric.type == "min":
+            value = values.min()
+        else:
+            value = values.max()
+        out.append(value.alias(f"{metric_id}:v"))
+        return out
+
+    def one_pass(self) -> bool:
+        """Whether stage 1 reads the source once for all outputs (else once per output).
+
+        One pass holds every output's working state at once; above `SEPARATE_PASSES_ABOVE` rows (known
+        without reading for parquet) the outputs are collected one after another, so that peak memory
+        is the largest output's, not their sum, for a few more seconds of scanning.
+        """
+        if self.source.type != "parquet" or len(self.queries) < 2:
+            return True
+        try:
+            rows = self.connector.scan().select(pl.len()).collect().item()
+        except pl.exceptions.PolarsError:
+            return True
+        return int(rows) <= SEPARATE_PASSES_ABOVE
+
+    def collect(self) -> dict[str, pl.DataFrame]:
+        names = list(self.queries)
+        try:
+            if self.one_pass():
+                frames = pl.collect_all([self.queries[n] for n in names], engine="streaming")
+            else:
+                frames = [self.queries[n].collect(engine="streaming") for n in names]
+        except pl.exceptions.PolarsError as exc:
+            raise MetricError(
+                f"source {self.source_name!r} could not be computed: {str(exc).splitlines()[0]}"
+            ) from exc
+        return dict(zip(names, frames, strict=True))
+
+    # --- stage 2 -----------------------------------------------------------------------------
+
+    def results(self, stage1: Mapping[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+        out: dict[str, pl.DataFrame] = {}
+        self._cache.clear()
+        if self.simple:
+            table = stage1["simple"]
+            for metric_id, metric in self.simple.items():
+                found = table.filter(pl.col(f"{metric_id}:n") > 0)
+                if metric_id in self.distinct_users:
+                    counted = self._distinct_users(metric_id, stage1["user_days"])
+                    frame = found.select(self.keys()).join(
+                        counted, on=self.keys(), how="left", nulls_equal=True
+                    )
+                    frame = frame.with_columns(pl.col("value").fill_null(0))
+                elif isinstance(metric, PercentileMetric):
+                    values = stage1[f"percentile:{metric_id}"]
+                    frame = found.select(self.keys()).join(
+                        values, on=self.keys(), how="left", nulls_equal=True
+                    )
+                else:
+                    value = pl.col(f"{metric_id}:n" if isinstance(metric, CountMetric) else f"{metric_id}:v")
+                    frame = found.select(*self.keys(), value.alias("value"))
+                out[metric_id] = self._finish(frame)
+        for metric_id, au in self.active.items():
+            out[metric_id] = self._finish(self._active_users(metric_id, au, stage1["user_days"]))
+        for metric_id, ret in self.retention.items():
+            cohorts = stage1[self.cohort_of[metric_id]]
+            out[metric_id] = self._finish(self._retention(metric_id, ret, cohorts, stage1["user_days"]))
+        for metric_id, funnel in self.funnels.items():
+            out[metric_id] = self._finish(self._funnel(funnel, stage1[f"funnel:{metric_id}"]))
+        self._cache.clear()
+        return out
+
+    def _finish(self, frame: pl.DataFrame) -> pl.DataFrame:
+        columns = [pl.col(_P).alias("period")]
+        names = ["period"]
+        if self.window.by is not None:
+            columns.append(pl.col(_G).cast(pl.String).alias(self.window.by))
+            names.append(self.window.by)
+        columns.append(pl.col("value").cast(pl.Float64))
+        # rows after a single span (MetricRequest.span_end) have no period: not part of the result
+        return frame.filter(pl.col(_P).is_not_null()).select(columns).sort(names, nulls_last=True)
+
+    def _eval_days(self) -> pl.DataFrame:
+        """Each period with the day its point-in-time value is read on (last day, clipped to end)."""
+        w = self.window
+        periods = w.periods()
+        days = [w.last_day(p) for p in periods]
+        return pl.DataFrame(
+            {_P: periods, "_eval": [day_number(d) for d in days]},
+            schema={_P: pl.Date, "_eval": pl.Int32},
+        )
+
+    def _user_days(self, user_days: pl.DataFrame, metric_id: str) -> pl.DataFrame:
+        """The user-days a metric reads, sorted by user, [group] and day, with integer ids.
+
+        `_uid` numbers the users and `_eid` the entities (the user, or the user and group with a
+        breakdown), once and in sorted order, so later steps compare and join integers.
+        """
+        if "_sorted" not in self._cache:
+            by = _G in user_days.columns
+            rows = user_days.sort([_U, _G, _DAY] if by else [_U, _DAY], nulls_last=True)
+            new_user = (pl.col(_U) != pl.col(_U).shift(1)).fill_null(True)
+            new_entity = new_user | pl.col(_G).ne_missing(pl.col(_G).shift(1)) if by else new_user
+            self._cache["_sorted"] = rows.with_columns(
+                new_user.cum_sum().cast(pl.UInt32).alias("_uid"),
+                new_entity.fill_null(True).cum_sum().cast(pl.UInt32).alias("_eid"),
+                pl.col(_DAY).cast(pl.Int32).alias(_DN),
+            )
+        rows = self._cache["_sorted"]
+        flag = self.flags.get(metric_id)
+        if flag is None:
+            return rows
+        if flag not in self._cache:
+            self._cache[flag] = rows.filter(pl.col(flag))
+        return self._cache[flag]
+
+    def _user_ids(self, user_days: pl.DataFrame) -> pl.DataFrame:
+        """(user, _uid): one row per user of the user-day table."""
+        if "_users" not in self._cache:
+            rows = self._user_days(user_days, "")
+            self._cache["_users"] = rows.select(_U, "_uid").unique("_uid", keep="first")
+        return self._cache["_users"]
+
+    def _distinct_users(self, metric_id: str, user_days: pl.DataFrame) -> pl.DataFrame:
+        w = self.window
+        rows = self._user_days(user_days, metric_id).lazy().filter(pl.col(_DAY) >= w.start)
+        rows = rows.with_columns(self.period_of(pl.col(_DAY)).alias(_P))
+        if w.grain == "day" and w.span_end is None:  # one row per user, day (and group) already
+            return rows.group_by(self.keys()).agg(pl.len().alias("value")).collect()
+        return rows.group_by(self.keys()).agg(pl.col(_U).n_unique().alias("value")).collect()
+
+    def _active_users(
+        self, metric_id: str, metric: ActiveUsersMetric, user_days: pl.DataFrame
+    ) -> pl.DataFrame:
+        w = self.window
+        by = w.by is not None
+        width = metric.window
+        rows = self._user_days(user_days, metric_id).lazy()
+        if by:  # as-of joins never match a null `by` key: stand in a value no dimension holds
+            rows = rows.with_columns(pl.col(_G).fill_null(_NULL_GROUP))
+        rows = rows.filter(pl.col(_DN) >= day_number(w.start) - (width - 1))
+        # Each active day d covers window days d .. d + width - 1. Per entity, the union of those
+        # intervals is counted with +1 where coverage starts and -1 where it stops: a day that
+        # overlaps the previous day's cover starts where that cover ends.
+        same = pl.col("_eid") == pl.col("_eid").shift(1)
+        previous_end = pl.col(_DN).shift(1) + width
+        starts = pl.when(same & (previous_end > pl.col(_DN))).then(previous_end).otherwise(pl.col(_DN))
+        group = [_G] if by else []
+        plus = rows.select(*group, starts.alias("_day"), pl.lit(1, pl.Int32).alias("_delta"))
+        minus = rows.select(*group, (pl.col(_DN) + width).alias("_day"), pl.lit(-1, pl.Int32).alias("_delta"))
+        deltas = (
+            pl.concat([plus, minus])
+            .group_by([*group, "_day"])
+            .agg(pl.col("_delta").sum())
+            .sort("_day")
+            .with_columns(
+                pl.col("_delta").cum_sum().over(group, order_by="_day").alias("_active")
+                if by
+                else pl.col("_delta").cum_sum().alias("_active")
+            )
+        )
+        evals = self._eval_days().lazy()
+        if by:
+            last = w.end if w.span_end is None else w.span_end
+            found = (
+                rows.filter(pl.col(_DN).is_between(day_number(w.start), day_number(last))).select(_G).unique()
+            )
+            evals = evals.join(found, how="cross")
+        joined = evals.sort("_eval").join_asof(
+            deltas,
+            left_on="_eval",
+            right_on="_day",
+            by=group or None,
+            strategy="backward",
+            check_sortedness=False,
+        )
+        out = joined.select(*self.keys(), pl.col("_active").fill_null(0).alias("value"))
+        if by:
+            out = out.with_columns(pl.when(pl.col(_G) != _NULL_GROUP).then(pl.col(_G)))
+        return out.collect()
+
+    def _returns(self, user_days: pl.DataFrame, metric_id: str) -> pl.DataFrame:
+        """(user, day number) of the return events a retention metric reads, sorted by day."""
+        key = f"returns:{self.flags.get(metric_id)}"
+        if key not in self._cache:
+            rows = self._user_days(user_days, metric_id).lazy().filter(pl.col(_DAY) >= self.window.start)
+            rows = rows.select("_uid", _DN)
+            if _G in user_days.columns:
+                rows = rows.unique()
+            self._cache[key] = rows.sort(_DN).collect()
+        return self._cache[key]
+
+    def _retention(
+        self, metric_id: str, metric: RetentionMetric, cohorts: pl.DataFrame, user_days: pl.DataFrame
+    ) -> pl.DataFrame:
+        w = self.window
+        step = 7 * metric.offset if metric.period == "week" else metric.offset
+        span = 6 if metric.period == "week" else 0
+        returns = self._returns(user_days, metric_id).lazy()
+        members = (
+            cohorts.lazy()
+            .filter(pl.col("_c").is_between(w.start, w.end))
+            .join(self._user_ids(user_days).lazy(), on=_U, how="left")
+            .with_columns(
+                self.period_of(pl.col("_c")).alias(_P),
+                (pl.col("_c").cast(pl.Int32) + step).alias("_lo"),
+            )
+            .sort("_lo")
+        )
+        # each member's first return on or after the start of their interval
+        joined = members.join_asof(
+            returns, left_on="_lo", right_on=_DN, by="_uid", strategy="forward", check_sortedness=False
+        )
+        retained = pl.col(_DN).is_not_null() & (pl.col(_DN) <= pl.col("_lo") + span)
+        table = (
+            joined.group_by(self.keys()).agg(pl.len().alias("_size"), retained.sum().alias("_kept")).collect()
+        )
+        mature = self._eval_days().with_columns(
+            (pl.col("_eval") + step + span <= day_number(w.end)).alias("_mature")
+        )
+        return table.join(mature, on=_P, how="left").select(
+            *self.keys(),
+            pl.when(pl.col("_mature")).then(pl.col("_kept") / pl.col("_size")).otherwise(None).alias("value"),
+        )
+
+    def _funnel(self, metric: FunnelMetric, events: pl.DataFrame) -> pl.DataFrame:
+        by = self.window.by is not None
+        within = round(metric.within * _MICROS_PER_DAY)
+        names = list(dict.fromkeys(metric.steps))  # the stage-1 frame numbers the step events
+        first = names.index(metric.steps[0])
+        aggs = [pl.col(_T).min().alias("_t0")]
+        if by:
+            aggs.append(pl.col(_G).sort_by([_T, _G]).first().alias(_G))
+        entrants = (
+            events.lazy()
+            .filter(pl.col(_E) == first)
+            .with_columns(self.period_of(pl.col(_DAY)).alias(_P))
+            .group_by([_U, _P])
+            .agg(aggs)
+            .with_columns(
+                (pl.col("_t0") + pl.duration(microseconds=within)).alias("_deadline"),
+                pl.col("_t0").alias("_prev"),
+            )
+            .collect()
+        )
+        current = entrants.lazy()
+        for previous, step in itertools.pairwise(metric.steps):
+            later = (
+                events.lazy()
+                .filter(pl.col(_E) == names.index(step))
+                .select(_U, pl.col(_T).alias("_tk"))
+                .sort("_tk")
+            )
+            current = (
+                current.sort("_prev")
+                .join_asof(
+                    later,
+                    left_on="_prev",
+                    right_on="_tk",
+                    by=_U,
+                    strategy="forward",
+                    check_sortedness=False,
+                    # a repeated step (view, view) needs a second event: one row cannot be both
+                    allow_exact_matches=step != previous,
+                )
+                .filter(pl.col("_tk").is_not_null() & (pl.col("_tk") < pl.col("_deadline")))
+                .with_columns(pl.col("_tk").alias("_prev"))
+                .drop("_tk")
+            )
+        keys = self.keys()
+        converted = current.group_by(keys).agg(pl.len().alias("_converted"))
+        return (
+            entrants.lazy()
+            .group_by(keys)
+            .agg(pl.len().alias("_entrants"))
+            .join(converted, on=keys, how="left", nulls_equal=True)
+            .select(*keys, (pl.col("_converted").fill_null(0) / pl.col("_entrants")).alias("value"))
+            .collect()
+        )
+
+
+class PolarsBackend:
+    """Computes sourced metrics on a frame connector's LazyFrame."""
+
+    def compute(
+        self,
+        source_name: str,
+        source: SourceConfig,
+        connector: Connector,
+        metrics: Mapping[str, SourcedMetric],
+        window: Window,
+    ) -> dict[str, pl.DataFrame]:
+        plan = _Plan(source_name, source, _frame_connector(connector, source_name), metrics, window)
+        return plan.results(plan.collect())
+
+    def explain(
+        self,
+        source_name: str,
+        source: SourceConfig,
+        connector: Connector,
+        metrics: Mapping[str, SourcedMetric],
+        window: Window,
+    ) -> str:
+        plan = _Plan(source_name, source, _frame_connector(connector, source_name), metrics, window)
+        names = list(plan.queries)
+        text = pl.explain_all([plan.queries[n] for n in names])
+        passes = (
+            "one streaming pass"
+            if plan.one_pass()
+            else f"one streaming pass per output: more than {SEPARATE_PASSES_ABOVE:,} rows"
+        )
+        lines = [f"stage 1 ({passes}; outputs: {', '.join(names)}):", text]
+        follow = []
+        if plan.distinct_users:
+            follow.append("distinct users: user-days counted per period")
+        if plan.active:
+            follow.append("active users: per-user day intervals merged, +1/-1 running sum, read per period")
+        if plan.retention:
+            follow.append("retention: as-of join of each cohort member to their first return day")
+        if plan.funnels:
+            follow.append("funnel: one forward as-of join per step after the entrant's first step")
+        if follow:
+            lines.append("stage 2 (on the small stage-1 frames):")
+            lines.extend(f"  {item}" for item in follow)
+        return "\n".join(lines)
+
+    def data_range(
+        self, source_name: str, source: SourceConfig, connector: Connector, calendar: Calendar
+    ) -> tuple[dt.date | None, dt.date | None]:
+        frame = _frame_connector(connector, source_name)
+        try:
+            schema = frame.scan().collect_schema()
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            raise ConnectorError(f"source {source_name!r} cannot be read: {exc}") from exc
+        column = source.columns.timestamp
+        if column not in schema:
+            raise MetricError(f"source {source_name!r} has no timestamp column {column!r}; fix sources.yaml")
+        ts = _Timestamp(column, schema[column], calendar.timezone)
+        raw = pl.col(column) if ts.is_datetime or schema[column] == pl.Date else ts.instant()
+        try:
+            row = frame.scan().select(raw.min().alias("lo"), raw.max().alias("hi")).collect().row(0)
+        except pl.exceptions.PolarsError as exc:
+            raise MetricError(
+                f"source {source_name!r}: cannot read its timestamps: {str(exc).splitlines()[0]}"
+            ) from exc
+        return _local_day(row[0], calendar), _local_day(row[1], calendar)
+
+
+def _local_day(value: Any, calendar: Calendar) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+        return moment.astimezone(calendar.zone).date()
+    if isinstance(value, dt.date):
+        return value
+    raise MetricError(f"timestamps of type {type(value).__name__} cannot be bucketed into days")
+
+
+__all__: Sequence[str] = ["PolarsBackend", "day_number"]

@@ -1,0 +1,437 @@
+"""Hand-worked fixtures: small tables whose every expected number was worked out on paper."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from metrics.engine import Engine
+from tests.engine_fixtures import Row, compute_rows, make_project
+
+D = dt.date
+T = dt.datetime
+NaN = None
+
+
+def series(
+    tmp_path: Path,
+    rows: list[Row],
+    metrics: dict[str, Any],
+    metric: str,
+    start: dt.date,
+    end: dt.date,
+    grain: str = "day",
+    settings: dict[str, Any] | None = None,
+    by: str | None = None,
+) -> dict[Any, float | None]:
+    project = make_project(tmp_path, rows, metrics, settings)
+    got = compute_rows(project, [metric], start, end, grain, by)
+    return {(k[1] if by is None else (k[1], k[2])): v for k, v in got.items()}
+
+
+# --- count, count_distinct, sum, avg, min, max, percentile ---------------------------------------
+
+SIMPLE_ROWS = [
+    Row(T(2025, 12, 31, 23, 59), "u1", "purchase", amount=100.0),  # before the range
+    Row(T(2026, 1, 1, 0, 0), "u1", "purchase", amount=10.0),  # midnight: first instant of Jan 1
+    Row(T(2026, 1, 1, 12, 0), "u2", "purchase", amount=None),
+    Row(T(2026, 1, 1, 23, 59, 59), None, "purchase", amount=30.0),  # no user: still a row
+    Row(T(2026, 1, 3, 8, 0), "u1", "open"),
+    Row(T(2026, 1, 3, 9, 0), "u3", "purchase", amount=None),
+    Row(T(2026, 1, 5, 0, 0), "u1", "purchase", amount=50.0),  # after the range
+]
+SIMPLE = {
+    "rows": {"type": "count", "source": "events"},
+    "purchases": {"type": "count", "source": "events", "filter": {"event": "purchase"}},
+    "users": {"type": "count_distinct", "source": "events"},
+    "revenue": {"type": "sum", "source": "events", "column": "amount", "filter": {"event": "purchase"}},
+    "avg_amount": {"type": "avg", "source": "events", "column": "amount"},
+    "min_amount": {"type": "min", "source": "events", "column": "amount"},
+    "max_amount": {"type": "max", "source": "events", "column": "amount"},
+    "p50": {"type": "percentile", "source": "events", "column": "amount", "percentile": 0.5},
+    "p90": {"type": "percentile", "source": "events", "column": "amount", "percentile": 0.9},
+    "p25": {"type": "percentile", "source": "events", "column": "amount", "percentile": 0.25},
+}
+JAN = [D(2026, 1, d) for d in (1, 2, 3, 4)]
+
+
+@pytest.mark.parametrize(
+    ("metric", "values"),
+    [
+        ("rows", [3, 0, 2, 0]),
+        ("purchases", [3, 0, 1, 0]),
+        ("users", [2, 0, 2, 0]),  # the null user is never a user
+        ("revenue", [40, 0, 0, 0]),  # Jan 3 has a purchase whose amount is null: 0, not null
+        ("avg_amount", [20, NaN, NaN, NaN]),  # nulls ignored; nothing to average -> null
+        ("min_amount", [10, NaN, NaN, NaN]),
+        ("max_amount", [30, NaN, NaN, NaN]),
+        ("p50", [20, NaN, NaN, NaN]),
+        ("p90", [28, NaN, NaN, NaN]),  # 10 + 0.9 * (30 - 10), linear between closest ranks
+        ("p25", [15, NaN, NaN, NaN]),
+    ],
+)
+def test_simple_types_by_day(tmp_path: Path, metric: str, values: list[float | None]) -> None:
+    got = series(tmp_path, SIMPLE_ROWS, SIMPLE, metric, JAN[0], JAN[-1])
+    assert got == dict(zip(JAN, values, strict=True))
+
+
+def test_weeks_are_named_by_their_first_day_even_before_start(tmp_path: Path) -> None:
+    # 2026-01-01 is a Thursday: the Monday week starts 2025-12-29, before --start; Dec 31 is not counted
+    assert series(tmp_path, SIMPLE_ROWS, SIMPLE, "rows", D(2026, 1, 1), D(2026, 1, 4), "week") == {
+        D(2025, 12, 29): 5.0
+    }
+    assert series(tmp_path / "b", SIMPLE_ROWS, SIMPLE, "rows", D(2026, 1, 1), D(2026, 1, 5), "week") == {
+        D(2025, 12, 29): 5.0,
+        D(2026, 1, 5): 1.0,
+    }
+
+
+def test_week_start_sunday(tmp_path: Path) -> None:
+    got = series(
+        tmp_path, SIMPLE_ROWS, SIMPLE, "rows", D(2026, 1, 1), D(2026, 1, 4), "week", {"week_start": "sunday"}
+    )
+    assert got == {D(2025, 12, 28): 5.0, D(2026, 1, 4): 0.0}
+
+
+def test_fiscal_quarters(tmp_path: Path) -> None:
+    rows = [
+        Row(T(2026, 1, 15), "u1", "open"),
+        Row(T(2026, 1, 31, 23), "u1", "open"),
+        Row(T(2026, 2, 1), "u1", "open"),
+        Row(T(2026, 2, 11), "u1", "open"),  # after the range
+    ]
+    # fiscal year starting in February: quarters Nov-Jan and Feb-Apr
+    got = series(
+        tmp_path, rows, SIMPLE, "rows", D(2026, 1, 15), D(2026, 2, 10), "quarter", {"fiscal_year_start": 2}
+    )
+    assert got == {D(2025, 11, 1): 2.0, D(2026, 2, 1): 1.0}
+    got = series(tmp_path / "b", rows, SIMPLE, "rows", D(2026, 1, 15), D(2026, 2, 10), "quarter")
+    assert got == {D(2026, 1, 1): 3.0}
+
+
+def test_breakdown_fills_every_group_in_every_period(tmp_path: Path) -> None:
+    rows = [
+        Row(T(2026, 1, 1), "u1", "purchase", platform="web", amount=5.0),
+        Row(T(2026, 1, 2), "u1", "purchase", platform="ios", amount=7.0),
+        Row(T(2026, 1, 2), "u2", "purchase", platform=None, amount=1.0),
+        Row(T(2025, 12, 1), "u1", "purchase", platform="android", amount=7.0),  # outside: not a group
+    ]
+    got = series(tmp_path, rows, SIMPLE, "revenue", D(2026, 1, 1), D(2026, 1, 2), by="platform")
+    assert got == {
+        (D(2026, 1, 1), "web"): 5.0,
+        (D(2026, 1, 1), "ios"): 0.0,
+        (D(2026, 1, 1), None): 0.0,
+        (D(2026, 1, 2), "web"): 0.0,
+        (D(2026, 1, 2), "ios"): 7.0,
+        (D(2026, 1, 2), None): 1.0,
+    }
+    got = series(tmp_path / "b", rows, SIMPLE, "avg_amount", D(2026, 1, 1), D(2026, 1, 2), by="platform")
+    assert got[(D(2026, 1, 1), "ios")] is None and got[(D(2026, 1, 2), "ios")] == 7.0
+
+
+# --- active users ----------------------------------------------------------------------------
+
+ACTIVE_ROWS = [
+    Row(T(2025, 12, 30, 12), "u2", "open"),  # before --start: inside Jan 1's 3-day window
+    Row(T(2026, 1, 1, 9), "u1", "open"),
+    Row(T(2026, 1, 1, 10), "u1", "open"),
+    Row(T(2026, 1, 2, 9), "u2", "open"),
+    Row(T(2026, 1, 3, 9), None, "open"),  # never a user
+    Row(T(2026, 1, 5, 9), "u1", "create"),
+    Row(T(2026, 1, 8, 9), "u3", "open"),  # after --end
+]
+ACTIVE = {
+    "dau": {"type": "active_users", "source": "events", "window": 1},
+    "a3": {"type": "active_users", "source": "events", "window": 3},
+    "creators": {"type": "active_users", "source": "events", "window": 3, "filter": {"event": "create"}},
+}
+WEEK1 = [D(2026, 1, d) for d in range(1, 8)]
+
+
+@pytest.mark.parametrize(
+    ("metric", "values"),
+    [
+        ("dau", [1, 1, 0, 0, 1, 0, 0]),
+        ("a3", [2, 2, 2, 1, 1, 1, 1]),
+        ("creators", [0, 0, 0, 0, 1, 1, 1]),
+    ],
+)
+def test_active_users_by_day(tmp_path: Path, metric: str, values: list[float]) -> None:
+    assert series(tmp_path, ACTIVE_ROWS, ACTIVE, metric, WEEK1[0], WEEK1[-1]) == dict(
+        zip(WEEK1, values, strict=True)
+    )
+
+
+def test_active_users_above_day_read_the_last_day_clipped_to_end(tmp_path: Path) -> None:
+    # weeks 2025-12-29..2026-01-04 (read on Jan 4) and 2026-01-05.. (read on Jan 7, the end)
+    got = series(tmp_path, ACTIVE_ROWS, ACTIVE, "a3", WEEK1[0], WEEK1[-1], "week")
+    assert got == {D(2025, 12, 29): 1.0, D(2026, 1, 5): 1.0}
+    got = series(tmp_path / "b", ACTIVE_ROWS, ACTIVE, "dau", WEEK1[0], D(2026, 1, 5), "month")
+    assert got == {D(2026, 1, 1): 1.0}
+
+
+# --- retention -------------------------------------------------------------------------------
+
+RETENTION_ROWS = [
+    Row(T(2025, 12, 30, 8), "u1", "open"),  # before sign-up
+    Row(T(2026, 1, 1, 10), "u1", "signup"),
+    Row(T(2026, 1, 2, 10), "u1", "open"),  # day 1
+    Row(T(2026, 1, 9, 10), "u1", "open"),  # in week 1 (days 7..13)
+    Row(T(2025, 12, 31, 10), "u2", "signup"),  # first ever sign-up before --start: never in a cohort
+    Row(T(2026, 1, 1, 11), "u2", "signup"),
+    Row(T(2026, 1, 2, 11), "u2", "open"),
+    Row(T(2026, 1, 1, 23), "u3", "signup"),
+    Row(T(2026, 1, 2, 1), "u3", "signup"),  # a second sign-up: an event, but not an `open`
+    Row(T(2026, 1, 2, 12), "u4", "signup"),
+    Row(T(2026, 1, 4, 12), "u4", "open"),  # day 2, not day 1
+    Row(T(2026, 1, 3, 12), "u5", "signup"),
+    Row(T(2026, 1, 4, 12), "u5", "open"),
+    Row(T(2026, 1, 4, 12), "u6", "signup"),
+    Row(T(2026, 1, 5, 12), "u6", "open"),
+    Row(T(2026, 1, 1, 12), None, "signup"),  # never a user
+]
+RETENTION = {
+    "d1_open": {
+        "type": "retention",
+        "source": "events",
+        "cohort_event": "signup",
+        "return_event": "open",
+        "offset": 1,
+    },
+    "d1_any": {"type": "retention", "source": "events", "cohort_event": "signup", "offset": 1},
+    "w1": {"type": "retention", "source": "events", "cohort_event": "signup", "period": "week", "offset": 1},
+}
+
+
+def test_retention_by_day(tmp_path: Path) -> None:
+    days = JAN
+    # Jan 1: u1 (back on Jan 2) and u3 (only a second sign-up on Jan 2); u2 signed up before the range
+    # Jan 4: u6's day 1 is Jan 5, after --end: null until it has happened
+    got = series(tmp_path, RETENTION_ROWS, RETENTION, "d1_open", days[0], days[-1])
+    assert got == dict(zip(days, [0.5, 0.0, 1.0, None], strict=True))
+    got = series(tmp_path / "b", RETENTION_ROWS, RETENTION, "d1_any", days[0], days[-1])
+    assert got == dict(zip(days, [1.0, 0.0, 1.0, None], strict=True))
+
+
+def test_retention_by_week_waits_for_the_last_possible_member(tmp_path: Path) -> None:
+    # the week of Dec 29 holds cohorts Jan 1..Jan 4 (clipped to --start); the last member's day 1 is Jan 5
+    got = series(tmp_path, RETENTION_ROWS, RETENTION, "d1_open", D(2026, 1, 1), D(2026, 1, 4), "week")
+    assert got == {D(2025, 12, 29): None}
+    got = series(tmp_path / "b", RETENTION_ROWS, RETENTION, "d1_open", D(2026, 1, 1), D(2026, 1, 5), "week")
+    assert got == {D(2025, 12, 29): 3 / 5, D(2026, 1, 5): None}  # u1, u5, u6 of u1, u3, u4, u5, u6
+
+
+def test_weekly_retention_interval(tmp_path: Path) -> None:
+    days = [D(2026, 1, 1) + dt.timedelta(days=i) for i in range(20)]
+    got = series(tmp_path, RETENTION_ROWS, RETENTION, "w1", days[0], days[-1])
+    # u1 is back on Jan 9, inside Jan 8..Jan 14; cohorts after Jan 7 would mature after Jan 20
+    assert got[D(2026, 1, 1)] == 0.5
+    assert got[D(2026, 1, 2)] == 0.0 and got[D(2026, 1, 3)] == 0.0 and got[D(2026, 1, 4)] == 0.0
+    assert all(got[d] is None for d in days[4:])
+
+
+# --- funnels ---------------------------------------------------------------------------------
+
+FUNNEL_ROWS = [
+    Row(T(2026, 1, 1, 10), "u1", "signup"),
+    Row(T(2026, 1, 1, 11), "u1", "create"),
+    Row(T(2026, 1, 1, 12), "u1", "invite"),  # converted
+    Row(T(2026, 1, 1, 10), "u2", "signup"),
+    Row(T(2026, 1, 1, 11), "u2", "invite"),
+    Row(T(2026, 1, 1, 12), "u2", "create"),  # out of order: not converted
+    Row(T(2026, 1, 1, 10), "u3", "signup"),
+    Row(T(2026, 1, 1, 11), "u3", "create"),
+    Row(T(2026, 1, 2, 10), "u3", "invite"),  # exactly 24 h later: too late
+    Row(T(2026, 1, 1, 10), "u4", "signup"),
+    Row(T(2026, 1, 1, 10), "u4", "create"),  # same instant counts
+    Row(T(2026, 1, 2, 9, 59, 59), "u4", "invite"),  # converted
+    Row(T(2026, 1, 3, 20), "u5", "signup"),
+    Row(T(2026, 1, 3, 21), "u5", "create"),
+    Row(T(2026, 1, 4, 1), "u5", "invite"),  # converted only when --end reaches Jan 4
+    Row(T(2026, 1, 2, 8), "u6", "signup"),
+    Row(T(2026, 1, 2, 8, 30), "u6", "create"),
+    Row(T(2026, 1, 2, 9), "u6", "signup"),  # a later step-1 event does not restart the clock
+    Row(T(2026, 1, 2, 10), "u6", "invite"),  # converted
+    Row(T(2026, 1, 1, 10), None, "signup"),
+    Row(T(2026, 1, 1, 11), None, "create"),
+    Row(T(2026, 1, 1, 12), None, "invite"),  # never a user
+]
+FUNNEL = {
+    "activation": {"type": "funnel", "source": "events", "steps": ["signup", "create", "invite"], "within": 1}
+}
+
+
+def test_funnel_by_day(tmp_path: Path) -> None:
+    got = series(tmp_path, FUNNEL_ROWS, FUNNEL, "activation", D(2026, 1, 1), D(2026, 1, 3))
+    assert got == {D(2026, 1, 1): 0.5, D(2026, 1, 2): 1.0, D(2026, 1, 3): 0.0}
+    got = series(tmp_path / "b", FUNNEL_ROWS, FUNNEL, "activation", D(2026, 1, 1), D(2026, 1, 4))
+    assert got == {D(2026, 1, 1): 0.5, D(2026, 1, 2): 1.0, D(2026, 1, 3): 1.0, D(2026, 1, 4): None}
+
+
+def test_funnel_by_week(tmp_path: Path) -> None:
+    got = series(tmp_path, FUNNEL_ROWS, FUNNEL, "activation", D(2026, 1, 1), D(2026, 1, 3), "week")
+    assert got == {D(2025, 12, 29): 0.5}  # u1, u4, u6 of six entrants
+
+
+# --- time zones ------------------------------------------------------------------------------
+
+BERLIN = {"timezone": "Europe/Berlin"}
+
+
+def test_local_days_across_the_october_dst_change(tmp_path: Path) -> None:
+    rows = [
+        Row(T(2025, 10, 25, 21, 59, 59), "u1", "open"),  # 23:59:59 CEST, Oct 25
+        Row(T(2025, 10, 25, 22, 0), "u1", "open"),  # 00:00 CEST, Oct 26
+        Row(T(2025, 10, 26, 22, 59, 59), "u2", "open"),  # 23:59:59 CET, Oct 26 (a 25-hour day)
+        Row(T(2025, 10, 26, 23, 0), "u2", "open"),  # 00:00 CET, Oct 27
+    ]
+    got = series(tmp_path, rows, SIMPLE, "rows", D(2025, 10, 25), D(2025, 10, 27), settings=BERLIN)
+    assert got == {D(2025, 10, 25): 1.0, D(2025, 10, 26): 2.0, D(2025, 10, 27): 1.0}
+    got = series(tmp_path / "utc", rows, SIMPLE, "rows", D(2025, 10, 25), D(2025, 10, 27))
+    assert got == {D(2025, 10, 25): 2.0, D(2025, 10, 26): 2.0, D(2025, 10, 27): 0.0}
+
+
+def test_funnel_within_is_hours_not_local_days(tmp_path: Path) -> None:
+    rows = [
+        Row(T(2025, 10, 25, 10), "u1", "signup"),
+        Row(T(2025, 10, 26, 10, 30), "u1", "create"),  # 24.5 hours later (11:30 local the next day)
+        Row(T(2025, 10, 25, 10), "u2", "signup"),
+        Row(T(2025, 10, 26, 9, 59), "u2", "create"),  # 23 h 59 min later
+    ]
+    funnel = {"f": {"type": "funnel", "source": "events", "steps": ["signup", "create"], "within": 1}}
+    got = series(tmp_path, rows, funnel, "f", D(2025, 10, 25), D(2025, 10, 27), settings=BERLIN)
+    assert got == {D(2025, 10, 25): 0.5, D(2025, 10, 26): None, D(2025, 10, 27): None}
+
+
+def test_tz_aware_timestamps_are_converted(tmp_path: Path) -> None:
+    frame = pl.DataFrame(
+        {
+            "ts": [T(2026, 1, 1, 23, 30), T(2026, 1, 2, 0, 30)],
+            "user_id": ["u1", "u2"],
+            "event": ["open", "open"],
+        }
+    ).with_columns(pl.col("ts").dt.replace_time_zone("America/New_York"))  # 04:30 and 05:30 UTC on Jan 2
+    (tmp_path / "data").mkdir()
+    frame.write_parquet(tmp_path / "data" / "ny.parquet")
+    from metrics.project import Project
+
+    project = Project.from_dicts(
+        sources={
+            "events": {
+                "type": "parquet",
+                "path": "data/ny.parquet",
+                "columns": {"timestamp": "ts", "user": "user_id", "event": "event"},
+            }
+        },
+        metrics={"rows": {"type": "count", "source": "events"}},
+        root=tmp_path,
+    )
+    got = compute_rows(project, ["rows"], D(2026, 1, 1), D(2026, 1, 2))
+    assert got == {("rows", D(2026, 1, 1), None): 0.0, ("rows", D(2026, 1, 2), None): 2.0}
+    assert Engine(project).data_range(["rows"]) == (D(2026, 1, 2), D(2026, 1, 2))
+
+
+# --- ratios ----------------------------------------------------------------------------------
+
+
+def test_ratio_is_a_ratio_of_aggregates_and_null_on_zero(tmp_path: Path) -> None:
+    metrics = {
+        **SIMPLE,
+        "per_purchase": {"type": "ratio", "numerator": "revenue", "denominator": "purchases"},
+        "avg_share": {"type": "ratio", "numerator": "avg_amount", "denominator": "revenue"},
+    }
+    got = series(tmp_path, SIMPLE_ROWS, metrics, "per_purchase", JAN[0], JAN[-1])
+    assert got == {JAN[0]: 40 / 3, JAN[1]: None, JAN[2]: 0.0, JAN[3]: None}
+    got = series(tmp_path / "b", SIMPLE_ROWS, metrics, "avg_share", JAN[0], JAN[-1])
+    assert got == {JAN[0]: 0.5, JAN[1]: None, JAN[2]: None, JAN[3]: None}
+
+
+def test_ratio_groups_are_those_of_either_part(tmp_path: Path) -> None:
+    rows = [
+        Row(T(2026, 1, 1), "u1", "purchase", platform="web", amount=4.0),
+        Row(T(2026, 1, 1), "u2", "open", platform="ios"),
+    ]
+    metrics = {**SIMPLE, "per_row": {"type": "ratio", "numerator": "revenue", "denominator": "rows"}}
+    got = series(tmp_path, rows, metrics, "per_row", JAN[0], JAN[0], by="platform")
+    assert got == {(JAN[0], "web"): 4.0, (JAN[0], "ios"): 0.0}
+
+
+# --- column types --------------------------------------------------------------------------------
+
+
+def _project_of(
+    tmp_path: Path, frame: pl.DataFrame, fmt: str, metrics: dict[str, Any], **settings: Any
+) -> Any:
+    from metrics.project import Project
+
+    (tmp_path / "data").mkdir(parents=True, exist_ok=True)
+    path = tmp_path / "data" / f"events.{fmt}"
+    if fmt == "csv":
+        frame.write_csv(path)
+    else:
+        frame.write_parquet(path)
+    return Project.from_dicts(
+        sources={
+            "events": {
+                "type": fmt,
+                "path": f"data/events.{fmt}",
+                "columns": {"timestamp": "ts", "user": "user_id", "event": "event"},
+                "dimensions": ["tier", "paid"],
+            }
+        },
+        metrics=metrics,
+        settings=settings,
+        root=tmp_path,
+    )
+
+
+def test_text_timestamps_with_offsets_are_converted(tmp_path: Path) -> None:
+    frame = pl.DataFrame(
+        {
+            "ts": ["2026-01-01T23:30:00-05:00", "2026-01-01T22:30:00+00:00", "2026-01-02T00:30:00+01:00"],
+            "user_id": ["u1", "u2", "u3"],
+            "event": ["open", "open", "open"],
+            "tier": [1, 2, 1],
+            "paid": [True, False, None],
+        }
+    )
+    project = _project_of(tmp_path, frame, "csv", {"rows": {"type": "count", "source": "events"}})
+    got = compute_rows(project, ["rows"], D(2026, 1, 1), D(2026, 1, 2))
+    # 04:30 UTC Jan 2, 22:30 UTC Jan 1, 23:30 UTC Jan 1
+    assert got == {("rows", D(2026, 1, 1), None): 2.0, ("rows", D(2026, 1, 2), None): 1.0}
+
+
+def test_date_timestamps_integer_and_boolean_dimensions(tmp_path: Path) -> None:
+    frame = pl.DataFrame(
+        {
+            "ts": [D(2026, 1, 1), D(2026, 1, 1), D(2026, 1, 2)],
+            "user_id": ["u1", "u2", "u1"],
+            "event": ["open", "open", "open"],
+            "tier": [1, 2, 1],
+            "paid": [True, False, None],
+        }
+    )
+    metrics = {
+        "rows": {"type": "count", "source": "events"},
+        "tier_one": {"type": "count", "source": "events", "filter": {"tier": 1}},
+        "paying": {"type": "active_users", "source": "events", "window": 2, "filter": {"paid": True}},
+    }
+    project = _project_of(tmp_path, frame, "parquet", metrics, timezone="Asia/Tokyo")
+    got = compute_rows(project, ["rows", "tier_one", "paying"], D(2026, 1, 1), D(2026, 1, 2))
+    assert got == {
+        ("rows", D(2026, 1, 1), None): 2.0,
+        ("rows", D(2026, 1, 2), None): 1.0,
+        ("tier_one", D(2026, 1, 1), None): 1.0,
+        ("tier_one", D(2026, 1, 2), None): 1.0,
+        ("paying", D(2026, 1, 1), None): 1.0,
+        ("paying", D(2026, 1, 2), None): 1.0,
+    }
+    by_paid = compute_rows(project, ["rows"], D(2026, 1, 1), D(2026, 1, 2), by="paid")
+    assert by_paid[("rows", D(2026, 1, 1), "true")] == 1.0
+    assert by_paid[("rows", D(2026, 1, 2), None)] == 1.0
+    by_tier = compute_rows(project, ["rows"], D(2026, 1, 1), D(2026, 1, 1), by="tier")
+    assert by_tier == {("rows", D(2026, 1, 1), "1"): 1.0, ("rows", D(2026, 1, 1), "2"): 1.0}
