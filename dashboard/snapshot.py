@@ -26,6 +26,7 @@ import textwrap
 import time
 import zipfile
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -362,28 +363,44 @@ def _band(kr_json: Mapping[str, Any], history: pl.DataFrame | None, end: dt.date
     )
 
 
+def _footer_lines(stamp: Stamp, width: int = 110) -> list[str]:
+    """The stamp's line, split at a ' · ' when too long for the footer, then the URL."""
+    parts = stamp.line().split(" · ")
+    lines = [parts[0]]
+    for part in parts[1:]:
+        if len(lines[-1]) + 3 + len(part) > width:
+            lines.append(part)
+        else:
+            lines[-1] += " · " + part
+    return [*lines, stamp.url]
+
+
+def footer_height(stamp: Stamp) -> int:
+    """Pixels added below a figure for its stamp: 14 a line plus a margin."""
+    return FOOTER + 14 * (len(_footer_lines(stamp)) - 2)
+
+
 def stamped(fig: go.Figure, stamp: Stamp) -> go.Figure:
     """A copy of the figure with a footer: the stamp's line and the URL that reproduces it."""
     out = go.Figure(fig)
+    extra = footer_height(stamp)
     height = int(out.layout.height or 420)
     bottom = int(out.layout.margin.b if out.layout.margin.b is not None else 48)
-    top = int(out.layout.margin.t if out.layout.margin.t is not None else 72)
-    total = height + FOOTER
-    out.update_layout(height=total, width=WIDTH, margin={"b": bottom + FOOTER})
-    figures.finish(
-        out
-    )  # title and legend sit at pixel offsets from the top: re-place them for the new height
-    top = int(out.layout.margin.t)
-    plot = total - top - (bottom + FOOTER)
+    total = height + extra
+    out.update_layout(height=total, width=WIDTH, margin={"b": bottom + extra})
+    # The title and legend sit at pixel offsets from the top: place them again for the new height.
+    figures.finish(out)
+    plot = total - int(out.layout.margin.t) - (bottom + extra)
+    *words, url = _footer_lines(stamp)
     out.add_annotation(
-        text=(
-            f"<span style='color:{figures.MUTED}'>{_plotly_text(stamp.line())}</span><br>"
-            f"<span style='color:{figures.PRIMARY}'>{_plotly_text(stamp.url)}</span>"
+        text="<br>".join(
+            [f"<span style='color:{figures.MUTED}'>{_plotly_text(line)}</span>" for line in words]
+            + [f"<span style='color:{figures.PRIMARY}'>{_plotly_text(url)}</span>"]
         ),
         xref="paper",
         yref="paper",
         x=0,
-        y=-(bottom + FOOTER - 6) / plot,
+        y=-(bottom + extra - 6) / plot,
         xanchor="left",
         yanchor="bottom",
         align="left",
@@ -411,6 +428,18 @@ def _say_not_scored(fig: go.Figure, problem: str) -> None:
         borderwidth=1,
         borderpad=8,
     )
+
+
+def _wrap(label: str, width: int = 30, lines: int = 3) -> str:
+    """A key result's name as a scorecard row label: at most `lines` lines of `width` characters,
+    so a long description does not squeeze the bars (Plotly sizes the label column to the text)."""
+    wrapped = textwrap.wrap(label, width, break_on_hyphens=False) or [label]
+    if len(wrapped) > lines:
+        wrapped = [
+            *wrapped[: lines - 1],
+            textwrap.shorten(" ".join(wrapped[lines - 1 :]), width, placeholder=" …"),
+        ]
+    return "<br>".join(_plotly_text(line) for line in wrapped)
 
 
 def _plotly_text(text: str) -> str:
@@ -486,7 +515,7 @@ class _Builder:
                 sources |= kr_sources
                 rows.append(
                     figures.KrBar(
-                        label=kr_title(self.project, kr_def),
+                        label=_wrap(kr_title(self.project, kr_def)),
                         progress=kr.get("progress"),
                         expected=kr.get("expected_progress"),
                         status=kr.get("status"),
@@ -503,7 +532,7 @@ class _Builder:
                 f"{owner}{format_range(start, end)} · progress {format_progress(objective.get('progress'))} · "
                 f"{status_words(objective.get('status'))}"
             )
-            fig = figures.scorecard(definition.objective, subtitle, rows)
+            fig = figures.scorecard(_plotly_text(definition.objective), _plotly_text(subtitle), rows)
             stamp = self.stamp(sources, self.view(page="okrs"))
             items.append(
                 PackItem(
@@ -514,7 +543,7 @@ class _Builder:
                     file=self.file("objective", objective["id"]),
                     stamp=stamp,
                     width=WIDTH,
-                    height=int(fig.layout.height or 420) + FOOTER,
+                    height=int(fig.layout.height or 420) + footer_height(stamp),
                     objective=objective["id"],
                 )
             )
@@ -543,7 +572,7 @@ class _Builder:
         title = kr_title(self.project, kr_def)
         fig = figures.kr_chart(
             history,
-            title=figures.period_title(title, start, end),
+            title=figures.period_title(_plotly_text(title), start, end),
             unit=unit,
             target=target,
             status=kr.get("status"),
@@ -558,15 +587,16 @@ class _Builder:
         view = self.view(
             page="explorer", metric=kr_def.metric, start=start, end=max(start, min(end, self.as_of))
         )
+        stamp = self.stamp(sources, view)
         return PackItem(
             kind="key_result",
             id=kr["id"],
             title=title,
             figure=fig,
             file=self.file("kr", kr["id"]),
-            stamp=self.stamp(sources, view),
+            stamp=stamp,
             width=WIDTH,
-            height=int(fig.layout.height or 420) + FOOTER,
+            height=int(fig.layout.height or 420) + footer_height(stamp),
             objective=objective_id,
             note=getattr(kr_score, "problem", None),
         )
@@ -588,7 +618,7 @@ class _Builder:
         label = self.project.label(metric_id)
         fig = figures.metric_timeseries(
             main,
-            label=label,
+            label=_plotly_text(label),
             unit=unit_of(self.project, metric_id),
             start=result.start,
             end=result.end,
@@ -607,15 +637,16 @@ class _Builder:
             grain="day",
             compare="previous_period",
         )
+        stamp = self.stamp(sources, view)
         return PackItem(
             kind="metric",
             id=metric_id,
             title=label,
             figure=fig,
             file=self.file("metric", metric_id),
-            stamp=self.stamp(sources, view),
+            stamp=stamp,
             width=WIDTH,
-            height=int(fig.layout.height or 440) + FOOTER,
+            height=int(fig.layout.height or 440) + footer_height(stamp),
         )
 
     def kr_overlay(
@@ -700,14 +731,20 @@ def plan_pack(
             )
     day = as_of or engine.today()
 
-    tick = time.perf_counter()
-    card, card_json = _scorecard(project, engine, day)
-    day = _date(card_json.get("as_of")) or day
-    timings["scorecard"] = time.perf_counter() - tick
+    def checks() -> tuple[Any, str | None, float]:
+        began = time.perf_counter()
+        report, error = _quality_report(project, engine)
+        return report, error, time.perf_counter() - began
 
-    tick = time.perf_counter()
-    report, report_error = _quality_report(project, engine)
-    timings["quality"] = time.perf_counter() - tick
+    # The data checks run beside the scoring (both spend their time in Polars and I/O, which
+    # release the GIL); the dashboard runs them on a thread of their own the same way.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="northstar-pack-checks") as pool:
+        pending = pool.submit(checks)
+        tick = time.perf_counter()
+        card, card_json = _scorecard(project, engine, day)
+        day = _date(card_json.get("as_of")) or day
+        timings["scorecard"] = time.perf_counter() - tick
+        report, report_error, timings["quality"] = pending.result()
 
     tick = time.perf_counter()
     builder = _Builder(
