@@ -1,0 +1,861 @@
+"""Compile the sourced metrics of one request into ONE SELECT that the database runs.
+
+Only aggregated rows come back. The statement is a `UNION ALL` of branches that all return the same
+columns, `metric, p, [g], n, v, w`:
+
+- `p` is the period key: a day number (days since 1970-01-01 of the local date) at day and week
+  grain, a month index (year * 12 + month - 1) at month and quarter grain. Week starts and fiscal
+  quarters are integer arithmetic on those keys, the same on every database.
+- `g` is the breakdown value as text.
+- `n`, `v`, `w` depend on the metric type (see the `_*_decoder` methods): rows and value for a
+  sum, cohort size and retained users for retention, entrants and converted users for a funnel,
+  the count and the two closest ranks for a percentile without `percentile_cont`.
+
+Plain aggregates (count, count_distinct, sum, avg, min, max and, where the database has
+`percentile_cont`, percentile) share one scan: one `GROUP BY p, g` with a `CASE` per filter. Active
+users, retention and funnels are computed from per-user-day rows with window functions and joins,
+inside the database. Values are bound parameters; identifiers come from the validated config and
+the reflected table, and the dialect quotes them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import itertools
+import math
+import weakref
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import Function
+from sqlalchemy.sql.selectable import CTE, FromClause, Select
+
+from connectors.base import Connector, SqlConnector
+from connectors.models import SourceConfig, SqlSource
+from metrics.calendar import Calendar
+from metrics.models import (
+    ActiveUsersMetric,
+    AggregateMetric,
+    CountDistinctMetric,
+    CountMetric,
+    FilterValue,
+    FunnelMetric,
+    Grain,
+    PercentileMetric,
+    RetentionMetric,
+    SourcedMetric,
+)
+from metrics.request import MetricError, Window
+from metrics.sql_dialects import EPOCH, SqlDialect, TimeContext, dialect_for
+
+Expr = ColumnElement[Any]
+Row = tuple[Any, ...]
+Decoder = Callable[[dict[str, list[Row]]], pl.DataFrame]
+
+_TZ_CHECKED: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+
+
+def _day_number(day: dt.date) -> int:
+    return (day - EPOCH).days
+
+
+def _from_day_number(number: int) -> dt.date:
+    return EPOCH + dt.timedelta(days=int(number))
+
+
+def _from_month_index(index: int) -> dt.date:
+    return dt.date(int(index) // 12, int(index) % 12 + 1, 1)
+
+
+def period_of_key(key: int, grain: Grain) -> dt.date:
+    """The first day of the bucket whose SQL key (day number or month index) is `key`."""
+    return _from_month_index(key) if grain in ("month", "quarter") else _from_day_number(key)
+
+
+def _local_midnight(day: dt.date, calendar: Calendar) -> dt.datetime:
+    """The first instant (UTC) of a local day."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=calendar.zone).astimezone(dt.UTC)
+
+
+class _Compiler:
+    """Builds the branches for one source and one window, and the decoders for their rows."""
+
+    def __init__(
+        self, source_name: str, source: SqlSource, connector: SqlConnector, window: Window, lookback: int
+    ) -> None:
+        self.source_name = source_name
+        self.source = source
+        self.window = window
+        self.calendar = window.calendar
+        self.dialect: SqlDialect = dialect_for(connector.dialect_name)
+        src = connector.selectable()
+        if not isinstance(src, FromClause):
+            raise MetricError(f"source {source_name!r}: its connector did not give a SQL table or query")
+        self.src = src
+        ts_type = self.column(source.columns.timestamp).type
+        self.is_date = isinstance(ts_type, sa.Date) and not isinstance(ts_type, sa.DateTime)
+        aware = isinstance(ts_type, sa.DateTime) and bool(ts_type.timezone)
+        span = (
+            _local_midnight(window.start - dt.timedelta(days=lookback + 2), self.calendar),
+            _local_midnight(window.end + dt.timedelta(days=3), self.calendar),
+        )
+        self.ctx = TimeContext(self.calendar.timezone, aware, span)
+        self.start_day = _day_number(window.start)
+        self.end_day = _day_number(window.end)
+        self.by = window.by
+        if self.by is not None and self.by not in source.dimensions:
+            raise MetricError(
+                f"{self.by!r} is not a dimension of source {source_name!r}; "
+                f"break down by one of: {', '.join(source.dimensions) or '(none declared)'}"
+            )
+        self.branches: list[Select[Any]] = []
+        self.decoders: dict[str, Decoder] = {}
+        self._names: defaultdict[str, int] = defaultdict(int)
+        self._day_needs: dict[str, dt.date] = {}
+        self._day_ctes: dict[str, CTE] = {}
+        self._lagged: dict[str, CTE] = {}
+        self._cohorts: dict[str, CTE] = {}
+
+    # -- columns and expressions over the source --
+
+    def column(self, name: str) -> Expr:
+        if name not in self.src.c:
+            raise MetricError(
+                f"column {name!r} is not in source {self.source_name!r}; run `northstar validate`"
+            )
+        return cast(Expr, self.src.c[name])
+
+    def role(self, role: str) -> Expr:
+        name = getattr(self.source.columns, role)
+        if name is None:
+            raise MetricError(
+                f"source {self.source_name!r} maps no {role} column; add `{role}:` under `columns:`"
+            )
+        return self.column(name)
+
+    def name(self, stem: str) -> str:
+        self._names[stem] += 1
+        return f"{stem}_{self._names[stem]}"
+
+    @property
+    def ts(self) -> Expr:
+        return self.dialect.timestamp(self.role("timestamp"), self.is_date)
+
+    def instant(self, day: dt.date) -> Expr:
+        """The first moment of a local day, comparable with `self.ts`."""
+        if self.is_date:
+            return self.dialect.date_value(day)
+        return self.dialect.instant(_local_midnight(day, self.calendar), self.ctx)
+
+    def local(self, ts: Expr) -> Expr:
+        """Local wall-clock time (a DATE column already holds local days)."""
+        return ts if self.is_date else self.dialect.local(ts, self.ctx)
+
+    def in_days(self, ts: Expr, first: dt.date | None, last: dt.date) -> list[Expr]:
+        """`ts` falls on a local day in [first, last] (no lower bound when `first` is None)."""
+        conditions = [ts < self.instant(last + dt.timedelta(days=1))]
+        if first is not None:
+            conditions.insert(0, ts >= self.instant(first))
+        return conditions
+
+    def day(self, ts: Expr) -> Expr:
+        return self.dialect.day_number(self.local(ts))
+
+    def period(self, ts: Expr) -> Expr:
+        grain = self.window.grain
+        if self.window.span_end is not None:  # one span (MetricRequest.span_end); NULL after it
+            return sa.case(
+                (self.day(ts) <= sa.literal(_day_number(self.window.span_end)), sa.literal(self.start_day))
+            )
+        if grain == "day":
+            return self.day(ts)
+        if grain == "week":
+            days = self.day(ts)
+            # 1970-01-01 was a Thursday: (d + 3) % 7 is days since Monday, (d + 4) % 7 since Sunday.
+            shift = (3 if self.calendar.week_start == "monday" else 4) + 7 * 100_000
+            return days - (days + sa.literal(shift)) % 7
+        months = self.dialect.month_index(self.local(ts))
+        if grain == "month":
+            return months
+        shift = 12 * 100_000 - (self.calendar.fiscal_year_start - 1)
+        return months - (months + sa.literal(shift)) % 3
+
+    def group(self) -> Expr | None:
+        if self.by is None:
+            return None
+        column = self.column(self.by)
+        if isinstance(column.type, sa.Boolean):
+            return sa.case((column, sa.literal("true")), (sa.not_(column), sa.literal("false")))
+        if isinstance(column.type, sa.String):
+            return column
+        return sa.cast(column, sa.String())
+
+    def condition(self, filters: Mapping[str, FilterValue]) -> Expr | None:
+        parts: list[Expr] = []
+        for key, value in sorted(filters.items()):
+            column = self.role("event") if key == "event" else self.dimension(key)
+            values = [_literal_for(v, column.type) for v in (value if isinstance(value, list) else [value])]
+            parts.append(column == values[0] if len(values) == 1 else column.in_(values))
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else sa.and_(*parts)
+
+    def dimension(self, key: str) -> Expr:
+        if key not in self.source.dimensions:
+            raise MetricError(f"filter key {key!r} is not a dimension of source {self.source_name!r}")
+        return self.column(key)
+
+    def event_is(self, names: str | list[str]) -> Expr:
+        event = self.role("event")
+        return event.in_(names) if isinstance(names, list) else event == names
+
+    def measure(self, name: str) -> Expr:
+        column = self.column(name)
+        if isinstance(column.type, sa.Boolean):
+            return sa.cast(column, sa.Integer())
+        return column
+
+    # -- output rows --
+
+    def emit(self, tag: str, period: Any, group: Any, n: Any, v: Any, w: Any, source: Any) -> Select[Any]:
+        columns: list[Any] = [sa.literal(tag, sa.String()).label("metric"), period.label("p")]
+        if self.by is not None:
+            columns.append(group.label("g"))
+        columns += [
+            sa.cast(n if n is not None else sa.null(), sa.BigInteger()).label("n"),
+            self.dialect.double(v if v is not None else sa.null()).label("v"),
+            self.dialect.double(w if w is not None else sa.null()).label("w"),
+        ]
+        return sa.select(*columns).select_from(source)
+
+    def statement(self) -> Select[Any] | sa.CompoundSelect[Any]:
+        if len(self.branches) == 1:
+            return self.branches[0]
+        return sa.union_all(*self.branches)
+
+    # -- plain aggregates: one scan --
+
+    def aggregates(self, metrics: Mapping[str, SourcedMetric]) -> None:
+        simple = {
+            key: m
+            for key, m in metrics.items()
+            if isinstance(m, CountMetric | CountDistinctMetric | AggregateMetric | PercentileMetric)
+        }
+        if not simple:
+            return
+        flags: dict[str, tuple[str, Expr | None]] = {}  # filter key -> (label, condition)
+        inner: list[Any] = [self.period(self.ts).label("p")]
+        group = self.group()
+        if group is not None:
+            inner.append(group.label("g"))
+        for metric in simple.values():
+            key = repr(sorted(metric.filter.items()))
+            if key not in flags:
+                flags[key] = (f"f{len(flags)}", self.condition(metric.filter))
+        for label, condition in flags.values():
+            flag = sa.literal(1) if condition is None else sa.case((condition, sa.literal(1)))
+            inner.append(flag.label(label))
+        values: dict[str, str] = {}
+        for index, (metric_id, metric) in enumerate(simple.items()):
+            if isinstance(metric, CountMetric):
+                continue
+            if isinstance(metric, CountDistinctMetric):
+                column = self.column(metric.column) if metric.column else self.role("user")
+            else:
+                column = self.measure(metric.column)
+                if isinstance(metric, AggregateMetric) and metric.type == "avg":
+                    column = self.dialect.double(column)
+            condition = flags[repr(sorted(metric.filter.items()))][1]
+            value = column if condition is None else sa.case((condition, column))
+            values[metric_id] = f"x{index}"
+            inner.append(value.label(f"x{index}"))
+        where = self.in_days(self.ts, self.window.start, self.window.end)
+        conditions = [c for _, c in flags.values()]
+        if all(c is not None for c in conditions):
+            where.append(sa.or_(*cast(list[Expr], conditions)))
+        rows = sa.select(*inner).where(*where).subquery(self.name("rows"))
+        keys = [rows.c.p] + ([rows.c.g] if group is not None else [])
+        outer: list[Any] = list(keys)
+        for label, _ in flags.values():
+            outer.append(sa.func.count(rows.c[label]).label(f"n_{label}"))
+        generic: list[str] = []
+        for metric_id, metric in simple.items():
+            if isinstance(metric, CountMetric):
+                continue
+            x = rows.c[values[metric_id]]
+            label = f"a_{values[metric_id]}"
+            if isinstance(metric, CountDistinctMetric):
+                outer.append(sa.func.count(sa.distinct(x)).label(label))
+            elif isinstance(metric, PercentileMetric):
+                if self.dialect.native_percentile:
+                    outer.append(sa.func.percentile_cont(metric.percentile).within_group(x).label(label))
+                else:
+                    generic.append(metric_id)
+            else:
+                outer.append(getattr(sa.func, metric.type)(x).label(label))
+        agg = sa.select(*outer).group_by(*keys).cte(self.name("agg"))
+        g = agg.c.g if group is not None else None
+        for metric_id, metric in simple.items():
+            n = agg.c[f"n_{flags[repr(sorted(metric.filter.items()))][0]}"]
+            if isinstance(metric, CountMetric):
+                v: Any = n
+            elif metric_id in generic:
+                v = None
+            else:
+                v = agg.c[f"a_{values[metric_id]}"]
+            self.branches.append(self.emit(metric_id, agg.c.p, g, n, v, None, agg).where(n > 0))
+            self.decoders[metric_id] = self._simple_decoder(metric_id, metric, metric_id in generic)
+        for metric_id in generic:
+            metric = simple[metric_id]
+            assert isinstance(metric, PercentileMetric)
+            self.percentile(metric_id, metric)
+
+    def percentile(self, metric_id: str, metric: PercentileMetric) -> None:
+        """Exact percentile without `percentile_cont`: the two closest ranks from window functions."""
+        x = self.measure(metric.column)
+        inner: list[Any] = [self.period(self.ts).label("p"), x.label("x")]
+        group = self.group()
+        if group is not None:
+            inner.append(group.label("g"))
+        where = [*self.in_days(self.ts, self.window.start, self.window.end), x.is_not(None)]
+        condition = self.condition(metric.filter)
+        if condition is not None:
+            where.append(condition)
+        rows = sa.select(*inner).where(*where).subquery(self.name("pct_rows"))
+        keys = [rows.c.p] + ([rows.c.g] if group is not None else [])
+        ranked = sa.select(
+            *keys,
+            rows.c.x,
+            (sa.func.row_number().over(partition_by=keys, order_by=rows.c.x) - 1).label("rn"),
+            sa.func.count().over(partition_by=keys).label("cnt"),
+        ).subquery(self.name("pct_ranked"))
+        rkeys = [ranked.c.p] + ([ranked.c.g] if group is not None else [])
+        lower = self.dialect.floor((ranked.c.cnt - 1) * sa.literal(metric.percentile, sa.Double()))
+        low = sa.func.min(sa.case((ranked.c.rn == lower, ranked.c.x)))
+        high = sa.func.min(sa.case((ranked.c.rn == lower + 1, ranked.c.x)))
+        select = self.emit(
+            f"{metric_id}:pct",
+            ranked.c.p,
+            ranked.c.g if group is not None else None,
+            sa.func.max(ranked.c.cnt),
+            low,
+            high,
+            ranked,
+        ).group_by(*rkeys)
+        self.branches.append(select)
+
+    def _simple_decoder(self, metric_id: str, metric: SourcedMetric, generic: bool) -> Decoder:
+        def decode(rows: dict[str, list[Row]]) -> pl.DataFrame:
+            out: list[tuple[dt.date, str | None, float | None]] = []
+            ranks = {(p, g): (n, v, w) for _, p, g, n, v, w in rows.get(f"{metric_id}:pct", [])}
+            for _, p, g, n, v, _w in rows.get(metric_id, []):
+                value: float | None
+                if isinstance(metric, CountMetric):
+                    value = float(n)
+                elif generic:
+                    assert isinstance(metric, PercentileMetric)
+                    value = _interpolate(metric.percentile, *ranks[(p, g)]) if (p, g) in ranks else None
+                elif metric.type == "sum":
+                    value = 0.0 if v is None else float(v)
+                else:
+                    value = None if v is None else float(v)
+                out.append((period_of_key(p, self.window.grain), g, value))
+            return self.frame(out)
+
+        return decode
+
+    # -- per-user-day rows, shared by active users and retention returns --
+
+    def plan_user_days(self, metrics: Mapping[str, SourcedMetric]) -> None:
+        """Register each distinct per-user-day condition with the earliest day any metric needs."""
+        for metric in metrics.values():
+            if isinstance(metric, ActiveUsersMetric):
+                key = self._days_key(metric.filter, None)
+                first = self.window.start - dt.timedelta(days=metric.window - 1)
+            elif isinstance(metric, RetentionMetric):
+                key = self._days_key(metric.filter, metric.return_event)
+                first = self.window.start + dt.timedelta(days=_interval(metric)[0])
+            else:
+                continue
+            known = self._day_needs.get(key)
+            self._day_needs[key] = first if known is None else min(known, first)
+
+    @staticmethod
+    def _days_key(filters: Mapping[str, FilterValue], events: str | list[str] | None) -> str:
+        merged: dict[str, Any] = dict(filters)
+        extra = None if events == "any" else events
+        if extra is not None and "event" not in merged:
+            merged["event"], extra = extra, None
+        return repr((sorted(merged.items()), extra))
+
+    def user_days(self, filters: Mapping[str, FilterValue], events: str | list[str] | None) -> CTE:
+        """Distinct (user, local day[, group]) with a passing event, from the earliest day needed."""
+        key = self._days_key(filters, events)
+        if key in self._day_ctes:
+            return self._day_ctes[key]
+        user = self.role("user")
+        inner: list[Any] = [user.label("u"), self.day(self.ts).label("d")]
+        group = self.group()
+        if group is not None:
+            inner.append(group.label("g"))
+        where = [*self.in_days(self.ts, self._day_needs[key], self.window.end), user.is_not(None)]
+        condition = self.condition(filters)
+        if condition is not None:
+            where.append(condition)
+        if events is not None and events != "any":
+            where.append(self.event_is(events))
+        rows = sa.select(*inner).where(*where).subquery(self.name("active_rows"))
+        days = sa.select(*rows.c).distinct().cte(self.name("user_days"))
+        self._day_ctes[key] = days
+        return days
+
+    def lagged(self, days: CTE) -> CTE:
+        """Each user's active days with the previous one (one sort, shared by every window)."""
+        if days.name in self._lagged:
+            return self._lagged[days.name]
+        grouped = self.by is not None
+        users = [days.c.u] + ([days.c.g] if grouped else [])
+        lagged = sa.select(
+            *([days.c.g] if grouped else []),
+            days.c.d,
+            # Function, not func.lag: the trino package registers a global, uncacheable `Lag`.
+            Function("lag", days.c.d, type_=sa.Integer())
+            .over(partition_by=users, order_by=days.c.d)
+            .label("prev"),
+        ).cte(self.name("lagged"))
+        self._lagged[days.name] = lagged
+        return lagged
+
+    # -- active users: per-user-day intervals and a running sum --
+
+    def active_users(self, metric_id: str, metric: ActiveUsersMetric) -> None:
+        """Each active day a covers days a .. a+window-1; count the covered users with a running sum.
+
+        A user's day a adds +1 from max(a, previous active day + window) and -1 from a + window, so
+        overlapping windows never count a user twice. O(user-days), no self-join over days.
+        """
+        days = self.user_days(metric.filter, None)
+        lagged = self.lagged(days)
+        grouped = self.by is not None
+        w = sa.literal(metric.window)
+        starts = sa.select(
+            *([lagged.c.g] if grouped else []),
+            sa.case(
+                (sa.or_(lagged.c.prev.is_(None), lagged.c.prev + w <= lagged.c.d), lagged.c.d),
+                else_=lagged.c.prev + w,
+            ).label("x"),
+            sa.literal(1).label("delta"),
+        )
+        ends = sa.select(
+            *([lagged.c.g] if grouped else []), (lagged.c.d + w).label("x"), sa.literal(-1).label("delta")
+        )
+        deltas = sa.union_all(starts, ends).subquery(self.name("deltas"))
+        keys = ([deltas.c.g] if grouped else []) + [deltas.c.x]
+        per_day = (
+            sa.select(*keys, sa.func.sum(deltas.c.delta).label("s"))
+            .where(deltas.c.x <= sa.literal(self.end_day))
+            .group_by(*keys)
+            .subquery(self.name("per_day"))
+        )
+        running = sa.func.sum(per_day.c.s).over(
+            partition_by=[per_day.c.g] if grouped else None,
+            order_by=per_day.c.x,
+            rows=(None, 0),
+        )
+        self.branches.append(
+            self.emit(metric_id, per_day.c.x, per_day.c.g if grouped else None, None, running, None, per_day)
+        )
+        if grouped:  # the groups found on active days inside [start, end] get a row in every period
+            found = self.emit(f"{metric_id}:groups", sa.literal(0), days.c.g, None, None, None, days)
+            self.branches.append(found.where(days.c.d >= sa.literal(self.start_day)).group_by(days.c.g))
+        self.decoders[metric_id] = self._active_decoder(metric_id)
+
+    def _active_decoder(self, metric_id: str) -> Decoder:
+        def decode(rows: dict[str, list[Row]]) -> pl.DataFrame:
+            series: dict[Any, list[tuple[int, float]]] = defaultdict(list)
+            for _, x, g, _n, v, _w in rows.get(metric_id, []):
+                series[g].append((int(x), float(v)))
+            groups = [row[2] for row in rows.get(f"{metric_id}:groups", [])] if self.by else [None]
+            window = self.window
+            out: list[tuple[dt.date, str | None, float | None]] = []
+            periods = window.periods()
+            for g in groups:
+                points = sorted(series.get(g, []))
+                position, value = 0, 0.0
+                for period in periods:
+                    day = _day_number(window.last_day(period))
+                    while position < len(points) and points[position][0] <= day:
+                        value = points[position][1]
+                        position += 1
+                    out.append((period, g, value))
+            return self.frame(out)
+
+        return decode
+
+    # -- retention --
+
+    def cohort(self, metric: RetentionMetric) -> CTE:
+        """Users whose first ever cohort event (up to --end) falls in [start, end]: u, c, p[, g]."""
+        key = repr((metric.cohort_event, sorted(metric.filter.items())))
+        if key in self._cohorts:
+            return self._cohorts[key]
+        user = self.role("user")
+        group = self.group()
+        events: list[Any] = [user.label("u"), self.ts.label("t")]
+        if group is not None:
+            events.append(group.label("g"))
+        where = [*self.in_days(self.ts, None, self.window.end), user.is_not(None)]
+        where.append(self.event_is(metric.cohort_event))
+        condition = self.condition(metric.filter)
+        if condition is not None:
+            where.append(condition)
+        rows = sa.select(*events).where(*where).subquery(self.name("cohort_events"))
+        if group is not None:
+            ranked = sa.select(
+                rows.c.u,
+                rows.c.t,
+                rows.c.g,
+                sa.func.row_number()
+                .over(partition_by=rows.c.u, order_by=_tie_order(rows.c.t, rows.c.g))
+                .label("rn"),
+            ).subquery(self.name("cohort_ranked"))
+            firsts = sa.select(ranked.c.u, ranked.c.t, ranked.c.g).where(ranked.c.rn == 1)
+        else:
+            firsts = sa.select(rows.c.u, sa.func.min(rows.c.t).label("t")).group_by(rows.c.u)
+        first = firsts.subquery(self.name("firsts"))
+        days = sa.select(
+            first.c.u,
+            self.day(first.c.t).label("c"),
+            self.period(first.c.t).label("p"),
+            *([first.c.g] if group is not None else []),
+        ).subquery(self.name("cohort_days"))
+        cohort = sa.select(*days.c).where(days.c.c >= sa.literal(self.start_day)).cte(self.name("cohort"))
+        self._cohorts[key] = cohort
+        return cohort
+
+    def retention(self, metric_id: str, metric: RetentionMetric) -> None:
+        cohort = self.cohort(metric)
+        low, high = _interval(metric)
+        days = self.user_days(metric.filter, metric.return_event)
+        returns = (
+            sa.select(days.c.u, days.c.d)
+            .where(days.c.d >= sa.literal(self.start_day + low))
+            .distinct()
+            .subquery(self.name("returns"))
+        )
+        kept = (
+            sa.select(cohort.c.u)
+            .distinct()
+            .select_from(
+                cohort.join(
+                    returns,
+                    sa.and_(
+                        returns.c.u == cohort.c.u,
+                        returns.c.d >= cohort.c.c + sa.literal(low),
+                        returns.c.d <= cohort.c.c + sa.literal(high),
+                    ),
+                )
+            )
+            .subquery(self.name("kept"))
+        )
+        grouped = self.by is not None
+        keys = [cohort.c.p] + ([cohort.c.g] if grouped else [])
+        select = self.emit(
+            metric_id,
+            cohort.c.p,
+            cohort.c.g if grouped else None,
+            sa.func.count(),
+            sa.func.count(kept.c.u),
+            None,
+            cohort.outerjoin(kept, kept.c.u == cohort.c.u),
+        ).group_by(*keys)
+        self.branches.append(select)
+        self.decoders[metric_id] = self._rate_decoder(metric_id, maturity=high)
+
+    # -- funnels --
+
+    def funnel(self, metric_id: str, metric: FunnelMetric) -> None:
+        user = self.role("user")
+        condition = self.condition(metric.filter)
+        group = self.group()
+        grouped = group is not None
+        step_one = [
+            *self.in_days(self.ts, self.window.start, self.window.end),
+            user.is_not(None),
+            self.event_is(metric.steps[0]),
+        ]
+        if condition is not None:
+            step_one.append(condition)
+        rows = (
+            sa.select(
+                user.label("u"),
+                self.period(self.ts).label("p"),
+                self.ts.label("t"),
+                *([group.label("g")] if group is not None else []),
+            )
+            .where(*step_one)
+            .subquery(self.name("entry_rows"))
+        )
+        if grouped:
+            ranked = sa.select(
+                *rows.c,
+                sa.func.row_number()
+                .over(partition_by=[rows.c.u, rows.c.p], order_by=_tie_order(rows.c.t, rows.c.g))
+                .label("rn"),
+            ).subquery(self.name("entry_ranked"))
+            entries = (
+                sa.select(ranked.c.u, ranked.c.p, ranked.c.t.label("t0"), ranked.c.g)
+                .where(ranked.c.rn == 1)
+                .cte(self.name("entries"))
+            )
+        else:
+            entries = (
+                sa.select(rows.c.u, rows.c.p, sa.func.min(rows.c.t).label("t0"))
+                .group_by(rows.c.u, rows.c.p)
+                .cte(self.name("entries"))
+            )
+        previous: FromClause = sa.select(
+            entries.c.u, entries.c.p, entries.c.t0, entries.c.t0.label("t")
+        ).subquery(self.name("step"))
+        within = metric.within * 86400.0
+        for before, step in itertools.pairwise(metric.steps):
+            step_where = [
+                *self.in_days(self.ts, self.window.start, self.window.end),
+                user.is_not(None),
+                self.event_is(step),
+            ]
+            if condition is not None:
+                step_where.append(condition)
+            events = (
+                sa.select(user.label("u"), self.ts.label("t"))
+                .where(*step_where)
+                .subquery(self.name("step_rows"))
+            )
+            joined = previous.join(
+                events,
+                sa.and_(
+                    events.c.u == previous.c.u,
+                    # a repeated step (view, view) needs a second event: one row cannot be both
+                    events.c.t > previous.c.t if step == before else events.c.t >= previous.c.t,
+                    events.c.t < self.dialect.plus_seconds(previous.c.t0, within),
+                ),
+            )
+            previous = (
+                sa.select(previous.c.u, previous.c.p, previous.c.t0, sa.func.min(events.c.t).label("t"))
+                .select_from(joined)
+                .group_by(previous.c.u, previous.c.p, previous.c.t0)
+                .subquery(self.name("step"))
+            )
+        converted = entries.outerjoin(
+            previous, sa.and_(previous.c.u == entries.c.u, previous.c.p == entries.c.p)
+        )
+        keys = [entries.c.p] + ([entries.c.g] if grouped else [])
+        select = self.emit(
+            metric_id,
+            entries.c.p,
+            entries.c.g if grouped else None,
+            sa.func.count(),
+            sa.func.count(previous.c.u),
+            None,
+            converted,
+        ).group_by(*keys)
+        self.branches.append(select)
+        self.decoders[metric_id] = self._rate_decoder(metric_id, maturity=None)
+
+    def _rate_decoder(self, metric_id: str, maturity: int | None) -> Decoder:
+        """value = v / n; for retention, null until the last cohort member's interval has ended."""
+
+        def decode(rows: dict[str, list[Row]]) -> pl.DataFrame:
+            window = self.window
+            out: list[tuple[dt.date, str | None, float | None]] = []
+            for _, p, g, n, v, _w in rows.get(metric_id, []):
+                period = period_of_key(p, window.grain)
+                value: float | None = None if not n else float(v) / float(n)
+                if maturity is not None:
+                    last_member = window.last_day(period)
+                    if last_member + dt.timedelta(days=maturity) > window.end:
+                        value = None
+                out.append((period, g, value))
+            return self.frame(out)
+
+        return decode
+
+    # -- frames --
+
+    def frame(self, rows: Sequence[tuple[dt.date, str | None, float | None]]) -> pl.DataFrame:
+        ordered = sorted(rows, key=lambda r: (r[0], r[1] is None, r[1] or ""))
+        data: dict[str, Any] = {"period": pl.Series("period", [r[0] for r in ordered], dtype=pl.Date)}
+        if self.by is not None:
+            data[self.by] = pl.Series(self.by, [r[1] for r in ordered], dtype=pl.String)
+        data["value"] = pl.Series("value", [r[2] for r in ordered], dtype=pl.Float64)
+        return pl.DataFrame(data)
+
+
+def _interval(metric: RetentionMetric) -> tuple[int, int]:
+    """Days after the cohort day that count as retained: (first, last)."""
+    if metric.period == "day":
+        return metric.offset, metric.offset
+    return 7 * metric.offset, 7 * metric.offset + 6
+
+
+def _tie_order(ts: Expr, group: Expr) -> list[Any]:
+    """Earliest event first; among events at the same instant a null group, then the smallest value."""
+    return [ts, sa.case((group.is_(None), 0), else_=1), group]
+
+
+def _literal_for(value: Any, type_: Any) -> Any:
+    """A filter value in the column's terms (YAML `true` against a text column means "true")."""
+    if isinstance(type_, sa.String):
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
+    if isinstance(type_, sa.Integer | sa.Numeric | sa.Float) and isinstance(value, str):
+        try:
+            return int(value) if isinstance(type_, sa.Integer) else float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _interpolate(q: float, count: Any, low: Any, high: Any) -> float | None:
+    """Linear interpolation between the closest ranks (numpy's default, SQL percentile_cont)."""
+    if low is None:
+        return None
+    position = (int(count) - 1) * q
+    fraction = position - math.floor(position)
+    if fraction == 0 or high is None:
+        return float(low)
+    return float(low) + fraction * (float(high) - float(low))
+
+
+@dataclasses.dataclass(frozen=True)
+class CompiledRequest:
+    statement: Select[Any] | sa.CompoundSelect[Any]
+    decoders: Mapping[str, Decoder]
+    by: str | None
+
+    def decode(self, frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
+        rows: dict[str, list[Row]] = defaultdict(list)
+        names = ["metric", "p", "g", "n", "v", "w"] if self.by is not None else ["metric", "p", "n", "v", "w"]
+        for row in frame.select(names).iter_rows():
+            if self.by is None:
+                tag, p, n, v, w = row
+                g = None
+            else:
+                tag, p, g, n, v, w = row
+            if p is None:  # after a single span (MetricRequest.span_end): not part of the result
+                continue
+            rows[tag].append((tag, int(p), g, n, v, w))
+        return {metric_id: decode(rows) for metric_id, decode in self.decoders.items()}
+
+
+def _lookback(metrics: Mapping[str, SourcedMetric]) -> int:
+    windows = [m.window - 1 for m in metrics.values() if isinstance(m, ActiveUsersMetric)]
+    return max(windows, default=0)
+
+
+class SqlBackend:
+    """Computes sourced metrics inside a SQL database: one statement per source and request."""
+
+    def compile(
+        self,
+        source_name: str,
+        source: SourceConfig,
+        connector: Connector,
+        metrics: Mapping[str, SourcedMetric],
+        window: Window,
+    ) -> CompiledRequest:
+        if not isinstance(source, SqlSource) or not isinstance(connector, SqlConnector):
+            raise MetricError(f"source {source_name!r} is not a SQL source")
+        if window.end < window.start:
+            raise MetricError(f"the range ends ({window.end}) before it starts ({window.start})")
+        compiler = _Compiler(source_name, source, connector, window, _lookback(metrics))
+        compiler.plan_user_days(metrics)
+        compiler.aggregates(metrics)
+        for metric_id, metric in metrics.items():
+            if isinstance(metric, ActiveUsersMetric):
+                compiler.active_users(metric_id, metric)
+        for metric_id, metric in metrics.items():
+            if isinstance(metric, RetentionMetric):
+                compiler.retention(metric_id, metric)
+            elif isinstance(metric, FunnelMetric):
+                compiler.funnel(metric_id, metric)
+        if not compiler.branches:
+            raise MetricError(f"no metrics to compute on source {source_name!r}")
+        return CompiledRequest(compiler.statement(), compiler.decoders, window.by)
+
+    def compute(
+        self,
+        source_name: str,
+        source: SourceConfig,
+        connector: Connector,
+        metrics: Mapping[str, SourcedMetric],
+        window: Window,
+    ) -> dict[str, pl.DataFrame]:
+        compiled = self.compile(source_name, source, connector, metrics, window)
+        assert isinstance(connector, SqlConnector)
+        self._check_time_zone(source_name, connector, window.calendar)
+        return compiled.decode(connector.execute(compiled.statement))
+
+    def explain(
+        self,
+        source_name: str,
+        source: SourceConfig,
+        connector: Connector,
+        metrics: Mapping[str, SourcedMetric],
+        window: Window,
+    ) -> str:
+        compiled = self.compile(source_name, source, connector, metrics, window)
+        assert isinstance(connector, SqlConnector)
+        return connector.explain(compiled.statement)
+
+    def data_range(
+        self, source_name: str, source: SourceConfig, connector: Connector, calendar: Calendar
+    ) -> tuple[dt.date | None, dt.date | None]:
+        if not isinstance(source, SqlSource) or not isinstance(connector, SqlConnector):
+            raise MetricError(f"source {source_name!r} is not a SQL source")
+        dialect = dialect_for(connector.dialect_name)
+        src = connector.selectable()
+        if not isinstance(src, FromClause) or source.columns.timestamp not in src.c:
+            raise MetricError(
+                f"column {source.columns.timestamp!r} is not in source {source_name!r}; run `northstar validate`"
+            )
+        column = src.c[source.columns.timestamp]
+        is_date = isinstance(column.type, sa.Date) and not isinstance(column.type, sa.DateTime)
+        ts = dialect.timestamp(column, is_date)
+        frame = connector.execute(sa.select(sa.func.min(ts).label("lo"), sa.func.max(ts).label("hi")))
+        from connectors.sql import utc_datetime
+
+        low, high = (utc_datetime(v) for v in frame.row(0)) if frame.height else (None, None)
+        if low is None or high is None:
+            return None, None
+        zone = calendar.zone
+        return low.astimezone(zone).date(), high.astimezone(zone).date()
+
+    def _check_time_zone(self, source_name: str, connector: SqlConnector, calendar: Calendar) -> None:
+        """MariaDB/MySQL return NULL from CONVERT_TZ for zones missing from their tables: refuse early."""
+        if connector.dialect_name not in ("mysql", "mariadb") or calendar.timezone == "UTC":
+            return
+        checked = _TZ_CHECKED.setdefault(connector, set())
+        if calendar.timezone in checked:
+            return
+        probe = sa.select(
+            sa.func.convert_tz(
+                sa.literal(dt.datetime(2000, 1, 1), sa.DateTime()),
+                sa.literal("+00:00"),
+                sa.literal(calendar.timezone),
+            )
+        )
+        frame = connector.execute(probe)
+        if not frame.height or frame.row(0)[0] is None:
+            raise MetricError(
+                f"source {source_name!r}: the MariaDB/MySQL server does not know the time zone "
+                f"{calendar.timezone!r}; load its time zone tables (mariadb-tzinfo-to-sql "
+                "/usr/share/zoneinfo | mariadb -u root mysql) or set `timezone: UTC`"
+            )
+        checked.add(calendar.timezone)
