@@ -60,32 +60,59 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_cli_compute_json_equals_an_independent_count(small_demo: Path) -> None:
-    run = _cli("compute", "signups", "--config", str(small_demo), "--start", "2026-11-01", "--end", "2026-11-15",
-               "--format", "json")
+    run = _cli(
+        "compute",
+        "signups",
+        "--config",
+        str(small_demo),
+        "--start",
+        "2026-11-01",
+        "--end",
+        "2026-11-15",
+        "--format",
+        "json",
+    )
     assert run.returncode == 0, run.stderr
     rows = json.loads(run.stdout)
-    assert {r["period"] for r in rows} == {(dt.date(2026, 11, 1) + dt.timedelta(days=i)).isoformat() for i in range(15)}
+    assert {r["period"] for r in rows} == {
+        (dt.date(2026, 11, 1) + dt.timedelta(days=i)).isoformat() for i in range(15)
+    }
     events = pl.read_parquet(small_demo.parent / "data" / "demo" / "events.parquet")
     local = events.with_columns(
         day=pl.col("ts").dt.replace_time_zone("UTC").dt.convert_time_zone("Europe/Berlin").dt.date()
     )
-    expected = dict(
-        local.filter(pl.col("event") == "signup").group_by("day").len().iter_rows()
-    )
+    expected = dict(local.filter(pl.col("event") == "signup").group_by("day").len().iter_rows())
     for row in rows:
         assert row["value"] == expected.get(dt.date.fromisoformat(row["period"]), 0), row
 
 
 def test_cli_compute_by_dimension_and_csv(small_demo: Path) -> None:
-    run = _cli("compute", "revenue", "--config", str(small_demo), "--grain", "month", "--by", "plan",
-               "--start", "2026-10-01", "--end", "2026-10-31", "--format", "csv")
+    run = _cli(
+        "compute",
+        "revenue",
+        "--config",
+        str(small_demo),
+        "--grain",
+        "month",
+        "--by",
+        "plan",
+        "--start",
+        "2026-10-01",
+        "--end",
+        "2026-10-31",
+        "--format",
+        "csv",
+    )
     assert run.returncode == 0, run.stderr
     frame = pl.read_csv(run.stdout.encode())
     assert frame.columns == ["metric", "period", "plan", "value"]
     events = pl.read_parquet(small_demo.parent / "data" / "demo" / "events.parquet")
     local = events.with_columns(
         day=pl.col("ts").dt.replace_time_zone("UTC").dt.convert_time_zone("Europe/Berlin").dt.date()
-    ).filter((pl.col("event") == "purchase") & pl.col("day").is_between(dt.date(2026, 10, 1), dt.date(2026, 10, 31)))
+    ).filter(
+        (pl.col("event") == "purchase")
+        & pl.col("day").is_between(dt.date(2026, 10, 1), dt.date(2026, 10, 31))
+    )
     expected = dict(local.group_by("plan").agg(pl.col("amount").sum()).iter_rows())
     got = dict(zip(frame["plan"], frame["value"], strict=True))
     assert got.keys() == expected.keys()
