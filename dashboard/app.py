@@ -18,7 +18,6 @@ import time
 import traceback
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dashboard/ on the path
@@ -220,13 +219,15 @@ def _problems(project: Project) -> None:
         st.code("\n".join(str(p) for p in problems), language=None, wrap_lines=True)
 
 
-def _share(view: state.ViewState, url_path: str, base_url: str | None) -> str:
-    params = view.to_params()
-    if base_url:
-        base = base_url.rstrip("/") + ("/" + url_path if url_path else "/")
-    else:
-        base = st.context.url or "http://localhost:8501/"
-    return f"{base}?{urlencode(params)}"
+def base_url(project: Project, url_path: str) -> str:
+    """The app's root URL, where links start: `review.base_url` from project.yaml, else the address
+    the browser uses (less the current page's path), else http://localhost:8501."""
+    if project.settings.review.base_url:
+        return project.settings.review.base_url
+    here = (st.context.url or "").rstrip("/")
+    if url_path and here.endswith("/" + url_path):
+        here = here.removesuffix("/" + url_path)
+    return here or "http://localhost:8501"
 
 
 def main() -> None:
@@ -302,6 +303,7 @@ def main() -> None:
         data_first=first,
         data_last=last,
         calendar=calendar,
+        base_url=base_url(project, current.url_path),
         warnings=list(ss.get("_warnings", [])),
     )
     ss[CTX_KEY] = ctx
@@ -336,12 +338,9 @@ def main() -> None:
         with st.sidebar:
             st.divider()
             st.caption("Share this view")
-            link = _share(view, current.url_path, project.settings.review.base_url)
-            st.code(link, language=None, wrap_lines=False)
+            st.code(ctx.share_url(view), language=None, wrap_lines=False)
             st.link_button(
-                "Open review mode",
-                link + "&review=1" if "?" in link else link + "?review=1",
-                icon=":material/slideshow:",
+                "Open review mode", ctx.share_url(view.replace(review=True)), icon=":material/slideshow:"
             )
             st.caption(f"Config: `{md(folder)}` · definitions `{project.fingerprint[:8]}`")
 

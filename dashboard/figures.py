@@ -10,22 +10,31 @@ replaces the template.
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import plotly.graph_objects as go
 import polars as pl
 
 from dashboard.format import (
     axis_format,
+    format_date,
     format_probability,
     format_progress,
     format_range,
     format_value,
+    kr_title,
+    metric_unit,
     slug,
     status_words,
 )
+from metrics.models import ADDITIVE_TYPES
+
+if TYPE_CHECKING:
+    from metrics.models import KeyResult
+    from metrics.project import Project
 
 # Streamlit's own face first (loaded by the page), then faces kaleido finds on a Debian machine.
 FONT = "'Source Sans', 'Source Sans Pro', 'Liberation Sans', Arial, 'DejaVu Sans', sans-serif"
@@ -140,9 +149,11 @@ def period_title(label: str, start: dt.date | None, end: dt.date | None, grain: 
 
 
 TITLE_TOP = 14  # px from the top of the figure to the title
+TARGET_STRIP = 20  # px between the legend and the plot that hold a target's label
 LEGEND_TOP = 62  # px from the top to the legend (below a two-line title)
 LEGEND_ROW = 22  # px per legend row
 PLOT_WIDTH = 900  # px the legend wraps in (an estimate; the layout only needs to be roughly right)
+FEW_PERIODS = 16  # up to this many periods, a time axis has a tick on each
 GRAIN_DAYS = {"day": 1.0, "week": 7.0, "month": 30.4, "quarter": 91.3}
 
 
@@ -173,22 +184,14 @@ def _placement(title: str, height: int, rows: int, extra_top: int = 0) -> dict[s
     }
 
 
-def finish(fig: go.Figure, *, extra_top: int = 0) -> go.Figure:
-    """Place title, legend and plot top by pixels so they never overlap, at any height (for a
-    figure whose height or traces changed after it was built)."""
+def finish(fig: go.Figure) -> go.Figure:
+    """Place the title and legend again for the figure's current height (they sit at pixel offsets
+    from the top, written as fractions of the height): for a figure made taller after it was built,
+    as the review pack does to add its footer. The plot's top margin stays as built."""
     height = fig.layout.height or 420
-    names = [
-        str(t.name or "")
-        for t in fig.data
-        if t.showlegend is not False and getattr(t, "type", "") not in ("heatmap",)
-    ]
     title = str(fig.layout.title.text or "")
-    place = _placement(title, height, _legend_rows(names, fig.layout.showlegend is not False), extra_top)
-    fig.update_layout(
-        title={"y": place["title_y"]},
-        legend={"y": place["legend_y"]},
-        margin={"t": place["top"]},
-    )
+    place = _placement(title, height, 0)
+    fig.update_layout(title={"y": place["title_y"]}, legend={"y": place["legend_y"]})
     return fig
 
 
@@ -201,6 +204,7 @@ class _Figure:
         self.data: list[dict[str, Any]] = []
         self.shapes: list[dict[str, Any]] = []
         self.annotations: list[dict[str, Any]] = []
+        self.extra_top = 0  # px reserved between the legend and the plot (for a target's label)
         self.layout: dict[str, Any] = {
             "template": TEMPLATE,
             "title": {"text": title},
@@ -208,6 +212,7 @@ class _Figure:
             "xaxis": {},
             "yaxis": {
                 "tickformat": fmt.tickformat,
+                "tickformatstops": fmt.tickformatstops(),
                 "tickprefix": fmt.prefix,
                 "ticksuffix": fmt.suffix,
                 "hoverformat": fmt.hoverformat,
@@ -230,7 +235,7 @@ class _Figure:
             for t in self.data
             if t.get("showlegend", True) is not False and t["type"] != "heatmap"
         ]
-        place = _placement(title, height, _legend_rows(names, show), extra_top)
+        place = _placement(title, height, _legend_rows(names, show), extra_top + self.extra_top)
         layout["title"] = {**layout["title"], "y": place["title_y"]}
         layout["legend"] = {**layout.get("legend", {}), "y": place["legend_y"]}
         layout["margin"] = {**layout.get("margin", {}), "t": place["top"], **(margin or {})}
@@ -292,35 +297,6 @@ def _mark_quality(
     )
 
 
-def mark_quality_days(
-    fig: go.Figure,
-    days: Iterable[dt.date],
-    *,
-    start: dt.date | None = None,
-    end: dt.date | None = None,
-    width_days: float = 1.0,
-) -> go.Figure:
-    """Shade the points whose data failed a quality check (one legend entry, one band per run).
-
-    `days` are the x positions to shade: the affected days on a daily chart, or the first days of
-    the affected buckets on a weekly or monthly one (`width_days` wide, centred on the point).
-    """
-    bands = _quality_bands(days, start, end, width_days)
-    if bands:
-        fig.update_layout(shapes=[*fig.layout.shapes, *bands])
-        fig.add_trace(
-            go.Scatter(
-                x=[None],
-                y=[None],
-                mode="markers",
-                marker={"symbol": "square", "size": 12, "color": QUALITY_FILL, "line": {"width": 0}},
-                name="Data check failed",
-                hoverinfo="skip",
-            )
-        )
-    return fig
-
-
 @dataclass(frozen=True)
 class TargetPath:
     """Where a KR should be over its period: baseline at the start, milestones, target at the end."""
@@ -377,15 +353,32 @@ def _add_target(fig: _Figure, target: TargetPath, unit: str | None, *, show_lege
     fig.add(
         x=[target.end],
         y=[target.target],
-        mode="markers" if not show_legend else "markers+text",
+        mode="markers",
         marker={"symbol": "star", "size": 12, "color": TARGET},
-        text=None if not show_legend else [f"Target {format_value(target.target, unit, short=True)}"],
-        textposition="top left",
-        textfont={"size": 11, "color": INK},
         name="Target",
         showlegend=False,
         hovertemplate="%{y}<extra>target</extra>",
     )
+    if show_legend:
+        # The label sits in a strip of its own above the plot, its star over the target's day:
+        # next to the marker it would cross the forecast, which ends on the same day.
+        fig.extra_top = max(fig.extra_top, TARGET_STRIP)
+        fig.annotations.append(
+            {
+                "text": f"Target <b>{format_value(target.target, unit, short=True)}</b> by "
+                f"{format_date(target.end)} <span style='color:{TARGET}'>★</span>",
+                "x": target.end.isoformat(),
+                "xref": "x",
+                "y": 1,
+                "yref": "paper",
+                "xanchor": "right",
+                "yanchor": "bottom",
+                "yshift": 2,
+                "xshift": 6,
+                "showarrow": False,
+                "font": {"size": 12, "color": INK},
+            }
+        )
 
 
 def _add_band(fig: _Figure, band: Band, color: str, *, show_legend: bool = True) -> None:
@@ -452,6 +445,11 @@ def metric_timeseries(
     (dashed grey, aligned on the main periods), the KR target path and milestones, a forecast band,
     and the days whose data failed a check (at grains above day: the first days of their buckets)."""
     fig = _Figure(period_title(label, start, end, grain), unit, height=height)
+    periods = sorted({p for p in frame["period"].to_list() if p is not None}) if frame.height else []
+    if target is None and forecast is None and 0 < len(periods) <= FEW_PERIODS:
+        # A tick on each period, named as the period is (Plotly would put hours between few days,
+        # and weekly ticks on days that are not the week's first).
+        fig.axis("xaxis", tickvals=periods, tickformat="%b %-d" if grain in ("day", "week") else "%b %Y")
     if by is not None and by in frame.columns:
         totals = (
             frame.group_by(by)
@@ -529,6 +527,7 @@ def metric_timeseries(
             line={"color": PRIMARY, "width": 2.4},
             marker={"size": 5},
             name=label,
+            legendrank=1,  # first in the legend, though drawn over the comparison
         )
     if target is not None:
         _add_target(fig, target, unit)
@@ -590,6 +589,127 @@ def kr_chart(
     fig.axis("xaxis", tickformat="%b %-d", nticks=4, ticks="", tickfont={"size": 10})
     fig.axis("yaxis", nticks=4, tickfont={"size": 10}, rangemode="normal", automargin=True)
     return fig.build(margin={"l": 52, "r": 10, "t": 10, "b": 28})
+
+
+def plain(text: str) -> str:
+    """User text (labels and descriptions from YAML) made literal inside a Plotly label, which
+    reads a little HTML."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def wrap_label(label: str, width: int = 30, lines: int = 3) -> str:
+    """A key result's name as a scorecard row label: at most `lines` lines of `width` characters,
+    so a long description does not squeeze the bars (Plotly sizes the label column to the text)."""
+    wrapped = textwrap.wrap(label, width, break_on_hyphens=False) or [label]
+    if len(wrapped) > lines:
+        wrapped = [
+            *wrapped[: lines - 1],
+            textwrap.shorten(" ".join(wrapped[lines - 1 :]), width, placeholder=" …"),
+        ]
+    return "<br>".join(plain(line) for line in wrapped)
+
+
+# --- key results: from a scored key result (`metrics.okrs.KeyResultScore`) to its chart ------------
+
+
+def target_path(score: Any) -> TargetPath | None:
+    """A scored key result's target path over its period: baseline, milestones, target."""
+    if score.period_start is None or score.period_end is None:
+        return None
+    return TargetPath(
+        start=score.period_start,
+        end=score.period_end,
+        baseline=score.baseline,
+        target=score.target,
+        milestones={m.date: m.value for m in score.milestones},
+    )
+
+
+def forecast_band(score: Any, end: dt.date | None = None) -> Band | None:
+    """A scored key result's forecast as a band from its last reading to the period's end."""
+    forecast = score.forecast
+    day = end or score.period_end
+    if forecast is None or day is None:
+        return None
+    origin = None
+    history = score.history
+    if history is not None and history.height:
+        last = history.drop_nulls("value").sort("date").tail(1)
+        if last.height:
+            origin = (last["date"][0], float(last["value"][0]))
+    return Band(day=day, value=forecast.value, low=forecast.low, high=forecast.high, origin=origin)
+
+
+def kr_figure(
+    project: Project,
+    score: Any,
+    kr: KeyResult,
+    *,
+    quality_days: Iterable[dt.date] = (),
+    as_of: dt.date | None = None,
+    compact: bool = False,
+) -> go.Figure:
+    """A key result's chart (`kr_chart`) from its score and definition: the OKR page's tiles, the
+    explorer, and the review pack's key-result images."""
+    target = target_path(score)
+    if target is None:
+        return go.Figure()
+    return kr_chart(
+        getattr(score, "history", None),
+        title=period_title(plain(kr_title(project, kr)), target.start, target.end),
+        unit=metric_unit(project, kr.metric),
+        target=target,
+        status=score.status,
+        forecast=forecast_band(score, target.end),
+        quality_days=quality_days,
+        as_of=as_of,
+        compact=compact,
+    )
+
+
+def kr_overlay(project: Project, card: Any, metric_id: str) -> tuple[TargetPath | None, Band | None]:
+    """The target path and forecast of the first key result that reads `metric_id`, to draw on the
+    metric's own chart. Only for rates and levels: a total's target (say, sign-ups this quarter)
+    is on another scale than its values per day or week."""
+    metric = project.metrics.get(metric_id)
+    if metric is None or metric.type in ADDITIVE_TYPES or card is None:
+        return None, None
+    for objective in card.objectives:
+        for kr in objective.key_results:
+            if kr.metric == metric_id:
+                return target_path(kr), forecast_band(kr)
+    return None, None
+
+
+def objective_figure(project: Project, objective: Any, *, as_of: dt.date | None = None) -> go.Figure:
+    """A scored objective (`metrics.okrs.ObjectiveScore`) as its scorecard figure: the OKR page's
+    "as one chart" and the review pack's objective image."""
+    definition = next((o for o in project.okrs if o.id == objective.id), None)
+    kr_defs = {kr.id: kr for kr in definition.key_results} if definition is not None else {}
+    rows = []
+    for kr in objective.key_results:
+        if kr.id not in kr_defs:
+            continue
+        unit = metric_unit(project, kr.metric)
+        rows.append(
+            KrBar(
+                label=wrap_label(kr_title(project, kr_defs[kr.id])),
+                progress=kr.progress,
+                expected=kr.expected_progress,
+                status=kr.status,
+                current=format_value(kr.current, unit),
+                target=format_value(kr.target, unit),
+                probability=kr.probability,
+            )
+        )
+    facts = [
+        f"Owner {objective.owner}" if objective.owner else "",
+        format_range(objective.start, objective.end),
+        f"as of {format_date(as_of)}" if as_of else "",
+        f"progress {format_progress(objective.progress)}",
+        status_words(objective.status),
+    ]
+    return scorecard(plain(objective.objective), plain(" · ".join(f for f in facts if f)), rows)
 
 
 @dataclass(frozen=True)

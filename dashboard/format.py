@@ -10,6 +10,11 @@ import datetime as dt
 import math
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from metrics.models import KeyResult
+    from metrics.project import Project
 
 EMPTY = "–"
 
@@ -20,9 +25,19 @@ _SECOND_UNITS = {"seconds", "second", "s", "sec"}
 _COUNT_UNITS = {"count", "users", "events", "sessions", "accounts", "number", ""}
 
 
+# Axis ticks switch format with the tick step (`dtick`): Plotly picks steps of 1, 2 or 5 x 10^n, so
+# a step of at most 0.5 means fractional ticks, and a step of 10,000 or more means an axis whose
+# numbers run into the tens of thousands (the only place "k" and "M" read better than digits).
+FRACTION_STEPS = (None, 0.5)
+LARGE_STEPS = (10_000, None)
+
+
 @dataclass(frozen=True)
 class UnitFormat:
-    """How a unit shows on a Plotly axis and hover (d3-format strings), and in words."""
+    """How a unit shows on a Plotly axis and hover (d3-format strings), and in words.
+
+    `tickformat` is the axis's format for whole-number steps; `stops` are Plotly
+    `tickformatstops` (a d3 format per range of tick steps) for fractional and large steps."""
 
     kind: str  # percent | currency | ms | seconds | count | other
     tickformat: str
@@ -30,6 +45,14 @@ class UnitFormat:
     prefix: str = ""
     suffix: str = ""
     word: str = ""
+    stops: tuple[tuple[tuple[float | None, float | None], str], ...] = ()
+
+    def tickformatstops(self) -> list[dict[str, object]]:
+        return [{"dtickrange": list(steps), "value": value} for steps, value in self.stops]
+
+
+_FRACTION = (FRACTION_STEPS, ",.2~f")
+_LARGE = (LARGE_STEPS, "~s")
 
 
 def unit_kind(unit: str | None) -> str:
@@ -48,20 +71,28 @@ def unit_kind(unit: str | None) -> str:
 
 
 def axis_format(unit: str | None) -> UnitFormat:
+    """Ticks a PM reads at a glance: '12%', '$1,500', '$25k', '1,500 ms', '2,400', '0.25', '15k';
+    never d3's SI prefixes on small numbers ('500m', '$500m') nor '1.5k ms'."""
     kind = unit_kind(unit)
     if kind == "percent":
-        return UnitFormat(kind, ".0%", ".1%")
+        return UnitFormat(kind, ".0%", ".1%", stops=(((None, 0.0005), ".2~%"), ((0.001, 0.005), ".1~%")))
     if kind == "currency":
         symbol = _CURRENCY_SYMBOLS[(unit or "").strip().lower()]
-        return UnitFormat(kind, "~s", ",.2f", prefix=symbol)
+        return UnitFormat(kind, ",.0f", ",.2f", prefix=symbol, stops=(_FRACTION, _LARGE))
     if kind == "ms":
-        return UnitFormat(kind, "~s", ",.0f", suffix=" ms")
+        return UnitFormat(kind, ",.0f", ",.0f", suffix=" ms", stops=(_FRACTION,))
     if kind == "seconds":
-        return UnitFormat(kind, "~s", ",.2f", suffix=" s")
+        return UnitFormat(kind, ",.0f", ",.2f", suffix=" s", stops=(_FRACTION,))
     if kind == "count":
         word = (unit or "").strip().lower()
-        return UnitFormat(kind, "~s", ",.0f", word="" if word in {"count", "number", ""} else word)
-    return UnitFormat(kind, "~s", ",.2f", suffix=f" {unit}")
+        return UnitFormat(
+            kind,
+            ",.0f",
+            ",.2~f",
+            word="" if word in {"count", "number", ""} else word,
+            stops=(_FRACTION, _LARGE),
+        )
+    return UnitFormat(kind, ",.0f", ",.2~f", suffix=f" {unit}", stops=(_FRACTION, _LARGE))
 
 
 def _finite(value: float | int | None) -> bool:
@@ -127,11 +158,14 @@ def format_delta(current: float | None, previous: float | None, unit: str | None
         return None
     assert current is not None and previous is not None
     if unit_kind(unit) == "percent":
-        return f"{(current - previous) * 100:+.1f} pp"
-    if previous == 0:
-        return "new" if current != 0 else "±0%"
-    change = (current - previous) / abs(previous) * 100
-    return f"{change:+.1f}%"
+        change, suffix = (current - previous) * 100, " pp"
+    elif previous == 0:
+        return "new" if current != 0 else "±0.0%"
+    else:
+        change, suffix = (current - previous) / abs(previous) * 100, "%"
+    if round(change, 1) == 0:  # no change, to the digit shown: neither up nor down
+        return f"±0.0{suffix}"
+    return f"{change:+.1f}{suffix}"
 
 
 def format_progress(progress: float | None) -> str:
@@ -167,6 +201,32 @@ def format_age(newest: dt.date | None, today: dt.date) -> str:
     if days == 1:
         return "through yesterday"
     return f"{days} days old"
+
+
+READ_WORDS = {"period_to_date": "so far this period", "latest": "on the day"}
+
+
+def read_words(read: str) -> str:
+    """How a key result is read, in words: 'trailing_28d' -> 'trailing 28 days'."""
+    if read.startswith("trailing_"):
+        return f"trailing {read.removeprefix('trailing_').removesuffix('d')} days"
+    return READ_WORDS.get(read, read)
+
+
+def kr_title(project: Project, kr: KeyResult) -> str:
+    """A key result's name: its description, else its metric and how it is read."""
+    return kr.description or f"{project.label(kr.metric)} ({read_words(kr.read)})"
+
+
+def metric_unit(project: Project, metric_id: str) -> str:
+    """The unit a metric's numbers are shown in: its `unit`, except that a ratio left at the
+    default unit (count) reads as a ratio, shown as a percentage."""
+    metric = project.metrics.get(metric_id)
+    if metric is None:
+        return "count"
+    if metric.type == "ratio" and metric.unit == "count":
+        return "ratio"
+    return metric.unit
 
 
 STATUS_WORDS = {

@@ -17,6 +17,8 @@ from dashboard.format import (
     format_progress,
     format_range,
     format_value,
+    kr_title,
+    metric_unit,
     status_words,
 )
 from metrics.project import Project
@@ -38,8 +40,6 @@ def _day(value: Any) -> dt.date:
 
 def _rows(project: Project, card_json: Mapping[str, Any], items: Sequence[PackItem]) -> list[dict[str, Any]]:
     """One row per objective and key result: display texts plus the item that charts it."""
-    from dashboard.snapshot import kr_title, unit_of
-
     by_key = {(i.kind, i.objective, i.id): i for i in items}
     definitions = {o.id: o for o in project.okrs}
     rows: list[dict[str, Any]] = []
@@ -68,7 +68,7 @@ def _rows(project: Project, card_json: Mapping[str, Any], items: Sequence[PackIt
             kr_def = kr_defs.get(kr["id"])
             if kr_def is None:
                 continue
-            unit = unit_of(project, kr_def.metric)
+            unit = metric_unit(project, kr_def.metric)
             rows.append(
                 {
                     "kind": "key_result",

@@ -30,22 +30,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlencode
 
 import plotly.graph_objects as go
 import polars as pl
 
 from dashboard import figures
-from dashboard.format import (
-    format_date,
-    format_progress,
-    format_range,
-    format_value,
-    status_words,
-)
+from dashboard.format import format_date, kr_title, metric_unit
 from dashboard.pack_images import Image, PackError, Renderer, RenderStats, render_pngs
-from dashboard.state import ViewState
-from metrics.models import ADDITIVE_TYPES
+from dashboard.state import ViewState, share_url
+from metrics.calendar import Calendar
 from metrics.project import Project
 from metrics.request import MetricRequest
 
@@ -60,6 +53,7 @@ __all__ = [
     "config_commit",
     "pack_file_name",
     "plan_pack",
+    "quality_clock",
     "write_pack",
     "zip_pack",
 ]
@@ -69,7 +63,6 @@ SCALE = 2  # PNG pixels per CSS pixel: 1000-px-wide figures become 2000-px-wide 
 WIDTH = figures.EXPORT_WIDTH
 FOOTER = 46  # px added below every image for its stamp and link
 PINNED_DAYS = 90  # pinned metrics: the last 90 days to the as-of date, by day, vs the 90 days before
-READ_WORDS = {"period_to_date": "so far this period", "latest": "on the day"}
 Kind = Literal["objective", "key_result", "metric"]
 
 
@@ -228,16 +221,6 @@ class _Facts:
         return sorted(days)
 
 
-# --- links ------------------------------------------------------------------------------------------
-
-
-def share_url(base_url: str, view: ViewState) -> str:
-    """The dashboard URL that shows `view`: the page's path, then every control in the query
-    (the same form as the app's "Share this view"; the OKR overview is the root page)."""
-    path = "" if view.page == "okrs" else view.page
-    return f"{base_url.rstrip('/')}/{path}?{urlencode(view.to_params())}"
-
-
 # --- the items --------------------------------------------------------------------------------------
 
 
@@ -307,62 +290,6 @@ def _size(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB" if n >= 1e3 else f"{n} B"
 
 
-def unit_of(project: Project, metric_id: str) -> str:
-    """The metric's unit as the app shows it (a ratio left at the default unit reads as a ratio)."""
-    metric = project.metrics.get(metric_id)
-    if metric is None:
-        return "count"
-    if metric.type == "ratio" and metric.unit == "count":
-        return "ratio"
-    return metric.unit
-
-
-def read_words(read: str) -> str:
-    if read.startswith("trailing_"):
-        return f"trailing {read.removeprefix('trailing_').removesuffix('d')} days"
-    return READ_WORDS.get(read, read)
-
-
-def kr_title(project: Project, kr: Any) -> str:
-    """A key result's name as the app shows it: its description, else the metric and its read."""
-    return str(kr.description or f"{project.label(kr.metric)} ({read_words(kr.read)})")
-
-
-def _date(value: Any) -> dt.date | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
-
-
-def _history(kr_score: Any) -> pl.DataFrame | None:
-    history = getattr(kr_score, "history", None)
-    if isinstance(history, pl.DataFrame) and {"date", "value"} <= set(history.columns):
-        return history
-    return None
-
-
-def _band(kr_json: Mapping[str, Any], history: pl.DataFrame | None, end: dt.date) -> figures.Band | None:
-    forecast = kr_json.get("forecast")
-    if not forecast or forecast.get("value") is None:
-        return None
-    origin = None
-    if history is not None and history.height:
-        last = history.drop_nulls("value").sort("date").tail(1)
-        if last.height:
-            origin = (_date(last["date"][0]) or end, float(last["value"][0]))
-    return figures.Band(
-        day=end,
-        value=float(forecast["value"]),
-        low=float(forecast["low"]),
-        high=float(forecast["high"]),
-        origin=origin,
-    )
-
-
 def _footer_lines(stamp: Stamp, width: int = 110) -> list[str]:
     """The stamp's line, split at a ' · ' when too long for the footer, then the URL."""
     parts = stamp.line().split(" · ")
@@ -394,8 +321,8 @@ def stamped(fig: go.Figure, stamp: Stamp) -> go.Figure:
     *words, url = _footer_lines(stamp)
     out.add_annotation(
         text="<br>".join(
-            [f"<span style='color:{figures.MUTED}'>{_plotly_text(line)}</span>" for line in words]
-            + [f"<span style='color:{figures.PRIMARY}'>{_plotly_text(url)}</span>"]
+            [f"<span style='color:{figures.MUTED}'>{figures.plain(line)}</span>" for line in words]
+            + [f"<span style='color:{figures.PRIMARY}'>{figures.plain(url)}</span>"]
         ),
         xref="paper",
         yref="paper",
@@ -413,7 +340,7 @@ def stamped(fig: go.Figure, stamp: Stamp) -> go.Figure:
 def _say_not_scored(fig: go.Figure, problem: str) -> None:
     """A key result that could not be scored has no line to draw: say why, in the plot's middle
     (the app shows the same sentence as a warning on the KR's tile)."""
-    wrapped = "<br>".join(textwrap.wrap(_plotly_text(f"Not scored: {problem}"), 90))
+    wrapped = "<br>".join(textwrap.wrap(figures.plain(f"Not scored: {problem}"), 90))
     fig.add_annotation(
         text=wrapped,
         xref="paper",
@@ -428,23 +355,6 @@ def _say_not_scored(fig: go.Figure, problem: str) -> None:
         borderwidth=1,
         borderpad=8,
     )
-
-
-def _wrap(label: str, width: int = 30, lines: int = 3) -> str:
-    """A key result's name as a scorecard row label: at most `lines` lines of `width` characters,
-    so a long description does not squeeze the bars (Plotly sizes the label column to the text)."""
-    wrapped = textwrap.wrap(label, width, break_on_hyphens=False) or [label]
-    if len(wrapped) > lines:
-        wrapped = [
-            *wrapped[: lines - 1],
-            textwrap.shorten(" ".join(wrapped[lines - 1 :]), width, placeholder=" …"),
-        ]
-    return "<br>".join(_plotly_text(line) for line in wrapped)
-
-
-def _plotly_text(text: str) -> str:
-    """Text safe inside a Plotly label (which reads a little HTML)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class _Builder:
@@ -475,7 +385,7 @@ class _Builder:
             data_through=min(newest, self.as_of) if newest else None,
             quality=self.facts.quality(sources),
             commit=self.commit,
-            url=share_url(self.base_url, view),
+            url=share_url(self.base_url, view.page, view),
         )
 
     def file(self, *parts: object) -> str:
@@ -491,119 +401,66 @@ class _Builder:
 
     # objectives and key results
 
-    def okr_items(self, card_json: Mapping[str, Any], card: Any) -> list[PackItem]:
+    def okr_items(self, card: Any) -> list[PackItem]:
+        """Per objective: its scorecard image, then one image per key result."""
         definitions = {o.id: o for o in self.project.okrs}
-        scored = {o.id: o for o in getattr(card, "objectives", ())}
         items: list[PackItem] = []
-        for objective in card_json.get("objectives", []):
-            definition = definitions.get(objective["id"])
+        for objective in getattr(card, "objectives", ()):
+            definition = definitions.get(objective.id)
             if definition is None:
                 continue
             kr_defs = {kr.id: kr for kr in definition.key_results}
-            kr_scores = {k.id: k for k in getattr(scored.get(objective["id"]), "key_results", ())}
-            start, end = _date(objective["period"]["start"]), _date(objective["period"]["end"])
-            assert start is not None and end is not None
+            scored = [(kr, kr_defs[kr.id]) for kr in objective.key_results if kr.id in kr_defs]
             sources: set[str] = set()
-            rows: list[figures.KrBar] = []
-            kr_items: list[PackItem] = []
-            for kr in objective["key_results"]:
-                kr_def = kr_defs.get(kr["id"])
-                if kr_def is None:
-                    continue
-                unit = unit_of(self.project, kr_def.metric)
-                kr_sources = self.facts.sources(kr_def.metric)
-                sources |= kr_sources
-                rows.append(
-                    figures.KrBar(
-                        label=_wrap(kr_title(self.project, kr_def)),
-                        progress=kr.get("progress"),
-                        expected=kr.get("expected_progress"),
-                        status=kr.get("status"),
-                        current=format_value(kr.get("current"), unit),
-                        target=format_value(kr.get("target"), unit),
-                        probability=kr.get("probability"),
-                    )
-                )
-                kr_items.append(
-                    self.kr_item(objective["id"], kr, kr_def, kr_scores.get(kr["id"]), start, end)
-                )
-            owner = f"Owner {definition.owner} · " if definition.owner else ""
-            subtitle = (
-                f"{owner}{format_range(start, end)} · progress {format_progress(objective.get('progress'))} · "
-                f"{status_words(objective.get('status'))}"
-            )
-            fig = figures.scorecard(_plotly_text(definition.objective), _plotly_text(subtitle), rows)
+            for _, kr_def in scored:
+                sources |= self.facts.sources(kr_def.metric)
+            fig = figures.objective_figure(self.project, objective, as_of=self.as_of)
             stamp = self.stamp(sources, self.view(page="okrs"))
             items.append(
                 PackItem(
                     kind="objective",
-                    id=objective["id"],
+                    id=objective.id,
                     title=definition.objective,
                     figure=fig,
-                    file=self.file("objective", objective["id"]),
+                    file=self.file("objective", objective.id),
                     stamp=stamp,
                     width=WIDTH,
                     height=int(fig.layout.height or 420) + footer_height(stamp),
-                    objective=objective["id"],
+                    objective=objective.id,
                 )
             )
-            items += kr_items
+            items += [self.kr_item(objective, kr, kr_def) for kr, kr_def in scored]
         return items
 
-    def kr_item(
-        self,
-        objective_id: str,
-        kr: Mapping[str, Any],
-        kr_def: Any,
-        kr_score: Any,
-        start: dt.date,
-        end: dt.date,
-    ) -> PackItem:
-        unit = unit_of(self.project, kr_def.metric)
+    def kr_item(self, objective: Any, kr: Any, kr_def: Any) -> PackItem:
         sources = self.facts.sources(kr_def.metric)
-        history = _history(kr_score)
-        target = figures.TargetPath(
-            start=start,
-            end=end,
-            baseline=kr.get("baseline"),
-            target=float(kr["target"]),
-            milestones=dict(kr_def.milestones or {}),
+        fig = figures.kr_figure(
+            self.project, kr, kr_def, quality_days=self.facts.marked_days(sources), as_of=self.as_of
         )
-        title = kr_title(self.project, kr_def)
-        fig = figures.kr_chart(
-            history,
-            title=figures.period_title(_plotly_text(title), start, end),
-            unit=unit,
-            target=target,
-            status=kr.get("status"),
-            forecast=_band(kr, history, end),
-            quality_days=self.facts.marked_days(sources),
-            as_of=self.as_of,
-        )
-        problem = getattr(kr_score, "problem", None)
-        if problem:
-            _say_not_scored(fig, str(problem))
+        if kr.problem:
+            _say_not_scored(fig, str(kr.problem))
         # The explorer on the KR's metric over the KR's period shows this chart under the metric's.
+        start, end = objective.start, objective.end
         view = self.view(
             page="explorer", metric=kr_def.metric, start=start, end=max(start, min(end, self.as_of))
         )
         stamp = self.stamp(sources, view)
         return PackItem(
             kind="key_result",
-            id=kr["id"],
-            title=title,
+            id=kr.id,
+            title=kr_title(self.project, kr_def),
             figure=fig,
-            file=self.file("kr", kr["id"]),
+            file=self.file("kr", kr.id),
             stamp=stamp,
             width=WIDTH,
             height=int(fig.layout.height or 420) + footer_height(stamp),
-            objective=objective_id,
-            note=getattr(kr_score, "problem", None),
+            objective=objective.id,
+            note=kr.problem,
         )
 
     # pinned metrics
 
-    def metric_item(self, metric_id: str, card_json: Mapping[str, Any], card: Any) -> PackItem:
+    def metric_item(self, metric_id: str, card: Any) -> PackItem:
         sources = self.facts.sources(metric_id)
         last = self.facts.data_through(sources)
         end = min(self.as_of, last) if last else self.as_of
@@ -614,12 +471,13 @@ class _Builder:
         past = (
             result.comparison.filter(pl.col("metric") == metric_id) if result.comparison is not None else None
         )
-        target, band = self.kr_overlay(metric_id, card_json, card)
+        # As in the explorer: a rate or level read by a key result shows that KR's target and forecast.
+        target, band = figures.kr_overlay(self.project, card, metric_id)
         label = self.project.label(metric_id)
         fig = figures.metric_timeseries(
             main,
-            label=_plotly_text(label),
-            unit=unit_of(self.project, metric_id),
+            label=figures.plain(label),
+            unit=metric_unit(self.project, metric_id),
             start=result.start,
             end=result.end,
             grain="day",
@@ -649,47 +507,37 @@ class _Builder:
             height=int(fig.layout.height or 440) + footer_height(stamp),
         )
 
-    def kr_overlay(
-        self, metric_id: str, card_json: Mapping[str, Any], card: Any
-    ) -> tuple[figures.TargetPath | None, figures.Band | None]:
-        """As in the explorer: a level or rate metric read by a key result shows that KR's target
-        path and forecast (a total's target is on another scale than its daily values)."""
-        metric = self.project.metrics[metric_id]
-        if metric.type in ADDITIVE_TYPES:
-            return None, None
-        scores = {(o.id, k.id): k for o in getattr(card, "objectives", ()) for k in o.key_results}
-        for objective in card_json.get("objectives", []):
-            definition = next((o for o in self.project.okrs if o.id == objective["id"]), None)
-            if definition is None:
-                continue
-            kr_defs = {kr.id: kr for kr in definition.key_results}
-            for kr in objective["key_results"]:
-                kr_def = kr_defs.get(kr["id"])
-                if kr_def is None or kr_def.metric != metric_id:
-                    continue
-                start, end = _date(objective["period"]["start"]), _date(objective["period"]["end"])
-                assert start is not None and end is not None
-                target = figures.TargetPath(
-                    start=start,
-                    end=end,
-                    baseline=kr.get("baseline"),
-                    target=float(kr["target"]),
-                    milestones=dict(kr_def.milestones or {}),
-                )
-                return target, _band(kr, _history(scores.get((objective["id"], kr["id"]))), end)
-        return None, None
-
 
 # --- the pack ---------------------------------------------------------------------------------------
 
 
-def _quality_report(project: Project, engine: Any) -> tuple[Any, str | None]:
+def quality_clock(project: Project, as_of: dt.date, now: dt.datetime | None = None) -> dt.datetime | None:
+    """The clock a pack's data checks are judged by: the end of the as-of day in the project's time
+    zone when that day is past (so data that was fresh on the as-of date does not fail a freshness
+    check today), else None: the real time. `now` stands for the real time, in tests."""
+    calendar = Calendar.of(project.settings)
+    if as_of >= calendar.today(now):
+        return None
+    return dt.datetime.combine(as_of, dt.time.max, tzinfo=calendar.zone)
+
+
+# With the clock at the end of a past as-of day, every row after that day would count as "in the
+# future": it is only later data, which plays no part in the pack's numbers, so the check is left out.
+_CLOCK_CHECKS = frozenset({"timestamp_not_in_future"})
+
+
+def _quality_report(project: Project, engine: Any, as_of: dt.date) -> tuple[Any, str | None]:
     from metrics.quality import run_checks
 
+    clock = quality_clock(project, as_of)
     try:
-        return run_checks(project, engine), None
+        report = run_checks(project, engine, now=clock)
     except Exception as exc:  # the pack still gets written; its stamps say the checks did not run
         return None, " ".join(str(exc).split()) or type(exc).__name__
+    if clock is not None:
+        kept = tuple(r for r in report.results if r.check not in _CLOCK_CHECKS)
+        report = dataclasses.replace(report, results=kept)
+    return report, None
 
 
 def _scorecard(project: Project, engine: Any, as_of: dt.date) -> tuple[Any, dict[str, Any]]:
@@ -731,9 +579,9 @@ def plan_pack(
             )
     day = as_of or engine.today()
 
-    def checks() -> tuple[Any, str | None, float]:
+    def checks(day: dt.date = day) -> tuple[Any, str | None, float]:
         began = time.perf_counter()
-        report, error = _quality_report(project, engine)
+        report, error = _quality_report(project, engine, day)
         return report, error, time.perf_counter() - began
 
     # The data checks run beside the scoring (both spend their time in Polars and I/O, which
@@ -742,7 +590,7 @@ def plan_pack(
         pending = pool.submit(checks)
         tick = time.perf_counter()
         card, card_json = _scorecard(project, engine, day)
-        day = _date(card_json.get("as_of")) or day
+        day = card.as_of if card is not None else day
         timings["scorecard"] = time.perf_counter() - tick
         report, report_error, timings["quality"] = pending.result()
 
@@ -750,8 +598,8 @@ def plan_pack(
     builder = _Builder(
         project, engine, day, base, _Facts(project, engine, report, report_error), config_commit(project.root)
     )
-    items = builder.okr_items(card_json, card)
-    items += [builder.metric_item(m, card_json, card) for m in project.settings.review.pinned_metrics]
+    items = builder.okr_items(card)
+    items += [builder.metric_item(m, card) for m in project.settings.review.pinned_metrics]
     stamp = builder.stamp(set(project.sources), builder.view(page="okrs"))
     timings["figures"] = time.perf_counter() - tick
     return Plan(stamp=stamp, scorecard=card_json, items=tuple(items), timings=timings)

@@ -14,6 +14,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from metrics.models import GRAINS, Grain
 from metrics.request import COMPARISONS, Comparison
@@ -101,6 +102,18 @@ class ViewState:
         if self.review:
             out["review"] = "1"
         return out
+
+
+def page_path(page: str) -> str:
+    """The URL path of a page below the app's root: the OKR overview is the root itself."""
+    return "" if page == "okrs" else page
+
+
+def share_url(base_url: str, page: str, state: ViewState) -> str:
+    """The link that opens `page` showing `state`: the app's root URL, the page's path, then every
+    control as a query parameter. The dashboard's "Share this view" box and every link of the
+    review pack are built here, so both open the same view."""
+    return f"{base_url.rstrip('/')}/{page_path(page)}?{urlencode(state.to_params())}"
 
 
 def _shown(value: str) -> str:

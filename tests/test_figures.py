@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from types import SimpleNamespace
+from urllib.parse import parse_qsl, urlsplit
 
 import plotly.graph_objects as go
 import polars as pl
@@ -17,10 +19,13 @@ from dashboard.format import (
     format_delta,
     format_range,
     format_value,
+    kr_title,
+    metric_unit,
+    read_words,
     slug,
     table_format,
 )
-from dashboard.state import Options, ViewState, parse
+from dashboard.state import Options, ViewState, parse, share_url
 
 D = dt.date
 
@@ -64,6 +69,8 @@ def test_compact_and_deltas() -> None:
     assert format_delta(110, 100, "count") == "+10.0%"
     assert format_delta(90, 100, "count") == "-10.0%"
     assert format_delta(5, 0, "count") == "new"
+    assert format_delta(3, 3, "count") == format_delta(99.96, 100, "count") == "±0.0%"  # no arrow
+    assert format_delta(0.45, 0.4502, "percent") == "±0.0 pp"
     assert format_delta(None, 1, "count") is None
     assert format_range(D(2026, 10, 1), D(2026, 12, 31)) == "Oct 1 – Dec 31, 2026"
     assert format_range(D(2025, 12, 1), D(2026, 1, 31)) == "Dec 1, 2025 – Jan 31, 2026"
@@ -73,6 +80,31 @@ def test_compact_and_deltas() -> None:
     assert slug("../../etc/passwd") == "etc-passwd"
     assert table_format("percent") == "percent"
     assert table_format("currency") == "dollar"
+
+
+def test_key_result_words_and_units() -> None:
+    assert read_words("trailing_28d") == "trailing 28 days"
+    assert read_words("period_to_date") == "so far this period"
+    assert read_words("latest") == "on the day"
+    metrics = {
+        "signups": SimpleNamespace(type="count", unit="count", label="Sign-ups"),
+        "stickiness": SimpleNamespace(type="ratio", unit="count", label=None),
+        "arpu": SimpleNamespace(type="ratio", unit="currency", label=None),
+    }
+    project = SimpleNamespace(
+        metrics=metrics, label=lambda m: metrics[m].label or m.replace("_", " ").capitalize()
+    )
+    kr = SimpleNamespace(metric="signups", read="trailing_7d", description="")
+    assert kr_title(project, kr) == "Sign-ups (trailing 7 days)"  # type: ignore[arg-type]
+    assert (
+        kr_title(project, SimpleNamespace(**{**vars(kr), "description": "2,400 sign-ups"}))
+        == "2,400 sign-ups"
+    )  # type: ignore[arg-type]
+    # a ratio left at the default unit is a rate: shown as a percentage, never rounded to a count
+    assert metric_unit(project, "stickiness") == "ratio"  # type: ignore[arg-type]
+    assert format_value(0.3125, metric_unit(project, "stickiness")) == "31.2%"  # type: ignore[arg-type]
+    assert metric_unit(project, "arpu") == "currency"  # type: ignore[arg-type]
+    assert metric_unit(project, "signups") == "count"  # type: ignore[arg-type]
 
 
 # --- URL state ------------------------------------------------------------------------------------
@@ -106,6 +138,25 @@ def test_round_trip_restores_every_control() -> None:
     assert warnings == []
     assert parsed == view.replace(page="okrs")  # the page travels in the URL path, not the params
     assert parse({**view.to_params(), "page": "explorer"}, OPTIONS)[0] == view
+
+
+def test_share_url_puts_the_page_in_the_path_and_every_control_in_the_query() -> None:
+    view = ViewState(
+        metric="signups",
+        start=D(2026, 10, 1),
+        end=D(2026, 10, 31),
+        grain="week",
+        by="country",
+        funnel="activation",
+    )
+    url = share_url("https://ns.example.com/acme/", "explorer", view)
+    parts = urlsplit(url)
+    assert (parts.scheme, parts.netloc, parts.path) == ("https", "ns.example.com", "/acme/explorer")
+    assert dict(parse_qsl(parts.query)) == view.to_params()
+    assert parse(dict(parse_qsl(parts.query)), OPTIONS)[0] == view.replace(as_of=OPTIONS.today)
+    # the OKR overview is the app's root page; review mode is one more parameter
+    root = share_url("http://localhost:8501", "okrs", ViewState(as_of=D(2026, 11, 20), review=True))
+    assert root == "http://localhost:8501/?grain=day&as_of=2026-11-20&review=1"
 
 
 def test_defaults_without_params() -> None:
@@ -291,3 +342,142 @@ def test_retention_heatmap_leaves_immature_cells_empty() -> None:
     assert [list(r) for r in heat.z] == [[0.4, 0.2], [0.5, None]]
     assert list(heat.y) == ["Week of Oct 5", "Week of Oct 12"]
     assert heat.text[1][1] == ""
+
+
+# --- axis formats: what the ticks read ------------------------------------------------------------
+
+SMALL = (None, 0.5)  # tick steps of fractions
+LARGE = (10_000, None)  # tick steps on an axis that runs into the tens of thousands
+
+
+def _yaxis(unit: str) -> dict:
+    fig = figures.metric_timeseries(
+        _series([0.2, 0.5, 0.9]), label="M", unit=unit, start=D(2026, 10, 1), end=D(2026, 10, 3), grain="day"
+    )
+    axis: dict = _json(fig)["layout"]["yaxis"]
+    return axis
+
+
+def _stops(axis: dict) -> dict[tuple[float | None, float | None], str]:
+    return {tuple(s["dtickrange"]): s["value"] for s in axis.get("tickformatstops", [])}
+
+
+@pytest.mark.parametrize(
+    ("unit", "tickformat", "prefix", "suffix", "stops"),
+    [
+        # counts: '0.5' and '1,500', never '500m' or '1.5k'; 'k' and 'M' once the axis runs past 10,000
+        ("count", ",.0f", "", "", {SMALL: ",.2~f", LARGE: "~s"}),
+        ("users", ",.0f", "", "", {SMALL: ",.2~f", LARGE: "~s"}),
+        ("currency", ",.0f", "$", "", {SMALL: ",.2~f", LARGE: "~s"}),  # '$0.5', '$1,500', '$25k'
+        ("eur", ",.0f", "€", "", {SMALL: ",.2~f", LARGE: "~s"}),
+        ("ms", ",.0f", "", " ms", {SMALL: ",.2~f"}),  # '1,500 ms' and '12,000 ms', never '1.5k ms'
+        ("seconds", ",.0f", "", " s", {SMALL: ",.2~f"}),
+        ("percent", ".0%", "", "", {(None, 0.0005): ".2~%", (0.001, 0.005): ".1~%"}),  # '12%', '0.5%'
+        ("sessions", ",.0f", "", "", {SMALL: ",.2~f", LARGE: "~s"}),
+        ("pages_per_user", ",.0f", "", " pages_per_user", {SMALL: ",.2~f", LARGE: "~s"}),
+    ],
+)
+def test_axis_ticks_per_unit(
+    unit: str, tickformat: str, prefix: str, suffix: str, stops: dict[tuple[float | None, float | None], str]
+) -> None:
+    axis = _yaxis(unit)
+    assert axis["tickformat"] == tickformat
+    assert axis.get("tickprefix", "") == prefix and axis.get("ticksuffix", "") == suffix
+    assert _stops(axis) == stops
+    # d3's SI prefixes ('m' for thousandths, 'k') never apply to steps below 10,000
+    for (low, _high), value in _stops(axis).items():
+        if "s" in value:
+            assert low is not None and low >= 10_000
+
+
+def test_every_chart_of_a_unit_shares_its_axis_format() -> None:
+    history = pl.DataFrame({"date": [D(2026, 10, 1), D(2026, 10, 2)], "value": [1200.0, 1350.0]})
+    kr = figures.kr_chart(
+        history,
+        title="Page load",
+        unit="ms",
+        target=figures.TargetPath(D(2026, 10, 1), D(2026, 12, 31), 2000, 1400),
+    )
+    axis = _json(kr)["layout"]["yaxis"]
+    assert (axis["tickformat"], axis["ticksuffix"], _stops(axis)) == (",.0f", " ms", {SMALL: ",.2~f"})
+    steps = pl.DataFrame({"step": [1, 2], "step_label": ["a", "b"], "users": [20_000.0, 9_000.0]})
+    bars = _json(figures.funnel_bars(steps, title="F", start=D(2026, 10, 1), end=D(2026, 10, 31)))
+    assert bars["layout"]["yaxis"]["tickformat"] == ",.0f" and _stops(bars["layout"]["yaxis"])[LARGE] == "~s"
+
+
+# --- the target's label ---------------------------------------------------------------------------
+
+
+def test_target_label_sits_above_the_plot_clear_of_the_forecast() -> None:
+    history = pl.DataFrame({"date": [D(2026, 10, 1), D(2026, 11, 20)], "value": [2100.0, 1370.0]})
+    target = figures.TargetPath(D(2026, 10, 1), D(2026, 12, 31), 2200, 1400)
+    band = figures.Band(D(2026, 12, 31), 1310, 520, 2000, origin=(D(2026, 11, 20), 1370.0))
+    with_target = _json(
+        figures.kr_chart(history, title="Load", unit="ms", target=target, forecast=band, status="at_risk")
+    )
+    label = next(a for a in with_target["layout"]["annotations"] if "Target" in a["text"])
+    assert "1,400 ms" in label["text"] and "Dec 31, 2026" in label["text"]
+    # in paper coordinates at the plot's top edge, growing upwards: outside the plotting area,
+    # where no line or band is drawn, over the target's day
+    assert (label["yref"], label["y"], label["yanchor"]) == ("paper", 1, "bottom")
+    assert (label["xref"], label["x"], label["xanchor"]) == ("x", "2026-12-31", "right")
+    # the star marker itself carries no text that could cross the forecast line ending beside it
+    star = next(t for t in with_target["data"] if t.get("name") == "Target")
+    assert "text" not in star["mode"] and not star.get("text")
+    # a strip is reserved for the label between the legend and the plot
+    plain = _json(
+        figures.kr_chart(history, title="Load", unit="ms", target=target, forecast=band, compact=True)
+    )
+    no_strip = figures.metric_timeseries(
+        _series([1.0, 2.0]), label="Load", unit="ms", start=D(2026, 10, 1), end=D(2026, 10, 2), grain="day"
+    )
+    strip = figures.metric_timeseries(
+        _series([1.0, 2.0]),
+        label="Load",
+        unit="ms",
+        start=D(2026, 10, 1),
+        end=D(2026, 10, 2),
+        grain="day",
+        target=target,
+    )
+    assert strip.layout.margin.t - no_strip.layout.margin.t >= figures.TARGET_STRIP
+    assert not [a for a in plain["layout"].get("annotations", []) if "Target" in a["text"]]  # sparkline
+
+
+def test_stamped_height_keeps_the_strip_above_the_plot() -> None:
+    """The review pack makes a figure taller for its footer; the title and legend move with the top
+    (they are placed in pixels from it) and the plot's top margin, with the target's strip, stays."""
+    fig = figures.metric_timeseries(
+        _series([1.0, 2.0]),
+        label="Load",
+        unit="ms",
+        start=D(2026, 10, 1),
+        end=D(2026, 10, 2),
+        grain="day",
+        target=figures.TargetPath(D(2026, 10, 1), D(2026, 12, 31), 2200, 1400),
+    )
+    top, height = fig.layout.margin.t, fig.layout.height
+    taller = go.Figure(fig)
+    taller.update_layout(height=height + 100)
+    figures.finish(taller)
+    assert taller.layout.margin.t == top
+    for part in ("title", "legend"):
+        before = (1 - getattr(fig.layout, part).y) * height
+        after = (1 - getattr(taller.layout, part).y) * (height + 100)
+        assert abs(before - after) < 1e-6, part
+
+
+def test_few_periods_get_a_tick_each_named_like_the_period() -> None:
+    weeks = [D(2026, 9, 7) + dt.timedelta(days=7 * i) for i in range(4)]
+    frame = pl.DataFrame({"period": weeks, "value": [3.0, 5.0, 4.0, 6.0]})
+    fig = figures.metric_timeseries(
+        frame, label="Sign-ups", unit="count", start=weeks[0], end=D(2026, 10, 4), grain="week"
+    )
+    axis = _json(fig)["layout"]["xaxis"]
+    assert axis["tickvals"] == [w.isoformat() for w in weeks]  # on the weeks' first days, no hours
+    assert axis["tickformat"] == "%b %-d"
+    many = _series([1.0] * 40)
+    long = figures.metric_timeseries(
+        many, label="DAU", unit="count", start=D(2026, 10, 1), end=D(2026, 11, 9), grain="day"
+    )
+    assert "tickvals" not in _json(long)["layout"].get("xaxis", {})  # Plotly spaces the ticks of long series

@@ -21,13 +21,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
 from PIL import Image as PILImage
 
 from dashboard import figures
-from dashboard.format import STATUS_WORDS
+from dashboard.format import STATUS_WORDS, metric_unit
 from dashboard.pack_images import PackError, find_browser, with_text
 from dashboard.snapshot import (
     FOOTER,
@@ -39,12 +40,11 @@ from dashboard.snapshot import (
     config_commit,
     footer_height,
     plan_pack,
-    share_url,
+    quality_clock,
     stamped,
-    unit_of,
     zip_pack,
 )
-from dashboard.state import Options, ViewState, parse
+from dashboard.state import Options, ViewState, parse, share_url
 from metrics.engine import Engine
 from metrics.project import Project, load_project
 from tests.conftest import DEMO_END, require_service
@@ -212,14 +212,14 @@ def test_share_url_reproduces_the_view() -> None:
         compare="previous_period",
         as_of=dt.date(2026, 11, 20),
     )
-    url = share_url(BASE + "/", view)
+    url = share_url(BASE + "/", view.page, view)
     parts = urlsplit(url)
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == BASE + "/explorer"
     options = Options(metrics=["dau", "signups"], dimensions=["platform"], today=dt.date(2027, 1, 5))
     parsed, warnings = parse(dict(parse_qsl(parts.query)), options)
     assert warnings == []
     assert parsed.replace(page="explorer") == view
-    okrs = share_url(BASE, ViewState(as_of=dt.date(2026, 11, 20)))
+    okrs = share_url(BASE, "okrs", ViewState(as_of=dt.date(2026, 11, 20)))
     assert okrs == BASE + "/?grain=day&as_of=2026-11-20"  # the OKR overview is the app's root page
 
 
@@ -273,9 +273,13 @@ def test_plan_has_an_item_per_objective_key_result_and_pinned_metric(project: Pr
 def test_every_item_is_stamped(project: Project, plan: Plan) -> None:
     from metrics.quality import run_checks
 
-    report = run_checks(project, Engine(project, today=lambda: AS_OF))
-    failed = sum(1 for r in report.results if not r.success and r.severity == "error")
-    warned = sum(1 for r in report.results if not r.success and r.severity == "warn")
+    # The checks as they stood at the end of the as-of day (AS_OF is in the past), less the check
+    # for timestamps in the future, which later data would fail on that clock.
+    now = quality_clock(project, AS_OF)
+    report = run_checks(project, Engine(project, today=lambda: AS_OF), now=now)
+    results = [r for r in report.results if now is None or r.check != "timestamp_not_in_future"]
+    failed = sum(1 for r in results if not r.success and r.severity == "error")
+    warned = sum(1 for r in results if not r.success and r.severity == "warn")
     for item in [*plan.items]:
         stamp = item.stamp
         assert stamp.as_of == AS_OF
@@ -297,6 +301,45 @@ def test_every_item_is_stamped(project: Project, plan: Plan) -> None:
             metric = item.id if item.kind == "metric" else None
             if metric:
                 assert query["metric"] == metric
+
+
+def test_quality_clock_is_the_end_of_a_past_as_of_day_in_the_project_zone(project: Project) -> None:
+    zone = ZoneInfo(project.settings.timezone)
+    today = dt.datetime(2026, 11, 27, 9, 30, tzinfo=dt.UTC)
+    clock = quality_clock(project, dt.date(2026, 11, 20), now=today)
+    assert clock is not None
+    local = clock.astimezone(zone)
+    assert (local.date(), local.hour, local.minute) == (dt.date(2026, 11, 20), 23, 59)
+    assert (
+        clock
+        < dt.datetime.combine(dt.date(2026, 11, 21), dt.time(), tzinfo=zone)
+        < clock + dt.timedelta(seconds=1)
+    )
+    assert quality_clock(project, dt.date(2026, 11, 27), now=today) is None  # today: the real time
+    assert quality_clock(project, dt.date(2026, 12, 31), now=today) is None  # a future as-of date too
+
+
+def test_a_pack_for_a_past_day_judges_freshness_on_that_day(
+    project: Project, engine: Engine, plan: Plan
+) -> None:
+    """The small demo ends on AS_OF, a week or more before the real today: checked now, its data is
+    stale (freshness fails); as of AS_OF it was fresh, and later data is not "in the future"."""
+    from metrics.quality import run_checks
+
+    if dt.date.today() <= AS_OF + dt.timedelta(days=3):
+        pytest.skip("the machine's clock is too close to the demo's end for the data to be stale")
+    today = {r.check: r for r in run_checks(project, engine).results}
+    assert not today["freshness"].success and today["freshness"].severity == "error"
+    reasons = " ".join(plan.stamp.quality.reasons)
+    assert "freshness" not in reasons and "timestamp_not_in_future" not in reasons
+    then = run_checks(project, engine, now=quality_clock(project, AS_OF))
+    expected = sum(1 for r in then.results if r.check != "timestamp_not_in_future")
+    assert plan.stamp.quality.checks == expected
+    assert plan.stamp.quality.failed == sum(
+        1
+        for r in then.results
+        if not r.success and r.severity == "error" and r.check != "timestamp_not_in_future"
+    )
 
 
 def test_key_result_links_open_the_explorer_on_the_period(project: Project, plan: Plan) -> None:
@@ -394,7 +437,7 @@ def test_summary_numbers_equal_northstar_okrs_json(
         assert "[dashboard](" in link
         for kr in objective["key_results"]:
             name, current, target, progress, status, probability, link = next(rows)
-            unit = unit_of(project, kr_defs[(objective["id"], kr["id"])].metric)
+            unit = metric_unit(project, kr_defs[(objective["id"], kr["id"])].metric)
             assert name.startswith("↳ ")
             _close(current, kr["current"], unit)
             _close(target, kr["target"], unit)

@@ -15,10 +15,9 @@ import streamlit as st
 
 from dashboard import cache
 from dashboard.figures import chart_config, file_name
-from dashboard.format import format_age, format_date
-from dashboard.state import Options, ViewState
+from dashboard.format import format_age, format_date, metric_unit
+from dashboard.state import Options, ViewState, share_url
 from metrics.calendar import Calendar
-from metrics.models import ADDITIVE_TYPES
 from metrics.project import Project
 from metrics.request import MetricRequest, MetricResult
 
@@ -39,6 +38,7 @@ class Ctx:
     data_first: dt.date | None
     data_last: dt.date | None
     calendar: Calendar
+    base_url: str = "http://localhost:8501"  # the app's root URL, for links (see `app.base_url`)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -66,20 +66,16 @@ class Ctx:
         return runner.report if runner.done else None
 
     def unit(self, metric_id: str) -> str:
-        metric = self.project.metrics.get(metric_id)
-        if metric is None:
-            return "count"
-        if metric.type == "ratio" and metric.unit == "count":
-            return "ratio"
-        return metric.unit
+        return metric_unit(self.project, metric_id)
+
+    def share_url(self, view: ViewState | None = None) -> str:
+        """The link that reproduces `view` (default: what is on screen)."""
+        view = view or self.view
+        return share_url(self.base_url, view.page, view)
 
     def direction(self, metric_id: str) -> str:
         metric = self.project.metrics.get(metric_id)
         return metric.direction if metric is not None else "increase"
-
-    def is_additive(self, metric_id: str) -> bool:
-        metric = self.project.metrics.get(metric_id)
-        return metric is not None and metric.type in ADDITIVE_TYPES
 
     def range_kind_leaf(self, metric_id: str) -> str:
         """`mean` when a metric (or a part of a ratio) is active users, else `span`."""
@@ -116,6 +112,38 @@ def context() -> Ctx:
         st.error("Open the dashboard through its main page (northstar serve).")
         st.stop()
     return ctx  # type: ignore[no-any-return]
+
+
+def pick(ctx: Ctx, ids: list[str], field: str, key: str, label: str, missing: str) -> str | None:
+    """A metric selector (hidden in review mode) for the view's `field` (metric, funnel, retention),
+    keeping ctx.view in step with it; without any metric to pick, the `missing` note and None."""
+    if not ids:
+        st.info(missing)
+        return None
+    current: str = getattr(ctx.view, field)
+    current = current if current in ids else ids[0]
+    if not ctx.review:
+        if st.session_state.get(key) not in ids:
+            st.session_state[key] = current
+        current = str(
+            st.selectbox(label, ids, key=key, format_func=lambda m: f"{ctx.project.label(m)}  ({m})")
+        )
+    ctx.view = ctx.view.replace(**{field: current})
+    return current
+
+
+def breakdown(ctx: Ctx, metric_id: str, fallback: str) -> str | None:
+    """The view's breakdown when the metric's sources have that dimension, else None with a note
+    (`fallback` says what shows instead)."""
+    by = ctx.view.by
+    if by is None or by in ctx.dimensions_of(metric_id):
+        return by
+    listed = ", ".join(ctx.dimensions_of(metric_id)) or "no dimensions"
+    st.info(
+        f"{md(ctx.project.label(metric_id))} cannot be broken down by **{md(by)}** "
+        f"(its source lists: {md(listed)}); {fallback}."
+    )
+    return None
 
 
 def header(ctx: Ctx, title: str, subtitle: str | None = None) -> None:

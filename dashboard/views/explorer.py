@@ -12,11 +12,15 @@ from dashboard import cache, figures
 from dashboard.format import (
     format_date,
     format_delta,
+    format_progress,
     format_value,
+    kr_title,
+    status_words,
     table_format,
 )
 from dashboard.views import common
 from dashboard.views.common import Ctx, md
+from dashboard.views.okrs import index_scores, kr_figure
 from metrics.request import MetricRequest
 
 GRAIN_NOUN = {"day": "day", "week": "week", "month": "month", "quarter": "quarter"}
@@ -24,22 +28,8 @@ GRAIN_NOUN = {"day": "day", "week": "week", "month": "month", "quarter": "quarte
 
 def pick_metric(ctx: Ctx, key: str = "w_metric") -> str | None:
     """The metric selector (hidden in review mode); keeps ctx.view.metric in step with it."""
-    ids = list(ctx.project.metrics)
-    if not ids:
-        st.info("No valid metric to show yet: fix the problems listed above.")
-        return None
-    current = ctx.view.metric if ctx.view.metric in ids else ids[0]
-    if not ctx.review:
-        if st.session_state.get(key) not in ids:
-            st.session_state[key] = current
-        current = st.selectbox(
-            "Metric",
-            ids,
-            key=key,
-            format_func=lambda m: f"{ctx.project.label(m)}  ({m})",
-        )
-    ctx.view = ctx.view.replace(metric=current)
-    return current
+    missing = "No valid metric to show yet: fix the problems listed above."
+    return common.pick(ctx, list(ctx.project.metrics), "metric", key, "Metric", missing)
 
 
 def _period_label(ctx: Ctx, period: dt.date, end: dt.date) -> str:
@@ -86,24 +76,16 @@ def tiles(
         )
     compare_word = "vs previous period" if ctx.view.compare == "previous_period" else "vs last year"
     columns = st.columns(3)
-    with columns[0]:
-        st.metric(
-            f"Latest · {_period_label(ctx, periods[-1], end)}",
-            format_value(vals[-1], unit),
-            delta=format_delta(vals[-1], past_vals[-1], unit) if past is not None else None,
-            delta_color=delta_color,
-            delta_description=compare_word if past is not None else None,
-            border=True,
-        )
-    with columns[1]:
-        if len(vals) >= 2:
+    for column, word, index in ((columns[0], "Latest", -1), (columns[1], "Before", -2)):
+        if len(vals) < -index:
+            continue
+        with column:
+            change = format_delta(vals[index], past_vals[index], unit) if past is not None else None
             st.metric(
-                f"Before · {_period_label(ctx, periods[-2], end)}",
-                format_value(vals[-2], unit),
-                delta=format_delta(vals[-2], past_vals[-2], unit) if past is not None else None,
-                delta_color=delta_color,
-                delta_description=compare_word if past is not None else None,
+                f"{word} · {_period_label(ctx, periods[index], end)}",
+                format_value(vals[index], unit),
                 border=True,
+                **delta(change, delta_color, compare_word),
             )
     with columns[2]:
         range_tile(ctx, metric_id, start, end, vals, past_vals, compared, delta_color)
@@ -113,15 +95,9 @@ def range_kind(ctx: Ctx, metric_id: str) -> str:
     """How the whole range is summed up: `total` (counts and sums add up), `mean` (active users are
     a value per day, so the range has no value of its own), or `span` (the metric over one period
     spanning the range: distinct counts, percentiles, rates...)."""
-    metric = ctx.project.metrics[metric_id]
-    if metric.type in ("count", "sum"):
+    if ctx.project.metrics[metric_id].type in ("count", "sum"):
         return "total"
-    if metric.type == "active_users":
-        return "mean"
-    if metric.type == "ratio":
-        parts = {ctx.range_kind_leaf(m) for m in (metric.numerator, metric.denominator)}
-        return "mean" if "mean" in parts else "span"
-    return "span"
+    return ctx.range_kind_leaf(metric_id)
 
 
 def compared_range(
@@ -177,15 +153,28 @@ def range_tile(
         label, value = "Over the whole range", span_value(ctx, metric_id, start, end)
         before = span_value(ctx, metric_id, *compared) if compared is not None and complete_past else None
         helptext = f"{ctx.project.label(metric_id)} computed over {format_date(start)} – {format_date(end)} as one period."
+    change = format_delta(value, before, unit) if compared is not None else None
     st.metric(
         label,
         format_value(value, unit),
-        delta=format_delta(value, before, unit) if compared is not None else None,
-        delta_color=delta_color,
-        delta_description=compare_word if compared is not None else None,
         help=helptext,
         border=True,
+        **delta(change, delta_color, compare_word),
     )
+
+
+def delta(change: str | None, color: Literal["normal", "inverse"], description: str) -> dict[str, Any]:
+    """st.metric's delta arguments for a change in words: none without a change; grey and without
+    an arrow when it is nil ("±0.0%")."""
+    if change is None:
+        return {}
+    flat = change.startswith("±")
+    return {
+        "delta": change,
+        "delta_color": "off" if flat else color,
+        "delta_arrow": "off" if flat else "auto",
+        "delta_description": description,
+    }
 
 
 def span_value(ctx: Ctx, metric_id: str, start: dt.date, end: dt.date) -> float | None:
@@ -228,13 +217,7 @@ def render(ctx: Ctx) -> None:
     unit = ctx.unit(metric_id)
     start, end = ctx.range()
     view = ctx.view
-    by = view.by
-    if by is not None and by not in ctx.dimensions_of(metric_id):
-        st.info(
-            f"{md(ctx.project.label(metric_id))} cannot be broken down by **{md(by)}** "
-            f"(its source lists: {', '.join(ctx.dimensions_of(metric_id)) or 'no dimensions'}); showing the total."
-        )
-        by = None
+    by = common.breakdown(ctx, metric_id, "showing the total")
     facts = [md(metric.description)] if metric.description else []
     if metric.owner:
         facts.append(f"owner **{md(metric.owner)}**")
@@ -253,16 +236,11 @@ def render(ctx: Ctx) -> None:
         tiles(ctx, metric_id, main, past, result.start, result.end)
 
     days, marks = common.quality_marks(ctx, metric_id, view.grain)
-    target: figures.TargetPath | None = None
-    band: figures.Band | None = None
     links = key_results_of(ctx, metric_id)
-    scored = kr_scores(ctx, links) if links else {}
-    if links and not ctx.is_additive(metric_id) and by is None:
-        # A rate's or level's target reads on the same scale at any grain; a total's does not.
-        objective, kr = links[0]
-        score = scored.get((objective.id, kr.id))
-        if score is not None:
-            target, band = target_and_band(score, kr)
+    card = scorecard(ctx) if links else None
+    scored = index_scores(card)
+    # A rate's or level's target reads on the same scale at any grain; a total's does not.
+    target, band = figures.kr_overlay(ctx.project, card, metric_id) if by is None else (None, None)
     comparison_label = "Previous period" if view.compare == "previous_period" else "Same period last year"
     fig = figures.metric_timeseries(
         main,
@@ -290,34 +268,22 @@ def render(ctx: Ctx) -> None:
         score = scored.get((objective.id, kr.id))
         if score is None:
             continue
-        from dashboard.format import format_progress, status_words
-        from dashboard.views.okrs import kr_figure, kr_title
-
-        st.subheader(f"Key result: {md(kr_title(ctx, kr))}")
+        st.subheader(f"Key result: {md(kr_title(ctx.project, kr))}")
         st.caption(
             f"Objective: {md(objective.objective)} · {status_words(score.status)} · progress "
             f"{format_progress(score.progress)} (expected {format_progress(score.expected_progress)} by now)"
         )
-        common.plot(kr_figure(ctx, objective, score, kr), ctx, "kr", kr.id, ctx.view.as_of, key=f"kr_{kr.id}")
+        common.plot(kr_figure(ctx, score, kr), ctx, "kr", kr.id, ctx.view.as_of, key=f"kr_{kr.id}")
 
     table(ctx, metric_id, main, past, by, result.start, result.end)
 
 
-def kr_scores(ctx: Ctx, links: list[tuple[Any, Any]]) -> dict[tuple[str, str], Any]:
+def scorecard(ctx: Ctx) -> Any:
     try:
-        card = ctx.scorecard()
+        return ctx.scorecard()
     except Exception as exc:  # the explorer still shows the metric
         st.caption(f"The OKR scorecard could not be computed: {md(exc)}")
-        return {}
-    from dashboard.views.okrs import index_scores
-
-    return index_scores(card)
-
-
-def target_and_band(score: Any, kr: Any) -> tuple[figures.TargetPath | None, figures.Band | None]:
-    from dashboard.views.okrs import band_of, target_of
-
-    return target_of(score, kr), band_of(score)
+        return None
 
 
 def table(

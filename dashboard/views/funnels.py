@@ -13,34 +13,17 @@ from metrics.models import FunnelMetric
 from metrics.request import MetricRequest
 
 
-def pick(ctx: Ctx, ids: list[str], field: str, key: str, label: str) -> str | None:
-    if not ids:
-        return None
-    current: str = getattr(ctx.view, field)
-    current = current if current in ids else ids[0]
-    if not ctx.review:
-        if st.session_state.get(key) not in ids:
-            st.session_state[key] = current
-        current = str(
-            st.selectbox(label, ids, key=key, format_func=lambda m: f"{ctx.project.label(m)}  ({m})")
-        )
-    ctx.view = ctx.view.replace(**{field: current})
-    return current
-
-
 def render(ctx: Ctx) -> None:
     common.header(ctx, "Funnels")
-    funnels = [m for m, d in ctx.project.metrics.items() if isinstance(d, FunnelMetric)]
-    funnel_id = pick(ctx, funnels, "funnel", "w_funnel", "Funnel")
+    funnels = list(ctx.options.funnels)
+    missing = "No funnel metric is defined. Add one with `type: funnel` and `steps:` in metrics.yaml."
+    funnel_id = common.pick(ctx, funnels, "funnel", "w_funnel", "Funnel", missing)
     if funnel_id is None:
-        st.info("No funnel metric is defined. Add one with `type: funnel` and `steps:` in metrics.yaml.")
         return
     metric = ctx.project.metrics[funnel_id]
     assert isinstance(metric, FunnelMetric)
     start, end = ctx.range()
-    by = ctx.view.by if ctx.view.by in ctx.dimensions_of(funnel_id) else None
-    if ctx.view.by and by is None:
-        st.info(f"The funnel cannot be broken down by **{md(ctx.view.by)}**; showing all users.")
+    by = common.breakdown(ctx, funnel_id, "showing all users")
     st.markdown(md(metric.description or f"Steps within {metric.within:g} days of the first step"))
     common.quality_badge(ctx, funnel_id)
 

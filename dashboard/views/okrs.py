@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 from typing import Any
 
@@ -16,18 +15,12 @@ from dashboard.format import (
     format_progress,
     format_range,
     format_value,
+    kr_title,
+    read_words,
     status_words,
 )
 from dashboard.views import common
 from dashboard.views.common import Ctx, mdh
-
-READ_WORDS = {"period_to_date": "so far this period", "latest": "on the day"}
-
-
-def read_words(read: str) -> str:
-    if read.startswith("trailing_"):
-        return f"trailing {read.removeprefix('trailing_').removesuffix('d')} days"
-    return READ_WORDS.get(read, read)
 
 
 def index_scores(card: Any) -> dict[tuple[str, str], Any]:
@@ -39,57 +32,10 @@ def index_scores(card: Any) -> dict[tuple[str, str], Any]:
     return out
 
 
-def target_of(score: Any, kr_def: Any = None, objective: Any = None) -> figures.TargetPath | None:
-    """The KR's target path over its period: baseline, milestones, target."""
-    start = score.period_start or getattr(objective, "start", None)
-    end = score.period_end or getattr(objective, "end", None)
-    if start is None or end is None:
-        return None
-    return figures.TargetPath(
-        start=start,
-        end=end,
-        baseline=score.baseline,
-        target=score.target,
-        milestones={m.date: m.value for m in score.milestones},
-    )
-
-
-def band_of(score: Any, end: dt.date | None = None) -> figures.Band | None:
-    """The forecast as a band from the last reading to the period's end."""
-    forecast = score.forecast
-    day = end or score.period_end
-    if forecast is None or day is None:
-        return None
-    origin = None
-    history = score.history
-    if history is not None and history.height:
-        last = history.drop_nulls("value").sort("date").tail(1)
-        if last.height:
-            origin = (last["date"][0], float(last["value"][0]))
-    return figures.Band(day=day, value=forecast.value, low=forecast.low, high=forecast.high, origin=origin)
-
-
-def kr_title(ctx: Ctx, kr: Any) -> str:
-    """The KR's description, or its metric and how it is read."""
-    return kr.description or f"{ctx.project.label(kr.metric)} ({read_words(kr.read)})"
-
-
-def kr_figure(ctx: Ctx, objective: Any, score: Any, kr: Any, *, compact: bool = False) -> go.Figure:
-    target = target_of(score, kr)
-    if target is None:
-        return go.Figure()
-    report = ctx.quality()
-    return figures.kr_chart(
-        getattr(score, "history", None),
-        title=figures.period_title(kr_title(ctx, kr), target.start, target.end),
-        unit=ctx.unit(kr.metric),
-        target=target,
-        status=score.status,
-        forecast=band_of(score, target.end),
-        quality_days=common.affected_days(report, ctx.project.source_of(kr.metric)),
-        as_of=ctx.view.as_of,
-        compact=compact,
-    )
+def kr_figure(ctx: Ctx, score: Any, kr: Any, *, compact: bool = False) -> go.Figure:
+    """The key result's chart, with the days whose data failed a check shaded."""
+    days = common.affected_days(ctx.quality(), ctx.project.source_of(kr.metric))
+    return figures.kr_figure(ctx.project, score, kr, quality_days=days, as_of=ctx.view.as_of, compact=compact)
 
 
 def progress_bar(progress: float | None, expected: float | None, status: str | None) -> str:
@@ -117,7 +63,7 @@ def kr_tile(ctx: Ctx, objective: Any, kr_def: Any, score: Any, report: Any) -> N
     unit = ctx.unit(kr_def.metric)
     with st.container(border=True):
         st.markdown(
-            f"**{mdh(kr_title(ctx, kr_def))}** &nbsp;{status_pill(score.status)}",
+            f"**{mdh(kr_title(ctx.project, kr_def))}** &nbsp;{status_pill(score.status)}",
             unsafe_allow_html=True,
         )
         problem = getattr(score, "problem", None)
@@ -154,7 +100,7 @@ def kr_tile(ctx: Ctx, objective: Any, kr_def: Any, score: Any, report: Any) -> N
             )
         if problem:
             st.warning(str(problem), icon=":material/warning:")
-        fig = kr_figure(ctx, objective, score, kr_def, compact=True)
+        fig = kr_figure(ctx, score, kr_def, compact=True)
         common.plot(fig, ctx, "kr", kr_def.id, ctx.view.as_of, key=f"spark_{objective.id}_{kr_def.id}")
         common.quality_badge(ctx, kr_def.metric, report=report, compact=True)
 
@@ -164,16 +110,10 @@ def review_pack_button(ctx: Ctx) -> None:
     as-of date on screen. It is built only when clicked (Streamlit runs the callable then)."""
     if ctx.review:
         return
-    from urllib.parse import urlsplit
-
     from dashboard.snapshot import build_pack_zip, pack_file_name
 
     as_of = ctx.view.as_of or ctx.today
-    here = urlsplit(st.context.url or "")
-    base = ctx.project.settings.review.base_url or (
-        f"{here.scheme}://{here.netloc}" if here.scheme and here.netloc else None
-    )
-    project, engine = ctx.project, ctx.engine
+    project, engine, base = ctx.project, ctx.engine, ctx.base_url
     st.download_button(
         "Download review pack",
         data=lambda: build_pack_zip(project, engine, as_of=as_of, base_url=base),
@@ -230,31 +170,8 @@ def render(ctx: Ctx) -> None:
                     kr_tile(ctx, definition, kr_defs[score.id], score, report)
         if not ctx.review:
             with st.expander("This objective as one chart (for slides)"):
-                common.plot(
-                    objective_figure(ctx, objective, kr_defs), ctx, "objective", objective.id, ctx.view.as_of
-                )
-
-
-def objective_figure(ctx: Ctx, objective: Any, kr_defs: dict[str, Any]) -> go.Figure:
-    """The objective's key results as progress bars with the pace marker (`figures.scorecard`)."""
-    rows = [
-        figures.KrBar(
-            label=kr_title(ctx, kr_defs[kr.id]),
-            progress=kr.progress,
-            expected=kr.expected_progress,
-            status=kr.status,
-            current=format_value(kr.current, kr.unit),
-            target=format_value(kr.target, kr.unit),
-            probability=kr.probability,
-        )
-        for kr in objective.key_results
-        if kr.id in kr_defs
-    ]
-    subtitle = (
-        f"{format_range(objective.start, objective.end)} · as of {format_date(ctx.view.as_of)} · "
-        f"{status_words(objective.status)} · progress {format_progress(objective.progress)}"
-    )
-    return figures.scorecard(objective.objective, subtitle, rows)
+                fig = figures.objective_figure(ctx.project, objective, as_of=ctx.view.as_of)
+                common.plot(fig, ctx, "objective", objective.id, ctx.view.as_of)
 
 
 if __name__ == "__main__":

@@ -12,24 +12,21 @@ from dashboard import cache, derived, figures
 from dashboard.format import format_range
 from dashboard.views import common
 from dashboard.views.common import Ctx, md
-from dashboard.views.funnels import pick
 from metrics.models import RetentionMetric
 from metrics.request import MetricRequest
 
 
 def render(ctx: Ctx) -> None:
     common.header(ctx, "Retention")
-    ids = [m for m, d in ctx.project.metrics.items() if isinstance(d, RetentionMetric)]
-    retention_id = pick(ctx, ids, "retention", "w_retention", "Retention metric")
+    ids = list(ctx.options.retentions)
+    missing = "No retention metric is defined. Add one with `type: retention` in metrics.yaml."
+    retention_id = common.pick(ctx, ids, "retention", "w_retention", "Retention metric", missing)
     if retention_id is None:
-        st.info("No retention metric is defined. Add one with `type: retention` in metrics.yaml.")
         return
     metric = ctx.project.metrics[retention_id]
     assert isinstance(metric, RetentionMetric)
     start, end = ctx.range()
-    by = ctx.view.by if ctx.view.by in ctx.dimensions_of(retention_id) else None
-    if ctx.view.by and by is None:
-        st.info(f"Retention cannot be broken down by **{md(ctx.view.by)}**; showing all users.")
+    by = common.breakdown(ctx, retention_id, "showing all users")
     grain = derived.cohort_grain(ctx.view.grain)
     start = ctx.calendar.bucket_start(start, grain)  # whole cohorts only: a cut-off first week misleads
     unit = "day" if metric.period == "day" else "week"
