@@ -162,6 +162,34 @@ class Project:
         return project
 
 
+class Collector:
+    """Gathers problems, each placed at a node of one of the project's loaded files."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.problems: list[Problem] = []
+
+    def at(
+        self,
+        file: str,
+        path: tuple[Any, ...],
+        message: str,
+        hint: str | None = None,
+        *,
+        subject: str | None = None,
+        value: bool = True,
+    ) -> None:
+        """Record a problem at `path` in `file`: at the value (`value=True`) or at the key."""
+        tree = self.project.trees.get(file)
+        if tree is None:
+            loc = None
+        elif value:
+            loc = value_location(self.project.root, file, tree, path)
+        else:
+            loc = locate(self.project.root, file, tree, path)
+        self.problems.append(Problem(message, loc, hint, subject))
+
+
 def locate(root: Path, file: str, tree: Any, path: tuple[Any, ...] | list[Any]) -> Location:
     """Line and column of the deepest node of `path` that exists; keys point at the key itself."""
     display = _display(root, file)

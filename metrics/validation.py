@@ -27,40 +27,15 @@ from metrics.models import (
     RetentionMetric,
     quarter_of,
 )
-from metrics.project import Problem, Project, did_you_mean, locate, value_location
+from metrics.project import Collector, Problem, Project, did_you_mean
 
 NUMERIC: frozenset[ColumnKind] = frozenset({"integer", "float", "boolean"})
 TEMPORAL: frozenset[ColumnKind] = frozenset({"timestamp", "date"})
 DIMENSION_KINDS: frozenset[ColumnKind] = frozenset({"string", "integer", "boolean"})
 
 
-class _Collector:
-    def __init__(self, project: Project) -> None:
-        self.project = project
-        self.problems: list[Problem] = []
-
-    def at(
-        self,
-        file: str,
-        path: tuple[Any, ...],
-        message: str,
-        hint: str | None = None,
-        *,
-        subject: str | None = None,
-        value: bool = True,
-    ) -> None:
-        tree = self.project.trees.get(file)
-        if tree is None:
-            loc = None
-        elif value:
-            loc = value_location(self.project.root, file, tree, path)
-        else:
-            loc = locate(self.project.root, file, tree, path)
-        self.problems.append(Problem(message, loc, hint, subject))
-
-
 def check_references(project: Project) -> list[Problem]:
-    out = _Collector(project)
+    out = Collector(project)
     for metric_id, metric in project.metrics.items():
         _check_metric(out, metric_id, metric)
     _check_cycles(out)
@@ -81,7 +56,7 @@ def check_references(project: Project) -> list[Problem]:
     return out.problems
 
 
-def _check_metric(out: _Collector, metric_id: str, metric: MetricDef) -> None:
+def _check_metric(out: Collector, metric_id: str, metric: MetricDef) -> None:
     project = out.project
     where = ("metrics", metric_id)
     subject = f"metric:{metric_id}"
@@ -155,7 +130,7 @@ def _check_metric(out: _Collector, metric_id: str, metric: MetricDef) -> None:
             )
 
 
-def _check_cycles(out: _Collector) -> None:
+def _check_cycles(out: Collector) -> None:
     metrics = out.project.metrics
     reported: set[str] = set()
 
@@ -196,7 +171,7 @@ def objective_period(objective: Objective, calendar: Calendar, today: Any) -> tu
     return period.start, period.end
 
 
-def _check_okrs(out: _Collector) -> None:
+def _check_okrs(out: Collector) -> None:
     project = out.project
     calendar = Calendar.of(project.settings)
     today = calendar.today()
@@ -272,7 +247,7 @@ def _check_okrs(out: _Collector) -> None:
 
 
 def _check_kr_fits_metric(
-    out: _Collector, kr: KeyResult, metric: MetricDef, where: tuple[Any, ...], subject: str, days: int
+    out: Collector, kr: KeyResult, metric: MetricDef, where: tuple[Any, ...], subject: str, days: int
 ) -> None:
     """A KR whose target lies behind its baseline, or whose cohorts never mature in the period."""
     direction = kr.direction or metric.direction
@@ -312,7 +287,7 @@ def _check_kr_fits_metric(
 
 def check_data(project: Project) -> list[Problem]:
     """Read each source's schema (never its rows) and check every column a definition names."""
-    out = _Collector(project)
+    out = Collector(project)
     for name, source in project.sources.items():
         if f"source:{name}" in project.broken:
             continue
@@ -329,7 +304,7 @@ def check_data(project: Project) -> list[Problem]:
     return out.problems
 
 
-def _schema(out: _Collector, name: str, source: SourceConfig) -> Mapping[str, ColumnKind] | None:
+def _schema(out: Collector, name: str, source: SourceConfig) -> Mapping[str, ColumnKind] | None:
     where = ("sources", name, "path" if source.type != "sql" else "url")
     try:
         return connect(name, source, out.project.root).schema()
@@ -346,7 +321,7 @@ def _schema(out: _Collector, name: str, source: SourceConfig) -> Mapping[str, Co
 
 
 def _check_source_columns(
-    out: _Collector, name: str, source: SourceConfig, schema: Mapping[str, ColumnKind]
+    out: Collector, name: str, source: SourceConfig, schema: Mapping[str, ColumnKind]
 ) -> None:
     subject = f"source:{name}"
     for role in ("timestamp", "user", "event"):
@@ -388,7 +363,7 @@ def _check_source_columns(
 
 
 def _check_metric_columns(
-    out: _Collector, metric_id: str, metric: MetricDef, schema: Mapping[str, ColumnKind]
+    out: Collector, metric_id: str, metric: MetricDef, schema: Mapping[str, ColumnKind]
 ) -> None:
     column = getattr(metric, "column", None)
     if column is None:

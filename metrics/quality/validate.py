@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import ColumnKind
-from metrics.project import Problem, Project, did_you_mean, locate, value_location
+from metrics.project import Collector, Problem, Project, did_you_mean
 
 if TYPE_CHECKING:
     from metrics.quality.catalog import ArgProblem
@@ -22,21 +22,14 @@ SEVERITIES = ("error", "warn")
 EXPECTATIONS_HELP = "see https://greatexpectations.io/expectations/ for the list"
 
 
-class _Out:
-    def __init__(self, project: Project) -> None:
-        self.project = project
-        self.problems: list[Problem] = []
+class _Out(Collector):
+    """Problems in sources.yaml's `checks:`; each disables only its own check."""
 
-    def at(self, path: tuple[Any, ...], message: str, hint: str | None = None, *, value: bool = True) -> None:
-        tree = self.project.trees.get("sources.yaml")
-        if tree is None:
-            loc = None
-        elif value:
-            loc = value_location(self.project.root, "sources.yaml", tree, path)
-        else:
-            loc = locate(self.project.root, "sources.yaml", tree, path)
+    def source_at(
+        self, path: tuple[Any, ...], message: str, hint: str | None = None, *, value: bool = True
+    ) -> None:
         source = path[1] if len(path) > 1 else "?"
-        self.problems.append(Problem(message, loc, hint, f"check:{source}"))
+        self.at("sources.yaml", path, message, hint, subject=f"check:{source}", value=value)
 
 
 def validate_checks(project: Project) -> list[Problem]:
@@ -48,7 +41,7 @@ def validate_checks(project: Project) -> list[Problem]:
         dups = checks.duplicates
         if dups is not None and dups.columns is not None:
             if not dups.columns:
-                out.at(
+                out.source_at(
                     (*base, "duplicates", "columns"),
                     "`columns:` is empty",
                     "list the columns that identify an event, or leave `columns:` out to compare whole rows",
@@ -56,11 +49,13 @@ def validate_checks(project: Project) -> list[Problem]:
             seen: set[str] = set()
             for index, column in enumerate(dups.columns):
                 if column in seen:
-                    out.at((*base, "duplicates", "columns", index), f"column {column!r} is listed twice")
+                    out.source_at(
+                        (*base, "duplicates", "columns", index), f"column {column!r} is listed twice"
+                    )
                 seen.add(column)
         explicit = "user_not_null" in checks.builtin.model_fields_set
         if source.columns.user is None and explicit and checks.builtin.user_not_null != "off":
-            out.at(
+            out.source_at(
                 (*base, "builtin", "user_not_null"),
                 f"source {name!r} maps no user column, so there is no user to check",
                 "add `user:` under the source's `columns:`, or remove this line",
@@ -72,7 +67,7 @@ def validate_checks(project: Project) -> list[Problem]:
 
 def _check_entry(out: _Out, where: tuple[Any, ...], entry: Mapping[str, Any], *, is_sql: bool) -> None:
     if len(entry) != 1:
-        out.at(
+        out.source_at(
             where,
             f"each `expect:` item holds one expectation; this one holds {len(entry)}",
             "start each expectation on its own `- ` line",
@@ -87,13 +82,13 @@ def _check_entry(out: _Out, where: tuple[Any, ...], entry: Mapping[str, Any], *,
         args = dict(raw or {})
         severity = args.pop("severity", "error")
         if severity not in SEVERITIES:
-            out.at(
+            out.source_at(
                 (*here, "severity"),
                 f"severity {severity!r} is not allowed; expected 'error' or 'warn'",
                 did_you_mean(str(severity), SEVERITIES),
             )
         if name not in names:
-            out.at(
+            out.source_at(
                 here,
                 f"unknown expectation {name!r}",
                 did_you_mean(name, sorted(names)) or EXPECTATIONS_HELP,
@@ -101,7 +96,7 @@ def _check_entry(out: _Out, where: tuple[Any, ...], entry: Mapping[str, Any], *,
             )
             continue
         if name in SQL_ONLY and not is_sql:
-            out.at(here, f"{name} runs SQL of its own, so it works on SQL sources only", value=False)
+            out.source_at(here, f"{name} runs SQL of its own, so it works on SQL sources only", value=False)
             continue
         _report(out, here, catalog.argument_problems(name, args))
 
@@ -109,9 +104,9 @@ def _check_entry(out: _Out, where: tuple[Any, ...], entry: Mapping[str, Any], *,
 def _report(out: _Out, here: tuple[Any, ...], problems: list[ArgProblem]) -> None:
     for problem in problems:
         if problem.key is None:
-            out.at(here, problem.message, problem.hint, value=False)
+            out.source_at(here, problem.message, problem.hint, value=False)
         else:
-            out.at((*here, problem.key), problem.message, problem.hint, value=problem.at_value)
+            out.source_at((*here, problem.key), problem.message, problem.hint, value=problem.at_value)
 
 
 def deep_validate_checks(project: Project) -> list[Problem]:
@@ -154,7 +149,7 @@ def check_columns(project: Project, name: str, schema: Mapping[str, ColumnKind])
     columns = list(schema)
 
     def unknown(path: tuple[Any, ...], column: str) -> None:
-        out.at(
+        out.source_at(
             path,
             f"column {column!r} is not in source {name!r}",
             did_you_mean(column, columns) or f"columns found: {', '.join(sorted(columns))}",
