@@ -132,6 +132,7 @@ def _options(
         default_start=start,
         default_end=end,
         today=today,
+        default_as_of=state.default_as_of(today, last),
         default_metric=default_metric,
         min_date=low,
         max_date=high,
@@ -158,7 +159,7 @@ def _sidebar(view: state.ViewState, options: state.Options) -> state.ViewState:
             key=WIDGETS["as_of"],
             min_value=options.min_date,
             max_value=options.max_date,
-            help="The day the OKR scorecard is read on (default: today).",
+            help="The day the OKR scorecard is read on (default: the last complete day of data).",
             format="YYYY-MM-DD",
         )
         left, right = st.columns(2)
@@ -195,7 +196,7 @@ def _sidebar(view: state.ViewState, options: state.Options) -> state.ViewState:
         st.sidebar.warning("“To” is before “From”; showing the range the other way round.")
         start, end = end, start
     return view.replace(
-        as_of=ss[WIDGETS["as_of"]] or options.today,
+        as_of=ss[WIDGETS["as_of"]] or options.default_as_of or options.today,
         start=start or options.default_start,
         end=end or options.default_end,
         grain=ss[WIDGETS["grain"]] or "day",

@@ -45,6 +45,18 @@ PARAMS = (
 PAGES = ("okrs", "explorer", "funnels", "retention", "definitions", "quality")
 
 
+def default_as_of(today: dt.date, last: dt.date | None) -> dt.date:
+    """The last complete day of data: yesterday when data arrives today, else the newest day with data.
+
+    Reading a key result on a day that has not finished (or has no data yet) shows a partial day
+    as a drop: a day-1 retention of 0% at 9 am. The CLI keeps the contract's default (today); the
+    dashboard's shared URL always carries the as-of it used, so links reproduce either way.
+    """
+    if last is None:
+        return today
+    return min(last, today - dt.timedelta(days=1))
+
+
 @dataclass(frozen=True)
 class Options:
     """What valid values are in this project, and the defaults to fall back to."""
@@ -56,6 +68,8 @@ class Options:
     default_start: dt.date | None = None
     default_end: dt.date | None = None
     today: dt.date = field(default_factory=dt.date.today)
+    # The scorecard's default day: the last complete day of data (see `default_as_of`).
+    default_as_of: dt.date | None = None
     default_metric: str | None = None
     default_grain: Grain = "day"
     min_date: dt.date = dt.date(1970, 1, 1)
@@ -242,7 +256,7 @@ def parse(params: Mapping[str, object], options: Options) -> tuple[ViewState, li
         warnings.append(f"The link's range {first} .. {last} ends before it starts; using the default range.")
         first, last = options.default_start, options.default_end
     changes["start"], changes["end"] = first, last
-    changes["as_of"] = as_of or options.today
+    changes["as_of"] = as_of or options.default_as_of or options.today
     if not changes.get("metric") and options.default_metric:
         changes["metric"] = options.default_metric
     if not changes.get("funnel") and options.funnels:

@@ -432,3 +432,17 @@ def test_okr_tiles_carry_the_data_quality_badge(run: Any) -> None:
     at.switch_page("views/okrs.py").run()
     badges = [m.value for m in at.markdown if "Data check failed" in m.value]
     assert badges and "user not null" in badges[0]
+
+
+def test_default_as_of_is_the_last_complete_day_of_data() -> None:
+    import datetime as dt
+
+    from dashboard.state import default_as_of
+
+    today = dt.date(2026, 11, 27)
+    assert default_as_of(today, dt.date(2026, 11, 27)) == dt.date(2026, 11, 26)  # today is still running
+    assert default_as_of(today, dt.date(2026, 11, 26)) == dt.date(2026, 11, 26)  # data through yesterday
+    assert default_as_of(today, dt.date(2026, 11, 20)) == dt.date(
+        2026, 11, 20
+    )  # a stale pipeline shows its day
+    assert default_as_of(today, None) == today
