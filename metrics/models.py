@@ -165,6 +165,16 @@ MetricDef = Annotated[
     | FunnelMetric,
     Field(discriminator="type"),
 ]
+METRIC_MODELS = (
+    CountMetric,
+    CountDistinctMetric,
+    AggregateMetric,
+    PercentileMetric,
+    RatioMetric,
+    ActiveUsersMetric,
+    RetentionMetric,
+    FunnelMetric,
+)
 SourcedMetric = (
     CountMetric
     | CountDistinctMetric

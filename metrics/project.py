@@ -603,18 +603,9 @@ def load_project(
             reader.broken.add(f"source:{name}")
 
     metric_adapter: TypeAdapter[MetricDef] = TypeAdapter(MetricDef)
-    from metrics import models as mm
+    from metrics.models import METRIC_MODELS
 
-    metric_fields = _fields(
-        mm.CountMetric,
-        mm.CountDistinctMetric,
-        mm.AggregateMetric,
-        mm.PercentileMetric,
-        mm.RatioMetric,
-        mm.ActiveUsersMetric,
-        mm.RetentionMetric,
-        mm.FunnelMetric,
-    )
+    metric_fields = _fields(*METRIC_MODELS)
     metrics: dict[str, MetricDef] = {}
     invalid: dict[str, str] = {}
     section = _section(reader, "metrics.yaml", reader.read("metrics.yaml"), "metrics", CommentedMap)

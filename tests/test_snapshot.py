@@ -47,20 +47,10 @@ from dashboard.snapshot import (
 from dashboard.state import Options, ViewState, parse, share_url
 from metrics.engine import Engine
 from metrics.project import Project, load_project
-from tests.conftest import DEMO_END, require_service
+from tests.conftest import CHROMIUM_ARGS, DEMO_END, require_service
 
 AS_OF = DEMO_END
 BASE = "https://northstar.example.com/acme"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _cli(*args: str) -> tuple[int, str, str]:
