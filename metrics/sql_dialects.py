@@ -15,6 +15,7 @@ same integer arithmetic on every database; only "which local day is this timesta
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
 import functools
 from dataclasses import dataclass, field
@@ -81,7 +82,7 @@ def utc_offsets(
     return first, tuple(changes)
 
 
-class SqlDialect:
+class SqlDialect(abc.ABC):
     """ANSI-leaning defaults; subclasses override what their database spells differently."""
 
     name = "generic"
@@ -109,9 +110,9 @@ class SqlDialect:
 
     # -- local calendar --
 
+    @abc.abstractmethod
     def local(self, ts: Expr, ctx: TimeContext) -> Expr:
         """The naive local timestamp of a UTC timestamp."""
-        raise NotImplementedError
 
     def day_number(self, local: Expr) -> Expr:
         epoch = sa.cast(sa.literal(EPOCH, sa.Date()), sa.Date())  # typed even when shown inline
