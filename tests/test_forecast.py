@@ -134,3 +134,34 @@ def test_bad_arguments_are_refused() -> None:
     with pytest.raises(ValueError, match="step"):
         simulate_end([1.0] * 20, 3, step=3)
     assert math.isfinite(simulate_end([1.0] * 20, 3).ends.sum())  # type: ignore[union-attr]
+
+
+def test_vectorised_draw_matches_statsmodels_simulate() -> None:
+    """`_draw` re-does `MLEResults.simulate(anchor="end")` vectorised: same distribution of futures."""
+    import numpy as np
+    from statsmodels.tsa.statespace.structural import UnobservedComponents
+
+    from metrics.forecast import _draw
+
+    rng = np.random.default_rng(3)
+    days = np.arange(60)
+    series = 0.02 * days + np.sin(days * 2 * np.pi / 7) * 0.5 + rng.normal(0, 0.3, 60)
+    fitted = UnobservedComponents(
+        series,
+        level="local level",
+        freq_seasonal=[{"period": 7, "harmonics": 3}],
+        stochastic_freq_seasonal=[False],
+    ).fit(disp=False)
+    steps, reps = 20, 4000
+    ours = _draw(fitted, steps, reps, np.random.default_rng(1))
+    theirs = (
+        np.asarray(fitted.simulate(steps, anchor="end", repetitions=reps, rng=np.random.default_rng(2)))
+        .reshape(steps, reps)
+        .T
+    )
+    for column in (0, steps // 2, steps - 1):
+        spread = theirs[:, column].std()
+        assert abs(ours[:, column].mean() - theirs[:, column].mean()) < 0.1 * spread
+        for q in (0.1, 0.5, 0.9):
+            assert abs(np.quantile(ours[:, column], q) - np.quantile(theirs[:, column], q)) < 0.15 * spread
+        assert ours[:, column].std() == pytest.approx(spread, rel=0.1)
