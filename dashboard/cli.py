@@ -76,25 +76,27 @@ def _resolve_config(config: Path) -> Path:
     return config
 
 
-def load(config: Path, *, strict: bool = False, check_data: bool = True) -> Any:
-    """Load the project (generating the demo's data on first use); warn about problems on stderr."""
-    from metrics.project import load_project
-
+def _prepare(config: Path) -> Path:
+    """The config folder to read; the shipped demo project gets its data generated on first use."""
     config = _resolve_config(config)
-    if not config.is_dir():
-        raise Fail(f"config folder {config} does not exist; pass --config DIR (the folder with metrics.yaml)")
     if _is_demo_config(config):
         from metrics.demo import ensure_demo
 
         if not (REPO / "data" / "demo" / "events.parquet").exists():
             typer.echo("Generating the demo product's data (first run)...", err=True)
         ensure_demo(REPO)
-    project = load_project(config, check_data=check_data)
+    return config
+
+
+def load(config: Path, *, check_data: bool = True) -> Any:
+    """Load the project (generating the demo's data on first use); warn about problems on stderr."""
+    from metrics.project import load_project
+
+    config = _resolve_config(config)
+    if not config.is_dir():
+        raise Fail(f"config folder {config} does not exist; pass --config DIR (the folder with metrics.yaml)")
+    project = load_project(_prepare(config), check_data=check_data)
     if project.problems:
-        if strict:
-            raise Fail(
-                f"the project has {len(project.problems)} problem(s); run `northstar validate --config {config}`"
-            )
         typer.echo(
             f"warning: {len(project.problems)} problem(s) in the project; the affected definitions are left out "
             f"(see `northstar validate --config {config}`)",
@@ -119,11 +121,7 @@ def validate(
     """Check the project: YAML, references between definitions, and the data's schema. Exit 1 on any problem."""
     from metrics.project import load_project
 
-    config = _resolve_config(config)
-    if _is_demo_config(config):
-        from metrics.demo import ensure_demo
-
-        ensure_demo(REPO)
+    config = _prepare(config)
     project = load_project(config)
     from metrics.quality import deep_validate_checks  # GX checks each expectation's arguments itself
 
