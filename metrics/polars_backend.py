@@ -13,12 +13,14 @@ outputs of `pl.collect_all` on the streaming engine) and reduces it to small fra
 * per cohort definition, each user's first ever cohort day (and its group);
 * per funnel, only its step events inside the range (user, instant, step number, day).
 
-Above `SEPARATE_PASSES_ABOVE` rows the outputs are collected one after another instead (see
-`_Plan.one_pass`). Stage 2 derives distinct users, active users (intervals and a running sum),
-retention (an as-of join from each cohort member to their first return day on or after the start
-of the interval) and funnels (one forward as-of join per step) from those frames, comparing
-integers (day numbers, user numbers) wherever it can; exact instants are kept only for the
-funnel's order and its `within` limit.
+Stage 2 derives distinct users, active users (intervals and a running sum), retention (an as-of
+join from each cohort member to their first return day on or after the start of the interval) and
+funnels (one forward as-of join per step) from those frames, comparing integers (day numbers, user
+numbers) wherever it can; exact instants are kept only for the funnel's order and its `within`
+limit. Each user-based metric is reduced to counts that are sums over users (active users, kept
+and cohort size, converted and entrants), so above `ROWS_PER_PASS` rows the user-based outputs
+are computed per set of users and added up, and percentiles per run of whole periods: memory
+stays that of one pass of about `ROWS_PER_PASS` rows (see `_Plan._partitions`).
 """
 
 from __future__ import annotations
@@ -50,7 +52,9 @@ EPOCH = dt.date(1970, 1, 1)
 _U, _E, _G, _T, _DAY, _DN, _P = "_u", "_e", "_g", "_t", "_day", "_dn", "_p"
 _MICROS_PER_DAY = 86_400_000_000
 _NULL_GROUP = "\x00null"
-SEPARATE_PASSES_ABOVE = 20_000_000  # rows; see _Plan.one_pass
+ROWS_PER_PASS = 8_000_000  # rows; see _Plan._partitions
+_SEED = 0x5EED
+_TEXT_BYTES_PER_ROW = 64  # a low guess for CSV / NDJSON events: more partitions, never fewer
 SimpleMetric = CountMetric | CountDistinctMetric | AggregateMetric | PercentileMetric
 
 
@@ -202,7 +206,7 @@ class _Plan:
     metrics: Mapping[str, SourcedMetric]
     window: Window
     schema: dict[str, pl.DataType] = field(default_factory=dict)
-    queries: dict[str, pl.LazyFrame] = field(default_factory=dict)
+    queries: dict[str, pl.LazyFrame] = field(default_factory=dict)  # every stage-1 output, one pass
     flags: dict[str, str] = field(default_factory=dict)  # metric id -> user_days flag column
     cohort_of: dict[str, str] = field(default_factory=dict)  # retention id -> stage-1 cohort query
     _cache: dict[str, pl.DataFrame] = field(default_factory=dict)
@@ -230,7 +234,12 @@ class _Plan:
             dtype=pl.Date,
         )
         self.base = self._base()
-        self._build_queries()
+        self.parts = self._partitions()
+        self.queries = {
+            **self._simple_query(self.base),
+            **self._percentile_queries(self.base),
+            **self._user_queries(self.base),
+        }
 
     # --- the shared base scan ---------------------------------------------------------------
 
@@ -266,7 +275,11 @@ class _Plan:
     def _lower_day(self) -> dt.date:
         return self.lookback if self.active else self.window.start
 
-    def _base(self) -> pl.LazyFrame:
+    def _base(
+        self, part: int | None = None, days: tuple[dt.date, dt.date] | None = None, *, shared: bool = True
+    ) -> pl.LazyFrame:
+        """The shared scan; with `part`, only the rows of the users in that set (of `parts`); with
+        `days`, only the rows of those local days (first, last)."""
         w = self.window
         exprs: list[pl.Expr] = [self.ts.day(self._lower_day(), w.end).alias(_DAY)]
         if self._needs_instant():
@@ -301,22 +314,29 @@ class _Plan:
             )
 
         lf = self.connector.scan()
-        upper = self.ts.before(w.end + dt.timedelta(days=1))
+        if part is not None:
+            lf = lf.filter(pl.col(self._role("user")).hash(seed=_SEED) % self.parts == part)
+        lower_day, last = self._lower_day(), w.end
+        if days is not None:
+            lower_day, last = days
+        upper = self.ts.before(last + dt.timedelta(days=1))
         if upper is not None:
             lf = lf.filter(upper)
-        lower_day = self._lower_day()
-        if not self.retention:
+        cohort_history = bool(self.retention) and days is None
+        if not cohort_history:
             lower = self.ts.not_before(lower_day)
             if lower is not None:
                 lf = lf.filter(lower)
-        keep = pl.col(_DAY) <= w.end
+        keep = pl.col(_DAY) <= last
         in_range = pl.col(_DAY) >= lower_day
-        if self.retention:
+        if cohort_history:
             cohorts = sorted({m.cohort_event for m in self.retention.values()})
             in_range = in_range | pl.col(_E).is_in(cohorts)
         # An explicit cache: every stage-1 output reads this one scan. Without it the optimizer
         # pushes each output's own column set into the scan and reads the file once per set.
-        return lf.select(exprs).filter(keep & in_range).cache()
+        # A scan read by one output only is better without: its columns are then pruned.
+        frame = lf.select(exprs).filter(keep & in_range)
+        return frame.cache() if shared else frame
 
     def condition(self, metric: SourcedMetric) -> pl.Expr | None:
         """The metric's filter on the base frame, or None when it keeps every row."""
@@ -362,30 +382,49 @@ class _Plan:
         named[column] = cond
         self.flags[metric_id] = column
 
-    def _build_queries(self) -> None:
+    def _simple_query(self, base: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
+        """One aggregate per period (and group) for every count/sum/avg/min/max/count_distinct."""
+        if not self.simple:
+            return {}
         w = self.window
+        aggs: list[pl.Expr] = []
+        for metric_id, metric in self.simple.items():
+            aggs.extend(self._simple_aggs(metric_id, metric))
+        query = (
+            base.filter(pl.col(_DAY).is_between(w.start, w.end))
+            .with_columns(self.period_of(pl.col(_DAY)).alias(_P))
+            .group_by(self.keys())
+            .agg(aggs)
+        )
+        return {"simple": query}
+
+    def _percentile_queries(self, base: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
+        """Per percentile, its quantile per period (and group): it holds the values it reads."""
+        w = self.window
+        queries: dict[str, pl.LazyFrame] = {}
         in_window = pl.col(_DAY).is_between(w.start, w.end)
-        if self.simple:
-            aggs: list[pl.Expr] = []
-            for metric_id, metric in self.simple.items():
-                aggs.extend(self._simple_aggs(metric_id, metric))
-            self.queries["simple"] = (
-                self.base.filter(in_window)
-                .with_columns(self.period_of(pl.col(_DAY)).alias(_P))
-                .group_by(self.keys())
-                .agg(aggs)
-            )
         for metric_id, metric in self.simple.items():
             if isinstance(metric, PercentileMetric):  # its own query: quantiles are 3x faster without nulls
                 column = pl.col(_col(metric.column))
                 cond = self.condition(metric)
                 keep = in_window & column.is_not_null()
-                self.queries[f"percentile:{metric_id}"] = (
-                    self.base.filter(keep if cond is None else keep & cond)
+                queries[f"percentile:{metric_id}"] = (
+                    base.filter(keep if cond is None else keep & cond)
                     .with_columns(self.period_of(pl.col(_DAY)).alias(_P))
                     .group_by(self.keys())
                     .agg(column.quantile(metric.percentile, "linear").alias("value"))
                 )
+        return queries
+
+    def _user_queries(self, base: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
+        """Outputs held per user: the user-day table, first cohort days and funnel step events.
+
+        Every metric derived from them is a sum over users, so they can be computed on disjoint
+        sets of users and added up (see `_partitions`).
+        """
+        w = self.window
+        queries: dict[str, pl.LazyFrame] = {}
+        in_window = pl.col(_DAY).is_between(w.start, w.end)
         if self.active or self.retention or self.distinct_users:
             named: dict[str, pl.Expr] = {}
             for metric_id, au in self.active.items():
@@ -401,8 +440,8 @@ class _Plan:
                     ret_cond = by_event if ret_cond is None else ret_cond & by_event
                 self._flag(metric_id, ret_cond, named)
             group = [_G] if w.by is not None and (self.active or self.distinct_users) else []
-            self.queries["user_days"] = (
-                self.base.filter(pl.col(_U).is_not_null() & (pl.col(_DAY) >= self._lower_day()))
+            queries["user_days"] = (
+                base.filter(pl.col(_U).is_not_null() & (pl.col(_DAY) >= self._lower_day()))
                 .group_by([_U, _DAY, *group])
                 .agg(
                     [cond.any().alias(column) for column, cond in named.items()] or [pl.len().alias("_rows")]
@@ -420,7 +459,7 @@ class _Plan:
                 aggs = [pl.col(_DAY).min().alias("_c")]
                 if w.by is not None:
                     aggs.append(pl.col(_G).sort_by([_T, _G]).first().alias(_G))
-                self.queries[name] = self.base.filter(cond).group_by(_U).agg(aggs)
+                queries[name] = base.filter(cond).group_by(_U).agg(aggs)
             self.cohort_of[metric_id] = cohort_queries[key]
         for metric_id, funnel in self.funnels.items():
             cond = pl.col(_U).is_not_null() & in_window & pl.col(_E).is_in(funnel.steps)
@@ -432,7 +471,8 @@ class _Plan:
             columns = [pl.col(_U), pl.col(_T), step.alias(_E), pl.col(_DAY)]
             if w.by is not None:
                 columns.append(pl.col(_G))
-            self.queries[f"funnel:{metric_id}"] = self.base.filter(cond).select(columns)
+            queries[f"funnel:{metric_id}"] = base.filter(cond).select(columns)
+        return queries
 
     def _simple_aggs(self, metric_id: str, metric: SimpleMetric) -> list[pl.Expr]:
         cond = self.condition(metric)
@@ -459,47 +499,136 @@ class _Plan:
         out.append(value.alias(f"{metric_id}:v"))
         return out
 
-    def one_pass(self) -> bool:
-        """Whether stage 1 reads the source once for all outputs (else once per output).
+    def _partitions(self) -> int:
+        """In how many passes the outputs that grow with the data are computed.
 
-        One pass holds every output's working state at once; above `SEPARATE_PASSES_ABOVE` rows (known
-        without reading for parquet) the outputs are collected one after another, so that peak memory
-        is the largest output's, not their sum, for a few more seconds of scanning.
+        The user-day table, the cohorts, the funnel's step events and each percentile's values
+        grow with the data, and so does the memory of holding them. Above `ROWS_PER_PASS` rows the
+        work is split into `ceil(rows / ROWS_PER_PASS)` passes: user-based outputs per set of users
+        (split by a hash of the user id; every user-based metric is a sum over users, so the sets'
+        counts add up), percentiles per run of whole periods (each period's values stay in one
+        pass). Peak memory then stays that of a pass of about `ROWS_PER_PASS` rows however large
+        the source grows, for one more scan per pass.
         """
-        if self.source.type != "parquet" or len(self.queries) < 2:
-            return True
-        try:
-            rows = self.connector.scan().select(pl.len()).collect().item()
-        except pl.exceptions.PolarsError:
-            return True
-        return int(rows) <= SEPARATE_PASSES_ABOVE
+        if not (self._needs_user() or self._percentiles()):
+            return 1
+        rows = self._estimated_rows()
+        return max(1, -(-rows // ROWS_PER_PASS)) if rows is not None else 1
 
-    def collect(self) -> dict[str, pl.DataFrame]:
-        names = list(self.queries)
+    def _percentiles(self) -> list[str]:
+        return [k for k, m in self.simple.items() if isinstance(m, PercentileMetric)]
+
+    def _period_runs(self) -> list[tuple[dt.date, dt.date]]:
+        """The window's periods in up to `parts` runs of whole periods, as (first, last) days."""
+        w = self.window
+        periods = w.periods()
+        size = -(-len(periods) // self.parts)
+        runs = []
+        for i in range(0, len(periods), size):
+            chunk = periods[i : i + size]
+            runs.append((max(chunk[0], w.start), w.last_day(chunk[-1])))
+        return runs
+
+    def _estimated_rows(self) -> int | None:
+        """Rows the request reads: for parquet, the rows in its days (when the footers say there
+        are more than `ROWS_PER_PASS` in all); for text files, a guess from their size."""
+        if self.source.type == "parquet":
+            try:
+                rows = int(self.connector.scan().select(pl.len()).collect().item())
+                if rows <= ROWS_PER_PASS:
+                    return rows
+                frame = self.connector.scan()
+                for bound in (
+                    self.ts.before(self.window.end + dt.timedelta(days=1)),
+                    self.ts.not_before(self._lower_day()),
+                ):
+                    if bound is not None:
+                        frame = frame.filter(bound)
+                return int(frame.select(pl.len()).collect(engine="streaming").item())
+            except pl.exceptions.PolarsError:
+                return None
+        files = getattr(self.connector, "files", None)
+        if self.source.type in ("csv", "ndjson") and callable(files):
+            try:
+                return int(sum(path.stat().st_size for path in files())) // _TEXT_BYTES_PER_ROW
+            except (OSError, ConnectorError):
+                return None
+        return None
+
+    def _collect(self, queries: Mapping[str, pl.LazyFrame]) -> dict[str, pl.DataFrame]:
+        names = list(queries)
         try:
-            if self.one_pass():
-                frames = pl.collect_all([self.queries[n] for n in names], engine="streaming")
-            else:
-                frames = [self.queries[n].collect(engine="streaming") for n in names]
+            frames = pl.collect_all([queries[n] for n in names], engine="streaming")
         except pl.exceptions.PolarsError as exc:
             raise MetricError(
                 f"source {self.source_name!r} could not be computed: {str(exc).splitlines()[0]}"
             ) from exc
         return dict(zip(names, frames, strict=True))
 
+    def run(self) -> dict[str, pl.DataFrame]:
+        """Stage 1 and stage 2: per metric id, its result frame."""
+        if self.parts == 1:
+            stage1 = self._collect(self.queries)
+            return self._results(stage1, self._user_counts(stage1))
+        shared = self._collect(self._simple_query(self.base)) if self.simple else {}
+        if self._percentiles():
+            shared_scan = len(self._percentiles()) > 1
+            runs = [
+                self._collect(self._percentile_queries(self._base(days=d, shared=shared_scan)))
+                for d in self._period_runs()
+            ]
+            for name in runs[0]:
+                shared[name] = pl.concat([run[name] for run in runs], how="vertical_relaxed")
+        partials: list[dict[str, pl.DataFrame]] = [{}]
+        if self._needs_user():
+            partials = [
+                self._user_counts(self._collect(self._user_queries(self._base(part))))
+                for part in range(self.parts)
+            ]
+        return self._results(shared, self._add_up(partials))
+
     # --- stage 2 -----------------------------------------------------------------------------
 
-    def results(self, stage1: Mapping[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    def _user_counts(self, stage1: Mapping[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+        """Per user-based metric, its counts per period (and group): sums over users."""
         out: dict[str, pl.DataFrame] = {}
         self._cache.clear()
+        for metric_id in self.distinct_users:
+            out[metric_id] = self._distinct_users(metric_id, stage1["user_days"])
+        for metric_id, au in self.active.items():
+            out[metric_id] = self._active_users(metric_id, au, stage1["user_days"])
+        for metric_id, ret in self.retention.items():
+            cohorts = stage1[self.cohort_of[metric_id]]
+            out[metric_id] = self._retention(metric_id, ret, cohorts, stage1["user_days"])
+        for metric_id, funnel in self.funnels.items():
+            out[metric_id] = self._funnel(funnel, stage1[f"funnel:{metric_id}"])
+        self._cache.clear()
+        return out
+
+    def _add_up(self, partials: Sequence[Mapping[str, pl.DataFrame]]) -> dict[str, pl.DataFrame]:
+        """The counts of disjoint sets of users, added per period (and group)."""
+        keys = self.keys()
+        out: dict[str, pl.DataFrame] = {}
+        for metric_id, first in partials[0].items():
+            counts = [c for c in first.columns if c not in keys]
+            out[metric_id] = (
+                pl.concat([p[metric_id] for p in partials], how="vertical_relaxed")
+                .group_by(keys)
+                .agg(pl.col(counts).sum())
+            )
+        return out
+
+    def _results(
+        self, stage1: Mapping[str, pl.DataFrame], counts: Mapping[str, pl.DataFrame]
+    ) -> dict[str, pl.DataFrame]:
+        out: dict[str, pl.DataFrame] = {}
         if self.simple:
             table = stage1["simple"]
             for metric_id, metric in self.simple.items():
                 found = table.filter(pl.col(f"{metric_id}:n") > 0)
                 if metric_id in self.distinct_users:
-                    counted = self._distinct_users(metric_id, stage1["user_days"])
                     frame = found.select(self.keys()).join(
-                        counted, on=self.keys(), how="left", nulls_equal=True
+                        counts[metric_id], on=self.keys(), how="left", nulls_equal=True
                     )
                     frame = frame.with_columns(pl.col("value").fill_null(0))
                 elif isinstance(metric, PercentileMetric):
@@ -511,14 +640,15 @@ class _Plan:
                     value = pl.col(f"{metric_id}:n" if isinstance(metric, CountMetric) else f"{metric_id}:v")
                     frame = found.select(*self.keys(), value.alias("value"))
                 out[metric_id] = self._finish(frame)
-        for metric_id, au in self.active.items():
-            out[metric_id] = self._finish(self._active_users(metric_id, au, stage1["user_days"]))
+        for metric_id in self.active:
+            out[metric_id] = self._finish(counts[metric_id])
         for metric_id, ret in self.retention.items():
-            cohorts = stage1[self.cohort_of[metric_id]]
-            out[metric_id] = self._finish(self._retention(metric_id, ret, cohorts, stage1["user_days"]))
-        for metric_id, funnel in self.funnels.items():
-            out[metric_id] = self._finish(self._funnel(funnel, stage1[f"funnel:{metric_id}"]))
-        self._cache.clear()
+            out[metric_id] = self._finish(self._retention_rate(ret, counts[metric_id]))
+        for metric_id in self.funnels:
+            funnel = counts[metric_id].select(
+                *self.keys(), (pl.col("_converted") / pl.col("_entrants")).alias("value")
+            )
+            out[metric_id] = self._finish(funnel)
         return out
 
     def _finish(self, frame: pl.DataFrame) -> pl.DataFrame:
@@ -663,11 +793,16 @@ class _Plan:
             returns, left_on="_lo", right_on=_DN, by="_uid", strategy="forward", check_sortedness=False
         )
         retained = pl.col(_DN).is_not_null() & (pl.col(_DN) <= pl.col("_lo") + span)
-        table = (
+        return (
             joined.group_by(self.keys()).agg(pl.len().alias("_size"), retained.sum().alias("_kept")).collect()
         )
+
+    def _retention_rate(self, metric: RetentionMetric, table: pl.DataFrame) -> pl.DataFrame:
+        """Kept / cohort size, for periods whose last cohort day's interval has ended by `end`."""
+        step = 7 * metric.offset if metric.period == "week" else metric.offset
+        span = 6 if metric.period == "week" else 0
         mature = self._eval_days().with_columns(
-            (pl.col("_eval") + step + span <= day_number(w.end)).alias("_mature")
+            (pl.col("_eval") + step + span <= day_number(self.window.end)).alias("_mature")
         )
         return table.join(mature, on=_P, how="left").select(
             *self.keys(),
@@ -725,7 +860,7 @@ class _Plan:
             .group_by(keys)
             .agg(pl.len().alias("_entrants"))
             .join(converted, on=keys, how="left", nulls_equal=True)
-            .select(*keys, (pl.col("_converted").fill_null(0) / pl.col("_entrants")).alias("value"))
+            .with_columns(pl.col("_converted").fill_null(0))
             .collect()
         )
 
@@ -742,7 +877,7 @@ class PolarsBackend:
         window: Window,
     ) -> dict[str, pl.DataFrame]:
         plan = _Plan(source_name, source, _frame_connector(connector, source_name), metrics, window)
-        return plan.results(plan.collect())
+        return plan.run()
 
     def explain(
         self,
@@ -757,8 +892,10 @@ class PolarsBackend:
         text = pl.explain_all([plan.queries[n] for n in names])
         passes = (
             "one streaming pass"
-            if plan.one_pass()
-            else f"one streaming pass per output: more than {SEPARATE_PASSES_ABOVE:,} rows"
+            if plan.parts == 1
+            else f"more than {ROWS_PER_PASS:,} rows: one streaming pass for the period aggregates, "
+            f"then one for each of {len(plan._period_runs())} runs of periods (percentiles) and for "
+            f"each of {plan.parts} sets of users (user-based outputs)"
         )
         lines = [f"stage 1 ({passes}; outputs: {', '.join(names)}):", text]
         follow = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 from typing import Any
 
 import pytest
@@ -196,3 +197,27 @@ def test_single_span_requests_match_the_reference(
     got = compute_rows(project, ids, start, end, "day", by, span_end=span_end)
     want = reference_rows(reference, METRICS, ids, start, end, "day", by, span_end=span_end)
     assert_same(got, want)
+
+
+@pytest.mark.parametrize(("fmt", "case"), [("parquet", 1), ("parquet", 4), ("csv", 2), ("parquet", 6)])
+def test_sets_of_users_match_the_reference(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, fmt: str, case: int
+) -> None:
+    """Above ROWS_PER_PASS rows, user-based outputs are computed per set of users and added up."""
+    from metrics import polars_backend
+    from metrics.engine import Engine
+    from metrics.request import MetricRequest
+
+    settings, grain, by, start, end = CASES[case]
+    rows = generate(seed=23 + case)
+    project = make_project(tmp_path, rows, METRICS, settings, fmt=fmt)
+    monkeypatch.setattr(polars_backend, "ROWS_PER_PASS", len(rows) // 4)
+    plan = Engine(project).explain(MetricRequest(tuple(METRICS), start=start, end=end, grain=grain, by=by))
+    sets = re.search(r"each of (\d+) sets of users", plan)
+    assert sets is not None and int(sets.group(1)) >= 2, plan
+    reference = Reference(rows, settings)
+    first = min(reference.day(r.ts) for r in rows)
+    last = max(reference.day(r.ts) for r in rows)
+    ids = list(METRICS)
+    got = compute_rows(project, ids, start, end, grain, by)
+    assert_same(got, reference_rows(reference, METRICS, ids, start or first, end or last, grain, by))

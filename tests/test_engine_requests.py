@@ -220,7 +220,7 @@ def test_injected_connectors_and_clock(tmp_path: Path) -> None:
         engine.connector("event")
 
 
-def test_large_sources_are_read_once_per_output_with_the_same_numbers(
+def test_large_sources_are_computed_per_set_of_users_with_the_same_numbers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from metrics import polars_backend
@@ -235,8 +235,9 @@ def test_large_sources_are_read_once_per_output_with_the_same_numbers(
     engine = Engine(make_project(tmp_path, ROWS, metrics))
     request = MetricRequest(tuple(metrics), grain="week", by="platform")
     once = engine.compute(request).frame
-    monkeypatch.setattr(polars_backend, "SEPARATE_PASSES_ABOVE", 3)
-    assert "one streaming pass per output" in engine.explain(request)
+    monkeypatch.setattr(polars_backend, "ROWS_PER_PASS", 3)
+    explained = engine.explain(request)
+    assert f"each of {-(-len(ROWS) // 3)} sets of users" in explained
     assert engine.compute(request).frame.equals(once)
     assert values(once, "buy") != [None] * len(values(once, "buy"))
 
