@@ -7,7 +7,9 @@ Generates the demo (1M events by default) into a temporary folder with the shipp
 * cold: a fresh Python process renders the page once with Streamlit's AppTest. Its time covers the
   app script's imports, loading and validating the project, building the engine, reading the data
   range and computing the scorecard and charts: what the first visitor after `northstar serve`
-  waits for, minus the browser. Repeated `--runs` times, each in a new process.
+  waits for, minus the browser. The forecasts' worker process (dashboard/worker.py), which the app
+  starts first, imports statsmodels inside this window too. Repeated `--runs` times, each in a new
+  process.
 * warm: the same process renders the page again `--warm` times (caches filled), as on a rerun or
   a second visitor.
 

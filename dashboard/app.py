@@ -23,6 +23,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dashboard/ on the path
     sys.path.insert(0, str(ROOT))
 
+from dashboard import worker  # noqa: E402
+
+# First of all, once per server process: the forecasts' worker process starts importing statsmodels
+# on the other core while this one imports the rest, loads the project and reads the data.
+worker.shared()
+
 import streamlit as st  # noqa: E402
 
 from dashboard import cache, state  # noqa: E402
@@ -248,7 +254,6 @@ def main() -> None:
         initial_sidebar_state="collapsed" if review_hint else "expanded",
     )
     st.markdown(APP_CSS, unsafe_allow_html=True)
-    cache.preload_heavy_modules()
     folder = config_dir()
     if folder == ROOT / "config" and not os.environ.get("NORTHSTAR_NO_DEMO"):
         try:

@@ -8,12 +8,13 @@
   fingerprint, the data's fingerprint (each connector's) and the request.
 * Data-quality checks import Great Expectations, which is slow, so they run in a background thread
   started after the first page has rendered (`QualityRunner`); pages show the report once it is there.
+* The OKR forecasts run in a worker process that imports statsmodels while the app starts
+  (`dashboard/worker.py`), one per server process.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import os
 import threading
 import time
@@ -23,34 +24,13 @@ from typing import Any
 
 import streamlit as st
 
+from dashboard import worker
 from metrics.calendar import Calendar
 from metrics.project import FILES, Project, load_project
 from metrics.request import MetricRequest, MetricResult
 
-PRELOAD = ("statsmodels.tsa.statespace.structural",)  # what the OKR forecasts import on first use
 RESULT_TTL = 30 * 60  # seconds; the data fingerprint already invalidates on new data
 QUALITY_TTL = 15 * 60  # freshness checks age with the clock, so re-run them now and then
-
-
-@st.cache_resource(show_spinner=False)
-def preload_heavy_modules() -> threading.Thread:
-    """Import the forecast's statistics library in a background thread, once per server process.
-
-    The OKR overview needs it on its first render; meanwhile the main thread loads the project and
-    reads the data (mostly Polars, which releases the GIL), so the two overlap instead of adding up.
-    A later `import` of the same module simply waits for this one to finish.
-    """
-
-    def work() -> None:
-        for name in PRELOAD:
-            try:
-                importlib.import_module(name)
-            except Exception:  # the forecast reports its own import errors when it runs
-                return
-
-    thread = threading.Thread(target=work, name="northstar-preload", daemon=True)
-    thread.start()
-    return thread
 
 
 def yaml_stamp(config_dir: str) -> tuple[tuple[str, int, int], ...]:
@@ -152,9 +132,11 @@ def data_range(
 
 @st.cache_data(ttl=RESULT_TTL, max_entries=64, show_spinner="Scoring the key results and their forecasts…")
 def scorecard(defs: str, data: str, as_of: dt.date, _project: Project, _engine: Any) -> Any:
+    """The scorecard; its forecasts run in the worker process (`dashboard/worker.py`), which the app
+    started, with statsmodels, before it loaded the project."""
     from metrics.okrs import score
 
-    return score(_project, _engine, as_of=as_of)
+    return score(_project, _engine, as_of=as_of, executor=worker.shared())
 
 
 @st.cache_data(ttl=RESULT_TTL, max_entries=64, show_spinner=False)

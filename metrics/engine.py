@@ -8,6 +8,7 @@ what is the same everywhere: gap filling, ratios and comparisons.
 from __future__ import annotations
 
 import calendar as pycalendar
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -71,6 +72,18 @@ class Engine:
                 raise MetricError(f"unknown source {source_name!r}" + (f"; {hint}" if hint else ""))
             self._connectors[source_name] = connect(source_name, config, self.project.root)
         return self._connectors[source_name]
+
+    def with_metrics(self, extra: Mapping[str, MetricDef]) -> Engine:
+        """An engine over this project plus `extra` metrics, sharing this engine's connectors and clock.
+
+        The extra definitions are not validated again: they are meant to be derived from valid ones
+        (an OKR reading's distinct users as active users over a window, in `metrics.okrs`).
+        """
+        derived = Engine(
+            dataclasses.replace(self.project, metrics={**self.project.metrics, **extra}), today=self._today
+        )
+        derived._connectors = self._connectors  # one set of connections, opened by either engine
+        return derived
 
     def backend(self, connector: Connector) -> Backend:
         if isinstance(connector, SqlConnector):

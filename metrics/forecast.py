@@ -27,7 +27,8 @@ Two shapes of reading are projected:
   trailing reads of count and sum metrics); the end reading is what is already counted plus the
   simulated days that fall in the end window.
 
-statsmodels is imported inside the functions, so importing `metrics` stays fast.
+statsmodels, and numpy too, are imported inside the functions, so importing `metrics` stays fast
+(and the dashboard, whose forecasts run in a worker process, never loads them).
 """
 
 from __future__ import annotations
@@ -36,14 +37,16 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    FloatArray = npt.NDArray[np.float64]
 
 Direction = Literal["increase", "decrease"]
 Kind = Literal["level", "sum"]
-FloatArray = npt.NDArray[np.float64]
 
 MIN_HISTORY_DAYS = 14  # fewer days of history than this: no forecast, the pace decides the status
 COVERAGE = 0.8  # the prediction interval holds the end value with this probability
@@ -80,6 +83,8 @@ class Projection:
     def outlook(self, target: float, direction: Direction) -> Outlook:
         if self.ends is None:
             return Outlook(None, None, self.reason)
+        import numpy as np
+
         tail = (1.0 - COVERAGE) / 2.0
         low, median, high = np.quantile(self.ends, [tail, 0.5, 1.0 - tail])
         probability = float(lands(self.ends, target, direction).mean())
@@ -140,6 +145,8 @@ def simulate_end(
     `summed_days` days of the horizon (default: all of them). Simulated values are clipped to
     [`lower`, `upper`] (counts are never negative, rates stay within 0..1).
     """
+    import numpy as np
+
     if horizon < 0:
         raise ValueError("horizon must not be negative")
     if step not in (1, 7):
@@ -170,6 +177,8 @@ def simulate_end(
 
 
 def _too_short(values: FloatArray, step: int) -> str | None:
+    import numpy as np
+
     observed = np.flatnonzero(~np.isnan(values))
     if observed.size == 0:
         return "there is no history to project from"
@@ -190,6 +199,8 @@ def _simulate(
     upper: float | None,
 ) -> FloatArray | None:
     """`simulations` x `horizon` simulated future days, or None when no model can be fitted."""
+    import numpy as np
+
     observed = np.flatnonzero(~np.isnan(values))
     series = values[observed[0] :]
     finite = series[~np.isnan(series)]
@@ -217,6 +228,7 @@ def _simulate(
 
 def _simulate_scaled(series: FloatArray, steps: int, step: int, simulations: int) -> FloatArray | None:
     """Fit both candidate models and simulate `steps` steps ahead, half of the paths each."""
+    import numpy as np
     from statsmodels.tsa.statespace.structural import UnobservedComponents
 
     points = int((~np.isnan(series)).sum())
@@ -258,6 +270,8 @@ def _shares(fits: list[Any], simulations: int) -> list[int]:
     likelihoods are compared on the same days: the first days, which only initialise a model's
     diffuse states, are left out of both.
     """
+    import numpy as np
+
     burn = max(int(f.loglikelihood_burn) for f in fits)
     aics = []
     for fitted in fits:
@@ -272,6 +286,8 @@ def _shares(fits: list[Any], simulations: int) -> list[int]:
 
 def _fixed(ssm: Any, name: str) -> FloatArray:
     """A system matrix of a time-invariant model, without the trailing time axis."""
+    import numpy as np
+
     matrix = np.asarray(getattr(ssm, name), dtype=np.float64)
     return matrix[..., 0] if matrix.ndim == 3 else matrix
 
@@ -283,6 +299,8 @@ def _draw(fitted: Any, steps: int, simulations: int, rng: np.random.Generator) -
     (so the uncertainty about today's level and slope is in every path); each step then adds the
     model's state and observation noise. The same as `MLEResults.simulate(anchor="end")`, vectorised.
     """
+    import numpy as np
+
     ssm = fitted.model.ssm
     design = _fixed(ssm, "design").reshape(-1)
     obs_sd = math.sqrt(max(float(_fixed(ssm, "obs_cov").reshape(-1)[0]), 0.0))

@@ -20,16 +20,21 @@
 Readings come from the engine. Where a reading can be built exactly from daily values (count and
 sum add up; min and max; active users are a day's value; ratios of those), one day-grain request
 gives the whole daily history. Otherwise (distinct counts, averages, percentiles, retention,
-funnels) each reading is one request for a single period spanning the read's days
-(`MetricRequest.span_end`), and the history holds one reading a week.
+funnels) each reading is the metric for a single period spanning the read's days
+(`MetricRequest.span_end`), and the history holds one reading a week. Distinct users over such a
+span are read as active users over a window as long as the span (`windowable`), all of a KR's
+spans in one request; the others take one request per reading. `score` makes the requests up
+front, a few at a time, and forecasts each KR as soon as its readings are in.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -38,8 +43,11 @@ import polars as pl
 from connectors.base import ConnectorError
 from metrics.calendar import Calendar
 from metrics.forecast import Direction, Forecast, Outlook, Projection, simulate_end
+from metrics.forecast import project as project_outlook
 from metrics.models import (
     ADDITIVE_TYPES,
+    ActiveUsersMetric,
+    CountDistinctMetric,
     FunnelMetric,
     KeyResult,
     MetricDef,
@@ -50,7 +58,7 @@ from metrics.models import (
     parse_read,
 )
 from metrics.project import ConfigError, Project
-from metrics.request import MetricError, MetricRequest
+from metrics.request import MetricError, MetricRequest, MetricResult
 
 Status = Literal["on_track", "at_risk", "off_track", "achieved", "missed"]
 ReadMode = Literal["period_to_date", "trailing", "latest"]
@@ -59,6 +67,9 @@ _WORST_FIRST: tuple[Status, ...] = ("off_track", "at_risk", "on_track")
 
 DAILY_LOOKBACK_DAYS = 120  # daily history the forecast learns from (when the data reaches back so far)
 WEEKLY_LOOKBACK_WEEKS = 8  # weekly readings the forecast learns from, for readings built one by one
+FORECAST_WAIT_SECONDS = 60  # a forecast in another process that takes longer is dropped, not waited for
+READ_THREADS = 3  # engine requests in flight at once while the scorecard reads (Polars releases the GIL)
+MAX_WINDOW = 366  # the longest active-users window (metrics.models.ActiveUsersMetric)
 _ONE = dt.timedelta(days=1)
 
 
@@ -351,6 +362,23 @@ def decomposable(metric_id: str, metrics: Mapping[str, MetricDef]) -> bool:
     return metric.type in ("count", "sum", "min", "max", "active_users")
 
 
+def windowable(metric_id: str, metrics: Mapping[str, MetricDef]) -> bool:
+    """True when any span's value follows exactly from daily values and distinct users over windows.
+
+    The distinct users of a span first .. last are the active users on `last` with a window of the
+    span's length (same filter; rows without a user count in neither), so one request with one
+    active-users window per span length gives every span. The other parts must be exact from
+    daily values with no rounding: counts, min and max (a sum of fractional amounts, added up day by
+    day, could differ from the engine's one-span total in the last digit).
+    """
+    metric = metrics[metric_id]
+    if isinstance(metric, RatioMetric):
+        return windowable(metric.numerator, metrics) and windowable(metric.denominator, metrics)
+    if isinstance(metric, CountDistinctMetric):
+        return metric.column is None
+    return metric.type in ("count", "min", "max", "active_users")
+
+
 def leaves(metric_id: str, metrics: Mapping[str, MetricDef]) -> list[str]:
     metric = metrics[metric_id]
     if isinstance(metric, RatioMetric):
@@ -364,15 +392,22 @@ def span_value(
     last: dt.date,
     metrics: Mapping[str, MetricDef],
     daily: Mapping[str, Mapping[dt.date, float | None]],
+    windows: Mapping[tuple[str, int], Mapping[dt.date, float | None]] | None = None,
 ) -> float | None:
-    """The metric's value for one period spanning first .. last, from its (or its parts') daily values."""
+    """The metric's value for one period spanning first .. last, from its (or its parts') daily values.
+
+    `windows[(part, n)]` holds, for a distinct-user count, the active users with an n-day window by
+    day (see `windowable`).
+    """
     metric = metrics[metric_id]
     if isinstance(metric, RatioMetric):
-        numerator = span_value(metric.numerator, first, last, metrics, daily)
-        denominator = span_value(metric.denominator, first, last, metrics, daily)
+        numerator = span_value(metric.numerator, first, last, metrics, daily, windows)
+        denominator = span_value(metric.denominator, first, last, metrics, daily, windows)
         if numerator is None or denominator is None or denominator == 0:
             return None
         return numerator / denominator
+    if metric.type == "count_distinct" and windows is not None:
+        return windows[(metric_id, (last - first).days + 1)].get(last, 0.0)
     values = daily[metric_id]
     if metric.type == "active_users":
         return values.get(last, 0.0)
@@ -389,6 +424,21 @@ class _Unreadable(Exception):
     """A KR cannot be scored; the message says why (shown as the KR's `problem`)."""
 
 
+ReadingKey = tuple[dt.date, dt.date]  # (the day read, the period start a period_to_date read counts from)
+
+
+@dataclass(frozen=True)
+class _Simulation:
+    """A forecast to run: `simulate_end(history, horizon, **options)`."""
+
+    history: list[float | None]
+    horizon: int
+    options: dict[str, Any]
+
+    def run(self) -> Projection:
+        return simulate_end(self.history, self.horizon, **self.options)
+
+
 @dataclass
 class _Context:
     project: Project
@@ -396,13 +446,45 @@ class _Context:
     today: dt.date  # the engine's clock: today's data may be incomplete
     thresholds: StatusThresholds
     forecast: bool
-    ranges: dict[str, tuple[dt.date, dt.date]] = field(default_factory=dict)
+    executor: Executor | None = None  # where the forecasts' simulations run; None: here, at once
+    ranges: dict[Any, tuple[dt.date, dt.date]] = field(default_factory=dict)
+    readers: dict[tuple[int, dt.date, dt.date], _KeyResultReader] = field(default_factory=dict)
 
     def data_range(self, metric_id: str) -> tuple[dt.date, dt.date]:
-        if metric_id not in self.ranges:
+        key = self._sources(metric_id) or metric_id  # metrics of the same sources share one range
+        if key not in self.ranges:
             first, last = self.engine.data_range([metric_id])
-            self.ranges[metric_id] = (first, last)
-        return self.ranges[metric_id]
+            self.ranges[key] = (first, last)
+        return self.ranges[key]
+
+    def _sources(self, metric_id: str) -> tuple[str, ...] | None:
+        sources: set[str] = set()
+        try:
+            for part in leaves(metric_id, self.project.metrics):
+                metric = self.project.metrics[part]
+                if isinstance(metric, RatioMetric):
+                    return None
+                sources.add(metric.source)
+        except KeyError:
+            return None
+        return tuple(sorted(sources))
+
+    def reader(self, kr: KeyResult, start: dt.date, end: dt.date) -> _KeyResultReader:
+        key = (id(kr), start, end)
+        if key not in self.readers:
+            self.readers[key] = _KeyResultReader(self, kr, start, end)
+        return self.readers[key]
+
+    def outlook(self, job: Projection | _Simulation, target: float, direction: Direction) -> Future[Outlook]:
+        """The forecast and probability of landing: on the executor when there is one (only the
+        outlook comes back, a few numbers), else here and now."""
+        if isinstance(job, _Simulation) and self.executor is not None:
+            return self.executor.submit(
+                project_outlook, job.history, job.horizon, target=target, direction=direction, **job.options
+            )
+        done: Future[Outlook] = Future()
+        done.set_result((job.run() if isinstance(job, _Simulation) else job).outlook(target, direction))
+        return done
 
 
 class _KeyResultReader:
@@ -418,10 +500,14 @@ class _KeyResultReader:
         self.length = (end - start).days + 1
         self.spec = read_spec(kr.read, kr.metric, self.metrics)
         self.exact_daily = decomposable(kr.metric, self.metrics)
+        self.windowed = not self.exact_daily and windowable(kr.metric, self.metrics)
         self.parts = leaves(kr.metric, self.metrics)
         self.daily: dict[str, dict[dt.date, float | None]] = {}
         self.loaded: tuple[dt.date, dt.date] | None = None
-        self.cache: dict[tuple[dt.date, dt.date], float | None] = {}
+        self.cache: dict[ReadingKey, float | None] = {}
+        # latest reads built one by one: the day-grain series by the day it is observed until
+        # (the request's end), with the first cohort day it holds
+        self.series: dict[dt.date, tuple[dt.date, dict[dt.date, float | None]]] = {}
 
     @property
     def direction(self) -> Direction:
@@ -439,6 +525,10 @@ class _KeyResultReader:
             elif self.exact_daily:
                 self.load_daily(first, day)
                 self.cache[key] = span_value(self.kr.metric, first, last, self.metrics, self.daily)
+            elif self.spec.mode == "latest" and self._in_series(first, day):
+                # a one-day span observed until `day` is that day's value in a day-grain request
+                # ending on `day` (the same cohort, the same returns and steps counted)
+                self.cache[key] = _plain_value(self.series[day][1].get(first))
             else:
                 self.cache[key] = self._span_request(first, last, day)
         return self.cache[key]
@@ -450,8 +540,7 @@ class _KeyResultReader:
         frame = self.ctx.engine.compute(request).series(self.kr.metric)
         if frame.height == 0:
             return None
-        value = frame["value"][0]
-        return None if value is None or math.isnan(value) else float(value)
+        return _plain_value(frame["value"][0])
 
     def load_daily(self, first: dt.date, last: dt.date) -> None:
         """Daily values of every sourced part over at least first .. last (one engine request)."""
@@ -462,29 +551,120 @@ class _KeyResultReader:
         result = self.ctx.engine.compute(
             MetricRequest(metrics=tuple(self.parts), start=first, end=last, grain="day")
         )
-        for part in self.parts:
-            series = result.series(part)
-            self.daily[part] = dict(zip(series["period"].to_list(), series["value"].to_list(), strict=True))
-        self.loaded = (first, last)
+        self.take_daily(result, first, last)
 
     def preload(self, day: dt.date, origin: dt.date) -> None:
         """One day-grain request for everything this KR reads (baseline, current, history, forecast)."""
         if not self.exact_daily:
             return
-        reach = max(self.length, self.spec.days) + self.spec.lag
-        self.load_daily(
-            min(self.start, origin - dt.timedelta(days=DAILY_LOOKBACK_DAYS)) - dt.timedelta(days=reach), day
+        self.load_daily(*self.preload_range(day, origin))
+
+    def preload_range(self, day: dt.date, origin: dt.date) -> tuple[dt.date, dt.date]:
+        """The days `preload` asks for."""
+        reach = dt.timedelta(days=max(self.length, self.spec.days) + self.spec.lag)
+        return min(self.start, origin - dt.timedelta(days=DAILY_LOOKBACK_DAYS)) - reach, day
+
+    def take_daily(self, result: MetricResult, first: dt.date, last: dt.date) -> None:
+        """Daily values of this KR's parts from a day-grain request over first .. last (shared)."""
+        for part in self.parts:
+            series = result.series(part)
+            self.daily[part] = dict(zip(series["period"].to_list(), series["value"].to_list(), strict=True))
+        self.loaded = (first, last)
+
+    # -- reading ahead --
+
+    def prefetch(
+        self, day: dt.date, origin: dt.date, data_first: dt.date, project: bool
+    ) -> list[Callable[[], Any]]:
+        """Engine requests that fill this reader's caches with what scoring it will read; each may
+        run in its own thread. Reading ahead changes no number: a reading is the same whichever
+        request gave it (`windowable`, `reading`)."""
+        if self.exact_daily:  # see _read_ahead: one request for every such KR
+            return [lambda: self.preload(day, origin)]
+        keys: set[ReadingKey] = {(day, self.start)}
+        baseline = self._baseline_key()
+        if baseline is not None:
+            keys.add(baseline)
+        tasks: list[Callable[[], Any]] = []
+        if self.spec.mode == "latest":
+            first = self.start
+            plan = self._projection_plan(origin, data_first) if project else None
+            if isinstance(plan, tuple) and origin == day:
+                first = min(first, plan[1])
+            tasks.append(lambda: self._latest_series(first, day))
+            keys.discard((day, self.start))  # read from that series
+            if isinstance(plan, tuple) and origin != day:
+                since = plan[1]
+                tasks.append(lambda: self._latest_series(since, origin))
+        else:
+            keys.update((d, self.start) for d in self._history_days(day, origin))
+            if project:
+                plan = self._projection_plan(origin, data_first)
+                if isinstance(plan, tuple) and plan[0] == "level":
+                    keys.update((d, self.start) for d in self._weekly_days(origin, plan[1]))
+        if self.windowed and self.spec.mode != "latest":
+            tasks.append(lambda: self._read_windows(keys))
+        else:
+            tasks.extend(functools.partial(self.reading, *key) for key in sorted(keys))
+        return tasks
+
+    def _read_windows(self, keys: Iterable[ReadingKey]) -> None:
+        """Every reading in `keys` from one engine request: daily values of the counted parts and
+        the distinct users over a window of each span's length, as active users (`windowable`)."""
+        spans = {key: self.spec.span(*key) for key in keys}
+        spans = {key: (first, last) for key, (first, last) in spans.items() if first <= last}
+        lengths = sorted({(last - first).days + 1 for first, last in spans.values()})
+        with_metrics = getattr(self.ctx.engine, "with_metrics", None)
+        if not spans or lengths[-1] > MAX_WINDOW or with_metrics is None:
+            return
+        distinct = [p for p in self.parts if isinstance(self.metrics[p], CountDistinctMetric)]
+        counted = [p for p in self.parts if p not in distinct]
+        extra: dict[str, MetricDef] = {}
+        names: dict[tuple[str, int], str] = {}
+        for part in distinct:
+            metric = self.metrics[part]
+            assert isinstance(metric, CountDistinctMetric)
+            for n in lengths:
+                name = f"{part}__okr_window_{n}d"
+                if name in self.metrics:
+                    return
+                names[(part, n)] = name
+                extra[name] = ActiveUsersMetric(
+                    type="active_users", source=metric.source, filter=dict(metric.filter), window=n
+                )
+        first = min(first for first, _ in spans.values())
+        last = max(last for _, last in spans.values())
+        result = with_metrics(extra).compute(
+            MetricRequest(metrics=(*counted, *extra), start=first, end=last, grain="day")
         )
 
+        def by_day(metric_id: str) -> dict[dt.date, float | None]:
+            series = result.series(metric_id)
+            return dict(zip(series["period"].to_list(), series["value"].to_list(), strict=True))
+
+        daily = {part: by_day(part) for part in counted}
+        windows = {key: by_day(name) for key, name in names.items()}
+        for key, (first, last) in spans.items():
+            self.cache[key] = span_value(self.kr.metric, first, last, self.metrics, daily, windows)
+
     # -- the baseline --
+
+    def _baseline_key(self) -> ReadingKey | None:
+        """The reading the baseline takes when none is written (None: given, or 0)."""
+        if self.kr.baseline is not None:
+            return None
+        if self.spec.mode == "period_to_date" and self.metric.type in ADDITIVE_TYPES:
+            return None
+        return self.start - _ONE, self.start - dt.timedelta(days=self.length)
 
     def baseline(self) -> tuple[float, bool]:
         """(baseline, given): as written, else 0 or the reading as of the day before the period."""
         if self.kr.baseline is not None:
             return float(self.kr.baseline), True
-        if self.spec.mode == "period_to_date" and self.metric.type in ADDITIVE_TYPES:
+        key = self._baseline_key()
+        if key is None:
             return 0.0, False
-        value = self.reading(self.start - _ONE, period_start=self.start - dt.timedelta(days=self.length))
+        value = self.reading(*key)
         if value is None:
             raise _Unreadable(
                 f"there is no {self.kr.metric} reading before the period to use as the baseline; "
@@ -498,42 +678,53 @@ class _KeyResultReader:
         """The last complete day the forecast starts from: as-of, the data's last day, or yesterday."""
         return min(day, data_last, self.ctx.today - _ONE)
 
+    def _history_days(self, day: dt.date, origin: dt.date) -> list[dt.date]:
+        """The days the history holds a reading for: every day, or weekly when read one by one."""
+        days = [self.start + dt.timedelta(days=i) for i in range((day - self.start).days + 1)]
+        if self.exact_daily:
+            return days
+        weekly = {origin - dt.timedelta(days=7 * k) for k in range((origin - self.start).days // 7 + 1)}
+        return [d for d in days if d in weekly or d == day]
+
     def history(self, day: dt.date, origin: dt.date) -> pl.DataFrame:
         """The KR's reading on the days of the period up to `day` (weekly when read one by one)."""
-        days = [self.start + dt.timedelta(days=i) for i in range((day - self.start).days + 1)]
+        days: list[dt.date]
         values: list[float | None]
         if self.spec.mode == "latest" and not self.exact_daily:
+            days = [self.start + dt.timedelta(days=i) for i in range((day - self.start).days + 1)]
             lagged = self._latest_series(self.start, day)
             values = [lagged.get(d) for d in days]
         else:
-            if not self.exact_daily:
-                weekly = {
-                    origin - dt.timedelta(days=7 * k) for k in range((origin - self.start).days // 7 + 1)
-                }
-                days = [d for d in days if d in weekly or d == day]
+            days = self._history_days(day, origin)
             values = [self.reading(d) for d in days]
         return pl.DataFrame({"date": days, "value": values}, schema={"date": pl.Date, "value": pl.Float64})
 
+    def _in_series(self, cohort: dt.date, until: dt.date) -> bool:
+        found = self.series.get(until)
+        return found is not None and found[0] <= cohort
+
     def _latest_series(self, first: dt.date, last: dt.date) -> dict[dt.date, float | None]:
-        """Day -> latest reading for days first .. last, from one day-grain request."""
+        """Day -> latest reading for days first .. last, from one day-grain request ending on `last`."""
         lag = dt.timedelta(days=self.spec.lag)
-        result = self.ctx.engine.compute(
-            MetricRequest(metrics=(self.kr.metric,), start=first - lag, end=last, grain="day")
-        )
-        series = result.series(self.kr.metric)
-        by_cohort = dict(zip(series["period"].to_list(), series["value"].to_list(), strict=True))
+        if not self._in_series(first - lag, last):
+            result = self.ctx.engine.compute(
+                MetricRequest(metrics=(self.kr.metric,), start=first - lag, end=last, grain="day")
+            )
+            series = result.series(self.kr.metric)
+            by_cohort = dict(zip(series["period"].to_list(), series["value"].to_list(), strict=True))
+            self.series[last] = (first - lag, by_cohort)
+        by_cohort = self.series[last][1]
         return {
             first + dt.timedelta(days=i): by_cohort.get(first + dt.timedelta(days=i) - lag)
             for i in range((last - first).days + 1)
         }
 
-    def projection(self, origin: dt.date, data_first: dt.date) -> Projection:
-        """Simulate the reading at the period's end from the complete days up to `origin`."""
+    def _projection_plan(self, origin: dt.date, data_first: dt.date) -> tuple[str, dt.date] | Projection:
+        """How the forecast reads its history: ("sum", -) or ("level", first day), or why there is none."""
         if origin < data_first or origin < self.start - dt.timedelta(days=DAILY_LOOKBACK_DAYS):
             return Projection(None, "there is no complete day of data to project from")
-        horizon = (self.end - origin).days
         if self.metric.type in ("count", "sum") and self.spec.mode != "latest":
-            return self._projection_sum(origin, data_first, horizon)
+            return "sum", origin
         if self.spec.mode == "period_to_date" and not self._position_free():
             if not self.exact_daily:
                 return Projection(
@@ -549,6 +740,28 @@ class _KeyResultReader:
             )
         if first > origin:
             return Projection(None, "there is no reading yet to project from")
+        return "level", first
+
+    @staticmethod
+    def _weekly_days(origin: dt.date, first: dt.date) -> list[dt.date]:
+        """The days a forecast of readings built one by one learns from: one a week back from origin."""
+        weeks = min(WEEKLY_LOOKBACK_WEEKS, (origin - first).days // 7)
+        return [origin - dt.timedelta(days=7 * k) for k in range(weeks + 1)]
+
+    def projection(self, origin: dt.date, data_first: dt.date) -> Projection:
+        """Simulate the reading at the period's end from the complete days up to `origin`."""
+        job = self.projection_job(origin, data_first)
+        return job.run() if isinstance(job, _Simulation) else job
+
+    def projection_job(self, origin: dt.date, data_first: dt.date) -> Projection | _Simulation:
+        """The simulation `projection` runs (the history read here), or the Projection without one."""
+        plan = self._projection_plan(origin, data_first)
+        if isinstance(plan, Projection):
+            return plan
+        horizon = (self.end - origin).days
+        kind, first = plan
+        if kind == "sum":
+            return self._projection_sum(origin, data_first, horizon)
         days = [first + dt.timedelta(days=i) for i in range((origin - first).days + 1)]
         step = self._step()
         series: list[float | None]
@@ -558,16 +771,15 @@ class _KeyResultReader:
             lagged = self._latest_series(first, origin)
             series = [lagged.get(d) for d in days]
         else:  # read one by one: one reading a week
-            weeks = min(WEEKLY_LOOKBACK_WEEKS, (origin - first).days // 7)
-            wanted = {origin - dt.timedelta(days=7 * k) for k in range(weeks + 1)}
+            wanted = set(self._weekly_days(origin, first))
             series = [self.reading(d) if d in wanted else None for d in days]
             step = 7
         observed = [v for v in series if v is not None]
         upper = 1.0 if isinstance(self.metric, RetentionMetric | FunnelMetric) else None
         lower = 0.0 if observed and min(observed) >= 0 else None
-        return simulate_end(series, horizon, kind="level", step=step, lower=lower, upper=upper)
+        return _Simulation(series, horizon, {"kind": "level", "step": step, "lower": lower, "upper": upper})
 
-    def _projection_sum(self, origin: dt.date, data_first: dt.date, horizon: int) -> Projection:
+    def _projection_sum(self, origin: dt.date, data_first: dt.date, horizon: int) -> _Simulation:
         """Totals: what is counted of the end window so far plus simulated daily totals."""
         first = max(data_first, origin - dt.timedelta(days=DAILY_LOOKBACK_DAYS - 1))
         window_first, window_last = self.spec.span(self.end, self.start)
@@ -578,13 +790,15 @@ class _KeyResultReader:
         if window_first <= origin:
             known = span_value(self.kr.metric, window_first, origin, self.metrics, self.daily) or 0.0
         summed = (window_last - max(window_first, origin + _ONE)).days + 1
-        return simulate_end(
+        return _Simulation(
             values,
             horizon,
-            kind="sum",
-            known=known,
-            summed_days=summed,
-            lower=0.0 if all((v or 0.0) >= 0 for v in values) else None,
+            {
+                "kind": "sum",
+                "known": known,
+                "summed_days": summed,
+                "lower": 0.0 if all((v or 0.0) >= 0 for v in values) else None,
+            },
         )
 
     def _position_free(self) -> bool:
@@ -604,20 +818,42 @@ class _KeyResultReader:
         return 7 if smoothing >= 7 else 1
 
 
+def _plain_value(value: Any) -> float | None:
+    """An engine value as a reading: None for null and NaN."""
+    return None if value is None or math.isnan(value) else float(value)
+
+
 # --- scoring ------------------------------------------------------------------------------------
 
 
-def score(project: Project, engine: Any, as_of: dt.date | None = None, *, forecast: bool = True) -> Scorecard:
-    """Score every objective of the project as of `as_of` (default: the engine's today)."""
+def score(
+    project: Project,
+    engine: Any,
+    as_of: dt.date | None = None,
+    *,
+    forecast: bool = True,
+    executor: Executor | None = None,
+) -> Scorecard:
+    """Score every objective of the project as of `as_of` (default: the engine's today).
+
+    What the key results will read is requested up front, a few engine requests at a time (Polars
+    works outside the GIL), and each KR is scored from those readings as soon as its own are in.
+    Its forecast is submitted to `executor` when one is given (the dashboard keeps a process with
+    statsmodels imported), so it runs while other KRs are still read, and is collected at the end;
+    without an executor it runs here, KR by KR. None of this changes a number.
+    """
     calendar: Calendar = engine.calendar
     today: dt.date = engine.today()
     day = today if as_of is None else as_of
-    ctx = _Context(project, engine, today, project.settings.thresholds, forecast)
+    ctx = _Context(project, engine, today, project.settings.thresholds, forecast, executor)
     from metrics.validation import objective_period
 
+    periods = [(objective, *objective_period(objective, calendar, day)) for objective in project.okrs]
+    items = [(kr, start, end) for objective, start, end in periods for kr in objective.key_results]
+    finishers = iter(_score_as_read(ctx, day, items, _read_ahead(ctx, day, items)))
     objectives = tuple(
-        _score_objective(ctx, objective, day, *objective_period(objective, calendar, day))
-        for objective in project.okrs
+        _objective_score(objective, day, start, end, tuple(next(finishers)() for _ in objective.key_results))
+        for objective, start, end in periods
     )
     return Scorecard(as_of=day, objectives=objectives)
 
@@ -642,12 +878,104 @@ def project_key_result(
     return reader.projection(origin, data_first)
 
 
-def _score_objective(
-    ctx: _Context, objective: Objective, as_of: dt.date, start: dt.date, end: dt.date
+Task = tuple[Callable[[], Any], list[int]]  # an engine request to make, and the KRs that read it
+
+
+def _read_ahead(
+    ctx: _Context, as_of: dt.date, items: Sequence[tuple[KeyResult, dt.date, dt.date]]
+) -> list[Task]:
+    """The engine requests that fill the KR readers' caches with what scoring will read.
+
+    A request that fails is simply left out: scoring asks for it again and reports the problem on
+    its KR, as it would have without reading ahead.
+    """
+    tasks: list[Task] = []
+    daily: dict[tuple[dt.date, dt.date], list[tuple[int, _KeyResultReader]]] = {}
+    for index, (kr, start, end) in enumerate(items):
+        if kr.metric not in ctx.project.metrics:
+            continue
+        ended = as_of > end
+        day = min(max(as_of, start), end)
+        try:
+            data_first, data_last = ctx.data_range(kr.metric)
+            if data_last < start or data_first > day:
+                continue
+            reader = ctx.reader(kr, start, end)
+            origin = reader.origin(day, data_last)
+            if reader.exact_daily:
+                daily.setdefault(reader.preload_range(day, origin), []).append((index, reader))
+            else:
+                prefetch = reader.prefetch(day, origin, data_first, not ended and ctx.forecast)
+                tasks.extend((task, [index]) for task in prefetch)
+        except Exception:  # scoring meets it again and reports it
+            continue
+    # KRs built from daily values over the same days share one request: a day's value does not
+    # depend on the other metrics asked for, nor on the range around it
+    shared = [
+        (
+            functools.partial(_load_daily_together, ctx, [reader for _, reader in group], first, last),
+            [index for index, _ in group],
+        )
+        for (first, last), group in daily.items()
+    ]
+    return [*shared, *tasks]
+
+
+def _score_as_read(
+    ctx: _Context, as_of: dt.date, items: Sequence[tuple[KeyResult, dt.date, dt.date]], tasks: list[Task]
+) -> list[Callable[[], KeyResultScore]]:
+    """Make the requests READ_THREADS at a time and read each KR (`_score_key_result`) once the
+    requests it reads are in: its forecast starts while the others are still being read."""
+    waiting = [0] * len(items)
+    for _, readers in tasks:
+        for index in readers:
+            waiting[index] += 1
+    finishers: dict[int, Callable[[], KeyResultScore]] = {}
+
+    def read(index: int) -> None:
+        kr, start, end = items[index]
+        finishers[index] = _score_key_result(ctx, kr, start, end, as_of)
+
+    if len(tasks) < 2:
+        for task, _ in tasks:
+            _attempt(task)
+    else:
+        with ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="northstar-read") as pool:
+            running = {pool.submit(_attempt, task): readers for task, readers in tasks}
+            for index, count in enumerate(waiting):
+                if count == 0:
+                    read(index)
+            for done in as_completed(running):
+                for index in running[done]:
+                    waiting[index] -= 1
+                    if waiting[index] == 0:
+                        read(index)
+    for index in range(len(items)):
+        if index not in finishers:
+            read(index)
+    return [finishers[index] for index in range(len(items))]
+
+
+def _attempt(task: Callable[[], Any]) -> None:
+    try:
+        task()
+    except Exception:  # scoring meets it again and reports it
+        return
+
+
+def _load_daily_together(
+    ctx: _Context, readers: list[_KeyResultReader], first: dt.date, last: dt.date
+) -> None:
+    parts = tuple(dict.fromkeys(part for reader in readers for part in reader.parts))
+    result = ctx.engine.compute(MetricRequest(metrics=parts, start=first, end=last, grain="day"))
+    for reader in readers:
+        reader.take_daily(result, first, last)
+
+
+def _objective_score(
+    objective: Objective, as_of: dt.date, start: dt.date, end: dt.date, scores: tuple[KeyResultScore, ...]
 ) -> ObjectiveScore:
     ended = as_of > end
-    day = min(max(as_of, start), end)
-    scores = tuple(_score_key_result(ctx, kr, start, end, day, ended) for kr in objective.key_results)
     return ObjectiveScore(
         id=objective.id,
         objective=objective.objective,
@@ -657,13 +985,16 @@ def _score_objective(
         progress=objective_progress((kr.progress, kr.weight) for kr in scores),
         status=objective_status(ended, [kr.status for kr in scores]),
         key_results=scores,
-        as_of=day,
+        as_of=min(max(as_of, start), end),
     )
 
 
 def _score_key_result(
-    ctx: _Context, kr: KeyResult, start: dt.date, end: dt.date, day: dt.date, ended: bool
-) -> KeyResultScore:
+    ctx: _Context, kr: KeyResult, start: dt.date, end: dt.date, as_of: dt.date
+) -> Callable[[], KeyResultScore]:
+    """Read the KR and submit its forecast; the returned function waits for the forecast and scores."""
+    ended = as_of > end
+    day = min(max(as_of, start), end)
     metric = ctx.project.metrics.get(kr.metric)
     empty_history = pl.DataFrame(schema={"date": pl.Date, "value": pl.Float64})
     base: dict[str, Any] = {
@@ -680,8 +1011,10 @@ def _score_key_result(
         "as_of": day,
     }
 
-    def unscored(problem: str, baseline: float | None = None, given: bool = False) -> KeyResultScore:
-        return KeyResultScore(
+    def unscored(
+        problem: str, baseline: float | None = None, given: bool = False
+    ) -> Callable[[], KeyResultScore]:
+        score = KeyResultScore(
             **base,
             current=None,
             baseline=baseline,
@@ -697,6 +1030,7 @@ def _score_key_result(
             problem=problem,
             baseline_given=given,
         )
+        return lambda: score
 
     if metric is None:
         reason = ctx.project.skipped.get(kr.metric)
@@ -705,7 +1039,7 @@ def _score_key_result(
             + (f" because {reason}" if reason else "")
             + "; run `northstar validate`"
         )
-    reader = _KeyResultReader(ctx, kr, start, end)
+    reader = ctx.reader(kr, start, end)
     baseline: float | None = float(kr.baseline) if kr.baseline is not None else None
     given = kr.baseline is not None
     try:
@@ -740,44 +1074,55 @@ def _score_key_result(
         if current is None:
             return unscored(_no_reading(kr, reader.spec, day, start), baseline, given)
         history = reader.history(day, origin)
-        outlook = Outlook(None, None, None)
         notes: list[str] = []
         if data_last < day:
             notes.append(
                 f"the data ends on {data_last}, before the as-of day {day}; later days count as empty"
             )
+        pending = None
         if not ended and ctx.forecast:
-            outlook = reader.projection(origin, data_first).outlook(float(kr.target), reader.direction)
-            if outlook.reason:
-                notes.append(f"no forecast: {outlook.reason}; the status follows the pace")
+            pending = ctx.outlook(reader.projection_job(origin, data_first), float(kr.target), direction)
     except (MetricError, ConnectorError, ConfigError) as exc:
         return unscored(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, baseline, given)
     except _Unreadable as exc:
         return unscored(str(exc), baseline, given)
-    progress = progress_of(current, baseline, kr.target)
-    expected = _expected(kr, day, start, end, baseline)
-    probability = None if ended else outlook.probability
-    return KeyResultScore(
-        **base,
-        current=current,
-        baseline=baseline,
-        progress=progress,
-        expected_progress=expected,
-        status=key_result_status(
-            ended=ended,
+    reading, start_value = current, baseline
+
+    def finish() -> KeyResultScore:
+        outlook = Outlook(None, None, None)
+        if pending is not None:
+            try:
+                outlook = pending.result(timeout=FORECAST_WAIT_SECONDS)
+            except TimeoutError:
+                outlook = Outlook(None, None, f"the forecast took more than {FORECAST_WAIT_SECONDS} s")
+            if outlook.reason:
+                notes.append(f"no forecast: {outlook.reason}; the status follows the pace")
+        progress = progress_of(reading, start_value, kr.target)
+        expected = _expected(kr, day, start, end, start_value)
+        probability = None if ended else outlook.probability
+        return KeyResultScore(
+            **base,
+            current=reading,
+            baseline=start_value,
             progress=progress,
-            expected=expected,
+            expected_progress=expected,
+            status=key_result_status(
+                ended=ended,
+                progress=progress,
+                expected=expected,
+                probability=probability,
+                thresholds=ctx.thresholds,
+            ),
+            forecast=None if ended else outlook.forecast,
             probability=probability,
-            thresholds=ctx.thresholds,
-        ),
-        forecast=None if ended else outlook.forecast,
-        probability=probability,
-        milestones=_milestones(kr, baseline),
-        history=history,
-        problem=None,
-        notes=tuple(notes),
-        baseline_given=given,
-    )
+            milestones=_milestones(kr, start_value),
+            history=history,
+            problem=None,
+            notes=tuple(notes),
+            baseline_given=given,
+        )
+
+    return finish
 
 
 def _expected(
