@@ -75,29 +75,18 @@ def engine(config_dir: str, project_: Project) -> Any:
 
 @st.cache_resource(max_entries=16, show_spinner=False)
 def _derived_engine(
-    config_dir: str, key: str, extra_ids: tuple[str, ...], _project: Project, _base: Any
+    config_dir: str, key: str, extra_ids: tuple[str, ...], _base: Any, _extra: dict[str, Any]
 ) -> Any:
-    from metrics.engine import Engine
-
-    connectors = {}
-    for name in _project.sources:
-        try:
-            connectors[name] = _base.connector(name)
-        except Exception:  # the derived engine reports it when a metric needs that source
-            continue
-    return Engine(_project, connectors=connectors, today=_base.today)
+    return _base.with_metrics(_extra)
 
 
 def derived_engine(
     config_dir: str, project_: Project, base: Any, extra: dict[str, Any]
 ) -> tuple[Project, Any]:
     """An engine over the project plus derived metrics (funnel steps, retention offsets), sharing
-    the base engine's connectors; cached like the base engine."""
-    from dashboard.derived import with_metrics
-
-    derived = with_metrics(project_, extra)
-    engine_ = _derived_engine(config_dir, project_key(project_), tuple(sorted(extra)), derived, base)
-    return derived, engine_
+    the base engine's connectors (`Engine.with_metrics`); cached like the base engine."""
+    engine_ = _derived_engine(config_dir, project_key(project_), tuple(sorted(extra)), base, extra)
+    return engine_.project, engine_
 
 
 def data_fingerprint(engine_: Any, project_: Project) -> str:

@@ -16,7 +16,6 @@ No streamlit here: the review pack can call it too.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -55,11 +54,6 @@ def retention_metrics(retention_id: str, metric: RetentionMetric) -> dict[str, A
         f"{retention_id}__offset{k}": metric.model_copy(update={"offset": k})
         for k in retention_offsets(metric)
     }
-
-
-def with_metrics(project: Project, extra: dict[str, Any]) -> Project:
-    """The project plus derived metrics (already valid: they are copies of a valid definition)."""
-    return dataclasses.replace(project, metrics={**project.metrics, **extra})
 
 
 def funnel_steps(

@@ -77,7 +77,8 @@ class Engine:
         """An engine over this project plus `extra` metrics, sharing this engine's connectors and clock.
 
         The extra definitions are not validated again: they are meant to be derived from valid ones
-        (an OKR reading's distinct users as active users over a window, in `metrics.okrs`).
+        (an OKR reading's distinct users as active users over a window, in `metrics.okrs`; the
+        dashboard's funnel steps and retention offsets, in `dashboard.derived`).
         """
         derived = Engine(
             dataclasses.replace(self.project, metrics={**self.project.metrics, **extra}), today=self._today

@@ -614,8 +614,7 @@ class _KeyResultReader:
         spans = {key: self.spec.span(*key) for key in keys}
         spans = {key: (first, last) for key, (first, last) in spans.items() if first <= last}
         lengths = sorted({(last - first).days + 1 for first, last in spans.values()})
-        with_metrics = getattr(self.ctx.engine, "with_metrics", None)
-        if not spans or lengths[-1] > MAX_WINDOW or with_metrics is None:
+        if not spans or lengths[-1] > MAX_WINDOW:
             return
         distinct = [p for p in self.parts if isinstance(self.metrics[p], CountDistinctMetric)]
         counted = [p for p in self.parts if p not in distinct]
@@ -634,7 +633,7 @@ class _KeyResultReader:
                 )
         first = min(first for first, _ in spans.values())
         last = max(last for _, last in spans.values())
-        result = with_metrics(extra).compute(
+        result = self.ctx.engine.with_metrics(extra).compute(
             MetricRequest(metrics=(*counted, *extra), start=first, end=last, grain="day")
         )
 
