@@ -6,7 +6,7 @@ Two kinds of cases, each scored on what actually happened at the period's end:
 * synthetic daily series with a known future: a level, often a trend, a weekly pattern, sometimes
   a level shift (before or after the as-of day), overdispersed Poisson noise; read four ways
   (period_to_date total, trailing 28-day total, latest day, trailing 28-day average);
-* the demo product (`metrics.demo.generate_demo`): every whole calendar quarter of its year, as-of
+* the demo product (`metrics.demo.generate.generate_demo`): every whole calendar quarter of its year, as-of
   every 7th day from day 14 to day 84, for ten key results on the shipped metrics. Each case runs
   `metrics.okrs.project_key_result` exactly as `northstar okrs` would on that day (the engine's
   clock set to the day after, so the as-of day is complete), and compares with the reading at the
@@ -35,7 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from metrics.forecast import Direction, Projection, lands, simulate_end  # noqa: E402
+from metrics.okrs.forecast import Direction, Projection, lands, simulate_end  # noqa: E402
 
 QUARTER = 91
 TARGET_SHIFTS = (-0.15, -0.1, -0.05, -0.02, 0.0, 0.02, 0.05, 0.1, 0.15)
@@ -131,11 +131,11 @@ DEMO_KRS = (
 
 
 def demo_cases(events: int, seed: int, end: dt.date, every: int) -> list[Case]:
-    from metrics.demo import generate_demo
+    from metrics.definitions.models import KeyResult
+    from metrics.demo.generate import generate_demo
     from metrics.engine import Engine
-    from metrics.models import KeyResult
-    from metrics.okrs import project_key_result, read_key_result
-    from metrics.project import load_project
+    from metrics.load import load_project
+    from metrics.okrs.scoring import project_key_result, read_key_result
 
     folder = Path(tempfile.mkdtemp(prefix="northstar-backtest-"))
     summary = generate_demo(folder / "data", events=events, seed=seed, end=end)

@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/bench_engine.py --events 5e7      # Northstar alone (peers skipped)
     .venv/bin/python benchmarks/bench_engine.py --events 1e7 --skip-pandas-above 1e8   # pandas too
 
-The demo data (`metrics.demo.generate_demo`) is generated once per size into --data (default
+The demo data (`metrics.demo.generate.generate_demo`) is generated once per size into --data (default
 /tmp/northstar-bench); then each implementation computes the same pack over the whole range at day
 grain, in its own fresh subprocess, and reports its wall time (best of --repeat runs, imports not
 included) and peak memory (the subprocess's `ru_maxrss`). Every implementation's numbers are
@@ -86,10 +86,10 @@ FUNNEL = PACK["activation"]["steps"]
 
 def northstar_pack(path: Path, zone: str, start: dt.date, end: dt.date) -> pl.DataFrame:
     from metrics.engine import Engine
-    from metrics.project import Project
-    from metrics.request import MetricRequest
+    from metrics.engine.request import MetricRequest
+    from metrics.load import project_from_dicts
 
-    project = Project.from_dicts(
+    project = project_from_dicts(
         sources={
             "events": {
                 "type": "parquet",
@@ -407,7 +407,7 @@ def main() -> None:
         _run_one(args)
         return
 
-    from metrics.demo import generate_demo
+    from metrics.demo.generate import generate_demo
 
     print(
         f"# {os.cpu_count()} CPUs, polars {pl.__version__}, time zone {args.timezone}, best of {args.repeat}"

@@ -49,7 +49,7 @@ def _line(label: str, values: list[float]) -> None:
 
 
 def _project(root: Path, events: int, *, expect: bool) -> Path:
-    from metrics.demo import generate_demo
+    from metrics.demo.generate import generate_demo
 
     data = root / "data" / "demo"
     if not (data / "events.parquet").exists():
@@ -87,7 +87,7 @@ def main() -> None:
         args.repeat,
     ))  # fmt: skip
     load = (
-        "import sys, time; from metrics.project import load_project\n"
+        "import sys, time; from metrics.load import load_project\n"
         "t = time.perf_counter(); p = load_project({path!r}); d = time.perf_counter() - t\n"
         "assert not p.problems, p.problems\n"
         "assert ('great_expectations' in sys.modules) == {gx}; print(d)"
@@ -100,7 +100,7 @@ def main() -> None:
         _timed(load.format(path=str(plain), gx=False), args.repeat),
     )
     run = (
-        "import time, datetime as dt; from metrics.project import load_project\n"
+        "import time, datetime as dt; from metrics.load import load_project\n"
         "from metrics.quality import run_checks\n"
         "p = load_project({path!r}); now = dt.datetime(2026, 11, 21, 6)\n"
         "t = time.perf_counter(); r = run_checks(p, now=now); cold = time.perf_counter() - t\n"
@@ -121,7 +121,7 @@ def main() -> None:
     for backend, wanted in (("sqlite", args.sqlite), ("postgres", args.postgres)):
         if not wanted:
             continue
-        from metrics.demo_sql import load_demo
+        from metrics.demo.sql import load_demo
 
         url = (
             f"sqlite:///{work / 'events.db'}"

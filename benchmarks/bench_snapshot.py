@@ -47,14 +47,14 @@ def main() -> None:
     from dashboard.cli import REPO, _is_demo_config
 
     if _is_demo_config(args.config):
-        from metrics.demo import ensure_demo
+        from metrics.demo.generate import ensure_demo
 
         ensure_demo(REPO)
 
-    from dashboard.pack_images import Image, find_browser, render_pngs
-    from dashboard.snapshot import SCALE, build_pack, stamped
+    from dashboard.pack.build import SCALE, build_pack, stamped
+    from dashboard.pack.images import Image, find_browser, render_pngs
     from metrics.engine import Engine
-    from metrics.project import load_project
+    from metrics.load import load_project
 
     began = time.perf_counter()
     project = load_project(args.config)

@@ -3,7 +3,7 @@
     python benchmarks/bench_sql.py --events 10000000            # generate, load, time
     python benchmarks/bench_sql.py --events 10000000 --reuse    # keep an already loaded table
 
-Generates the demo events (`metrics.demo.generate_demo`), loads them into a PostgreSQL table with
+Generates the demo events (`metrics.demo.generate.generate_demo`), loads them into a PostgreSQL table with
 `metrics.demo_sql.load_demo`, then times, over the whole range at day grain in the shipped project's
 time zone:
 
@@ -37,11 +37,11 @@ import sqlalchemy as sa  # noqa: E402
 from ruamel.yaml import YAML  # noqa: E402
 
 from connectors.sql import SqlAlchemyConnector, dispose_engines  # noqa: E402
-from metrics.demo import generate_demo  # noqa: E402
-from metrics.demo_sql import load_demo  # noqa: E402
+from metrics.demo.generate import generate_demo  # noqa: E402
+from metrics.demo.sql import load_demo  # noqa: E402
 from metrics.engine import Engine  # noqa: E402
-from metrics.project import Project  # noqa: E402
-from metrics.request import MetricRequest  # noqa: E402
+from metrics.engine.request import MetricRequest  # noqa: E402
+from metrics.load import project_from_dicts  # noqa: E402
 
 TABLE = "northstar_bench_events"
 
@@ -167,7 +167,7 @@ def main() -> None:
         "timeout_seconds": 1800,
     }
     source["dimensions"] = files["dimensions"]
-    project = Project.from_dicts(sources={"events": source}, metrics=metrics, settings=settings)
+    project = project_from_dicts(sources={"events": source}, metrics=metrics, settings=settings)
     engine = Engine(project)
     start, stop = engine.data_range(tuple(metrics))
     request = MetricRequest(tuple(metrics), start=start, end=stop, grain="day")

@@ -14,13 +14,10 @@ from typing import Literal, Protocol, runtime_checkable
 
 import polars as pl
 
+from connectors.errors import ConnectorError
 from connectors.models import FileSource, SourceConfig, SqlSource
 
 ColumnKind = Literal["string", "integer", "float", "boolean", "timestamp", "date", "other"]
-
-
-class ConnectorError(Exception):
-    """A source cannot be read. The message is one sentence a PM can act on (no secrets in it)."""
 
 
 @runtime_checkable

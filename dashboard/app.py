@@ -31,11 +31,12 @@ worker.shared()
 
 import streamlit as st  # noqa: E402
 
+from connectors.errors import NorthstarError  # noqa: E402
 from dashboard import cache, state  # noqa: E402
 from dashboard.views.common import CTX_KEY, Ctx, md  # noqa: E402
-from metrics.calendar import Calendar  # noqa: E402
-from metrics.models import GRAINS  # noqa: E402
-from metrics.project import Project  # noqa: E402
+from metrics.definitions.calendar import Calendar, last_complete_day  # noqa: E402
+from metrics.definitions.models import GRAINS  # noqa: E402
+from metrics.definitions.project import Project  # noqa: E402
 
 VIEWS = Path(__file__).resolve().parent / "views"
 PAGE_SPECS = (
@@ -90,7 +91,7 @@ def config_dir() -> Path:
 
 @st.cache_resource(show_spinner="Generating the demo data (first run only)…")
 def _ensure_demo(root: str) -> str:
-    from metrics.demo import ensure_demo
+    from metrics.demo.generate import ensure_demo
 
     return str(ensure_demo(Path(root)))
 
@@ -106,7 +107,7 @@ def _query_params() -> dict[str, object]:
 def _options(
     project: Project, engine: Any, today: dt.date
 ) -> tuple[state.Options, dt.date | None, dt.date | None]:
-    from metrics.models import FunnelMetric, RetentionMetric
+    from metrics.definitions.models import FunnelMetric, RetentionMetric
 
     metrics = project.metrics
     first = last = None
@@ -138,7 +139,7 @@ def _options(
         default_start=start,
         default_end=end,
         today=today,
-        default_as_of=state.default_as_of(today, last),
+        default_as_of=last_complete_day(today, last),
         default_metric=default_metric,
         min_date=low,
         max_date=high,
@@ -323,10 +324,7 @@ def main() -> None:
     try:
         current.run()
     except Exception as exc:
-        from connectors.base import ConnectorError
-        from metrics.request import MetricError
-
-        if isinstance(exc, MetricError | ConnectorError):
+        if isinstance(exc, NorthstarError):
             st.error(str(exc), icon=":material/error:")
         else:
             st.error(f"This page failed: {type(exc).__name__}: {md(exc)}", icon=":material/bug_report:")

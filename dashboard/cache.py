@@ -25,9 +25,10 @@ from typing import Any
 import streamlit as st
 
 from dashboard import worker
-from metrics.calendar import Calendar
-from metrics.project import FILES, Project, load_project
-from metrics.request import MetricRequest, MetricResult
+from metrics.definitions.calendar import Calendar
+from metrics.definitions.project import FILES, Project
+from metrics.engine.request import MetricRequest, MetricResult
+from metrics.load import load_project
 
 RESULT_TTL = 30 * 60  # seconds; the data fingerprint already invalidates on new data
 QUALITY_TTL = 15 * 60  # freshness checks age with the clock, so re-run them now and then
@@ -123,7 +124,7 @@ def data_range(
 def scorecard(defs: str, data: str, as_of: dt.date, _project: Project, _engine: Any) -> Any:
     """The scorecard; its forecasts run in the worker process (`dashboard/worker.py`), which the app
     started, with statsmodels, before it loaded the project."""
-    from metrics.okrs import score
+    from metrics.okrs.scoring import score
 
     return score(_project, _engine, as_of=as_of, executor=worker.shared())
 

@@ -15,6 +15,8 @@ from typing import Annotated, Any, NoReturn
 import typer
 from typer.exceptions import TyperException
 
+from connectors.errors import NorthstarError
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = Path("config")
 
@@ -32,8 +34,8 @@ ConfigOption = Annotated[
 ]
 
 
-class Fail(Exception):
-    """A user-facing failure: one sentence, exit code 1."""
+class Fail(NorthstarError):
+    """A user-facing failure of the command line itself (a bad flag value): one sentence, exit code 1."""
 
 
 class TableJson(StrEnum):
@@ -80,7 +82,7 @@ def _prepare(config: Path) -> Path:
     """The config folder to read; the shipped demo project gets its data generated on first use."""
     config = _resolve_config(config)
     if _is_demo_config(config):
-        from metrics.demo import ensure_demo
+        from metrics.demo.generate import ensure_demo
 
         if not (REPO / "data" / "demo" / "events.parquet").exists():
             typer.echo("Generating the demo product's data (first run)...", err=True)
@@ -90,7 +92,7 @@ def _prepare(config: Path) -> Path:
 
 def load(config: Path, *, check_data: bool = True) -> Any:
     """Load the project (generating the demo's data on first use); warn about problems on stderr."""
-    from metrics.project import load_project
+    from metrics.load import load_project
 
     config = _resolve_config(config)
     if not config.is_dir():
@@ -119,7 +121,7 @@ def validate(
     ] = TableJson.table,
 ) -> None:
     """Check the project: YAML, references between definitions, and the data's schema. Exit 1 on any problem."""
-    from metrics.project import load_project
+    from metrics.load import load_project
 
     config = _prepare(config)
     project = load_project(config)
@@ -148,7 +150,7 @@ def schema(
     ] = None,
 ) -> None:
     """Print the JSON Schema of the project's YAML files (generated from the models), for editors."""
-    from metrics.schema import json_schemas
+    from metrics.definitions.schema import json_schemas
 
     schemas = json_schemas()
     if out is None:
@@ -176,8 +178,8 @@ def compute(
     fmt: Annotated[TableJsonCsv, typer.Option("--format")] = TableJsonCsv.table,
 ) -> None:
     """Compute metrics per period."""
-    from metrics.models import GRAINS
-    from metrics.request import COMPARISONS, MetricRequest
+    from metrics.definitions.models import GRAINS
+    from metrics.engine.request import COMPARISONS, MetricRequest
 
     if grain not in GRAINS:
         raise Fail(f"unknown grain {grain!r}; use one of {', '.join(GRAINS)}")
@@ -256,7 +258,7 @@ def okrs(
 ) -> None:
     """The OKR scorecard: progress, pace, forecast and status of every key result."""
     day = _date(as_of, "--as-of")
-    from metrics.okrs import score
+    from metrics.okrs.scoring import score
 
     project = load(config)
     card = score(project, _engine(project, day), day)
@@ -329,7 +331,7 @@ def snapshot(
     ] = None,
 ) -> None:
     """Write the review pack: PNG charts, one offline index.html and summary.md."""
-    from dashboard.snapshot import build_pack
+    from dashboard.pack.build import build_pack
 
     day = _date(as_of, "--as-of")
     project = load(config)
@@ -347,12 +349,12 @@ def demo(
     table: Annotated[str, typer.Option(help="Table name for --load-into.")] = "events",
 ) -> None:
     """(Re)generate the demo product's data that the shipped config/ reads."""
-    from metrics.demo import generate_demo
+    from metrics.demo.generate import generate_demo
 
     summary = generate_demo(REPO / "data" / "demo", events=events, seed=seed)
     typer.echo(f"wrote {summary.rows:,} events ({summary.start} .. {summary.end}) to {summary.path}")
     if load_into:
-        from metrics.demo_sql import load_demo
+        from metrics.demo.sql import load_demo
 
         rows = load_demo(summary.path, load_into, table)
         typer.echo(f"loaded {rows:,} rows into table {table!r}")
@@ -365,11 +367,6 @@ def _one_sentence(exc: BaseException) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: typer with every error turned into one line on stderr."""
-    from connectors.base import ConnectorError
-    from metrics.project import ConfigError
-    from metrics.request import MetricError
-
-    known: tuple[type[BaseException], ...] = (Fail, MetricError, ConnectorError, ConfigError)
     try:
         # standalone_mode=False: click returns an Exit's code instead of exiting
         code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
@@ -386,7 +383,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         message = message.replace("Value error, ", "")
         typer.echo(f"error: {' '.join(message.split())}{hint}", err=True)
         sys.exit(getattr(exc, "exit_code", 2) or 2)
-    except known as exc:
+    except NorthstarError as exc:
         typer.echo(f"error: {_one_sentence(exc)}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:

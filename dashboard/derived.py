@@ -21,9 +21,9 @@ from typing import Any
 
 import polars as pl
 
-from metrics.models import CountDistinctMetric, FunnelMetric, Grain, RetentionMetric
-from metrics.project import Project
-from metrics.request import MetricRequest, MetricResult
+from metrics.definitions.models import CountDistinctMetric, FunnelMetric, Grain, RetentionMetric
+from metrics.definitions.project import Project
+from metrics.engine.request import MetricRequest, MetricResult
 
 Compute = Callable[[Any, Project, MetricRequest], MetricResult]
 DAY_OFFSETS = (1, 3, 7, 14, 21, 28)

@@ -30,11 +30,11 @@ from dashboard.format import (
     slug,
     status_words,
 )
-from metrics.models import ADDITIVE_TYPES
+from metrics.definitions.models import ADDITIVE_TYPES
 
 if TYPE_CHECKING:
-    from metrics.models import KeyResult
-    from metrics.project import Project
+    from metrics.definitions.models import KeyResult
+    from metrics.definitions.project import Project
 
 # Streamlit's own face first (loaded by the page), then faces kaleido finds on a Debian machine.
 FONT = "'Source Sans', 'Source Sans Pro', 'Liberation Sans', Arial, 'DejaVu Sans', sans-serif"

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from metrics.models import KeyResult
-    from metrics.project import Project
+    from metrics.definitions.models import KeyResult
+    from metrics.definitions.project import Project
 
 EMPTY = "–"
 

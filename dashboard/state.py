@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from metrics.models import GRAINS, Grain
-from metrics.request import COMPARISONS, Comparison
+from metrics.definitions.models import GRAINS, Grain
+from metrics.engine.request import COMPARISONS, Comparison
 
 MAX_VALUE_LENGTH = 64
 MAX_RANGE_DAYS = 3 * 366
@@ -45,18 +45,6 @@ PARAMS = (
 PAGES = ("okrs", "explorer", "funnels", "retention", "definitions", "quality")
 
 
-def default_as_of(today: dt.date, last: dt.date | None) -> dt.date:
-    """The last complete day of data: yesterday when data arrives today, else the newest day with data.
-
-    Reading a key result on a day that has not finished (or has no data yet) shows a partial day
-    as a drop: a day-1 retention of 0% at 9 am. The CLI keeps the contract's default (today); the
-    dashboard's shared URL always carries the as-of it used, so links reproduce either way.
-    """
-    if last is None:
-        return today
-    return min(last, today - dt.timedelta(days=1))
-
-
 @dataclass(frozen=True)
 class Options:
     """What valid values are in this project, and the defaults to fall back to."""
@@ -68,7 +56,7 @@ class Options:
     default_start: dt.date | None = None
     default_end: dt.date | None = None
     today: dt.date = field(default_factory=dt.date.today)
-    # The scorecard's default day: the last complete day of data (see `default_as_of`).
+    # The scorecard's default day: the last complete day of data (`calendar.last_complete_day`).
     default_as_of: dt.date | None = None
     default_metric: str | None = None
     default_grain: Grain = "day"

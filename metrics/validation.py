@@ -1,6 +1,6 @@
 """Layers (b) and (c) of validation: definitions fit together, and definitions fit the data.
 
-Layer (a), syntax and schema, happens while loading (`metrics.project`). Each function returns
+Layer (a), syntax and schema, happens while loading (`metrics.definitions.yaml_files`, run by `metrics.load`). Each function returns
 problems; `prune` drops every definition a problem disables (and the ratios and key results that
 depend on them) so the rest of the project keeps working.
 """
@@ -8,26 +8,24 @@ depend on them) so the rest of the project keeps working.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping
 from typing import Any
 
 from connectors.base import ColumnKind, ConnectorError, connect
 from connectors.models import SourceConfig
-from metrics.calendar import Calendar
-from metrics.models import (
+from metrics.definitions.calendar import Calendar, objective_period
+from metrics.definitions.models import (
     AggregateMetric,
-    CountDistinctMetric,
     FunnelMetric,
     KeyResult,
     MetricDef,
-    Objective,
     PercentileMetric,
     RatioMetric,
     RetentionMetric,
-    quarter_of,
 )
-from metrics.project import Collector, Problem, Project, did_you_mean
+from metrics.definitions.problems import Problem, Subject, did_you_mean
+from metrics.definitions.project import Collector, Project
+from metrics.quality import check_columns, validate_checks
 
 NUMERIC: frozenset[ColumnKind] = frozenset({"integer", "float", "boolean"})
 TEMPORAL: frozenset[ColumnKind] = frozenset({"timestamp", "date"})
@@ -48,10 +46,6 @@ def check_references(project: Project) -> list[Problem]:
                 f"unknown metric {pinned!r}",
                 did_you_mean(pinned, list(project.metrics)),
             )
-    try:
-        from metrics.quality import validate_checks
-    except ImportError:  # the data-quality layer is optional
-        return out.problems
     out.problems.extend(validate_checks(project))
     return out.problems
 
@@ -59,7 +53,7 @@ def check_references(project: Project) -> list[Problem]:
 def _check_metric(out: Collector, metric_id: str, metric: MetricDef) -> None:
     project = out.project
     where = ("metrics", metric_id)
-    subject = f"metric:{metric_id}"
+    subject = Subject.metric(metric_id)
     if isinstance(metric, RatioMetric):
         for part in ("numerator", "denominator"):
             ref = getattr(metric, part)
@@ -74,7 +68,7 @@ def _check_metric(out: Collector, metric_id: str, metric: MetricDef) -> None:
         return
     source = project.sources.get(metric.source)
     if source is None and (
-        f"source:{metric.source}" in project.broken or "file:sources.yaml" in project.broken
+        Subject.source(metric.source) in project.broken or Subject.file("sources.yaml") in project.broken
     ):
         return  # the source's own problem is reported; prune leaves this metric out
     if source is None:
@@ -87,10 +81,7 @@ def _check_metric(out: Collector, metric_id: str, metric: MetricDef) -> None:
         )
         return
     roles = source.columns
-    needs_user = metric.type in ("active_users", "retention", "funnel") or (
-        isinstance(metric, CountDistinctMetric) and metric.column is None
-    )
-    if needs_user and roles.user is None:
+    if metric.needs_user and roles.user is None:
         out.at(
             "metrics.yaml",
             (*where, "type"),
@@ -149,7 +140,7 @@ def _check_cycles(out: Collector) -> None:
                         ("metrics", metric_id, part),
                         "ratio cycle: " + " -> ".join(cycle),
                         "a ratio may not depend on itself",
-                        subject=f"metric:{ref}",
+                        subject=Subject.metric(ref),
                     )
                 continue
             walk(ref, [*trail, ref])
@@ -157,18 +148,6 @@ def _check_cycles(out: Collector) -> None:
     for metric_id in metrics:
         if metric_id not in reported:
             walk(metric_id, [metric_id])
-
-
-def objective_period(objective: Objective, calendar: Calendar, today: Any) -> tuple[Any, Any]:
-    """(start, end) of an objective's period; `today` resolves current_quarter."""
-    period = objective.period
-    if isinstance(period, str):
-        if period == "current_quarter":
-            return calendar.quarter_containing(today)
-        year_q = quarter_of(period)
-        assert year_q is not None
-        return calendar.quarter(*year_q)
-    return period.start, period.end
 
 
 def _check_okrs(out: Collector) -> None:
@@ -179,14 +158,14 @@ def _check_okrs(out: Collector) -> None:
     seen_krs: set[str] = set()
     for index, objective in enumerate(project.okrs):
         where: tuple[Any, ...] = ("okrs", index)
-        subject = f"okr:{objective.id}"
+        subject = Subject.okr(objective.id)
         if objective.id in seen_objectives:
             out.at(
                 "okrs.yaml",
                 (*where, "id"),
                 f"duplicate objective id {objective.id!r}",
                 "objective ids are unique in a project",
-                subject=f"okr:{objective.id}#{index}",
+                subject=Subject.okr(f"{objective.id}#{index}"),
             )
             continue
         seen_objectives.add(objective.id)
@@ -202,7 +181,7 @@ def _check_okrs(out: Collector) -> None:
             )
         for kr_index, kr in enumerate(objective.key_results):
             kr_where = (*where, "key_results", kr_index)
-            kr_subject = f"kr:{objective.id}.{kr.id}"
+            kr_subject = Subject.kr(objective.id, kr.id)
             if kr.id in seen_krs:
                 out.at(
                     "okrs.yaml",
@@ -215,7 +194,7 @@ def _check_okrs(out: Collector) -> None:
             if (
                 kr.metric not in project.metrics
                 and kr.metric not in project.skipped
-                and "file:metrics.yaml" not in project.broken
+                and Subject.file("metrics.yaml") not in project.broken
             ):
                 out.at(
                     "okrs.yaml",
@@ -247,7 +226,7 @@ def _check_okrs(out: Collector) -> None:
 
 
 def _check_kr_fits_metric(
-    out: Collector, kr: KeyResult, metric: MetricDef, where: tuple[Any, ...], subject: str, days: int
+    out: Collector, kr: KeyResult, metric: MetricDef, where: tuple[Any, ...], subject: Subject, days: int
 ) -> None:
     """A KR whose target lies behind its baseline, or whose cohorts never mature in the period."""
     direction = kr.direction or metric.direction
@@ -266,11 +245,7 @@ def _check_kr_fits_metric(
             "or fix the target",
             subject=subject,
         )
-    lag = 0
-    if isinstance(metric, RetentionMetric):
-        lag = metric.offset if metric.period == "day" else 7 * metric.offset + 6
-    elif isinstance(metric, FunnelMetric):
-        lag = math.ceil(metric.within)
+    lag = out.project.maturity_lag(kr.metric)
     if lag and kr.read == "period_to_date" and lag >= days:
         out.at(
             "okrs.yaml",
@@ -289,7 +264,7 @@ def check_data(project: Project) -> list[Problem]:
     """Read each source's schema (never its rows) and check every column a definition names."""
     out = Collector(project)
     for name, source in project.sources.items():
-        if f"source:{name}" in project.broken:
+        if Subject.source(name) in project.broken:
             continue
         schema = _schema(out, name, source)
         if schema is None:
@@ -298,9 +273,7 @@ def check_data(project: Project) -> list[Problem]:
         for metric_id, metric in project.metrics.items():
             if getattr(metric, "source", None) == name:
                 _check_metric_columns(out, metric_id, metric, schema)
-        from metrics.quality import check_columns  # columns named by the source's `checks:`
-
-        out.problems.extend(check_columns(project, name, schema))
+        out.problems.extend(check_columns(project, name, schema))  # columns named by the source's `checks:`
     return out.problems
 
 
@@ -309,13 +282,13 @@ def _schema(out: Collector, name: str, source: SourceConfig) -> Mapping[str, Col
     try:
         return connect(name, source, out.project.root).schema()
     except ConnectorError as exc:
-        out.at("sources.yaml", where, str(exc), subject=f"source:{name}")
+        out.at("sources.yaml", where, str(exc), subject=Subject.source(name))
     except Exception as exc:  # a driver or file format we did not foresee: still one located line
         out.at(
             "sources.yaml",
             where,
             f"source {name!r} cannot be read: {type(exc).__name__}: {exc}",
-            subject=f"source:{name}",
+            subject=Subject.source(name),
         )
     return None
 
@@ -323,7 +296,7 @@ def _schema(out: Collector, name: str, source: SourceConfig) -> Mapping[str, Col
 def _check_source_columns(
     out: Collector, name: str, source: SourceConfig, schema: Mapping[str, ColumnKind]
 ) -> None:
-    subject = f"source:{name}"
+    subject = Subject.source(name)
     for role in ("timestamp", "user", "event"):
         column = getattr(source.columns, role)
         if column is None:
@@ -351,14 +324,14 @@ def _check_source_columns(
                 ("sources", name, "dimensions", index),
                 f"dimension {dim!r} is not a column of source {name!r}",
                 did_you_mean(dim, list(schema)) or f"columns found: {', '.join(sorted(schema))}",
-                subject=f"dimension:{name}:{dim}",
+                subject=Subject.dimension(name, dim),
             )
         elif schema[dim] not in DIMENSION_KINDS:
             out.at(
                 "sources.yaml",
                 ("sources", name, "dimensions", index),
                 f"dimension {dim!r} holds {schema[dim]} values; breakdowns need text, integers or booleans",
-                subject=f"dimension:{name}:{dim}",
+                subject=Subject.dimension(name, dim),
             )
 
 
@@ -368,7 +341,7 @@ def _check_metric_columns(
     column = getattr(metric, "column", None)
     if column is None:
         return
-    subject = f"metric:{metric_id}"
+    subject = Subject.metric(metric_id)
     where = ("metrics", metric_id, "column")
     if column not in schema:
         out.at(
@@ -392,17 +365,12 @@ def _check_metric_columns(
 
 def prune(project: Project, problems: list[Problem]) -> Project:
     """The project without the definitions that problems disable, and without what depends on them."""
-    bad_sources = {
-        p.subject.split(":", 1)[1] for p in problems if p.subject and p.subject.startswith("source:")
-    }
-    bad_metrics = {
-        p.subject.split(":", 1)[1] for p in problems if p.subject and p.subject.startswith("metric:")
-    }
-    bad_okrs = {p.subject.split(":", 1)[1] for p in problems if p.subject and p.subject.startswith("okr:")}
-    bad_krs = {p.subject.split(":", 1)[1] for p in problems if p.subject and p.subject.startswith("kr:")}
-    bad_dims = {
-        tuple(p.subject.split(":")[1:3]) for p in problems if p.subject and p.subject.startswith("dimension:")
-    }
+    subjects = [p.subject for p in problems if p.subject is not None]
+    bad_sources = {s.name for s in subjects if s.kind == "source"}
+    bad_metrics = {s.name for s in subjects if s.kind == "metric"}
+    bad_okrs = {s.name for s in subjects if s.kind == "okr"}
+    bad_krs = {(s.name, s.part) for s in subjects if s.kind == "kr"}
+    bad_dims = {(s.name, s.part) for s in subjects if s.kind == "dimension"}
     skipped: dict[str, str] = dict(project.skipped)
     for metric_id in bad_metrics:
         skipped[metric_id] = "its definition has errors"
@@ -428,7 +396,7 @@ def prune(project: Project, problems: list[Problem]) -> Project:
     for objective in project.okrs:
         if objective.id in bad_okrs:
             continue
-        krs = [kr for kr in objective.key_results if f"{objective.id}.{kr.id}" not in bad_krs]
+        krs = [kr for kr in objective.key_results if (objective.id, kr.id) not in bad_krs]
         if not krs:
             continue
         okrs.append(

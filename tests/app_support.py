@@ -14,7 +14,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from metrics.demo import DemoSummary, generate_demo
+from metrics.demo.generate import DemoSummary, generate_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "dashboard" / "app.py"

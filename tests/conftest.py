@@ -79,7 +79,7 @@ def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     Layout mirrors the repo (config/ beside data/demo/) so the shipped relative paths resolve.
     """
-    from metrics.demo import generate_demo
+    from metrics.demo.generate import generate_demo
 
     root = tmp_path_factory.mktemp("demo")
     generate_demo(root / "data" / "demo", events=30_000, seed=7, end=DEMO_END)

@@ -19,9 +19,10 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from metrics.definitions.project import Project
 from metrics.engine import Engine
-from metrics.project import Project
-from metrics.request import MetricRequest
+from metrics.engine.request import MetricRequest
+from metrics.load import project_from_dicts
 
 UTC = dt.UTC
 DIMENSIONS = ["platform", "plan"]
@@ -97,7 +98,7 @@ def make_project(
         "columns": {"timestamp": "ts", "user": "user_id", "event": "event"},
         "dimensions": DIMENSIONS,
     }
-    return Project.from_dicts(
+    return project_from_dicts(
         sources={"events": source}, metrics=metrics, settings=settings or {}, root=tmp_path
     )
 
@@ -492,7 +493,7 @@ def memory_engine(
         "columns": {"timestamp": "ts", "user": "user_id", "event": "event"},
         "dimensions": DIMENSIONS,
     }
-    project = Project.from_dicts(
+    project = project_from_dicts(
         sources={"events": source}, metrics=metrics, settings=settings or {}, root="."
     )
     connector = MemoryConnector("events", project.sources["events"], frame_of(rows))

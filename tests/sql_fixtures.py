@@ -16,8 +16,9 @@ import pytest
 import sqlalchemy as sa
 
 from connectors.sql import dispose_engines
-from metrics.demo_sql import load_demo
-from metrics.project import Project
+from metrics.definitions.project import Project
+from metrics.demo.sql import load_demo
+from metrics.load import project_from_dicts
 from tests.conftest import MARIADB_URL, POSTGRES_URL, require_service
 from tests.engine_fixtures import Row, frame_of
 
@@ -101,14 +102,14 @@ def sql_project(
         source["table"] = table
     if query is not None:
         source["query"] = query
-    return Project.from_dicts(sources={"events": source}, metrics=metrics, settings=settings or {}, root=root)
+    return project_from_dicts(sources={"events": source}, metrics=metrics, settings=settings or {}, root=root)
 
 
 def parquet_project(
     parquet: Path, metrics: Mapping[str, Any], settings: Mapping[str, Any] | None = None
 ) -> Project:
     source = {"type": "parquet", "path": parquet.name, **SOURCE_BASE}
-    return Project.from_dicts(
+    return project_from_dicts(
         sources={"events": source}, metrics=metrics, settings=settings or {}, root=parquet.parent
     )
 

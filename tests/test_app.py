@@ -22,8 +22,8 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.format import format_delta, format_progress, format_value
 from metrics.engine import Engine
-from metrics.project import load_project
-from metrics.request import MetricRequest
+from metrics.engine.request import MetricRequest
+from metrics.load import load_project
 from tests.app_support import APP, chart_specs, chart_titles, make_demo
 
 TIMEOUT = 60
@@ -400,7 +400,7 @@ def test_explorer_range_tile_is_the_metric_over_the_whole_range(run: Any, engine
 
 
 def test_okr_tiles_show_the_scorecard(run: Any, engine: Engine) -> None:
-    from metrics.okrs import score
+    from metrics.okrs.scoring import score
 
     as_of = dt.date(2026, 11, 20)
     card = score(engine.project, engine, as_of=as_of)
@@ -437,7 +437,7 @@ def test_okr_tiles_carry_the_data_quality_badge(run: Any) -> None:
 def test_default_as_of_is_the_last_complete_day_of_data() -> None:
     import datetime as dt
 
-    from dashboard.state import default_as_of
+    from metrics.definitions.calendar import last_complete_day as default_as_of
 
     today = dt.date(2026, 11, 27)
     assert default_as_of(today, dt.date(2026, 11, 27)) == dt.date(2026, 11, 26)  # today is still running

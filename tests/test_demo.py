@@ -9,8 +9,8 @@ import pathlib
 import polars as pl
 import pytest
 
-import metrics.demo as demo
-from metrics.demo import DUPLICATED_HOUR_UTC, EVENTS, DemoSummary, ensure_demo, generate_demo
+import metrics.demo.generate as demo
+from metrics.demo.generate import DUPLICATED_HOUR_UTC, EVENTS, DemoSummary, ensure_demo, generate_demo
 
 END = dt.date(2026, 6, 30)
 SMALL = 30_000

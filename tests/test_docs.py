@@ -11,8 +11,8 @@ import pytest
 from pydantic import BaseModel
 
 from connectors import models as cm
-from metrics import models as mm
-from metrics.project import load_project
+from metrics.definitions import models as mm
+from metrics.load import load_project
 from tests.conftest import ROOT
 
 DOCS = sorted([*(ROOT / "docs").glob("*.md"), ROOT / "README.md"])
@@ -143,7 +143,7 @@ def test_readme_starts_with_the_two_commands() -> None:
 def test_published_json_schema_is_current() -> None:
     import json
 
-    from metrics.schema import json_schemas
+    from metrics.definitions.schema import json_schemas
 
     for name, document in json_schemas().items():
         on_disk = json.loads((ROOT / "docs" / "schema" / f"{name}.schema.json").read_text())

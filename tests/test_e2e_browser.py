@@ -22,8 +22,8 @@ import pytest
 
 from dashboard.format import format_value
 from metrics.engine import Engine
-from metrics.project import load_project
-from metrics.request import MetricRequest
+from metrics.engine.request import MetricRequest
+from metrics.load import load_project
 from tests.app_support import APP, ROOT, make_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

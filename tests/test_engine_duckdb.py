@@ -13,8 +13,8 @@ import polars as pl
 import pytest
 
 from benchmarks.bench_engine import PACK, duckdb_pack, largest_difference, northstar_pack, pandas_pack
-from metrics.demo import generate_demo
-from metrics.project import load_project
+from metrics.demo.generate import generate_demo
+from metrics.load import load_project
 from tests.conftest import ROOT
 
 
@@ -39,7 +39,7 @@ def test_pack_agrees_with_duckdb(demo: Path, zone: str) -> None:
 
 def test_pack_in_sets_of_users_agrees_with_duckdb(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Large sources are computed per set of users (about 3 here) and added up: same numbers."""
-    from metrics import polars_backend
+    from metrics.engine import polars_backend
 
     monkeypatch.setattr(polars_backend, "ROWS_PER_PASS", 15_000)
     start, end = dt.date(2025, 9, 1), dt.date(2026, 3, 31)
@@ -56,7 +56,7 @@ def test_pack_agrees_with_pandas(demo: Path) -> None:
 def test_the_benchmark_pack_is_the_shipped_pack() -> None:
     from pydantic import TypeAdapter
 
-    from metrics.models import MetricDef
+    from metrics.definitions.models import MetricDef
 
     meta = {"label", "description", "owner", "unit", "direction"}
     adapter: TypeAdapter[MetricDef] = TypeAdapter(MetricDef)

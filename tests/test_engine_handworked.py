@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from metrics.engine import Engine
+from metrics.load import project_from_dicts
 from tests.engine_fixtures import Row, compute_rows, make_project
 
 D = dt.date
@@ -317,9 +318,8 @@ def test_tz_aware_timestamps_are_converted(tmp_path: Path) -> None:
     ).with_columns(pl.col("ts").dt.replace_time_zone("America/New_York"))  # 04:30 and 05:30 UTC on Jan 2
     (tmp_path / "data").mkdir()
     frame.write_parquet(tmp_path / "data" / "ny.parquet")
-    from metrics.project import Project
 
-    project = Project.from_dicts(
+    project = project_from_dicts(
         sources={
             "events": {
                 "type": "parquet",
@@ -366,7 +366,6 @@ def test_ratio_groups_are_those_of_either_part(tmp_path: Path) -> None:
 def _project_of(
     tmp_path: Path, frame: pl.DataFrame, fmt: str, metrics: dict[str, Any], **settings: Any
 ) -> Any:
-    from metrics.project import Project
 
     (tmp_path / "data").mkdir(parents=True, exist_ok=True)
     path = tmp_path / "data" / f"events.{fmt}"
@@ -374,7 +373,7 @@ def _project_of(
         frame.write_csv(path)
     else:
         frame.write_parquet(path)
-    return Project.from_dicts(
+    return project_from_dicts(
         sources={
             "events": {
                 "type": fmt,

@@ -10,7 +10,7 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from metrics.request import MetricRequest
+from metrics.engine.request import MetricRequest
 from tests.engine_fixtures import Row, memory_engine
 
 FIRST = dt.datetime(2026, 3, 20)

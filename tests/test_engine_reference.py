@@ -204,9 +204,8 @@ def test_sets_of_users_match_the_reference(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch, fmt: str, case: int
 ) -> None:
     """Above ROWS_PER_PASS rows, user-based outputs are computed per set of users and added up."""
-    from metrics import polars_backend
-    from metrics.engine import Engine
-    from metrics.request import MetricRequest
+    from metrics.engine import Engine, polars_backend
+    from metrics.engine.request import MetricRequest
 
     settings, grain, by, start, end = CASES[case]
     rows = generate(seed=23 + case)

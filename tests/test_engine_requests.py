@@ -12,8 +12,8 @@ import pytest
 
 from connectors.base import connect
 from metrics.engine import Engine, shift_months
-from metrics.project import Project
-from metrics.request import MetricError, MetricRequest
+from metrics.engine.request import MetricError, MetricRequest
+from metrics.load import project_from_dicts
 from tests.engine_fixtures import Row, make_project
 
 D = dt.date
@@ -93,7 +93,7 @@ def test_breakdown_must_be_a_dimension_of_every_source_read(tmp_path: Path) -> N
         "columns": {"timestamp": "ts", "user": "user_id"},
         "dimensions": ["plan"],
     }
-    project = Project.from_dicts(
+    project = project_from_dicts(
         sources={**{k: v.model_dump() for k, v in project.sources.items()}, "other": other},
         metrics={
             **METRICS,
@@ -223,7 +223,7 @@ def test_injected_connectors_and_clock(tmp_path: Path) -> None:
 def test_large_sources_are_computed_per_set_of_users_with_the_same_numbers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from metrics import polars_backend
+    from metrics.engine import polars_backend
 
     metrics = {
         **METRICS,

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from metrics.forecast import MIN_HISTORY_DAYS, project, simulate_end
+from metrics.okrs.forecast import MIN_HISTORY_DAYS, project, simulate_end
 
 
 def test_too_little_history_gives_no_forecast_and_says_why() -> None:
@@ -141,7 +141,7 @@ def test_vectorised_draw_matches_statsmodels_simulate() -> None:
     import numpy as np
     from statsmodels.tsa.statespace.structural import UnobservedComponents
 
-    from metrics.forecast import _draw
+    from metrics.okrs.forecast import _draw
 
     rng = np.random.default_rng(3)
     days = np.arange(60)

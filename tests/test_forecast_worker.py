@@ -17,9 +17,9 @@ import pytest
 
 from dashboard.worker import ForecastWorker
 from metrics.engine import Engine
-from metrics.forecast import simulate_end
-from metrics.okrs import score
-from metrics.project import load_project
+from metrics.load import load_project
+from metrics.okrs.forecast import simulate_end
+from metrics.okrs.scoring import score
 from tests.conftest import DEMO_END, ROOT
 
 HISTORY = [100.0 + 3.0 * day + (7.0 if day % 7 in (5, 6) else 0.0) + (day * 37 % 11) for day in range(60)]
@@ -92,8 +92,8 @@ def test_the_scorecard_is_the_same_with_its_forecasts_in_the_worker(small_demo: 
         "from pathlib import Path\n"
         "from dashboard.worker import ForecastWorker\n"
         "from metrics.engine import Engine\n"
-        "from metrics.okrs import score\n"
-        "from metrics.project import load_project\n"
+        "from metrics.okrs.scoring import score\n"
+        "from metrics.load import load_project\n"
         f"project = load_project(Path({str(small_demo)!r}))\n"
         f"day = dt.date.fromisoformat({DEMO_END.isoformat()!r})\n"
         "card = score(project, Engine(project, today=lambda: day), day, executor=ForecastWorker())\n"
@@ -120,7 +120,7 @@ class _Stuck(Executor):
 def test_a_forecast_that_never_comes_back_is_dropped_not_waited_for(
     small_demo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from metrics import okrs
+    from metrics.okrs import scoring as okrs
 
     monkeypatch.setattr(okrs, "FORECAST_WAIT_SECONDS", 0.05)
     project = load_project(small_demo)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from metrics.demo import generate_demo
+from metrics.demo.generate import generate_demo
 from metrics.engine import Engine
-from metrics.okrs import score
-from metrics.project import load_project
+from metrics.load import load_project
+from metrics.okrs.scoring import score
 from tests.conftest import ROOT
 
 CONFIG = ROOT / "config"

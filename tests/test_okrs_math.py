@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from metrics.models import StatusThresholds
-from metrics.okrs import (
+from metrics.definitions.models import StatusThresholds
+from metrics.okrs.scoring import (
     expected_progress,
     key_result_status,
     objective_progress,

@@ -23,12 +23,13 @@ import pytest
 from pydantic import TypeAdapter
 from ruamel.yaml import YAML
 
-import metrics.okrs as okrs
+import metrics.okrs.scoring as okrs
 from connectors.sql import dispose_engines
+from metrics.definitions.models import KeyResult, MetricDef, Objective
+from metrics.definitions.project import Project
 from metrics.engine import Engine
-from metrics.models import KeyResult, MetricDef, Objective
-from metrics.project import Project, load_project
-from metrics.request import MetricRequest, MetricResult
+from metrics.engine.request import MetricRequest, MetricResult
+from metrics.load import load_project, project_from_dicts
 from tests.conftest import DEMO_END
 
 D = dt.date
@@ -61,7 +62,7 @@ def files_project(small_demo: Path) -> Project:
 
 @pytest.fixture(scope="module")
 def sqlite_project(small_demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
-    from metrics.demo_sql import load_demo
+    from metrics.demo.sql import load_demo
 
     url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'events.db'}"
     load_demo(small_demo.parent / "data" / "demo" / "events.parquet", url, "events")
@@ -69,7 +70,7 @@ def sqlite_project(small_demo: Path, tmp_path_factory: pytest.TempPathFactory) -
     files = yaml.load((small_demo / "sources.yaml").read_text())["sources"]["events"]
     metrics = yaml.load((small_demo / "metrics.yaml").read_text())["metrics"]
     source = {"columns": files["columns"], "dimensions": files["dimensions"]}
-    yield Project.from_dicts(
+    yield project_from_dicts(
         sources={"events": {"type": "sql", "url": url, "table": "events", **source}},
         metrics={**metrics, **EXTRA},
         settings=yaml.load((small_demo / "project.yaml").read_text()),

@@ -24,9 +24,10 @@ import polars as pl
 import pytest
 from ruamel.yaml import YAML
 
+from metrics.definitions.project import Project
 from metrics.engine import Engine
-from metrics.okrs import Scorecard, score
-from metrics.project import Project, load_project
+from metrics.load import load_project
+from metrics.okrs.scoring import Scorecard, score
 
 D = dt.date
 OCT5 = D(2026, 10, 5)
@@ -489,7 +490,7 @@ SQL_WANT = [(10.0, 0.0), (7.0, 3.0), (2 / 7, 0.0), (3.0, 1.0), (720.0, 1000.0), 
 @pytest.mark.parametrize("kind", ["sqlite", "duckdb"])
 def test_the_same_scorecard_from_a_sql_source(tmp_path: Path, kind: str) -> None:
     from connectors.sql import dispose_engines
-    from metrics.demo_sql import load_demo
+    from metrics.demo.sql import load_demo
 
     make_project(tmp_path, [objective(SQL_KRS)])  # writes events.parquet and the YAML
     url = (

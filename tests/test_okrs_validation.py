@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from metrics.project import load_project
+from metrics.load import load_project
 
 SOURCES = """\
 sources:

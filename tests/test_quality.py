@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from metrics.engine.request import MetricError
 from metrics.quality import QualityReport, cache_size, clear_cache, run_checks
 from metrics.quality.builtin import volume_verdicts
-from metrics.request import MetricError
 from tests.conftest import ROOT
 from tests.test_quality_helpers import by_check, daily_rows, frame, project, write
 
@@ -387,7 +387,7 @@ def test_projects_without_expectations_never_import_great_expectations(tmp_path:
     project(tmp_path, "freshness: {warn_after: 1h, error_after: 2h}\nvolume: {}\nduplicates: {}")
     code = (
         "import sys, datetime as dt\n"
-        "from metrics.project import load_project\n"
+        "from metrics.load import load_project\n"
         "from metrics.quality import run_checks\n"
         f"p = load_project({str(tmp_path)!r})\n"
         "assert p.problems == (), p.problems\n"

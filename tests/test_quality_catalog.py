@@ -40,7 +40,7 @@ PROBES: list[Any] = [
 
 
 def _gx_refuses(cls: Any, key: str, value: Any) -> bool:
-    from metrics.quality.gx_runner import quiet
+    from metrics.quality.catalog import quiet
 
     try:
         with quiet():

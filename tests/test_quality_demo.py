@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from metrics.demo import DemoSummary, generate_demo
-from metrics.project import load_project
+from metrics.demo.generate import DemoSummary, generate_demo
+from metrics.load import load_project
 from metrics.quality import QualityReport, clear_cache, run_checks
 from tests.conftest import DEMO_END, ROOT
 

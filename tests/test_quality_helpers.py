@@ -10,7 +10,8 @@ from typing import Any
 
 import polars as pl
 
-from metrics.project import Project, load_project
+from metrics.definitions.project import Project
+from metrics.load import load_project
 
 UTC = dt.UTC
 SCHEMA = {

@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from connectors.sql import dispose_engines
-from metrics.demo_sql import load_demo
-from metrics.project import Project
+from metrics.definitions.project import Project
+from metrics.demo.sql import load_demo
 from metrics.quality import clear_cache, run_checks
 from tests.conftest import MARIADB_URL, POSTGRES_URL, require_service
 from tests.test_quality import ALL_CHECKS, CLEAN, DEFECTIVE, NOW, _weekly

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from metrics.project import Project, load_project
+from metrics.definitions.project import Project
+from metrics.load import load_project
 from tests.conftest import ROOT
 from tests.test_quality import DEFECTIVE
 from tests.test_quality_helpers import frame, write
@@ -114,7 +115,7 @@ def test_without_data_the_column_checks_wait_for_layer_c(
         ),
     ],
 )
-def test_other_check_settings_are_located(  # the schema layer (metrics.project) places these
+def test_other_check_settings_are_located(  # the schema layer (metrics.definitions.yaml_files) places these
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, checks: str, expected: str
 ) -> None:
     sources = (
@@ -142,7 +143,7 @@ def test_validation_without_expectations_never_imports_great_expectations(tmp_pa
     (tmp_path / "metrics.yaml").write_text("metrics:\n  events: {type: count, source: events}\n")
     base = "sources:\n  events:\n    type: parquet\n    path: data/events.parquet\n    columns: {timestamp: ts}\n"
     code = (
-        "import sys\nfrom metrics.project import load_project\n"
+        "import sys\nfrom metrics.load import load_project\n"
         f"p = load_project({str(tmp_path)!r})\n"
         "print(len(p.problems), 'great_expectations' in sys.modules)"
     )
@@ -210,7 +211,7 @@ def test_loading_the_shipped_config_never_imports_great_expectations(small_demo:
     # config/sources.yaml has `expect:` entries: they are checked against the catalog, not GX.
     assert "expect:" in (small_demo / "sources.yaml").read_text()
     code = (
-        "import sys\nfrom metrics.project import load_project\n"
+        "import sys\nfrom metrics.load import load_project\n"
         f"p = load_project({str(small_demo)!r})\n"
         "print(len(p.problems), len(p.sources), 'great_expectations' in sys.modules)"
     )

@@ -12,8 +12,8 @@ import polars as pl
 import pytest
 
 from metrics.engine import Engine
-from metrics.project import load_project
-from metrics.request import MetricRequest
+from metrics.engine.request import MetricRequest
+from metrics.load import load_project
 from tests.conftest import DEMO_END, ROOT
 
 SHIPPED = sorted(p.name for p in (ROOT / "config").glob("*.yaml"))

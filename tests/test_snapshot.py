@@ -29,8 +29,7 @@ from PIL import Image as PILImage
 
 from dashboard import figures
 from dashboard.format import STATUS_WORDS, metric_unit
-from dashboard.pack_images import PackError, find_browser, with_text
-from dashboard.snapshot import (
+from dashboard.pack.build import (
     FOOTER,
     SCALE,
     PackSummary,
@@ -44,9 +43,11 @@ from dashboard.snapshot import (
     stamped,
     zip_pack,
 )
+from dashboard.pack.images import PackError, find_browser, with_text
 from dashboard.state import Options, ViewState, parse, share_url
+from metrics.definitions.project import Project
 from metrics.engine import Engine
-from metrics.project import Project, load_project
+from metrics.load import load_project
 from tests.conftest import CHROMIUM_ARGS, DEMO_END, require_service
 
 AS_OF = DEMO_END
@@ -410,7 +411,7 @@ def _close(text: str, expected: float | None, unit: str = "count") -> None:
 def test_summary_numbers_equal_northstar_okrs_json(
     project: Project, plan: Plan, okrs_json: Mapping[str, Any]
 ) -> None:
-    from dashboard.pack_html import render_summary
+    from dashboard.pack.html import render_summary
 
     summary = render_summary(project, plan.scorecard, plan.items, plan.stamp)
     assert okrs_json["as_of"] == AS_OF.isoformat()
@@ -444,7 +445,7 @@ def test_summary_numbers_equal_northstar_okrs_json(
 
 
 def test_summary_escapes_table_breaking_text() -> None:
-    from dashboard.pack_html import _cell
+    from dashboard.pack.html import _cell
 
     assert _cell("Revenue | per user\nnew") == "Revenue \\| per user new"
 

@@ -16,11 +16,11 @@ import connectors.sql as sql_module
 from connectors.base import SqlConnector, connect
 from connectors.models import FileSource, SqlSource
 from connectors.sql import SqlAlchemyConnector, dispose_engines, masked
-from metrics.calendar import Calendar
+from metrics.definitions.calendar import Calendar
 from metrics.engine import Engine
-from metrics.polars_backend import PolarsBackend
-from metrics.request import MetricRequest
-from metrics.sql_backend import SqlBackend
+from metrics.engine.polars_backend import PolarsBackend
+from metrics.engine.request import MetricRequest
+from metrics.engine.sql_backend import SqlBackend
 from metrics.validation import check_data
 from tests.engine_fixtures import Row
 from tests.sql_fixtures import DATABASES, LoadedTable, drop_table, sql_project, unique_table
@@ -86,7 +86,7 @@ def test_booleans_and_integers_are_recognised(table: LoadedTable, tmp_path: Path
         schema={"ts": pl.Datetime("us"), "flag": pl.Boolean, "n": pl.Int64},
     )
     frame.write_parquet(tmp_path / "typed.parquet")
-    from metrics.demo_sql import load_demo
+    from metrics.demo.sql import load_demo
 
     name = unique_table()
     load_demo(tmp_path / "typed.parquet", table.url, name)

@@ -14,9 +14,9 @@ from ruamel.yaml import YAML
 
 from connectors.base import ConnectorError
 from connectors.sql import dispose_engines
-from metrics.demo import generate_demo
-from metrics.demo_sql import load_demo
-from metrics.project import Project
+from metrics.demo.generate import generate_demo
+from metrics.demo.sql import load_demo
+from metrics.load import project_from_dicts
 from tests.conftest import ROOT
 from tests.engine_fixtures import assert_same, compute_rows
 from tests.sql_fixtures import DATABASES, database_url, drop_table, table_rows, unique_table
@@ -59,13 +59,13 @@ def test_the_shipped_metrics_give_the_same_numbers_on_a_database(
 ) -> None:
     url, table = loaded
     metrics, settings, source = shipped()
-    on_files = Project.from_dicts(
+    on_files = project_from_dicts(
         sources={"events": {"type": "parquet", "path": demo.name, **source}},
         metrics=metrics,
         settings=settings,
         root=demo.parent,
     )
-    on_database = Project.from_dicts(
+    on_database = project_from_dicts(
         sources={"events": {"type": "sql", "url": url, "table": table, **source}},
         metrics=metrics,
         settings=settings,

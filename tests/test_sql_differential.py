@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from metrics.definitions.models import METRIC_TYPES
 from metrics.engine import Engine
-from metrics.models import METRIC_TYPES
-from metrics.request import MetricRequest
+from metrics.engine.request import MetricRequest
 from tests.engine_fixtures import Reference, assert_same, compute_rows, reference_rows
 from tests.sql_fixtures import DATABASES, LoadedTable, parquet_project, sql_project, write_parquet
 from tests.test_engine_reference import METRICS, generate

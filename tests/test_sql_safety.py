@@ -18,10 +18,11 @@ import sqlalchemy as sa
 from connectors.base import ConnectorError, connect
 from connectors.models import SqlSource
 from connectors.sql import SqlAlchemyConnector, dispose_engines
-from metrics.calendar import Calendar
+from metrics.definitions.calendar import Calendar
 from metrics.engine import Engine
-from metrics.request import MetricError, MetricRequest
-from metrics.sql_backend import SqlBackend
+from metrics.engine.request import MetricError, MetricRequest
+from metrics.engine.sql_backend import SqlBackend
+from metrics.load import project_from_dicts
 from metrics.validation import check_data
 from tests.engine_fixtures import Row, compute_rows
 from tests.sql_fixtures import (
@@ -123,7 +124,7 @@ def test_identifiers_are_quoted_by_the_dialect(kind: str, tmp_path: Path) -> Non
     frame.write_parquet(parquet)
     table = LoadedTable(kind, tmp_path, [])
     try:
-        from metrics.demo_sql import load_demo
+        from metrics.demo.sql import load_demo
 
         load_demo(parquet, table.url, table.table)
         columns = {"timestamp": names["ts"], "user": names["user_id"], "event": "event"}
@@ -134,9 +135,8 @@ def test_identifiers_are_quoted_by_the_dialect(kind: str, tmp_path: Path) -> Non
         }
         extra = {"columns": columns, "dimensions": ["Plat-form"]}
         sql = sql_project(table.url, metrics, table=table.table, extra=extra)
-        from metrics.project import Project
 
-        files = Project.from_dicts(
+        files = project_from_dicts(
             sources={"events": {"type": "parquet", "path": "odd.parquet", **extra}},
             metrics=metrics,
             root=tmp_path,
@@ -263,7 +263,7 @@ def test_a_file_database_that_appears_later(kind: str, tmp_path: Path) -> None:
     connector = connect("events", source(url, table=name), tmp_path)
     with pytest.raises(ConnectorError, match="no database file"):
         connector.schema()
-    from metrics.demo_sql import load_demo
+    from metrics.demo.sql import load_demo
 
     load_demo(write_parquet(ROWS, tmp_path / "rows.parquet"), url, name)
     try:

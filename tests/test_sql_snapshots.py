@@ -23,10 +23,10 @@ import sqlalchemy as sa
 from ruamel.yaml import YAML
 from sqlalchemy.engine import Dialect
 
-from metrics.calendar import Calendar
-from metrics.models import MetricsFile, ProjectConfig, RatioMetric, SourcedMetric
-from metrics.request import Window
-from metrics.sql_backend import SqlBackend
+from metrics.definitions.calendar import Calendar
+from metrics.definitions.models import MetricsFile, ProjectConfig, RatioMetric, SourcedMetric
+from metrics.engine.request import Window
+from metrics.engine.sql_backend import SqlBackend
 from tests.conftest import MARIADB_URL, POSTGRES_URL, ROOT, require_service
 
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "sql"

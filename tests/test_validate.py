@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from metrics.project import load_project
+from metrics.load import load_project
 from tests.conftest import ROOT
 
 BROKEN = ROOT / "tests" / "broken"

@@ -17,9 +17,9 @@ from dashboard import cache
 from dashboard.figures import chart_config, file_name
 from dashboard.format import format_age, format_date, metric_unit
 from dashboard.state import Options, ViewState, share_url
-from metrics.calendar import Calendar
-from metrics.project import Project
-from metrics.request import MetricRequest, MetricResult
+from metrics.definitions.calendar import Calendar
+from metrics.definitions.project import Project
+from metrics.engine.request import MetricRequest, MetricResult
 
 CTX_KEY = "_northstar_ctx"
 
@@ -270,7 +270,7 @@ def quality_marks(ctx: Ctx, metric_id: str, grain: str) -> tuple[list[dt.date], 
     days = affected_days(ctx.quality(), ctx.project.source_of(metric_id))
     if grain == "day":
         return days, days
-    return days, sorted({ctx.calendar.bucket_start(d, grain) for d in days})  # type: ignore[arg-type]
+    return days, ctx.calendar.periods_holding(days, grain)  # type: ignore[arg-type]
 
 
 def quality_badge(ctx: Ctx, metric_id: str, *, report: Any = None, compact: bool = False) -> None:

@@ -11,7 +11,7 @@ import streamlit as st
 from dashboard.views import common
 from dashboard.views.common import Ctx, md
 from dashboard.views.explorer import pick_metric
-from metrics.request import MetricRequest
+from metrics.engine.request import MetricRequest
 
 
 def _ordinal(n: int) -> str:

@@ -21,7 +21,7 @@ from dashboard.format import (
 from dashboard.views import common
 from dashboard.views.common import Ctx, md
 from dashboard.views.okrs import index_scores, kr_figure
-from metrics.request import MetricRequest
+from metrics.engine.request import MetricRequest
 
 GRAIN_NOUN = {"day": "day", "week": "week", "month": "month", "quarter": "quarter"}
 

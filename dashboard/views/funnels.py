@@ -9,8 +9,8 @@ from dashboard import cache, derived, figures
 from dashboard.format import format_date, format_value
 from dashboard.views import common
 from dashboard.views.common import Ctx, md
-from metrics.models import FunnelMetric
-from metrics.request import MetricRequest
+from metrics.definitions.models import FunnelMetric
+from metrics.engine.request import MetricRequest
 
 
 def render(ctx: Ctx) -> None:

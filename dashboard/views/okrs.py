@@ -110,7 +110,7 @@ def review_pack_button(ctx: Ctx) -> None:
     as-of date on screen. It is built only when clicked (Streamlit runs the callable then)."""
     if ctx.review:
         return
-    from dashboard.snapshot import build_pack_zip, pack_file_name
+    from dashboard.pack.build import build_pack_zip, pack_file_name
 
     as_of = ctx.view.as_of or ctx.today
     project, engine, base = ctx.project, ctx.engine, ctx.base_url

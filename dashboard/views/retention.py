@@ -12,8 +12,8 @@ from dashboard import cache, derived, figures
 from dashboard.format import format_range
 from dashboard.views import common
 from dashboard.views.common import Ctx, md
-from metrics.models import RetentionMetric
-from metrics.request import MetricRequest
+from metrics.definitions.models import RetentionMetric
+from metrics.engine.request import MetricRequest
 
 
 def render(ctx: Ctx) -> None:

@@ -17,13 +17,16 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import logging
 import sys
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from metrics.project import did_you_mean
+from metrics.definitions.problems import did_you_mean
 
 CATALOG_PATH = Path(__file__).with_name("expectations.json")
 REGENERATE = "python -m metrics.quality.catalog --write"
@@ -86,6 +89,20 @@ class ArgProblem:
 
 
 # --- reading the catalog (no GX) ------------------------------------------------------------------
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """GX logs and warns about things a PM cannot act on (its own deprecations, unsaved contexts)."""
+    logger = logging.getLogger("great_expectations")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
 
 
 @functools.cache
@@ -310,7 +327,6 @@ def _show(value: Any) -> str:
 
 def build_catalog() -> dict[str, Any]:
     """The catalog as the installed Great Expectations defines it (imports GX: seconds)."""
-    from metrics.quality.gx_runner import quiet
 
     with quiet():
         import great_expectations

@@ -24,10 +24,11 @@ import polars as pl
 
 from connectors.base import Connector, ConnectorError, FrameConnector, SqlConnector, connect
 from connectors.models import SourceConfig, SqlSource
-from metrics.project import Project, did_you_mean
+from metrics.definitions.problems import did_you_mean
+from metrics.definitions.project import Project
+from metrics.engine.request import MetricError
 from metrics.quality.builtin import builtin_results, frame_profile, sql_profile
 from metrics.quality.report import CheckResult, QualityReport, Severity
-from metrics.request import MetricError
 
 if TYPE_CHECKING:
     from metrics.engine import Engine

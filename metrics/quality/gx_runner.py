@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import logging
 import uuid
-import warnings
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from metrics.quality.catalog import GX_FIELDS, RESERVED_ARGS, ArgProblem
+from metrics.quality.catalog import GX_FIELDS, RESERVED_ARGS, ArgProblem, quiet
 from metrics.quality.report import Severity, plain
 
 SAMPLE_SIZE = 5
@@ -35,20 +32,6 @@ SQL_ONLY = frozenset(
 )
 _COLUMN_ARGS = ("column", "column_A", "column_B")
 _names: frozenset[str] | None = None
-
-
-@contextmanager
-def quiet() -> Iterator[None]:
-    """GX logs and warns about things a PM cannot act on (its own deprecations, unsaved contexts)."""
-    logger = logging.getLogger("great_expectations")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.setLevel(level)
 
 
 def expectation_names() -> frozenset[str]:
@@ -90,7 +73,7 @@ def coerce(args: Mapping[str, Any]) -> dict[str, Any]:
 
 def argument_problems(name: str, args: Mapping[str, Any]) -> list[ArgProblem]:
     """What is wrong with `args` for expectation `name`, found by building the GX expectation."""
-    from metrics.project import did_you_mean
+    from metrics.definitions.problems import did_you_mean
 
     cls = expectation_class(name)
     if cls is None:
@@ -147,7 +130,7 @@ def _translate(name: str, exc: Exception, allowed: list[str], did_you_mean: Any)
 
 def invalid_reason(name: str, args: Mapping[str, Any], exc: Exception) -> str:
     """Why GX refused to build an expectation, in the words `load_project` uses for the same YAML."""
-    from metrics.project import did_you_mean
+    from metrics.definitions.problems import did_you_mean
     from metrics.quality import catalog
 
     problems = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -82,6 +83,16 @@ class QualityReport:
             for day in result.days:
                 out.setdefault(day, []).append(result.check)
         return dict(sorted(out.items()))
+
+    def shaded_days(self, sources: Iterable[str]) -> list[dt.date]:
+        """The days a chart of a metric on these sources shades: every day a failed check touches.
+
+        The one home of this rule: the dashboard's charts and the review pack's both ask it.
+        """
+        days: set[dt.date] = set()
+        for source in set(sources):
+            days.update(self.marked_days(source))
+        return sorted(days)
 
     def to_table(self) -> str:
         """A plain-text table, one line per check, failures first within each source."""

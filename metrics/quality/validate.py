@@ -13,7 +13,8 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import ColumnKind
-from metrics.project import Collector, Problem, Project, did_you_mean
+from metrics.definitions.problems import Problem, Subject, did_you_mean
+from metrics.definitions.project import Collector, Project
 
 if TYPE_CHECKING:
     from metrics.quality.catalog import ArgProblem
@@ -29,7 +30,7 @@ class _Out(Collector):
         self, path: tuple[Any, ...], message: str, hint: str | None = None, *, value: bool = True
     ) -> None:
         source = path[1] if len(path) > 1 else "?"
-        self.at("sources.yaml", path, message, hint, subject=f"check:{source}", value=value)
+        self.at("sources.yaml", path, message, hint, subject=Subject.checks(str(source)), value=value)
 
 
 def validate_checks(project: Project) -> list[Problem]:

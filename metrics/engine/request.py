@@ -8,14 +8,15 @@ from typing import Any, Literal
 
 import polars as pl
 
-from metrics.calendar import Calendar
-from metrics.models import Grain
+from connectors.errors import NorthstarError
+from metrics.definitions.calendar import Calendar
+from metrics.definitions.models import Grain
 
 Comparison = Literal["previous_period", "previous_year"]
 COMPARISONS: tuple[Comparison, ...] = ("previous_period", "previous_year")
 
 
-class MetricError(Exception):
+class MetricError(NorthstarError):
     """A request cannot be answered (unknown metric, bad range, unknown dimension...).
 
     The message is one sentence that says what is wrong and what to do.

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import plotly.graph_objects as go
 
-from metrics.request import MetricError
+from connectors.errors import NorthstarError
 
 T = TypeVar("T")
 DEFAULT_BROWSERS = (
@@ -38,7 +38,7 @@ DEFAULT_BROWSERS = (
 RENDER_TIMEOUT = 90.0  # seconds for one image before kaleido gives up
 
 
-class PackError(MetricError):
+class PackError(NorthstarError):
     """The review pack cannot be written (no browser, an unwritable folder...): one sentence."""
 
 

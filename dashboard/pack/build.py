@@ -36,11 +36,11 @@ import polars as pl
 
 from dashboard import figures
 from dashboard.format import format_date, kr_title, metric_unit
-from dashboard.pack_images import Image, PackError, Renderer, RenderStats, render_pngs
+from dashboard.pack.images import Image, PackError, Renderer, RenderStats, render_pngs
 from dashboard.state import ViewState, share_url
-from metrics.calendar import Calendar
-from metrics.project import Project
-from metrics.request import MetricRequest
+from metrics.definitions.calendar import Calendar
+from metrics.definitions.project import Project
+from metrics.engine.request import MetricRequest
 
 __all__ = [
     "PackError",
@@ -213,12 +213,7 @@ class _Facts:
 
     def marked_days(self, sources: Iterable[str]) -> list[dt.date]:
         """Days to shade on charts: every failed check (error or warn) on the sources, as the app does."""
-        if self.report is None:
-            return []
-        days: set[dt.date] = set()
-        for source in sources:
-            days.update(self.report.marked_days(source))
-        return sorted(days)
+        return [] if self.report is None else self.report.shaded_days(sources)
 
 
 # --- the items --------------------------------------------------------------------------------------
@@ -543,7 +538,7 @@ def _quality_report(project: Project, engine: Any, as_of: dt.date) -> tuple[Any,
 def _scorecard(project: Project, engine: Any, as_of: dt.date) -> tuple[Any, dict[str, Any]]:
     if not project.okrs:
         return None, {"as_of": as_of.isoformat(), "objectives": []}
-    from metrics.okrs import score
+    from metrics.okrs.scoring import score
 
     card = score(project, engine, as_of)
     return card, card.to_json()
@@ -615,7 +610,7 @@ def write_pack(
 ) -> PackSummary:
     """Render the plan's images (one browser: `renderer`, else one started here) and write them,
     index.html, summary.md and pack.json."""
-    from dashboard.pack_html import render_html, render_summary
+    from dashboard.pack.html import render_html, render_summary
 
     began = time.perf_counter()
     out = Path(out)

@@ -35,8 +35,8 @@ import polars as pl
 
 from connectors.base import Connector, ConnectorError, FrameConnector
 from connectors.models import SourceConfig
-from metrics.calendar import Calendar
-from metrics.models import (
+from metrics.definitions.calendar import Calendar
+from metrics.definitions.models import (
     ActiveUsersMetric,
     AggregateMetric,
     CountDistinctMetric,
@@ -46,7 +46,7 @@ from metrics.models import (
     RetentionMetric,
     SourcedMetric,
 )
-from metrics.request import MetricError, Window
+from metrics.engine.request import MetricError, Window
 
 EPOCH = dt.date(1970, 1, 1)
 _U, _E, _G, _T, _DAY, _DN, _P = "_u", "_e", "_g", "_t", "_day", "_dn", "_p"

@@ -7,12 +7,13 @@ Fiscal years are named by the calendar year they start in: with `fiscal_year_sta
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from metrics.models import Grain, ProjectConfig
+from metrics.definitions.models import Grain, Objective, ProjectConfig, quarter_of
 
 
 def _add_months(day: dt.date, months: int) -> dt.date:
@@ -70,6 +71,10 @@ class Calendar:
             current = self.next_bucket(current, grain)
         return out
 
+    def periods_holding(self, days: Iterable[dt.date], grain: Grain) -> list[dt.date]:
+        """The first day of each period (at `grain`) that holds one of `days`, in order."""
+        return sorted({self.bucket_start(day, grain) for day in days})
+
     def quarter(self, fiscal_year: int, number: int) -> tuple[dt.date, dt.date]:
         start = _add_months(dt.date(fiscal_year, self.fiscal_year_start, 1), 3 * (number - 1))
         return start, self.bucket_end(start, "quarter")
@@ -102,3 +107,27 @@ class Calendar:
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=dt.UTC)
         return moment.astimezone(self.zone).date()
+
+
+def objective_period(objective: Objective, calendar: Calendar, today: dt.date) -> tuple[dt.date, dt.date]:
+    """(start, end) of an objective's period; `today` resolves current_quarter."""
+    period = objective.period
+    if isinstance(period, str):
+        if period == "current_quarter":
+            return calendar.quarter_containing(today)
+        year_q = quarter_of(period)
+        assert year_q is not None
+        return calendar.quarter(*year_q)
+    return period.start, period.end
+
+
+def last_complete_day(today: dt.date, data_last: dt.date | None) -> dt.date:
+    """The last complete day of data: yesterday when data arrives today, else the newest day with data
+    (today when there is none). The one home of the rule that a day still running is not read.
+
+    Reading a key result on a day that has not finished (or has no data yet) shows a partial day as a
+    drop: a day-1 retention of 0% at 9 am. `today` is the caller's clock (injected in tests).
+    """
+    if data_last is None:
+        return today
+    return min(data_last, today - dt.timedelta(days=1))

@@ -10,9 +10,9 @@ import polars as pl
 
 from connectors.base import Connector
 from connectors.models import SourceConfig
-from metrics.calendar import Calendar
-from metrics.models import SourcedMetric
-from metrics.request import Window
+from metrics.definitions.calendar import Calendar
+from metrics.definitions.models import SourcedMetric
+from metrics.engine.request import Window
 
 
 class Backend(Protocol):

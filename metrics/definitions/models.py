@@ -7,6 +7,7 @@ and fit the data (columns exist) is checked in `metrics.validation`.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -36,7 +37,14 @@ METRIC_TYPES = (
 # Types whose empty period is 0 rather than null, and whose period_to_date baseline defaults to 0.
 ADDITIVE_TYPES = frozenset({"count", "count_distinct", "sum"})
 ZERO_FILLED_TYPES = frozenset({"count", "count_distinct", "sum", "active_users"})
-USER_TYPES = frozenset({"active_users", "retention", "funnel"})
+USER_TYPES = frozenset({"active_users", "retention", "funnel"})  # count users, so need the user column
+
+
+def retention_interval(period: Literal["day", "week"], offset: int) -> tuple[int, int]:
+    """Days after the cohort day that count as retained for `offset` periods: (first, last)."""
+    if period == "day":
+        return offset, offset
+    return 7 * offset, 7 * offset + 6
 
 
 class StatusThresholds(StrictModel):
@@ -105,6 +113,16 @@ class _SourcedMetric(_MetricBase):
         default_factory=dict, description="Equality; a list means one of; keys are ANDed."
     )
 
+    @property
+    def needs_user(self) -> bool:
+        """Counts users, so its source must map the user column."""
+        return self.type in USER_TYPES  # type: ignore[attr-defined]
+
+    @property
+    def maturity_lag(self) -> int:
+        """Days after a cohort's day before its value can be read; 0 for types without cohorts."""
+        return 0
+
 
 class CountMetric(_SourcedMetric):
     type: Literal["count"]
@@ -113,6 +131,10 @@ class CountMetric(_SourcedMetric):
 class CountDistinctMetric(_SourcedMetric):
     type: Literal["count_distinct"]
     column: str | None = Field(default=None, description="Default: the source's user column.")
+
+    @property
+    def needs_user(self) -> bool:
+        return self.column is None
 
 
 class AggregateMetric(_SourcedMetric):
@@ -146,12 +168,27 @@ class RetentionMetric(_SourcedMetric):
     offset: int = Field(ge=0, le=3660)
     unit: str = "percent"
 
+    @property
+    def interval(self) -> tuple[int, int]:
+        """Days after the cohort day that count as retained: (first, last), both included."""
+        return retention_interval(self.period, self.offset)
+
+    @property
+    def maturity_lag(self) -> int:
+        """A cohort day's interval ends this many days after it: offset (day), 7*offset+6 (week)."""
+        return self.interval[1]
+
 
 class FunnelMetric(_SourcedMetric):
     type: Literal["funnel"]
     steps: list[str] = Field(min_length=2)
     within: float = Field(gt=0, le=366, description="Days from the first step.")
     unit: str = "percent"
+
+    @property
+    def maturity_lag(self) -> int:
+        """Whole days an entrant needs before the window to convert has closed."""
+        return math.ceil(self.within)
 
 
 MetricDef = Annotated[

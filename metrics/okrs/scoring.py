@@ -40,11 +40,9 @@ from typing import Any, Literal
 
 import polars as pl
 
-from connectors.base import ConnectorError
-from metrics.calendar import Calendar
-from metrics.forecast import Direction, Forecast, Outlook, Projection, simulate_end
-from metrics.forecast import project as project_outlook
-from metrics.models import (
+from connectors.errors import NorthstarError
+from metrics.definitions.calendar import Calendar, last_complete_day
+from metrics.definitions.models import (
     ADDITIVE_TYPES,
     ActiveUsersMetric,
     CountDistinctMetric,
@@ -57,8 +55,10 @@ from metrics.models import (
     StatusThresholds,
     parse_read,
 )
-from metrics.project import ConfigError, Project
-from metrics.request import MetricError, MetricRequest, MetricResult
+from metrics.definitions.project import Project
+from metrics.engine.request import MetricRequest, MetricResult
+from metrics.okrs.forecast import Direction, Forecast, Outlook, Projection, simulate_end
+from metrics.okrs.forecast import project as project_outlook
 
 Status = Literal["on_track", "at_risk", "off_track", "achieved", "missed"]
 ReadMode = Literal["period_to_date", "trailing", "latest"]
@@ -675,7 +675,7 @@ class _KeyResultReader:
 
     def origin(self, day: dt.date, data_last: dt.date) -> dt.date:
         """The last complete day the forecast starts from: as-of, the data's last day, or yesterday."""
-        return min(day, data_last, self.ctx.today - _ONE)
+        return min(day, last_complete_day(self.ctx.today, data_last))
 
     def _history_days(self, day: dt.date, origin: dt.date) -> list[dt.date]:
         """The days the history holds a reading for: every day, or weekly when read one by one."""
@@ -845,7 +845,7 @@ def score(
     today: dt.date = engine.today()
     day = today if as_of is None else as_of
     ctx = _Context(project, engine, today, project.settings.thresholds, forecast, executor)
-    from metrics.validation import objective_period
+    from metrics.definitions.calendar import objective_period
 
     periods = [(objective, *objective_period(objective, calendar, day)) for objective in project.okrs]
     items = [(kr, start, end) for objective, start, end in periods for kr in objective.key_results]
@@ -1081,7 +1081,7 @@ def _score_key_result(
         pending = None
         if not ended and ctx.forecast:
             pending = ctx.outlook(reader.projection_job(origin, data_first), float(kr.target), direction)
-    except (MetricError, ConnectorError, ConfigError) as exc:
+    except NorthstarError as exc:
         return unscored(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, baseline, given)
     except _Unreadable as exc:
         return unscored(str(exc), baseline, given)

@@ -37,8 +37,8 @@ from sqlalchemy.sql.selectable import CTE, FromClause, Select
 
 from connectors.base import Connector, SqlConnector
 from connectors.models import SourceConfig, SqlSource
-from metrics.calendar import Calendar
-from metrics.models import (
+from metrics.definitions.calendar import Calendar
+from metrics.definitions.models import (
     ActiveUsersMetric,
     AggregateMetric,
     CountDistinctMetric,
@@ -50,8 +50,8 @@ from metrics.models import (
     RetentionMetric,
     SourcedMetric,
 )
-from metrics.request import MetricError, Window
-from metrics.sql_dialects import EPOCH, SqlDialect, TimeContext, dialect_for
+from metrics.engine.request import MetricError, Window
+from metrics.engine.sql_dialects import EPOCH, SqlDialect, TimeContext, dialect_for
 
 Expr = ColumnElement[Any]
 Row = tuple[Any, ...]

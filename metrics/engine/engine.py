@@ -16,18 +16,12 @@ from dataclasses import dataclass
 import polars as pl
 
 from connectors.base import Connector, FrameConnector, SqlConnector, connect
-from metrics.backend import Backend
-from metrics.calendar import Calendar
-from metrics.models import (
-    GRAINS,
-    ZERO_FILLED_TYPES,
-    Grain,
-    MetricDef,
-    RatioMetric,
-    SourcedMetric,
-)
-from metrics.project import Project, did_you_mean
-from metrics.request import COMPARISONS, Comparison, MetricError, MetricRequest, MetricResult, Window
+from metrics.definitions.calendar import Calendar
+from metrics.definitions.models import GRAINS, ZERO_FILLED_TYPES, Grain, MetricDef, RatioMetric, SourcedMetric
+from metrics.definitions.problems import did_you_mean
+from metrics.definitions.project import Project
+from metrics.engine.backend import Backend
+from metrics.engine.request import COMPARISONS, Comparison, MetricError, MetricRequest, MetricResult, Window
 
 Values = dict[str, pl.DataFrame]  # metric id -> period, [by], value (filled)
 
@@ -88,12 +82,12 @@ class Engine:
 
     def backend(self, connector: Connector) -> Backend:
         if isinstance(connector, SqlConnector):
-            from metrics.sql_backend import SqlBackend
+            from metrics.engine.sql_backend import SqlBackend
 
             backend: Backend = SqlBackend()
             return backend
         if isinstance(connector, FrameConnector):
-            from metrics.polars_backend import PolarsBackend
+            from metrics.engine.polars_backend import PolarsBackend
 
             return PolarsBackend()
         raise MetricError(f"source {connector.name!r}: its connector gives neither frames nor SQL")
@@ -112,17 +106,10 @@ class Engine:
             f"unknown metric {metric_id!r}; " + (hint or "run `northstar validate` to list the metrics")
         )
 
-    def _parts(self, metric_id: str, seen: tuple[str, ...] = ()) -> dict[str, SourcedMetric]:
+    def _parts(self, metric_id: str) -> dict[str, SourcedMetric]:
         """The sourced metrics a metric needs (itself, or both parts of a ratio, recursively)."""
-        if metric_id in seen:
-            raise MetricError(f"ratio cycle: {' -> '.join([*seen, metric_id])}")
-        metric = self.metric(metric_id)
-        if isinstance(metric, RatioMetric):
-            return {
-                **self._parts(metric.numerator, (*seen, metric_id)),
-                **self._parts(metric.denominator, (*seen, metric_id)),
-            }
-        return {metric_id: metric}
+        self.metric(metric_id)  # an unknown or skipped metric is a MetricError that says why
+        return self.project.leaves(metric_id)
 
     # --- ranges -------------------------------------------------------------------------------
 

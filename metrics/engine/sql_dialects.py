@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from metrics.request import MetricError
+from metrics.engine.request import MetricError
 
 EPOCH = dt.date(1970, 1, 1)
 SQLITE_FORMAT = "%Y-%m-%d %H:%M:%f"  # SQLite's normalized text timestamp (UTC, milliseconds)

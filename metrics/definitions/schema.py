@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from connectors.models import SourcesFile
-from metrics.models import MetricsFile, OkrsFile, ProjectConfig
+from metrics.definitions.models import MetricsFile, OkrsFile, ProjectConfig
 
 MODELS: dict[str, type[BaseModel]] = {
     "project": ProjectConfig,

@@ -21,10 +21,10 @@ from dashboard.format import (
     metric_unit,
     status_words,
 )
-from metrics.project import Project
+from metrics.definitions.project import Project
 
 if TYPE_CHECKING:
-    from dashboard.snapshot import PackItem, Stamp
+    from dashboard.pack.build import PackItem, Stamp
 
 WARN = "⚠"
 

@@ -1,0 +1,104 @@
+"""What is wrong with a definition and where: `Location`, `Subject`, `Problem`, `ConfigError`.
+
+A problem names its place (file, line, column) and, as a typed `Subject`, the definition it disables,
+so that loading can leave that definition out (and what depends on it) and keep the rest.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from connectors.errors import NorthstarError
+
+SubjectKind = Literal["file", "source", "metric", "okr", "kr", "dimension", "check"]
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    line: int  # 1-based
+    column: int  # 1-based
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True, order=True)
+class Subject:
+    """The definition a problem disables: a file, a source, a metric, an objective, a key result
+    (`name` the objective, `part` the key result), a source's dimension (`part` the dimension) or a
+    source's checks."""
+
+    kind: SubjectKind
+    name: str
+    part: str | None = None
+
+    @classmethod
+    def file(cls, name: str) -> Subject:
+        return cls("file", name)
+
+    @classmethod
+    def source(cls, name: str) -> Subject:
+        return cls("source", name)
+
+    @classmethod
+    def metric(cls, name: str) -> Subject:
+        return cls("metric", name)
+
+    @classmethod
+    def okr(cls, objective: str) -> Subject:
+        return cls("okr", objective)
+
+    @classmethod
+    def kr(cls, objective: str, key_result: str) -> Subject:
+        return cls("kr", objective, key_result)
+
+    @classmethod
+    def dimension(cls, source: str, dimension: str) -> Subject:
+        return cls("dimension", source, dimension)
+
+    @classmethod
+    def checks(cls, source: str) -> Subject:
+        return cls("check", source)
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.name}" + (f":{self.part}" if self.part is not None else "")
+
+
+@dataclass(frozen=True)
+class Problem:
+    message: str
+    location: Location | None = None
+    hint: str | None = None
+    subject: Subject | None = field(default=None, compare=False)  # what it disables
+
+    def __str__(self) -> str:
+        place = f"{self.location}: " if self.location else ""
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{place}{self.message}{hint}"
+
+    def to_json(self) -> dict[str, Any]:
+        loc = self.location
+        return {
+            "file": loc.file if loc else None,
+            "line": loc.line if loc else None,
+            "column": loc.column if loc else None,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+class ConfigError(NorthstarError):
+    """The project has problems; `problems` lists every one with its place."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def did_you_mean(word: str, options: Iterable[str]) -> str | None:
+    matches = difflib.get_close_matches(str(word), sorted(options), n=1, cutoff=0.6)
+    return f"did you mean {matches[0]!r}?" if matches else None

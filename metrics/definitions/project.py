@@ -1,0 +1,114 @@
+"""The loaded project: its valid definitions, the problems found, and where each node was written.
+
+A leaf type: it imports nothing that runs. `metrics.load` builds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from connectors.models import SourceConfig
+from metrics.definitions.models import MetricDef, Objective, ProjectConfig, RatioMetric, SourcedMetric
+from metrics.definitions.positions import locate, value_location
+from metrics.definitions.problems import ConfigError, Location, Problem, Subject
+
+FILES = ("project.yaml", "sources.yaml", "metrics.yaml", "okrs.yaml")
+REQUIRED_FILES = ("sources.yaml", "metrics.yaml")
+
+
+@dataclass(frozen=True)
+class Project:
+    """A loaded project: its valid definitions, the problems found, and where each node was written."""
+
+    root: Path
+    settings: ProjectConfig
+    sources: Mapping[str, SourceConfig]
+    metrics: Mapping[str, MetricDef]
+    okrs: tuple[Objective, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    skipped: Mapping[str, str] = field(default_factory=dict)  # metric id -> why it is left out
+    # what failed to load (a file, a source, a metric...): no follow-up errors are reported on them
+    broken: frozenset[Subject] = frozenset()
+    fingerprint: str = ""  # hash of the YAML text: changes whenever a definition changes
+    trees: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def require_valid(self) -> Project:
+        if self.problems:
+            raise ConfigError(self.problems)
+        return self
+
+    def label(self, metric_id: str) -> str:
+        metric = self.metrics.get(metric_id)
+        if metric is not None and metric.label:
+            return metric.label
+        return metric_id.replace("_", " ").capitalize()
+
+    def location(self, file: str, *path: Any) -> Location | None:
+        """Where `path` (keys and list indexes) stands in `file`, or its nearest written parent."""
+        tree = self.trees.get(file)
+        return locate(self.root, file, tree, path) if tree is not None else None
+
+    def metric_location(self, metric_id: str) -> Location | None:
+        return self.location("metrics.yaml", "metrics", metric_id)
+
+    def leaves(self, metric_id: str) -> dict[str, SourcedMetric]:
+        """The sourced metrics a metric is made of: itself, or both parts of a ratio, recursively,
+        numerator first. The one walk over a ratio's parts. Before pruning a project may hold a ratio
+        whose part is undefined, or a cycle: such parts are left out, and each metric is seen once."""
+        out: dict[str, SourcedMetric] = {}
+        seen: set[str] = set()
+        pending = [metric_id]
+        while pending:
+            current = pending.pop()
+            metric = self.metrics.get(current)
+            if current in seen or metric is None:
+                continue
+            seen.add(current)
+            if isinstance(metric, RatioMetric):
+                pending += [metric.denominator, metric.numerator]  # the numerator is taken first
+            else:
+                out[current] = metric
+        return out
+
+    def source_of(self, metric_id: str) -> set[str]:
+        """The sources a metric reads (both parts of a ratio, recursively)."""
+        return {metric.source for metric in self.leaves(metric_id).values()}
+
+    def maturity_lag(self, metric_id: str) -> int:
+        """Days a cohort of this metric needs before it can be read (the longest of a ratio's parts)."""
+        return max((metric.maturity_lag for metric in self.leaves(metric_id).values()), default=0)
+
+
+class Collector:
+    """Gathers problems, each placed at a node of one of the project's loaded files."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.problems: list[Problem] = []
+
+    def at(
+        self,
+        file: str,
+        path: tuple[Any, ...],
+        message: str,
+        hint: str | None = None,
+        *,
+        subject: Subject | None = None,
+        value: bool = True,
+    ) -> None:
+        """Record a problem at `path` in `file`: at the value (`value=True`) or at the key."""
+        tree = self.project.trees.get(file)
+        if tree is None:
+            loc = None
+        elif value:
+            loc = value_location(self.project.root, file, tree, path)
+        else:
+            loc = locate(self.project.root, file, tree, path)
+        self.problems.append(Problem(message, loc, hint, subject))

@@ -1,0 +1,370 @@
+"""Layer (a) of validation: read a project's YAML files with positions, expand `${VAR}`, and turn
+pydantic's schema errors into located problems a PM can act on."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
+from ruamel.yaml.error import MarkedYAMLError
+
+from connectors.models import SOURCE_TYPES
+from metrics.definitions.models import METRIC_TYPES, ProjectConfig
+from metrics.definitions.positions import display_path, locate, value_location
+from metrics.definitions.problems import Location, Problem, Subject, did_you_mean
+from metrics.definitions.project import REQUIRED_FILES
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class _DatesAsText(RoundTripConstructor):
+    """Leave dates as text so pydantic parses them and reports an impossible date at its place."""
+
+
+_DatesAsText.add_constructor("tag:yaml.org,2002:timestamp", RoundTripConstructor.construct_yaml_str)
+
+
+def _item_of(file: str, path: tuple[Any, ...]) -> Subject:
+    """The definition a node belongs to: a source, a metric, an objective (by index), or the file."""
+    if len(path) >= 2:
+        if file == "sources.yaml":
+            return Subject.source(str(path[1]))
+        if file == "metrics.yaml":
+            return Subject.metric(str(path[1]))
+        if file == "okrs.yaml":
+            return Subject.okr(str(path[1]))
+    return Subject.file(file)
+
+
+# --- layer (a): syntax and schema -----------------------------------------------------------
+
+
+class Reader:
+    def __init__(self, root: Path, env: Mapping[str, str]) -> None:
+        self.root = root
+        self.env = env
+        self.problems: list[Problem] = []
+        self.trees: dict[str, Any] = {}
+        self.text_hash = hashlib.sha256()
+        self.broken: set[Subject] = set()
+
+    def add(
+        self,
+        file: str,
+        path: tuple[Any, ...],
+        message: str,
+        hint: str | None = None,
+        *,
+        at_value: bool = False,
+    ) -> None:
+        tree = self.trees.get(file)
+        loc = value_location(self.root, file, tree, path) if at_value else locate(self.root, file, tree, path)
+        self.problems.append(Problem(message, loc, hint))
+
+    def read(self, file: str) -> Any:
+        path = self.root / file
+        if not path.exists():
+            self.broken.add(Subject.file(file))
+            if file in REQUIRED_FILES:
+                self.problems.append(
+                    Problem(
+                        f"{file} is missing",
+                        Location(display_path(self.root, file), 1, 1),
+                        f"every project folder needs {', '.join(REQUIRED_FILES)}",
+                    )
+                )
+            return None
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            self.problems.append(
+                Problem(f"cannot read {file}: {exc}", Location(display_path(self.root, file), 1, 1))
+            )
+            return None
+        self.text_hash.update(file.encode() + b"\0" + text.encode() + b"\0")
+        yaml = YAML(typ="rt")
+        yaml.Constructor = _DatesAsText
+        try:
+            tree = yaml.load(text)
+        except MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+            message = (exc.problem or exc.context or "invalid YAML").strip()
+            hint = None
+            if "\\t" in message or "'\\t'" in message or "\t" in message:
+                message, hint = "a tab character is not allowed for indentation", "indent with spaces"
+            elif "duplicate key" in message:
+                key = re.search(r'duplicate key "([^"]*)"', message)
+                first = exc.context_mark
+                message = f"duplicate key {key.group(1)!r}" if key else message
+                hint = f"first defined on line {first.line + 1}" if first else None
+            else:
+                message = f"YAML syntax error: {message}"
+                hint = "check the indentation and the colons on this line and the line before"
+            self.problems.append(Problem(message, Location(display_path(self.root, file), line, col), hint))
+            self.broken.add(Subject.file(file))
+            return None
+        except Exception as exc:  # ruamel raises a few non-marked errors for odd input
+            self.problems.append(
+                Problem(f"cannot parse {file}: {exc}", Location(display_path(self.root, file), 1, 1))
+            )
+            return None
+        self.trees[file] = tree
+        if tree is None:
+            tree = CommentedMap()
+            self.trees[file] = tree
+        self._expand_env(file, tree, ())
+        return tree
+
+    def _expand_env(self, file: str, node: Any, path: tuple[Any, ...]) -> None:
+        items: list[tuple[str | int, Any]]
+        if isinstance(node, CommentedMap):
+            items = list(node.items())
+        elif isinstance(node, CommentedSeq):
+            items = list(enumerate(node))
+        else:
+            return
+        for key, value in items:
+            if isinstance(value, str) and "${" in value:
+                missing = [name for name in _ENV.findall(value) if name not in self.env]
+                for name in missing:
+                    self.add(
+                        file,
+                        (*path, key),
+                        f"environment variable {name} is not set",
+                        f"export {name}=... before running northstar",
+                        at_value=True,
+                    )
+                if missing:
+                    self.broken.add(_item_of(file, (*path, key)))
+                else:
+                    node[key] = _ENV.sub(lambda m: self.env[m.group(1)], value)
+            else:
+                self._expand_env(file, value, (*path, key))
+
+    def schema_errors(
+        self, file: str, base: tuple[Any, ...], exc: ValidationError, allowed: set[str]
+    ) -> None:
+        errors = exc.errors()
+        # A misspelt required key shows up twice (unknown key + missing field): report the typo only.
+        suggested = {
+            (e["loc"][:-1], m[0])
+            for e in errors
+            if e["type"] == "extra_forbidden"
+            and (m := difflib.get_close_matches(str(e["loc"][-1]), sorted(allowed), n=1, cutoff=0.6))
+        }
+        errors = _merge_union_errors(errors)
+        for error in errors:
+            if error["type"] == "missing" and (error["loc"][:-1], str(error["loc"][-1])) in suggested:
+                continue
+            loc = (*base, *error["loc"])
+            kind = error["type"]
+            message = error["msg"]
+            at_value = True
+            hint: str | None = None
+            field_name = str(error["loc"][-1]) if error["loc"] else ""
+            if kind == "extra_forbidden":
+                message, at_value = f"unknown key {field_name!r}", False
+                hint = did_you_mean(field_name, allowed)
+            elif kind == "missing":
+                parent = loc[:-1]
+                loc = parent
+                at_value = False
+                message = f"missing required field {field_name!r}"
+            elif kind == "union_tag_invalid":
+                tag = error.get("ctx", {}).get("tag", "")
+                options = METRIC_TYPES if file == "metrics.yaml" else SOURCE_TYPES
+                loc = (*loc, "type")
+                message = f"unknown {'metric' if file == 'metrics.yaml' else 'source'} type {tag!r}"
+                hint = did_you_mean(tag, options) or f"use one of: {', '.join(options)}"
+            elif kind == "union_tag_not_found":
+                message = "missing required field 'type'"
+                at_value = False
+                options = METRIC_TYPES if file == "metrics.yaml" else SOURCE_TYPES
+                hint = f"use one of: {', '.join(options)}"
+            elif kind == "string_pattern_mismatch":
+                message = f"{error['input']!r} is not a valid id"
+                hint = "ids are lower snake_case: start with a letter, then letters, digits or _"
+                at_value = False
+            elif kind.startswith("value_error"):
+                message = message.removeprefix("Value error, ")
+                message = message[:1].upper() + message[1:] if message.startswith("`") else message
+            elif kind in {"date_from_datetime_parsing", "date_parsing", "date_type"}:
+                message = f"{error['input']!r} is not a real date; write it as YYYY-MM-DD"
+            elif kind in _TYPE_WORDS:
+                message = f"`{field_name}` should be {_TYPE_WORDS[kind]}, not {_describe(error['input'])}"
+            elif kind == "literal_error":
+                expected = error.get("ctx", {}).get("expected", "")
+                message = f"{error['input']!r} is not allowed here; expected {expected}"
+                options_found = re.findall(r"'([^']+)'", str(expected))
+                hint = did_you_mean(str(error["input"]), options_found) if options_found else None
+            else:
+                message = message[:1].lower() + message[1:]
+                message = message.replace("input should be", "should be").replace(" after validation", "")
+                message = f"`{field_name}` {message}" if field_name and not field_name.isdigit() else message
+            self.add(file, loc, message, hint, at_value=at_value)
+
+
+_TYPE_WORDS = {
+    "string_type": "text",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+    "date_type": "a date",
+    "date_parsing": "a date (YYYY-MM-DD)",
+    "date_from_datetime_parsing": "a date (YYYY-MM-DD)",
+}
+
+
+def _merge_union_errors(errors: list[Any]) -> list[Any]:
+    """Pydantic reports a bad union value once per member; say it once, at the value.
+
+    Member tags (`str`, `list[...]`, `PeriodRange`) are not keys of the YAML, so errors that differ only
+    in such a tag are one problem. A value error among them is the most specific message.
+    """
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    for error in errors:
+        loc = tuple(part for part in error["loc"] if not _is_member_tag(part))
+        groups.setdefault(loc, []).append(error)
+    deeper = {loc[:i] for loc in groups for i in range(len(loc))}
+    merged: list[Any] = []
+    for loc, group in groups.items():
+        if len(group) < len(errors) and loc in deeper and all(e["type"] in _TYPE_WORDS for e in group):
+            continue  # a union member failed deeper down: that error says more
+        if len(group) == 1:
+            merged.append({**group[0], "loc": loc})
+            continue
+        specific = [e for e in group if e["type"].startswith("value_error") or e["type"] == "missing"]
+        if specific:
+            merged.extend({**e, "loc": loc} for e in specific)
+            continue
+        words = list(dict.fromkeys(_TYPE_WORDS.get(e["type"], e["type"]) for e in group))
+        if "a number" in words and "a whole number" in words:
+            words.remove("a whole number")
+        expected = ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else words[0]
+        name = next((str(p) for p in reversed(loc) if isinstance(p, str)), "value")
+        merged.append(
+            {
+                "type": "value_error",
+                "loc": loc,
+                "msg": f"`{name}` should be {expected}, not {_describe(group[0]['input'])}",
+                "input": group[0]["input"],
+            }
+        )
+    return merged
+
+
+def _is_member_tag(part: Any) -> bool:
+    return isinstance(part, str) and (
+        part in {"str", "int", "float", "bool", "PeriodRange", "date"}
+        or part.startswith(("list[", "dict[", "function-", "constrained-"))
+    )
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+def fields(*models: type[BaseModel]) -> set[str]:
+    out: set[str] = set()
+    stack = list(models)
+    seen: set[type[BaseModel]] = set()
+    while stack:
+        model = stack.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        for name, info in model.model_fields.items():
+            out.add(name)
+            for arg in _model_args(info.annotation):
+                stack.append(arg)
+    return out
+
+
+def _model_args(annotation: Any) -> list[type[BaseModel]]:
+    found: list[type[BaseModel]] = []
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found.extend(_model_args(arg))
+    metadata = getattr(annotation, "__metadata__", None)
+    if metadata is not None:
+        found.extend(_model_args(getattr(annotation, "__origin__", None)))
+    return found
+
+
+def top_section(reader: Reader, file: str, tree: Any, key: str, kind: type) -> Any:
+    if tree is None:
+        return None
+    if not isinstance(tree, CommentedMap):
+        reader.add(file, (), f"{file} must be a mapping with a top-level `{key}:` key")
+        reader.broken.add(Subject.file(file))
+        return None
+    for extra in tree:
+        if extra != key:
+            reader.add(
+                file,
+                (extra,),
+                f"unknown top-level key {extra!r}",
+                did_you_mean(str(extra), [key]) or f"{file} holds only `{key}:`",
+            )
+    if key not in tree:
+        if not any(did_you_mean(str(extra), [key]) for extra in tree):
+            reader.add(file, (), f"{file} has no `{key}:` key")
+        reader.broken.add(Subject.file(file))
+        return None
+    section = tree[key]
+    if section is None:
+        return kind()
+    if not isinstance(section, kind):
+        reader.add(
+            file, (key,), f"`{key}:` must be a {'mapping' if kind is CommentedMap else 'list'}", at_value=True
+        )
+        reader.broken.add(Subject.file(file))
+        return None
+    return section
+
+
+def salvage_settings(tree: CommentedMap) -> ProjectConfig:
+    """Keep the valid project settings when some are not (so the rest of the project still loads)."""
+    good: dict[str, Any] = {}
+    for key, value in plain(tree).items():
+        try:
+            ProjectConfig.model_validate({**good, key: value})
+            good[key] = value
+        except ValidationError:
+            continue
+    return ProjectConfig.model_validate(good)
+
+
+def plain(node: Any) -> Any:
+    """CommentedMap/Seq -> dict/list; ruamel's timestamp -> date or datetime."""
+    if isinstance(node, CommentedMap):
+        return {plain(k): plain(v) for k, v in node.items()}
+    if isinstance(node, CommentedSeq):
+        return [plain(v) for v in node]
+    if isinstance(node, dt.datetime):
+        return dt.datetime(node.year, node.month, node.day, node.hour, node.minute, node.second)
+    if isinstance(node, str):
+        return str(node)
+    return node

@@ -1,0 +1,154 @@
+"""Load a project folder: read the YAML with positions, check it in three layers, keep what is valid.
+
+Every problem is collected with its file, line and column and reported at once. The loaded
+`Project` holds only the definitions that are valid, so the dashboard can show those while it
+lists the problems; the CLI's `validate` fails when there is any problem. This is the only module
+that runs the validation layers and the pruning.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from connectors.models import ID_PATTERN, FileSource, SourceConfig, SqlSource
+from metrics.definitions.models import METRIC_MODELS, MetricDef, Objective, ProjectConfig
+from metrics.definitions.problems import ConfigError, Problem, Subject
+from metrics.definitions.project import Project
+from metrics.definitions.yaml_files import Reader, fields, plain, salvage_settings, top_section
+from metrics.validation import check_data as data_layer
+from metrics.validation import check_references, prune
+
+_ID = re.compile(ID_PATTERN)
+
+
+def load_project(
+    root: Path | str = "config", *, env: Mapping[str, str] | None = None, check_data: bool = True
+) -> Project:
+    """Read, check and keep every valid definition. Never raises for bad input."""
+    root = Path(root)
+    environ = os.environ if env is None else env
+    reader = Reader(root, environ)
+    if not root.is_dir():
+        problem = Problem(
+            f"config folder {root} does not exist",
+            None,
+            "pass --config DIR pointing at the folder with sources.yaml and metrics.yaml",
+        )
+        return Project(root, ProjectConfig(), {}, {}, problems=(problem,))
+
+    project_tree = reader.read("project.yaml")
+    settings = ProjectConfig()
+    if project_tree is not None:
+        if isinstance(project_tree, CommentedMap):
+            try:
+                settings = ProjectConfig.model_validate(plain(project_tree))
+            except ValidationError as exc:
+                reader.schema_errors("project.yaml", (), exc, fields(ProjectConfig))
+                settings = salvage_settings(project_tree)
+        else:
+            reader.add("project.yaml", (), "project.yaml must be a mapping of settings")
+
+    source_adapter: TypeAdapter[SourceConfig] = TypeAdapter(SourceConfig)
+
+    sources: dict[str, SourceConfig] = {}
+    section = top_section(reader, "sources.yaml", reader.read("sources.yaml"), "sources", CommentedMap)
+    for name, raw in (section or {}).items():
+        if not isinstance(name, str) or not _ID.match(name):
+            reader.add(
+                "sources.yaml",
+                ("sources", name),
+                f"{name!r} is not a valid source id",
+                "ids are lower snake_case: start with a letter, then letters, digits or _",
+            )
+            continue
+        try:
+            sources[name] = source_adapter.validate_python(plain(raw))
+        except ValidationError as exc:
+            reader.schema_errors("sources.yaml", ("sources", name), exc, fields(FileSource, SqlSource))
+            reader.broken.add(Subject.source(name))
+
+    metric_adapter: TypeAdapter[MetricDef] = TypeAdapter(MetricDef)
+
+    metric_fields = fields(*METRIC_MODELS)
+    metrics: dict[str, MetricDef] = {}
+    invalid: dict[str, str] = {}
+    section = top_section(reader, "metrics.yaml", reader.read("metrics.yaml"), "metrics", CommentedMap)
+    for name, raw in (section or {}).items():
+        if not isinstance(name, str) or not _ID.match(name):
+            reader.add(
+                "metrics.yaml",
+                ("metrics", name),
+                f"{name!r} is not a valid metric id",
+                "ids are lower snake_case: start with a letter, then letters, digits or _",
+            )
+            continue
+        if not isinstance(raw, CommentedMap):
+            reader.add("metrics.yaml", ("metrics", name), f"metric {name!r} must be a mapping with a `type:`")
+            invalid[name] = "its definition has errors"
+            continue
+        try:
+            metrics[name] = metric_adapter.validate_python(plain(raw))
+        except ValidationError as exc:
+            reader.schema_errors("metrics.yaml", ("metrics", name), exc, metric_fields)
+            invalid[name] = "its definition has errors"
+
+    okrs: list[Objective] = []
+    section = top_section(reader, "okrs.yaml", reader.read("okrs.yaml"), "okrs", CommentedSeq)
+    for index, raw in enumerate(section or []):
+        try:
+            okrs.append(Objective.model_validate(plain(raw)))
+        except ValidationError as exc:
+            reader.schema_errors("okrs.yaml", ("okrs", index), exc, fields(Objective))
+            reader.broken.add(Subject.okr(str(index)))
+
+    project = Project(
+        root=root,
+        settings=settings,
+        sources=sources,
+        metrics=metrics,
+        okrs=tuple(okrs),
+        problems=tuple(reader.problems),
+        skipped=invalid,
+        broken=frozenset({*reader.broken, *(Subject.metric(m) for m in invalid)}),
+        fingerprint=reader.text_hash.hexdigest()[:16],
+        trees=reader.trees,
+    )
+    problems = list(reader.problems)
+    problems += check_references(project)
+    if check_data:
+        problems += data_layer(project)
+    return prune(project, problems)
+
+
+def project_from_dicts(
+    *,
+    sources: Mapping[str, Any],
+    metrics: Mapping[str, Any],
+    settings: Mapping[str, Any] | None = None,
+    okrs: list[Any] | None = None,
+    root: Path | str = ".",
+) -> Project:
+    """Build a valid project in code (tests, notebooks). Raises ConfigError on any problem."""
+    adapter_s: TypeAdapter[SourceConfig] = TypeAdapter(SourceConfig)
+    adapter_m: TypeAdapter[MetricDef] = TypeAdapter(MetricDef)
+    try:
+        project = Project(
+            root=Path(root),
+            settings=ProjectConfig.model_validate(settings or {}),
+            sources={k: adapter_s.validate_python(v) for k, v in sources.items()},
+            metrics={k: adapter_m.validate_python(v) for k, v in metrics.items()},
+            okrs=tuple(Objective.model_validate(o) for o in okrs or []),
+        )
+    except ValidationError as exc:
+        raise ConfigError([Problem(str(exc))]) from exc
+    problems = check_references(project)
+    if problems:
+        raise ConfigError(problems)
+    return project
