@@ -1,5 +1,5 @@
 """Key results and objectives: readings, pacing, forecasts, statuses, the scorecard."""
 
-from metrics.okrs.scoring import Scorecard, score
+from metrics.okrs.scoring import KeyResultScore, Milestone, ObjectiveScore, Scorecard, score
 
-__all__ = ["Scorecard", "score"]
+__all__ = ["KeyResultScore", "Milestone", "ObjectiveScore", "Scorecard", "score"]
