@@ -1,5 +1,8 @@
 """The bundled demo product: a year of events of "Acme Notes", a B2B SaaS note-taking app.
 
+One stage, the generator: its tuning constants, the behaviour model and the writer share the
+per-user arrays of one batch, so they stay in one module (this docstring is a sixth of it).
+
 `generate_demo(out_dir)` writes `out_dir/events.parquet` covering the 365 days that end on `end`
 (default: today, UTC). Everything is drawn from `numpy.random.Generator`s seeded from `seed`, so the
 same `seed`, `end` and `events` give the same rows (and, with the same pyarrow, the same bytes). When
