@@ -1,0 +1,145 @@
+"""The homes of rules that several places used to write: each answers as the contract says."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from connectors.errors import ConnectorError, NorthstarError
+from metrics.definitions.calendar import Calendar, last_complete_day
+from metrics.definitions.models import ProjectConfig, retention_interval
+from metrics.definitions.problems import ConfigError, Problem, Subject
+from metrics.definitions.project import Project
+from metrics.engine.request import MetricError
+from metrics.load import load_project, project_from_dicts
+from metrics.quality.report import CheckResult, QualityReport
+
+SOURCE = {
+    "type": "parquet",
+    "path": "events.parquet",
+    "columns": {"timestamp": "ts", "user": "user_id", "event": "event"},
+    "dimensions": ["platform"],
+}
+METRICS = {
+    "signups": {"type": "count", "source": "events", "filter": {"event": "signup"}},
+    "buyers": {"type": "count_distinct", "source": "events", "filter": {"event": "purchase"}},
+    "dau": {"type": "active_users", "source": "events", "window": 1},
+    "d7": {"type": "retention", "source": "events", "cohort_event": "signup", "offset": 7},
+    "w2": {"type": "retention", "source": "events", "cohort_event": "signup", "offset": 2, "period": "week"},
+    "activation": {"type": "funnel", "source": "events", "steps": ["signup", "create"], "within": 2.5},
+    "buyers_per_signup": {"type": "ratio", "numerator": "buyers", "denominator": "signups"},
+    "nested": {"type": "ratio", "numerator": "buyers_per_signup", "denominator": "d7"},
+    "mixed": {"type": "ratio", "numerator": "activation", "denominator": "w2"},
+}
+
+
+@pytest.fixture(scope="module")
+def project() -> Project:
+    return project_from_dicts(sources={"events": SOURCE}, metrics=METRICS)
+
+
+def test_leaves_walk_a_ratio_numerator_first_and_once(project: Project) -> None:
+    assert list(project.leaves("nested")) == ["buyers", "signups", "d7"]
+    assert list(project.leaves("dau")) == ["dau"]
+    assert project.source_of("nested") == {"events"}
+
+
+def test_leaves_of_an_unpruned_project_skip_missing_parts_and_cycles(project: Project) -> None:
+    import dataclasses
+
+    from metrics.definitions.models import RatioMetric
+
+    broken = dataclasses.replace(
+        project,
+        metrics={
+            **project.metrics,
+            "a": RatioMetric(type="ratio", numerator="b", denominator="gone"),
+            "b": RatioMetric(type="ratio", numerator="a", denominator="dau"),
+        },
+    )
+    assert list(broken.leaves("a")) == ["dau"]
+    assert broken.maturity_lag("a") == 0
+
+
+def test_maturity_lag_by_type_and_through_ratios(project: Project) -> None:
+    assert project.maturity_lag("d7") == 7
+    assert project.maturity_lag("w2") == 7 * 2 + 6
+    assert project.maturity_lag("activation") == 3  # whole days: a 2.5-day window closes on day 3
+    assert project.maturity_lag("signups") == 0 and project.maturity_lag("dau") == 0
+    assert project.maturity_lag("nested") == 7
+    assert project.maturity_lag("mixed") == 20
+    assert project.metrics["w2"].interval == (14, 20)
+    assert retention_interval("day", 3) == (3, 3)
+
+
+def test_user_based_metrics_need_the_user_column(project: Project) -> None:
+    needs = {m: project.metrics[m].needs_user for m in ("signups", "buyers", "dau", "d7", "activation")}
+    assert needs == {"signups": False, "buyers": True, "dau": True, "d7": True, "activation": True}
+    keyed = project_from_dicts(
+        sources={"events": SOURCE},
+        metrics={"platforms": {"type": "count_distinct", "source": "events", "column": "platform"}},
+    )
+    assert keyed.metrics["platforms"].needs_user is False
+
+
+def test_the_last_complete_day_never_reads_a_day_still_running() -> None:
+    today = dt.date(2026, 12, 6)
+    assert last_complete_day(today, dt.date(2026, 12, 6)) == dt.date(2026, 12, 5)
+    assert last_complete_day(today, dt.date(2026, 12, 1)) == dt.date(2026, 12, 1)
+    assert last_complete_day(today, None) == today
+
+
+def test_shaded_days_and_the_periods_holding_them() -> None:
+    ran = dt.datetime(2026, 12, 6, tzinfo=dt.UTC)
+    day = dt.date
+
+    def result(source: str, success: bool, severity: str, *days: dt.date) -> CheckResult:
+        return CheckResult(source, "c", severity, success, None, "", days=days)  # type: ignore[arg-type]
+
+    report = QualityReport(
+        (
+            result("events", False, "error", day(2026, 11, 30), day(2026, 12, 2)),
+            result("events", False, "warn", day(2026, 12, 2), day(2026, 12, 3)),
+            result("events", True, "error", day(2026, 12, 4)),
+            result("other", False, "error", day(2026, 12, 5)),
+        ),
+        ran,
+    )
+    assert report.shaded_days(["events"]) == [day(2026, 11, 30), day(2026, 12, 2), day(2026, 12, 3)]
+    assert report.shaded_days(["events", "other"])[-1] == day(2026, 12, 5)
+    calendar = Calendar.of(ProjectConfig(week_start="sunday"))
+    weeks = calendar.periods_holding(report.shaded_days(["events"]), "week")
+    assert weeks == [day(2026, 11, 29)]  # Sunday weeks: Nov 30 and Dec 2-3 share the week of Nov 29
+    assert Calendar.of(ProjectConfig()).periods_holding([day(2026, 11, 30), day(2026, 12, 2)], "month") == [
+        day(2026, 11, 1),
+        day(2026, 12, 1),
+    ]
+
+
+def test_every_user_facing_error_has_one_root() -> None:
+    for error in (ConnectorError("x"), MetricError("x"), ConfigError([Problem("x")])):
+        assert isinstance(error, NorthstarError)
+    from dashboard.cli import Fail
+    from dashboard.pack.images import PackError
+
+    assert issubclass(Fail, NorthstarError) and issubclass(PackError, NorthstarError)
+
+
+def test_problems_name_what_they_disable_as_typed_subjects(tmp_path: Path) -> None:
+    (tmp_path / "sources.yaml").write_text(
+        "sources:\n  events:\n    type: parquet\n    path: missing.parquet\n"
+        "    columns: {timestamp: ts, user: user_id, event: event}\n"
+    )
+    (tmp_path / "metrics.yaml").write_text(
+        "metrics:\n"
+        "  signups: {type: cout, source: events}\n"
+        "  dau: {type: active_users, source: events, window: 1}\n"
+        "  per_user: {type: ratio, numerator: signups, denominator: dau}\n"
+    )
+    project = load_project(tmp_path, check_data=False)
+    assert Subject.metric("signups") in project.broken
+    assert "signups" in project.skipped and "per_user" in project.skipped  # the ratio goes with its part
+    assert "dau" in project.metrics
+    assert str(Subject.kr("growth", "activation_45")) == "kr:growth:activation_45"
