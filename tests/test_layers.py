@@ -11,8 +11,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import ROOT
 
 PACKAGES = ("connectors", "metrics", "dashboard")
@@ -30,7 +28,13 @@ ALLOWED: dict[str, set[str]] = {
     "metrics.quality": {"metrics.engine", "metrics.definitions", "connectors"},
     "metrics.okrs": {"metrics.engine", "metrics.definitions", "connectors"},
     "metrics.validation": {"metrics.quality", "metrics.engine", "metrics.definitions", "connectors"},
-    "metrics.load": {"metrics.validation", "metrics.quality", "metrics.engine", "metrics.definitions", "connectors"},
+    "metrics.load": {
+        "metrics.validation",
+        "metrics.quality",
+        "metrics.engine",
+        "metrics.definitions",
+        "connectors",
+    },
     "metrics.demo": {"connectors"},
     "dashboard": {
         "metrics",
@@ -170,7 +174,12 @@ def test_no_import_cycles_even_through_function_local_imports() -> None:
 
 
 def test_the_cycle_finder_finds_a_cycle_and_skips_type_only_imports() -> None:
-    edges = [Edge("a", "b", 1, False), Edge("b", "c", 1, False), Edge("c", "a", 3, False), Edge("c", "d", 1, False)]
+    edges = [
+        Edge("a", "b", 1, False),
+        Edge("b", "c", 1, False),
+        Edge("c", "a", 3, False),
+        Edge("c", "d", 1, False),
+    ]
     assert cycles(edges) == [["a", "b", "c"]]
     assert cycles([Edge("a", "b", 1, False), Edge("b", "a", 1, True)]) == []
 
@@ -178,7 +187,9 @@ def test_the_cycle_finder_finds_a_cycle_and_skips_type_only_imports() -> None:
 def test_the_layer_rule_catches_an_import_the_wrong_way(tmp_path: Path) -> None:
     path = tmp_path / "engine.py"
     path.write_text("def f():\n    from metrics.okrs.scoring import score\n")
-    edges = imports("metrics.engine.engine", path, {"metrics.engine.engine": path, "metrics.okrs.scoring": path})
+    edges = imports(
+        "metrics.engine.engine", path, {"metrics.engine.engine": path, "metrics.okrs.scoring": path}
+    )
     assert [(e.target, e.line) for e in edges] == [("metrics.okrs.scoring", 2)]
     assert group_of("metrics.okrs.scoring") not in ALLOWED[group_of("metrics.engine.engine")]
 
@@ -241,9 +252,7 @@ def test_metrics_and_connectors_never_import_streamlit() -> None:
 def test_every_module_is_in_the_architecture_doc() -> None:
     doc = (ROOT / "docs" / "architecture.md").read_text()
     listed = set(re.findall(r"`((?:connectors|metrics|dashboard)/[\w/]+\.py)`", doc))
-    present = {
-        str(path.relative_to(ROOT)) for path in modules().values() if path.name != "__init__.py"
-    }
+    present = {str(path.relative_to(ROOT)) for path in modules().values() if path.name != "__init__.py"}
     assert sorted(present - listed) == [], "modules missing from docs/architecture.md"
     assert sorted(listed - present) == [], "docs/architecture.md lists modules that do not exist"
 
