@@ -51,8 +51,9 @@ def main() -> None:
 
         ensure_demo(REPO)
 
-    from dashboard.pack.build import SCALE, build_pack, stamped
+    from dashboard.pack.build import build_pack, stamped
     from dashboard.pack.images import Image, find_browser, render_pngs
+    from dashboard.pack.model import SCALE
     from metrics.engine import Engine
     from metrics.load import load_project
 

@@ -31,9 +31,7 @@ from dashboard import figures
 from dashboard.format import STATUS_WORDS, metric_unit
 from dashboard.pack.build import (
     FOOTER,
-    SCALE,
     PackSummary,
-    Plan,
     build_pack,
     build_pack_zip,
     config_commit,
@@ -43,7 +41,8 @@ from dashboard.pack.build import (
     stamped,
     zip_pack,
 )
-from dashboard.pack.images import PackError, find_browser, with_text
+from dashboard.pack.images import find_browser, with_text
+from dashboard.pack.model import SCALE, PackError, Plan
 from dashboard.state import Options, ViewState, parse, share_url
 from metrics.definitions.project import Project
 from metrics.engine import Engine
@@ -339,7 +338,7 @@ def test_key_result_links_open_the_explorer_on_the_period(project: Project, plan
         if item.kind != "key_result" or item.objective is None:
             continue
         query = dict(parse_qsl(urlsplit(item.stamp.url).query))
-        objective = next(o for o in plan.scorecard["objectives"] if o["id"] == item.objective)
+        objective = next(o for o in plan.scorecard.to_json()["objectives"] if o["id"] == item.objective)
         assert query["metric"] == definitions[(item.objective, item.id)].metric
         assert query["start"] == objective["period"]["start"]
         assert query["end"] == min(objective["period"]["end"], AS_OF.isoformat())

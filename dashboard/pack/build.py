@@ -1,6 +1,9 @@
-"""The review pack: the quarter's story as PNG images, one offline page and a paste-ready summary.
+"""The review pack, computed and written: the quarter's story as PNG images, one offline page and a
+paste-ready summary.
 
-`build_pack(project, engine, out)` writes into `out`:
+`plan_pack` scores the OKRs, runs the data checks and builds every figure into a `Plan` (no
+rendering); `write_pack` renders the plan's images (`images`) and pages (`html`) into a folder;
+`build_pack(project, engine, out)` does both and writes into `out`:
 
 * one PNG per objective (its scorecard), per key result (its chart over the period) and per metric
   the project pins for reviews (`review.pinned_metrics` in project.yaml), 2000 px wide;
@@ -29,25 +32,30 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
 import polars as pl
 
 from dashboard import figures
-from dashboard.format import format_date, kr_title, metric_unit
-from dashboard.pack.images import Image, PackError, Renderer, RenderStats, render_pngs
+from dashboard.format import kr_title, metric_unit
+from dashboard.pack.html import render_html, render_summary
+from dashboard.pack.images import Image, Renderer, RenderStats, render_pngs
+from dashboard.pack.model import SCALE, PackError, PackItem, Plan, Quality, Stamp
 from dashboard.state import ViewState, share_url
 from metrics.definitions.calendar import Calendar
+from metrics.definitions.models import RatioMetric
 from metrics.definitions.project import Project
 from metrics.engine.request import MetricRequest
 
+if TYPE_CHECKING:
+    from metrics.definitions.models import KeyResult
+    from metrics.engine import Engine
+    from metrics.okrs import KeyResultScore, ObjectiveScore, Scorecard
+    from metrics.quality import QualityReport
+
 __all__ = [
-    "PackError",
-    "PackItem",
     "PackSummary",
-    "Plan",
-    "Stamp",
     "build_pack",
     "build_pack_zip",
     "config_commit",
@@ -59,14 +67,12 @@ __all__ = [
 ]
 
 DEFAULT_BASE_URL = "http://localhost:8501"
-SCALE = 2  # PNG pixels per CSS pixel: 1000-px-wide figures become 2000-px-wide images
 WIDTH = figures.EXPORT_WIDTH
 FOOTER = 46  # px added below every image for its stamp and link
 PINNED_DAYS = 90  # pinned metrics: the last 90 days to the as-of date, by day, vs the 90 days before
-Kind = Literal["objective", "key_result", "metric"]
 
 
-# --- stamps -----------------------------------------------------------------------------------------
+# --- what the stamps say ---------------------------------------------------------------------------
 
 
 def config_commit(folder: Path) -> str:
@@ -89,100 +95,27 @@ def config_commit(folder: Path) -> str:
     return head.strip() + ("-dirty" if changes is None or changes.strip() else "")
 
 
-@dataclass(frozen=True)
-class Quality:
-    """The data checks' verdict on some sources: counts of failed checks by severity."""
-
-    failed: int = 0
-    warnings: int = 0
-    checks: int = 0
-    error: str | None = None  # the checks could not run
-    reasons: tuple[str, ...] = ()
-
-    @property
-    def level(self) -> Literal["pass", "warn", "fail", "unknown"]:
-        if self.error is not None:
-            return "unknown"
-        return "fail" if self.failed else "warn" if self.warnings else "pass"
-
-    def words(self) -> str:
-        if self.error is not None:
-            return "data checks not run"
-        if not self.checks:
-            return "no data checks"
-        if not (self.failed or self.warnings):
-            return f"data checks passed ({self.checks})"
-        parts = []
-        if self.failed:
-            parts.append(f"{self.failed} failed")
-        if self.warnings:
-            parts.append(f"{self.warnings} warning{'s' if self.warnings != 1 else ''}")
-        return "data checks: " + ", ".join(parts)
-
-
-@dataclass(frozen=True)
-class Stamp:
-    """What every item of the pack carries, so a pasted image still says what it shows."""
-
-    project: str
-    as_of: dt.date
-    data_through: dt.date | None
-    quality: Quality
-    commit: str
-    url: str
-
-    def freshness(self) -> str:
-        if self.data_through is None:
-            return "no data"
-        text = f"data through {format_date(self.data_through)}"
-        lag = (self.as_of - self.data_through).days
-        if lag > 0:
-            text += f" ({lag} day{'s' if lag != 1 else ''} before the as-of date)"
-        return text
-
-    def line(self) -> str:
-        """One line: 'Acme Notes · as of Nov 20, 2026 · data through ... · data checks ... · config abc1234'."""
-        return " · ".join(
-            [
-                self.project,
-                f"as of {format_date(self.as_of)}",
-                self.freshness(),
-                self.quality.words(),
-                f"config {self.commit}",
-            ]
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "as_of": self.as_of.isoformat(),
-            "data_through": self.data_through.isoformat() if self.data_through else None,
-            "quality": self.quality.level,
-            "quality_words": self.quality.words(),
-            "commit": self.commit,
-            "url": self.url,
-        }
-
-
 class _Facts:
     """Per-source facts for the stamps (newest day, quality verdicts), each looked up once."""
 
-    def __init__(self, project: Project, engine: Any, report: Any, report_error: str | None) -> None:
+    def __init__(
+        self, project: Project, engine: Engine, report: QualityReport | None, report_error: str | None
+    ) -> None:
         self.project = project
         self.engine = engine
         self.report = report
         self.report_error = report_error
         self._last: dict[str, dt.date | None] = {}
 
-    def sources(self, metric_id: str) -> set[str]:
-        try:
-            return self.project.source_of(metric_id)
-        except KeyError:
-            return set()
-
     def last_day(self, source: str) -> dt.date | None:
         if source not in self._last:
             metric = next(
-                (m for m, d in self.project.metrics.items() if getattr(d, "source", None) == source), None
+                (
+                    m
+                    for m, d in self.project.metrics.items()
+                    if not isinstance(d, RatioMetric) and d.source == source
+                ),
+                None,
             )
             day: dt.date | None = None
             if metric is not None:
@@ -199,8 +132,8 @@ class _Facts:
         return min(known) if known else None
 
     def quality(self, sources: Iterable[str] | None = None) -> Quality:
-        if self.report_error is not None:
-            return Quality(error=self.report_error)
+        if self.report is None:
+            return Quality(error=self.report_error or "the data checks did not run")
         wanted = None if sources is None else set(sources)
         results = [r for r in self.report.results if wanted is None or r.source in wanted]
         failed = [r for r in results if not r.success and r.severity == "error"]
@@ -216,73 +149,7 @@ class _Facts:
         return [] if self.report is None else self.report.shaded_days(sources)
 
 
-# --- the items --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PackItem:
-    """One chart of the pack: its figure, PNG file, size and stamp."""
-
-    kind: Kind
-    id: str
-    title: str
-    figure: go.Figure
-    file: str
-    stamp: Stamp
-    width: int
-    height: int
-    objective: str | None = None
-    note: str | None = None  # why a key result could not be scored
-
-    @property
-    def pixels(self) -> tuple[int, int]:
-        return self.width * SCALE, self.height * SCALE
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "id": self.id,
-            "objective": self.objective,
-            "title": self.title,
-            "file": self.file,
-            "width": self.pixels[0],
-            "height": self.pixels[1],
-            **self.stamp.to_json(),
-        }
-
-
-@dataclass(frozen=True)
-class PackSummary:
-    """What `build_pack` wrote and how long it took; `str()` is what `northstar snapshot` prints."""
-
-    out: Path
-    files: tuple[Path, ...]
-    items: tuple[PackItem, ...]
-    stamp: Stamp
-    seconds: float
-    render: RenderStats
-    timings: Mapping[str, float] = field(default_factory=dict)
-
-    @property
-    def images(self) -> tuple[Path, ...]:
-        return tuple(f for f in self.files if f.suffix == ".png")
-
-    def __str__(self) -> str:
-        kinds = {k: sum(1 for i in self.items if i.kind == k) for k in ("objective", "key_result", "metric")}
-        lines = [
-            f"Wrote the review pack to {self.out} in {self.seconds:.1f} s:",
-            f"  {len(self.images)} PNG images ({kinds['objective']} objectives, {kinds['key_result']} key results, "
-            f"{kinds['metric']} pinned metrics), rendered in {self.render.seconds:.1f} s by one browser",
-        ]
-        for path in self.files:
-            if path.suffix != ".png":
-                lines.append(f"  {path.name} ({_size(path.stat().st_size)})")
-        lines.append(f"  {self.stamp.line()}")
-        return "\n".join(lines)
-
-
-def _size(n: int) -> str:
-    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB" if n >= 1e3 else f"{n} B"
+# --- the items: one figure and stamp each ----------------------------------------------------------
 
 
 def _footer_lines(stamp: Stamp, width: int = 110) -> list[str]:
@@ -353,10 +220,12 @@ def _say_not_scored(fig: go.Figure, problem: str) -> None:
 
 
 class _Builder:
+    """The pack's items, in order, each with its figure, a file name of its own and its stamp."""
+
     def __init__(
         self,
         project: Project,
-        engine: Any,
+        engine: Engine,
         as_of: dt.date,
         base_url: str,
         facts: _Facts,
@@ -391,16 +260,16 @@ class _Builder:
         self.files.add(candidate)
         return candidate + ".png"
 
-    def view(self, **changes: Any) -> ViewState:
+    def view(self, **changes: object) -> ViewState:
         return ViewState(as_of=self.as_of).replace(**changes)
 
     # objectives and key results
 
-    def okr_items(self, card: Any) -> list[PackItem]:
+    def okr_items(self, card: Scorecard) -> list[PackItem]:
         """Per objective: its scorecard image, then one image per key result."""
         definitions = {o.id: o for o in self.project.okrs}
         items: list[PackItem] = []
-        for objective in getattr(card, "objectives", ()):
+        for objective in card.objectives:
             definition = definitions.get(objective.id)
             if definition is None:
                 continue
@@ -408,7 +277,7 @@ class _Builder:
             scored = [(kr, kr_defs[kr.id]) for kr in objective.key_results if kr.id in kr_defs]
             sources: set[str] = set()
             for _, kr_def in scored:
-                sources |= self.facts.sources(kr_def.metric)
+                sources |= self.project.source_of(kr_def.metric)
             fig = figures.objective_figure(self.project, objective, as_of=self.as_of)
             stamp = self.stamp(sources, self.view(page="okrs"))
             items.append(
@@ -427,13 +296,13 @@ class _Builder:
             items += [self.kr_item(objective, kr, kr_def) for kr, kr_def in scored]
         return items
 
-    def kr_item(self, objective: Any, kr: Any, kr_def: Any) -> PackItem:
-        sources = self.facts.sources(kr_def.metric)
+    def kr_item(self, objective: ObjectiveScore, kr: KeyResultScore, kr_def: KeyResult) -> PackItem:
+        sources = self.project.source_of(kr_def.metric)
         fig = figures.kr_figure(
             self.project, kr, kr_def, quality_days=self.facts.marked_days(sources), as_of=self.as_of
         )
         if kr.problem:
-            _say_not_scored(fig, str(kr.problem))
+            _say_not_scored(fig, kr.problem)
         # The explorer on the KR's metric over the KR's period shows this chart under the metric's.
         start, end = objective.start, objective.end
         view = self.view(
@@ -455,8 +324,8 @@ class _Builder:
 
     # pinned metrics
 
-    def metric_item(self, metric_id: str, card: Any) -> PackItem:
-        sources = self.facts.sources(metric_id)
+    def metric_item(self, metric_id: str, card: Scorecard) -> PackItem:
+        sources = self.project.source_of(metric_id)
         last = self.facts.data_through(sources)
         end = min(self.as_of, last) if last else self.as_of
         start = end - dt.timedelta(days=PINNED_DAYS - 1)
@@ -521,8 +390,11 @@ def quality_clock(project: Project, as_of: dt.date, now: dt.datetime | None = No
 _CLOCK_CHECKS = frozenset({"timestamp_not_in_future"})
 
 
-def _quality_report(project: Project, engine: Any, as_of: dt.date) -> tuple[Any, str | None]:
-    from metrics.quality import run_checks
+def _quality_report(
+    project: Project, engine: Engine, as_of: dt.date
+) -> tuple[QualityReport | None, str | None]:
+    """The data checks on the as-of day's clock, or None and why they could not run."""
+    from metrics.quality import run_checks  # the checks' modules load only when a pack is made
 
     clock = quality_clock(project, as_of)
     try:
@@ -535,28 +407,16 @@ def _quality_report(project: Project, engine: Any, as_of: dt.date) -> tuple[Any,
     return report, None
 
 
-def _scorecard(project: Project, engine: Any, as_of: dt.date) -> tuple[Any, dict[str, Any]]:
-    if not project.okrs:
-        return None, {"as_of": as_of.isoformat(), "objectives": []}
-    from metrics.okrs.scoring import score
+def _scorecard(project: Project, engine: Engine, as_of: dt.date) -> Scorecard:
+    # Scoring's modules (forecasts among them) take half a second to import: only when a pack is made.
+    from metrics.okrs import Scorecard, score
 
-    card = score(project, engine, as_of)
-    return card, card.to_json()
-
-
-@dataclass(frozen=True)
-class Plan:
-    """Everything the pack shows, computed, before anything is rendered or written."""
-
-    stamp: Stamp  # the pack's own: all sources
-    scorecard: Mapping[str, Any]  # `Scorecard.to_json()`: the numbers of `northstar okrs --format json`
-    items: tuple[PackItem, ...]
-    timings: Mapping[str, float] = field(default_factory=dict)
+    return score(project, engine, as_of) if project.okrs else Scorecard(as_of=as_of)
 
 
 def plan_pack(
     project: Project,
-    engine: Any,
+    engine: Engine,
     *,
     as_of: dt.date | None = None,
     base_url: str | None = None,
@@ -574,7 +434,7 @@ def plan_pack(
             )
     day = as_of or engine.today()
 
-    def checks(day: dt.date = day) -> tuple[Any, str | None, float]:
+    def checks(day: dt.date = day) -> tuple[QualityReport | None, str | None, float]:
         began = time.perf_counter()
         report, error = _quality_report(project, engine, day)
         return report, error, time.perf_counter() - began
@@ -584,8 +444,8 @@ def plan_pack(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="northstar-pack-checks") as pool:
         pending = pool.submit(checks)
         tick = time.perf_counter()
-        card, card_json = _scorecard(project, engine, day)
-        day = card.as_of if card is not None else day
+        card = _scorecard(project, engine, day)
+        day = card.as_of
         timings["scorecard"] = time.perf_counter() - tick
         report, report_error, timings["quality"] = pending.result()
 
@@ -597,7 +457,41 @@ def plan_pack(
     items += [builder.metric_item(m, card) for m in project.settings.review.pinned_metrics]
     stamp = builder.stamp(set(project.sources), builder.view(page="okrs"))
     timings["figures"] = time.perf_counter() - tick
-    return Plan(stamp=stamp, scorecard=card_json, items=tuple(items), timings=timings)
+    return Plan(stamp=stamp, scorecard=card, items=tuple(items), timings=timings)
+
+
+@dataclass(frozen=True)
+class PackSummary:
+    """What `build_pack` wrote and how long it took; `str()` is what `northstar snapshot` prints."""
+
+    out: Path
+    files: tuple[Path, ...]
+    items: tuple[PackItem, ...]
+    stamp: Stamp
+    seconds: float
+    render: RenderStats
+    timings: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def images(self) -> tuple[Path, ...]:
+        return tuple(f for f in self.files if f.suffix == ".png")
+
+    def __str__(self) -> str:
+        kinds = {k: sum(1 for i in self.items if i.kind == k) for k in ("objective", "key_result", "metric")}
+        lines = [
+            f"Wrote the review pack to {self.out} in {self.seconds:.1f} s:",
+            f"  {len(self.images)} PNG images ({kinds['objective']} objectives, {kinds['key_result']} key results, "
+            f"{kinds['metric']} pinned metrics), rendered in {self.render.seconds:.1f} s by one browser",
+        ]
+        for path in self.files:
+            if path.suffix != ".png":
+                lines.append(f"  {path.name} ({_size(path.stat().st_size)})")
+        lines.append(f"  {self.stamp.line()}")
+        return "\n".join(lines)
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB" if n >= 1e3 else f"{n} B"
 
 
 def write_pack(
@@ -610,8 +504,6 @@ def write_pack(
 ) -> PackSummary:
     """Render the plan's images (one browser: `renderer`, else one started here) and write them,
     index.html, summary.md and pack.json."""
-    from dashboard.pack.html import render_html, render_summary
-
     began = time.perf_counter()
     out = Path(out)
     try:
@@ -648,7 +540,7 @@ def write_pack(
         "pack.json": json.dumps(
             {
                 "stamp": plan.stamp.to_json(),
-                "scorecard": plan.scorecard,
+                "scorecard": plan.scorecard.to_json(),
                 "items": [i.to_json() for i in plan.items],
             },
             indent=2,
@@ -675,7 +567,7 @@ def write_pack(
 
 def build_pack(
     project: Project,
-    engine: Any,
+    engine: Engine,
     out: Path,
     *,
     as_of: dt.date | None = None,
@@ -711,7 +603,7 @@ def zip_pack(summary: PackSummary) -> bytes:
 
 def build_pack_zip(
     project: Project,
-    engine: Any,
+    engine: Engine,
     *,
     as_of: dt.date | None = None,
     base_url: str | None = None,

@@ -1,12 +1,15 @@
 """The review pack's two documents: `summary.md` (a table to paste) and `index.html` (every chart,
-interactive, offline: Plotly's JavaScript is embedded once, nothing is fetched from the network)."""
+interactive, offline: Plotly's JavaScript is embedded once, nothing is fetched from the network).
+
+Both are rendered from the pack's values (`model`) and the typed scorecard (`metrics.okrs`).
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import html
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import plotly.io as pio
 
@@ -21,10 +24,12 @@ from dashboard.format import (
     metric_unit,
     status_words,
 )
+from dashboard.pack.model import Kind, PackItem, Stamp
 from metrics.definitions.project import Project
 
 if TYPE_CHECKING:
-    from dashboard.pack.build import PackItem, Stamp
+    from metrics.definitions.models import KeyResult, Objective
+    from metrics.okrs import KeyResultScore, ObjectiveScore, Scorecard
 
 WARN = "⚠"
 
@@ -34,61 +39,76 @@ def _cell(text: object) -> str:
     return " ".join(str(text).split()).replace("\\", "\\\\").replace("|", "\\|")
 
 
-def _day(value: Any) -> dt.date:
-    return dt.date.fromisoformat(str(value)[:10])
+@dataclass(frozen=True)
+class _Row:
+    """One objective or key result of the table: display texts plus the item that charts it."""
+
+    kind: Kind
+    title: str
+    detail: str
+    current: str
+    target: str
+    progress: str
+    status: str
+    status_key: str | None
+    probability: str
+    item: PackItem | None
 
 
-def _rows(project: Project, card_json: Mapping[str, Any], items: Sequence[PackItem]) -> list[dict[str, Any]]:
-    """One row per objective and key result: display texts plus the item that charts it."""
+def _objective_row(objective: ObjectiveScore, definition: Objective, item: PackItem | None) -> _Row:
+    period = format_range(objective.start, objective.end)
+    return _Row(
+        kind="objective",
+        title=definition.objective,
+        detail=", ".join(x for x in (definition.owner or "", period) if x),
+        current="",
+        target="",
+        progress=format_progress(objective.progress),
+        status=status_words(objective.status),
+        status_key=objective.status,
+        probability="",
+        item=item,
+    )
+
+
+def _kr_row(project: Project, kr: KeyResultScore, kr_def: KeyResult, item: PackItem | None) -> _Row:
+    unit = metric_unit(project, kr_def.metric)
+    return _Row(
+        kind="key_result",
+        title=kr_title(project, kr_def),
+        detail="",
+        current=format_value(kr.current, unit),
+        target=format_value(kr.target, unit),
+        progress=format_progress(kr.progress),
+        status=status_words(kr.status),
+        status_key=kr.status,
+        probability=format_probability(kr.probability),
+        item=item,
+    )
+
+
+def _rows(project: Project, card: Scorecard, items: Sequence[PackItem]) -> list[_Row]:
+    """One row per objective and key result (those still defined), each objective before its KRs."""
     by_key = {(i.kind, i.objective, i.id): i for i in items}
     definitions = {o.id: o for o in project.okrs}
-    rows: list[dict[str, Any]] = []
-    for objective in card_json.get("objectives", []):
-        definition = definitions.get(objective["id"])
+    rows: list[_Row] = []
+    for objective in card.objectives:
+        definition = definitions.get(objective.id)
         if definition is None:
             continue
-        item = by_key.get(("objective", objective["id"], objective["id"]))
-        period = format_range(_day(objective["period"]["start"]), _day(objective["period"]["end"]))
         rows.append(
-            {
-                "kind": "objective",
-                "title": definition.objective,
-                "detail": ", ".join(x for x in (definition.owner or "", period) if x),
-                "current": "",
-                "target": "",
-                "progress": format_progress(objective.get("progress")),
-                "status": status_words(objective.get("status")),
-                "status_key": objective.get("status"),
-                "probability": "",
-                "item": item,
-            }
+            _objective_row(objective, definition, by_key.get(("objective", objective.id, objective.id)))
         )
         kr_defs = {kr.id: kr for kr in definition.key_results}
-        for kr in objective["key_results"]:
-            kr_def = kr_defs.get(kr["id"])
-            if kr_def is None:
-                continue
-            unit = metric_unit(project, kr_def.metric)
-            rows.append(
-                {
-                    "kind": "key_result",
-                    "title": kr_title(project, kr_def),
-                    "detail": "",
-                    "current": format_value(kr.get("current"), unit),
-                    "target": format_value(kr.get("target"), unit),
-                    "progress": format_progress(kr.get("progress")),
-                    "status": status_words(kr.get("status")),
-                    "status_key": kr.get("status"),
-                    "probability": format_probability(kr.get("probability")),
-                    "item": by_key.get(("key_result", objective["id"], kr["id"])),
-                }
-            )
+        rows += [
+            _kr_row(project, kr, kr_defs[kr.id], by_key.get(("key_result", objective.id, kr.id)))
+            for kr in objective.key_results
+            if kr.id in kr_defs
+        ]
     return rows
 
 
-def render_summary(
-    project: Project, card_json: Mapping[str, Any], items: Sequence[PackItem], stamp: Stamp
-) -> str:
+def render_summary(project: Project, card: Scorecard, items: Sequence[PackItem], stamp: Stamp) -> str:
     """summary.md: a heading, the stamp, and one table of objectives and key results."""
     lines = [
         f"# {_cell(project.settings.name)}: OKR review as of {format_date(stamp.as_of)}",
@@ -97,24 +117,24 @@ def render_summary(
         f"config `{stamp.commit}` · [open the dashboard]({stamp.url})",
         "",
     ]
-    rows = _rows(project, card_json, items)
+    rows = _rows(project, card, items)
     if rows:
         lines += [
             "| Objective / key result | Current | Target | Progress | Status | Probability | Chart |",
             "|:--|--:|--:|--:|:--|--:|:--|",
         ]
         for row in rows:
-            item = row["item"]
+            item = row.item
             flag = f" {WARN}" if item is not None and _flagged(item) else ""
             name = (
-                f"**{_cell(row['title'])}**" + (f" ({_cell(row['detail'])})" if row["detail"] else "")
-                if row["kind"] == "objective"
-                else f"↳ {_cell(row['title'])}"
+                f"**{_cell(row.title)}**" + (f" ({_cell(row.detail)})" if row.detail else "")
+                if row.kind == "objective"
+                else f"↳ {_cell(row.title)}"
             )
             link = f"[dashboard]({item.stamp.url}) · [image]({item.file})" if item is not None else ""
             lines.append(
-                f"| {name}{flag} | {row['current']} | {row['target']} | {row['progress']} | {row['status']} | "
-                f"{row['probability']} | {link} |"
+                f"| {name}{flag} | {row.current} | {row.target} | {row.progress} | {row.status} | "
+                f"{row.probability} | {link} |"
             )
         lines += ["", LEGEND]
     else:
@@ -209,12 +229,7 @@ def _chart(item: PackItem, first: bool) -> str:
     )
 
 
-def render_html(
-    project: Project,
-    card_json: Mapping[str, Any],
-    items: Sequence[PackItem],
-    stamp: Stamp,
-) -> str:
+def render_html(project: Project, card: Scorecard, items: Sequence[PackItem], stamp: Stamp) -> str:
     """index.html: the stamp, the summary table, then every chart (objective, its key results, the
     pinned metrics), each with its own stamp and link."""
     name = html.escape(project.settings.name)
@@ -238,22 +253,22 @@ def render_html(
         f'<div class="stamp">{html.escape(stamp.line())}<br>'
         f'<a href="{html.escape(stamp.url, quote=True)}">{html.escape(stamp.url)}</a></div>',
     ]
-    rows = _rows(project, card_json, items)
+    rows = _rows(project, card, items)
     if rows:
         parts.append(
             "<table><thead><tr><th>Objective / key result</th><th>Current</th><th>Target</th>"
             "<th>Progress</th><th>Status</th><th>Probability</th></tr></thead><tbody>"
         )
         for row in rows:
-            objective = row["kind"] == "objective"
-            title = html.escape(row["title"]) + (
-                f' <span class="stamp">{html.escape(row["detail"])}</span>' if row["detail"] else ""
+            objective = row.kind == "objective"
+            title = html.escape(row.title) + (
+                f' <span class="stamp">{html.escape(row.detail)}</span>' if row.detail else ""
             )
             parts.append(
-                f'<tr class="{row["kind"]}"><td class="{"" if objective else "kr"}">{title}</td>'
-                f'<td class="num">{html.escape(row["current"])}</td><td class="num">{html.escape(row["target"])}</td>'
-                f'<td class="num">{html.escape(row["progress"])}</td><td>{_pill(row["status_key"], row["status"])}</td>'
-                f'<td class="num">{html.escape(row["probability"])}</td></tr>'
+                f'<tr class="{row.kind}"><td class="{"" if objective else "kr"}">{title}</td>'
+                f'<td class="num">{html.escape(row.current)}</td><td class="num">{html.escape(row.target)}</td>'
+                f'<td class="num">{html.escape(row.progress)}</td><td>{_pill(row.status_key, row.status)}</td>'
+                f'<td class="num">{html.escape(row.probability)}</td></tr>'
             )
         parts.append("</tbody></table>")
     problems = _problems(items)

@@ -21,11 +21,14 @@ import zlib
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import plotly.graph_objects as go
 
-from connectors.errors import NorthstarError
+from dashboard.pack.model import PackError
+
+if TYPE_CHECKING:
+    from kaleido import Kaleido
 
 T = TypeVar("T")
 DEFAULT_BROWSERS = (
@@ -36,10 +39,6 @@ DEFAULT_BROWSERS = (
     "google-chrome-stable",
 )
 RENDER_TIMEOUT = 90.0  # seconds for one image before kaleido gives up
-
-
-class PackError(NorthstarError):
-    """The review pack cannot be written (no browser, an unwritable folder...): one sentence."""
 
 
 @dataclass(frozen=True)
@@ -121,11 +120,11 @@ def with_text(png: bytes, text: Mapping[str, str]) -> bytes:
     return png[:ihdr_end] + chunks + png[ihdr_end:]
 
 
-def _options(image: Image) -> dict[str, Any]:
+def _options(image: Image) -> dict[str, str | float]:
     return {"format": "png", "width": image.width, "height": image.height, "scale": image.scale}
 
 
-def _kaleido(browser: str, tabs: int) -> Any:
+def _kaleido(browser: str, tabs: int) -> Kaleido:
     try:
         import kaleido
     except ImportError:
@@ -155,7 +154,7 @@ class Renderer:
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._kaleido: Any = None
+        self._kaleido: Kaleido | None = None
         self._error: BaseException | None = None
 
     def start(self) -> Renderer:
@@ -194,11 +193,13 @@ class Renderer:
         self._ready.wait()
         if self._error is not None:
             raise _failure(self.path, self._error)
+        kaleido = self._kaleido
+        assert kaleido is not None  # the browser is up: started without an error
         waited = time.perf_counter() - began
 
         async def batch() -> None:
             async def one(image: Image) -> None:
-                _write(image, await self._kaleido.calc_fig(image.figure, opts=_options(image)))
+                _write(image, await kaleido.calc_fig(image.figure, opts=_options(image)))
 
             if self.tabs == 1:
                 for image in images:

@@ -1,0 +1,147 @@
+"""The review pack's values: what `build` computes and `html` and `images` consume.
+
+`Stamp` (what every item carries: as-of date, data freshness, data-quality verdict, config commit,
+link), `PackItem` (one chart of the pack), `Plan` (the whole pack, computed, before anything is
+rendered or written) and `PackError`, the pack's one error. Plain values: this module imports
+nothing of the pack's stages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+import plotly.graph_objects as go
+
+from connectors.errors import NorthstarError
+from dashboard.format import format_date
+
+if TYPE_CHECKING:
+    from metrics.okrs import Scorecard
+
+__all__ = ["SCALE", "Kind", "PackError", "PackItem", "Plan", "Quality", "Stamp"]
+
+SCALE = 2  # PNG pixels per CSS pixel: 1000-px-wide figures become 2000-px-wide images
+Kind = Literal["objective", "key_result", "metric"]
+
+
+class PackError(NorthstarError):
+    """The review pack cannot be written (no browser, an unwritable folder...): one sentence."""
+
+
+@dataclass(frozen=True)
+class Quality:
+    """The data checks' verdict on some sources: counts of failed checks by severity."""
+
+    failed: int = 0
+    warnings: int = 0
+    checks: int = 0
+    error: str | None = None  # the checks could not run
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def level(self) -> Literal["pass", "warn", "fail", "unknown"]:
+        if self.error is not None:
+            return "unknown"
+        return "fail" if self.failed else "warn" if self.warnings else "pass"
+
+    def words(self) -> str:
+        if self.error is not None:
+            return "data checks not run"
+        if not self.checks:
+            return "no data checks"
+        if not (self.failed or self.warnings):
+            return f"data checks passed ({self.checks})"
+        parts = []
+        if self.failed:
+            parts.append(f"{self.failed} failed")
+        if self.warnings:
+            parts.append(f"{self.warnings} warning{'s' if self.warnings != 1 else ''}")
+        return "data checks: " + ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What every item of the pack carries, so a pasted image still says what it shows."""
+
+    project: str
+    as_of: dt.date
+    data_through: dt.date | None
+    quality: Quality
+    commit: str
+    url: str
+
+    def freshness(self) -> str:
+        if self.data_through is None:
+            return "no data"
+        text = f"data through {format_date(self.data_through)}"
+        lag = (self.as_of - self.data_through).days
+        if lag > 0:
+            text += f" ({lag} day{'s' if lag != 1 else ''} before the as-of date)"
+        return text
+
+    def line(self) -> str:
+        """One line: 'Acme Notes · as of Nov 20, 2026 · data through ... · data checks ... · config abc1234'."""
+        return " · ".join(
+            [
+                self.project,
+                f"as of {format_date(self.as_of)}",
+                self.freshness(),
+                self.quality.words(),
+                f"config {self.commit}",
+            ]
+        )
+
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "data_through": self.data_through.isoformat() if self.data_through else None,
+            "quality": self.quality.level,
+            "quality_words": self.quality.words(),
+            "commit": self.commit,
+            "url": self.url,
+        }
+
+
+@dataclass(frozen=True)
+class PackItem:
+    """One chart of the pack: its figure, PNG file, size (CSS pixels) and stamp."""
+
+    kind: Kind
+    id: str
+    title: str
+    figure: go.Figure
+    file: str
+    stamp: Stamp
+    width: int
+    height: int
+    objective: str | None = None
+    note: str | None = None  # why a key result could not be scored
+
+    @property
+    def pixels(self) -> tuple[int, int]:
+        return self.width * SCALE, self.height * SCALE
+
+    def to_json(self) -> dict[str, str | int | None]:
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "objective": self.objective,
+            "title": self.title,
+            "file": self.file,
+            "width": self.pixels[0],
+            "height": self.pixels[1],
+            **self.stamp.to_json(),
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything the pack shows, computed, before anything is rendered or written."""
+
+    stamp: Stamp  # the pack's own: all sources
+    scorecard: Scorecard  # the numbers of `northstar okrs` (no objectives when okrs.yaml has none)
+    items: tuple[PackItem, ...]
+    timings: Mapping[str, float] = field(default_factory=dict)
