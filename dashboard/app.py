@@ -17,7 +17,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dashboard/ on the path
@@ -35,8 +35,11 @@ from connectors.errors import NorthstarError  # noqa: E402
 from dashboard import cache, state  # noqa: E402
 from dashboard.views.common import CTX_KEY, Ctx, md  # noqa: E402
 from metrics.definitions.calendar import Calendar, last_complete_day  # noqa: E402
-from metrics.definitions.models import GRAINS  # noqa: E402
+from metrics.definitions.models import GRAINS, FunnelMetric, RetentionMetric  # noqa: E402
 from metrics.definitions.project import Project  # noqa: E402
+
+if TYPE_CHECKING:
+    from metrics.engine import Engine
 
 VIEWS = Path(__file__).resolve().parent / "views"
 PAGE_SPECS = (
@@ -105,10 +108,8 @@ def _query_params() -> dict[str, object]:
 
 
 def _options(
-    project: Project, engine: Any, today: dt.date
+    project: Project, engine: Engine, today: dt.date
 ) -> tuple[state.Options, dt.date | None, dt.date | None]:
-    from metrics.definitions.models import FunnelMetric, RetentionMetric
-
     metrics = project.metrics
     first = last = None
     if metrics:

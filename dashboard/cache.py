@@ -18,17 +18,23 @@ import datetime as dt
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from dashboard import worker
 from metrics.definitions.calendar import Calendar
+from metrics.definitions.models import MetricDef
 from metrics.definitions.project import FILES, Project
 from metrics.engine.request import MetricRequest, MetricResult
 from metrics.load import load_project
+
+if TYPE_CHECKING:
+    from metrics.engine import Engine
+    from metrics.okrs import Scorecard
+    from metrics.quality.report import QualityReport
 
 RESULT_TTL = 30 * 60  # seconds; the data fingerprint already invalidates on new data
 QUALITY_TTL = 15 * 60  # freshness checks age with the clock, so re-run them now and then
@@ -63,34 +69,34 @@ def project_key(project_: Project) -> str:
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _engine(config_dir: str, key: str, _project: Project) -> Any:
+def _engine(config_dir: str, key: str, _project: Project) -> Engine:
     from metrics.engine import Engine
 
     calendar = Calendar.of(_project.settings)
     return Engine(_project, today=calendar.today)
 
 
-def engine(config_dir: str, project_: Project) -> Any:
+def engine(config_dir: str, project_: Project) -> Engine:
     return _engine(config_dir, project_key(project_), project_)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
 def _derived_engine(
-    config_dir: str, key: str, extra_ids: tuple[str, ...], _base: Any, _extra: dict[str, Any]
-) -> Any:
+    config_dir: str, key: str, extra_ids: tuple[str, ...], _base: Engine, _extra: Mapping[str, MetricDef]
+) -> Engine:
     return _base.with_metrics(_extra)
 
 
 def derived_engine(
-    config_dir: str, project_: Project, base: Any, extra: dict[str, Any]
-) -> tuple[Project, Any]:
+    config_dir: str, project_: Project, base: Engine, extra: Mapping[str, MetricDef]
+) -> tuple[Project, Engine]:
     """An engine over the project plus derived metrics (funnel steps, retention offsets), sharing
     the base engine's connectors (`Engine.with_metrics`); cached like the base engine."""
     engine_ = _derived_engine(config_dir, project_key(project_), tuple(sorted(extra)), base, extra)
     return engine_.project, engine_
 
 
-def data_fingerprint(engine_: Any, project_: Project) -> str:
+def data_fingerprint(engine_: Engine, project_: Project) -> str:
     """One string that changes when any source's data may have changed (stat calls only)."""
     parts = []
     for name in sorted(project_.sources):
@@ -102,26 +108,24 @@ def data_fingerprint(engine_: Any, project_: Project) -> str:
 
 
 @st.cache_data(ttl=RESULT_TTL, max_entries=512, show_spinner=False)
-def compute(defs: str, data: str, request_key: str, _engine: Any, _request: MetricRequest) -> MetricResult:
+def compute(defs: str, data: str, request_key: str, _engine: Engine, _request: MetricRequest) -> MetricResult:
     """`request_key` is repr(request): with `defs` and `data` it determines the answer."""
-    result: MetricResult = _engine.compute(_request)
-    return result
+    return _engine.compute(_request)
 
 
-def cached_compute(engine_: Any, project_: Project, data: str, request: MetricRequest) -> MetricResult:
+def cached_compute(engine_: Engine, project_: Project, data: str, request: MetricRequest) -> MetricResult:
     return compute(project_.fingerprint, data, repr(request), engine_, request)
 
 
 @st.cache_data(ttl=RESULT_TTL, max_entries=64, show_spinner=False)
 def data_range(
-    defs: str, data: str, ids: tuple[str, ...], _engine: Any
+    defs: str, data: str, ids: tuple[str, ...], _engine: Engine
 ) -> tuple[dt.date | None, dt.date | None]:
-    first, last = _engine.data_range(ids)
-    return first, last
+    return _engine.data_range(ids)
 
 
 @st.cache_data(ttl=RESULT_TTL, max_entries=64, show_spinner="Scoring the key results and their forecasts…")
-def scorecard(defs: str, data: str, as_of: dt.date, _project: Project, _engine: Any) -> Any:
+def scorecard(defs: str, data: str, as_of: dt.date, _project: Project, _engine: Engine) -> Scorecard:
     """The scorecard; its forecasts run in the worker process (`dashboard/worker.py`), which the app
     started, with statsmodels, before it loaded the project."""
     from metrics.okrs.scoring import score
@@ -130,16 +134,18 @@ def scorecard(defs: str, data: str, as_of: dt.date, _project: Project, _engine: 
 
 
 @st.cache_data(ttl=RESULT_TTL, max_entries=64, show_spinner=False)
-def explain(defs: str, data: str, request_key: str, _engine: Any, _request: MetricRequest) -> str:
-    text: str = _engine.explain(_request)
-    return text
+def explain(defs: str, data: str, request_key: str, _engine: Engine, _request: MetricRequest) -> str:
+    return _engine.explain(_request)
 
 
 class QualityRunner:
     """Runs the data-quality checks once, in a background thread, and holds the report."""
 
     def __init__(
-        self, project_: Project, engine_: Any, run: Callable[[Project, Any], Any] | None = None
+        self,
+        project_: Project,
+        engine_: Engine,
+        run: Callable[[Project, Engine], QualityReport] | None = None,
     ) -> None:
         self._project = project_
         self._engine = engine_
@@ -147,7 +153,7 @@ class QualityRunner:
         self._done = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self.report: Any = None
+        self.report: QualityReport | None = None
         self.error: str | None = None
         self.seconds: float | None = None
 
@@ -181,12 +187,12 @@ class QualityRunner:
             self.seconds = time.perf_counter() - began
             self._done.set()
 
-    def wait(self, timeout: float | None = None) -> Any:
+    def wait(self, timeout: float | None = None) -> QualityReport | None:
         self.start()
         self._done.wait(timeout)
         return self.report
 
 
 @st.cache_resource(max_entries=4, ttl=QUALITY_TTL, show_spinner=False)
-def quality_runner(defs: str, data: str, _project: Project, _engine: Any) -> QualityRunner:
+def quality_runner(defs: str, data: str, _project: Project, _engine: Engine) -> QualityRunner:
     return QualityRunner(_project, _engine)

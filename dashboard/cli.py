@@ -10,12 +10,16 @@ import sys
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from typer.exceptions import TyperException
 
 from connectors.errors import NorthstarError
+
+if TYPE_CHECKING:
+    from metrics.definitions.project import Project
+    from metrics.engine import Engine
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = Path("config")
@@ -90,7 +94,7 @@ def _prepare(config: Path) -> Path:
     return config
 
 
-def load(config: Path, *, check_data: bool = True) -> Any:
+def load(config: Path, *, check_data: bool = True) -> Project:
     """Load the project (generating the demo's data on first use); warn about problems on stderr."""
     from metrics.load import load_project
 
@@ -107,7 +111,7 @@ def load(config: Path, *, check_data: bool = True) -> Any:
     return project
 
 
-def _engine(project: Any, today: dt.date | None = None) -> Any:
+def _engine(project: Project, today: dt.date | None = None) -> Engine:
     from metrics.engine import Engine
 
     return Engine(project, today=(lambda: today) if today else None)
@@ -227,7 +231,7 @@ def _table(rows: Sequence[dict[str, Any]]) -> str:
         return "(no rows)"
     headers = list(rows[0].keys())
 
-    def cell(value: Any) -> str:
+    def cell(value: object) -> str:
         if value is None:
             return "-"
         if isinstance(value, float):

@@ -16,23 +16,18 @@ No streamlit here: the review pack can call it too.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import polars as pl
 
 from metrics.definitions.models import CountDistinctMetric, FunnelMetric, Grain, RetentionMetric
-from metrics.definitions.project import Project
-from metrics.engine.request import MetricRequest, MetricResult
+from metrics.engine.request import MetricResult
 
-Compute = Callable[[Any, Project, MetricRequest], MetricResult]
 DAY_OFFSETS = (1, 3, 7, 14, 21, 28)
 WEEK_OFFSETS = (1, 2, 3, 4, 5, 6, 8, 12)
 
 
-def funnel_metrics(funnel_id: str, metric: FunnelMetric) -> dict[str, Any]:
+def funnel_metrics(funnel_id: str, metric: FunnelMetric) -> dict[str, CountDistinctMetric | FunnelMetric]:
     """Derived metric id -> definition: the entrants count and one prefix funnel per step."""
-    out: dict[str, Any] = {
+    out: dict[str, CountDistinctMetric | FunnelMetric] = {
         f"{funnel_id}__entrants": CountDistinctMetric(
             type="count_distinct",
             source=metric.source,
@@ -49,7 +44,7 @@ def retention_offsets(metric: RetentionMetric) -> list[int]:
     return sorted({*base, metric.offset} - {0} or {metric.offset})
 
 
-def retention_metrics(retention_id: str, metric: RetentionMetric) -> dict[str, Any]:
+def retention_metrics(retention_id: str, metric: RetentionMetric) -> dict[str, RetentionMetric]:
     return {
         f"{retention_id}__offset{k}": metric.model_copy(update={"offset": k})
         for k in retention_offsets(metric)

@@ -1,6 +1,9 @@
 """Pure Plotly figure builders: results in, `go.Figure` out. No streamlit here.
 
-The dashboard places these figures and the review pack (`dashboard/snapshot.py`) exports the same
+One stage: every chart the product draws, from results and scores to figures, with the template
+and layout helpers they share; nothing here reads data or places a figure.
+
+The dashboard places these figures and the review pack (`dashboard/pack/`) exports the same
 ones as PNG and HTML, so a chart on screen and a chart in a deck never disagree. Every figure uses
 one template (`TEMPLATE`), formats its axis in the metric's unit, and carries a title that names
 the period it shows. Render them with `theme=None` in `st.plotly_chart`, or Streamlit's theme
@@ -35,6 +38,7 @@ from metrics.definitions.models import ADDITIVE_TYPES
 if TYPE_CHECKING:
     from metrics.definitions.models import KeyResult
     from metrics.definitions.project import Project
+    from metrics.okrs import KeyResultScore, ObjectiveScore, Scorecard
 
 # Streamlit's own face first (loaded by the page), then faces kaleido finds on a Debian machine.
 FONT = "'Source Sans', 'Source Sans Pro', 'Liberation Sans', Arial, 'DejaVu Sans', sans-serif"
@@ -170,7 +174,7 @@ def _legend_rows(names: Iterable[str], show: bool = True) -> int:
     return rows
 
 
-def _placement(title: str, height: int, rows: int, extra_top: int = 0) -> dict[str, Any]:
+def _placement(title: str, height: int, rows: int, extra_top: int = 0) -> dict[str, float]:
     has_title = bool(title)
     top = (LEGEND_TOP if has_title else 8) + rows * LEGEND_ROW + (8 if rows else 0)
     top = max(top, 72 if has_title else 8)
@@ -612,7 +616,7 @@ def wrap_label(label: str, width: int = 30, lines: int = 3) -> str:
 # --- key results: from a scored key result (`metrics.okrs.KeyResultScore`) to its chart ------------
 
 
-def target_path(score: Any) -> TargetPath | None:
+def target_path(score: KeyResultScore) -> TargetPath | None:
     """A scored key result's target path over its period: baseline, milestones, target."""
     if score.period_start is None or score.period_end is None:
         return None
@@ -625,16 +629,15 @@ def target_path(score: Any) -> TargetPath | None:
     )
 
 
-def forecast_band(score: Any, end: dt.date | None = None) -> Band | None:
+def forecast_band(score: KeyResultScore, end: dt.date | None = None) -> Band | None:
     """A scored key result's forecast as a band from its last reading to the period's end."""
     forecast = score.forecast
     day = end or score.period_end
     if forecast is None or day is None:
         return None
     origin = None
-    history = score.history
-    if history is not None and history.height:
-        last = history.drop_nulls("value").sort("date").tail(1)
+    if score.history.height:
+        last = score.history.drop_nulls("value").sort("date").tail(1)
         if last.height:
             origin = (last["date"][0], float(last["value"][0]))
     return Band(day=day, value=forecast.value, low=forecast.low, high=forecast.high, origin=origin)
@@ -642,7 +645,7 @@ def forecast_band(score: Any, end: dt.date | None = None) -> Band | None:
 
 def kr_figure(
     project: Project,
-    score: Any,
+    score: KeyResultScore,
     kr: KeyResult,
     *,
     quality_days: Iterable[dt.date] = (),
@@ -655,7 +658,7 @@ def kr_figure(
     if target is None:
         return go.Figure()
     return kr_chart(
-        getattr(score, "history", None),
+        score.history,
         title=period_title(plain(kr_title(project, kr)), target.start, target.end),
         unit=metric_unit(project, kr.metric),
         target=target,
@@ -667,7 +670,9 @@ def kr_figure(
     )
 
 
-def kr_overlay(project: Project, card: Any, metric_id: str) -> tuple[TargetPath | None, Band | None]:
+def kr_overlay(
+    project: Project, card: Scorecard | None, metric_id: str
+) -> tuple[TargetPath | None, Band | None]:
     """The target path and forecast of the first key result that reads `metric_id`, to draw on the
     metric's own chart. Only for rates and levels: a total's target (say, sign-ups this quarter)
     is on another scale than its values per day or week."""
@@ -681,7 +686,9 @@ def kr_overlay(project: Project, card: Any, metric_id: str) -> tuple[TargetPath 
     return None, None
 
 
-def objective_figure(project: Project, objective: Any, *, as_of: dt.date | None = None) -> go.Figure:
+def objective_figure(
+    project: Project, objective: ObjectiveScore, *, as_of: dt.date | None = None
+) -> go.Figure:
     """A scored objective (`metrics.okrs.ObjectiveScore`) as its scorecard figure: the OKR page's
     "as one chart" and the review pack's objective image."""
     definition = next((o for o in project.okrs if o.id == objective.id), None)

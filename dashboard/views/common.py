@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -18,8 +17,14 @@ from dashboard.figures import chart_config, file_name
 from dashboard.format import format_age, format_date, metric_unit
 from dashboard.state import Options, ViewState, share_url
 from metrics.definitions.calendar import Calendar
+from metrics.definitions.models import Grain
 from metrics.definitions.project import Project
 from metrics.engine.request import MetricRequest, MetricResult
+
+if TYPE_CHECKING:
+    from metrics.engine import Engine
+    from metrics.okrs import Scorecard
+    from metrics.quality.report import CheckResult, QualityReport
 
 CTX_KEY = "_northstar_ctx"
 
@@ -30,7 +35,7 @@ class Ctx:
 
     config_dir: Path
     project: Project
-    engine: Any
+    engine: Engine
     data_fp: str
     view: ViewState
     options: Options
@@ -51,14 +56,14 @@ class Ctx:
     def explain(self, request: MetricRequest) -> str:
         return cache.explain(self.project.fingerprint, self.data_fp, repr(request), self.engine, request)
 
-    def scorecard(self) -> Any:
+    def scorecard(self) -> Scorecard:
         as_of = self.view.as_of or self.today
         return cache.scorecard(self.project.fingerprint, self.data_fp, as_of, self.project, self.engine)
 
     def quality_runner(self) -> cache.QualityRunner:
         return cache.quality_runner(self.project.fingerprint, self.data_fp, self.project, self.engine)
 
-    def quality(self, wait: float | None = 0) -> Any:
+    def quality(self, wait: float | None = 0) -> QualityReport | None:
         """The quality report if the checks have finished (waiting up to `wait` seconds), else None."""
         runner = self.quality_runner()
         if wait:
@@ -79,15 +84,8 @@ class Ctx:
 
     def range_kind_leaf(self, metric_id: str) -> str:
         """`mean` when a metric (or a part of a ratio) is active users, else `span`."""
-        metric = self.project.metrics.get(metric_id)
-        if metric is None:
-            return "span"
-        if metric.type == "active_users":
-            return "mean"
-        if metric.type == "ratio":
-            parts = {self.range_kind_leaf(metric.numerator), self.range_kind_leaf(metric.denominator)}
-            return "mean" if "mean" in parts else "span"
-        return "span"
+        leaves = self.project.leaves(metric_id).values()
+        return "mean" if any(leaf.type == "active_users" for leaf in leaves) else "span"
 
     def dimensions_of(self, metric_id: str) -> list[str]:
         """The dimensions every source of the metric has (a ratio needs them on both parts)."""
@@ -111,7 +109,7 @@ def context() -> Ctx:
     if ctx is None:  # a page opened without the frame (should not happen with st.navigation)
         st.error("Open the dashboard through its main page (northstar serve).")
         st.stop()
-    return ctx  # type: ignore[no-any-return]
+    return cast(Ctx, ctx)
 
 
 def pick(ctx: Ctx, ids: list[str], field: str, key: str, label: str, missing: str) -> str | None:
@@ -191,109 +189,63 @@ def mdh(text: object) -> str:
 # --- data quality -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class QualityFlag:
-    source: str
-    reason: str
-    days: tuple[dt.date, ...]
-    check: str = ""
-    count: int | None = None
-
-
-def _attr(item: Any, name: str, default: Any = None) -> Any:
-    if isinstance(item, Mapping):
-        return item.get(name, default)
-    return getattr(item, name, default)
-
-
-def quality_results(report: Any) -> list[Any]:
+def affected_days(ctx: Ctx, metric_id: str) -> list[dt.date]:
+    """Days to mark on the metric's time series (`QualityReport.shaded_days`); none before the
+    checks have finished."""
+    report = ctx.quality()
     if report is None:
         return []
-    results = _attr(report, "results", None)
-    if results is None:
-        results = _attr(report, "checks", [])
-    return list(results or [])
+    return report.shaded_days(ctx.project.source_of(metric_id))
 
 
-def failing(report: Any, sources: Iterable[str], *, severity: str = "error") -> list[QualityFlag]:
-    """Failed checks of `severity` on any of `sources`, each with its reason and affected days."""
-    wanted = set(sources)
-    flags: list[QualityFlag] = []
-    for result in quality_results(report):
-        if _attr(result, "success", True) or _attr(result, "source") not in wanted:
-            continue
-        if severity and _attr(result, "severity", "error") != severity:
-            continue
-        check = str(_attr(result, "check", "check"))
-        details = _attr(result, "details", "") or ""
-        if isinstance(details, Mapping):
-            details = ", ".join(f"{k}: {v}" for k, v in list(details.items())[:3])
-        count = _attr(result, "unexpected_count", None)
-        reason = check.replace("_", " ")
-        if details:
-            reason += f": {details}"
-        elif count:
-            reason += f" ({count:,} rows)"
-        found = (_as_date(d) for d in (_attr(result, "days", ()) or ()))
-        days = tuple(sorted(d for d in found if d is not None))
-        flags.append(QualityFlag(str(_attr(result, "source")), reason, days, check, count))
-    return flags
+def quality_marks(ctx: Ctx, metric_id: str, grain: Grain) -> tuple[list[dt.date], list[dt.date]]:
+    """(affected days, x positions to shade): at grains above day, the periods holding those days."""
+    days = affected_days(ctx, metric_id)
+    return days, ctx.calendar.periods_holding(days, grain)
+
+
+def failed_error_checks(ctx: Ctx, metric_id: str, report: QualityReport) -> list[CheckResult]:
+    """The failed error checks on the metric's sources (`QualityReport.failed_error_checks`), in the
+    report's order (by source, as the project lists them)."""
+    sources = ctx.project.source_of(metric_id)
+    return [r for s in ctx.project.sources if s in sources for r in report.failed_error_checks(s)]
+
+
+def _reason(result: CheckResult) -> str:
+    reason = result.check.replace("_", " ")
+    if result.details:
+        return f"{reason}: {result.details}"
+    if result.unexpected_count:
+        return f"{reason} ({result.unexpected_count:,} rows)"
+    return reason
 
 
 def _short(text: str, limit: int = 110) -> str:
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def _as_date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
-
-
-def affected_days(report: Any, sources: Iterable[str]) -> list[dt.date]:
-    """Days to mark on time series: from every failed check (error or warn) on the metric's sources."""
-    days: set[dt.date] = set()
-    for flag in failing(report, sources, severity=""):
-        days.update(flag.days)
-    return sorted(days)
-
-
-def quality_marks(ctx: Ctx, metric_id: str, grain: str) -> tuple[list[dt.date], list[dt.date]]:
-    """(affected days, x positions to shade): at grains above day, the buckets holding those days."""
-    if metric_id not in ctx.project.metrics:
-        return [], []
-    days = affected_days(ctx.quality(), ctx.project.source_of(metric_id))
-    if grain == "day":
-        return days, days
-    return days, ctx.calendar.periods_holding(days, grain)  # type: ignore[arg-type]
-
-
-def quality_badge(ctx: Ctx, metric_id: str, *, report: Any = None, compact: bool = False) -> None:
+def quality_badge(
+    ctx: Ctx, metric_id: str, *, report: QualityReport | None = None, compact: bool = False
+) -> None:
     """A red badge with the reason when a source of the metric fails an error-severity check
     (`compact`: the check's name and count only, for a KR tile; the details are in the tooltip)."""
-    if metric_id not in ctx.project.metrics:
-        return
     report = report if report is not None else ctx.quality()
     if report is None:
         return
-    flags = failing(report, ctx.project.source_of(metric_id))
-    if not flags:
+    failed = failed_error_checks(ctx, metric_id, report)
+    if not failed:
         return
-    more = f" (+{len(flags) - 3} more)" if len(flags) > 3 else ""
+    more = f" (+{len(failed) - 3} more)" if len(failed) > 3 else ""
     if compact:
         names = "; ".join(
-            f"{f.source}: {f.check.replace('_', ' ')}" + (f" ({f.count:,} rows)" if f.count else "")
-            for f in flags[:3]
+            f"{r.source}: {r.check.replace('_', ' ')}"
+            + (f" ({r.unexpected_count:,} rows)" if r.unexpected_count else "")
+            for r in failed[:3]
         )
         st.markdown(
             f":red-badge[:material/warning: Data check failed] {md(names)}{more}",
-            help="; ".join(f"{f.source}: {f.reason}" for f in flags),
+            help="; ".join(f"{r.source}: {_reason(r)}" for r in failed),
         )
         return
-    reasons = "; ".join(f"{f.source}: {_short(f.reason)}" for f in flags[:3])
+    reasons = "; ".join(f"{r.source}: {_short(_reason(r))}" for r in failed[:3])
     st.markdown(f":red-badge[:material/warning: Data check failed] {md(reasons)}{more}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import assert_never
 
 import polars as pl
 import streamlit as st
@@ -11,6 +11,18 @@ import streamlit as st
 from dashboard.views import common
 from dashboard.views.common import Ctx, md
 from dashboard.views.explorer import pick_metric
+from metrics.definitions.models import (
+    ActiveUsersMetric,
+    AggregateMetric,
+    CountDistinctMetric,
+    CountMetric,
+    FilterValue,
+    FunnelMetric,
+    PercentileMetric,
+    RatioMetric,
+    RetentionMetric,
+)
+from metrics.definitions.project import Project
 from metrics.engine.request import MetricRequest
 
 
@@ -19,7 +31,7 @@ def _ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-def filter_words(filters: dict[str, Any]) -> str:
+def filter_words(filters: dict[str, FilterValue]) -> str:
     parts = []
     for key, value in filters.items():
         if isinstance(value, list):
@@ -29,55 +41,58 @@ def filter_words(filters: dict[str, Any]) -> str:
     return " and ".join(parts)
 
 
-def formula_words(project: Any, metric_id: str) -> str:
+def formula_words(project: Project, metric_id: str) -> str:
     """What the metric computes, in a sentence a PM can check against their intent."""
     m = project.metrics[metric_id]
-    rows = f"`{m.source}` rows" if hasattr(m, "source") else ""
-    where = f" where {filter_words(m.filter)}" if getattr(m, "filter", None) else ""
-    if m.type == "count":
-        return f"Number of {rows}{where}, per period."
-    if m.type == "count_distinct":
-        what = m.column or "users"
-        return f"Number of distinct {what} among {rows}{where}, per period."
-    if m.type in ("sum", "avg", "min", "max"):
-        word = {"sum": "Sum", "avg": "Average", "min": "Smallest value", "max": "Largest value"}[m.type]
-        return f"{word} of `{m.column}` over {rows}{where}, per period (empty values ignored)."
-    if m.type == "percentile":
-        pct = m.percentile * 100
-        label = f"{_ordinal(int(pct))}" if pct == int(pct) else f"{pct:g}th"
-        return f"{label} percentile of `{m.column}` over {rows}{where}, per period."
-    if m.type == "ratio":
+    if isinstance(m, RatioMetric):
         return (
             f"{project.label(m.numerator)} ÷ {project.label(m.denominator)} for the same period and group "
             "(a ratio of the two totals, empty when the denominator is 0)."
         )
-    if m.type == "active_users":
-        span = "on the day" if m.window == 1 else f"in the {m.window} days ending on the day"
-        return (
-            f"Distinct users with at least one event{where} {span}; above day grain, the period's last day."
-        )
-    if m.type == "retention":
-        returning = (
-            "any event"
-            if m.return_event == "any"
-            else (", ".join(m.return_event) if isinstance(m.return_event, list) else m.return_event)
-        )
-        when = (
-            f"on day {m.offset} after it"
-            if m.period == "day"
-            else f"in week {m.offset} after it (days {7 * m.offset}–{7 * m.offset + 6})"
-        )
-        return (
-            f"Of the users whose first ever `{m.cohort_event}` falls in the period, the share with "
-            f"{returning} {when}{where}."
-        )
-    if m.type == "funnel":
-        steps = " → ".join(f"`{step}`" for step in m.steps[1:])
-        return (
-            f"Of the users who do `{m.steps[0]}` in the period, the share who then do {steps} "
-            f"in that order within {m.within:g} days{where}."
-        )
-    return str(m.type)
+    rows = f"`{m.source}` rows"
+    where = f" where {filter_words(m.filter)}" if m.filter else ""
+    match m:
+        case CountMetric():
+            return f"Number of {rows}{where}, per period."
+        case CountDistinctMetric():
+            what = m.column or "users"
+            return f"Number of distinct {what} among {rows}{where}, per period."
+        case AggregateMetric():
+            word = {"sum": "Sum", "avg": "Average", "min": "Smallest value", "max": "Largest value"}[m.type]
+            return f"{word} of `{m.column}` over {rows}{where}, per period (empty values ignored)."
+        case PercentileMetric():
+            pct = m.percentile * 100
+            label = f"{_ordinal(int(pct))}" if pct == int(pct) else f"{pct:g}th"
+            return f"{label} percentile of `{m.column}` over {rows}{where}, per period."
+        case ActiveUsersMetric():
+            span = "on the day" if m.window == 1 else f"in the {m.window} days ending on the day"
+            return (
+                f"Distinct users with at least one event{where} {span}; "
+                "above day grain, the period's last day."
+            )
+        case RetentionMetric():
+            returning = (
+                "any event"
+                if m.return_event == "any"
+                else (", ".join(m.return_event) if isinstance(m.return_event, list) else m.return_event)
+            )
+            first, last = m.interval
+            when = (
+                f"on day {m.offset} after it"
+                if m.period == "day"
+                else f"in week {m.offset} after it (days {first}–{last})"
+            )
+            return (
+                f"Of the users whose first ever `{m.cohort_event}` falls in the period, the share with "
+                f"{returning} {when}{where}."
+            )
+        case FunnelMetric():
+            steps = " → ".join(f"`{step}`" for step in m.steps[1:])
+            return (
+                f"Of the users who do `{m.steps[0]}` in the period, the share who then do {steps} "
+                f"in that order within {m.within:g} days{where}."
+            )
+    assert_never(m)
 
 
 def where(ctx: Ctx, metric_id: str) -> str:

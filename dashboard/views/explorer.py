@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 import polars as pl
 import streamlit as st
@@ -23,6 +23,11 @@ from dashboard.views.common import Ctx, md
 from dashboard.views.okrs import index_scores, kr_figure
 from metrics.engine.request import MetricRequest
 
+if TYPE_CHECKING:
+    from metrics.definitions.models import KeyResult, Objective
+    from metrics.okrs import Scorecard
+
+DeltaColor = Literal["normal", "inverse"]
 GRAIN_NOUN = {"day": "day", "week": "week", "month": "month", "quarter": "quarter"}
 
 
@@ -51,9 +56,7 @@ def tiles(
 ) -> None:
     """Latest period, the one before, and the whole range, each with its change when comparing."""
     unit = ctx.unit(metric_id)
-    delta_color: Literal["normal", "inverse"] = (
-        "inverse" if ctx.direction(metric_id) == "decrease" else "normal"
-    )
+    delta_color: DeltaColor = "inverse" if ctx.direction(metric_id) == "decrease" else "normal"
     values = main.sort("period")
     if not values.height:
         return
@@ -129,7 +132,7 @@ def range_tile(
     vals: list[float | None],
     past_vals: list[float | None],
     compared: tuple[dt.date, dt.date] | None,
-    delta_color: Literal["normal", "inverse"],
+    delta_color: DeltaColor,
 ) -> None:
     unit = ctx.unit(metric_id)
     kind = range_kind(ctx, metric_id)
@@ -163,7 +166,16 @@ def range_tile(
     )
 
 
-def delta(change: str | None, color: Literal["normal", "inverse"], description: str) -> dict[str, Any]:
+class MetricDelta(TypedDict, total=False):
+    """The delta arguments of `st.metric`."""
+
+    delta: str
+    delta_color: Literal["normal", "inverse", "off"]
+    delta_arrow: Literal["auto", "off"]
+    delta_description: str
+
+
+def delta(change: str | None, color: DeltaColor, description: str) -> MetricDelta:
     """st.metric's delta arguments for a change in words: none without a change; grey and without
     an arrow when it is nil ("±0.0%")."""
     if change is None:
@@ -203,7 +215,7 @@ def mask_before_data(ctx: Ctx, metric_id: str, past: pl.DataFrame) -> pl.DataFra
     return masked
 
 
-def key_results_of(ctx: Ctx, metric_id: str) -> list[tuple[Any, Any]]:
+def key_results_of(ctx: Ctx, metric_id: str) -> list[tuple[Objective, KeyResult]]:
     """(objective, key result) definitions that read this metric."""
     return [(o, kr) for o in ctx.project.okrs for kr in o.key_results if kr.metric == metric_id]
 
@@ -278,7 +290,7 @@ def render(ctx: Ctx) -> None:
     table(ctx, metric_id, main, past, by, result.start, result.end)
 
 
-def scorecard(ctx: Ctx) -> Any:
+def scorecard(ctx: Ctx) -> Scorecard | None:
     try:
         return ctx.scorecard()
     except Exception as exc:  # the explorer still shows the metric

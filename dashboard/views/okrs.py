@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -22,19 +22,22 @@ from dashboard.format import (
 from dashboard.views import common
 from dashboard.views.common import Ctx, mdh
 
-
-def index_scores(card: Any) -> dict[tuple[str, str], Any]:
-    """(objective id, key result id) -> its score."""
-    out: dict[tuple[str, str], Any] = {}
-    for objective in getattr(card, "objectives", ()):
-        for kr in objective.key_results:
-            out[(objective.id, kr.id)] = kr
-    return out
+if TYPE_CHECKING:
+    from metrics.definitions.models import KeyResult, Objective
+    from metrics.okrs import KeyResultScore, Scorecard
+    from metrics.quality.report import QualityReport
 
 
-def kr_figure(ctx: Ctx, score: Any, kr: Any, *, compact: bool = False) -> go.Figure:
+def index_scores(card: Scorecard | None) -> dict[tuple[str, str], KeyResultScore]:
+    """(objective id, key result id) -> its score; none without a scorecard."""
+    if card is None:
+        return {}
+    return {(objective.id, kr.id): kr for objective in card.objectives for kr in objective.key_results}
+
+
+def kr_figure(ctx: Ctx, score: KeyResultScore, kr: KeyResult, *, compact: bool = False) -> go.Figure:
     """The key result's chart, with the days whose data failed a check shaded."""
-    days = common.affected_days(ctx.quality(), ctx.project.source_of(kr.metric))
+    days = common.affected_days(ctx, kr.metric)
     return figures.kr_figure(ctx.project, score, kr, quality_days=days, as_of=ctx.view.as_of, compact=compact)
 
 
@@ -59,14 +62,15 @@ def status_pill(status: str | None) -> str:
     )
 
 
-def kr_tile(ctx: Ctx, objective: Any, kr_def: Any, score: Any, report: Any) -> None:
+def kr_tile(
+    ctx: Ctx, objective: Objective, kr_def: KeyResult, score: KeyResultScore, report: QualityReport | None
+) -> None:
     unit = ctx.unit(kr_def.metric)
     with st.container(border=True):
         st.markdown(
             f"**{mdh(kr_title(ctx.project, kr_def))}** &nbsp;{status_pill(score.status)}",
             unsafe_allow_html=True,
         )
-        problem = getattr(score, "problem", None)
         st.metric(
             f"Current · {read_words(kr_def.read)}",
             format_value(score.current, unit),
@@ -81,8 +85,8 @@ def kr_tile(ctx: Ctx, objective: Any, kr_def: Any, score: Any, report: Any) -> N
             f"{format_progress(score.expected_progress)} by now</div>",
             unsafe_allow_html=True,
         )
-        forecast = getattr(score, "forecast", None)
-        if getattr(score, "probability", None) is not None and forecast is not None:
+        forecast = score.forecast
+        if score.probability is not None and forecast is not None:
             st.markdown(
                 f'<div class="ns-small"><b>{format_probability(score.probability)}</b> likely to reach the target · '
                 f"forecast {html.escape(format_value(forecast.value, unit))} "
@@ -98,15 +102,15 @@ def kr_tile(ctx: Ctx, objective: Any, kr_def: Any, score: Any, report: Any) -> N
                 f'<div class="ns-small">No forecast ({html.escape(reason)}); status by pace.</div>',
                 unsafe_allow_html=True,
             )
-        if problem:
-            st.warning(str(problem), icon=":material/warning:")
+        if score.problem:
+            st.warning(score.problem, icon=":material/warning:")
         fig = kr_figure(ctx, score, kr_def, compact=True)
         common.plot(fig, ctx, "kr", kr_def.id, ctx.view.as_of, key=f"spark_{objective.id}_{kr_def.id}")
         common.quality_badge(ctx, kr_def.metric, report=report, compact=True)
 
 
 def review_pack_button(ctx: Ctx) -> None:
-    """The review pack (dashboard/snapshot.py, as `northstar snapshot` writes it) as a zip, for the
+    """The review pack (dashboard/pack/, as `northstar snapshot` writes it) as a zip, for the
     as-of date on screen. It is built only when clicked (Streamlit runs the callable then)."""
     if ctx.review:
         return

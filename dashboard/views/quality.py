@@ -21,13 +21,7 @@ STATUS_STYLE = {
 WAIT_SECONDS = 300
 
 
-def _status(result: Any) -> str:
-    if result.success:
-        return "pass"
-    return "fail" if result.severity == "error" else "warn"
-
-
-def _sample(values: Any) -> str:
+def _sample(values: list[Any]) -> str:
     if not values:
         return ""
     text = json.dumps(values[:5], default=str)
@@ -45,20 +39,18 @@ def render(ctx: Ctx) -> None:
     if report is None:
         st.info("The data checks are still running; this page refreshes when they finish.")
         return
-    results = common.quality_results(report)
-    failed = [r for r in results if not r.success]
+    results = report.results
+    failed = report.failures
     errors = [r for r in failed if r.severity == "error"]
-    ran_at = getattr(report, "ran_at", None)
     cols = st.columns(4)
     cols[0].metric("Checks", f"{len(results)}", border=True)
     cols[1].metric("Passed", f"{len(results) - len(failed)}", border=True)
     cols[2].metric("Failed (error)", f"{len(errors)}", border=True)
     cols[3].metric("Warnings", f"{len(failed) - len(errors)}", border=True)
-    when = f"{ran_at:%Y-%m-%d %H:%M} UTC" if ran_at else "unknown"
     took = f" in {runner.seconds:.1f} s" if runner.seconds else ""
-    st.caption(f"Checks ran at {when}{took}; they re-run when the data changes.")
+    st.caption(f"Checks ran at {report.ran_at:%Y-%m-%d %H:%M} UTC{took}; they re-run when the data changes.")
     if errors:
-        affected = sorted({d for r in errors for d in (r.days or ())})
+        affected = sorted({d for r in errors for d in r.days})
         st.error(
             f"**{len(errors)} error check(s) failed.** Metrics built on "
             f"{', '.join(sorted({r.source for r in errors}))} carry a badge"
@@ -72,18 +64,17 @@ def render(ctx: Ctx) -> None:
         st.subheader(f"Source `{source}`")
         rows = [
             {
-                "Status": STATUS[_status(r)],
+                "Status": STATUS[r.status],
                 "Check": r.check,
                 "Severity": r.severity,
                 "Unexpected": r.unexpected_count,
                 "Details": r.details,
-                "Days": ", ".join(f"{d:%b} {d.day}" for d in (r.days or ())[:5])
-                + (" …" if len(r.days or ()) > 5 else ""),
+                "Days": ", ".join(f"{d:%b} {d.day}" for d in r.days[:5]) + (" …" if len(r.days) > 5 else ""),
                 "Sample": _sample(r.sample),
             }
             for r in sorted(
-                (r for r in results if r.source == source),
-                key=lambda r: {"fail": 0, "warn": 1, "pass": 2}[_status(r)],
+                report.for_source(source),
+                key=lambda r: {"fail": 0, "warn": 1, "pass": 2}[r.status],
             )
         ]
         table = pl.DataFrame(rows, infer_schema_length=None).to_pandas()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 import streamlit as st
@@ -14,6 +14,10 @@ from dashboard.views import common
 from dashboard.views.common import Ctx, md
 from metrics.definitions.models import RetentionMetric
 from metrics.engine.request import MetricRequest
+
+if TYPE_CHECKING:
+    from metrics.definitions.project import Project
+    from metrics.engine import Engine
 
 
 def render(ctx: Ctx) -> None:
@@ -62,8 +66,8 @@ def render(ctx: Ctx) -> None:
 
 def curve_data(
     ctx: Ctx,
-    engine: Any,
-    project: Any,
+    engine: Engine,
+    project: Project,
     retention_id: str,
     metric: RetentionMetric,
     grid: pl.DataFrame,
@@ -73,14 +77,13 @@ def curve_data(
 ) -> tuple[pl.DataFrame, str]:
     """One cohort spanning the range (cut so every offset has matured), overall or per group,
     plus the latest cohorts of the grid when there is no breakdown."""
-    offsets = derived.retention_offsets(metric)
-    reach = max(offsets) if metric.period == "day" else 7 * max(offsets) + 6
-    span_end = end - dt.timedelta(days=reach)
+    extra = derived.retention_metrics(retention_id, metric)
+    last = max(extra.values(), key=lambda m: m.offset)  # its cohorts mature last
+    span_end = end - dt.timedelta(days=last.maturity_lag)
     label = ctx.project.label(retention_id)
     if span_end < start:
-        st.info(f"The range is too short for a cohort to reach {metric.period} {max(offsets)}; widen it.")
+        st.info(f"The range is too short for a cohort to reach {metric.period} {last.offset}; widen it.")
         return derived.latest_cohorts(grid), f"{label}: latest cohorts"
-    extra = derived.retention_metrics(retention_id, metric)
     request = MetricRequest(tuple(extra), start, end, by=by, span_end=span_end)
     span = derived.retention_grid(
         cache.cached_compute(engine, project, ctx.data_fp, request), retention_id, metric, by
