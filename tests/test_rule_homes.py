@@ -143,3 +143,26 @@ def test_problems_name_what_they_disable_as_typed_subjects(tmp_path: Path) -> No
     assert "signups" in project.skipped and "per_user" in project.skipped  # the ratio goes with its part
     assert "dau" in project.metrics
     assert str(Subject.kr("growth", "activation_45")) == "kr:growth:activation_45"
+
+
+def test_the_compared_range_is_the_engines_shift(project: Project) -> None:
+    from metrics.engine import Engine
+
+    engine = Engine(project)
+    day = dt.date
+    assert engine.compared_range(day(2026, 10, 1), day(2026, 11, 30), "month", "previous_period") == (
+        day(2026, 8, 1),
+        day(2026, 9, 30),
+    )
+    assert engine.compared_range(day(2028, 2, 29), day(2028, 3, 6), "day", "previous_year") == (
+        day(2027, 2, 28),
+        day(2027, 3, 6),
+    )
+    assert engine.compared_range(day(2026, 11, 2), day(2026, 11, 15), "week", "previous_year") == (
+        day(2025, 11, 3),
+        day(2025, 11, 16),
+    )
+    assert engine.compared_range(day(2026, 11, 1), day(2026, 11, 10), "day", "previous_period") == (
+        day(2026, 10, 22),
+        day(2026, 10, 31),
+    )

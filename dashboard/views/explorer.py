@@ -53,8 +53,10 @@ def tiles(
     past: pl.DataFrame | None,
     start: dt.date,
     end: dt.date,
+    compared_days: tuple[dt.date, dt.date] | None,
 ) -> None:
-    """Latest period, the one before, and the whole range, each with its change when comparing."""
+    """Latest period, the one before, and the whole range, each with its change when comparing
+    (`compared_days`: the days the engine compared the range with)."""
     unit = ctx.unit(metric_id)
     delta_color: DeltaColor = "inverse" if ctx.direction(metric_id) == "decrease" else "normal"
     values = main.sort("period")
@@ -67,16 +69,7 @@ def tiles(
     if past is not None and past.height and ctx.view.compare:
         lookup = dict(zip(past["period"].to_list(), past["value"].to_list(), strict=True))
         past_vals = [lookup.get(p) for p in periods]
-        first = past.sort("period").row(0, named=True)
-        compared = compared_range(
-            start,
-            end,
-            ctx.view.compare,
-            first["period"],
-            first["compared_period"],
-            ctx.view.grain,
-            len(periods),
-        )
+        compared = compared_days
     compare_word = "vs previous period" if ctx.view.compare == "previous_period" else "vs last year"
     columns = st.columns(3)
     for column, word, index in ((columns[0], "Latest", -1), (columns[1], "Before", -2)):
@@ -101,27 +94,6 @@ def range_kind(ctx: Ctx, metric_id: str) -> str:
     if ctx.project.metrics[metric_id].type in ("count", "sum"):
         return "total"
     return ctx.range_kind_leaf(metric_id)
-
-
-def compared_range(
-    start: dt.date,
-    end: dt.date,
-    compare: str,
-    first_period: dt.date,
-    first_compared: dt.date,
-    grain: str,
-    buckets: int,
-) -> tuple[dt.date, dt.date]:
-    """The days the comparison covers, shifted as the engine shifts periods."""
-    from metrics.engine import shift_months
-
-    if compare == "previous_year" and grain != "week":
-        return shift_months(start, 12), shift_months(end, 12)
-    if compare == "previous_period" and grain in ("month", "quarter"):
-        months = buckets * (1 if grain == "month" else 3)
-        return shift_months(start, months), shift_months(end, months)
-    shift = first_period - first_compared
-    return start - shift, end - shift
 
 
 def range_tile(
@@ -245,7 +217,7 @@ def render(ctx: Ctx) -> None:
         past = mask_before_data(ctx, metric_id, past)
 
     if by is None:
-        tiles(ctx, metric_id, main, past, result.start, result.end)
+        tiles(ctx, metric_id, main, past, result.start, result.end, result.compared)
 
     days, marks = common.quality_marks(ctx, metric_id, view.grain)
     links = key_results_of(ctx, metric_id)

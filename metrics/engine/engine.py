@@ -184,11 +184,17 @@ class Engine:
         plan = self._resolve(request)
         values = self._values(plan, plan.start, plan.end)
         frame = self._stack(plan, values)
-        comparison = None
+        comparison = compared = None
         if request.compare is not None:
+            compared = self.compared_range(plan.start, plan.end, plan.grain, request.compare)
             comparison = self._comparison(plan, request.compare, values)
         return MetricResult(
-            request=request, start=plan.start, end=plan.end, frame=frame, comparison=comparison
+            request=request,
+            start=plan.start,
+            end=plan.end,
+            frame=frame,
+            comparison=comparison,
+            compared=compared,
         )
 
     def explain(self, request: MetricRequest) -> str:
@@ -266,10 +272,17 @@ class Engine:
 
     # --- comparisons --------------------------------------------------------------------------
 
+    def compared_range(
+        self, start: dt.date, end: dt.date, grain: Grain, compare: Comparison
+    ) -> tuple[dt.date, dt.date]:
+        """The days a comparison of [start, end] at `grain` covers: the one home of that shift."""
+        shift = self._shifter(compare, grain, len(self.calendar.periods(start, end, grain)))
+        return shift(start), shift(end)
+
     def _comparison(self, plan: _Resolved, compare: Comparison, values: Values) -> pl.DataFrame:
         periods = self.calendar.periods(plan.start, plan.end, plan.grain)
         shift = self._shifter(compare, plan.grain, len(periods))
-        start, end = shift(plan.start), shift(plan.end)
+        start, end = self.compared_range(plan.start, plan.end, plan.grain, compare)
         before = self._values(plan, start, end)
         keys = ["period"] if plan.by is None else ["period", plan.by]
         mapping = pl.DataFrame(

@@ -53,6 +53,7 @@ class MetricResult:
     frame: pl.DataFrame
     comparison: pl.DataFrame | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    compared: tuple[dt.date, dt.date] | None = None  # the days the comparison covers, when one was asked
 
     def rows(self) -> list[dict[str, Any]]:
         """Contract rows: {"metric", "period": "YYYY-MM-DD", "value", [by]}."""
