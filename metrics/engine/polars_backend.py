@@ -1,5 +1,8 @@
 """Sourced metrics on a Polars LazyFrame: one streaming pass over the source, then small frames.
 
+The module is one stage of the engine (the Polars backend); `explain()` shows its two steps as
+stage 1 and stage 2.
+
 Stage 1 reads the source once (one cached scan of only the needed columns and days, shared by all
 outputs of `pl.collect_all` on the streaming engine) and reduces it to small frames:
 
@@ -29,11 +32,10 @@ import datetime as dt
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import polars as pl
 
-from connectors.base import Connector, ConnectorError, FrameConnector
+from connectors.base import ColumnKind, Connector, ConnectorError, FrameConnector
 from connectors.models import SourceConfig
 from metrics.definitions.calendar import Calendar
 from metrics.definitions.models import (
@@ -46,20 +48,16 @@ from metrics.definitions.models import (
     RetentionMetric,
     SourcedMetric,
 )
+from metrics.engine.filter_values import filter_literal
+from metrics.engine.local_days import EPOCH, MICROS_PER_DAY, day_number, local_midnight
 from metrics.engine.request import MetricError, Window
 
-EPOCH = dt.date(1970, 1, 1)
 _U, _E, _G, _T, _DAY, _DN, _P = "_u", "_e", "_g", "_t", "_day", "_dn", "_p"
-_MICROS_PER_DAY = 86_400_000_000
 _NULL_GROUP = "\x00null"
 ROWS_PER_PASS = 8_000_000  # rows; see _Plan._partitions
 _SEED = 0x5EED
 _TEXT_BYTES_PER_ROW = 64  # a low guess for CSV / NDJSON events: more partitions, never fewer
 SimpleMetric = CountMetric | CountDistinctMetric | AggregateMetric | PercentileMetric
-
-
-def day_number(day: dt.date) -> int:
-    return (day - EPOCH).days
 
 
 def _frame_connector(connector: Connector, source_name: str) -> FrameConnector:
@@ -78,22 +76,20 @@ def _col(name: str) -> str:
 
 def _utc_bound(day: dt.date, zone: str) -> dt.datetime:
     """The UTC instant (naive) at which local day `day` starts."""
-    local = dt.datetime.combine(day, dt.time(), tzinfo=Calendar(zone).zone)
-    return local.astimezone(dt.UTC).replace(tzinfo=None)
+    return local_midnight(day, zone).replace(tzinfo=None)
 
 
-def _literal_for(value: Any, dtype: pl.DataType) -> Any:
-    """A filter value in the column's terms (YAML `true` against a text column means "true")."""
+def _kind(dtype: pl.DataType) -> ColumnKind:
+    """The kind of a column's values, as far as a filter value is coerced to it (`filter_literal`)."""
     if dtype == pl.String or dtype == pl.Categorical or isinstance(dtype, pl.Enum):
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        return str(value)
-    if dtype.is_numeric() and isinstance(value, str):
-        try:
-            return float(value) if dtype.is_float() else int(value)
-        except ValueError:
-            return value
-    return value
+        return "string"
+    if dtype.is_integer():
+        return "integer"
+    if dtype.is_float() or dtype.is_decimal():
+        return "float"
+    if dtype == pl.Boolean:
+        return "boolean"
+    return "other"
 
 
 _UNITS_PER_US = {"us": 1.0, "ns": 1000.0, "ms": 0.001}
@@ -113,7 +109,7 @@ def _local_day_table(zone: str, first: dt.date, last: dt.date) -> tuple[int, pl.
     ends = (zoned + dt.timedelta(microseconds=_QUARTER_HOUR_US - 1)).dt.date()
     if (days != ends).any():
         return None
-    base = int((begin - dt.datetime(1970, 1, 1)) / dt.timedelta(microseconds=1))
+    base = int((begin - dt.datetime.combine(EPOCH, dt.time())) / dt.timedelta(microseconds=1))
     return base, days
 
 
@@ -348,7 +344,7 @@ class _Plan:
             else:
                 column, dtype = _dim(key), self.schema[key]
             values = value if isinstance(value, list) else [value]
-            literals = [_literal_for(v, dtype) for v in values]
+            literals = [filter_literal(v, _kind(dtype)) for v in values]
             parts.append(
                 pl.col(column) == literals[0] if len(literals) == 1 else pl.col(column).is_in(literals)
             )
@@ -775,8 +771,7 @@ class _Plan:
         self, metric_id: str, metric: RetentionMetric, cohorts: pl.DataFrame, user_days: pl.DataFrame
     ) -> pl.DataFrame:
         w = self.window
-        step = 7 * metric.offset if metric.period == "week" else metric.offset
-        span = 6 if metric.period == "week" else 0
+        first, last = metric.interval
         returns = self._returns(user_days, metric_id).lazy()
         members = (
             cohorts.lazy()
@@ -784,7 +779,7 @@ class _Plan:
             .join(self._user_ids(user_days).lazy(), on=_U, how="left")
             .with_columns(
                 self.period_of(pl.col("_c")).alias(_P),
-                (pl.col("_c").cast(pl.Int32) + step).alias("_lo"),
+                (pl.col("_c").cast(pl.Int32) + first).alias("_lo"),
             )
             .sort("_lo")
         )
@@ -792,17 +787,15 @@ class _Plan:
         joined = members.join_asof(
             returns, left_on="_lo", right_on=_DN, by="_uid", strategy="forward", check_sortedness=False
         )
-        retained = pl.col(_DN).is_not_null() & (pl.col(_DN) <= pl.col("_lo") + span)
+        retained = pl.col(_DN).is_not_null() & (pl.col(_DN) <= pl.col("_lo") + (last - first))
         return (
             joined.group_by(self.keys()).agg(pl.len().alias("_size"), retained.sum().alias("_kept")).collect()
         )
 
     def _retention_rate(self, metric: RetentionMetric, table: pl.DataFrame) -> pl.DataFrame:
         """Kept / cohort size, for periods whose last cohort day's interval has ended by `end`."""
-        step = 7 * metric.offset if metric.period == "week" else metric.offset
-        span = 6 if metric.period == "week" else 0
         mature = self._eval_days().with_columns(
-            (pl.col("_eval") + step + span <= day_number(self.window.end)).alias("_mature")
+            (pl.col("_eval") + metric.maturity_lag <= day_number(self.window.end)).alias("_mature")
         )
         return table.join(mature, on=_P, how="left").select(
             *self.keys(),
@@ -811,7 +804,7 @@ class _Plan:
 
     def _funnel(self, metric: FunnelMetric, events: pl.DataFrame) -> pl.DataFrame:
         by = self.window.by is not None
-        within = round(metric.within * _MICROS_PER_DAY)
+        within = round(metric.within * MICROS_PER_DAY)
         names = list(dict.fromkeys(metric.steps))  # the stage-1 frame numbers the step events
         first = names.index(metric.steps[0])
         aggs = [pl.col(_T).min().alias("_t0")]
@@ -934,7 +927,7 @@ class PolarsBackend:
         return _local_day(row[0], calendar), _local_day(row[1], calendar)
 
 
-def _local_day(value: Any, calendar: Calendar) -> dt.date | None:
+def _local_day(value: object, calendar: Calendar) -> dt.date | None:
     if value is None:
         return None
     if isinstance(value, dt.datetime):
@@ -945,4 +938,4 @@ def _local_day(value: Any, calendar: Calendar) -> dt.date | None:
     raise MetricError(f"timestamps of type {type(value).__name__} cannot be bucketed into days")
 
 
-__all__: Sequence[str] = ["PolarsBackend", "day_number"]
+__all__: Sequence[str] = ["PolarsBackend"]

@@ -1,5 +1,9 @@
 """Compile the sourced metrics of one request into ONE SELECT that the database runs.
 
+This module is one stage of the engine, the SQL backend: it compiles the statement and decodes its
+rows into result frames, two halves of one job, since each metric's branch and its decoder are
+written together. What differs between databases lives in `metrics.engine.sql_dialects`.
+
 Only aggregated rows come back. The statement is a `UNION ALL` of branches that all return the same
 columns, `metric, p, [g], n, v, w`:
 
@@ -27,7 +31,7 @@ import math
 import weakref
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, cast
+from typing import Any, SupportsFloat, SupportsInt, cast
 
 import polars as pl
 import sqlalchemy as sa
@@ -37,6 +41,7 @@ from sqlalchemy.sql.selectable import CTE, FromClause, Select
 
 from connectors.base import Connector, SqlConnector
 from connectors.models import SourceConfig, SqlSource
+from connectors.sql import kind_of
 from metrics.definitions.calendar import Calendar
 from metrics.definitions.models import (
     ActiveUsersMetric,
@@ -50,22 +55,16 @@ from metrics.definitions.models import (
     RetentionMetric,
     SourcedMetric,
 )
+from metrics.engine.filter_values import filter_literal
+from metrics.engine.local_days import SECONDS_PER_DAY, date_of_day_number, day_number, local_midnight
 from metrics.engine.request import MetricError, Window
-from metrics.engine.sql_dialects import EPOCH, SqlDialect, TimeContext, dialect_for
+from metrics.engine.sql_dialects import SqlDialect, TimeContext, dialect_for
 
 Expr = ColumnElement[Any]
 Row = tuple[Any, ...]
 Decoder = Callable[[dict[str, list[Row]]], pl.DataFrame]
 
-_TZ_CHECKED: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
-
-
-def _day_number(day: dt.date) -> int:
-    return (day - EPOCH).days
-
-
-def _from_day_number(number: int) -> dt.date:
-    return EPOCH + dt.timedelta(days=int(number))
+_TZ_CHECKED: weakref.WeakKeyDictionary[SqlConnector, set[str]] = weakref.WeakKeyDictionary()
 
 
 def _from_month_index(index: int) -> dt.date:
@@ -74,12 +73,7 @@ def _from_month_index(index: int) -> dt.date:
 
 def period_of_key(key: int, grain: Grain) -> dt.date:
     """The first day of the bucket whose SQL key (day number or month index) is `key`."""
-    return _from_month_index(key) if grain in ("month", "quarter") else _from_day_number(key)
-
-
-def _local_midnight(day: dt.date, calendar: Calendar) -> dt.datetime:
-    """The first instant (UTC) of a local day."""
-    return dt.datetime.combine(day, dt.time(), tzinfo=calendar.zone).astimezone(dt.UTC)
+    return _from_month_index(key) if grain in ("month", "quarter") else date_of_day_number(key)
 
 
 class _Compiler:
@@ -101,12 +95,12 @@ class _Compiler:
         self.is_date = isinstance(ts_type, sa.Date) and not isinstance(ts_type, sa.DateTime)
         aware = isinstance(ts_type, sa.DateTime) and bool(ts_type.timezone)
         span = (
-            _local_midnight(window.start - dt.timedelta(days=lookback + 2), self.calendar),
-            _local_midnight(window.end + dt.timedelta(days=3), self.calendar),
+            local_midnight(window.start - dt.timedelta(days=lookback + 2), self.calendar.timezone),
+            local_midnight(window.end + dt.timedelta(days=3), self.calendar.timezone),
         )
         self.ctx = TimeContext(self.calendar.timezone, aware, span)
-        self.start_day = _day_number(window.start)
-        self.end_day = _day_number(window.end)
+        self.start_day = day_number(window.start)
+        self.end_day = day_number(window.end)
         self.by = window.by
         if self.by is not None and self.by not in source.dimensions:
             raise MetricError(
@@ -150,7 +144,7 @@ class _Compiler:
         """The first moment of a local day, comparable with `self.ts`."""
         if self.is_date:
             return self.dialect.date_value(day)
-        return self.dialect.instant(_local_midnight(day, self.calendar), self.ctx)
+        return self.dialect.instant(local_midnight(day, self.calendar.timezone), self.ctx)
 
     def local(self, ts: Expr) -> Expr:
         """Local wall-clock time (a DATE column already holds local days)."""
@@ -170,7 +164,7 @@ class _Compiler:
         grain = self.window.grain
         if self.window.span_end is not None:  # one span (MetricRequest.span_end); NULL after it
             return sa.case(
-                (self.day(ts) <= sa.literal(_day_number(self.window.span_end)), sa.literal(self.start_day))
+                (self.day(ts) <= sa.literal(day_number(self.window.span_end)), sa.literal(self.start_day))
             )
         if grain == "day":
             return self.day(ts)
@@ -199,7 +193,8 @@ class _Compiler:
         parts: list[Expr] = []
         for key, value in sorted(filters.items()):
             column = self.role("event") if key == "event" else self.dimension(key)
-            values = [_literal_for(v, column.type) for v in (value if isinstance(value, list) else [value])]
+            kind = kind_of(column.type)
+            values = [filter_literal(v, kind) for v in (value if isinstance(value, list) else [value])]
             parts.append(column == values[0] if len(values) == 1 else column.in_(values))
         if not parts:
             return None
@@ -222,9 +217,18 @@ class _Compiler:
 
     # -- output rows --
 
-    def emit(self, tag: str, period: Any, group: Any, n: Any, v: Any, w: Any, source: Any) -> Select[Any]:
+    def emit(
+        self,
+        tag: str,
+        period: Expr,
+        group: Expr | None,
+        n: Expr | None,
+        v: Expr | None,
+        w: Expr | None,
+        source: FromClause,
+    ) -> Select[Any]:
         columns: list[Any] = [sa.literal(tag, sa.String()).label("metric"), period.label("p")]
-        if self.by is not None:
+        if group is not None:  # given exactly when the request has a breakdown
             columns.append(group.label("g"))
         columns += [
             sa.cast(n if n is not None else sa.null(), sa.BigInteger()).label("n"),
@@ -379,7 +383,7 @@ class _Compiler:
                 first = self.window.start - dt.timedelta(days=metric.window - 1)
             elif isinstance(metric, RetentionMetric):
                 key = self._days_key(metric.filter, metric.return_event)
-                first = self.window.start + dt.timedelta(days=_interval(metric)[0])
+                first = self.window.start + dt.timedelta(days=metric.interval[0])
             else:
                 continue
             known = self._day_needs.get(key)
@@ -488,7 +492,7 @@ class _Compiler:
                 points = sorted(series.get(g, []))
                 position, value = 0, 0.0
                 for period in periods:
-                    day = _day_number(window.last_day(period))
+                    day = day_number(window.last_day(period))
                     while position < len(points) and points[position][0] <= day:
                         value = points[position][1]
                         position += 1
@@ -540,7 +544,7 @@ class _Compiler:
 
     def retention(self, metric_id: str, metric: RetentionMetric) -> None:
         cohort = self.cohort(metric)
-        low, high = _interval(metric)
+        low, high = metric.interval
         days = self.user_days(metric.filter, metric.return_event)
         returns = (
             sa.select(days.c.u, days.c.d)
@@ -575,7 +579,7 @@ class _Compiler:
             cohort.outerjoin(kept, kept.c.u == cohort.c.u),
         ).group_by(*keys)
         self.branches.append(select)
-        self.decoders[metric_id] = self._rate_decoder(metric_id, maturity=high)
+        self.decoders[metric_id] = self._rate_decoder(metric_id, maturity=metric.maturity_lag)
 
     # -- funnels --
 
@@ -622,7 +626,7 @@ class _Compiler:
         previous: FromClause = sa.select(
             entries.c.u, entries.c.p, entries.c.t0, entries.c.t0.label("t")
         ).subquery(self.name("step"))
-        within = metric.within * 86400.0
+        within = metric.within * SECONDS_PER_DAY
         for before, step in itertools.pairwise(metric.steps):
             step_where = [
                 *self.in_days(self.ts, self.window.start, self.window.end),
@@ -696,33 +700,14 @@ class _Compiler:
         return pl.DataFrame(data)
 
 
-def _interval(metric: RetentionMetric) -> tuple[int, int]:
-    """Days after the cohort day that count as retained: (first, last)."""
-    if metric.period == "day":
-        return metric.offset, metric.offset
-    return 7 * metric.offset, 7 * metric.offset + 6
-
-
-def _tie_order(ts: Expr, group: Expr) -> list[Any]:
+def _tie_order(ts: Expr, group: Expr) -> list[Expr]:
     """Earliest event first; among events at the same instant a null group, then the smallest value."""
     return [ts, sa.case((group.is_(None), 0), else_=1), group]
 
 
-def _literal_for(value: Any, type_: Any) -> Any:
-    """A filter value in the column's terms (YAML `true` against a text column means "true")."""
-    if isinstance(type_, sa.String):
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        return str(value)
-    if isinstance(type_, sa.Integer | sa.Numeric | sa.Float) and isinstance(value, str):
-        try:
-            return int(value) if isinstance(type_, sa.Integer) else float(value)
-        except ValueError:
-            return value
-    return value
-
-
-def _interpolate(q: float, count: Any, low: Any, high: Any) -> float | None:
+def _interpolate(
+    q: float, count: SupportsInt, low: SupportsFloat | None, high: SupportsFloat | None
+) -> float | None:
     """Linear interpolation between the closest ranks (numpy's default, SQL percentile_cont)."""
     if low is None:
         return None
@@ -838,24 +823,16 @@ class SqlBackend:
         return low.astimezone(zone).date(), high.astimezone(zone).date()
 
     def _check_time_zone(self, source_name: str, connector: SqlConnector, calendar: Calendar) -> None:
-        """MariaDB/MySQL return NULL from CONVERT_TZ for zones missing from their tables: refuse early."""
-        if connector.dialect_name not in ("mysql", "mariadb") or calendar.timezone == "UTC":
+        """Refuse early when the server cannot convert times to the project's zone (once per
+        connector and zone): a missing zone would give NULL local days, not an error."""
+        dialect = dialect_for(connector.dialect_name)
+        probe = dialect.time_zone_probe(calendar.timezone)
+        if probe is None:
             return
         checked = _TZ_CHECKED.setdefault(connector, set())
         if calendar.timezone in checked:
             return
-        probe = sa.select(
-            sa.func.convert_tz(
-                sa.literal(dt.datetime(2000, 1, 1), sa.DateTime()),
-                sa.literal("+00:00"),
-                sa.literal(calendar.timezone),
-            )
-        )
         frame = connector.execute(probe)
         if not frame.height or frame.row(0)[0] is None:
-            raise MetricError(
-                f"source {source_name!r}: the MariaDB/MySQL server does not know the time zone "
-                f"{calendar.timezone!r}; load its time zone tables (mariadb-tzinfo-to-sql "
-                "/usr/share/zoneinfo | mariadb -u root mysql) or set `timezone: UTC`"
-            )
+            raise MetricError(f"source {source_name!r}: {dialect.unknown_time_zone(calendar.timezone)}")
         checked.add(calendar.timezone)

@@ -1,9 +1,12 @@
-"""What differs between databases when a metric is compiled: time zones, day numbers, intervals.
+"""What differs between databases: every dialect difference Northstar knows, declared per dialect.
 
-Every helper returns a SQLAlchemy Core expression; values are bound parameters. The compiler in
-`metrics.sql_backend` works on *day numbers* (days since 1970-01-01 of the local calendar date) and
-*month indexes* (year * 12 + month - 1), so bucketing by week, month and fiscal quarter is the
-same integer arithmetic on every database; only "which local day is this timestamp" is dialect code:
+Callers ask a `SqlDialect` (from `dialect_for`, or `dialect_or_ansi` for data-quality checks on any
+database) and never branch on a dialect's name: the `DIALECTS` registry is the one place names
+appear. Every helper returns a SQLAlchemy Core expression; values are bound parameters. The
+compiler in `metrics.engine.sql_backend` works on *day numbers* (days since 1970-01-01 of the local
+calendar date) and *month indexes* (year * 12 + month - 1), so bucketing by week, month and fiscal
+quarter is the same integer arithmetic on every database; only "which local day is this timestamp"
+is dialect code:
 
 | dialect | local time of a UTC timestamp |
 |---|---|
@@ -11,6 +14,12 @@ same integer arithmetic on every database; only "which local day is this timesta
 | mysql / mariadb | `CONVERT_TZ(ts, '+00:00', zone)`; needs the server's time zone tables |
 | trino | `CAST(at_timezone(with_timezone(ts, 'UTC'), zone) AS TIMESTAMP)` |
 | sqlite | no time zone support: the UTC offset is a `CASE` over the zone's transitions (from Python's zoneinfo) in the requested range, applied with `strftime(..., '+N seconds')` |
+
+Besides the compiler's expressions, a dialect declares what the rest of Northstar asks of a database:
+seconds since the epoch and whole buckets of them (the data-quality profile), a probe for time
+zones the server cannot convert to (MariaDB/MySQL without time zone tables), whether Great
+Expectations' SQL data source runs on it, and the connect arguments of a read-only session for an
+engine Northstar does not set up itself (Great Expectations').
 """
 
 from __future__ import annotations
@@ -18,19 +27,22 @@ from __future__ import annotations
 import abc
 import datetime as dt
 import functools
+import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import Select
 
+from metrics.engine.local_days import EPOCH
 from metrics.engine.request import MetricError
 
-EPOCH = dt.date(1970, 1, 1)
 SQLITE_FORMAT = "%Y-%m-%d %H:%M:%f"  # SQLite's normalized text timestamp (UTC, milliseconds)
 
 Expr = ColumnElement[Any]
+ConnectArgs = dict[str, str | bool]  # DBAPI connect() keyword arguments
 
 
 @dataclass(frozen=True)
@@ -85,8 +97,9 @@ def utc_offsets(
 class SqlDialect(abc.ABC):
     """ANSI-leaning defaults; subclasses override what their database spells differently."""
 
-    name = "generic"
-    native_percentile = False
+    native_percentile = False  # has percentile_cont(q) WITHIN GROUP (ORDER BY x)
+    # Great Expectations' SQL data source runs on it; else expectations run on a pandas frame
+    gx_sql_supported = True
 
     # -- timestamps as stored --
 
@@ -129,9 +142,34 @@ class SqlDialect(abc.ABC):
     def floor(self, expr: Expr) -> Expr:
         return sa.func.floor(expr)
 
+    # -- the data-quality profile --
+
+    def epoch_seconds(self, ts: Expr) -> Expr:
+        """Seconds since 1970-01-01 of a timestamp column as stored (naive values are UTC)."""
+        return sa.cast(sa.extract("epoch", ts), sa.Float)
+
+    def whole_quotient(self, value: Expr, divisor: int) -> Expr:
+        """floor(value / divisor) as an integer."""
+        return sa.cast(sa.func.floor(value / sa.literal_column(str(divisor))), sa.BigInteger)
+
+    # -- the server and its sessions --
+
+    def time_zone_probe(self, zone: str) -> Select[Any] | None:
+        """A SELECT of one value, NULL when the server cannot convert times to `zone`; None when
+        `local()` needs nothing of the server for that zone."""
+        return None
+
+    def unknown_time_zone(self, zone: str) -> str:
+        """What to do when `time_zone_probe(zone)` gave NULL."""
+        return f"the database does not know the time zone {zone!r}; set `timezone: UTC`"
+
+    def read_only_connect_args(self, timeout_seconds: float) -> ConnectArgs:
+        """Connect arguments that make a session read-only (and time-limited where the driver lets
+        us say so at connect time), for an engine Northstar does not set up itself."""
+        return {}
+
 
 class PostgresDialect(SqlDialect):
-    name = "postgresql"
     native_percentile = True
 
     def local(self, ts: Expr, ctx: TimeContext) -> Expr:
@@ -140,17 +178,29 @@ class PostgresDialect(SqlDialect):
         zoned = ts if ctx.aware else sa.func.timezone(sa.literal("UTC"), ts)
         return sa.func.timezone(sa.literal(ctx.zone), zoned)
 
+    def epoch_seconds(self, ts: Expr) -> Expr:
+        return sa.func.date_part("epoch", ts)  # double precision; EXTRACT is numeric (slow) since 14
+
+    def read_only_connect_args(self, timeout_seconds: float) -> ConnectArgs:
+        timeout = int(timeout_seconds * 1000)
+        return {"options": f"-c default_transaction_read_only=on -c statement_timeout={timeout}"}
+
 
 class DuckDbDialect(PostgresDialect):
-    name = "duckdb"
+    # GX 1.x cannot run on duckdb-engine (great_expectations#11579)
+    gx_sql_supported = False
+
+    def epoch_seconds(self, ts: Expr) -> Expr:
+        return sa.func.epoch(ts)
+
+    def read_only_connect_args(self, timeout_seconds: float) -> ConnectArgs:
+        return {"read_only": True}  # must be opened read-only, like the connector opens it
 
     def plus_seconds(self, ts: Expr, seconds: float) -> Expr:
         return ts + sa.func.to_microseconds(sa.literal(round(seconds * 1_000_000), sa.BigInteger()))
 
 
 class MySqlDialect(SqlDialect):
-    name = "mysql"
-
     def local(self, ts: Expr, ctx: TimeContext) -> Expr:
         if ctx.utc:
             return ts
@@ -170,10 +220,30 @@ class MySqlDialect(SqlDialect):
     def instant(self, moment: dt.datetime, ctx: TimeContext) -> Expr:
         return sa.literal(moment.astimezone(dt.UTC).replace(tzinfo=None), sa.DateTime())
 
+    def epoch_seconds(self, ts: Expr) -> Expr:
+        return sa.func.timestampdiff(sa.literal_column("SECOND"), sa.literal_column("'1970-01-01'"), ts)
+
+    def time_zone_probe(self, zone: str) -> Select[Any] | None:
+        """CONVERT_TZ, as `local()` uses it, gives NULL for a zone missing from the time zone tables."""
+        if zone == "UTC":
+            return None
+        return sa.select(
+            sa.func.convert_tz(
+                sa.literal(dt.datetime(2000, 1, 1), sa.DateTime()), sa.literal("+00:00"), sa.literal(zone)
+            )
+        )
+
+    def unknown_time_zone(self, zone: str) -> str:
+        return (
+            f"the MariaDB/MySQL server does not know the time zone {zone!r}; load its time zone tables "
+            "(mariadb-tzinfo-to-sql /usr/share/zoneinfo | mariadb -u root mysql) or set `timezone: UTC`"
+        )
+
+    def read_only_connect_args(self, timeout_seconds: float) -> ConnectArgs:
+        return {"init_command": "SET SESSION TRANSACTION READ ONLY"}
+
 
 class SqliteDialect(SqlDialect):
-    name = "sqlite"
-
     def timestamp(self, column: Expr, is_date: bool) -> Expr:
         # ISO text in any of SQLite's accepted forms (with 'T', 'Z' or an offset) -> one sortable form.
         return sa.func.strftime(sa.literal(SQLITE_FORMAT), column)
@@ -213,10 +283,17 @@ class SqliteDialect(SqlDialect):
     def floor(self, expr: Expr) -> Expr:
         return sa.cast(expr, sa.Integer())  # only used on non-negative numbers: truncation is floor
 
+    def epoch_seconds(self, ts: Expr) -> Expr:
+        if sqlite3.sqlite_version_info >= (3, 38):  # unixepoch() is about twice as fast as strftime
+            return sa.func.unixepoch(ts)
+        return sa.cast(sa.func.strftime("%s", ts), sa.BigInteger)
+
+    def whole_quotient(self, value: Expr, divisor: int) -> Expr:
+        # integer division (truncates): epochs before 1970 are not expected in event data
+        return value.op("/")(sa.literal_column(str(divisor)))
+
 
 class TrinoDialect(SqlDialect):
-    name = "trino"
-
     def timestamp(self, column: Expr, is_date: bool) -> Expr:
         return sa.cast(column, sa.DateTime()) if is_date else column
 
@@ -255,7 +332,17 @@ DIALECTS: dict[str, type[SqlDialect]] = {
 }
 
 
+class AnsiDialect(SqlDialect):
+    """A database Northstar does not compile metrics for: ANSI defaults, enough for its data-quality checks."""
+
+    def local(self, ts: Expr, ctx: TimeContext) -> Expr:
+        raise MetricError(
+            f"Northstar compiles metrics only for these SQL dialects: {', '.join(sorted(DIALECTS))}"
+        )
+
+
 def dialect_for(name: str) -> SqlDialect:
+    """The dialect that metrics are compiled for on the database `name` (SQLAlchemy's dialect name)."""
     cls = DIALECTS.get(name)
     if cls is None:
         supported = ", ".join(sorted(DIALECTS))
@@ -263,3 +350,8 @@ def dialect_for(name: str) -> SqlDialect:
             f"Northstar cannot compile metrics for the {name!r} SQL dialect yet (supported: {supported})"
         )
     return cls()
+
+
+def dialect_or_ansi(name: str) -> SqlDialect:
+    """The dialect of the database `name`, or ANSI defaults for one that metrics are not compiled for."""
+    return DIALECTS.get(name, AnsiDialect)()

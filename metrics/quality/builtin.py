@@ -183,54 +183,29 @@ def _duplicates(columns: tuple[str, ...], groups: pl.DataFrame) -> Duplicates:
 # --- SQL sources: aggregate queries in the database --------------------------------------------
 
 
-def _sql_epoch(column: Any, dialect: str) -> Any:
-    """Seconds since the epoch of a timestamp column, as a SQL expression (naive values are UTC)."""
-    import sqlalchemy as sa
-
-    if dialect == "sqlite":
-        import sqlite3
-
-        if sqlite3.sqlite_version_info >= (3, 38):  # unixepoch() is about twice as fast as strftime
-            return sa.func.unixepoch(column)
-        return sa.cast(sa.func.strftime("%s", column), sa.BigInteger)
-    if dialect == "postgresql":  # date_part is double precision; EXTRACT is numeric (slow) since 14
-        return sa.func.date_part("epoch", column)
-    if dialect in ("mysql", "mariadb"):
-        return sa.func.timestampdiff(sa.literal_column("SECOND"), sa.literal_column("'1970-01-01'"), column)
-    if dialect == "duckdb":
-        return sa.func.epoch(column)
-    return sa.cast(sa.extract("epoch", column), sa.Float)
-
-
-def _sql_bucket(epoch: Any, dialect: str) -> Any:
-    import sqlalchemy as sa
-
-    size: Any = sa.literal_column(str(BUCKET_SECONDS))
-    if dialect == "sqlite":  # integer division; epochs before 1970 are not expected in event data
-        return epoch.op("/")(size)
-    return sa.cast(sa.func.floor(epoch / size), sa.BigInteger)
-
-
 def sql_profile(
     connector: SqlConnector, source: SourceConfig, now: dt.datetime, *, duplicates: bool
 ) -> Profile:
+    """The profile from aggregate queries in the database; its dialect spells epochs and buckets."""
     import sqlalchemy as sa
 
+    from metrics.engine.sql_dialects import dialect_or_ansi
+
     table: Any = connector.selectable()
-    dialect = connector.dialect_name
+    dialect = dialect_or_ansi(connector.dialect_name)
     roles = source.columns
     columns = {c.name: c for c in table.c}
     if roles.timestamp not in columns:
         raise ConnectorError(f"the timestamp column {roles.timestamp!r} is not in the data")
     if roles.user is not None and roles.user not in columns:
         raise ConnectorError(f"the user column {roles.user!r} is not in the data")
-    epoch = _sql_epoch(columns[roles.timestamp], dialect)
+    epoch = dialect.epoch_seconds(columns[roles.timestamp])
     now_s = sa.literal(epoch_seconds(now), sa.Float)
     user_null: Any = (
         sa.case((columns[roles.user].is_(None), 1), else_=0) if roles.user is not None else sa.literal(0)
     )
     inner = sa.select(
-        _sql_bucket(epoch, dialect).label("bucket"), epoch.label("e"), user_null.label("u")
+        dialect.whole_quotient(epoch, BUCKET_SECONDS).label("bucket"), epoch.label("e"), user_null.label("u")
     ).subquery("profile")
     query = sa.select(
         inner.c.bucket,
@@ -257,7 +232,7 @@ def sql_profile(
                 sa.select(
                     *keys,
                     sa.func.count().label(_COPIES),
-                    sa.func.min(_sql_bucket(epoch, dialect)).label(_BUCKET),
+                    sa.func.min(dialect.whole_quotient(epoch, BUCKET_SECONDS)).label(_BUCKET),
                 )
                 .group_by(*keys)
                 .having(sa.func.count() > 1)

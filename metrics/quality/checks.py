@@ -191,22 +191,21 @@ def _specs(source: SourceConfig) -> list[Spec]:
     return specs
 
 
-# Databases where GX's SQL engine cannot run (GX 1.x with duckdb-engine: great_expectations#11579);
-# their expectations run on a pandas frame of the needed columns, fetched through the connector.
-GX_SQL_UNSUPPORTED = frozenset({"duckdb"})
-
-
 def _expectations(connector: Connector, source: SourceConfig, specs: list[Spec]) -> list[Outcome]:
+    """Inside the database through GX's SQL data source where its dialect says GX runs there; else on
+    a pandas frame of the needed columns, fetched through the connector."""
+    from metrics.engine.sql_dialects import dialect_or_ansi
     from metrics.quality import gx_runner
 
     if isinstance(source, SqlSource) and isinstance(connector, SqlConnector):
-        if connector.dialect_name not in GX_SQL_UNSUPPORTED:
+        dialect = dialect_or_ansi(connector.dialect_name)
+        if dialect.gx_sql_supported:
             return gx_runner.run_on_sql(
                 _url(connector, source),
                 specs,
                 table=source.table,
                 query=source.query.strip().rstrip(";").strip() if source.query else None,
-                timeout_seconds=source.timeout_seconds,
+                connect_args=dialect.read_only_connect_args(source.timeout_seconds),
             )
         return _on_pandas(specs, source, list(connector.schema()), lambda cols: _sql_columns(connector, cols))
     assert isinstance(connector, FrameConnector)

@@ -198,12 +198,17 @@ def run_on_pandas(frame: Any, specs: Sequence[Spec]) -> list[Outcome]:
 
 
 def run_on_sql(
-    url: str, specs: Sequence[Spec], *, table: str | None, query: str | None, timeout_seconds: float = 60
+    url: str,
+    specs: Sequence[Spec],
+    *,
+    table: str | None,
+    query: str | None,
+    connect_args: Mapping[str, str | bool],
 ) -> list[Outcome]:
     """Validate `specs` inside the database: GX's SQL data source on `url`, the table or the query.
 
-    Sessions are read-only where the driver lets us say so at connect time (PostgreSQL also gets
-    the statement timeout; DuckDB must be opened read-only like the connector opens it).
+    `connect_args` open read-only sessions where the driver lets us say so at connect time (the
+    source's `SqlDialect.read_only_connect_args`: PostgreSQL also gets the statement timeout).
     """
     if not specs:
         return []
@@ -212,7 +217,9 @@ def run_on_sql(
         source: Any = None
         try:
             source = context.data_sources.add_sql(
-                _name("sql"), connection_string=url, kwargs=_engine_kwargs(url, timeout_seconds)
+                _name("sql"),
+                connection_string=url,
+                kwargs={"connect_args": dict(connect_args)} if connect_args else {},
             )
             if query is not None:
                 asset = source.add_query_asset(_name("query"), query=query)
@@ -229,18 +236,6 @@ def run_on_sql(
             return _validate(batch, specs)
         finally:
             _dispose(source)
-
-
-def _engine_kwargs(url: str, timeout_seconds: float) -> dict[str, Any]:
-    backend = url.split(":", 1)[0].split("+", 1)[0]
-    if backend == "postgresql":
-        options = f"-c default_transaction_read_only=on -c statement_timeout={int(timeout_seconds * 1000)}"
-        return {"connect_args": {"options": options}}
-    if backend == "duckdb":
-        return {"connect_args": {"read_only": True}}
-    if backend in ("mysql", "mariadb"):
-        return {"connect_args": {"init_command": "SET SESSION TRANSACTION READ ONLY"}}
-    return {}
 
 
 def _cause(exc: BaseException) -> BaseException:
