@@ -8,7 +8,7 @@ Two kinds of cases, each scored on what actually happened at the period's end:
   (period_to_date total, trailing 28-day total, latest day, trailing 28-day average);
 * the demo product (`metrics.demo.generate.generate_demo`): every whole calendar quarter of its year, as-of
   every 7th day from day 14 to day 84, for ten key results on the shipped metrics. Each case runs
-  `metrics.okrs.project_key_result` exactly as `northstar okrs` would on that day (the engine's
+  `metrics.okrs.scoring.project_key_result` exactly as `northstar okrs` would on that day (the engine's
   clock set to the day after, so the as-of day is complete), and compares with the reading at the
   quarter's end.
 
@@ -35,7 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from metrics.okrs.forecast import Direction, Projection, lands, simulate_end  # noqa: E402
+from metrics.okrs.forecast import Direction, ForecastOptions, Projection, lands, simulate_end  # noqa: E402
 
 QUARTER = 91
 TARGET_SHIFTS = (-0.15, -0.1, -0.05, -0.02, 0.0, 0.02, 0.05, 0.1, 0.15)
@@ -89,22 +89,28 @@ def synthetic_cases(count: int, seed: int) -> list[Case]:
             rolling = np.convolve(seen, np.ones(28) / 28, mode="valid")[-120:]
             reads = {
                 "period_to_date total": (
-                    simulate_end(history, horizon, kind="sum", known=float(period[:day].sum()), lower=0),
+                    simulate_end(
+                        history,
+                        horizon,
+                        ForecastOptions(kind="sum", known=float(period[:day].sum()), lower=0),
+                    ),
                     float(period[:day].sum()),
                     float(period.sum()),
                 ),
                 "trailing 28d total": (
-                    simulate_end(history, horizon, kind="sum", known=known28, summed_days=28, lower=0),
+                    simulate_end(
+                        history, horizon, ForecastOptions(kind="sum", known=known28, summed_days=28, lower=0)
+                    ),
                     float(seen[-28:].sum()),
                     float(period[-28:].sum()),
                 ),
                 "latest day": (
-                    simulate_end(history, horizon, kind="level", lower=0),
+                    simulate_end(history, horizon, ForecastOptions(kind="level", lower=0)),
                     float(seen[-1]),
                     float(period[-1]),
                 ),
                 "trailing 28d average": (
-                    simulate_end(list(rolling), horizon, kind="level", step=7, lower=0),
+                    simulate_end(list(rolling), horizon, ForecastOptions(kind="level", step=7, lower=0)),
                     float(rolling[-1]),
                     float(period[-28:].mean()),
                 ),

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from metrics.okrs.forecast import MIN_HISTORY_DAYS, project, simulate_end
+from metrics.okrs.forecast import MIN_HISTORY_DAYS, ForecastOptions, project, simulate_end
 
 
 def test_too_little_history_gives_no_forecast_and_says_why() -> None:
@@ -24,26 +24,44 @@ def test_missing_days_count_against_the_history() -> None:
 
 
 def test_weekly_readings_need_three_points_over_two_weeks() -> None:
-    assert project([0.3] * 14, 7, target=0.2, direction="increase", step=7).forecast is None  # days 0, 7, 13
-    assert project([0.3] * 15, 7, target=0.2, direction="increase", step=7).forecast is not None
+    weekly = ForecastOptions(step=7)
+    assert project([0.3] * 14, 7, weekly, target=0.2, direction="increase").forecast is None  # days 0, 7, 13
+    assert project([0.3] * 15, 7, weekly, target=0.2, direction="increase").forecast is not None
 
 
 def test_a_constant_history_projects_the_constant() -> None:
     # period_to_date total: 10 counted so far, 2 a day for 5 more days -> exactly 20
-    outlook = project([2.0] * 30, 5, target=20.0, direction="increase", kind="sum", known=10.0)
+    outlook = project(
+        [2.0] * 30, 5, ForecastOptions(kind="sum", known=10.0), target=20.0, direction="increase"
+    )
     assert outlook.forecast is not None
     assert (outlook.forecast.value, outlook.forecast.low, outlook.forecast.high) == (20.0, 20.0, 20.0)
     assert outlook.probability == 1.0
     assert (
-        project([2.0] * 30, 5, target=20.5, direction="increase", kind="sum", known=10.0).probability == 0.0
+        project(
+            [2.0] * 30, 5, ForecastOptions(kind="sum", known=10.0), target=20.5, direction="increase"
+        ).probability
+        == 0.0
     )
 
 
 def test_trailing_totals_add_only_the_days_in_the_end_window() -> None:
     # 7-day window at the end; 3 of its days are already counted (known = 6); 10 days to go
-    outlook = project([2.0] * 30, 10, target=14.0, direction="increase", kind="sum", known=0.0, summed_days=7)
+    outlook = project(
+        [2.0] * 30,
+        10,
+        ForecastOptions(kind="sum", known=0.0, summed_days=7),
+        target=14.0,
+        direction="increase",
+    )
     assert outlook.forecast is not None and outlook.forecast.value == 14.0
-    outlook = project([2.0] * 30, 4, target=14.0, direction="increase", kind="sum", known=6.0, summed_days=7)
+    outlook = project(
+        [2.0] * 30,
+        4,
+        ForecastOptions(kind="sum", known=6.0, summed_days=7),
+        target=14.0,
+        direction="increase",
+    )
     assert outlook.forecast is not None and outlook.forecast.value == 14.0  # 6 + 4 * 2
 
 
@@ -52,7 +70,9 @@ def test_nothing_left_to_happen() -> None:
     assert outlook.forecast is not None and outlook.forecast.value == 2.0 and outlook.probability == 1.0
     assert project([1.0, 2.0] * 10, 0, target=2.0, direction="decrease").probability == 1.0  # 2 <= 2
     assert project([1.0, 2.0] * 10, 0, target=1.5, direction="decrease").probability == 0.0
-    outlook = project([1.0] * 20, 0, target=25.0, direction="increase", kind="sum", known=25.0)
+    outlook = project(
+        [1.0] * 20, 0, ForecastOptions(kind="sum", known=25.0), target=25.0, direction="increase"
+    )
     assert outlook.probability == 1.0
 
 
@@ -69,18 +89,18 @@ def test_direction_decides_what_landing_means() -> None:
 def test_the_same_history_gives_the_same_forecast() -> None:
     rng = np.random.default_rng(2)
     history = list(rng.poisson(50, 45).astype(float))
-    first = project(history, 30, target=1500.0, direction="increase", kind="sum", known=0.0)
-    second = project(history, 30, target=1500.0, direction="increase", kind="sum", known=0.0)
+    first = project(history, 30, ForecastOptions(kind="sum", known=0.0), target=1500.0, direction="increase")
+    second = project(history, 30, ForecastOptions(kind="sum", known=0.0), target=1500.0, direction="increase")
     assert first == second
 
 
 def test_clipping_keeps_counts_and_rates_in_range() -> None:
     rng = np.random.default_rng(3)
     counts = list(np.maximum(rng.normal(1.0, 2.0, 40), 0.0))
-    projection = simulate_end(counts, 30, kind="level", lower=0.0)
+    projection = simulate_end(counts, 30, ForecastOptions(kind="level", lower=0.0))
     assert projection.ends is not None and projection.ends.min() >= 0.0
     rates = list(np.clip(rng.normal(0.95, 0.05, 40), 0, 1))
-    projection = simulate_end(rates, 30, kind="level", lower=0.0, upper=1.0)
+    projection = simulate_end(rates, 30, ForecastOptions(kind="level", lower=0.0, upper=1.0))
     assert projection.ends is not None and projection.ends.max() <= 1.0
 
 
@@ -97,7 +117,9 @@ def test_noise_around_a_level_gives_an_interval_of_the_right_width() -> None:
     for seed in range(6):
         rng = np.random.default_rng(100 + seed)
         series = 100 + rng.normal(0, 10, 90)
-        outlook = project(list(series[:60]), 30, target=3000.0, direction="increase", kind="sum", known=0.0)
+        outlook = project(
+            list(series[:60]), 30, ForecastOptions(kind="sum", known=0.0), target=3000.0, direction="increase"
+        )
         assert outlook.forecast is not None
         widths.append(outlook.forecast.high - outlook.forecast.low)
         inside += outlook.forecast.low <= series[60:].sum() <= outlook.forecast.high
@@ -132,7 +154,7 @@ def test_bad_arguments_are_refused() -> None:
     with pytest.raises(ValueError, match="horizon"):
         simulate_end([1.0] * 20, -1)
     with pytest.raises(ValueError, match="step"):
-        simulate_end([1.0] * 20, 3, step=3)
+        simulate_end([1.0] * 20, 3, ForecastOptions(step=3))
     assert math.isfinite(simulate_end([1.0] * 20, 3).ends.sum())  # type: ignore[union-attr]
 
 

@@ -18,7 +18,7 @@ import pytest
 from dashboard.worker import ForecastWorker
 from metrics.engine import Engine
 from metrics.load import load_project
-from metrics.okrs.forecast import simulate_end
+from metrics.okrs.forecast import ForecastOptions, simulate_end
 from metrics.okrs.scoring import score
 from tests.conftest import DEMO_END, ROOT
 
@@ -38,9 +38,9 @@ def test_tasks_run_in_the_worker_process(worker: ForecastWorker) -> None:
 
 
 def test_a_forecast_in_the_worker_is_the_same_as_here(worker: ForecastWorker) -> None:
-    options = {"kind": "sum", "known": 1200.0, "summed_days": 25, "lower": 0.0}
-    there = worker.submit(simulate_end, HISTORY, 30, **options).result(timeout=120)
-    here = simulate_end(HISTORY, 30, **options)  # type: ignore[arg-type]
+    options = ForecastOptions(kind="sum", known=1200.0, summed_days=25, lower=0.0)
+    there = worker.submit(simulate_end, HISTORY, 30, options).result(timeout=120)
+    here = simulate_end(HISTORY, 30, options)
     assert there.ends is not None and here.ends is not None
     assert np.array_equal(there.ends, here.ends)
     assert there.ends.std() > 0

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from metrics.definitions.models import StatusThresholds
-from metrics.okrs.scoring import (
+from metrics.okrs.status import (
     expected_progress,
     key_result_status,
     objective_progress,

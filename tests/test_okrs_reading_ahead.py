@@ -30,6 +30,8 @@ from metrics.definitions.project import Project
 from metrics.engine import Engine
 from metrics.engine.request import MetricRequest, MetricResult
 from metrics.load import load_project, project_from_dicts
+from metrics.okrs.readings import KeyResultReader, Readings, windowable
+from metrics.okrs.scorecard import Scorecard
 from tests.conftest import DEMO_END
 
 D = dt.date
@@ -78,11 +80,10 @@ def sqlite_project(small_demo: Path, tmp_path_factory: pytest.TempPathFactory) -
     dispose_engines()
 
 
-def _reader(project: Project, metric: str, read: str) -> Any:
+def _reader(project: Project, metric: str, read: str) -> KeyResultReader:
     engine = Engine(project, today=lambda: DEMO_END)
-    ctx = okrs._Context(project, engine, DEMO_END, project.settings.thresholds, forecast=False)
     kr = KeyResult(id="kr", metric=metric, read=read, target=1.0)
-    return ctx.reader(kr, START, END)
+    return Readings(project, engine, DEMO_END).reader(kr, START, END)
 
 
 class _Counting:
@@ -128,12 +129,11 @@ def test_distinct_users_over_windows_equal_one_span_requests(
 
 
 def test_only_exact_parts_are_read_through_windows(files_project: Project) -> None:
-    metrics = files_project.metrics
-    assert okrs.windowable("paying_users", metrics)
-    assert okrs.windowable("payers_per_signup", metrics)
-    assert not okrs.windowable("arppu", metrics)  # a sum over a span adds up in another order
-    assert not okrs.windowable("activation", metrics)
-    assert not okrs.windowable("p90_page_load", metrics)
+    assert windowable("paying_users", files_project)
+    assert windowable("payers_per_signup", files_project)
+    assert not windowable("arppu", files_project)  # a sum over a span adds up in another order
+    assert not windowable("activation", files_project)
+    assert not windowable("p90_page_load", files_project)
 
 
 @pytest.mark.parametrize(
@@ -199,7 +199,7 @@ OKRS: list[dict[str, Any]] = [
 ]
 
 
-def _numbers(card: okrs.Scorecard) -> list[Any]:
+def _numbers(card: Scorecard) -> list[Any]:
     return [
         (objective.to_json(), [(kr.problem, kr.notes, kr.history.rows()) for kr in objective.key_results])
         for objective in card.objectives

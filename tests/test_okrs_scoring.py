@@ -27,7 +27,7 @@ from ruamel.yaml import YAML
 from metrics.definitions.project import Project
 from metrics.engine import Engine
 from metrics.load import load_project
-from metrics.okrs.scoring import Scorecard, score
+from metrics.okrs import Scorecard, score
 
 D = dt.date
 OCT5 = D(2026, 10, 5)

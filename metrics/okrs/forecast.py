@@ -17,7 +17,7 @@ end, and read everything off the same simulations:
 * the probability of landing: the share of simulated end readings at or past the target (at or
   above it for `increase`, at or below for `decrease`).
 
-Two shapes of reading are projected:
+Two shapes of reading are projected (`ForecastOptions.kind`):
 
 * `kind="level"`: the series *is* the reading (a latest value, active users, a trailing rate); the
   end reading is the simulated value on the period's last day. A reading that smooths over a week
@@ -96,81 +96,91 @@ def lands(values: FloatArray, target: float, direction: Direction) -> npt.NDArra
     return values <= target if direction == "decrease" else values >= target
 
 
+@dataclass(frozen=True)
+class ForecastOptions:
+    """How a KR's history turns into its reading at the period's end (see `simulate_end`).
+
+    A plain value, so a forecast can travel to another process by pickle (dashboard/worker.py).
+    """
+
+    kind: Kind = "level"
+    step: int = 1  # 1: every day of the history; 7: one point a week
+    known: float = 0.0  # kind "sum": what the end window has counted already
+    summed_days: int | None = None  # kind "sum": the horizon's days in the end window (None: all)
+    lower: float | None = None  # simulated values are clipped to [lower, upper]
+    upper: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.step not in (1, 7):
+            raise ValueError("step must be 1 (daily) or 7 (weekly)")
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """A forecast to run, its history already read: `simulate_end(history, horizon, options)`."""
+
+    history: list[float | None]
+    horizon: int
+    options: ForecastOptions
+
+    def run(self) -> Projection:
+        return simulate_end(self.history, self.horizon, self.options)
+
+
 def project(
     history: Sequence[float | None],
     horizon: int,
+    options: ForecastOptions = ForecastOptions(),
     *,
     target: float,
     direction: Direction,
-    kind: Kind = "level",
-    step: int = 1,
-    known: float = 0.0,
-    summed_days: int | None = None,
-    lower: float | None = None,
-    upper: float | None = None,
     simulations: int = SIMULATIONS,
 ) -> Outlook:
     """Forecast and probability of landing for a KR; see `simulate_end` for the arguments."""
-    projection = simulate_end(
-        history,
-        horizon,
-        kind=kind,
-        step=step,
-        known=known,
-        summed_days=summed_days,
-        lower=lower,
-        upper=upper,
-        simulations=simulations,
-    )
-    return projection.outlook(target, direction)
+    return simulate_end(history, horizon, options, simulations=simulations).outlook(target, direction)
 
 
 def simulate_end(
     history: Sequence[float | None],
     horizon: int,
+    options: ForecastOptions = ForecastOptions(),
     *,
-    kind: Kind = "level",
-    step: int = 1,
-    known: float = 0.0,
-    summed_days: int | None = None,
-    lower: float | None = None,
-    upper: float | None = None,
     simulations: int = SIMULATIONS,
 ) -> Projection:
     """Simulate the KR's reading `horizon` days past the last day of `history`.
 
     `history` holds one value per day, ending on the day the forecast starts from; None (or NaN)
-    marks a day without a value. With `step=7` only every 7th day counting back from the last day
-    is used. For `kind="sum"` the end reading is `known` plus the simulated values of the last
-    `summed_days` days of the horizon (default: all of them). Simulated values are clipped to
+    marks a day without a value. With `options.step=7` only every 7th day counting back from the
+    last day is used. For `kind="sum"` the end reading is `known` plus the simulated values of the
+    last `summed_days` days of the horizon (default: all of them). Simulated values are clipped to
     [`lower`, `upper`] (counts are never negative, rates stay within 0..1).
     """
     import numpy as np
 
     if horizon < 0:
         raise ValueError("horizon must not be negative")
-    if step not in (1, 7):
-        raise ValueError("step must be 1 (daily) or 7 (weekly)")
+    step = options.step
     values = np.array([math.nan if v is None else float(v) for v in history], dtype=np.float64)
     if step == 7:
         values = values[::-7][::-1]  # the last day and every 7th day before it, oldest first
     reason = _too_short(values, step)
     if reason is not None:
         return Projection(None, reason)
-    if kind == "sum":
-        days = horizon if summed_days is None else min(max(summed_days, 0), horizon)
+    if options.kind == "sum":
+        summed = options.summed_days
+        days = horizon if summed is None else min(max(summed, 0), horizon)
         if days == 0:
-            return Projection(np.full(simulations, float(known)))
-        paths = _simulate(values, horizon, step, simulations, lower, upper)
+            return Projection(np.full(simulations, float(options.known)))
+        paths = _simulate(values, horizon, step, simulations, options.lower, options.upper)
         if paths is None:
             return Projection(None, "the statistical model could not be fitted to this history")
-        return Projection(known + paths[:, horizon - days :].sum(axis=1))
+        return Projection(options.known + paths[:, horizon - days :].sum(axis=1))
     if horizon == 0:
         last = values[-1]
         if math.isnan(last):
             return Projection(None, "there is no reading on the last day to project from")
         return Projection(np.full(simulations, float(last)))
-    paths = _simulate(values, horizon, step, simulations, lower, upper)
+    paths = _simulate(values, horizon, step, simulations, options.lower, options.upper)
     if paths is None:
         return Projection(None, "the statistical model could not be fitted to this history")
     return Projection(paths[:, -1])
@@ -325,8 +335,10 @@ __all__ = [
     "COVERAGE",
     "MIN_HISTORY_DAYS",
     "Forecast",
+    "ForecastOptions",
     "Outlook",
     "Projection",
+    "Simulation",
     "lands",
     "project",
     "simulate_end",
