@@ -21,6 +21,7 @@ from dashboard.format import (
 from dashboard.views import common
 from dashboard.views.common import Ctx, md
 from dashboard.views.okrs import index_scores, kr_figure
+from metrics.definitions.models import SUMMED_TYPES
 from metrics.engine.request import MetricRequest
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ def range_kind(ctx: Ctx, metric_id: str) -> str:
     """How the whole range is summed up: `total` (counts and sums add up), `mean` (active users are
     a value per day, so the range has no value of its own), or `span` (the metric over one period
     spanning the range: distinct counts, percentiles, rates...)."""
-    if ctx.project.metrics[metric_id].type in ("count", "sum"):
+    if ctx.project.metrics[metric_id].type in SUMMED_TYPES:
         return "total"
     return ctx.range_kind_leaf(metric_id)
 

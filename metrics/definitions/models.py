@@ -37,6 +37,8 @@ METRIC_TYPES = (
 # Types whose empty period is 0 rather than null, and whose period_to_date baseline defaults to 0.
 ADDITIVE_TYPES = frozenset({"count", "count_distinct", "sum"})
 ZERO_FILLED_TYPES = frozenset({"count", "count_distinct", "sum", "active_users"})
+# Types whose value over a span is the sum of its days' values (a total, not a level or a rate).
+SUMMED_TYPES = frozenset({"count", "sum"})
 USER_TYPES = frozenset({"active_users", "retention", "funnel"})  # count users, so need the user column
 
 

@@ -32,6 +32,7 @@ import polars as pl
 from metrics.definitions.calendar import last_complete_day
 from metrics.definitions.models import (
     ADDITIVE_TYPES,
+    SUMMED_TYPES,
     ActiveUsersMetric,
     CountDistinctMetric,
     FunnelMetric,
@@ -131,7 +132,7 @@ def span_value(
         return values.get(last, 0.0)
     found = [values.get(first + dt.timedelta(days=i)) for i in range((last - first).days + 1)]
     present = [v for v in found if v is not None]
-    if metric.type in ("count", "sum"):
+    if metric.type in SUMMED_TYPES:
         return float(sum(present))
     if not present:
         return None
@@ -423,7 +424,7 @@ class KeyResultReader:
         """How the forecast reads its history: ("sum", -) or ("level", first day), or why there is none."""
         if origin < data_first or origin < self.start - dt.timedelta(days=DAILY_LOOKBACK_DAYS):
             return Projection(None, "there is no complete day of data to project from")
-        if self.metric.type in ("count", "sum") and self.spec.mode != "latest":
+        if self.metric.type in SUMMED_TYPES and self.spec.mode != "latest":
             return "sum", origin
         if self.spec.mode == "period_to_date" and not self._position_free():
             if not self.exact_daily:
