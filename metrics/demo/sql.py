@@ -19,21 +19,18 @@ from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from connectors.base import ConnectorError
 from connectors.sql import dispose_engines, masked
+from metrics.engine.sql_dialects import SqlDialect, dialect_or_ansi
 
 __all__ = ["load_demo"]
 
 
-def _column_type(name: str, dtype: pl.DataType, frame: pl.LazyFrame, backend: str) -> Any:
+def _column_type(name: str, dtype: pl.DataType, frame: pl.LazyFrame, dialect: SqlDialect) -> Any:
     if isinstance(dtype, pl.Datetime):
-        aware = dtype.time_zone is not None and backend in ("postgresql", "duckdb")
-        if backend in ("mysql", "mariadb"):
-            return mysql.DATETIME(fsp=6)
-        return sa.DateTime(timezone=aware)
+        return dialect.timestamp_type(zoned=dtype.time_zone is not None)
     if dtype == pl.Date:
         return sa.Date()
     if dtype == pl.Boolean:
@@ -43,7 +40,7 @@ def _column_type(name: str, dtype: pl.DataType, frame: pl.LazyFrame, backend: st
     if dtype.is_float() or dtype.is_decimal():
         return sa.Double()
     if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
-        if backend in ("mysql", "mariadb"):
+        if dialect.text_needs_length:
             longest = frame.select(pl.col(name).cast(pl.String).str.len_chars().max()).collect().item()
             return sa.String(max(1, int(longest or 1)))
         return sa.Text()
@@ -97,11 +94,9 @@ def _engine(url: str) -> Engine:
         parsed = make_url(url)
     except sa.exc.ArgumentError:
         raise ConnectorError(f"{url!r} is not a SQLAlchemy URL") from None
-    kwargs: dict[str, Any] = {}
-    if parsed.get_backend_name() == "postgresql":
-        kwargs["connect_args"] = {"connect_timeout": 5}
+    connect_args = dialect_or_ansi(parsed.get_backend_name()).load_connect_args
     try:
-        return sa.create_engine(parsed, **kwargs)
+        return sa.create_engine(parsed, connect_args=dict(connect_args))
     except (sa.exc.NoSuchModuleError, ModuleNotFoundError) as error:
         raise ConnectorError(f"cannot load into {masked(parsed)}: {error}") from None
 
@@ -126,17 +121,17 @@ def load_demo(
     total = int(frame.select(pl.len()).collect().item())
     dispose_engines()  # a cached read-only engine would hold a DuckDB file open
     engine = _engine(url)
-    backend = engine.dialect.name
+    dialect = dialect_or_ansi(engine.dialect.name)
     schema_name, _, name = table.rpartition(".")
     metadata = sa.MetaData()
     target = sa.Table(
         name,
         metadata,
-        *[sa.Column(col, _column_type(col, dtype, frame, backend)) for col, dtype in schema.items()],
+        *[sa.Column(col, _column_type(col, dtype, frame, dialect)) for col, dtype in schema.items()],
         schema=schema_name or None,
     )
     ts_column = timestamp or next((c for c, d in schema.items() if isinstance(d, pl.Datetime)), None)
-    loader = {"postgresql": _copy_postgres, "duckdb": _insert_duckdb}.get(backend, _insert_rows)
+    loader = {"copy_csv": _copy_postgres, "arrow": _insert_duckdb, "insert": _insert_rows}[dialect.bulk_load]
     try:
         with engine.begin() as connection:
             target.drop(connection, checkfirst=True)
@@ -145,7 +140,7 @@ def load_demo(
                 loader(connection, target, chunk)
             if ts_column is not None:  # built after the load: faster than maintaining it row by row
                 sa.Index(f"ix_{name}_{ts_column}", target.c[ts_column]).create(connection)
-        if backend == "postgresql":
+        if dialect.analyze_after_load:
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 connection.exec_driver_sql(
                     f"ANALYZE {engine.dialect.identifier_preparer.format_table(target)}"

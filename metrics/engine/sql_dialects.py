@@ -28,13 +28,16 @@ import abc
 import datetime as dt
 import functools
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Select
+from sqlalchemy.types import TypeEngine
 
 from metrics.engine.local_days import EPOCH
 from metrics.engine.request import MetricError
@@ -43,6 +46,7 @@ SQLITE_FORMAT = "%Y-%m-%d %H:%M:%f"  # SQLite's normalized text timestamp (UTC, 
 
 Expr = ColumnElement[Any]
 ConnectArgs = dict[str, str | bool]  # DBAPI connect() keyword arguments
+BulkLoad = Literal["copy_csv", "arrow", "insert"]
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,17 @@ class SqlDialect(abc.ABC):
     native_percentile = False  # has percentile_cont(q) WITHIN GROUP (ORDER BY x)
     # Great Expectations' SQL data source runs on it; else expectations run on a pandas frame
     gx_sql_supported = True
+
+    # -- loading a table (`northstar demo --load-into`, the one writer) --
+    zoned_timestamps = False  # has a timestamp type that keeps the instant (timestamptz)
+    text_needs_length = False  # text columns are VARCHAR(n), sized to the longest value
+    bulk_load: BulkLoad = "insert"  # copy_csv: COPY FROM STDIN; arrow: from an Arrow table; batched INSERTs
+    analyze_after_load = False  # gather the planner's statistics once the rows are in
+    load_connect_args: ClassVar[Mapping[str, str | int]] = {}
+
+    def timestamp_type(self, zoned: bool) -> TypeEngine[Any]:
+        """The column type of a loaded timestamp column (`zoned`: the data carries a time zone)."""
+        return sa.DateTime(timezone=zoned and self.zoned_timestamps)
 
     # -- timestamps as stored --
 
@@ -171,6 +186,10 @@ class SqlDialect(abc.ABC):
 
 class PostgresDialect(SqlDialect):
     native_percentile = True
+    zoned_timestamps = True
+    bulk_load: BulkLoad = "copy_csv"
+    analyze_after_load = True
+    load_connect_args: ClassVar[Mapping[str, str | int]] = {"connect_timeout": 5}
 
     def local(self, ts: Expr, ctx: TimeContext) -> Expr:
         if ctx.utc and not ctx.aware:
@@ -189,6 +208,9 @@ class PostgresDialect(SqlDialect):
 class DuckDbDialect(PostgresDialect):
     # GX 1.x cannot run on duckdb-engine (great_expectations#11579)
     gx_sql_supported = False
+    bulk_load: BulkLoad = "arrow"
+    analyze_after_load = False
+    load_connect_args: ClassVar[Mapping[str, str | int]] = {}
 
     def epoch_seconds(self, ts: Expr) -> Expr:
         return sa.func.epoch(ts)
@@ -201,6 +223,11 @@ class DuckDbDialect(PostgresDialect):
 
 
 class MySqlDialect(SqlDialect):
+    text_needs_length = True
+
+    def timestamp_type(self, zoned: bool) -> TypeEngine[Any]:
+        return mysql.DATETIME(fsp=6)  # microseconds, as the other databases keep them
+
     def local(self, ts: Expr, ctx: TimeContext) -> Expr:
         if ctx.utc:
             return ts
