@@ -12,8 +12,9 @@ from connectors.base import ColumnKind, ConnectorError
 from connectors.models import FileSource, SourceConfig
 
 
-def _kind(dtype: pl.DataType) -> ColumnKind:
-    if dtype == pl.String or dtype == pl.Categorical or dtype == pl.Enum:
+def kind_of(dtype: pl.DataType) -> ColumnKind:
+    """The kind of a Polars column's values (the schema check and the Polars backend's filters ask it)."""
+    if dtype == pl.String or dtype == pl.Categorical or isinstance(dtype, pl.Enum):
         return "string"
     if dtype.is_integer():
         return "integer"
@@ -66,7 +67,7 @@ class FileConnector:
             raise ConnectorError(
                 f"source {self.name!r}: cannot read the schema of {self.config.path}: {exc}"
             ) from exc
-        return {name: _kind(dtype) for name, dtype in collected.items()}
+        return {name: kind_of(dtype) for name, dtype in collected.items()}
 
     def fingerprint(self) -> str:
         digest = hashlib.sha256()

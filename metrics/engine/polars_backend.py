@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from connectors.base import ColumnKind, Connector, ConnectorError, FrameConnector
+from connectors.base import Connector, ConnectorError, FrameConnector
+from connectors.files import kind_of
 from connectors.models import SourceConfig
 from metrics.definitions.calendar import Calendar
 from metrics.definitions.models import (
@@ -77,19 +78,6 @@ def _col(name: str) -> str:
 def _utc_bound(day: dt.date, zone: str) -> dt.datetime:
     """The UTC instant (naive) at which local day `day` starts."""
     return local_midnight(day, zone).replace(tzinfo=None)
-
-
-def _kind(dtype: pl.DataType) -> ColumnKind:
-    """The kind of a column's values, as far as a filter value is coerced to it (`filter_literal`)."""
-    if dtype == pl.String or dtype == pl.Categorical or isinstance(dtype, pl.Enum):
-        return "string"
-    if dtype.is_integer():
-        return "integer"
-    if dtype.is_float() or dtype.is_decimal():
-        return "float"
-    if dtype == pl.Boolean:
-        return "boolean"
-    return "other"
 
 
 _UNITS_PER_US = {"us": 1.0, "ns": 1000.0, "ms": 0.001}
@@ -344,7 +332,7 @@ class _Plan:
             else:
                 column, dtype = _dim(key), self.schema[key]
             values = value if isinstance(value, list) else [value]
-            literals = [filter_literal(v, _kind(dtype)) for v in values]
+            literals = [filter_literal(v, kind_of(dtype)) for v in values]
             parts.append(
                 pl.col(column) == literals[0] if len(literals) == 1 else pl.col(column).is_in(literals)
             )
