@@ -10,12 +10,17 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 import polars as pl
 
 from connectors.errors import ConnectorError
 from connectors.models import FileSource, SourceConfig, SqlSource
+
+if TYPE_CHECKING:  # SQLAlchemy loads with the first SQL source, not with this protocol
+    from sqlalchemy.engine import URL
+    from sqlalchemy.sql.base import Executable
+    from sqlalchemy.sql.selectable import FromClause
 
 ColumnKind = Literal["string", "integer", "float", "boolean", "timestamp", "date", "other"]
 
@@ -43,18 +48,20 @@ class FrameConnector(Connector, Protocol):
 
 @runtime_checkable
 class SqlConnector(Connector, Protocol):
+    url: URL  # resolved (`${VAR}` expanded); show it only through `connectors.sql.masked`
+
     @property
     def dialect_name(self) -> str: ...
 
-    def selectable(self) -> object:
-        """A SQLAlchemy FromClause (table or subquery) holding the events."""
+    def selectable(self) -> FromClause:
+        """The table or subquery holding the events."""
         ...
 
-    def execute(self, statement: object) -> pl.DataFrame:
+    def execute(self, statement: Executable) -> pl.DataFrame:
         """Run a compiled SELECT in a read-only session; return its (aggregated) rows."""
         ...
 
-    def explain(self, statement: object) -> str:
+    def explain(self, statement: Executable) -> str:
         """The statement as SQL text for this dialect, values shown as bound parameters."""
         ...
 

@@ -88,6 +88,7 @@ class OfflineConnector:
         self.dialect = dialect
         self.config = SqlSource.model_validate(SOURCE)
         self.table = sa.table("events", *[sa.column(n, t) for n, t in COLUMNS.items()])
+        self.url = sa.engine.make_url(f"{dialect.name}://offline/events")
 
     @property
     def dialect_name(self) -> str:

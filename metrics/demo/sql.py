@@ -28,7 +28,9 @@ from metrics.engine.sql_dialects import SqlDialect, dialect_or_ansi
 __all__ = ["load_demo"]
 
 
-def _column_type(name: str, dtype: pl.DataType, frame: pl.LazyFrame, dialect: SqlDialect) -> Any:
+def _column_type(
+    name: str, dtype: pl.DataType, frame: pl.LazyFrame, dialect: SqlDialect
+) -> sa.types.TypeEngine[Any]:
     if isinstance(dtype, pl.Datetime):
         return dialect.timestamp_type(zoned=dtype.time_zone is not None)
     if dtype == pl.Date:

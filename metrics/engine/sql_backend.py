@@ -87,10 +87,7 @@ class _Compiler:
         self.window = window
         self.calendar = window.calendar
         self.dialect: SqlDialect = dialect_for(connector.dialect_name)
-        src = connector.selectable()
-        if not isinstance(src, FromClause):
-            raise MetricError(f"source {source_name!r}: its connector did not give a SQL table or query")
-        self.src = src
+        self.src = connector.selectable()
         ts_type = self.column(source.columns.timestamp).type
         self.is_date = isinstance(ts_type, sa.Date) and not isinstance(ts_type, sa.DateTime)
         aware = isinstance(ts_type, sa.DateTime) and bool(ts_type.timezone)
@@ -806,7 +803,7 @@ class SqlBackend:
             raise MetricError(f"source {source_name!r} is not a SQL source")
         dialect = dialect_for(connector.dialect_name)
         src = connector.selectable()
-        if not isinstance(src, FromClause) or source.columns.timestamp not in src.c:
+        if source.columns.timestamp not in src.c:
             raise MetricError(
                 f"column {source.columns.timestamp!r} is not in source {source_name!r}; run `northstar validate`"
             )

@@ -191,7 +191,7 @@ def sql_profile(
 
     from metrics.engine.sql_dialects import dialect_or_ansi
 
-    table: Any = connector.selectable()
+    table = connector.selectable()
     dialect = dialect_or_ansi(connector.dialect_name)
     roles = source.columns
     columns = {c.name: c for c in table.c}

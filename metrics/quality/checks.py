@@ -18,7 +18,7 @@ import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -201,7 +201,7 @@ def _expectations(connector: Connector, source: SourceConfig, specs: list[Spec])
         dialect = dialect_or_ansi(connector.dialect_name)
         if dialect.gx_sql_supported:
             return gx_runner.run_on_sql(
-                _url(connector, source),
+                _url(connector),
                 specs,
                 table=source.table,
                 query=source.query.strip().rstrip(";").strip() if source.query else None,
@@ -216,7 +216,7 @@ def _expectations(connector: Connector, source: SourceConfig, specs: list[Spec])
 def _sql_columns(connector: SqlConnector, columns: list[str]) -> pl.DataFrame:
     import sqlalchemy as sa
 
-    table: Any = connector.selectable()
+    table = connector.selectable()
     return connector.execute(sa.select(*[table.c[c] for c in columns]))
 
 
@@ -258,15 +258,9 @@ def _on_pandas(
     return [outcomes[i] for i in range(len(specs))]
 
 
-def _url(connector: SqlConnector, source: SqlSource) -> str:
-    """The connection URL as a string GX can open (the connector's resolved one when it has it)."""
-    url: Any = getattr(connector, "url", None)
-    if url is None:
-        return source.url
-    render = getattr(url, "render_as_string", None)
-    if callable(render):
-        return str(render(hide_password=False))
-    return str(url)
+def _url(connector: SqlConnector) -> str:
+    """The connection URL as a string GX can open: the connector's resolved one."""
+    return connector.url.render_as_string(hide_password=False)
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
