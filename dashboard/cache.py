@@ -160,6 +160,11 @@ class QualityRunner:
     def start(self) -> QualityRunner:
         with self._lock:
             if self._thread is None:
+                # pandas whole before the checks' thread imports it (through Great Expectations):
+                # Plotly reads sys.modules["pandas"] without the import lock, so a figure built while
+                # that thread is halfway through `import pandas` fails on a half-made module.
+                import pandas  # noqa: F401
+
                 self._thread = threading.Thread(target=self._work, name="northstar-quality", daemon=True)
                 self._thread.start()
         return self

@@ -446,3 +446,27 @@ def test_default_as_of_is_the_last_complete_day_of_data() -> None:
         2026, 11, 20
     )  # a stale pipeline shows its day
     assert default_as_of(today, None) == today
+
+
+def test_the_checks_thread_never_races_a_figure_for_pandas() -> None:
+    # Plotly reads sys.modules["pandas"] without the import lock: a figure built while the checks'
+    # thread is halfway through `import pandas` fails. Starting the checks makes pandas whole first.
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = (
+        "import sys, threading\n"
+        "from dashboard.cache import QualityRunner\n"
+        "assert 'pandas' not in sys.modules\n"
+        "seen = []\n"
+        "def run(project, engine):\n"
+        "    seen.append(hasattr(sys.modules.get('pandas'), 'Series'))\n"
+        "runner = QualityRunner(None, None, run=run).start()\n"
+        "runner.wait(10)\n"
+        "print(seen)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[True]"
