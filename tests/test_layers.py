@@ -1,62 +1,26 @@
-"""The layers hold: imports run one way, no import cycles, heavy libraries load only when used, every
-module is in docs/architecture.md, and a long module says it is one stage."""
+"""The layers hold: imports run one way with no cycles (import-linter's contracts in pyproject.toml),
+heavy libraries load only when used, every module is in docs/architecture.md, and a long module says
+it is one stage."""
 
 from __future__ import annotations
 
 import ast
 import json
 import re
+import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
+
+import grimp
+import pytest
 
 from tests.conftest import ROOT
 
 PACKAGES = ("connectors", "metrics", "dashboard")
 HEAVY = ("great_expectations", "statsmodels", "kaleido", "streamlit")
-
-# What each group may import besides itself (the longest matching prefix names a module's group).
-# dashboard -> metrics -> connectors; inside metrics: load -> validation -> quality -> engine ->
-# definitions, and okrs -> engine, definitions. The demo asks the engine's dialects how to load a table.
-BELOW_METRICS = {"connectors"}
-ALLOWED: dict[str, set[str]] = {
-    "connectors": set(),
-    "metrics": set(),
-    "metrics.definitions": {"connectors"},
-    "metrics.engine": {"metrics.definitions", "connectors"},
-    "metrics.quality": {"metrics.engine", "metrics.definitions", "connectors"},
-    "metrics.okrs": {"metrics.engine", "metrics.definitions", "connectors"},
-    "metrics.validation": {"metrics.quality", "metrics.engine", "metrics.definitions", "connectors"},
-    "metrics.load": {
-        "metrics.validation",
-        "metrics.quality",
-        "metrics.engine",
-        "metrics.definitions",
-        "connectors",
-    },
-    "metrics.demo": {"metrics.engine", "metrics.definitions", "connectors"},
-    "dashboard": {
-        "metrics",
-        "metrics.load",
-        "metrics.validation",
-        "metrics.quality",
-        "metrics.okrs",
-        "metrics.engine",
-        "metrics.definitions",
-        "metrics.demo",
-        "connectors",
-    },
-}
 LONG_MODULE = 700  # lines; a longer module is one stage (a backend, the figure builders) and says so
-
-
-@dataclass(frozen=True)
-class Edge:
-    source: str
-    target: str
-    line: int
-    type_only: bool  # under `if TYPE_CHECKING:`: never runs
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
 def modules() -> dict[str, Path]:
@@ -70,134 +34,59 @@ def modules() -> dict[str, Path]:
     return found
 
 
-def _is_type_checking(test: ast.expr) -> bool:
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"], capture_output=True, text=True, cwd=root, timeout=120
     )
 
 
-def imports(name: str, path: Path, known: dict[str, Path]) -> list[Edge]:
-    """Every import of a project module in `path`, function-local ones included."""
-    tree = ast.parse(path.read_text())
-    type_only: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and _is_type_checking(node.test):
-            for child in node.body:
-                type_only.update(id(n) for n in ast.walk(child))
-    is_package = path.name == "__init__.py"
-    edges: list[Edge] = []
-    for node in ast.walk(tree):
-        targets: list[str] = []
-        if isinstance(node, ast.Import):
-            targets = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = name.split(".") if is_package else name.split(".")[:-1]
-                base = base[: len(base) - node.level + 1]
-                module = ".".join([*base, *([node.module] if node.module else [])])
-            else:
-                module = node.module or ""
-            for alias in node.names:
-                full = f"{module}.{alias.name}"
-                targets.append(full if full in known else module)
-        for target in targets:
-            if target in known and target != name:
-                edges.append(Edge(name, target, node.lineno, id(node) in type_only))
-    return edges
+def test_imports_run_one_way_with_no_cycles() -> None:
+    run = lint_imports(ROOT)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "3 kept, 0 broken" in run.stdout
 
 
-def group_of(module: str) -> str:
-    best = ""
-    for group in ALLOWED:
-        if (module == group or module.startswith(group + ".")) and len(group) > len(best):
-            best = group
-    assert best, f"{module} belongs to no layer: add it to ALLOWED in tests/test_layers.py"
-    return best
+@pytest.mark.parametrize(
+    ("module", "line", "broken"),
+    [
+        # a function-local import the wrong way: the engine reaching up into the OKRs
+        ("metrics/engine/engine.py", "from metrics.okrs.scoring import score", "metrics: load"),
+        # the OKRs and the data checks are independent of each other
+        ("metrics/okrs/status.py", "from metrics.quality import run_checks", "metrics: load"),
+        # a cycle inside one package, through a function-local import
+        ("dashboard/pack/html.py", "from dashboard.pack import build", "no import cycles"),
+        # the connectors never know about metrics
+        ("connectors/files.py", "from metrics.engine import Engine", "dashboard -> metrics -> connectors"),
+    ],
+)
+def test_the_contracts_catch_a_wrong_import(tmp_path: Path, module: str, line: str, broken: str) -> None:
+    for name in (*PACKAGES, "pyproject.toml"):
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, tmp_path / name)
+    path = tmp_path / module
+    path.write_text(path.read_text() + f"\n\ndef _probe() -> None:\n    {line}  # noqa: F401\n")
+    run = lint_imports(tmp_path)
+    assert run.returncode == 1, run.stdout
+    assert re.search(rf"^{re.escape(broken)}.* BROKEN$", run.stdout, re.M), run.stdout
 
 
-def graph() -> list[Edge]:
-    known = modules()
-    return [edge for name, path in known.items() for edge in imports(name, path, known)]
-
-
-def cycles(edges: list[Edge]) -> list[list[str]]:
-    """Strongly connected components of more than one module (Tarjan), over imports that run."""
-    nodes = sorted({e.source for e in edges} | {e.target for e in edges})
-    succ: dict[str, set[str]] = {n: set() for n in nodes}
-    for e in edges:
-        if not e.type_only:
-            succ[e.source].add(e.target)
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    found: list[list[str]] = []
-
-    def visit(node: str) -> None:
-        index[node] = low[node] = len(index)
-        stack.append(node)
-        on_stack.add(node)
-        for nxt in sorted(succ[node]):
-            if nxt not in index:
-                visit(nxt)
-                low[node] = min(low[node], low[nxt])
-            elif nxt in on_stack:
-                low[node] = min(low[node], index[nxt])
-        if low[node] == index[node]:
-            component = []
-            while True:
-                top = stack.pop()
-                on_stack.discard(top)
-                component.append(top)
-                if top == node:
-                    break
-            if len(component) > 1:
-                found.append(sorted(component))
-
-    for node in nodes:
-        if node not in index:
-            visit(node)
-    return found
-
-
-def test_imports_run_one_way() -> None:
-    wrong = []
-    for edge in graph():
-        source, target = group_of(edge.source), group_of(edge.target)
-        if source != target and target not in ALLOWED[source]:
-            wrong.append(f"{edge.source} (line {edge.line}) imports {edge.target}: {source} -> {target}")
-    assert not wrong, "\n".join(wrong)
-
-
-def test_no_import_cycles_even_through_function_local_imports() -> None:
-    assert cycles(graph()) == []
-
-
-def test_the_cycle_finder_finds_a_cycle_and_skips_type_only_imports() -> None:
-    edges = [
-        Edge("a", "b", 1, False),
-        Edge("b", "c", 1, False),
-        Edge("c", "a", 3, False),
-        Edge("c", "d", 1, False),
-    ]
-    assert cycles(edges) == [["a", "b", "c"]]
-    assert cycles([Edge("a", "b", 1, False), Edge("b", "a", 1, True)]) == []
-
-
-def test_the_layer_rule_catches_an_import_the_wrong_way(tmp_path: Path) -> None:
-    path = tmp_path / "engine.py"
-    path.write_text("def f():\n    from metrics.okrs.scoring import score\n")
-    edges = imports(
-        "metrics.engine.engine", path, {"metrics.engine.engine": path, "metrics.okrs.scoring": path}
+def test_imports_under_type_checking_do_not_count(tmp_path: Path) -> None:
+    for name in (*PACKAGES, "pyproject.toml"):
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, tmp_path / name)
+    path = tmp_path / "dashboard" / "pack" / "html.py"
+    text = path.read_text()
+    assert "if TYPE_CHECKING:\n" in text
+    path.write_text(
+        text.replace("if TYPE_CHECKING:\n", "if TYPE_CHECKING:\n    from dashboard.pack import build\n", 1)
     )
-    assert [(e.target, e.line) for e in edges] == [("metrics.okrs.scoring", 2)]
-    assert group_of("metrics.okrs.scoring") not in ALLOWED[group_of("metrics.engine.engine")]
-
-
-def test_definitions_import_nothing_else_of_metrics() -> None:
-    for edge in graph():
-        if group_of(edge.source) == "metrics.definitions" and edge.target.startswith("metrics"):
-            assert edge.target.startswith("metrics.definitions"), edge
+    assert lint_imports(tmp_path).returncode == 0
 
 
 def _import_all(names: list[str]) -> list[str]:
@@ -211,23 +100,9 @@ def _import_all(names: list[str]) -> list[str]:
 
 
 def _streamlit_modules() -> set[str]:
-    """Dashboard modules that import streamlit (the app's pages and frame), directly or not."""
-    known = modules()
-    direct = {
-        name
-        for name, path in known.items()
-        if re.search(r"^\s*(import streamlit|from streamlit)", path.read_text(), re.M)
-    }
-    edges = [e for e in graph() if not e.type_only]
-    users = set(direct)
-    changed = True
-    while changed:
-        changed = False
-        for edge in edges:
-            if edge.target in users and edge.source not in users:
-                users.add(edge.source)
-                changed = True
-    return users
+    """The app's frame and pages: every module that imports streamlit, directly or through another."""
+    graph = grimp.build_graph(*PACKAGES, include_external_packages=True, exclude_type_checking_imports=True)
+    return set(graph.find_downstream_modules("streamlit"))
 
 
 def test_importing_any_module_below_the_app_loads_no_heavy_library() -> None:
@@ -238,9 +113,9 @@ def test_importing_any_module_below_the_app_loads_no_heavy_library() -> None:
 
 
 def test_the_app_loads_no_heavy_library_but_streamlit() -> None:
-    names = sorted(_streamlit_modules())
-    assert "dashboard.app" in names or "dashboard.views.common" in names
-    assert _import_all([n for n in names if n != "dashboard.app"]) == ["streamlit"]
+    names = sorted(_streamlit_modules() - {"dashboard.app"})  # importing the frame would run it
+    assert "dashboard.views.common" in names
+    assert _import_all(names) == ["streamlit"]
 
 
 def test_metrics_and_connectors_never_import_streamlit() -> None:
