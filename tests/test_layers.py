@@ -40,6 +40,16 @@ def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def copy_packages(target: Path) -> None:
+    """The three packages and the contracts, to plant a wrong import in a copy."""
+    for name in (*PACKAGES, "pyproject.toml"):
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, target / name)
+
+
 def test_imports_run_one_way_with_no_cycles() -> None:
     run = lint_imports(ROOT)
     assert run.returncode == 0, run.stdout + run.stderr
@@ -60,12 +70,7 @@ def test_imports_run_one_way_with_no_cycles() -> None:
     ],
 )
 def test_the_contracts_catch_a_wrong_import(tmp_path: Path, module: str, line: str, broken: str) -> None:
-    for name in (*PACKAGES, "pyproject.toml"):
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(source, tmp_path / name)
+    copy_packages(tmp_path)
     path = tmp_path / module
     path.write_text(path.read_text() + f"\n\ndef _probe() -> None:\n    {line}  # noqa: F401\n")
     run = lint_imports(tmp_path)
@@ -74,12 +79,7 @@ def test_the_contracts_catch_a_wrong_import(tmp_path: Path, module: str, line: s
 
 
 def test_imports_under_type_checking_do_not_count(tmp_path: Path) -> None:
-    for name in (*PACKAGES, "pyproject.toml"):
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(source, tmp_path / name)
+    copy_packages(tmp_path)
     path = tmp_path / "dashboard" / "pack" / "html.py"
     text = path.read_text()
     assert "if TYPE_CHECKING:\n" in text
