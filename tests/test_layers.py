@@ -89,6 +89,34 @@ def test_imports_under_type_checking_do_not_count(tmp_path: Path) -> None:
     assert lint_imports(tmp_path).returncode == 0
 
 
+def import_graph() -> grimp.ImportGraph:
+    return grimp.build_graph(*PACKAGES, exclude_type_checking_imports=True)
+
+
+def cycles(graph: grimp.ImportGraph) -> list[tuple[str, ...]]:
+    """Every import a -> b for which b leads back to a: a module-level cycle, a package's own
+    `__init__` included (the contracts compare siblings, not a package with its children)."""
+    found = []
+    for module in sorted(graph.modules):
+        for imported in sorted(graph.find_modules_directly_imported_by(module)):
+            back = graph.find_shortest_chain(importer=imported, imported=module)
+            if back is not None:
+                found.append((module, *back))
+    return found
+
+
+def test_no_module_is_in_an_import_cycle() -> None:
+    assert cycles(import_graph()) == []
+
+
+def test_the_cycle_check_finds_a_cycle_through_a_package_init() -> None:
+    graph = import_graph()
+    graph.add_import(
+        importer="metrics.engine.engine", imported="metrics.engine", line_number=1, line_contents=""
+    )
+    assert ("metrics.engine", "metrics.engine.engine", "metrics.engine") in cycles(graph)
+
+
 def _import_all(names: list[str]) -> list[str]:
     code = "import sys, json, importlib\n"
     code += f"for name in {names!r}:\n    importlib.import_module(name)\n"
