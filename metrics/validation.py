@@ -1,8 +1,8 @@
 """Layers (b) and (c) of validation: definitions fit together, and definitions fit the data.
 
-Layer (a), syntax and schema, happens while loading (`metrics.definitions.yaml_files`, run by `metrics.load`). Each function returns
-problems; `prune` drops every definition a problem disables (and the ratios and key results that
-depend on them) so the rest of the project keeps working.
+Layer (a), syntax and schema, happens while loading (`metrics.definitions.yaml_files`, run by
+`metrics.load`). Each function returns problems; `prune` drops every definition a problem disables
+(and the ratios and key results that depend on them) so the rest of the project keeps working.
 """
 
 from __future__ import annotations

@@ -187,7 +187,7 @@ class Engine:
         comparison = compared = None
         if request.compare is not None:
             compared = self.compared_range(plan.start, plan.end, plan.grain, request.compare)
-            comparison = self._comparison(plan, request.compare, values)
+            comparison = self._comparison(plan, request.compare, compared, values)
         return MetricResult(
             request=request,
             start=plan.start,
@@ -279,10 +279,12 @@ class Engine:
         shift = self._shifter(compare, grain, len(self.calendar.periods(start, end, grain)))
         return shift(start), shift(end)
 
-    def _comparison(self, plan: _Resolved, compare: Comparison, values: Values) -> pl.DataFrame:
+    def _comparison(
+        self, plan: _Resolved, compare: Comparison, compared: tuple[dt.date, dt.date], values: Values
+    ) -> pl.DataFrame:
         periods = self.calendar.periods(plan.start, plan.end, plan.grain)
         shift = self._shifter(compare, plan.grain, len(periods))
-        start, end = self.compared_range(plan.start, plan.end, plan.grain, compare)
+        start, end = compared
         before = self._values(plan, start, end)
         keys = ["period"] if plan.by is None else ["period", plan.by]
         mapping = pl.DataFrame(

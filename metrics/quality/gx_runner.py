@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from metrics.definitions.problems import did_you_mean
+from metrics.quality import catalog
 from metrics.quality.catalog import GX_FIELDS, RESERVED_ARGS, ArgProblem, quiet
 from metrics.quality.report import Severity, plain
 
@@ -73,7 +75,6 @@ def coerce(args: Mapping[str, Any]) -> dict[str, Any]:
 
 def argument_problems(name: str, args: Mapping[str, Any]) -> list[ArgProblem]:
     """What is wrong with `args` for expectation `name`, found by building the GX expectation."""
-    from metrics.definitions.problems import did_you_mean
 
     cls = expectation_class(name)
     if cls is None:
@@ -130,9 +131,6 @@ def _translate(name: str, exc: Exception, allowed: list[str], did_you_mean: Any)
 
 def invalid_reason(name: str, args: Mapping[str, Any], exc: Exception) -> str:
     """Why GX refused to build an expectation, in the words `load_project` uses for the same YAML."""
-    from metrics.definitions.problems import did_you_mean
-    from metrics.quality import catalog
-
     problems = []
     if name in catalog.expectation_names():
         problems = catalog.argument_problems(name, args)
