@@ -6,9 +6,17 @@ alone; its message is one sentence that says what is wrong and what to do, with 
 
 from __future__ import annotations
 
+from connectors.secrets import mask_secrets
+
 
 class NorthstarError(Exception):
-    """Bad input of any kind: a definition, a request, a source, a pack. Never a bug of ours."""
+    """Bad input of any kind: a definition, a request, a source, a pack. Never a bug of ours.
+
+    Text arguments pass through `mask_secrets`, so no message can carry a password.
+    """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(mask_secrets(a) if isinstance(a, str) else a for a in args))
 
 
 class ConnectorError(NorthstarError):

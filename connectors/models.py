@@ -6,7 +6,9 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from connectors.query_check import backend_of, single_select
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
@@ -123,6 +125,15 @@ class SqlSource(_SourceBase):
     table: str | None = Field(default=None, description="schema.name or name")
     query: str | None = Field(default=None, description="A SELECT whose rows are the events.")
     timeout_seconds: float = Field(default=60, gt=0, description="Statement timeout.")
+
+    @field_validator("query")
+    @classmethod
+    def _one_select(cls, query: str | None, info: ValidationInfo) -> str | None:
+        url = info.data.get("url")
+        if query is None or not isinstance(url, str):
+            return query
+        single_select(query, backend_of(url))
+        return query
 
     @model_validator(mode="after")
     def _table_or_query(self) -> SqlSource:

@@ -41,6 +41,8 @@ from sqlalchemy.sql.selectable import FromClause
 
 from connectors.base import ColumnKind, ConnectorError
 from connectors.models import SourceConfig, SqlSource
+from connectors.query_check import single_select
+from connectors.secrets import mask_secrets
 
 # Python module that failed to import -> the package that provides it.
 DRIVER_PACKAGES: dict[str, str] = {
@@ -92,12 +94,12 @@ _FINGERPRINTS: dict[tuple[str, str], tuple[float, str]] = {}
 
 
 def masked(url: URL | str) -> str:
-    """The URL as text with the password replaced by ***."""
+    """The URL as text with its password and secret parameters replaced by ***."""
     try:
         parsed = make_url(url) if isinstance(url, str) else url
     except exc.ArgumentError:
-        return "<unparsable URL>"
-    return parsed.render_as_string(hide_password=True)
+        return mask_secrets(str(url))
+    return mask_secrets(parsed.render_as_string(hide_password=True))
 
 
 def dispose_engines() -> None:
@@ -158,6 +160,10 @@ def _create_engine(url: URL, timeout: float) -> Engine:
         connect_args["read_only"] = True
     elif (backend, url.get_driver_name()) in _CONNECT_TIMEOUT_DRIVERS:
         connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
+    if (backend, url.get_driver_name()) == ("postgresql", "psycopg"):
+        # Every statement is prepared (the extended protocol), which runs exactly one statement:
+        # "cannot insert multiple commands into a prepared statement", whatever text gets through.
+        connect_args["prepare_threshold"] = 0
     if connect_args:
         kwargs["connect_args"] = connect_args
     engine = sa.create_engine(url, **kwargs)
@@ -252,7 +258,7 @@ def _first_line(error: BaseException, url: URL | None) -> str:
     text = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
     if url is not None and url.password:
         text = text.replace(str(url.password), "***")
-    return text.rstrip(".")
+    return mask_secrets(text).rstrip(".")
 
 
 _TIMEOUT_MARKERS = (
@@ -483,9 +489,16 @@ class SqlAlchemyConnector:
             return schema, table
         return None, self.config.table
 
-    def _query_clause(self) -> TextClause:
+    def _query_text(self) -> str:
+        """The `query:` as one SELECT (validation refuses others; this holds for code that skips it)."""
         assert self.config.query is not None
-        return sa.text(_clean_query(self.config.query))
+        try:
+            return single_select(self.config.query, self.url.get_backend_name())
+        except ValueError as error:
+            raise ConnectorError(f"source {self.name!r}: {error}") from None
+
+    def _query_clause(self) -> TextClause:
+        return sa.text(self._query_text())
 
     def column_types(self) -> dict[str, sa.types.TypeEngine[Any]]:
         """Column name -> SQLAlchemy type, by reflection of the table or of the query's result."""
@@ -544,9 +557,7 @@ class SqlAlchemyConnector:
         if backend == "sqlite":  # sqlite3 describes no types: read the declared types of a temp view
             view = f"northstar_probe_{uuid.uuid4().hex[:12]}"
             quoted = self.engine.dialect.identifier_preparer.quote(view)
-            connection.exec_driver_sql(
-                f"CREATE TEMP VIEW {quoted} AS {_clean_query(self.config.query or '')}"
-            )
+            connection.exec_driver_sql(f"CREATE TEMP VIEW {quoted} AS {self._query_text()}")
             try:
                 rows = connection.exec_driver_sql(f"PRAGMA temp.table_info({quoted})").fetchall()
             finally:

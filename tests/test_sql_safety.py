@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,11 +25,13 @@ from metrics.definitions.calendar import Calendar
 from metrics.engine import Engine
 from metrics.engine.request import MetricError, MetricRequest
 from metrics.engine.sql_backend import SqlBackend
-from metrics.load import project_from_dicts
+from metrics.load import load_project, project_from_dicts
 from metrics.validation import check_data
+from tests.conftest import ROOT
 from tests.engine_fixtures import Row, compute_rows
 from tests.sql_fixtures import (
     DATABASES,
+    SOURCE_BASE,
     LoadedTable,
     drop_table,
     sql_project,
@@ -82,22 +87,82 @@ def test_writes_through_the_session_are_refused(table: LoadedTable) -> None:
     assert table_rows(table.url, table.table) == len(ROWS)
 
 
-WRITING_QUERIES = {
-    "sqlite": "SELECT * FROM {t}; DROP TABLE {t}",
-    "duckdb": "DELETE FROM {t} RETURNING *",
-    "postgres": "WITH gone AS (DELETE FROM {t} RETURNING *) SELECT * FROM gone",
-    "mariadb": "SELECT * FROM {t}; DROP TABLE {t}",
+# Each would change the table if it reached the database as written.
+HOSTILE_QUERIES = {
+    "break out of the subquery": "SELECT * FROM {t}) x; COMMIT; BEGIN READ WRITE; DROP TABLE {t}; COMMIT; "
+    "SELECT * FROM (SELECT * FROM {t}",
+    "two statements": "SELECT * FROM {t}; DROP TABLE {t}",
+    "a DELETE": "DELETE FROM {t} RETURNING *",
+    "a DELETE in a CTE": "WITH gone AS (DELETE FROM {t} RETURNING *) SELECT * FROM gone",
+    "SELECT INTO": "SELECT * INTO copy_of_events FROM {t}",
 }
 
 
-def test_a_query_source_cannot_write(table: LoadedTable) -> None:
-    query = WRITING_QUERIES[table.kind].format(t=table.table)
-    project = sql_project(table.url, {"rows": METRICS["rows"]}, query=query)
-    problems = check_data(project)
-    assert len(problems) == 1 and "source 'events'" in problems[0].message
-    with pytest.raises(ConnectorError):
-        compute_rows(project, ["rows"], dt.date(2026, 3, 1), dt.date(2026, 3, 3))
+def _query_project(folder: Path, url: str, query: str) -> Path:
+    """A project folder whose one source is `query:` (JSON is YAML: one value per line here)."""
+    folder.mkdir()
+    source = {"type": "sql", "url": url, "query": query, **SOURCE_BASE}
+    (folder / "sources.yaml").write_text(json.dumps({"sources": {"events": source}}, indent=1))
+    (folder / "metrics.yaml").write_text(json.dumps({"metrics": {"rows": METRICS["rows"]}}))
+    return folder
+
+
+@pytest.mark.parametrize("hostile", list(HOSTILE_QUERIES))
+def test_a_query_source_is_one_select_or_a_located_error(
+    table: LoadedTable, hostile: str, tmp_path: Path
+) -> None:
+    query = HOSTILE_QUERIES[hostile].format(t=table.table)
+    folder = _query_project(tmp_path / "project", table.url, query)
+    lines = (folder / "sources.yaml").read_text().splitlines()
+    query_line = next(n for n, line in enumerate(lines, 1) if '"query":' in line)
+    project = load_project(folder)
+    refused = [p for p in project.problems if "`query:`" in p.message]
+    assert len(refused) == 1 and "SELECT" in refused[0].message, [str(p) for p in project.problems]
+    assert refused[0].location is not None and refused[0].location.file.endswith("sources.yaml")
+    assert refused[0].location.line == query_line
+    assert "events" not in project.sources
     assert table_rows(table.url, table.table) == len(ROWS)
+
+
+@pytest.mark.parametrize("hostile", ["break out of the subquery", "two statements", "a DELETE"])
+def test_the_database_refuses_what_gets_past_the_check(
+    table: LoadedTable, hostile: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the SELECT check bypassed, one statement per request (PostgreSQL: every statement is
+    prepared, so multiple commands are refused; SQLite and MariaDB's drivers run one) and the
+    read-only session still keep the table."""
+    import connectors.sql
+
+    monkeypatch.setattr(connectors.sql, "single_select", lambda query, backend: query.strip())
+    query = HOSTILE_QUERIES[hostile].format(t=table.table)
+    config = SqlSource.model_construct(
+        **{**source(table.url, table=table.table).__dict__, "table": None, "query": query}
+    )
+    with pytest.raises(ConnectorError):
+        SqlAlchemyConnector("events", config, Path(".")).schema()
+    assert table_rows(table.url, table.table) == len(ROWS)
+
+
+@pytest.mark.postgres
+def test_validate_never_runs_a_second_statement_on_postgres(postgres_url: str, tmp_path: Path) -> None:
+    """The probe's reproducer: `northstar validate` on a `query:` that commits, opens a read-write
+    transaction and drops the table."""
+    table = LoadedTable("postgres", tmp_path, ROWS)
+    try:
+        query = HOSTILE_QUERIES["break out of the subquery"].format(t=table.table)
+        config = _query_project(tmp_path / "project", postgres_url, query)
+        run = subprocess.run(
+            [sys.executable, "-m", "dashboard.cli", "validate", "--config", str(config)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+        )
+        assert run.returncode == 1 and "Traceback" not in run.stderr
+        assert "sources.yaml:6:" in run.stdout and "`query:`" in run.stdout, run.stdout + run.stderr
+        assert table_rows(table.url, table.table) == len(ROWS)
+    finally:
+        table.close()
 
 
 def test_sql_in_filter_values_is_only_ever_a_value(table: LoadedTable) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from connectors.errors import NorthstarError
+from connectors.secrets import mask_secrets
 
 SubjectKind = Literal["file", "source", "metric", "okr", "kr", "dimension", "check"]
 
@@ -74,6 +75,11 @@ class Problem:
     location: Location | None = None
     hint: str | None = None
     subject: Subject | None = field(default=None, compare=False)  # what it disables
+
+    def __post_init__(self) -> None:  # a message may quote a URL or a driver's words: no secret shows
+        object.__setattr__(self, "message", mask_secrets(self.message))
+        if self.hint is not None:
+            object.__setattr__(self, "hint", mask_secrets(self.hint))
 
     def __str__(self) -> str:
         place = f"{self.location}: " if self.location else ""
