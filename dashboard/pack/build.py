@@ -39,6 +39,7 @@ import polars as pl
 
 from dashboard import figures
 from dashboard.format import kr_title, metric_unit
+from dashboard.pack.folder import check_out, staged
 from dashboard.pack.html import render_html, render_summary
 from dashboard.pack.images import Image, Renderer, RenderStats, render_pngs
 from dashboard.pack.model import SCALE, PackError, PackItem, Plan, Quality, Stamp
@@ -503,17 +504,32 @@ def write_pack(
     renderer: Renderer | None = None,
 ) -> PackSummary:
     """Render the plan's images (one browser: `renderer`, else one started here) and write them,
-    index.html, summary.md and pack.json."""
+    index.html, summary.md and pack.json: into a folder beside `out` that then replaces it
+    (`dashboard.pack.folder` says which `out` is refused)."""
     began = time.perf_counter()
     out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise PackError(f"cannot create the pack folder {out}: {exc.strerror or exc}") from None
+    with staged(out) as stage:
+        render, timings, pages = _write_into(stage, plan, project, browser=browser, renderer=renderer)
+    files = tuple([out / i.file for i in plan.items] + [out / name for name in pages])
+    return PackSummary(
+        out=out,
+        files=files,
+        items=plan.items,
+        stamp=plan.stamp,
+        seconds=sum(plan.timings.values()) + time.perf_counter() - began,
+        render=render,
+        timings=timings,
+    )
+
+
+def _write_into(
+    stage: Path, plan: Plan, project: Project, *, browser: str | None, renderer: Renderer | None
+) -> tuple[RenderStats, dict[str, float], dict[str, str]]:
+    """Render the images and write every file of the pack into `stage`."""
     images = [
         Image(
             figure=stamped(item.figure, item.stamp),
-            path=out / item.file,
+            path=stage / item.file,
             width=item.width,
             height=item.height,
             scale=SCALE,
@@ -549,20 +565,11 @@ def write_pack(
     }
     try:
         for name, text in pages.items():
-            (out / name).write_text(text, encoding="utf-8")
+            (stage / name).write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise PackError(f"cannot write the pack into {out}: {exc.strerror or exc}") from None
+        raise PackError(f"cannot write the pack into {stage.parent}: {exc.strerror or exc}") from None
     timings["pages"] = time.perf_counter() - tick
-    files = tuple([out / i.file for i in plan.items] + [out / name for name in pages])
-    return PackSummary(
-        out=out,
-        files=files,
-        items=plan.items,
-        stamp=plan.stamp,
-        seconds=sum(plan.timings.values()) + time.perf_counter() - began,
-        render=render,
-        timings=timings,
-    )
+    return render, timings, pages
 
 
 def build_pack(
@@ -579,6 +586,7 @@ def build_pack(
     `as_of` defaults to the engine's today; `base_url` (for the links) to `review.base_url` in
     project.yaml, else http://localhost:8501; `browser` to the Chromium that `find_browser` picks."""
     began = time.perf_counter()
+    check_out(Path(out).absolute())  # refuse before the work, not after it
     if not (project.okrs or project.settings.review.pinned_metrics):
         summary = write_pack(plan_pack(project, engine, as_of=as_of, base_url=base_url), project, out)
     else:
