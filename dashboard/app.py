@@ -33,6 +33,7 @@ import streamlit as st  # noqa: E402
 
 from connectors.errors import NorthstarError  # noqa: E402
 from dashboard import cache, state  # noqa: E402
+from dashboard.debug import debug, failure, for_viewers, problem_line  # noqa: E402
 from dashboard.views.common import CTX_KEY, Ctx, md  # noqa: E402
 from metrics.definitions.calendar import Calendar, last_complete_day  # noqa: E402
 from metrics.definitions.models import GRAINS, FunnelMetric, RetentionMetric  # noqa: E402
@@ -225,7 +226,7 @@ def _problems(project: Project) -> None:
         icon=":material/error:",
     )
     with st.expander("Problems, by file and line", expanded=len(problems) <= 5):
-        st.code("\n".join(str(p) for p in problems), language=None, wrap_lines=True)
+        st.code("\n".join(problem_line(p, project.root) for p in problems), language=None, wrap_lines=True)
 
 
 def base_url(project: Project, url_path: str) -> str:
@@ -261,7 +262,9 @@ def main() -> None:
         try:
             _ensure_demo(str(ROOT))
         except Exception as exc:
-            st.error(f"Could not generate the demo data: {exc}. Run `northstar demo` in a terminal.")
+            st.error(
+                f"Could not generate the demo data: {for_viewers(exc)}. Run `northstar demo` in a terminal."
+            )
     project = cache.project(str(folder))
     mark("project")
     calendar = Calendar.of(project.settings)
@@ -270,7 +273,7 @@ def main() -> None:
         engine = cache.engine(str(folder), project)
     except Exception as exc:
         _problems(project)
-        st.error(f"The metric engine could not start: {exc}")
+        st.error(f"The metric engine could not start: {for_viewers(exc)}")
         st.stop()
     mark("engine")
     data_fp = cache.data_fingerprint(engine, project)
@@ -326,11 +329,12 @@ def main() -> None:
         current.run()
     except Exception as exc:
         if isinstance(exc, NorthstarError):
-            st.error(str(exc), icon=":material/error:")
+            st.error(md(for_viewers(exc)), icon=":material/error:")
         else:
-            st.error(f"This page failed: {type(exc).__name__}: {md(exc)}", icon=":material/bug_report:")
-            with st.expander("Details for the developers"):
-                st.code(traceback.format_exc(), language=None)
+            st.error(md(failure(exc)), icon=":material/bug_report:")
+            if debug():  # `serve --debug` only: tracebacks hold server paths
+                with st.expander("Details for the developers"):
+                    st.code(traceback.format_exc(), language=None)
 
     mark("page")
     view = ctx.view  # pages may change it (the metric picked on the page)
@@ -347,7 +351,8 @@ def main() -> None:
             st.link_button(
                 "Open review mode", ctx.share_url(view.replace(review=True)), icon=":material/slideshow:"
             )
-            st.caption(f"Config: `{md(folder)}` · definitions `{project.fingerprint[:8]}`")
+            where = f"Config: `{md(folder)}` · " if debug() else ""  # a server path: --debug only
+            st.caption(f"{where}Definitions `{project.fingerprint[:8]}`")
 
     mark("total")
     runner = ctx.quality_runner()

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from dashboard import worker
+from dashboard.debug import error_text
 from metrics.definitions.calendar import Calendar
 from metrics.definitions.models import MetricDef
 from metrics.definitions.project import FILES, Project
@@ -187,7 +188,7 @@ class QualityRunner:
                 run = run_checks
             self.report = run(self._project, self._engine)
         except Exception as exc:  # shown on the quality page; never takes the app down
-            self.error = f"{type(exc).__name__}: {exc}"
+            self.error = error_text(exc)
         finally:
             self.seconds = time.perf_counter() - began
             self._done.set()

@@ -16,6 +16,7 @@ import typer
 from typer.exceptions import TyperException
 
 from connectors.errors import NorthstarError
+from connectors.secrets import mask_secrets
 
 if TYPE_CHECKING:
     from metrics.definitions.project import Project
@@ -291,13 +292,17 @@ def serve(
     host: Annotated[
         str, typer.Option(help="Address to bind; other than 127.0.0.1 exposes the dashboard.")
     ] = "127.0.0.1",
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help="Show tracebacks and server paths on the pages (never in production)."),
+    ] = False,
 ) -> None:
     """Run the Streamlit dashboard on the project."""
     config = _resolve_config(config)
     load(config, check_data=False)  # fail early, with one sentence, on a missing folder; makes the demo data
     if host not in {"127.0.0.1", "localhost", "::1"}:
         typer.echo(f"warning: binding {host}: the dashboard is reachable from other machines", err=True)
-    env = {**os.environ, "NORTHSTAR_CONFIG": str(config.resolve())}
+    env = {**os.environ, "NORTHSTAR_CONFIG": str(config.resolve()), "NORTHSTAR_DEBUG": "1" if debug else "0"}
     command = [
         sys.executable,
         "-m",
@@ -314,6 +319,8 @@ def serve(
         "minimal",
         "--browser.gatherUsageStats",
         "false",
+        "--client.showErrorDetails",
+        "full" if debug else "none",  # a traceback Streamlit catches itself: --debug only
     ]
     typer.echo(
         f"Northstar on http://{'localhost' if host == '127.0.0.1' else host}:{port} (Ctrl+C stops it)",
@@ -365,7 +372,7 @@ def demo(
 
 
 def _one_sentence(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
+    text = mask_secrets(str(exc)).strip() or type(exc).__name__
     return " ".join(text.split())
 
 

@@ -8,6 +8,7 @@ from typing import assert_never
 import polars as pl
 import streamlit as st
 
+from dashboard.debug import error_text
 from dashboard.views import common
 from dashboard.views.common import Ctx, md
 from dashboard.views.explorer import pick_metric
@@ -180,7 +181,7 @@ def render(ctx: Ctx) -> None:
         try:
             st.code(ctx.explain(request), language=None)
         except Exception as exc:
-            st.error(f"The engine cannot plan this metric: {md(exc)}")
+            st.error(f"The engine cannot plan this metric: {md(error_text(exc))}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import cache, figures
+from dashboard.debug import error_text
 from dashboard.format import (
     format_date,
     format_delta,
@@ -267,7 +268,7 @@ def scorecard(ctx: Ctx) -> Scorecard | None:
     try:
         return ctx.scorecard()
     except Exception as exc:  # the explorer still shows the metric
-        st.caption(f"The OKR scorecard could not be computed: {md(exc)}")
+        st.caption(f"The OKR scorecard could not be computed: {md(error_text(exc))}")
         return None
 
 

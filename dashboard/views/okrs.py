@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import figures
+from dashboard.debug import for_viewers
 from dashboard.format import (
     format_date,
     format_probability,
@@ -20,7 +21,7 @@ from dashboard.format import (
     status_words,
 )
 from dashboard.views import common
-from dashboard.views.common import Ctx, mdh
+from dashboard.views.common import Ctx, md, mdh
 
 if TYPE_CHECKING:
     from metrics.definitions.models import KeyResult, Objective
@@ -103,7 +104,7 @@ def kr_tile(
                 unsafe_allow_html=True,
             )
         if score.problem:
-            st.warning(score.problem, icon=":material/warning:")
+            st.warning(md(for_viewers(score.problem)), icon=":material/warning:")
         fig = kr_figure(ctx, score, kr_def, compact=True)
         common.plot(fig, ctx, "kr", kr_def.id, ctx.view.as_of, key=f"spark_{objective.id}_{kr_def.id}")
         common.quality_badge(ctx, kr_def.metric, report=report, compact=True)
