@@ -34,7 +34,7 @@ import streamlit as st  # noqa: E402
 from connectors.errors import NorthstarError  # noqa: E402
 from dashboard import cache, state  # noqa: E402
 from dashboard.debug import debug, failure, for_viewers, problem_line  # noqa: E402
-from dashboard.views.common import CTX_KEY, Ctx, md  # noqa: E402
+from dashboard.views.common import CTX_KEY, Ctx, md, mdc  # noqa: E402
 from metrics.definitions.calendar import Calendar, last_complete_day  # noqa: E402
 from metrics.definitions.models import GRAINS, FunnelMetric, RetentionMetric  # noqa: E402
 from metrics.definitions.project import Project  # noqa: E402
@@ -351,7 +351,7 @@ def main() -> None:
             st.link_button(
                 "Open review mode", ctx.share_url(view.replace(review=True)), icon=":material/slideshow:"
             )
-            where = f"Config: `{md(folder)}` · " if debug() else ""  # a server path: --debug only
+            where = f"Config: {mdc(folder)} · " if debug() else ""  # a server path: --debug only
             st.caption(f"{where}Definitions `{project.fingerprint[:8]}`")
 
     mark("total")

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import plotly.graph_objects as go
 import polars as pl
 
+from dashboard import escape
 from dashboard.format import (
     axis_format,
     format_date,
@@ -121,6 +122,11 @@ TEMPLATE = go.layout.Template(
 )
 
 
+# User text (labels, descriptions, data values) made literal inside a Plotly label, which reads a
+# little HTML: `dashboard.escape.plotly`, applied where the text enters a figure.
+plain = escape.plotly
+
+
 def status_color(status: str | None) -> str:
     return STATUS_COLORS.get(status or "", NO_STATUS)
 
@@ -147,9 +153,10 @@ def file_name(*parts: object) -> str:
 
 
 def period_title(label: str, start: dt.date | None, end: dt.date | None, grain: str | None = None) -> str:
+    """A chart's title: the (user's) label, escaped here, over the range in small grey type."""
     words = GRAIN_WORDS.get(grain or "", "")
     suffix = f" · {words}" if words else ""
-    return f"{label}<br><sup style='color:{MUTED}'>{format_range(start, end)}{suffix}</sup>"
+    return f"{plain(label)}<br><sup style='color:{MUTED}'>{format_range(start, end)}{suffix}</sup>"
 
 
 TITLE_TOP = 14  # px from the top of the figure to the title
@@ -464,7 +471,7 @@ def metric_timeseries(
         for index, group in enumerate(groups[:max_groups]):
             part = frame.filter(pl.col(by).eq_missing(group)).sort("period")
             color = PALETTE[index % len(PALETTE)]
-            name = "(none)" if group is None else str(group)
+            name = "(none)" if group is None else plain(group)
             fig.add(
                 x=part["period"].to_list(),
                 y=_values(part["value"]),
@@ -495,7 +502,7 @@ def metric_timeseries(
         if len(groups) > max_groups:
             fig.annotations.append(
                 {
-                    "text": f"Top {max_groups} of {len(groups)} {by} values",
+                    "text": f"Top {max_groups} of {len(groups)} {plain(by)} values",
                     "xref": "paper",
                     "yref": "paper",
                     "x": 1,
@@ -530,7 +537,7 @@ def metric_timeseries(
             mode="lines+markers" if main.height <= 40 else "lines",
             line={"color": PRIMARY, "width": 2.4},
             marker={"size": 5},
-            name=label,
+            name=plain(label),
             legendrank=1,  # first in the legend, though drawn over the comparison
         )
     if target is not None:
@@ -595,12 +602,6 @@ def kr_chart(
     return fig.build(margin={"l": 52, "r": 10, "t": 10, "b": 28})
 
 
-def plain(text: str) -> str:
-    """User text (labels and descriptions from YAML) made literal inside a Plotly label, which
-    reads a little HTML."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def wrap_label(label: str, width: int = 30, lines: int = 3) -> str:
     """A key result's name as a scorecard row label: at most `lines` lines of `width` characters,
     so a long description does not squeeze the bars (Plotly sizes the label column to the text)."""
@@ -659,7 +660,7 @@ def kr_figure(
         return go.Figure()
     return kr_chart(
         score.history,
-        title=period_title(plain(kr_title(project, kr)), target.start, target.end),
+        title=period_title(kr_title(project, kr), target.start, target.end),
         unit=metric_unit(project, kr.metric),
         target=target,
         status=score.status,
@@ -807,7 +808,7 @@ def funnel_bars(
     fig.layout.update(hovermode="closest", bargap=0.25)
     fig.axis("yaxis", title={"text": "Users", "font": {"color": MUTED, "size": 12}})
     order = steps.select("step", "step_label").unique().sort("step")
-    labels = [f"{s}. {lbl}" for s, lbl in zip(order["step"], order["step_label"], strict=True)]
+    labels = [f"{s}. {plain(lbl)}" for s, lbl in zip(order["step"], order["step_label"], strict=True)]
     if by is not None and by in steps.columns:
         groups = steps.filter(pl.col("step") == 1).sort("users", descending=True)[by].to_list()[:max_groups]
         for index, group in enumerate(groups):
@@ -817,7 +818,7 @@ def funnel_bars(
                 "bar",
                 x=labels[: part.height],
                 y=part["users"].to_list(),
-                name="(none)" if group is None else str(group),
+                name="(none)" if group is None else plain(group),
                 marker={"color": PALETTE[index % len(PALETTE)]},
                 text=[
                     f"{format_value(u, 'users', short=True)}<br>{(u / first if first else 0):.0%}"
@@ -932,13 +933,13 @@ def retention_curves(
             x=part["offset"].to_list(),
             y=_values(part["value"]),
             mode="lines+markers",
-            name=name,
+            name=plain(name),
             line={
                 "color": INK if emphasis else PALETTE[index % len(PALETTE)],
                 "width": 3.2 if emphasis else 1.6,
             },
             marker={"size": 7 if emphasis else 5},
             opacity=1.0 if emphasis else 0.85,
-            hovertemplate=f"{unit} %{{x}}: %{{y:.1%}}<extra>{name}</extra>",
+            hovertemplate=f"{unit} %{{x}}: %{{y:.1%}}<extra>{escape.plotly_template(name)}</extra>",
         )
     return fig.build()

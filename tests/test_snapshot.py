@@ -41,6 +41,7 @@ from dashboard.pack.build import (
     stamped,
     zip_pack,
 )
+from dashboard.pack.html import _cell
 from dashboard.pack.images import find_browser, with_text
 from dashboard.pack.model import SCALE, PackError, Plan
 from dashboard.state import Options, ViewState, parse, share_url
@@ -440,12 +441,10 @@ def test_summary_numbers_equal_northstar_okrs_json(
     unscored = [i for i in plan.items if i.note]
     assert unscored, "OKRS holds a KR whose baseline beats its target: it must be explained"
     for item in unscored:
-        assert f"- {item.title}: {item.note}" in summary
+        assert f"- {_cell(item.title)}: {_cell(item.note)}" in summary
 
 
 def test_summary_escapes_table_breaking_text() -> None:
-    from dashboard.pack.html import _cell
-
     assert _cell("Revenue | per user\nnew") == "Revenue \\| per user new"
 
 

@@ -341,7 +341,7 @@ class _Builder:
         label = self.project.label(metric_id)
         fig = figures.metric_timeseries(
             main,
-            label=figures.plain(label),
+            label=label,
             unit=metric_unit(self.project, metric_id),
             start=result.start,
             end=result.end,

@@ -6,14 +6,13 @@ Both are rendered from the pack's values (`model`) and the typed scorecard (`met
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import plotly.io as pio
 
-from dashboard import figures
+from dashboard import escape, figures
 from dashboard.format import (
     format_date,
     format_probability,
@@ -34,9 +33,7 @@ if TYPE_CHECKING:
 WARN = "⚠"
 
 
-def _cell(text: object) -> str:
-    """Text safe in one markdown table cell."""
-    return " ".join(str(text).split()).replace("\\", "\\\\").replace("|", "\\|")
+_cell = escape.markdown_cell  # user text in summary.md: on one line, no link, image, HTML or `|`
 
 
 @dataclass(frozen=True)
@@ -206,7 +203,7 @@ CSS = """
 
 
 def _pill(status_key: str | None, words: str) -> str:
-    return f'<span class="pill" style="background:{figures.status_color(status_key)}">{html.escape(words)}</span>'
+    return f'<span class="pill" style="background:{figures.status_color(status_key)}">{escape.html_text(words)}</span>'
 
 
 def _chart(item: PackItem, first: bool) -> str:
@@ -221,10 +218,10 @@ def _chart(item: PackItem, first: bool) -> str:
         default_height=f"{int(item.figure.layout.height or 420)}px",
     )
     warn = ' <span class="warn">' + WARN + "</span>" if item.stamp.quality.level in ("fail", "warn") else ""
-    url = html.escape(item.stamp.url, quote=True)
+    url = escape.html_text(item.stamp.url, quote=True)
     return (
-        f'<figure class="chart" data-kind="{item.kind}" data-id="{html.escape(item.id, quote=True)}">{div}'
-        f"<figcaption>{html.escape(item.stamp.line())}{warn}<br>"
+        f'<figure class="chart" data-kind="{item.kind}" data-id="{escape.html_text(item.id, quote=True)}">{div}'
+        f"<figcaption>{escape.html_text(item.stamp.line())}{warn}<br>"
         f'<a href="{url}">{url}</a></figcaption></figure>'
     )
 
@@ -232,12 +229,12 @@ def _chart(item: PackItem, first: bool) -> str:
 def render_html(project: Project, card: Scorecard, items: Sequence[PackItem], stamp: Stamp) -> str:
     """index.html: the stamp, the summary table, then every chart (objective, its key results, the
     pinned metrics), each with its own stamp and link."""
-    name = html.escape(project.settings.name)
+    name = escape.html_text(project.settings.name)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{name}: OKR review as of {html.escape(format_date(stamp.as_of))}</title>",
+        f"<title>{name}: OKR review as of {escape.html_text(format_date(stamp.as_of))}</title>",
         "<style>"
         + CSS
         % {
@@ -250,8 +247,8 @@ def render_html(project: Project, card: Scorecard, items: Sequence[PackItem], st
         + "</style>",
         "</head><body><main>",
         f"<h1>{name}: OKR review</h1>",
-        f'<div class="stamp">{html.escape(stamp.line())}<br>'
-        f'<a href="{html.escape(stamp.url, quote=True)}">{html.escape(stamp.url)}</a></div>',
+        f'<div class="stamp">{escape.html_text(stamp.line())}<br>'
+        f'<a href="{escape.html_text(stamp.url, quote=True)}">{escape.html_text(stamp.url)}</a></div>',
     ]
     rows = _rows(project, card, items)
     if rows:
@@ -261,32 +258,34 @@ def render_html(project: Project, card: Scorecard, items: Sequence[PackItem], st
         )
         for row in rows:
             objective = row.kind == "objective"
-            title = html.escape(row.title) + (
-                f' <span class="stamp">{html.escape(row.detail)}</span>' if row.detail else ""
+            title = escape.html_text(row.title) + (
+                f' <span class="stamp">{escape.html_text(row.detail)}</span>' if row.detail else ""
             )
             parts.append(
                 f'<tr class="{row.kind}"><td class="{"" if objective else "kr"}">{title}</td>'
-                f'<td class="num">{html.escape(row.current)}</td><td class="num">{html.escape(row.target)}</td>'
-                f'<td class="num">{html.escape(row.progress)}</td><td>{_pill(row.status_key, row.status)}</td>'
-                f'<td class="num">{html.escape(row.probability)}</td></tr>'
+                f'<td class="num">{escape.html_text(row.current)}</td><td class="num">{escape.html_text(row.target)}</td>'
+                f'<td class="num">{escape.html_text(row.progress)}</td><td>{_pill(row.status_key, row.status)}</td>'
+                f'<td class="num">{escape.html_text(row.probability)}</td></tr>'
             )
         parts.append("</tbody></table>")
     problems = _problems(items)
     if problems:
         parts.append('<p class="stamp"><b>Not scored:</b></p><ul class="stamp">')
-        parts += [f"<li>{html.escape(t)}: {html.escape(n)}</li>" for t, n in problems]
+        parts += [f"<li>{escape.html_text(t)}: {escape.html_text(n)}</li>" for t, n in problems]
         parts.append("</ul>")
     checks = _checks(items)
     if checks:
         parts.append(
             f'<p class="stamp"><span class="warn">{WARN}</span> <b>Data checks that did not pass:</b></p>'
         )
-        parts.append('<ul class="stamp">' + "".join(f"<li>{html.escape(c)}</li>" for c in checks) + "</ul>")
+        parts.append(
+            '<ul class="stamp">' + "".join(f"<li>{escape.html_text(c)}</li>" for c in checks) + "</ul>"
+        )
     first = True
     current: str | None = None
     for item in items:
         if item.kind == "objective":
-            parts.append(f"<h2>{html.escape(item.title)}</h2>")
+            parts.append(f"<h2>{escape.html_text(item.title)}</h2>")
             current = item.objective
         elif item.kind == "metric" and current != "__metrics__":
             parts.append("<h2>Pinned metrics</h2>")

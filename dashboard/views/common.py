@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -12,7 +10,7 @@ from typing import TYPE_CHECKING, cast
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import cache
+from dashboard import cache, escape
 from dashboard.figures import chart_config, file_name
 from dashboard.format import format_age, format_date, metric_unit
 from dashboard.state import Options, ViewState, share_url
@@ -175,15 +173,10 @@ def plot(fig: go.Figure, ctx: Ctx, *parts: object, key: str | None = None) -> No
     )
 
 
-def md(text: object) -> str:
-    """User text (labels and descriptions from YAML) made inert for st.markdown (no HTML is allowed
-    there unless a caller passes unsafe_allow_html, and those callers use `html.escape`)."""
-    return re.sub(r"([\\`*_\[\]$<>#|~])", r"\\\1", str(text))
-
-
-def mdh(text: object) -> str:
-    """User text for st.markdown(..., unsafe_allow_html=True): HTML-escaped, then markdown-inert."""
-    return md(html.escape(str(text), quote=False))
+# The pages' short names for the escapes of `dashboard.escape` (the one home of escaping).
+md = escape.markdown  # st.markdown and every element that reads Markdown
+mdc = escape.markdown_code  # inside an inline code span
+mdh = escape.markdown_html  # st.markdown(..., unsafe_allow_html=True)
 
 
 # --- data quality -------------------------------------------------------------------------------

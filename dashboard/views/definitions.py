@@ -10,7 +10,7 @@ import streamlit as st
 
 from dashboard.debug import error_text
 from dashboard.views import common
-from dashboard.views.common import Ctx, md
+from dashboard.views.common import Ctx, md, mdc
 from dashboard.views.explorer import pick_metric
 from metrics.definitions.models import (
     ActiveUsersMetric,
@@ -36,9 +36,9 @@ def filter_words(filters: dict[str, FilterValue]) -> str:
     parts = []
     for key, value in filters.items():
         if isinstance(value, list):
-            parts.append(f"{key} is one of {', '.join(str(v) for v in value)}")
+            parts.append(f"{mdc(key)} is one of {', '.join(mdc(v) for v in value)}")
         else:
-            parts.append(f"{key} = {value}")
+            parts.append(f"{mdc(key)} = {mdc(value)}")
     return " and ".join(parts)
 
 
@@ -47,24 +47,24 @@ def formula_words(project: Project, metric_id: str) -> str:
     m = project.metrics[metric_id]
     if isinstance(m, RatioMetric):
         return (
-            f"{project.label(m.numerator)} ÷ {project.label(m.denominator)} for the same period and group "
+            f"{md(project.label(m.numerator))} ÷ {md(project.label(m.denominator))} for the same period and group "
             "(a ratio of the two totals, empty when the denominator is 0)."
         )
-    rows = f"`{m.source}` rows"
+    rows = f"{mdc(m.source)} rows"
     where = f" where {filter_words(m.filter)}" if m.filter else ""
     match m:
         case CountMetric():
             return f"Number of {rows}{where}, per period."
         case CountDistinctMetric():
-            what = m.column or "users"
+            what = mdc(m.column) if m.column else "users"
             return f"Number of distinct {what} among {rows}{where}, per period."
         case AggregateMetric():
             word = {"sum": "Sum", "avg": "Average", "min": "Smallest value", "max": "Largest value"}[m.type]
-            return f"{word} of `{m.column}` over {rows}{where}, per period (empty values ignored)."
+            return f"{word} of {mdc(m.column)} over {rows}{where}, per period (empty values ignored)."
         case PercentileMetric():
             pct = m.percentile * 100
             label = f"{_ordinal(int(pct))}" if pct == int(pct) else f"{pct:g}th"
-            return f"{label} percentile of `{m.column}` over {rows}{where}, per period."
+            return f"{label} percentile of {mdc(m.column)} over {rows}{where}, per period."
         case ActiveUsersMetric():
             span = "on the day" if m.window == 1 else f"in the {m.window} days ending on the day"
             return (
@@ -75,7 +75,9 @@ def formula_words(project: Project, metric_id: str) -> str:
             returning = (
                 "any event"
                 if m.return_event == "any"
-                else (", ".join(m.return_event) if isinstance(m.return_event, list) else m.return_event)
+                else ", ".join(
+                    mdc(e) for e in (m.return_event if isinstance(m.return_event, list) else [m.return_event])
+                )
             )
             first, last = m.interval
             when = (
@@ -84,13 +86,13 @@ def formula_words(project: Project, metric_id: str) -> str:
                 else f"in week {m.offset} after it (days {first}–{last})"
             )
             return (
-                f"Of the users whose first ever `{m.cohort_event}` falls in the period, the share with "
+                f"Of the users whose first ever {mdc(m.cohort_event)} falls in the period, the share with "
                 f"{returning} {when}{where}."
             )
         case FunnelMetric():
-            steps = " → ".join(f"`{step}`" for step in m.steps[1:])
+            steps = " → ".join(mdc(step) for step in m.steps[1:])
             return (
-                f"Of the users who do `{m.steps[0]}` in the period, the share who then do {steps} "
+                f"Of the users who do {mdc(m.steps[0])} in the period, the share who then do {steps} "
                 f"in that order within {m.within:g} days{where}."
             )
     assert_never(m)
@@ -158,17 +160,17 @@ def render(ctx: Ctx) -> None:
         st.markdown(md(metric.description))
     st.markdown(f"**Formula:** {formula_words(ctx.project, metric_id)}")
     facts = [
-        f"**Id** `{metric_id}`",
+        f"**Id** {mdc(metric_id)}",
         f"**Type** {metric.type.replace('_', ' ')}",
-        f"**Unit** {ctx.unit(metric_id)}",
+        f"**Unit** {md(ctx.unit(metric_id))}",
         f"**Good when** {'higher' if metric.direction == 'increase' else 'lower'}",
         f"**Owner** {md(metric.owner or '—')}",
         f"**Source** {', '.join(sorted(ctx.project.source_of(metric_id)))}",
-        f"**Defined at** `{loc}`" if loc else "",
+        f"**Defined at** {mdc(loc)}" if loc else "",
     ]
     st.markdown(" · ".join(f for f in facts if f))
     used = [
-        f"{md(o.objective)} → `{kr.id}` (target {kr.target:g})"
+        f"{md(o.objective)} → {mdc(kr.id)} (target {kr.target:g})"
         for o in ctx.project.okrs
         for kr in o.key_results
         if kr.metric == metric_id

@@ -129,7 +129,7 @@ def range_tile(
     else:
         label, value = "Over the whole range", span_value(ctx, metric_id, start, end)
         before = span_value(ctx, metric_id, *compared) if compared is not None and complete_past else None
-        helptext = f"{ctx.project.label(metric_id)} computed over {format_date(start)} – {format_date(end)} as one period."
+        helptext = f"{md(ctx.project.label(metric_id))} computed over {format_date(start)} – {format_date(end)} as one period."
     change = format_delta(value, before, unit) if compared is not None else None
     st.metric(
         label,

@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard import cache, derived, figures
 from dashboard.format import format_date, format_value
 from dashboard.views import common
-from dashboard.views.common import Ctx, md
+from dashboard.views.common import Ctx, md, mdc
 from metrics.definitions.models import FunnelMetric
 from metrics.engine.request import MetricRequest
 
@@ -38,8 +38,8 @@ def render(ctx: Ctx) -> None:
         users = steps["users"].to_list()
         first, last = users[0], users[-1]
         cols = st.columns(3)
-        cols[0].metric(f"Started ({metric.steps[0]})", format_value(first, "users"), border=True)
-        cols[1].metric(f"Completed ({metric.steps[-1]})", format_value(last, "users"), border=True)
+        cols[0].metric(f"Started ({md(metric.steps[0])})", format_value(first, "users"), border=True)
+        cols[1].metric(f"Completed ({md(metric.steps[-1])})", format_value(last, "users"), border=True)
         cols[2].metric(
             "Conversion over the range",
             format_value(last / first if first else None, "percent"),
@@ -49,7 +49,7 @@ def render(ctx: Ctx) -> None:
     fig = figures.funnel_bars(steps, title=ctx.project.label(funnel_id), start=start, end=end, by=by)
     common.plot(fig, ctx, funnel_id, "steps", by, start, end, key="funnel_steps")
     st.caption(
-        f"Each user counts once, from their first `{md(metric.steps[0])}` in the range; step k counts those "
+        f"Each user counts once, from their first {mdc(metric.steps[0])} in the range; step k counts those "
         f"who then did steps 2..k in order within {metric.within:g} days (and by {format_date(end)}). "
         "Users who started near the end of the range have had less time to finish."
     )

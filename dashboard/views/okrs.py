@@ -75,7 +75,7 @@ def kr_tile(
         st.metric(
             f"Current · {read_words(kr_def.read)}",
             format_value(score.current, unit),
-            help=f"{ctx.project.label(kr_def.metric)} ({kr_def.metric}), read {kr_def.read} as of "
+            help=f"{md(ctx.project.label(kr_def.metric))} ({kr_def.metric}), read {kr_def.read} as of "
             f"{format_date(ctx.view.as_of)}",
         )
         baseline = "" if score.baseline is None else f" · baseline {format_value(score.baseline, unit)}"

@@ -11,7 +11,7 @@ import streamlit as st
 from dashboard import cache, derived, figures
 from dashboard.format import format_range
 from dashboard.views import common
-from dashboard.views.common import Ctx, md
+from dashboard.views.common import Ctx, mdc
 from metrics.definitions.models import RetentionMetric
 from metrics.engine.request import MetricRequest
 
@@ -35,7 +35,7 @@ def render(ctx: Ctx) -> None:
     start = ctx.calendar.bucket_start(start, grain)  # whole cohorts only: a cut-off first week misleads
     unit = "day" if metric.period == "day" else "week"
     st.markdown(
-        f"Cohort: users whose first `{md(metric.cohort_event)}` falls in the {grain}; "
+        f"Cohort: users whose first {mdc(metric.cohort_event)} falls in the {grain}; "
         f"retained on {unit} *k*: returned on that {unit} after joining. "
         "Empty cells are cohorts too young to have reached that offset."
     )

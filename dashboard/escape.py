@@ -1,0 +1,91 @@
+"""User text made inert for the surface it lands on: the one home of escaping, one function per target.
+
+User text is anything from YAML (labels, descriptions, owners, objectives, filter values, event
+names) or from the data (breakdown values). Each surface reads some markup, so each has its escape,
+applied where the text enters that surface and nowhere else (escaping twice, or escaping for
+Markdown where no Markdown is read, shows the backslashes: `product\\_view`):
+
+| surface | reads | function |
+|---|---|---|
+| Streamlit markdown: st.markdown, captions, titles, alerts, widget and metric labels, help tooltips; summary.md | Markdown (links, images, Streamlit's `:color[...]`) | `markdown` |
+| the same, inside an inline code span | nothing but the closing fence | `markdown_code` |
+| st.markdown(..., unsafe_allow_html=True) | Markdown and HTML | `markdown_html` |
+| one cell of a Markdown table (summary.md) | Markdown, and `|` and a new line end the cell | `markdown_cell` |
+| Plotly text: titles, legend names, axis and tick labels, annotations, hover | a little HTML (`<a>`, `<b>`, `<br>`, entities) | `plotly` |
+| Plotly hovertemplate | the same, and `%{...}` | `plotly_template` |
+| an HTML page (index.html of the review pack) | HTML | `html_text` |
+
+Widget options (a selectbox's choices), dataframes and st.code show text as it is: no escape there.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+# Characters that are Markdown anywhere in a line (CommonMark lets any ASCII punctuation be
+# backslash-escaped, and then it is only itself): emphasis, code, links and images, HTML, tables,
+# strikethrough, Streamlit's math, entities, autolinks (`https://`). Only these are escaped, so the
+# text stays readable where Markdown is read raw (summary.md in a terminal).
+_INLINE = "\\`*_[]<>!|~$&:"
+# ...and those that are Markdown only at the start of a line: headings, lists, quotes, rules.
+_LINE_START = re.compile(r"^(\s*)([#+=-]|\d+[.)])", re.MULTILINE)
+_WWW = re.compile(r"\b(www)\.", re.IGNORECASE)  # GFM links www.example.com without a scheme
+_BACKTICKS = re.compile("`+")
+
+
+def _escape_markdown(text: str, inline: str) -> str:
+    text = re.sub("([" + re.escape(inline) + "])", r"\\\1", text)
+    text = _LINE_START.sub(lambda m: m[1] + m[2][:-1] + "\\" + m[2][-1], text)
+    return _WWW.sub(r"\1\\.", text)
+
+
+def markdown(text: object) -> str:
+    """Text that Markdown (Streamlit's, GitHub's) shows literally: no link, image, emphasis, HTML."""
+    return _escape_markdown(str(text), _INLINE)
+
+
+def markdown_code(text: object) -> str:
+    """Text as an inline code span (`x`), with a fence longer than any run of backticks inside."""
+    value = " ".join(str(text).split())
+    fence = "`" * (max((len(run) for run in _BACKTICKS.findall(value)), default=0) + 1)
+    pad = " " if value.startswith("`") or value.endswith("`") else ""
+    return f"{fence}{pad}{value}{pad}{fence}"
+
+
+def markdown_html(text: object) -> str:
+    """Text for st.markdown(..., unsafe_allow_html=True): HTML-escaped, then Markdown-inert (the
+    entities that html.escape wrote stay whole). Not inside an HTML block (a line that opens with
+    `<div>`): Markdown is not read there, so `html_text` is the escape."""
+    return _escape_markdown(html.escape(str(text), quote=False), _INLINE.replace("&", ""))
+
+
+def markdown_cell(text: object) -> str:
+    """Text for one cell of a Markdown table: on one line, Markdown-inert (`|` included)."""
+    return markdown(" ".join(str(text).split()))
+
+
+def plotly(text: object) -> str:
+    """Text for a Plotly label: its HTML subset escaped (Plotly shows entities as the characters)."""
+    return html.escape(str(text), quote=False)
+
+
+def plotly_template(text: object) -> str:
+    """Text inside a Plotly hovertemplate, where `%{...}` would be filled in: `%` as an entity too."""
+    return plotly(text).replace("%", "&#37;")
+
+
+def html_text(text: object, quote: bool = True) -> str:
+    """Text (or an attribute value) for an HTML page."""
+    return html.escape(str(text), quote=quote)
+
+
+__all__ = [
+    "html_text",
+    "markdown",
+    "markdown_cell",
+    "markdown_code",
+    "markdown_html",
+    "plotly",
+    "plotly_template",
+]
