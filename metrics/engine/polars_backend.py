@@ -50,7 +50,7 @@ from metrics.definitions.models import (
     SourcedMetric,
 )
 from metrics.engine.filter_values import filter_literal
-from metrics.engine.local_days import EPOCH, MICROS_PER_DAY, day_number, local_midnight
+from metrics.engine.local_days import EPOCH, MICROS_PER_DAY, PLAUSIBLE, day_number, local_midnight
 from metrics.engine.request import MetricError, Window
 
 _U, _E, _G, _T, _DAY, _DN, _P = "_u", "_e", "_g", "_t", "_day", "_dn", "_p"
@@ -202,7 +202,7 @@ class _Plan:
         try:
             self.schema = dict(self.connector.scan().collect_schema())
         except (OSError, pl.exceptions.PolarsError) as exc:
-            raise ConnectorError(f"source {self.source_name!r} cannot be read: {exc}") from exc
+            raise _unreadable(self.source_name, exc) from exc
         roles = self.source.columns
         self.ts = _Timestamp(roles.timestamp, self._dtype(roles.timestamp, "timestamp"), w.calendar.timezone)
         self.simple = {k: m for k, m in self.metrics.items() if isinstance(m, SimpleMetric)}
@@ -545,7 +545,8 @@ class _Plan:
             frames = pl.collect_all([queries[n] for n in names], engine="streaming")
         except pl.exceptions.PolarsError as exc:
             raise MetricError(
-                f"source {self.source_name!r} could not be computed: {str(exc).splitlines()[0]}"
+                f"source {self.source_name!r} could not be computed ({_first_line(exc)}); if its file is "
+                "damaged, write it again, else check the column types in sources.yaml"
             ) from exc
         return dict(zip(names, frames, strict=True))
 
@@ -900,27 +901,51 @@ class PolarsBackend:
         try:
             schema = frame.scan().collect_schema()
         except (OSError, pl.exceptions.PolarsError) as exc:
-            raise ConnectorError(f"source {source_name!r} cannot be read: {exc}") from exc
+            raise _unreadable(source_name, exc) from exc
         column = source.columns.timestamp
         if column not in schema:
             raise MetricError(f"source {source_name!r} has no timestamp column {column!r}; fix sources.yaml")
         ts = _Timestamp(column, schema[column], calendar.timezone)
         raw = pl.col(column) if ts.is_datetime or schema[column] == pl.Date else ts.instant()
+        plausible = ts.instant().is_between(*PLAUSIBLE, closed="left")  # year 1, 9999: not data
         try:
-            row = frame.scan().select(raw.min().alias("lo"), raw.max().alias("hi")).collect().row(0)
+            row = (
+                frame.scan()
+                .select(raw.filter(plausible).min().alias("lo"), raw.filter(plausible).max().alias("hi"))
+                .collect()
+                .row(0)
+            )
         except pl.exceptions.PolarsError as exc:
             raise MetricError(
-                f"source {source_name!r}: cannot read its timestamps: {str(exc).splitlines()[0]}"
+                f"source {source_name!r}: cannot read its timestamps ({_first_line(exc)}); if its file is "
+                "damaged, write it again, else point `timestamp:` at a datetime column"
             ) from exc
-        return _local_day(row[0], calendar), _local_day(row[1], calendar)
+        return _local_day(row[0], calendar, source_name), _local_day(row[1], calendar, source_name)
 
 
-def _local_day(value: object, calendar: Calendar) -> dt.date | None:
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
+
+
+def _unreadable(source_name: str, exc: BaseException) -> ConnectorError:
+    return ConnectorError(
+        f"source {source_name!r} cannot be read ({_first_line(exc)}); the file is damaged or not in the "
+        "format `type:` names: write it again or fix `path:`"
+    )
+
+
+def _local_day(value: object, calendar: Calendar, source_name: str = "") -> dt.date | None:
     if value is None:
         return None
     if isinstance(value, dt.datetime):
         moment = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
-        return moment.astimezone(calendar.zone).date()
+        try:
+            return moment.astimezone(calendar.zone).date()
+        except (OverflowError, ValueError):
+            raise MetricError(
+                f"source {source_name!r}: the timestamp {value} cannot be placed in a day in "
+                f"{calendar.timezone}; remove such rows upstream (`northstar check` counts them)"
+            ) from None
     if isinstance(value, dt.date):
         return value
     raise MetricError(f"timestamps of type {type(value).__name__} cannot be bucketed into days")

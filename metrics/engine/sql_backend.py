@@ -56,7 +56,13 @@ from metrics.definitions.models import (
     SourcedMetric,
 )
 from metrics.engine.filter_values import filter_literal
-from metrics.engine.local_days import SECONDS_PER_DAY, date_of_day_number, day_number, local_midnight
+from metrics.engine.local_days import (
+    PLAUSIBLE_SECONDS,
+    SECONDS_PER_DAY,
+    date_of_day_number,
+    day_number,
+    local_midnight,
+)
 from metrics.engine.request import MetricError, Window
 from metrics.engine.sql_dialects import SqlDialect, TimeContext, dialect_for
 
@@ -810,14 +816,24 @@ class SqlBackend:
         column = src.c[source.columns.timestamp]
         is_date = isinstance(column.type, sa.Date) and not isinstance(column.type, sa.DateTime)
         ts = dialect.timestamp(column, is_date)
-        frame = connector.execute(sa.select(sa.func.min(ts).label("lo"), sa.func.max(ts).label("hi")))
+        seconds = dialect.epoch_seconds(column)
+        plausible = sa.case((sa.and_(seconds >= PLAUSIBLE_SECONDS[0], seconds < PLAUSIBLE_SECONDS[1]), ts))
+        frame = connector.execute(
+            sa.select(sa.func.min(plausible).label("lo"), sa.func.max(plausible).label("hi"))
+        )
         from connectors.sql import utc_datetime
 
         low, high = (utc_datetime(v) for v in frame.row(0)) if frame.height else (None, None)
         if low is None or high is None:
             return None, None
         zone = calendar.zone
-        return low.astimezone(zone).date(), high.astimezone(zone).date()
+        try:
+            return low.astimezone(zone).date(), high.astimezone(zone).date()
+        except (OverflowError, ValueError):
+            raise MetricError(
+                f"source {source_name!r}: a timestamp ({low} .. {high}) cannot be placed in a day in "
+                f"{calendar.timezone}; remove such rows upstream (`northstar check` counts them)"
+            ) from None
 
     def _check_time_zone(self, source_name: str, connector: SqlConnector, calendar: Calendar) -> None:
         """Refuse early when the server cannot convert times to the project's zone (once per

@@ -25,6 +25,7 @@ import polars as pl
 
 from connectors.base import ConnectorError, SqlConnector
 from connectors.models import SourceConfig
+from metrics.engine.local_days import PLAUSIBLE_SECONDS, PLAUSIBLE_WORDS
 from metrics.quality.report import CheckResult, Severity, plain
 
 BUCKET_SECONDS = 900
@@ -127,7 +128,9 @@ def frame_profile(
         raise ConnectorError(f"the timestamp column {roles.timestamp!r} is not in the data")
     if roles.user is not None and roles.user not in schema:
         raise ConnectorError(f"the user column {roles.user!r} is not in the data")
-    epoch = _epoch_us(roles.timestamp, schema[roles.timestamp], zone)
+    raw_epoch = _epoch_us(roles.timestamp, schema[roles.timestamp], zone)
+    low, high = (s * 1_000_000 for s in PLAUSIBLE_SECONDS)
+    epoch = pl.when(raw_epoch.is_between(low, high, closed="left")).then(raw_epoch)  # else: not a time
     now_us = round(epoch_seconds(now) * 1_000_000)
     user_null = pl.col(roles.user).is_null() if roles.user is not None else pl.lit(False)
     e = pl.col("_e")
@@ -199,7 +202,10 @@ def sql_profile(
         raise ConnectorError(f"the timestamp column {roles.timestamp!r} is not in the data")
     if roles.user is not None and roles.user not in columns:
         raise ConnectorError(f"the user column {roles.user!r} is not in the data")
-    epoch = dialect.epoch_seconds(columns[roles.timestamp])
+    raw_epoch = dialect.epoch_seconds(columns[roles.timestamp])
+    epoch = sa.case(  # outside the plausible years: not a time
+        (sa.and_(raw_epoch >= PLAUSIBLE_SECONDS[0], raw_epoch < PLAUSIBLE_SECONDS[1]), raw_epoch)
+    )
     now_s = sa.literal(epoch_seconds(now), sa.Float)
     user_null: Any = (
         sa.case((columns[roles.user].is_(None), 1), else_=0) if roles.user is not None else sa.literal(0)
@@ -425,8 +431,8 @@ def builtin_results(
                 nulls,
                 f"every row has a {roles.timestamp!r}"
                 if nulls == 0
-                else f"{nulls:,} of {total:,} rows have no {roles.timestamp!r} (null or not a time); "
-                "they fall in no period",
+                else f"{nulls:,} of {total:,} rows have no {roles.timestamp!r} (null, not a time, or outside "
+                f"{PLAUSIBLE_WORDS}); they fall in no period",
             )
         )
     level = checks.builtin.user_not_null
