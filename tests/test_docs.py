@@ -148,3 +148,13 @@ def test_published_json_schema_is_current() -> None:
     for name, document in json_schemas().items():
         on_disk = json.loads((ROOT / "docs" / "schema" / f"{name}.schema.json").read_text())
         assert on_disk == document, f"run `northstar schema --out docs/schema` ({name} changed)"
+
+
+def test_security_doc_names_tests_that_exist() -> None:
+    """docs/security.md says which test holds each guarantee: every `file::name` it names exists."""
+    text = (ROOT / "docs" / "security.md").read_text()
+    named = re.findall(r"`(tests/[\w/]+\.py)(?:::(\w+))?", text)
+    assert len(named) >= 20
+    for file, test in named:
+        source = (ROOT / file).read_text()
+        assert not test or re.search(rf"^(async )?def {test}\(", source, re.MULTILINE), f"{file}::{test}"
