@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,8 @@ def project(tmp_path: Path) -> Path:
 def _shown(at: AppTest) -> str:
     elements = [*at.error, *at.warning, *at.code, *at.markdown, *at.caption, *at.exception]
     elements += [*at.sidebar.caption, *at.sidebar.code]
-    return "\n".join(str(getattr(e, "value", e)) for e in elements)
+    text = "\n".join(str(getattr(e, "value", e)) for e in elements)
+    return re.sub(r"\\(.)", r"\1", text)  # as the page shows it: Markdown's escapes undone
 
 
 def _run(project: Path, monkeypatch: pytest.MonkeyPatch, *, debug: bool) -> AppTest:

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import cache, escape
+from dashboard.debug import for_viewers
 from dashboard.figures import chart_config, file_name
 from dashboard.format import format_age, format_date, metric_unit
 from dashboard.state import Options, ViewState, share_url
@@ -207,7 +208,7 @@ def failed_error_checks(ctx: Ctx, metric_id: str, report: QualityReport) -> list
 def _reason(result: CheckResult) -> str:
     reason = result.check.replace("_", " ")
     if result.details:
-        return f"{reason}: {result.details}"
+        return f"{reason}: {for_viewers(result.details)}"
     if result.unexpected_count:
         return f"{reason} ({result.unexpected_count:,} rows)"
     return reason

@@ -8,6 +8,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
+from dashboard.debug import for_viewers
 from dashboard.format import format_date
 from dashboard.views import common
 from dashboard.views.common import Ctx, md
@@ -68,7 +69,7 @@ def render(ctx: Ctx) -> None:
                 "Check": r.check,
                 "Severity": r.severity,
                 "Unexpected": r.unexpected_count,
-                "Details": r.details,
+                "Details": for_viewers(r.details),
                 "Days": ", ".join(f"{d:%b} {d.day}" for d in r.days[:5]) + (" …" if len(r.days) > 5 else ""),
                 "Sample": _sample(r.sample),
             }
