@@ -151,34 +151,57 @@ def test_hostile_urls_are_ignored_with_a_warning(params: dict[str, object]) -> N
 PWN = "<img src=x onerror=\"document.body.setAttribute('data-pwned','yes')\">"
 
 
-@pytest.mark.browser
-def test_no_script_runs_in_the_pack(tmp_path: Path, chromium_path: str) -> None:
-    """The pack's index.html, with hostile text in every place user text reaches, loaded in Chromium."""
-    from dashboard.pack.build import plan_pack, write_pack
-    from metrics.engine import Engine
+IMAGE = "![pixel](https://tracker.example/p.png)"
+LINK = "[docs](javascript:document.body.setAttribute('data-pwned','yes'))"
 
-    rows = [Row(dt.datetime(2026, 3, 1, 9) + dt.timedelta(hours=i), f"u{i % 5}", PWN, PWN) for i in range(40)]
-    write_parquet(rows, tmp_path / "events.parquet")
+
+def _hostile_project(folder: Path) -> Path:
+    """Hostile text in every field a YAML author (or the data) fills: name, label, description,
+    owner, objective, event names, breakdown values."""
+    hostile = f"{PWN} {IMAGE} {LINK}"
+    rows = [
+        Row(dt.datetime(2026, 3, 1, 9) + dt.timedelta(hours=i), f"u{i % 5}", PWN, hostile) for i in range(40)
+    ]
+    write_parquet(rows, folder / "events.parquet")
     source = {
         "type": "parquet",
         "path": "events.parquet",
         "columns": {"timestamp": "ts", "user": "user_id", "event": "event"},
         "dimensions": ["platform"],
     }
-    metrics = {"opens": {"type": "count", "source": "events", "label": PWN, "description": PWN, "owner": PWN}}
+    metrics = {
+        "opens": {
+            "type": "count",
+            "source": "events",
+            "label": hostile,
+            "description": hostile,
+            "owner": hostile,
+        },
+        "hostile_filter": {"type": "count", "source": "events", "filter": {"event": [PWN, IMAGE]}},
+    }
     okrs = [
         {
             "id": "o",
-            "objective": PWN,
+            "objective": hostile,
             "owner": PWN,
             "period": {"start": "2026-03-01", "end": "2026-03-31"},
             "key_results": [{"id": "k", "metric": "opens", "read": "period_to_date", "target": 100}],
         }
     ]
-    (tmp_path / "project.yaml").write_text(json.dumps({"name": PWN, "review": {"pinned_metrics": ["opens"]}}))
-    (tmp_path / "sources.yaml").write_text(json.dumps({"sources": {"events": source}}))
-    (tmp_path / "metrics.yaml").write_text(json.dumps({"metrics": metrics}))
-    (tmp_path / "okrs.yaml").write_text(json.dumps({"okrs": okrs}))
+    (folder / "project.yaml").write_text(json.dumps({"name": PWN, "review": {"pinned_metrics": ["opens"]}}))
+    (folder / "sources.yaml").write_text(json.dumps({"sources": {"events": source}}))
+    (folder / "metrics.yaml").write_text(json.dumps({"metrics": metrics}))
+    (folder / "okrs.yaml").write_text(json.dumps({"okrs": okrs}))
+    return folder
+
+
+@pytest.mark.browser
+def test_no_script_runs_in_the_pack(tmp_path: Path, chromium_path: str) -> None:
+    """The pack's index.html, with hostile text in every place user text reaches, loaded in Chromium."""
+    from dashboard.pack.build import plan_pack, write_pack
+    from metrics.engine import Engine
+
+    _hostile_project(tmp_path)
     project = load_project(tmp_path)
     assert project.ok, project.problems
     as_of = D(2026, 3, 2)
@@ -213,13 +236,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    folder = tmp_path_factory.mktemp("ws")
-    write_parquet([Row(dt.datetime(2026, 3, 1, 9), "u1", "open", "web")], folder / "events.parquet")
-    source = {"type": "parquet", "path": "events.parquet", "columns": {"timestamp": "ts", "user": "user_id"}}
-    (folder / "sources.yaml").write_text(json.dumps({"sources": {"events": source}}))
-    (folder / "metrics.yaml").write_text(
-        json.dumps({"metrics": {"n": {"type": "count", "source": "events"}}})
-    )
+    folder = _hostile_project(tmp_path_factory.mktemp("ws"))
     port = _free_port()
     command = [
         sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", "127.0.0.1",
@@ -265,3 +282,50 @@ def _handshake(port: int, origin: str) -> str:
 def test_cross_origin_websockets_are_refused(server: int, origin: str) -> None:
     assert " 403 " in _handshake(server, origin) + " "
     assert " 101 " in _handshake(server, f"http://127.0.0.1:{server}") + " "  # same origin: accepted
+
+
+@pytest.mark.browser
+def test_no_script_runs_in_the_app(server: int, chromium_path: str) -> None:
+    """The dashboard on the hostile project, in Chromium: the text shows, no handler or link runs,
+    no outside image loads."""
+    from playwright.sync_api import sync_playwright
+
+    requested: list[str] = []
+    dialogs: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1400})
+            page.on("request", lambda request: requested.append(request.url))
+            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+            base = f"http://127.0.0.1:{server}"
+            for path in (
+                "okrs",
+                "definitions?metric=opens",
+                "definitions?metric=hostile_filter",
+                "explorer?metric=opens&by=platform",
+            ):
+                page.goto(f"{base}/{path}{'&' if '?' in path else '?'}as_of=2026-03-02")
+                page.get_by_role("heading", level=1).first.wait_for(timeout=90_000)
+                page.wait_for_function(  # the hostile text has arrived (as text)
+                    """() => (document.querySelector('[data-testid="stMain"]') || {}).innerText
+                               ?.includes('tracker.example')""",
+                    timeout=30_000,
+                )
+                page.wait_for_function(
+                    """() => { const s = document.querySelector('[data-testid="stStatusWidget"]');
+                               return !s || !/Running/i.test(s.innerText); }""",
+                    timeout=60_000,
+                )
+                time.sleep(1.5)
+                for link in page.locator("a").all():  # a javascript: link would run when clicked
+                    assert not (link.get_attribute("href") or "").lower().startswith("javascript"), path
+                assert page.evaluate("document.body.getAttribute('data-pwned')") is None, path
+                assert page.locator('img[src*="tracker.example"], img[src="x"]').count() == 0, path
+                assert "tracker.example" in page.locator('[data-testid="stMain"]').inner_text(), (
+                    path
+                )  # as text
+        finally:
+            browser.close()
+    assert not dialogs
+    assert not [u for u in requested if "tracker.example" in u]
