@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from dashboard import escape
 from metrics.definitions.models import GRAINS, Grain
 from metrics.engine.request import COMPARISONS, Comparison
 
@@ -122,8 +123,7 @@ def _shown(value: str) -> str:
     """A user-supplied value made safe to echo in a markdown warning: a short code span (markdown
     shows code spans literally, so neither HTML nor markdown in the value can take effect)."""
     text = value if len(value) <= 40 else value[:37] + "..."
-    text = "".join(ch if ch.isprintable() else "?" for ch in text).replace("`", "'")
-    return f"`{text}`"
+    return escape.markdown_code("".join(ch if ch.isprintable() else "?" for ch in text))
 
 
 def _single(name: str, raw: object, warnings: list[str]) -> str | None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import html
 from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import figures
+from dashboard import escape, figures
 from dashboard.debug import for_viewers
 from dashboard.format import (
     format_date,
@@ -59,7 +58,7 @@ def progress_bar(progress: float | None, expected: float | None, status: str | N
 def status_pill(status: str | None) -> str:
     return (
         f'<span class="ns-status" style="background:{figures.status_color(status)}">'
-        f"{html.escape(status_words(status))}</span>"
+        f"{escape.html_text(status_words(status))}</span>"
     )
 
 
@@ -80,7 +79,7 @@ def kr_tile(
         )
         baseline = "" if score.baseline is None else f" · baseline {format_value(score.baseline, unit)}"
         st.markdown(
-            f'<div class="ns-small">Target <b>{html.escape(format_value(score.target, unit))}</b>{baseline}</div>'
+            f'<div class="ns-small">Target <b>{escape.html_text(format_value(score.target, unit))}</b>{baseline}</div>'
             + progress_bar(score.progress, score.expected_progress, score.status)
             + f'<div class="ns-small">Progress <b>{format_progress(score.progress)}</b> · expected '
             f"{format_progress(score.expected_progress)} by now</div>",
@@ -90,8 +89,8 @@ def kr_tile(
         if score.probability is not None and forecast is not None:
             st.markdown(
                 f'<div class="ns-small"><b>{format_probability(score.probability)}</b> likely to reach the target · '
-                f"forecast {html.escape(format_value(forecast.value, unit))} "
-                f"(80%: {html.escape(format_value(forecast.low, unit))}–{html.escape(format_value(forecast.high, unit))})"
+                f"forecast {escape.html_text(format_value(forecast.value, unit))} "
+                f"(80%: {escape.html_text(format_value(forecast.low, unit))}–{escape.html_text(format_value(forecast.high, unit))})"
                 "</div>",
                 unsafe_allow_html=True,
             )
@@ -100,7 +99,7 @@ def kr_tile(
         else:
             reason = "; ".join(score.notes) or "too little history for a forecast"
             st.markdown(
-                f'<div class="ns-small">No forecast ({html.escape(reason)}); status by pace.</div>',
+                f'<div class="ns-small">No forecast ({escape.html_text(reason)}); status by pace.</div>',
                 unsafe_allow_html=True,
             )
         if score.problem:
@@ -155,13 +154,13 @@ def render(ctx: Ctx) -> None:
             continue
         st.divider()
         start, end = objective.start, objective.end
-        owner = f"Owner <b>{html.escape(definition.owner)}</b> · " if definition.owner else ""
+        owner = f"Owner <b>{escape.html_text(definition.owner)}</b> · " if definition.owner else ""
         st.markdown(
             f"### {mdh(definition.objective)} &nbsp;{status_pill(objective.status)}",
             unsafe_allow_html=True,
         )
         st.markdown(
-            f'<div class="ns-small">{owner}{html.escape(format_range(start, end))} · '
+            f'<div class="ns-small">{owner}{escape.html_text(format_range(start, end))} · '
             f"objective progress <b>{format_progress(objective.progress)}</b></div>"
             + progress_bar(objective.progress, None, objective.status),
             unsafe_allow_html=True,
