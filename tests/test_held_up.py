@@ -8,8 +8,9 @@ where it is tested when another file already does (docs/security.md lists them a
 - unreachable databases, masked and recovering: tests/test_sql_safety.py::
   test_a_database_that_is_down_is_one_clear_sentence, test_postgres_down_then_back
 
-Here: `!!python` tags, hostile table names, 22 hostile dashboard URLs, no script in the pack,
-cross-origin websockets.
+Here: `!!python` tags, hostile table names, 22 hostile dashboard URLs, no script in the app or the
+pack (Chromium), cross-origin websockets. The last property, 10 sessions for 60 s with flat memory,
+is a load test, not a unit test (the sign-in work's load test measures it).
 """
 
 from __future__ import annotations
