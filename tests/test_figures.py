@@ -26,6 +26,7 @@ from dashboard.format import (
     table_format,
 )
 from dashboard.state import Options, ViewState, parse, share_url
+from metrics.quality.flags import Shading
 
 D = dt.date
 
@@ -246,14 +247,20 @@ def test_timeseries_axis_units_title_and_overlays() -> None:
         comparison=past,
         target=figures.TargetPath(D(2026, 10, 1), D(2026, 12, 31), 0.3, 0.45, {D(2026, 10, 31): 0.35}),
         forecast=figures.Band(D(2026, 12, 31), 0.41, 0.37, 0.46, origin=(D(2026, 10, 4), 0.35)),
-        quality_days=[D(2026, 10, 2), D(2026, 10, 3), D(2026, 11, 15)],
+        quality_marks=[Shading("error", (D(2026, 10, 2), D(2026, 10, 3), D(2026, 11, 15)), ("events: c",))],
     )
     data = _json(fig)
     layout = data["layout"]
     assert layout["yaxis"]["tickformat"] == ".0%"
     assert "Activation" in layout["title"]["text"] and "Oct 1 – Oct 4, 2026" in layout["title"]["text"]
     names = [t.get("name") for t in data["data"]]
-    assert {"Activation", "Previous period", "Target path", "Milestone", "Data check failed"} <= set(names)
+    assert {
+        "Activation",
+        "Previous period",
+        "Target path",
+        "Milestone",
+        "Data check failed: events: c",
+    } <= set(names)
     main_trace = next(t for t in data["data"] if t.get("name") == "Activation")
     assert main_trace["y"] == [0.30, 0.32, None, 0.35]  # a gap stays a gap, never a zero
     target = next(t for t in data["data"] if t.get("name") == "Target path")
