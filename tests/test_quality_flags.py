@@ -20,7 +20,7 @@ from metrics.engine import Engine
 from metrics.load import project_from_dicts
 from metrics.okrs import KeyResultScore, score
 from metrics.quality import run_checks
-from metrics.quality.flags import flag_for, number_flag
+from metrics.quality.flags import flag_for, number_flag, period_shading
 from metrics.quality.report import CheckResult, QualityReport
 
 D = dt.date
@@ -181,3 +181,12 @@ def test_failing_freshness_at_the_as_of_flags_every_number_of_its_source() -> No
 
 def test_no_report_no_flag() -> None:
     assert flag_for(None, ["events"], OCT) is None
+
+
+def test_a_key_result_chart_shades_its_period_up_to_the_day_read(setup: tuple[Engine, QualityReport]) -> None:
+    engine, report = setup
+    later = _scores(engine, D(2026, 10, 11))["week_after"]
+    (mark,) = period_shading(report, later, engine.calendar)
+    assert (mark.severity, mark.periods, mark.checks) == ("error", (BAD_DAY,), ("events: user_not_null",))
+    # read as of Oct 2, the chart ends before the bad day: nothing to shade
+    assert period_shading(report, _scores(engine, D(2026, 10, 2))["week_after"], engine.calendar) == ()

@@ -326,12 +326,10 @@ class _Builder:
         return items
 
     def kr_item(self, objective: ObjectiveScore, kr: KeyResultScore, kr_def: KeyResult) -> PackItem:
+        from metrics.quality.flags import period_shading
+
         sources = self.project.source_of(kr_def.metric)
-        marks = (
-            self.facts.shading(sources, kr.period_start, kr.period_end)
-            if kr.period_start is not None and kr.period_end is not None
-            else ()
-        )
+        marks = period_shading(self.facts.report, kr, self.engine.calendar)
         fig = figures.kr_figure(self.project, kr, kr_def, quality_marks=marks, as_of=self.as_of)
         if kr.problem:
             _say_not_scored(fig, kr.problem)

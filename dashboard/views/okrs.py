@@ -37,8 +37,11 @@ def index_scores(card: Scorecard | None) -> dict[tuple[str, str], KeyResultScore
 
 
 def kr_figure(ctx: Ctx, score: KeyResultScore, kr: KeyResult, *, compact: bool = False) -> go.Figure:
-    """The key result's chart, with the days of its period whose data failed a check shaded."""
-    marks = common.quality_shading(ctx, kr.metric, "day", score.period_start, score.period_end)
+    """The key result's chart, with the days of its period (to the day read) whose data failed a
+    check shaded."""
+    from metrics.quality.flags import period_shading
+
+    marks = period_shading(ctx.quality(), score, ctx.calendar)
     return figures.kr_figure(
         ctx.project, score, kr, quality_marks=marks, as_of=ctx.view.as_of, compact=compact
     )

@@ -73,6 +73,16 @@ class ReadsDays(Protocol):
     def days_read(self) -> Span | None: ...
 
 
+class ReadsOverAPeriod(ReadsDays, Protocol):
+    """A key result's score: also its period's first day and the day read (as-of clipped to it)."""
+
+    @property
+    def period_start(self) -> dt.date | None: ...
+
+    @property
+    def as_of(self) -> dt.date | None: ...
+
+
 def touches(result: CheckResult, span: Span | None) -> bool:
     """True when a failed check touches a number reading `span` (None: no particular day)."""
     if not result.days:
@@ -151,4 +161,26 @@ def shading(
     return tuple(out)
 
 
-__all__ = ["WORDS", "Flag", "ReadsDays", "Shading", "Span", "flag_for", "number_flag", "shading", "touches"]
+def period_shading(
+    report: QualityReport | None, number: ReadsOverAPeriod, calendar: Calendar
+) -> tuple[Shading, ...]:
+    """What a key result's chart shades (on the OKR page, in the explorer and in the review pack): the
+    days of its period up to the day read."""
+    if number.period_start is None or number.as_of is None:
+        return ()
+    return shading(report, number.sources, calendar, "day", number.period_start, number.as_of)
+
+
+__all__ = [
+    "WORDS",
+    "Flag",
+    "ReadsDays",
+    "ReadsOverAPeriod",
+    "Shading",
+    "Span",
+    "flag_for",
+    "number_flag",
+    "period_shading",
+    "shading",
+    "touches",
+]
