@@ -2,8 +2,8 @@
 when a failed check touches a day its current reading reads, a check without days or a failing
 freshness flags every number of its source, and warnings are warnings.
 
-The data: one event a day per user u1..u20 (signup on their first day), Sep 1 .. Oct 31 2026 (UTC),
-with every row of Oct 3 missing its user (a broken identity join): the built-in `user_not_null`
+The data: at 10:00 UTC each day, Sep 1 .. Oct 31 2026, an event of every third user of u1..u20
+(sign-ups on Sep 1..3, sessions after), with every row of Oct 3 missing its user (a broken identity join): the built-in `user_not_null`
 check (severity error) fails on Oct 3 and on no other day.
 """
 
@@ -25,7 +25,7 @@ from metrics.quality.report import CheckResult, QualityReport
 
 D = dt.date
 BAD_DAY = D(2026, 10, 3)
-NOW = dt.datetime(2026, 11, 1, 1, 0)  # an hour after the data ends: fresh
+NOW = dt.datetime(2026, 11, 1, 1, 0)  # the checks' clock: the night after the data's last day
 PERIOD = {"start": "2026-10-01", "end": "2026-12-31"}
 METRICS = {
     "events": {"type": "count", "source": "events"},
@@ -47,37 +47,43 @@ def _events(path: Path) -> None:
     pl.DataFrame(rows).write_parquet(path)
 
 
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Engine, QualityReport]:
-    root = tmp_path_factory.mktemp("flags")
-    _events(root / "events.parquet")
-    krs = [
-        {
-            "id": "week_after",
-            "metric": "events",
-            "read": "trailing_7d",
-            "target": 1000,
-        },  # Oct 5-11 as of Oct 11
-        {"id": "week_of", "metric": "events", "read": "trailing_7d", "target": 1000},  # read as of Oct 8
-        {"id": "quarter", "metric": "events", "read": "period_to_date", "target": 10000},
-        {"id": "wau_now", "metric": "wau", "read": "latest", "target": 100},
-        {"id": "d7_now", "metric": "d7", "read": "latest", "target": 0.9, "baseline": 0.1},
-    ]
+KEY_RESULTS = [
+    {"id": "week_after", "metric": "events", "read": "trailing_7d", "target": 1000},  # Oct 5-11 as of Oct 11
+    {"id": "week_of", "metric": "events", "read": "trailing_7d", "target": 1000},  # read as of Oct 8
+    {"id": "quarter", "metric": "events", "read": "period_to_date", "target": 10000},
+    {"id": "wau_now", "metric": "wau", "read": "latest", "target": 100},
+    {"id": "d7_now", "metric": "d7", "read": "latest", "target": 0.9, "baseline": 0.1},
+]
+
+
+def _engine(root: Path, checks: dict[str, Any] | None = None) -> Engine:
+    source: dict[str, Any] = {
+        "type": "parquet",
+        "path": "events.parquet",
+        "columns": {"timestamp": "ts", "user": "user_id", "event": "event"},
+    }
+    if checks:
+        source["checks"] = checks
     project = project_from_dicts(
-        sources={
-            "events": {
-                "type": "parquet",
-                "path": "events.parquet",
-                "columns": {"timestamp": "ts", "user": "user_id", "event": "event"},
-            }
-        },
+        sources={"events": source},
         metrics=METRICS,
-        okrs=[{"id": "o", "objective": "O", "period": PERIOD, "key_results": krs}],
+        okrs=[{"id": "o", "objective": "O", "period": PERIOD, "key_results": KEY_RESULTS}],
         root=root,
     )
-    engine = Engine(project, today=lambda: D(2026, 11, 1))
-    report = run_checks(project, engine, now=NOW)
-    return engine, report
+    return Engine(project, today=lambda: D(2026, 11, 1))
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("flags")
+    _events(folder / "events.parquet")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def setup(root: Path) -> tuple[Engine, QualityReport]:
+    engine = _engine(root)
+    return engine, run_checks(engine.project, engine, now=NOW)
 
 
 def _scores(engine: Engine, as_of: dt.date) -> dict[str, KeyResultScore]:
@@ -190,3 +196,12 @@ def test_a_key_result_chart_shades_its_period_up_to_the_day_read(setup: tuple[En
     assert (mark.severity, mark.periods, mark.checks) == ("error", (BAD_DAY,), ("events: user_not_null",))
     # read as of Oct 2, the chart ends before the bad day: nothing to shade
     assert period_shading(report, _scores(engine, D(2026, 10, 2))["week_after"], engine.calendar) == ()
+
+
+def test_a_stale_source_at_the_as_of_flags_every_key_result(root: Path) -> None:
+    engine = _engine(root, {"freshness": {"warn_after": "1h", "error_after": "2d"}})
+    stale = run_checks(engine.project, engine, now=NOW + dt.timedelta(days=5))
+    assert [r.check for r in stale.failures if r.severity == "error"] == ["user_not_null", "freshness"]
+    for kr in _scores(engine, D(2026, 10, 11)).values():
+        flag = number_flag(stale, kr)
+        assert flag is not None and flag.severity == "error" and "events: freshness" in flag.names, kr.id
