@@ -215,8 +215,8 @@ def _short(text: str, limit: int = 110) -> str:
 
 def show_flag(flag: Flag | None, *, compact: bool = False) -> None:
     """A number's data-quality flag as a badge: red "Data check failed" for an error-severity check,
-    amber "Data warning" for warnings only, with the checks behind it (`compact`: names and counts,
-    for a KR tile; the details are in the tooltip)."""
+    amber "Data warning" for warnings only, with the checks behind it (`compact`: their names, for a
+    KR tile; the details are in the tooltip)."""
     if flag is None:
         return
     failed = flag.checks
@@ -225,11 +225,8 @@ def show_flag(flag: Flag | None, *, compact: bool = False) -> None:
     more = f" (+{len(failed) - 3} more)" if len(failed) > 3 else ""
     badge = f":{color}-badge[{icon} {flag.words}]"
     if compact:
-        names = "; ".join(
-            f"{r.source}: {r.check.replace('_', ' ')}"
-            + (f" ({r.unexpected_count:,} rows)" if r.unexpected_count else "")
-            for r in failed[:3]
-        )
+        # names only: a count may be rows, copies or days (the tooltip's details say which)
+        names = "; ".join(f"{r.source}: {r.check.replace('_', ' ')}" for r in failed[:3])
         st.markdown(f"{badge} {md(names)}{more}", help="; ".join(f"{r.source}: {_reason(r)}" for r in failed))
         return
     reasons = "; ".join(f"{r.source}: {_short(_reason(r))}" for r in failed[:3])
