@@ -1,6 +1,6 @@
 """Which numbers a failed data check flags, and which chart periods it shades (CONTRACT.md, "Data
-checks on numbers"): the one home of the rule that the dashboard's tiles and charts, the review pack
-and the command line all call.
+checks on numbers"): the one home of the rule that the dashboard's badges and charts and the review
+pack (its images, pages and pack.json) all call.
 
 * A number reads some sources over some days (a KR: the days of its current reading, from
   `KeyResultReader.days_read`; a chart point or a range tile: its period). It is flagged when a
@@ -39,12 +39,12 @@ class Flag:
 
     @property
     def words(self) -> str:
-        """ "Data check failed" (an error-severity check) or "Data warning" (warnings only)."""
+        """The badge's words: "Data check failed" (an error-severity check) or "Data warning"."""
         return WORDS[self.severity]
 
     @property
     def names(self) -> tuple[str, ...]:
-        """ "source: check" for each check behind the flag."""
+        """Each check behind the flag as "source: check"."""
         return tuple(f"{r.source}: {r.check}" for r in self.checks)
 
     def to_json(self) -> dict[str, Any]:
