@@ -38,7 +38,12 @@ def generate() -> pl.DataFrame:
         weekend = day.weekday() >= 5
         new = rng.poisson(5 + index * 0.02 + (2 if weekend else 0))
         for _ in range(new):
-            user = (f"u{len(users):05d}", day, str(rng.choice(["web", "ios", "android"], p=[0.5, 0.3, 0.2])), rng.beta(2, 5))
+            user = (
+                f"u{len(users):05d}",
+                day,
+                str(rng.choice(["web", "ios", "android"], p=[0.5, 0.3, 0.2])),
+                rng.beta(2, 5),
+            )
             users.append(user)
             rows.append((_utc(day, rng.uniform(8, 22) * 3600), user[0], "signup", user[2], None, None))
         # page loads get faster in spring (a release on 2025-03-01), checkout errors fall in May
@@ -48,7 +53,11 @@ def generate() -> pl.DataFrame:
             age = (day - signup).days
             if age < 0:
                 continue
-            chance = 0.9 if age == 0 else loyalty * (0.55 if age < 8 else 0.3 * np.exp(-age / 75)) * (1.15 if weekend else 1.0)
+            chance = (
+                0.9
+                if age == 0
+                else loyalty * (0.55 if age < 8 else 0.3 * np.exp(-age / 75)) * (1.15 if weekend else 1.0)
+            )
             if rng.random() >= chance:
                 continue
             t = rng.uniform(7, 23) * 3600
