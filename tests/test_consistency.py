@@ -157,16 +157,11 @@ def _pack_flag(kr: Mapping[str, Any], item: Mapping[str, Any] | None) -> bool:
 
 def pack_reading(config: Path, as_of: dt.date | None, out: Path) -> Reading:
     """`northstar snapshot --out DIR`: the scorecard and per-KR flags of its pack.json."""
-    import dashboard.pack.build as build
-
-    saved = build.Renderer
-    build.Renderer = _NoBrowser  # type: ignore[assignment,misc]
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("dashboard.pack.build.Renderer", _NoBrowser)
         code, _, stderr = _run_cli(
             "snapshot", "--config", str(config), *_as_of_args(as_of), "--out", str(out)
         )
-    finally:
-        build.Renderer = saved  # type: ignore[misc]
     assert code == 0, stderr
     pack = json.loads((out / "pack.json").read_text(encoding="utf-8"))
     items = {(i.get("objective"), i["id"]): i for i in pack["items"] if i["kind"] == "key_result"}
