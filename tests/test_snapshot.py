@@ -127,7 +127,8 @@ def project(config: Path) -> Project:
 
 @pytest.fixture(scope="module")
 def engine(project: Project) -> Engine:
-    return Engine(project, today=lambda: AS_OF)
+    # as `northstar okrs` and `snapshot` build it: the as-of is an argument to scoring, not the clock
+    return Engine(project)
 
 
 @pytest.fixture(scope="module")
