@@ -52,6 +52,8 @@ class KeyResultScore:
     period_start: dt.date | None = None
     period_end: dt.date | None = None
     as_of: dt.date | None = None  # the day read (as-of clipped to the period)
+    n: float | None = None  # a rate's current reading is out of n (its denominator); None otherwise
+    uncertain: bool = False  # n is below the project's min_sample (`is_uncertain`)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,6 +73,7 @@ class KeyResultScore:
                 "high": _number(self.forecast.high),
             },
             "probability": _number(self.probability),
+            "n": None if self.n is None else _count(self.n),
         }
 
 
@@ -172,6 +175,12 @@ def _number(value: float | None) -> float | None:
     if value is None or math.isnan(value) or math.isinf(value):
         return None
     return float(value)
+
+
+def _count(value: float) -> float | int | None:
+    """n for JSON: a whole count as an int (a ratio's denominator may be any number)."""
+    number = _number(value)
+    return int(number) if number is not None and number.is_integer() else number
 
 
 def _percent(value: float | None) -> str:
