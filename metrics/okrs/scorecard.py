@@ -53,6 +53,7 @@ class KeyResultScore:
     period_end: dt.date | None = None
     as_of: dt.date | None = None  # the day read (as-of clipped to the period)
     n: float | None = None  # a rate's current reading is out of n (its denominator); None otherwise
+    numerator: float | None = None  # ... and its numerator: current = numerator / n
     uncertain: bool = False  # n is below the project's min_sample (`is_uncertain`)
 
     def to_json(self) -> dict[str, Any]:

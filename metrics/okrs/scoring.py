@@ -299,7 +299,7 @@ def _score_key_result(
         current = reader.reading(day)
         if current is None:
             return unscored(reader.no_reading(day), baseline, given)
-        n = reader.sample(day)
+        numerator, n = reader.sample(day)
         uncertain = ctx.project.settings.uncertain(n)
         history = reader.history(day, origin)
         notes: list[str] = []
@@ -354,6 +354,7 @@ def _score_key_result(
             notes=tuple(notes),
             baseline_given=given,
             n=n,
+            numerator=numerator,
             uncertain=uncertain,
         )
 
