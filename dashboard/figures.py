@@ -53,6 +53,7 @@ FORECAST_FILL = "rgba(37, 99, 235, 0.14)"
 QUALITY_FILL = "rgba(220, 38, 38, 0.10)"
 QUALITY_LINE = "#DC2626"
 UNCERTAIN_FILL = "#D1D5DB"  # readings of fewer than min_sample (metrics.definitions.models.is_uncertain)
+UNCERTAIN_LINE = "#6B7280"
 PALETTE = (
     "#2563EB",
     "#F97316",
@@ -446,10 +447,15 @@ def metric_timeseries(
     quality_days: Iterable[dt.date] = (),
     max_groups: int = 8,
     height: int = 440,
+    min_sample: int = DEFAULT_MIN_SAMPLE,
+    noun: tuple[str, str | None] = ("users", None),
 ) -> go.Figure:
     """One metric over time: the series (or one line per breakdown value), its comparison period
     (dashed grey, aligned on the main periods), the KR target path and milestones, a forecast band,
-    and the days whose data failed a check (at grains above day: the first days of their buckets)."""
+    and the days whose data failed a check (at grains above day: the first days of their buckets).
+    A rate's points (`frame` with numerator and denominator) hover with their n, and those out of
+    fewer than `min_sample` are drawn as hollow grey markers (`is_uncertain`); `noun` is
+    `format.sample_noun`'s answer for the metric."""
     fig = _Figure(period_title(label, start, end, grain), unit, height=height)
     periods = sorted({p for p in frame["period"].to_list() if p is not None}) if frame.height else []
     if target is None and forecast is None and 0 < len(periods) <= FEW_PERIODS:
@@ -473,7 +479,9 @@ def metric_timeseries(
                 mode="lines",
                 line={"color": color, "width": 2},
                 name=name,
+                **_sample_hover(part, noun, name),
             )
+            _mark_uncertain(fig, part, min_sample, name)
             if comparison is not None and by in comparison.columns:
                 past = comparison.filter(pl.col(by).eq_missing(group)).sort("period")
                 fig.add(
@@ -534,13 +542,58 @@ def metric_timeseries(
             marker={"size": 5},
             name=label,
             legendrank=1,  # first in the legend, though drawn over the comparison
+            **_sample_hover(main, noun, label),
         )
+        _mark_uncertain(fig, main, min_sample, label)
     if target is not None:
         _add_target(fig, target, unit)
     if forecast is not None:
         _add_band(fig, forecast, PRIMARY)
     _mark_quality(fig, quality_days, start, end, GRAIN_DAYS.get(grain, 1.0))
     return fig.build()
+
+
+def _counted(frame: pl.DataFrame) -> bool:
+    """True when the frame carries a rate's counts (numerator and denominator) with any value."""
+    return "denominator" in frame.columns and frame["denominator"].null_count() < frame.height
+
+
+def _sample_hover(frame: pl.DataFrame, noun: tuple[str, str | None], name: str) -> dict[str, Any]:
+    """A rate's hover: the value and what it is out of ('37.5% · 3 of 8 users')."""
+    if not _counted(frame):
+        return {}
+    samples = [
+        format_sample(n, d, *noun)
+        for n, d in zip(_values(frame["numerator"]), _values(frame["denominator"]), strict=True)
+    ]
+    return {"customdata": samples, "hovertemplate": "%{y} · %{customdata}<extra>" + name + "</extra>"}
+
+
+def _mark_uncertain(fig: _Figure, frame: pl.DataFrame, min_sample: int, name: str) -> None:
+    """Hollow grey rings on the points whose rate is out of fewer than `min_sample` (one grey for
+    every series: the ring means the same on any line)."""
+    if not _counted(frame):
+        return
+    rows = [
+        (p, v, d)
+        for p, v, d in zip(
+            frame["period"], _values(frame["value"]), _values(frame["denominator"]), strict=True
+        )
+        if v is not None and is_uncertain(d, min_sample)
+    ]
+    if not rows:
+        return
+    fig.add(
+        x=[p for p, _, _ in rows],
+        y=[v for _, v, _ in rows],
+        mode="markers",
+        marker={"symbol": "circle-open", "size": 11, "color": UNCERTAIN_LINE, "line": {"width": 2}},
+        name=f"uncertain: n < {min_sample}",
+        legendgroup="uncertain",
+        showlegend=not any(t.get("legendgroup") == "uncertain" for t in fig.data),
+        customdata=[f"n={d:,.0f}" if d is not None else "" for _, _, d in rows],
+        hovertemplate=f"%{{y}} · uncertain (%{{customdata}})<extra>{name}</extra>",
+    )
 
 
 def kr_chart(

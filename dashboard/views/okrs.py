@@ -14,11 +14,9 @@ from dashboard.format import (
     format_probability,
     format_progress,
     format_range,
-    format_sample,
     format_value,
     kr_title,
     read_words,
-    sample_noun,
     status_words,
 )
 from dashboard.views import common
@@ -79,7 +77,8 @@ def kr_tile(
             help=f"{ctx.project.label(kr_def.metric)} ({kr_def.metric}), read {kr_def.read} as of "
             f"{format_date(ctx.view.as_of)}",
         )
-        sample_line(ctx, kr_def.metric, score)
+        if score.n is not None:
+            common.sample_line(ctx, kr_def.metric, score.numerator, score.n)
         baseline = "" if score.baseline is None else f" · baseline {format_value(score.baseline, unit)}"
         st.markdown(
             f'<div class="ns-small">Target <b>{html.escape(format_value(score.target, unit))}</b>{baseline}</div>'
@@ -110,22 +109,6 @@ def kr_tile(
         fig = kr_figure(ctx, score, kr_def, compact=True)
         common.plot(fig, ctx, "kr", kr_def.id, ctx.view.as_of, key=f"spark_{objective.id}_{kr_def.id}")
         common.quality_badge(ctx, kr_def.metric, report=report, compact=True)
-
-
-def sample_line(ctx: Ctx, metric_id: str, score: KeyResultScore) -> None:
-    """What a rate's reading is out of ('3 of 8 users'); hatched grey when that is below min_sample."""
-    if score.n is None:
-        return
-    sample = html.escape(format_sample(score.numerator, score.n, *sample_noun(ctx.project, metric_id)))
-    if score.uncertain:
-        minimum = ctx.project.settings.min_sample
-        st.markdown(
-            f'<div class="ns-uncertain" title="fewer than min_sample ({minimum}): the reading may move a lot">'
-            f"Uncertain: {sample} (below {minimum})</div>",
-            unsafe_allow_html=True,
-        )
-    else:
-        st.markdown(f'<div class="ns-small">{sample}</div>', unsafe_allow_html=True)
 
 
 def review_pack_button(ctx: Ctx) -> None:
