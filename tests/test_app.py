@@ -489,6 +489,8 @@ def test_small_samples_are_marked_uncertain_with_their_n(run: Any, demo: Path, e
         sample = format_sample(kr.numerator, kr.n, *sample_noun(engine.project, kr.metric))
         assert (f"Uncertain: {sample} (below 30)" in page) is kr.uncertain, (kr.id, sample)
         assert sample in page
+        caveat = f"The forecast starts from a reading of only {kr.n:,.0f}"
+        assert (caveat in page) is (kr.uncertain and kr.forecast is not None), kr.id
 
     # the heatmap: cohort sizes counted by hand from the events
     start, end = dt.date(2026, 9, 7), dt.date(2026, 11, 22)

@@ -452,6 +452,8 @@ def test_summary_numbers_equal_northstar_okrs_json(
         kr for o in okrs_json["objectives"] for kr in o["key_results"] if kr["n"] is not None and kr["n"] < 30
     ]
     assert small and page.count('<td class="num uncertain">') == len(small)  # drawn hatched
+    listed = summary.split("Uncertain (small samples):", 1)[1].split("\n\n")[1].splitlines()
+    assert len(listed) == len(small) and all(f"out of only {kr['n']:,.0f} " in page for kr in small)
     unscored = [i for i in plan.items if i.note]
     assert unscored, "OKRS holds a KR whose baseline beats its target: it must be explained"
     for item in unscored:

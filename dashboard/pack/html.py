@@ -150,6 +150,9 @@ def render_summary(project: Project, card: Scorecard, items: Sequence[PackItem],
         for item in pinned:
             flag = f" {WARN}" if _flagged(item) else ""
             lines.append(f"- {_cell(item.title)}{flag}: [dashboard]({item.stamp.url}) · [image]({item.file})")
+    shaky = _uncertain(project, card)
+    if shaky:
+        lines += ["", "Uncertain (small samples):", ""] + [f"- {_cell(t)}: {_cell(n)}" for t, n in shaky]
     problems = _problems(items)
     if problems:
         lines += ["", "Not scored:", ""] + [f"- {_cell(title)}: {_cell(note)}" for title, note in problems]
@@ -166,6 +169,25 @@ LEGEND = (
     'A rate\'s current value shows what it is out of; "uncertain" marks one out of fewer than '
     "min_sample (project.yaml)."
 )
+
+
+def _uncertain(project: Project, card: Scorecard) -> list[tuple[str, str]]:
+    """(key result, why) for each KR whose rate is read out of fewer than min_sample."""
+    definitions = {(o.id, kr.id): kr for o in project.okrs for kr in o.key_results}
+    out: list[tuple[str, str]] = []
+    for objective in card.objectives:
+        for kr in objective.key_results:
+            kr_def = definitions.get((objective.id, kr.id))
+            if kr_def is None or not kr.uncertain or kr.n is None:
+                continue
+            forecast = "; its forecast and status are uncertain" if kr.forecast is not None else ""
+            out.append(
+                (
+                    kr_title(project, kr_def),
+                    f"read out of only {kr.n:,.0f} (below min_sample {project.settings.min_sample}){forecast}",
+                )
+            )
+    return out
 
 
 def _flagged(item: PackItem) -> bool:
@@ -281,6 +303,11 @@ def render_html(project: Project, card: Scorecard, items: Sequence[PackItem], st
                 f'<td class="num">{html.escape(row.probability)}</td></tr>'
             )
         parts.append("</tbody></table>")
+    shaky = _uncertain(project, card)
+    if shaky:
+        parts.append('<p class="stamp"><b>Uncertain (small samples):</b></p><ul class="stamp">')
+        parts += [f"<li>{html.escape(t)}: {html.escape(n)}</li>" for t, n in shaky]
+        parts.append("</ul>")
     problems = _problems(items)
     if problems:
         parts.append('<p class="stamp"><b>Not scored:</b></p><ul class="stamp">')

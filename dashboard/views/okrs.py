@@ -96,6 +96,12 @@ def kr_tile(
                 "</div>",
                 unsafe_allow_html=True,
             )
+            if score.uncertain:  # the caveat scoring adds to the KR's notes, as the pack and CLI show it
+                st.markdown(
+                    f'<div class="ns-uncertain">The forecast starts from a reading of only {score.n:,.0f}: '
+                    "treat it and the status as uncertain.</div>",
+                    unsafe_allow_html=True,
+                )
         elif score.period_end and ctx.view.as_of and ctx.view.as_of > score.period_end:
             st.markdown('<div class="ns-small">The period has ended.</div>', unsafe_allow_html=True)
         else:

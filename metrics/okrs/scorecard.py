@@ -155,6 +155,9 @@ class Scorecard:
                 )
                 if kr.problem:
                     notes.append(f"{kr.id}: {kr.problem}")
+                if kr.n is not None:  # a rate: what its reading is out of (CONTRACT.md, Sample sizes)
+                    shaky = " (uncertain: below min_sample)" if kr.uncertain else ""
+                    notes.append(f"{kr.id}: current reading out of n = {kr.n:,.0f}{shaky}")
                 notes.extend(f"{kr.id}: {note}" for note in kr.notes)
             widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
             numeric = {2, 3, 4, 5, 7}
