@@ -516,3 +516,25 @@ def test_small_samples_are_marked_uncertain_with_their_n(run: Any, demo: Path, e
                 small += 1
                 assert f"n={size}" in grey["text"][row_index][col]
     assert small > 0
+
+
+def test_explorer_shows_a_rates_n_on_tiles_chart_and_table(run: Any, engine: Engine) -> None:
+    from dashboard.format import format_sample
+
+    start, end = dt.date(2026, 9, 7), dt.date(2026, 11, 15)
+    at = run("explorer", metric="activation", start=str(start), end=str(end), grain="week")
+    result = engine.compute(MetricRequest(("activation",), start, end, "week"))
+    rows = result.series("activation").sort("period").to_dicts()
+    page = texts(at)
+    for row in rows[-2:]:  # the Latest and Before tiles
+        sample = format_sample(row["numerator"], row["denominator"])
+        assert sample and sample in page, sample
+    whole = engine.compute(MetricRequest(("activation",), start, end, span_end=end)).frame.row(0, named=True)
+    assert format_sample(whole["numerator"], whole["denominator"]) in page  # the whole-range tile
+    line = next(t for s in chart_specs(at) for t in s["data"] if t.get("name") == "Activation rate")
+    assert line["customdata"] == [format_sample(r["numerator"], r["denominator"]) for r in rows]
+    rings = [t for s in chart_specs(at) for t in s["data"] if t.get("legendgroup") == "uncertain"]
+    small = [r["period"].isoformat() for r in rows if r["value"] is not None and r["denominator"] < 30]
+    assert small and [x[:10] for x in rings[0]["x"]] == small
+    table = at.dataframe[0].value
+    assert list(table["denominator"]) == [r["denominator"] for r in rows]

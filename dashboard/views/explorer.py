@@ -142,6 +142,10 @@ def range_tile(
         border=True,
         **delta(change, delta_color, compare_word),
     )
+    if kind == "span" and ctx.project.metrics[metric_id].type in RATE_TYPES:  # what the range is out of
+        whole = ctx.compute(MetricRequest((metric_id,), start, end, span_end=end)).series(metric_id)
+        if whole.height:
+            common.sample_line(ctx, metric_id, whole["numerator"][0], whole["denominator"][0])
 
 
 class MetricDelta(TypedDict, total=False):
