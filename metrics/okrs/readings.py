@@ -58,6 +58,7 @@ DAILY_LOOKBACK_DAYS = 120  # daily history the forecast learns from (when the da
 WEEKLY_LOOKBACK_WEEKS = 8  # weekly readings the forecast learns from, for readings built one by one
 MAX_WINDOW = 366  # the longest active-users window (metrics.definitions.models.ActiveUsersMetric)
 _ONE = dt.timedelta(days=1)
+COUNTS = ("numerator", "denominator")  # a rate's counts in an engine result
 _DECOMPOSABLE = ("count", "sum", "min", "max", "active_users")
 _WINDOWABLE = ("count", "min", "max", "active_users")
 
@@ -251,6 +252,15 @@ class KeyResultReader:
         first, last = self.spec.span(day, self.start)
         if last < first:
             return None, None
+        if (
+            (first, last, day) not in self.samples
+            and self.exact_daily
+            and isinstance(self.metric, RatioMetric)
+        ):
+            self.load_daily(first, day)  # a ratio of parts that add up: its parts' span values
+            parts = (self.metric.numerator, self.metric.denominator)
+            numerator, denominator = (span_value(p, first, last, self.metrics, self.daily) for p in parts)
+            self.samples[(first, last, day)] = (numerator, denominator)
         if (first, last, day) not in self.samples:
             self._span_request(first, last, day)
         return self.samples[(first, last, day)]
@@ -435,6 +445,8 @@ class KeyResultReader:
             series = result.series(self.kr.metric)
             by_cohort = dict(zip(series["period"].to_list(), series["value"].to_list(), strict=True))
             self.series[last] = (first - lag, by_cohort)
+            for period, numerator, denominator in series.select("period", *COUNTS).iter_rows():
+                self.samples[(period, period, last)] = (_plain_value(numerator), _plain_value(denominator))
         by_cohort = self.series[last][1]
         return {
             first + dt.timedelta(days=i): by_cohort.get(first + dt.timedelta(days=i) - lag)
