@@ -517,6 +517,14 @@ def test_small_samples_are_marked_uncertain_with_their_n(run: Any, demo: Path, e
                 assert f"n={size}" in grey["text"][row_index][col]
     assert small > 0
 
+    # the funnel page: conversion over the range, out of the entrants counted by hand
+    start, end = dt.date(2026, 10, 5), dt.date(2026, 11, 15)
+    at = run("funnels", funnel="activation", start=str(start), end=str(end), grain="week")
+    steps = engine.project.metrics["activation"]
+    counts = _funnel_steps_by_hand(_events(demo), list(steps.steps), steps.within, start, end, zone)
+    assert f"{format_sample(counts[-1], counts[0])} (below 30)" in texts(at) or counts[0] >= 30
+    assert format_sample(counts[-1], counts[0]) in texts(at)
+
 
 def test_explorer_shows_a_rates_n_on_tiles_chart_and_table(run: Any, engine: Engine) -> None:
     from dashboard.format import format_sample
