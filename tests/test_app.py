@@ -21,6 +21,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.format import format_delta, format_progress, format_value
+from metrics.demo.generate import DemoSummary
 from metrics.engine import Engine
 from metrics.engine.request import MetricRequest
 from metrics.load import load_project
@@ -30,9 +31,13 @@ TIMEOUT = 60
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    config, _ = make_demo(tmp_path_factory.mktemp("demo"), events=30_000)
-    return config
+def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DemoSummary]:
+    return make_demo(tmp_path_factory.mktemp("demo"), events=30_000)
+
+
+@pytest.fixture(scope="module")
+def demo(made: tuple[Path, DemoSummary]) -> Path:
+    return made[0]
 
 
 @pytest.fixture(scope="module")
@@ -424,14 +429,52 @@ def test_okr_tiles_show_the_scorecard(run: Any, engine: Engine) -> None:
     assert target["y"][-1] == krs[0].target
 
 
-def test_okr_tiles_carry_the_data_quality_badge(run: Any) -> None:
-    at = run("quality")  # runs the checks (and waits for them); the overview then has the report
-    checks = at.table[0].value
-    failed = checks[checks["Status"] == "Failed"]
-    assert "user_not_null" in set(failed["Check"])
+def tile_badges(at: AppTest, project: Any) -> dict[str, list[str]]:
+    """KR id -> the data-quality badges on its tile (the markdown between its title and the next)."""
+    from dashboard.format import kr_title
+    from dashboard.views.common import mdh
+
+    titles = {f"**{mdh(kr_title(project, kr))}**": kr.id for o in project.okrs for kr in o.key_results}
+    out: dict[str, list[str]] = {}
+    current: str | None = None
+    for element in at.markdown:
+        text = str(element.value)
+        found = [kr for title, kr in titles.items() if text.startswith(title)]
+        if found:
+            current = found[0]
+            out[current] = []
+        elif current is not None and ("Data check failed" in text or "Data warning" in text):
+            out[current].append(text)
+    return out
+
+
+def test_okr_tiles_are_flagged_only_when_their_reading_reads_a_defect_day(
+    run: Any, made: tuple[Path, DemoSummary], engine: Engine
+) -> None:
+    # The demo plants an error on one day (every user null) and warnings 20 and 30 days later
+    # (a duplicated hour, a late day); see metrics/demo/generate.py.
+    null_day = made[1].defects["null_user_day"]
+    duplicated = made[1].defects["duplicated_hour"]
+    # Nine days after the null-user day: the 28-day reads (revenue, conversion, activation) read it;
+    # day-1 retention (yesterday's cohort), the 7-day reads and the 7-day active users do not.
+    as_of = null_day + dt.timedelta(days=9)
+    at = run("quality", as_of=str(as_of))
+    failed = at.table[0].value
+    assert "user_not_null" in set(failed[failed["Status"] == "Failed"]["Check"])
     at.switch_page("views/okrs.py").run()
-    badges = [m.value for m in at.markdown if "Data check failed" in m.value]
-    assert badges and "user not null" in badges[0]
+    badges = tile_badges(at, engine.project)
+    for kr in ("day1_retention_40", "writers_1300", "ai_summary_25", "pages_under_1400ms"):
+        assert badges[kr] == [], (kr, badges[kr])
+    for kr in ("revenue_25k", "conversion_14", "activation_12"):
+        assert len(badges[kr]) == 1 and "Data check failed" in badges[kr][0], (kr, badges[kr])
+        assert "user not null" in badges[kr][0]
+    # A day after the duplicated hour: yesterday's cohort reads it, and it is only a warning.
+    at = run("quality", as_of=str(duplicated + dt.timedelta(days=1)))
+    at.switch_page("views/okrs.py").run()
+    badges = tile_badges(at, engine.project)
+    assert len(badges["day1_retention_40"]) == 1, badges
+    assert "Data warning" in badges["day1_retention_40"][0] and "failed" not in badges["day1_retention_40"][0]
+    assert "duplicates" in badges["day1_retention_40"][0]
 
 
 def test_default_as_of_is_the_last_complete_day_of_data() -> None:

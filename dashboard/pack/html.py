@@ -130,7 +130,7 @@ def render_summary(project: Project, card: Scorecard, items: Sequence[PackItem],
         ]
         for row in rows:
             item = row.item
-            flag = f" {WARN}" if item is not None and _flagged(item) else ""
+            flag = f" {_mark(item)}" if item is not None and _flagged(item) else ""
             name = (
                 f"**{_cell(row.title)}**" + (f" ({_cell(row.detail)})" if row.detail else "")
                 if row.kind == "objective"
@@ -148,7 +148,7 @@ def render_summary(project: Project, card: Scorecard, items: Sequence[PackItem],
     if pinned:
         lines += ["", "Pinned metrics:", ""]
         for item in pinned:
-            flag = f" {WARN}" if _flagged(item) else ""
+            flag = f" {_mark(item)}" if _flagged(item) else ""
             lines.append(f"- {_cell(item.title)}{flag}: [dashboard]({item.stamp.url}) · [image]({item.file})")
     shaky = _uncertain(project, card)
     if shaky:
@@ -194,6 +194,15 @@ def _flagged(item: PackItem) -> bool:
     return item.stamp.quality.level in ("fail", "warn", "unknown")
 
 
+MARKS = {"fail": "data check failed", "warn": "data warning", "unknown": "data checks not run"}
+
+
+def _mark(item: PackItem) -> str:
+    """An item's flag in words: a failure, a warning (never called a failure), or checks not run."""
+    level = item.stamp.quality.level
+    return f"{WARN} {MARKS[level]}" if level in MARKS else ""
+
+
 def _problems(items: Sequence[PackItem]) -> list[tuple[str, str]]:
     return [(i.title, i.note) for i in items if i.note]
 
@@ -233,11 +242,17 @@ CSS = """
   .pill { display: inline-block; padding: 1px 8px; border-radius: 10px; color: white; font-size: 12px;
           font-weight: 600; white-space: nowrap; }
   .warn { color: #B45309; }
+  .fail { color: #B91C1C; }
 """
 
 
 def _pill(status_key: str | None, words: str) -> str:
     return f'<span class="pill" style="background:{figures.status_color(status_key)}">{html.escape(words)}</span>'
+
+
+def _mark_html(item: PackItem) -> str:
+    level = item.stamp.quality.level
+    return f' <span class="{"fail" if level == "fail" else "warn"}">{html.escape(_mark(item))}</span>'
 
 
 def _chart(item: PackItem, first: bool) -> str:
@@ -251,7 +266,7 @@ def _chart(item: PackItem, first: bool) -> str:
         default_width="100%",
         default_height=f"{int(item.figure.layout.height or 420)}px",
     )
-    warn = ' <span class="warn">' + WARN + "</span>" if item.stamp.quality.level in ("fail", "warn") else ""
+    warn = _mark_html(item) if item.stamp.quality.level in ("fail", "warn") else ""
     url = html.escape(item.stamp.url, quote=True)
     return (
         f'<figure class="chart" data-kind="{item.kind}" data-id="{html.escape(item.id, quote=True)}">{div}'
@@ -295,6 +310,8 @@ def render_html(project: Project, card: Scorecard, items: Sequence[PackItem], st
             title = html.escape(row.title) + (
                 f' <span class="stamp">{html.escape(row.detail)}</span>' if row.detail else ""
             )
+            if row.item is not None and _flagged(row.item):
+                title += _mark_html(row.item)
             parts.append(
                 f'<tr class="{row.kind}"><td class="{"" if objective else "kr"}">{title}</td>'
                 f'<td class="num{" uncertain" if row.uncertain else ""}">{html.escape(row.current)}</td>'

@@ -229,6 +229,15 @@ class KeyResultReader:
                 self.cache[key] = self._span_request(first, last, day)
         return self.cache[key]
 
+    def days_read(self, day: dt.date) -> tuple[dt.date, dt.date] | None:
+        """The days whose rows the reading as of `day` reads (`ReadSpec.span`, widened by
+        `Project.days_read`: an active-users window, cohorts' returns and later steps up to `day`):
+        what a failed data check must touch to flag it. None when the reading reads no day."""
+        first, last = self.spec.span(day, self.start)
+        if last < first:
+            return None
+        return self.readings.project.days_read(self.kr.metric, first, last)
+
     def _span_request(self, first: dt.date, last: dt.date, observe_until: dt.date) -> float | None:
         request = MetricRequest(
             metrics=(self.kr.metric,), start=first, end=observe_until, grain="day", span_end=last
