@@ -231,7 +231,7 @@ def compute(
 def _table(rows: Sequence[dict[str, Any]]) -> str:
     if not rows:
         return "(no rows)"
-    headers = list(rows[0].keys())
+    headers = list(dict.fromkeys(key for row in rows for key in row))  # a rate adds its counts
 
     def cell(value: object) -> str:
         if value is None:

@@ -186,3 +186,32 @@ def test_the_compared_range_is_the_engines_shift(project: Project) -> None:
         day(2026, 10, 22),
         day(2026, 10, 31),
     )
+
+
+@pytest.mark.parametrize(
+    ("denominator", "min_sample", "uncertain"),
+    [
+        (29, 30, True),
+        (30, 30, False),
+        (0, 30, True),
+        (None, 30, False),
+        (float("nan"), 30, False),
+        (4, 5, True),
+    ],
+)
+def test_is_uncertain_is_a_denominator_below_min_sample(
+    denominator: float | None, min_sample: int, uncertain: bool
+) -> None:
+    from metrics.definitions.models import is_uncertain
+
+    assert is_uncertain(denominator, min_sample) is uncertain
+    assert ProjectConfig(min_sample=min_sample).uncertain(denominator) is uncertain
+
+
+def test_min_sample_defaults_to_30_and_is_at_least_1() -> None:
+    from pydantic import ValidationError
+
+    assert ProjectConfig().min_sample == 30
+    assert ProjectConfig().uncertain(29) and not ProjectConfig().uncertain(30)
+    with pytest.raises(ValidationError, match="greater than or equal to 1"):
+        ProjectConfig(min_sample=0)

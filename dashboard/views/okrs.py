@@ -91,6 +91,8 @@ def kr_tile(
             help=f"{ctx.project.label(kr_def.metric)} ({kr_def.metric}), read {kr_def.read} as of "
             f"{format_date(ctx.view.as_of)}",
         )
+        if score.n is not None:
+            common.sample_line(ctx, kr_def.metric, score.numerator, score.n)
         baseline = "" if score.baseline is None else f" · baseline {format_value(score.baseline, unit)}"
         st.markdown(
             f'<div class="ns-small">Target <b>{html.escape(format_value(score.target, unit))}</b>{baseline}</div>'
@@ -108,6 +110,12 @@ def kr_tile(
                 "</div>",
                 unsafe_allow_html=True,
             )
+            if score.uncertain:  # the caveat scoring adds to the KR's notes, as the pack and CLI show it
+                st.markdown(
+                    f'<div class="ns-uncertain">The forecast starts from a reading of only {score.n:,.0f}: '
+                    "treat it and the status as uncertain.</div>",
+                    unsafe_allow_html=True,
+                )
         elif score.period_end and ctx.view.as_of and ctx.view.as_of > score.period_end:
             st.markdown('<div class="ns-small">The period has ended.</div>', unsafe_allow_html=True)
         else:

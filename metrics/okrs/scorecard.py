@@ -54,6 +54,9 @@ class KeyResultScore:
     period_start: dt.date | None = None
     period_end: dt.date | None = None
     as_of: dt.date | None = None  # the day read (as-of clipped to the period)
+    n: float | None = None  # a rate's current reading is out of n (its denominator); None otherwise
+    numerator: float | None = None  # ... and its numerator: current = numerator / n
+    uncertain: bool = False  # n is below the project's min_sample (`is_uncertain`)
     sources: tuple[str, ...] = ()  # the sources its metric reads
     days_read: tuple[dt.date, dt.date] | None = None  # the days its current reading reads (its flag's span)
 
@@ -77,6 +80,7 @@ class KeyResultScore:
                 "high": _number(self.forecast.high),
             },
             "probability": _number(self.probability),
+            "n": None if self.n is None else _count(self.n),
         }
         if flag is not None:
             out["flag"] = flag(self)
@@ -160,6 +164,9 @@ class Scorecard:
                 )
                 if kr.problem:
                     notes.append(f"{kr.id}: {kr.problem}")
+                if kr.n is not None:  # a rate: what its reading is out of (CONTRACT.md, Sample sizes)
+                    shaky = " (uncertain: below min_sample)" if kr.uncertain else ""
+                    notes.append(f"{kr.id}: current reading out of n = {kr.n:,.0f}{shaky}")
                 notes.extend(f"{kr.id}: {note}" for note in kr.notes)
             widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
             numeric = {2, 3, 4, 5, 7}
@@ -181,6 +188,12 @@ def _number(value: float | None) -> float | None:
     if value is None or math.isnan(value) or math.isinf(value):
         return None
     return float(value)
+
+
+def _count(value: float) -> float | int | None:
+    """n for JSON: a whole count as an int (a ratio's denominator may be any number)."""
+    number = _number(value)
+    return int(number) if number is not None and number.is_integer() else number
 
 
 def _percent(value: float | None) -> str:
