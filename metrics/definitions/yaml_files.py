@@ -45,6 +45,14 @@ def _item_of(file: str, path: tuple[Any, ...]) -> Subject:
     return Subject.file(file)
 
 
+def is_connection_field(file: str, path: tuple[Any, ...]) -> bool:
+    """Where `${NAME}` is expanded: a source's `url` and the sign-in settings under project.yaml's
+    `auth:`. Nowhere else, so no label, description or title can publish the server's environment."""
+    if file == "sources.yaml":
+        return len(path) == 3 and path[0] == "sources" and path[2] == "url"
+    return file == "project.yaml" and len(path) >= 2 and path[0] == "auth"
+
+
 # --- layer (a): syntax and schema -----------------------------------------------------------
 
 
@@ -65,10 +73,13 @@ class Reader:
         hint: str | None = None,
         *,
         at_value: bool = False,
+        subject: Subject | None = None,
     ) -> None:
         tree = self.trees.get(file)
         loc = value_location(self.root, file, tree, path) if at_value else locate(self.root, file, tree, path)
-        self.problems.append(Problem(message, loc, hint))
+        self.problems.append(Problem(message, loc, hint, subject))
+        if subject is not None:
+            self.broken.add(subject)
 
     def read(self, file: str) -> Any:
         path = self.root / file
@@ -126,6 +137,7 @@ class Reader:
         return tree
 
     def _expand_env(self, file: str, node: Any, path: tuple[Any, ...]) -> None:
+        """Replace `${NAME}` in connection fields; anywhere else it is an error (never expanded)."""
         items: list[tuple[str | int, Any]]
         if isinstance(node, CommentedMap):
             items = list(node.items())
@@ -134,22 +146,45 @@ class Reader:
         else:
             return
         for key, value in items:
-            if isinstance(value, str) and "${" in value:
-                missing = [name for name in _ENV.findall(value) if name not in self.env]
-                for name in missing:
-                    self.add(
-                        file,
-                        (*path, key),
-                        f"environment variable {name} is not set",
-                        f"export {name}=... before running northstar",
-                        at_value=True,
-                    )
-                if missing:
-                    self.broken.add(_item_of(file, (*path, key)))
-                else:
-                    node[key] = _ENV.sub(lambda m: self.env[m.group(1)], value)
-            else:
+            if not (isinstance(value, str) and "${" in value):
                 self._expand_env(file, value, (*path, key))
+                continue
+            where = (*path, key)
+            subject = self._item_of(file, where)
+            if not is_connection_field(file, where):
+                shown = next(iter(_ENV.findall(value)), None)
+                written = f"${{{shown}}}" if shown else "${...}"
+                self.add(
+                    file,
+                    where,
+                    f"`{key}` may not use {written}: environment variables are expanded only in "
+                    "connection fields (a source's `url`, the `auth:` settings)",
+                    at_value=True,
+                    subject=None if subject.kind == "file" else subject,  # leave the literal text
+                )
+                continue
+            missing = [name for name in _ENV.findall(value) if name not in self.env]
+            for name in missing:
+                self.add(
+                    file,
+                    where,
+                    f"environment variable {name} is not set",
+                    f"export {name}=... before running northstar",
+                    at_value=True,
+                )
+            if missing:
+                self.broken.add(subject)
+            else:
+                node[key] = _ENV.sub(lambda m: self.env[m.group(1)], value)
+
+    def _item_of(self, file: str, path: tuple[Any, ...]) -> Subject:
+        """The definition a node belongs to (an objective by its id when it has one)."""
+        if file == "okrs.yaml" and len(path) >= 2:
+            okrs = (self.trees.get(file) or {}).get("okrs")
+            objective = okrs[path[1]] if isinstance(okrs, CommentedSeq) else None
+            if isinstance(objective, CommentedMap) and isinstance(objective.get("id"), str):
+                return Subject.okr(objective["id"])
+        return _item_of(file, path)
 
     def schema_errors(
         self, file: str, base: tuple[Any, ...], exc: ValidationError, allowed: set[str]

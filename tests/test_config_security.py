@@ -1,0 +1,161 @@
+"""What a YAML author can make the server do: no environment published, no runaway YAML, no file read
+outside the project's folders, no `javascript:` link, no unbounded request (issue 15)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from metrics.definitions.yaml_files import Reader
+from metrics.load import load_project
+from tests.conftest import ROOT
+
+BROKEN = ROOT / "tests" / "broken"
+SECRET = "postgresql://reader:hunter2@db.internal/warehouse"
+
+SOURCES = """\
+sources:
+  events:
+    type: parquet
+    path: events.parquet
+    columns: {timestamp: ts, user: user_id, event: event}
+    dimensions: [platform, country]
+"""
+METRICS = """\
+metrics:
+  signups:
+    label: Sign-ups
+    type: count
+    source: events
+    filter: {event: signup}
+  dau:
+    type: active_users
+    source: events
+    window: 1
+"""
+
+
+def make_project(folder: Path, **files: str) -> Path:
+    """A valid two-metric project with its data inside the folder; `files` replace its YAML."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(BROKEN / "_data" / "events.parquet", folder / "events.parquet")
+    texts = {"sources.yaml": SOURCES, "metrics.yaml": METRICS, "project.yaml": "name: Test\n"}
+    texts.update({f"{name}.yaml": text for name, text in files.items()})
+    for name, text in texts.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+# --- 1. ${VAR} only in connection fields ------------------------------------------------------
+
+
+def test_env_var_in_a_label_is_a_located_error_and_never_expanded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    metrics = METRICS.replace("label: Sign-ups", 'label: "${WAREHOUSE_URL}"')
+    monkeypatch.chdir(make_project(tmp_path / "p", metrics=metrics))
+    project = load_project(".", env={"WAREHOUSE_URL": SECRET})
+    assert SECRET not in repr(project.metrics) + repr(project.settings) + repr(project.trees)
+    assert [str(p) for p in project.problems] == [
+        "metrics.yaml:3:12: `label` may not use ${WAREHOUSE_URL}: environment variables are expanded "
+        "only in connection fields (a source's `url`, the `auth:` settings)"
+    ]
+    assert "signups" not in project.metrics and "dau" in project.metrics
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "where"),
+    [
+        ("project", "name: ${WAREHOUSE_URL}\n", "project.yaml:1:7: `name`"),
+        ("metrics", METRICS + "    description: see ${WAREHOUSE_URL}\n", "metrics.yaml:11:18: `description`"),
+        ("sources", SOURCES.replace("events.parquet", "${WAREHOUSE_URL}"), "sources.yaml:4:11: `path`"),
+    ],
+)
+def test_env_var_outside_connection_fields_is_refused_everywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, file: str, text: str, where: str
+) -> None:
+    monkeypatch.chdir(make_project(tmp_path / "p", **{file: text}))
+    project = load_project(".", env={"WAREHOUSE_URL": SECRET})
+    messages = [str(p) for p in project.problems]
+    assert any(m.startswith(where + " may not use ${WAREHOUSE_URL}") for m in messages), messages
+    assert SECRET not in repr(project.metrics) + repr(project.settings) + repr(project.sources)
+
+
+def test_env_var_is_expanded_in_a_source_url(tmp_path: Path) -> None:
+    sources = "sources:\n  wh:\n    type: sql\n    url: ${WAREHOUSE_URL}\n    table: events\n"
+    sources += "    columns: {timestamp: ts}\n"
+    folder = make_project(tmp_path / "p", sources=sources, metrics="metrics: {}\n")
+    project = load_project(folder, env={"WAREHOUSE_URL": SECRET}, check_data=False)
+    assert project.problems == ()
+    assert project.sources["wh"].url == SECRET  # type: ignore[union-attr]
+
+
+def test_env_vars_are_expanded_in_the_sign_in_settings(tmp_path: Path) -> None:
+    project_yaml = (
+        "auth:\n  provider: ${OIDC_URL}\n  client_id: ${OIDC_ID}\n  client_secret: ${OIDC_SECRET}\n"
+    )
+    folder = make_project(tmp_path / "p", project=project_yaml)
+    env = {
+        "OIDC_URL": "https://idp.example/.well-known/openid-configuration",
+        "OIDC_ID": "ns",
+        "OIDC_SECRET": "s3",
+    }
+    reader = Reader(folder, env)
+    tree = reader.read("project.yaml")
+    assert reader.problems == []
+    assert dict(tree["auth"]) == {"provider": env["OIDC_URL"], "client_id": "ns", "client_secret": "s3"}
+
+
+def test_an_unset_variable_in_a_url_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sources = "sources:\n  wh:\n    type: sql\n    url: ${NS_NOT_SET_ANYWHERE}\n    table: events\n"
+    sources += "    columns: {timestamp: ts}\n"
+    monkeypatch.chdir(make_project(tmp_path / "p", sources=sources, metrics="metrics: {}\n"))
+    project = load_project(".", env={})
+    assert [str(p) for p in project.problems] == [
+        "sources.yaml:4:10: environment variable NS_NOT_SET_ANYWHERE is not set "
+        "(export NS_NOT_SET_ANYWHERE=... before running northstar)"
+    ]
+
+
+# --- 2. alias bombs and huge files ------------------------------------------------------------
+
+
+def alias_bomb(depth: int) -> str:
+    """metrics.yaml whose `bomb` key expands to 9**depth scalars from a few hundred bytes."""
+    lines = ["      a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    for level in range(1, depth + 1):
+        lines.append(f"      a{level}: &a{level} [" + ", ".join([f"*a{level - 1}"] * 9) + "]")
+    return METRICS + "    bomb:\n" + "\n".join(lines) + "\n"
+
+
+@pytest.mark.timeout(20)
+def test_an_alias_bomb_is_refused_fast(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(make_project(tmp_path / "p", metrics=alias_bomb(9)))
+    project = load_project(".")
+    messages = [str(p) for p in project.problems]
+    assert len(messages) == 1, messages
+    assert messages[0].startswith("metrics.yaml:13:7: YAML aliases expand to more than 10,000 nodes")
+    assert project.metrics == {}
+
+
+@pytest.mark.timeout(20)
+def test_a_huge_file_is_refused_before_it_is_parsed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    many = "metrics:\n" + "".join(f"  m{i}: {{type: count, source: events}}\n" for i in range(60_000))
+    assert len(many) > 2_000_000
+    monkeypatch.chdir(make_project(tmp_path / "p", metrics=many))
+    project = load_project(".")
+    assert [str(p) for p in project.problems] == [
+        "metrics.yaml:1:1: metrics.yaml is larger than 1 MB "
+        f"({len(many) / 1e6:.1f} MB) (split the definitions or remove what is unused)"
+    ]
+
+
+def test_a_few_aliases_still_work(tmp_path: Path) -> None:
+    metrics = "metrics:\n  signups: &count_on_events {type: count, source: events, filter: {event: signup}}\n"
+    metrics += "  purchases:\n    <<: *count_on_events\n    filter: {event: purchase}\n"
+    project = load_project(make_project(tmp_path / "p", metrics=metrics))
+    assert project.problems == ()
+    assert project.metrics["purchases"].filter == {"event": "purchase"}  # type: ignore[union-attr]
+    assert project.metrics["purchases"].source == "events"  # type: ignore[union-attr]
