@@ -16,6 +16,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
 from connectors.models import SOURCE_TYPES
 from metrics.definitions.models import METRIC_TYPES, ProjectConfig
@@ -26,8 +27,61 @@ from metrics.definitions.project import REQUIRED_FILES
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
+# A YAML file of definitions; larger ones are refused before parsing. ruamel reads round-trip YAML at
+# roughly 30-100 KB/s, so this bounds a load to seconds (the demo's metrics.yaml is 6 KB).
+MAX_FILE_BYTES = 512 * 1024
+MAX_ALIAS_NODES = 10_000  # nodes that aliases (`*name`) may add to a file once expanded
+
+
+class TooManyAliasNodes(Exception):
+    def __init__(self, mark: Any) -> None:
+        super().__init__("YAML aliases expand too far")
+        self.mark = mark
+
+
 class _DatesAsText(RoundTripConstructor):
-    """Leave dates as text so pydantic parses them and reports an impossible date at its place."""
+    """Leave dates as text so pydantic parses them and reports an impossible date at its place.
+
+    Before building anything it counts what aliases add (an "alias bomb" of a few KB expands to
+    billions of nodes) and refuses a document beyond MAX_ALIAS_NODES.
+    """
+
+    def get_single_data(self) -> Any:
+        node = self.composer.get_single_node()
+        if node is None:
+            return None
+        _check_alias_expansion(node)
+        return self.construct_document(node)
+
+
+def _check_alias_expansion(root: Node) -> None:
+    """Raise TooManyAliasNodes, marked at the collection holding the alias that passes the budget.
+
+    The composed graph shares an anchored node among its aliases, so sizes are counted once per
+    node (linear time) while the nodes that aliases add are summed as they would be built."""
+    sizes: dict[int, int] = {}
+    added = 0
+
+    def size(node: Node, parent: Node) -> int:
+        nonlocal added
+        known = sizes.get(id(node))
+        if known is not None:  # a second visit is an alias: it adds a copy of the whole subtree
+            added += known
+            if added > MAX_ALIAS_NODES:
+                raise TooManyAliasNodes(parent.start_mark)
+            return known
+        sizes[id(node)] = 1  # while in progress (a recursive alias counts as one node)
+        total = 1
+        if isinstance(node, MappingNode):
+            for key, value in node.value:
+                total += size(key, node) + size(value, node)
+        elif isinstance(node, SequenceNode):
+            for item in node.value:
+                total += size(item, node)
+        sizes[id(node)] = total
+        return total
+
+    size(root, root)
 
 
 _DatesAsText.add_constructor("tag:yaml.org,2002:timestamp", RoundTripConstructor.construct_yaml_str)
@@ -95,7 +149,19 @@ class Reader:
                 )
             return None
         try:
-            text = path.read_text(encoding="utf-8")
+            with path.open("rb") as stream:  # at most one byte past the limit, whatever the file is
+                data = stream.read(MAX_FILE_BYTES + 1)
+            if len(data) > MAX_FILE_BYTES:
+                self.problems.append(
+                    Problem(
+                        f"{file} is larger than {MAX_FILE_BYTES // 1024} KB",
+                        Location(display_path(self.root, file), 1, 1),
+                        f"Northstar reads definition files of up to {MAX_FILE_BYTES // 1024} KB; remove what is unused",
+                    )
+                )
+                self.broken.add(Subject.file(file))
+                return None
+            text = data.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             self.problems.append(
                 Problem(f"cannot read {file}: {exc}", Location(display_path(self.root, file), 1, 1))
@@ -122,6 +188,17 @@ class Reader:
                 message = f"YAML syntax error: {message}"
                 hint = "check the indentation and the colons on this line and the line before"
             self.problems.append(Problem(message, Location(display_path(self.root, file), line, col), hint))
+            self.broken.add(Subject.file(file))
+            return None
+        except TooManyAliasNodes as exc:
+            where = Location(display_path(self.root, file), exc.mark.line + 1, exc.mark.column + 1)
+            self.problems.append(
+                Problem(
+                    f"YAML aliases expand to more than {MAX_ALIAS_NODES:,} nodes",
+                    where,
+                    "write the definitions out, or use fewer `*alias` references",
+                )
+            )
             self.broken.add(Subject.file(file))
             return None
         except Exception as exc:  # ruamel raises a few non-marked errors for odd input
