@@ -159,3 +159,30 @@ def test_a_few_aliases_still_work(tmp_path: Path) -> None:
     assert project.problems == ()
     assert project.metrics["purchases"].filter == {"event": "purchase"}  # type: ignore[union-attr]
     assert project.metrics["purchases"].source == "events"  # type: ignore[union-attr]
+
+
+# --- 5. review.base_url is a web address ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(document.cookie)",
+        "JavaScript://%0aalert(1)",
+        "data:text/html,x",
+        "//evil",
+        "https://",
+    ],
+)
+def test_base_url_must_be_http(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.chdir(make_project(tmp_path / "p", project=f'name: T\nreview:\n  base_url: "{url}"\n'))
+    project = load_project(".")
+    assert [str(p) for p in project.problems] == [
+        f"project.yaml:3:13: {url!r} is not an http(s) URL; write it like https://northstar.acme.example"
+    ]
+    assert project.settings.review.base_url is None
+
+
+def test_an_https_base_url_is_kept(tmp_path: Path) -> None:
+    folder = make_project(tmp_path / "p", project="review:\n  base_url: https://ns.acme.example/app\n")
+    assert load_project(folder).settings.review.base_url == "https://ns.acme.example/app"

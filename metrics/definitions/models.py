@@ -10,6 +10,7 @@ import datetime as dt
 import math
 import re
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -73,6 +74,19 @@ class ReviewSettings(StrictModel):
         default_factory=list, description="Metrics charted in every review pack beside the KRs."
     )
     base_url: str | None = Field(default=None, description="Where the dashboard is served, for shared links.")
+
+    @field_validator("base_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        return None if value is None else http_url(value)
+
+
+def http_url(value: str) -> str:
+    """An absolute http(s) URL, or ValueError: links built on it must not run script (`javascript:`)."""
+    parts = urlsplit(value.strip())
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL; write it like https://northstar.acme.example")
+    return value.strip()
 
 
 class ProjectConfig(StrictModel):
