@@ -25,6 +25,7 @@ from metrics.definitions.models import (
 )
 from metrics.definitions.problems import Problem, Subject, did_you_mean
 from metrics.definitions.project import Collector, Project
+from metrics.engine.request import too_long
 from metrics.quality import check_columns, validate_checks
 
 NUMERIC: frozenset[ColumnKind] = frozenset({"integer", "float", "boolean"})
@@ -170,6 +171,9 @@ def _check_okrs(out: Collector) -> None:
             continue
         seen_objectives.add(objective.id)
         start, end = objective_period(objective, calendar, today)
+        if problem := too_long(start, end):
+            out.at("okrs.yaml", (*where, "period"), f"the period {problem}", subject=subject)
+            continue
         if sum(kr.weight for kr in objective.key_results) <= 0:
             out.at(
                 "okrs.yaml",

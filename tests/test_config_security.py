@@ -3,7 +3,10 @@ outside the project's folders, no `javascript:` link, no unbounded request (issu
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -186,3 +189,65 @@ def test_base_url_must_be_http(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, 
 def test_an_https_base_url_is_kept(tmp_path: Path) -> None:
     folder = make_project(tmp_path / "p", project="review:\n  base_url: https://ns.acme.example/app\n")
     assert load_project(folder).settings.review.base_url == "https://ns.acme.example/app"
+
+
+# --- 6. bounded ranges ------------------------------------------------------------------------
+
+
+LONG_RANGE = ("--start", "1000-01-01", "--end", "2999-12-31", "--grain", "day")
+
+
+@pytest.mark.timeout(120)
+def test_compute_refuses_a_two_thousand_year_range_with_exit_code_2(small_demo: Path) -> None:
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dashboard.cli",
+            "compute",
+            "signups",
+            "--config",
+            str(small_demo),
+            *LONG_RANGE,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=100,
+        cwd=ROOT,
+    )
+    assert run.returncode == 2
+    assert run.stdout == ""
+    assert run.stderr.splitlines() == [
+        "error: the range 1000-01-01 .. 2999-12-31 covers 730,485 days; Northstar computes at most "
+        "18,262 days (50 years) at once; choose a shorter range"
+    ]
+
+
+def test_every_grain_is_bounded_by_days(small_demo: Path) -> None:
+    from metrics.engine import Engine
+    from metrics.engine.request import MetricError, MetricRequest
+
+    engine = Engine(load_project(small_demo))
+    request = MetricRequest(("dau",), dt.date(1900, 1, 1), dt.date(2026, 1, 1), grain="quarter")
+    with pytest.raises(MetricError, match=r"covers 46,022 days"):
+        engine.compute(request)
+
+
+def test_an_objective_period_of_centuries_is_a_located_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    okrs = """\
+okrs:
+  - id: forever
+    objective: Grow
+    period: {start: 1000-01-01, end: 2999-12-31}
+    key_results:
+      - {id: signups_up, metric: signups, target: 100}
+"""
+    monkeypatch.chdir(make_project(tmp_path / "p", okrs=okrs))
+    project = load_project(".")
+    assert [str(p) for p in project.problems] == [
+        "okrs.yaml:4:13: the period 1000-01-01 .. 2999-12-31 covers 730,485 days; Northstar computes at "
+        "most 18,262 days (50 years)",
+    ]
+    assert project.okrs == ()
