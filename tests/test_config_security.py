@@ -251,3 +251,110 @@ okrs:
         "most 18,262 days (50 years)",
     ]
     assert project.okrs == ()
+
+
+# --- 3. sources read only the project folder and its data roots -------------------------------
+
+CSV_SOURCE = """\
+sources:
+  events:
+    type: csv
+    path: {path}
+    columns: {{timestamp: ts, user: user_id, event: event}}
+"""
+OUTSIDE = "outside of the project: TOPSECRET-LINE\n"
+
+
+def outside_file(tmp_path: Path) -> Path:
+    """A CSV next to the project folder (not inside it) whose content must never be shown."""
+    folder = tmp_path / "elsewhere"
+    folder.mkdir(exist_ok=True)
+    (folder / "secret.csv").write_text(OUTSIDE + "ts,user_id,event\n", encoding="utf-8")
+    return folder / "secret.csv"
+
+
+def refused(project_problems: tuple[object, ...]) -> list[str]:
+    messages = [str(p) for p in project_problems]
+    assert not any("TOPSECRET" in m or "root:x:0" in m for m in messages), messages
+    return messages
+
+
+PATH_HINT = "(move the data into the project folder, or list its folder under `data_roots:` in project.yaml)"
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "../elsewhere/secret.csv", "{outside}", "../*/secret.csv"])
+def test_a_path_outside_the_project_is_refused_without_reading_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    path = path.format(outside=outside_file(tmp_path))
+    monkeypatch.chdir(make_project(tmp_path / "p", sources=CSV_SOURCE.format(path=path)))
+    project = load_project(".")
+    assert refused(project.problems)[0] == (
+        f"sources.yaml:4:11: source 'events': path {path!r} is outside the project folder and the data roots "
+        f"project.yaml lists {PATH_HINT}"
+    )
+    assert project.sources == {} and project.metrics == {}
+
+
+def test_a_symlink_inside_the_project_to_a_file_outside_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = make_project(tmp_path / "p", sources=CSV_SOURCE.format(path="data/events.csv"))
+    (folder / "data").mkdir()
+    (folder / "data" / "events.csv").symlink_to(outside_file(tmp_path))
+    monkeypatch.chdir(folder)
+    assert refused(load_project(".").problems)[0].startswith(
+        "sources.yaml:4:11: source 'events': path 'data/events.csv' is outside the project folder"
+    )
+
+
+def test_a_glob_that_matches_a_link_outside_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = make_project(tmp_path / "p", sources=CSV_SOURCE.format(path="data/**/*.csv"))
+    (folder / "data" / "2026").mkdir(parents=True)
+    (folder / "data" / "2026" / "ok.csv").write_text("ts,user_id,event\n2026-01-01,u,e\n")
+    (folder / "data" / "2026" / "more.csv").symlink_to(outside_file(tmp_path))
+    monkeypatch.chdir(folder)
+    assert refused(load_project(".").problems)[0] == (
+        "sources.yaml:4:11: source 'events': path 'data/**/*.csv' matches files outside the project folder and "
+        f"the data roots project.yaml lists {PATH_HINT}"
+    )
+
+
+@pytest.mark.parametrize("root", ["../elsewhere", "{absolute}"])
+def test_a_listed_data_root_may_be_read(tmp_path: Path, root: str) -> None:
+    data = tmp_path / "elsewhere"
+    data.mkdir()
+    shutil.copy(BROKEN / "_data" / "events.parquet", data / "events.parquet")
+    sources = SOURCES.replace("path: events.parquet", "path: ../elsewhere/events.parquet")
+    project_yaml = f"data_roots: ['{root.format(absolute=data)}']\n"
+    project = load_project(make_project(tmp_path / "p", sources=sources, project=project_yaml))
+    assert project.problems == ()
+    assert set(project.metrics) == {"signups", "dau"}
+
+
+def test_a_data_root_may_not_open_system_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project_yaml = "data_roots: [/, ../elsewhere]\n"
+    monkeypatch.chdir(
+        make_project(tmp_path / "p", sources=CSV_SOURCE.format(path="/etc/passwd"), project=project_yaml)
+    )
+    messages = refused(load_project(".").problems)
+    assert messages[0] == (
+        "project.yaml:1:14: data root '/' opens the server's system folder /etc (list only the folders that hold data)"
+    )
+    assert messages[1].startswith("sources.yaml:4:11: source 'events': path '/etc/passwd' is outside")
+
+
+def test_the_cli_never_prints_a_file_outside(tmp_path: Path) -> None:
+    folder = make_project(tmp_path / "p", sources=CSV_SOURCE.format(path=str(outside_file(tmp_path))))
+    run = subprocess.run(
+        [sys.executable, "-m", "dashboard.cli", "validate", "--config", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=100,
+        cwd=ROOT,
+    )
+    assert run.returncode == 1
+    assert "outside the project folder" in run.stdout
+    assert "TOPSECRET" not in run.stdout + run.stderr

@@ -109,7 +109,7 @@ def copy_project(
     if okrs is not None:
         (folder / "okrs.yaml").write_text(okrs)
     if project_yaml is not None:
-        (folder / "project.yaml").write_text(project_yaml)
+        (folder / "project.yaml").write_text(project_yaml + f"data_roots: ['{data}']\n")
     return folder
 
 

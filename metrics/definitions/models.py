@@ -96,6 +96,11 @@ class ProjectConfig(StrictModel):
     fiscal_year_start: int = Field(
         default=1, ge=1, le=12, description="Month number that starts the fiscal year."
     )
+    data_roots: list[str] = Field(
+        default_factory=list,
+        description="Folders outside the project folder that file sources may read (relative to the "
+        "project folder, or absolute).",
+    )
     thresholds: StatusThresholds = Field(default_factory=StatusThresholds)
     review: ReviewSettings = Field(default_factory=ReviewSettings)
 
