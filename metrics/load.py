@@ -69,6 +69,8 @@ def load_project(
                 "ids are lower snake_case: start with a letter, then letters, digits or _",
             )
             continue
+        if Subject.source(name) in reader.broken:
+            continue  # its problem is reported (a duplicate key, an unset variable...)
         try:
             sources[name] = source_adapter.validate_python(plain(raw))
         except ValidationError as exc:
@@ -121,6 +123,9 @@ def load_project(
             reader.add("metrics.yaml", ("metrics", name), f"metric {name!r} must be a mapping with a `type:`")
             invalid[name] = "its definition has errors"
             continue
+        if Subject.metric(name) in reader.broken:
+            invalid[name] = "its definition has errors"
+            continue
         try:
             metrics[name] = metric_adapter.validate_python(plain(raw))
         except ValidationError as exc:
@@ -130,6 +135,8 @@ def load_project(
     okrs: list[Objective] = []
     section = top_section(reader, "okrs.yaml", reader.read("okrs.yaml"), "okrs", CommentedSeq)
     for index, raw in enumerate(section or []):
+        if isinstance(raw, CommentedMap) and Subject.okr(str(raw.get("id"))) in reader.broken:
+            continue
         try:
             okrs.append(Objective.model_validate(plain(raw)))
         except ValidationError as exc:

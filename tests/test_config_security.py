@@ -358,3 +358,62 @@ def test_the_cli_never_prints_a_file_outside(tmp_path: Path) -> None:
     assert run.returncode == 1
     assert "outside the project folder" in run.stdout
     assert "TOPSECRET" not in run.stdout + run.stderr
+
+
+# --- 4. one broken definition takes only itself (and what depends on it) ----------------------
+
+
+@pytest.fixture(scope="module")
+def demo_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.app_support import make_demo
+
+    config, _ = make_demo(tmp_path_factory.mktemp("demo"), events=20_000)
+    return config
+
+
+def test_a_duplicate_key_drops_only_its_metric(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    metrics = METRICS.replace("    label: Sign-ups\n", "    label: Sign-ups\n    label: Signups\n")
+    monkeypatch.chdir(make_project(tmp_path / "p", metrics=metrics))
+    project = load_project(".")
+    assert [str(p) for p in project.problems] == [
+        "metrics.yaml:4:5: duplicate key 'label' (first defined on line 3)"
+    ]
+    assert set(project.metrics) == {"dau"}
+    assert project.skipped == {"signups": "its definition has errors"}
+
+
+def test_okr_page_keeps_the_other_key_results_when_one_metric_breaks(
+    demo_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app_support import APP
+
+    config = tmp_path / "config"
+    shutil.copytree(demo_copy, config)
+    (tmp_path / "data").symlink_to(demo_copy.parent / "data")
+    text = (config / "metrics.yaml").read_text()
+    assert "    label: Sign-ups\n" in text
+    (config / "metrics.yaml").write_text(
+        text.replace("    label: Sign-ups\n", "    label: Sign-ups\n    unit: count\n", 1)
+    )
+    monkeypatch.setenv("NORTHSTAR_CONFIG", str(config))
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.query_params["as_of"] = "2026-11-20"
+    at.run()
+    at.switch_page("views/okrs.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    warnings = [w.value for w in at.warning]
+    assert (
+        "metric 'signups' is not available because its definition has errors; run `northstar validate`"
+        in warnings
+    )
+    assert any("'conversion_to_paid' is not available because it uses 'signups'" in w for w in warnings), (
+        warnings
+    )
+    assert not any("weekly_active_writers" in w or "'revenue'" in w for w in warnings), warnings
+    tiles = [m.value for m in at.markdown if m.value.startswith("**North star: 1,300 people write a note")]
+    assert tiles and "ns-status" in tiles[0]
+    assert "not available" not in " ".join(
+        w for w in warnings if "signups" not in w and "conversion" not in w
+    )

@@ -46,12 +46,44 @@ class _DatesAsText(RoundTripConstructor):
     billions of nodes) and refuses a document beyond MAX_ALIAS_NODES.
     """
 
+    duplicates: list[tuple[tuple[Any, ...], Any, Any, int | None]]  # (mapping's path, key, mark, first line)
+
     def get_single_data(self) -> Any:
         node = self.composer.get_single_node()
         if node is None:
             return None
         _check_alias_expansion(node)
+        self.paths = _mapping_paths(node)
+        self.duplicates = []
         return self.construct_document(node)
+
+    def check_mapping_key(self, node: Any, key_node: Any, mapping: Any, key: Any, value: Any) -> bool:
+        """Note a duplicate key (its definition is dropped by the reader) and keep the first value."""
+        if key in mapping:
+            try:
+                first: int | None = mapping.lc.key(key)[0] + 1
+            except (AttributeError, KeyError, TypeError):
+                first = None
+            self.duplicates.append((self.paths.get(id(node), ()), key, key_node.start_mark, first))
+            return False
+        return True
+
+
+def _mapping_paths(root: Node) -> dict[int, tuple[Any, ...]]:
+    """Where each mapping node of a composed document stands (keys and list indexes)."""
+    paths: dict[int, tuple[Any, ...]] = {}
+    pending: list[tuple[Node, tuple[Any, ...]]] = [(root, ())]
+    while pending:
+        node, path = pending.pop()
+        if id(node) in paths:
+            continue
+        if isinstance(node, MappingNode):
+            paths[id(node)] = path
+            pending += [(value, (*path, key.value)) for key, value in node.value]
+        elif isinstance(node, SequenceNode):
+            paths[id(node)] = path
+            pending += [(item, (*path, index)) for index, item in enumerate(node.value)]
+    return paths
 
 
 def _check_alias_expansion(root: Node) -> None:
@@ -210,6 +242,14 @@ class Reader:
         if tree is None:
             tree = CommentedMap()
             self.trees[file] = tree
+        for parent, key, mark, first in getattr(yaml.constructor, "duplicates", []):
+            subject = self._item_of(file, (*parent, key))
+            where = Location(display_path(self.root, file), mark.line + 1, mark.column + 1)
+            hint = f"first defined on line {first}" if first else None
+            self.problems.append(Problem(f"duplicate key {str(key)!r}", where, hint, subject))
+            self.broken.add(subject)  # only the definition holding it; the whole file for a top-level key
+            if subject.kind == "file":
+                return None
         self._expand_env(file, tree, ())
         return tree
 
