@@ -391,7 +391,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(getattr(exc, "exit_code", 2) or 2)
     except NorthstarError as exc:
         typer.echo(f"error: {_one_sentence(exc)}", err=True)
-        sys.exit(1)
+        sys.exit(getattr(exc, "exit_code", 1))  # 2 for a request out of bounds (RangeTooLong)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # the promise is no traceback; name the failure so it can be reported
