@@ -132,7 +132,7 @@ def test_bad_auth_block_is_a_located_problem(tmp_path: Path, block: str, message
 def test_non_loopback_without_sign_in_refuses(tmp_path: Path) -> None:
     project = load_project(_project(tmp_path), env={}, check_data=False)
     for host in ("0.0.0.0", "10.1.2.3", "::"):
-        with pytest.raises(ServeError, match="refusing to serve on .* without sign-in.*--no-auth"):
+        with pytest.raises(ServeError, match=r"refusing to serve on .* without sign-in.*--no-auth"):
             plan_serve(project, host=host, port=8501, environ={})
     assert plan_serve(project, host="0.0.0.0", port=8501, no_auth=True, environ={}).auth is None
     assert plan_serve(project, host="127.0.0.1", port=8501, environ={}).auth is None
@@ -158,7 +158,7 @@ def test_sign_in_needs_a_long_cookie_secret_from_outside_the_project(tmp_path: P
 def test_invalid_auth_block_never_falls_back_to_no_sign_in(tmp_path: Path) -> None:
     project = load_project(_project(tmp_path, AUTH_BLOCK), env={}, check_data=False)  # variables unset
     assert project.problems
-    with pytest.raises(ServeError, match="sign-in settings in project.yaml are not valid"):
+    with pytest.raises(ServeError, match=r"sign-in settings in project\.yaml are not valid"):
         plan_serve(project, host="127.0.0.1", port=8501, environ={"NORTHSTAR_COOKIE_SECRET": SECRET})
 
 
