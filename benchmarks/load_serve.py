@@ -69,6 +69,7 @@ async def visit(port: int, query: str, timeout: float) -> float:
         origin=f"http://127.0.0.1:{port}",  # type: ignore[arg-type]
         max_size=None,
         open_timeout=timeout,
+        ping_interval=None,  # browsers send no pings; they answer the server's
     ) as socket_:
         message = BackMsg()
         message.rerun_script.query_string = query

@@ -148,6 +148,12 @@ def plan_serve(
             f"refusing to serve on {host} without sign-in: configure `auth:` in project.yaml "
             "(docs/deploy.md) or pass --no-auth to share the dashboard with everyone who can reach it"
         )
+    wildcard = host.strip().strip("[]") in ("0.0.0.0", "::", "")
+    if public_url is None and not is_loopback(host) and (auth is not None or wildcard):
+        raise ServeError(
+            f"serving on {host} needs --public-url, the address people open (e.g. "
+            "https://northstar.acme.example): sign-in returns there, and the server answers only to that name"
+        )
     secret = _cookie_secret(project.root, cookie_secret_file, environ) if auth is not None else None
     return ServePlan(host, port, url, allowed_hosts(host, url), auth, secret)
 
@@ -242,10 +248,22 @@ def _signal_all(pids: set[int], group: int | None, signum: int) -> None:
             os.kill(pid, signum)
 
 
-def _reap() -> None:
-    with contextlib.suppress(ChildProcessError):
-        while os.waitpid(-1, os.WNOHANG)[0]:
-            pass
+def _reap(keep: int | None = None) -> None:
+    """Collect our children that have ended (orphans we adopted as their reaper), except `keep`,
+    whose exit code Popen reads itself."""
+    me = os.getpid()
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.isdigit() or int(entry) == keep:
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) > 1 and fields[0] == b"Z" and int(fields[1]) == me:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(int(entry), os.WNOHANG)
 
 
 def stop_tree(process: subprocess.Popen[bytes], grace: float = GRACE_SECONDS) -> None:
@@ -255,7 +273,7 @@ def stop_tree(process: subprocess.Popen[bytes], grace: float = GRACE_SECONDS) ->
     _signal_all(descendants(me), group, signal.SIGTERM)
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
-        _reap()
+        _reap(keep=group)
         if process.poll() is not None and not descendants(me):
             return
         time.sleep(0.1)
@@ -264,7 +282,7 @@ def stop_tree(process: subprocess.Popen[bytes], grace: float = GRACE_SECONDS) ->
         process.wait(timeout=2)
     end = time.monotonic() + 2
     while descendants(me) and time.monotonic() < end:
-        _reap()
+        _reap(keep=group)
         time.sleep(0.05)
     _reap()
 
@@ -290,10 +308,14 @@ def serve(plan: ServePlan, env: Mapping[str, str], extra_args: Sequence[str] = (
         process = subprocess.Popen(
             streamlit_command(plan, secrets, extra_args), env=child_env, start_new_session=True
         )
+        ticks = 0
         while not stop:
             try:
                 code = process.wait(timeout=0.25)
             except subprocess.TimeoutExpired:
+                ticks += 1
+                if ticks % 40 == 0:  # every 10 s: no zombie piles up under a long-running server
+                    _reap(keep=process.pid)
                 continue
             return code
         return 0

@@ -134,24 +134,43 @@ def test_non_loopback_without_sign_in_refuses(tmp_path: Path) -> None:
     for host in ("0.0.0.0", "10.1.2.3", "::"):
         with pytest.raises(ServeError, match=r"refusing to serve on .* without sign-in.*--no-auth"):
             plan_serve(project, host=host, port=8501, environ={})
-    assert plan_serve(project, host="0.0.0.0", port=8501, no_auth=True, environ={}).auth is None
+    public = "http://dash.acme.example:8501"
+    assert (
+        plan_serve(project, host="0.0.0.0", port=8501, no_auth=True, public_url=public, environ={}).auth
+        is None
+    )
     assert plan_serve(project, host="127.0.0.1", port=8501, environ={}).auth is None
+    # on all addresses the server must know its public name (it answers to no other)
+    with pytest.raises(ServeError, match="needs --public-url"):
+        plan_serve(project, host="0.0.0.0", port=8501, no_auth=True, environ={})
+
+
+def test_sign_in_on_a_shared_address_needs_the_public_url(tmp_path: Path) -> None:
+    project = load_project(_project(tmp_path, AUTH_BLOCK), env=ENV, check_data=False)
+    env = {"NORTHSTAR_COOKIE_SECRET": SECRET}
+    with pytest.raises(ServeError, match="needs --public-url"):
+        plan_serve(project, host="10.0.0.5", port=8501, environ=env)
+    plan = plan_serve(
+        project, host="10.0.0.5", port=8501, public_url="https://dash.acme.example", environ=env
+    )
+    assert plan.redirect_uri == "https://dash.acme.example/oauth2callback"
+    assert plan.allowed == {"localhost", "127.0.0.1", "::1", "10.0.0.5", "dash.acme.example"}
 
 
 def test_sign_in_needs_a_long_cookie_secret_from_outside_the_project(tmp_path: Path) -> None:
     config = _project(tmp_path, AUTH_BLOCK)
     project = load_project(config, env=ENV, check_data=False)
     with pytest.raises(ServeError, match="NORTHSTAR_COOKIE_SECRET"):
-        plan_serve(project, host="0.0.0.0", port=8501, environ={})
+        plan_serve(project, host="127.0.0.1", port=8501, environ={})
     with pytest.raises(ServeError, match="shorter than 32"):
-        plan_serve(project, host="0.0.0.0", port=8501, environ={"NORTHSTAR_COOKIE_SECRET": "short"})
+        plan_serve(project, host="127.0.0.1", port=8501, environ={"NORTHSTAR_COOKIE_SECRET": "short"})
     inside = config / "cookie-secret"
     inside.write_text(SECRET)
     with pytest.raises(ServeError, match="inside the project folder"):
-        plan_serve(project, host="0.0.0.0", port=8501, cookie_secret_file=inside, environ={})
+        plan_serve(project, host="127.0.0.1", port=8501, cookie_secret_file=inside, environ={})
     outside = tmp_path / "cookie-secret"
     outside.write_text(SECRET + "\n")
-    plan = plan_serve(project, host="0.0.0.0", port=8501, cookie_secret_file=outside, environ={})
+    plan = plan_serve(project, host="127.0.0.1", port=8501, cookie_secret_file=outside, environ={})
     assert plan.cookie_secret == SECRET and plan.auth is not None
 
 
