@@ -1,13 +1,13 @@
 """Load on `northstar serve`: many sessions at once for minutes; memory and how long visits wait.
 
-    .venv/bin/python benchmarks/load_serve.py [--sessions 20] [--minutes 5] [--events 200000]
+    .venv/bin/python benchmarks/load_serve.py [--sessions 20] [--minutes 5] [--events 200000] [--heavy N]
 
 Generates the demo into a temporary folder, starts `northstar serve` on it (no sign-in, loopback),
 and runs `--sessions` simulated visitors at once for `--minutes`. A visitor speaks Streamlit's own
 WebSocket protocol (what the browser's JavaScript sends): it opens a session on the OKR page, asks
 for a run, waits until the run has finished, closes, and comes back. Half the visitors ("heavy")
 ask for an as-of day not read before, so the server scores the OKRs and runs their forecasts anew;
-the other half ("light") open the default view, whose scorecard is cached after the first visit.
+the others ("light"; `--heavy` sets how many are heavy) open the default view, whose scorecard is cached after the first visit.
 A light visit that waits long is a visitor waiting behind someone else's forecasts.
 
 Every 2 s it samples the resident memory (RSS) of the whole process tree under `serve` (streamlit,
@@ -113,15 +113,13 @@ async def sample(pid: int, end: float, rss: list[tuple[float, float]], began: fl
 
 
 async def run_load(
-    port: int, pid: int, sessions: int, seconds: float, days: list[dt.date]
+    port: int, pid: int, sessions: int, heavy: int, seconds: float, days: list[dt.date]
 ) -> dict[str, object]:
     results: dict[str, list[float]] = {"heavy": [], "light": [], "errors": []}
     rss: list[tuple[float, float]] = []
     began = time.monotonic()
     end = began + seconds
-    tasks = [
-        visitor("heavy" if i % 2 == 0 else "light", i, port, end, days, results) for i in range(sessions)
-    ]
+    tasks = [visitor("heavy" if i < heavy else "light", i, port, end, days, results) for i in range(sessions)]
     await asyncio.gather(sample(pid, end, rss, began), *tasks)
     return {"results": results, "rss": rss}
 
@@ -139,6 +137,9 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--minutes", type=float, default=5)
     parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument(
+        "--heavy", type=int, default=None, help="how many of the sessions are heavy (default: half)"
+    )
     args = parser.parse_args()
 
     from tests.app_support import make_demo
@@ -182,7 +183,9 @@ def main() -> None:
             asyncio.run(visit(port, "", timeout=600))  # the first visit warms the caches
             print(f"after one visit: RSS {tree_rss_mb(server.pid):.0f} MB")
             print(f"{args.sessions} sessions for {args.minutes:g} min ...", flush=True)
-            outcome = asyncio.run(run_load(port, server.pid, args.sessions, args.minutes * 60, days))
+            heavy = args.sessions // 2 if args.heavy is None else args.heavy
+            print(f"{heavy} heavy, {args.sessions - heavy} light", flush=True)
+            outcome = asyncio.run(run_load(port, server.pid, args.sessions, heavy, args.minutes * 60, days))
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(20)
