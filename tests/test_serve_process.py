@@ -140,6 +140,46 @@ def test_signal_stops_every_process_and_frees_the_port(
             os.killpg(process.pid, signal.SIGKILL)
 
 
+@pytest.mark.browser
+def test_sigterm_stops_the_review_pack_browser_too(demo_config: Path, tmp_path: Path) -> None:
+    """A review-pack download leaves the shared Chromium running (in sessions of its own); SIGTERM
+    to serve stops it with the rest."""
+    from tests.conftest import CHROMIUM_ARGS, require_service
+
+    require_service("chromium")
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    process = _start(demo_config, port, tmp_path / "serve.log")
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = chromium.new_page(accept_downloads=True)
+            page.goto(f"http://localhost:{port}/")
+            button = page.get_by_role("button", name="Download review pack")
+            button.wait_for(timeout=120_000)
+            with page.expect_download(timeout=240_000) as download:
+                button.click()
+            assert download.value.suggested_filename.endswith(".zip")
+            chromium.close()
+        started = descendants(process.pid)
+        browsers = [p for p in started if "chromium" in _command(p)]
+        assert browsers, "the review pack's browser is not running under serve"
+
+        began = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+        left = [p for p in started if Path(f"/proc/{p}").exists() and "(Z)" not in _stat(p)]
+        while (left or not _port_free(port)) and time.monotonic() - began < 10:
+            time.sleep(0.1)
+            left = [p for p in started if Path(f"/proc/{p}").exists() and "(Z)" not in _stat(p)]
+        assert not left, [(p, _command(p)) for p in left]
+        assert _port_free(port)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
 def _stat(pid: int) -> str:
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
