@@ -445,7 +445,7 @@ def test_default_as_of_is_the_last_complete_day_of_data() -> None:
     assert default_as_of(today, dt.date(2026, 11, 20)) == dt.date(
         2026, 11, 20
     )  # a stale pipeline shows its day
-    assert default_as_of(today, None) == today
+    assert default_as_of(today, None) == dt.date(2026, 11, 26)  # no data yet: still the day before
 
 
 def test_the_checks_thread_never_races_a_figure_for_pandas() -> None:

@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 
-from metrics.definitions.calendar import last_complete_day
 from metrics.definitions.models import (
     ADDITIVE_TYPES,
     SUMMED_TYPES,
@@ -145,12 +144,11 @@ class Unreadable(Exception):
 
 @dataclass
 class Readings:
-    """What the KR readers of one scorecard share: the project, the engine and its clock, the data
-    range of each set of sources, and one reader per KR and period."""
+    """What the KR readers of one scorecard share: the project, the engine, the data range of each
+    set of sources, and one reader per KR and period. No clock: the as-of day counts as complete."""
 
     project: Project
     engine: Engine
-    today: dt.date  # the engine's clock: today's data may be incomplete
     ranges: dict[tuple[str, ...] | str, tuple[dt.date, dt.date]] = field(default_factory=dict)
     readers: dict[tuple[int, dt.date, dt.date], KeyResultReader] = field(default_factory=dict)
 
@@ -376,8 +374,9 @@ class KeyResultReader:
     # -- history and forecast --
 
     def origin(self, day: dt.date, data_last: dt.date) -> dt.date:
-        """The last complete day the forecast starts from: as-of, the data's last day, or yesterday."""
-        return min(day, last_complete_day(self.readings.today, data_last))
+        """The day the forecast starts from: the as-of day (complete by the contract), or the data's
+        last day when that is earlier. The wall clock plays no part."""
+        return min(day, data_last)
 
     def _history_days(self, day: dt.date, origin: dt.date) -> list[dt.date]:
         """The days the history holds a reading for: every day, or weekly when read one by one."""
