@@ -321,7 +321,9 @@ def test_a_pack_for_a_past_day_judges_freshness_on_that_day(
     then = run_checks_as_of(project, engine, AS_OF)
     assert "timestamp_not_in_future" not in {r.check for r in then.results}
     assert plan.stamp.quality.checks == len(then.results)
-    assert plan.stamp.quality.failed == sum(1 for r in then.results if not r.success and r.severity == "error")
+    assert plan.stamp.quality.failed == sum(
+        1 for r in then.results if not r.success and r.severity == "error"
+    )
 
 
 def test_key_result_links_open_the_explorer_on_the_period(project: Project, plan: Plan) -> None:

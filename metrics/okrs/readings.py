@@ -31,6 +31,7 @@ import polars as pl
 
 from metrics.definitions.models import (
     ADDITIVE_TYPES,
+    COUNT_TYPES,
     SUMMED_TYPES,
     ActiveUsersMetric,
     CountDistinctMetric,
@@ -476,8 +477,10 @@ class KeyResultReader:
             step = 7
         observed = [v for v in series if v is not None]
         upper = 1.0 if isinstance(self.metric, RetentionMetric | FunnelMetric) else None
-        lower = 0.0 if observed and min(observed) >= 0 else None
-        return Simulation(series, horizon, ForecastOptions(kind="level", step=step, lower=lower, upper=upper))
+        lower = 0.0 if self._never_negative() or (observed and min(observed) >= 0) else None
+        counts = self.metric.type in COUNT_TYPES
+        options = ForecastOptions(kind="level", step=step, lower=lower, upper=upper, counts=counts)
+        return Simulation(series, horizon, options)
 
     def _projection_sum(self, origin: dt.date, data_first: dt.date, horizon: int) -> Simulation:
         """Totals: what is counted of the end window so far plus simulated daily totals."""
@@ -490,10 +493,15 @@ class KeyResultReader:
         if window_first <= origin:
             known = span_value(self.kr.metric, window_first, origin, self.metrics, self.daily) or 0.0
         summed = (window_last - max(window_first, origin + _ONE)).days + 1
-        lower = 0.0 if all((v or 0.0) >= 0 for v in values) else None
-        return Simulation(
-            values, horizon, ForecastOptions(kind="sum", known=known, summed_days=summed, lower=lower)
-        )
+        lower = 0.0 if self._never_negative() or all((v or 0.0) >= 0 for v in values) else None
+        counts = self.metric.type in COUNT_TYPES
+        options = ForecastOptions(kind="sum", known=known, summed_days=summed, lower=lower, counts=counts)
+        return Simulation(values, horizon, options)
+
+    def _never_negative(self) -> bool:
+        """True when the metric's type cannot go below zero: counts, rates, and ratios of counts."""
+        leaves = self.readings.project.leaves(self.kr.metric).values()
+        return all(leaf.type in COUNT_TYPES or leaf.type in ("retention", "funnel") for leaf in leaves)
 
     def _position_free(self) -> bool:
         """True when a period_to_date reading does not depend on where the period starts."""

@@ -22,7 +22,7 @@ from connectors.errors import NorthstarError
 from metrics.definitions.calendar import objective_period
 from metrics.definitions.models import KeyResult, Objective, StatusThresholds
 from metrics.engine.as_of import default_as_of
-from metrics.okrs.forecast import Direction, Outlook, Projection, Simulation
+from metrics.okrs.forecast import Direction, Outlook, Projection, Simulation, settled
 from metrics.okrs.forecast import project as project_outlook
 from metrics.okrs.readings import KeyResultReader, Readings, Unreadable
 from metrics.okrs.scorecard import KeyResultScore, Milestone, ObjectiveScore, Scorecard
@@ -306,8 +306,11 @@ def _score_key_result(
             notes.append(
                 f"the data ends on {data_last}, before the as-of day {day}; later days count as empty"
             )
-        pending = None
-        if not ended and ctx.forecast:
+        pending: Future[Outlook] | None = None
+        if not ended and ctx.forecast and day == end:  # the last day: the reading is the end reading
+            pending = Future()
+            pending.set_result(settled(current, float(kr.target), direction))
+        elif not ended and ctx.forecast:
             pending = ctx.outlook(reader.projection_job(origin, data_first), float(kr.target), direction)
     except NorthstarError as exc:
         return unscored(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, baseline, given)
