@@ -305,6 +305,20 @@ def test_quality_clock_is_the_end_of_a_past_as_of_day_in_the_project_zone(projec
     assert (future.now, future.until) == (today, None)
 
 
+def test_a_pack_made_in_the_morning_reads_the_last_complete_day(project: Project) -> None:
+    """Without an as-of, a pack made on the data's last day (still running) is the pack of the day
+    before: no partial day ("Day-1 retention 0.0%, progress -300%")."""
+    from metrics.engine.as_of import default_as_of
+
+    morning = Engine(project, today=lambda: AS_OF)
+    plan = plan_pack(project, morning, base_url=BASE)
+    yesterday = AS_OF - dt.timedelta(days=1)
+    assert default_as_of(project, morning) == yesterday
+    assert plan.scorecard.as_of == yesterday and plan.stamp.as_of == yesterday
+    scored = [kr for o in plan.scorecard.objectives for kr in o.key_results if kr.current is not None]
+    assert scored and all(kr.as_of <= yesterday for kr in scored)
+
+
 def test_a_pack_for_a_past_day_judges_freshness_on_that_day(
     project: Project, engine: Engine, plan: Plan
 ) -> None:
