@@ -95,14 +95,18 @@ def test_checks_as_of_a_day_before_bad_rows_do_not_see_them(tmp_path: Path, suff
     assert before["freshness"].success and "30m old" in before["freshness"].details
 
 
+@pytest.mark.parametrize("query", [False, True], ids=["table", "query"])
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_sql_checks_as_of_a_day_read_the_rows_up_to_its_end(tmp_path: Path, backend: str) -> None:
-    """The same cut in the database: the built-in checks' queries and the expectations (GX's SQL
-    data source, or the columns fetched for pandas where GX cannot run on the dialect)."""
+def test_sql_checks_as_of_a_day_read_the_rows_up_to_its_end(
+    tmp_path: Path, backend: str, query: bool
+) -> None:
+    """The same cut in the database, on a table or a query source: the built-in checks' queries and
+    the expectations (GX's SQL data source, or the columns fetched for pandas where GX cannot run on
+    the dialect)."""
     database = Database(backend, tmp_path)
     try:
         database.load(ROWS)
-        proj = project(tmp_path / "p", CHECKS, source=database.source(), timezone="Europe/Berlin")
+        proj = project(tmp_path / "p", CHECKS, source=database.source(query=query), timezone="Europe/Berlin")
         before = by_check(run_checks_as_of(proj, None, D(2026, 3, 3), now=NOW))
         after = by_check(run_checks_as_of(proj, None, D(2026, 3, 4), now=NOW))
         between = "expect_column_values_to_be_between(amount)"
