@@ -7,8 +7,9 @@ Two kinds of cases, each scored on what actually happened at the period's end:
   a level shift (before or after the as-of day), overdispersed Poisson noise; read four ways
   (period_to_date total, trailing 28-day total, latest day, trailing 28-day average). The counts
   are forecast as counts (`ForecastOptions.counts`, as a count metric's KR is), the average not;
-* sparse synthetic counts (`sparse`): a level of 0.2 to 3 a day (errors, incidents), which often
-  goes quiet (falls to zero) before or after the as-of day, read as the counts above;
+* sparse synthetic counts (`sparse`): a level of 0.2 to 3 a day (errors, incidents), which half of
+  the time goes quiet (falls to zero) weeks before the period, read as the counts above by a
+  `decrease` key result;
 * the demo product (`metrics.demo.generate.generate_demo`): every whole calendar quarter of its year, as-of
   every 7th day from day 14 to day 84, for ten key results on the shipped metrics. Each case runs
   `metrics.okrs.scoring.project_key_result` exactly as `northstar okrs --as-of` would on that day
@@ -77,8 +78,8 @@ def synthetic_series(rng: np.random.Generator, days: int, sparse: bool = False) 
     floor = 0.5
     if sparse:
         floor = 0.0
-        if rng.random() < 0.5:  # fixed: the events stop
-            mean[rng.integers(days // 3, days) :] = 0.0
+        if rng.random() < 0.5:  # fixed: the events stop, in the history (a stop yet to come is news)
+            mean[rng.integers(days // 3, days - QUARTER) :] = 0.0
             parts.append("quiet")
     return rng.poisson(np.maximum(mean, floor) * noise).astype(float), "+".join(parts) or "flat"
 
