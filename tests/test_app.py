@@ -434,6 +434,22 @@ def test_okr_tiles_carry_the_data_quality_badge(run: Any) -> None:
     assert badges and "user not null" in badges[0]
 
 
+def test_the_quality_page_judges_the_checks_as_of_the_view_s_as_of(run: Any) -> None:
+    """As of a day before the demo's null-user day (40 days before its end), the checks read no row
+    of that day: user_not_null passes, as `northstar check --as-of` says for the same day."""
+    import datetime as dt
+
+    from tests.conftest import DEMO_END
+
+    before = (DEMO_END - dt.timedelta(days=50)).isoformat()
+    at = run("quality", as_of=before)
+    checks = at.table[0].value
+    assert set(checks[checks["Check"] == "user_not_null"]["Status"]) == {"Passed"}, checks
+    at = run("quality", as_of=DEMO_END.isoformat())
+    checks = at.table[0].value
+    assert set(checks[checks["Check"] == "user_not_null"]["Status"]) == {"Failed"}, checks
+
+
 def test_default_as_of_is_the_last_complete_day_of_data() -> None:
     import datetime as dt
 
