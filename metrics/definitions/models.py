@@ -40,6 +40,8 @@ ADDITIVE_TYPES = frozenset({"count", "count_distinct", "sum"})
 ZERO_FILLED_TYPES = frozenset({"count", "count_distinct", "sum", "active_users"})
 # Types whose value over a span is the sum of its days' values (a total, not a level or a rate).
 SUMMED_TYPES = frozenset({"count", "sum"})
+# Types whose value for a day is a count of rows, values or users: a whole number, never negative.
+COUNT_TYPES = frozenset({"count", "count_distinct", "active_users"})
 USER_TYPES = frozenset({"active_users", "retention", "funnel"})  # count users, so need the user column
 # Rates: a value that is a numerator over a denominator, both carried with it (CONTRACT.md, Sample sizes).
 RATE_TYPES = frozenset({"ratio", "retention", "funnel"})
