@@ -32,10 +32,10 @@ worker.shared()
 import streamlit as st  # noqa: E402
 
 from connectors.errors import NorthstarError  # noqa: E402
-from dashboard import cache, state  # noqa: E402
+from dashboard import auth, cache, state  # noqa: E402
 from dashboard.debug import debug, failure, for_viewers, problem_line  # noqa: E402
 from dashboard.views.common import CTX_KEY, Ctx, md, mdc  # noqa: E402
-from metrics.definitions.calendar import Calendar, last_complete_day  # noqa: E402
+from metrics.definitions.calendar import Calendar  # noqa: E402
 from metrics.definitions.models import GRAINS, FunnelMetric, RetentionMetric  # noqa: E402
 from metrics.definitions.project import Project  # noqa: E402
 
@@ -84,6 +84,8 @@ APP_CSS = """
   .ns-small { color: #6B7280; font-size: 0.82rem; }
   .ns-status { display: inline-block; padding: 1px 8px; border-radius: 10px; color: white;
                font-size: 0.78rem; font-weight: 600; }
+  .ns-uncertain { color: #4B5563; font-size: 0.82rem; padding: 2px 6px; border-radius: 4px;
+                  background: repeating-linear-gradient(45deg, #F3F4F6 0 6px, #E5E7EB 6px 12px); }
 </style>
 """
 
@@ -141,7 +143,9 @@ def _options(
         default_start=start,
         default_end=end,
         today=today,
-        default_as_of=last_complete_day(today, last),
+        default_as_of=cache.default_as_of(
+            project.fingerprint, cache.data_fingerprint(engine, project), today, project, engine
+        ),
         default_metric=default_metric,
         min_date=low,
         max_date=high,
@@ -257,6 +261,7 @@ def main() -> None:
         initial_sidebar_state="collapsed" if review_hint else "expanded",
     )
     st.markdown(APP_CSS, unsafe_allow_html=True)
+    signed_in = auth.gate()  # before anything of the project is read: stops the run when refused
     folder = config_dir()
     if folder == ROOT / "config" and not os.environ.get("NORTHSTAR_NO_DEMO"):
         try:
@@ -353,6 +358,8 @@ def main() -> None:
             )
             where = f"Config: {mdc(folder)} · " if debug() else ""  # a server path: --debug only
             st.caption(f"{where}Definitions `{project.fingerprint[:8]}`")
+    if signed_in is not None:
+        auth.signed_in_box(signed_in)
 
     mark("total")
     runner = ctx.quality_runner()

@@ -26,7 +26,6 @@ import streamlit as st
 
 from dashboard import worker
 from dashboard.debug import error_text
-from metrics.definitions.calendar import Calendar
 from metrics.definitions.models import MetricDef
 from metrics.definitions.project import FILES, Project
 from metrics.engine.request import MetricRequest, MetricResult
@@ -73,8 +72,9 @@ def project_key(project_: Project) -> str:
 def _engine(config_dir: str, key: str, _project: Project) -> Engine:
     from metrics.engine import Engine
 
-    calendar = Calendar.of(_project.settings)
-    return Engine(_project, today=calendar.today)
+    # The engine's own clock, as `northstar okrs` and `snapshot` build theirs: scoring gets the same
+    # inputs on every surface, so the same as-of gives the same forecast and status.
+    return Engine(_project)
 
 
 def engine(config_dir: str, project_: Project) -> Engine:
@@ -140,17 +140,20 @@ def explain(defs: str, data: str, request_key: str, _engine: Engine, _request: M
 
 
 class QualityRunner:
-    """Runs the data-quality checks once, in a background thread, and holds the report."""
+    """Runs the data-quality checks as of a day once, in a background thread, and holds the report
+    (`metrics.quality.run_checks_as_of`: the same judgement as `northstar check` and the pack)."""
 
     def __init__(
         self,
         project_: Project,
         engine_: Engine,
         run: Callable[[Project, Engine], QualityReport] | None = None,
+        as_of: dt.date | None = None,
     ) -> None:
         self._project = project_
         self._engine = engine_
         self._run_checks = run
+        self.as_of = as_of
         self._done = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -182,11 +185,15 @@ class QualityRunner:
         began = time.perf_counter()
         try:
             run = self._run_checks
-            if run is None:
-                from metrics.quality import run_checks
+            if run is not None:
+                self.report = run(self._project, self._engine)
+            else:
+                from metrics.quality import run_checks, run_checks_as_of
 
-                run = run_checks
-            self.report = run(self._project, self._engine)
+                if self.as_of is None:
+                    self.report = run_checks(self._project, self._engine)
+                else:
+                    self.report = run_checks_as_of(self._project, self._engine, self.as_of)
         except Exception as exc:  # shown on the quality page; never takes the app down
             self.error = error_text(exc)
         finally:
@@ -199,6 +206,17 @@ class QualityRunner:
         return self.report
 
 
-@st.cache_resource(max_entries=4, ttl=QUALITY_TTL, show_spinner=False)
-def quality_runner(defs: str, data: str, _project: Project, _engine: Engine) -> QualityRunner:
-    return QualityRunner(_project, _engine)
+@st.cache_resource(max_entries=8, ttl=QUALITY_TTL, show_spinner=False)
+def quality_runner(
+    defs: str, data: str, as_of: dt.date | None, _project: Project, _engine: Engine
+) -> QualityRunner:
+    """The checks as of `as_of`: their verdicts depend on it, so it keys the cache."""
+    return QualityRunner(_project, _engine, as_of=as_of)
+
+
+@st.cache_data(ttl=QUALITY_TTL, max_entries=16, show_spinner=False)
+def default_as_of(defs: str, data: str, today: dt.date, _project: Project, _engine: Engine) -> dt.date:
+    """`metrics.engine.as_of.default_as_of`, kept while the definitions, the data and the day stay."""
+    from metrics.engine.as_of import default_as_of as rule
+
+    return rule(_project, _engine, today)

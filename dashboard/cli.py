@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Sequence
 from enum import StrEnum
@@ -37,6 +36,12 @@ app = typer.Typer(
 ConfigOption = Annotated[
     Path, typer.Option("--config", help="The project folder holding the YAML files.", show_default=True)
 ]
+
+
+AS_OF_HELP = (
+    "{what} as of this day, YYYY-MM-DD (default: the last complete day: yesterday, or the data's "
+    "last day when that is earlier)."
+)
 
 
 class Fail(NorthstarError):
@@ -112,10 +117,20 @@ def load(config: Path, *, check_data: bool = True) -> Project:
     return project
 
 
-def _engine(project: Project, today: dt.date | None = None) -> Engine:
+def _engine(project: Project) -> Engine:
+    """The engine every command scores with: its clock is the engine's own (the project's today),
+    as on the dashboard; an as-of date is an argument to scoring, never the clock."""
     from metrics.engine import Engine
 
-    return Engine(project, today=(lambda: today) if today else None)
+    return Engine(project)
+
+
+def _as_of(project: Project, engine: Engine, value: str | None) -> dt.date:
+    """`--as-of` as given, else the default every surface shares: the last complete day."""
+    from metrics.engine.as_of import default_as_of
+
+    day = _date(value, "--as-of")
+    return day if day is not None else default_as_of(project, engine)
 
 
 @app.command()
@@ -230,7 +245,7 @@ def compute(
 def _table(rows: Sequence[dict[str, Any]]) -> str:
     if not rows:
         return "(no rows)"
-    headers = list(rows[0].keys())
+    headers = list(dict.fromkeys(key for row in rows for key in row))  # a rate adds its counts
 
     def cell(value: object) -> str:
         if value is None:
@@ -256,30 +271,35 @@ def _table(rows: Sequence[dict[str, Any]]) -> str:
 @app.command()
 def okrs(
     config: ConfigOption = DEFAULT_CONFIG,
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Score as of this day (default: today).")
-    ] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help=AS_OF_HELP.format(what="Score"))] = None,
     fmt: Annotated[TableJson, typer.Option("--format")] = TableJson.table,
 ) -> None:
     """The OKR scorecard: progress, pace, forecast and status of every key result."""
-    day = _date(as_of, "--as-of")
+    _date(as_of, "--as-of")
     from metrics.okrs.scoring import score
 
     project = load(config)
-    card = score(project, _engine(project, day), day)
+    engine = _engine(project)
+    card = score(project, engine, _as_of(project, engine, as_of))
     typer.echo(json.dumps(card.to_json(), indent=2) if fmt == TableJson.json else card.to_table())
 
 
 @app.command()
 def check(
     config: ConfigOption = DEFAULT_CONFIG,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help=AS_OF_HELP.format(what="Check the data"))
+    ] = None,
     fmt: Annotated[TableJson, typer.Option("--format")] = TableJson.table,
 ) -> None:
-    """Run the data-quality checks. Exit 1 when a check of severity error fails."""
-    from metrics.quality import run_checks
+    """Run the data-quality checks on the data up to the end of the as-of day. Exit 1 when a check
+    of severity error fails."""
+    from metrics.quality import run_checks_as_of
 
+    _date(as_of, "--as-of")
     project = load(config)
-    report = run_checks(project, _engine(project))
+    engine = _engine(project)
+    report = run_checks_as_of(project, engine, _as_of(project, engine, as_of))
     typer.echo(json.dumps(report.to_json(), indent=2) if fmt == TableJson.json else report.to_table())
     if report.failed_errors:
         raise typer.Exit(1)
@@ -290,53 +310,58 @@ def serve(
     config: ConfigOption = DEFAULT_CONFIG,
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
     host: Annotated[
-        str, typer.Option(help="Address to bind; other than 127.0.0.1 exposes the dashboard.")
+        str, typer.Option(help="Address to bind; any but loopback needs sign-in or --no-auth.")
     ] = "127.0.0.1",
+    public_url: Annotated[
+        str | None,
+        typer.Option("--public-url", help="The URL people open (default http://localhost:PORT)."),
+    ] = None,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="Serve without sign-in, even on a shared address.")
+    ] = False,
+    cookie_secret_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--cookie-secret-file",
+            help="File (outside the project) holding the sign-in cookie secret; default $NORTHSTAR_COOKIE_SECRET.",
+        ),
+    ] = None,
     debug: Annotated[
         bool,
         typer.Option("--debug", help="Show tracebacks and server paths on the pages (never in production)."),
     ] = False,
 ) -> None:
-    """Run the Streamlit dashboard on the project."""
+    """Run the Streamlit dashboard on the project (docs/deploy.md: sign-in, proxies, services)."""
+    from dashboard.server import plan_serve
+    from dashboard.server import serve as run_server
+
     config = _resolve_config(config)
-    load(config, check_data=False)  # fail early, with one sentence, on a missing folder; makes the demo data
-    if host not in {"127.0.0.1", "localhost", "::1"}:
-        typer.echo(f"warning: binding {host}: the dashboard is reachable from other machines", err=True)
-    env = {**os.environ, "NORTHSTAR_CONFIG": str(config.resolve()), "NORTHSTAR_DEBUG": "1" if debug else "0"}
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(REPO / "dashboard" / "app.py"),
-        "--server.address",
-        host,
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--client.toolbarMode",
-        "minimal",
-        "--browser.gatherUsageStats",
-        "false",
-        "--client.showErrorDetails",
-        "full" if debug else "none",  # a traceback Streamlit catches itself: --debug only
-    ]
-    typer.echo(
-        f"Northstar on http://{'localhost' if host == '127.0.0.1' else host}:{port} (Ctrl+C stops it)",
-        err=True,
+    project = load(config, check_data=False)  # fail early on a missing folder; makes the demo data
+    plan = plan_serve(
+        project,
+        host=host,
+        port=port,
+        public_url=public_url,
+        no_auth=no_auth,
+        cookie_secret_file=cookie_secret_file,
     )
-    try:
-        raise typer.Exit(subprocess.call(command, env=env))
-    except KeyboardInterrupt:
-        raise typer.Exit(0) from None
+    if no_auth and plan.host not in {"127.0.0.1", "localhost", "::1"}:
+        typer.echo(f"warning: --no-auth on {host}: anyone who reaches the port sees the dashboard", err=True)
+    env = {**os.environ, "NORTHSTAR_CONFIG": str(config.resolve()), "NORTHSTAR_DEBUG": "1" if debug else "0"}
+    sign_in = " with sign-in" if plan.auth else ""
+    typer.echo(f"Northstar on {plan.public_url}{sign_in} (Ctrl+C stops it)", err=True)
+    # Tracebacks that Streamlit catches itself: shown with --debug only.
+    details = ["--client.showErrorDetails", "full" if debug else "none"]
+    raise typer.Exit(run_server(plan, env, details))
 
 
 @app.command()
 def snapshot(
     out: Annotated[Path, typer.Option("--out", help="Folder for the pack (created if missing).")],
     config: ConfigOption = DEFAULT_CONFIG,
-    as_of: Annotated[str | None, typer.Option("--as-of")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help=AS_OF_HELP.format(what="Make the pack"))
+    ] = None,
     base_url: Annotated[
         str | None, typer.Option("--base-url", help="Dashboard URL for the shared links.")
     ] = None,
@@ -344,9 +369,10 @@ def snapshot(
     """Write the review pack: PNG charts, one offline index.html and summary.md."""
     from dashboard.pack.build import build_pack
 
-    day = _date(as_of, "--as-of")
+    _date(as_of, "--as-of")
     project = load(config)
-    summary = build_pack(project, _engine(project, day), out, as_of=day, base_url=base_url)
+    engine = _engine(project)
+    summary = build_pack(project, engine, out, as_of=_as_of(project, engine, as_of), base_url=base_url)
     typer.echo(str(summary))
 
 
@@ -396,7 +422,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(getattr(exc, "exit_code", 2) or 2)
     except NorthstarError as exc:
         typer.echo(f"error: {_one_sentence(exc)}", err=True)
-        sys.exit(1)
+        sys.exit(getattr(exc, "exit_code", 1))  # 2 for a request out of bounds (RangeTooLong)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # the promise is no traceback; name the failure so it can be reported

@@ -84,17 +84,19 @@ def test_debug_shows_the_traceback_and_paths(project: Path, monkeypatch: pytest.
 
 
 def test_serve_debug_reaches_the_app_and_streamlit(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[list[str], dict[str, str]]] = []
+    import dashboard.server
 
-    def fake_call(command: list[str], env: dict[str, str], **kwargs: Any) -> int:
-        calls.append((command, env))
+    calls: list[tuple[dict[str, str], list[str]]] = []
+
+    def fake_serve(plan: Any, env: dict[str, str], extra_args: Any = ()) -> int:
+        calls.append((dict(env), list(extra_args)))
         return 0
 
-    monkeypatch.setattr(cli.subprocess, "call", fake_call)
+    monkeypatch.setattr(dashboard.server, "serve", fake_serve)
     for args in (["serve", "--config", str(project)], ["serve", "--config", str(project), "--debug"]):
         with contextlib.suppress(SystemExit):
             cli.main(args)
-    (plain, plain_env), (debug, debug_env) = calls
+    (plain_env, plain), (debug_env, debug) = calls
     assert plain_env["NORTHSTAR_DEBUG"] == "0" and debug_env["NORTHSTAR_DEBUG"] == "1"
     detail = "--client.showErrorDetails"
     assert plain[plain.index(detail) + 1] == "none" and debug[debug.index(detail) + 1] == "full"

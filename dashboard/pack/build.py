@@ -38,22 +38,23 @@ import plotly.graph_objects as go
 import polars as pl
 
 from dashboard import figures
-from dashboard.format import kr_title, metric_unit
+from dashboard.format import kr_title, metric_unit, sample_noun
 from dashboard.pack.folder import check_out, staged
 from dashboard.pack.html import render_html, render_summary
-from dashboard.pack.images import Image, Renderer, RenderStats, render_pngs
+from dashboard.pack.images import Image, ImageRenderer, Renderer, RenderStats, render_pngs
 from dashboard.pack.model import SCALE, PackError, PackItem, Plan, Quality, Stamp
 from dashboard.state import ViewState, share_url
-from metrics.definitions.calendar import Calendar
 from metrics.definitions.models import RatioMetric
 from metrics.definitions.project import Project
+from metrics.engine.as_of import default_as_of
 from metrics.engine.request import MetricRequest
 
 if TYPE_CHECKING:
     from metrics.definitions.models import KeyResult
     from metrics.engine import Engine
     from metrics.okrs import KeyResultScore, ObjectiveScore, Scorecard
-    from metrics.quality import QualityReport
+    from metrics.quality import CheckResult, QualityReport
+    from metrics.quality.flags import Flag, Shading
 
 __all__ = [
     "PackSummary",
@@ -62,7 +63,6 @@ __all__ = [
     "config_commit",
     "pack_file_name",
     "plan_pack",
-    "quality_clock",
     "write_pack",
     "zip_pack",
 ]
@@ -133,21 +133,47 @@ class _Facts:
         return min(known) if known else None
 
     def quality(self, sources: Iterable[str] | None = None) -> Quality:
+        """Every check on the sources, failed or not: the pack's own stamp (the data-quality page's view)."""
         if self.report is None:
             return Quality(error=self.report_error or "the data checks did not run")
         wanted = None if sources is None else set(sources)
         results = [r for r in self.report.results if wanted is None or r.source in wanted]
-        failed = [r for r in results if not r.success and r.severity == "error"]
-        warned = [r for r in results if not r.success and r.severity != "error"]
-        reasons = tuple(
-            f"{r.source}: {r.check} ({'failed' if r.severity == 'error' else 'warning'}): {r.details}"
-            for r in [*failed, *warned]
-        )
-        return Quality(failed=len(failed), warnings=len(warned), checks=len(results), reasons=reasons)
+        return _quality([r for r in results if not r.success], len(results))
 
-    def marked_days(self, sources: Iterable[str]) -> list[dt.date]:
-        """Days to shade on charts: every failed check (error or warn) on the sources, as the app does."""
-        return [] if self.report is None else self.report.shaded_days(sources)
+    def flagged(self, sources: Iterable[str], flags: Iterable[Flag | None]) -> Quality:
+        """The stamp of an item whose numbers carry these flags (`metrics.quality.flags`): only the
+        checks behind them, a warning as a warning."""
+        if self.report is None:
+            return Quality(error=self.report_error or "the data checks did not run")
+        wanted = set(sources)
+        behind = {r: None for flag in flags if flag is not None for r in flag.checks}
+        mine = [r for r in self.report.results if r.source in wanted]
+        quality = _quality(list(behind), len(mine))
+        elsewhere = sum(1 for r in mine if not r.success and r not in behind)
+        return dataclasses.replace(quality, elsewhere=elsewhere)
+
+    def flag(self, kr: KeyResultScore) -> Flag | None:
+        """A key result's flag, by the one rule the OKR page calls (`number_flag`)."""
+        from metrics.quality.flags import number_flag
+
+        return number_flag(self.report, kr)
+
+    def shading(self, sources: Iterable[str], start: dt.date, end: dt.date) -> tuple[Shading, ...]:
+        """What a day-grain chart over start .. end shades, as the app does (`flags.shading`)."""
+        from metrics.quality.flags import shading
+
+        return shading(self.report, sources, self.engine.calendar, "day", start, end)
+
+
+def _quality(failed: Iterable[CheckResult], checks: int) -> Quality:
+    failed = list(failed)
+    errors = [r for r in failed if r.severity == "error"]
+    warned = [r for r in failed if r.severity != "error"]
+    reasons = tuple(
+        f"{r.source}: {r.check} ({'failed' if r.severity == 'error' else 'warning'}): {r.details}"
+        for r in [*errors, *warned]
+    )
+    return Quality(failed=len(errors), warnings=len(warned), checks=checks, reasons=reasons)
 
 
 # --- the items: one figure and stamp each ----------------------------------------------------------
@@ -240,7 +266,8 @@ class _Builder:
         self.commit = commit
         self.files: set[str] = set()
 
-    def stamp(self, sources: Iterable[str], view: ViewState) -> Stamp:
+    def stamp(self, sources: Iterable[str], view: ViewState, quality: Quality | None = None) -> Stamp:
+        """The item's stamp; `quality`: its numbers' flags (default: every check on its sources)."""
         sources = set(sources)
         newest = self.facts.data_through(sources)
         return Stamp(
@@ -248,7 +275,7 @@ class _Builder:
             as_of=self.as_of,
             # The numbers are read as of the as-of date: data after it plays no part in them.
             data_through=min(newest, self.as_of) if newest else None,
-            quality=self.facts.quality(sources),
+            quality=self.facts.quality(sources) if quality is None else quality,
             commit=self.commit,
             url=share_url(self.base_url, view.page, view),
         )
@@ -280,7 +307,8 @@ class _Builder:
             for _, kr_def in scored:
                 sources |= self.project.source_of(kr_def.metric)
             fig = figures.objective_figure(self.project, objective, as_of=self.as_of)
-            stamp = self.stamp(sources, self.view(page="okrs"))
+            flags = [self.facts.flag(kr) for kr, _ in scored]
+            stamp = self.stamp(sources, self.view(page="okrs"), self.facts.flagged(sources, flags))
             items.append(
                 PackItem(
                     kind="objective",
@@ -298,10 +326,11 @@ class _Builder:
         return items
 
     def kr_item(self, objective: ObjectiveScore, kr: KeyResultScore, kr_def: KeyResult) -> PackItem:
+        from metrics.quality.flags import period_shading
+
         sources = self.project.source_of(kr_def.metric)
-        fig = figures.kr_figure(
-            self.project, kr, kr_def, quality_days=self.facts.marked_days(sources), as_of=self.as_of
-        )
+        marks = period_shading(self.facts.report, kr, self.engine.calendar)
+        fig = figures.kr_figure(self.project, kr, kr_def, quality_marks=marks, as_of=self.as_of)
         if kr.problem:
             _say_not_scored(fig, kr.problem)
         # The explorer on the KR's metric over the KR's period shows this chart under the metric's.
@@ -309,7 +338,7 @@ class _Builder:
         view = self.view(
             page="explorer", metric=kr_def.metric, start=start, end=max(start, min(end, self.as_of))
         )
-        stamp = self.stamp(sources, view)
+        stamp = self.stamp(sources, view, self.facts.flagged(sources, [self.facts.flag(kr)]))
         return PackItem(
             kind="key_result",
             id=kr.id,
@@ -326,6 +355,8 @@ class _Builder:
     # pinned metrics
 
     def metric_item(self, metric_id: str, card: Scorecard) -> PackItem:
+        from metrics.quality.flags import flag_for
+
         sources = self.project.source_of(metric_id)
         last = self.facts.data_through(sources)
         end = min(self.as_of, last) if last else self.as_of
@@ -350,7 +381,9 @@ class _Builder:
             comparison_label="Previous period",
             target=target,
             forecast=band,
-            quality_days=self.facts.marked_days(sources),
+            quality_marks=self.facts.shading(sources, result.start, result.end),
+            min_sample=self.project.settings.min_sample,
+            noun=sample_noun(self.project, metric_id),
         )
         view = self.view(
             page="explorer",
@@ -360,7 +393,8 @@ class _Builder:
             grain="day",
             compare="previous_period",
         )
-        stamp = self.stamp(sources, view)
+        span_flag = flag_for(self.facts.report, sources, (result.start, result.end))
+        stamp = self.stamp(sources, view, self.facts.flagged(sources, [span_flag]))
         return PackItem(
             kind="metric",
             id=metric_id,
@@ -376,36 +410,16 @@ class _Builder:
 # --- the pack ---------------------------------------------------------------------------------------
 
 
-def quality_clock(project: Project, as_of: dt.date, now: dt.datetime | None = None) -> dt.datetime | None:
-    """The clock a pack's data checks are judged by: the end of the as-of day in the project's time
-    zone when that day is past (so data that was fresh on the as-of date does not fail a freshness
-    check today), else None: the real time. `now` stands for the real time, in tests."""
-    calendar = Calendar.of(project.settings)
-    if as_of >= calendar.today(now):
-        return None
-    return dt.datetime.combine(as_of, dt.time.max, tzinfo=calendar.zone)
-
-
-# With the clock at the end of a past as-of day, every row after that day would count as "in the
-# future": it is only later data, which plays no part in the pack's numbers, so the check is left out.
-_CLOCK_CHECKS = frozenset({"timestamp_not_in_future"})
-
-
 def _quality_report(
     project: Project, engine: Engine, as_of: dt.date
 ) -> tuple[QualityReport | None, str | None]:
-    """The data checks on the as-of day's clock, or None and why they could not run."""
-    from metrics.quality import run_checks  # the checks' modules load only when a pack is made
+    """The data checks as of the as-of day (`metrics.quality.clock`), or None and why they could not run."""
+    from metrics.quality import run_checks_as_of  # the checks' modules load only when a pack is made
 
-    clock = quality_clock(project, as_of)
     try:
-        report = run_checks(project, engine, now=clock)
+        return run_checks_as_of(project, engine, as_of), None
     except Exception as exc:  # the pack still gets written; its stamps say the checks did not run
         return None, " ".join(str(exc).split()) or type(exc).__name__
-    if clock is not None:
-        kept = tuple(r for r in report.results if r.check not in _CLOCK_CHECKS)
-        report = dataclasses.replace(report, results=kept)
-    return report, None
 
 
 def _scorecard(project: Project, engine: Engine, as_of: dt.date) -> Scorecard:
@@ -433,7 +447,7 @@ def plan_pack(
                 f"pinned metric {metric_id!r} (review.pinned_metrics in project.yaml) is not a valid metric; "
                 "fix it or run `northstar validate`"
             )
-    day = as_of or engine.today()
+    day = as_of if as_of is not None else default_as_of(project, engine)
 
     def checks(day: dt.date = day) -> tuple[QualityReport | None, str | None, float]:
         began = time.perf_counter()
@@ -458,7 +472,7 @@ def plan_pack(
     items += [builder.metric_item(m, card) for m in project.settings.review.pinned_metrics]
     stamp = builder.stamp(set(project.sources), builder.view(page="okrs"))
     timings["figures"] = time.perf_counter() - tick
-    return Plan(stamp=stamp, scorecard=card, items=tuple(items), timings=timings)
+    return Plan(stamp=stamp, scorecard=card, items=tuple(items), timings=timings, report=report)
 
 
 @dataclass(frozen=True)
@@ -501,7 +515,7 @@ def write_pack(
     out: Path,
     *,
     browser: str | None = None,
-    renderer: Renderer | None = None,
+    renderer: ImageRenderer | None = None,
 ) -> PackSummary:
     """Render the plan's images (one browser: `renderer`, else one started here) and write them,
     index.html, summary.md and pack.json: into a folder beside `out` that then replaces it
@@ -523,7 +537,7 @@ def write_pack(
 
 
 def _write_into(
-    stage: Path, plan: Plan, project: Project, *, browser: str | None, renderer: Renderer | None
+    stage: Path, plan: Plan, project: Project, *, browser: str | None, renderer: ImageRenderer | None
 ) -> tuple[RenderStats, dict[str, float], dict[str, str]]:
     """Render the images and write every file of the pack into `stage`."""
     images = [
@@ -556,7 +570,7 @@ def _write_into(
         "pack.json": json.dumps(
             {
                 "stamp": plan.stamp.to_json(),
-                "scorecard": plan.scorecard.to_json(),
+                "scorecard": plan.scorecard.to_json(flag=plan.flag_json),
                 "items": [i.to_json() for i in plan.items],
             },
             indent=2,
@@ -580,14 +594,20 @@ def build_pack(
     as_of: dt.date | None = None,
     base_url: str | None = None,
     browser: str | None = None,
+    renderer: ImageRenderer | None = None,
 ) -> PackSummary:
     """Write the review pack into `out` (created if missing) and say what was written and how long it took.
 
     `as_of` defaults to the engine's today; `base_url` (for the links) to `review.base_url` in
-    project.yaml, else http://localhost:8501; `browser` to the Chromium that `find_browser` picks."""
+    project.yaml, else http://localhost:8501; `browser` to the Chromium that `find_browser` picks.
+    `renderer` renders the images (the dashboard passes its shared browser); else a browser is
+    started for this pack."""
     began = time.perf_counter()
     check_out(Path(out).absolute())  # refuse before the work, not after it
-    if not (project.okrs or project.settings.review.pinned_metrics):
+    if renderer is not None:
+        plan = plan_pack(project, engine, as_of=as_of, base_url=base_url)
+        summary = write_pack(plan, project, out, renderer=renderer)
+    elif not (project.okrs or project.settings.review.pinned_metrics):
         summary = write_pack(plan_pack(project, engine, as_of=as_of, base_url=base_url), project, out)
     else:
         # The browser starts up (a few seconds) while the OKRs are scored and the checks run.
@@ -616,10 +636,13 @@ def build_pack_zip(
     as_of: dt.date | None = None,
     base_url: str | None = None,
     browser: str | None = None,
+    renderer: ImageRenderer | None = None,
 ) -> bytes:
     """The same pack as `build_pack`, as the bytes of a zip (the dashboard's download button)."""
     with tempfile.TemporaryDirectory(prefix="northstar-pack-") as tmp:
-        summary = build_pack(project, engine, Path(tmp), as_of=as_of, base_url=base_url, browser=browser)
+        summary = build_pack(
+            project, engine, Path(tmp), as_of=as_of, base_url=base_url, browser=browser, renderer=renderer
+        )
         return zip_pack(summary)
 
 

@@ -19,8 +19,10 @@ from dashboard.format import (
     format_progress,
     format_range,
     format_value,
+    format_with_sample,
     kr_title,
     metric_unit,
+    sample_noun,
     status_words,
 )
 from dashboard.pack.model import Kind, PackItem, Stamp
@@ -50,6 +52,7 @@ class _Row:
     status_key: str | None
     probability: str
     item: PackItem | None
+    uncertain: bool = False  # a rate read out of fewer than min_sample (KeyResultScore.uncertain)
 
 
 def _objective_row(objective: ObjectiveScore, definition: Objective, item: PackItem | None) -> _Row:
@@ -74,13 +77,15 @@ def _kr_row(project: Project, kr: KeyResultScore, kr_def: KeyResult, item: PackI
         kind="key_result",
         title=kr_title(project, kr_def),
         detail="",
-        current=format_value(kr.current, unit),
+        current=format_with_sample(kr.current, unit, kr.numerator, kr.n, *sample_noun(project, kr_def.metric))
+        + (" (uncertain)" if kr.uncertain else ""),
         target=format_value(kr.target, unit),
         progress=format_progress(kr.progress),
         status=status_words(kr.status),
         status_key=kr.status,
         probability=format_probability(kr.probability),
         item=item,
+        uncertain=kr.uncertain,
     )
 
 
@@ -122,7 +127,7 @@ def render_summary(project: Project, card: Scorecard, items: Sequence[PackItem],
         ]
         for row in rows:
             item = row.item
-            flag = f" {WARN}" if item is not None and _flagged(item) else ""
+            flag = f" {_mark(item)}" if item is not None and _flagged(item) else ""
             name = (
                 f"**{_cell(row.title)}**" + (f" ({_cell(row.detail)})" if row.detail else "")
                 if row.kind == "objective"
@@ -140,8 +145,11 @@ def render_summary(project: Project, card: Scorecard, items: Sequence[PackItem],
     if pinned:
         lines += ["", "Pinned metrics:", ""]
         for item in pinned:
-            flag = f" {WARN}" if _flagged(item) else ""
+            flag = f" {_mark(item)}" if _flagged(item) else ""
             lines.append(f"- {_cell(item.title)}{flag}: [dashboard]({item.stamp.url}) · [image]({item.file})")
+    shaky = _uncertain(project, card)
+    if shaky:
+        lines += ["", "Uncertain (small samples):", ""] + [f"- {_cell(t)}: {_cell(n)}" for t, n in shaky]
     problems = _problems(items)
     if problems:
         lines += ["", "Not scored:", ""] + [f"- {_cell(title)}: {_cell(note)}" for title, note in problems]
@@ -154,12 +162,42 @@ def render_summary(project: Project, card: Scorecard, items: Sequence[PackItem],
 
 LEGEND = (
     "Progress is (current − baseline) / (target − baseline); probability is the forecast's chance of "
-    "reaching the target by the end of the period (empty: too little history, status by pace)."
+    "reaching the target by the end of the period (empty: too little history, status by pace). "
+    'A rate\'s current value shows what it is out of; "uncertain" marks one out of fewer than '
+    "min_sample (project.yaml)."
 )
+
+
+def _uncertain(project: Project, card: Scorecard) -> list[tuple[str, str]]:
+    """(key result, why) for each KR whose rate is read out of fewer than min_sample."""
+    definitions = {(o.id, kr.id): kr for o in project.okrs for kr in o.key_results}
+    out: list[tuple[str, str]] = []
+    for objective in card.objectives:
+        for kr in objective.key_results:
+            kr_def = definitions.get((objective.id, kr.id))
+            if kr_def is None or not kr.uncertain or kr.n is None:
+                continue
+            forecast = "; its forecast and status are uncertain" if kr.forecast is not None else ""
+            out.append(
+                (
+                    kr_title(project, kr_def),
+                    f"read out of only {kr.n:,.0f} (below min_sample {project.settings.min_sample}){forecast}",
+                )
+            )
+    return out
 
 
 def _flagged(item: PackItem) -> bool:
     return item.stamp.quality.level in ("fail", "warn", "unknown")
+
+
+MARKS = {"fail": "data check failed", "warn": "data warning", "unknown": "data checks not run"}
+
+
+def _mark(item: PackItem) -> str:
+    """An item's flag in words: a failure, a warning (never called a failure), or checks not run."""
+    level = item.stamp.quality.level
+    return f"{WARN} {MARKS[level]}" if level in MARKS else ""
 
 
 def _problems(items: Sequence[PackItem]) -> list[tuple[str, str]]:
@@ -194,16 +232,24 @@ CSS = """
   th, td { text-align: left; padding: 7px 10px; border-bottom: 1px solid var(--grid); vertical-align: top; }
   th { color: var(--muted); font-weight: 600; font-size: 12px; text-transform: uppercase; }
   td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+  td.uncertain { color: #4B5563;
+                 background: repeating-linear-gradient(45deg, #F3F4F6 0 6px, #E5E7EB 6px 12px); }
   tr.objective td { font-weight: 600; background: #F3F4F6; }
   td.kr { padding-left: 26px; }
   .pill { display: inline-block; padding: 1px 8px; border-radius: 10px; color: white; font-size: 12px;
           font-weight: 600; white-space: nowrap; }
   .warn { color: #B45309; }
+  .fail { color: #B91C1C; }
 """
 
 
 def _pill(status_key: str | None, words: str) -> str:
     return f'<span class="pill" style="background:{figures.status_color(status_key)}">{escape.html_text(words)}</span>'
+
+
+def _mark_html(item: PackItem) -> str:
+    level = item.stamp.quality.level
+    return f' <span class="{"fail" if level == "fail" else "warn"}">{escape.html_text(_mark(item))}</span>'
 
 
 def _chart(item: PackItem, first: bool) -> str:
@@ -217,7 +263,7 @@ def _chart(item: PackItem, first: bool) -> str:
         default_width="100%",
         default_height=f"{int(item.figure.layout.height or 420)}px",
     )
-    warn = ' <span class="warn">' + WARN + "</span>" if item.stamp.quality.level in ("fail", "warn") else ""
+    warn = _mark_html(item) if item.stamp.quality.level in ("fail", "warn") else ""
     url = escape.html_text(item.stamp.url, quote=True)
     return (
         f'<figure class="chart" data-kind="{item.kind}" data-id="{escape.html_text(item.id, quote=True)}">{div}'
@@ -261,13 +307,21 @@ def render_html(project: Project, card: Scorecard, items: Sequence[PackItem], st
             title = escape.html_text(row.title) + (
                 f' <span class="stamp">{escape.html_text(row.detail)}</span>' if row.detail else ""
             )
+            if row.item is not None and _flagged(row.item):
+                title += _mark_html(row.item)
             parts.append(
                 f'<tr class="{row.kind}"><td class="{"" if objective else "kr"}">{title}</td>'
-                f'<td class="num">{escape.html_text(row.current)}</td><td class="num">{escape.html_text(row.target)}</td>'
+                f'<td class="num{" uncertain" if row.uncertain else ""}">{escape.html_text(row.current)}</td>'
+                f'<td class="num">{escape.html_text(row.target)}</td>'
                 f'<td class="num">{escape.html_text(row.progress)}</td><td>{_pill(row.status_key, row.status)}</td>'
                 f'<td class="num">{escape.html_text(row.probability)}</td></tr>'
             )
         parts.append("</tbody></table>")
+    shaky = _uncertain(project, card)
+    if shaky:
+        parts.append('<p class="stamp"><b>Uncertain (small samples):</b></p><ul class="stamp">')
+        parts += [f"<li>{escape.html_text(t)}: {escape.html_text(n)}</li>" for t, n in shaky]
+        parts.append("</ul>")
     problems = _problems(items)
     if problems:
         parts.append('<p class="stamp"><b>Not scored:</b></p><ul class="stamp">')

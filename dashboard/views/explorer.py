@@ -16,13 +16,14 @@ from dashboard.format import (
     format_progress,
     format_value,
     kr_title,
+    sample_noun,
     status_words,
     table_format,
 )
 from dashboard.views import common
 from dashboard.views.common import Ctx, md
-from dashboard.views.okrs import index_scores, kr_figure
-from metrics.definitions.models import SUMMED_TYPES
+from dashboard.views.okrs import index_scores, kr_figure, kr_flag
+from metrics.definitions.models import RATE_TYPES, SUMMED_TYPES
 from metrics.engine.request import MetricRequest
 
 if TYPE_CHECKING:
@@ -66,6 +67,8 @@ def tiles(
         return
     periods = values["period"].to_list()
     vals = [None if v is None or v != v else float(v) for v in values["value"].to_list()]
+    rate = ctx.project.metrics[metric_id].type in RATE_TYPES
+    numerators, denominators = values["numerator"].to_list(), values["denominator"].to_list()
     past_vals: list[float | None] = [None] * len(vals)
     compared: tuple[dt.date, dt.date] | None = None
     if past is not None and past.height and ctx.view.compare:
@@ -85,6 +88,8 @@ def tiles(
                 border=True,
                 **delta(change, delta_color, compare_word),
             )
+            if rate:
+                common.sample_line(ctx, metric_id, numerators[index], denominators[index])
     with columns[2]:
         range_tile(ctx, metric_id, start, end, vals, past_vals, compared, delta_color)
 
@@ -138,6 +143,10 @@ def range_tile(
         border=True,
         **delta(change, delta_color, compare_word),
     )
+    if kind == "span" and ctx.project.metrics[metric_id].type in RATE_TYPES:  # what the range is out of
+        whole = ctx.compute(MetricRequest((metric_id,), start, end, span_end=end)).series(metric_id)
+        if whole.height:
+            common.sample_line(ctx, metric_id, whole["numerator"][0], whole["denominator"][0])
 
 
 class MetricDelta(TypedDict, total=False):
@@ -209,7 +218,7 @@ def render(ctx: Ctx) -> None:
         facts.append(f"owner **{md(metric.owner)}**")
     if facts:
         st.markdown(" · ".join(facts))
-    common.quality_badge(ctx, metric_id)
+    common.quality_badge(ctx, metric_id, (start, end))
 
     request = MetricRequest((metric_id,), start, end, view.grain, by, view.compare)
     result = ctx.compute(request)
@@ -221,7 +230,7 @@ def render(ctx: Ctx) -> None:
     if by is None:
         tiles(ctx, metric_id, main, past, result.start, result.end, result.compared)
 
-    days, marks = common.quality_marks(ctx, metric_id, view.grain)
+    marks = common.quality_shading(ctx, metric_id, view.grain, result.start, result.end)
     links = key_results_of(ctx, metric_id)
     card = scorecard(ctx) if links else None
     scored = index_scores(card)
@@ -240,14 +249,18 @@ def render(ctx: Ctx) -> None:
         comparison_label=comparison_label,
         target=target,
         forecast=band,
-        quality_days=marks,
+        quality_marks=marks,
+        min_sample=ctx.project.settings.min_sample,
+        noun=sample_noun(ctx.project, metric_id),
     )
     common.plot(fig, ctx, metric_id, view.grain, by, result.start, result.end, key="explorer_chart")
-    if days:
+    for mark in marks:
+        what = "days" if view.grain == "day" else f"{view.grain}s holding days"
         st.caption(
-            f":red[■] Shaded: {'days' if view.grain == 'day' else f'{view.grain}s holding days'} whose data failed "
-            f"a check "
-            f"({', '.join(format_date(d) for d in days[:4])}{' …' if len(days) > 4 else ''})."
+            f":{'red' if mark.severity == 'error' else 'orange'}[■] Shaded: {what} where "
+            f"{'a check failed' if mark.severity == 'error' else 'a check warned'} "
+            f"({', '.join(format_date(d) for d in mark.periods[:4])}{' …' if len(mark.periods) > 4 else ''}): "
+            f"{md(', '.join(mark.checks))}."
         )
 
     for objective, kr in links:
@@ -259,6 +272,7 @@ def render(ctx: Ctx) -> None:
             f"Objective: {md(objective.objective)} · {status_words(score.status)} · progress "
             f"{format_progress(score.progress)} (expected {format_progress(score.expected_progress)} by now)"
         )
+        common.show_flag(kr_flag(score, ctx.quality()))
         common.plot(kr_figure(ctx, score, kr), ctx, "kr", kr.id, ctx.view.as_of, key=f"kr_{kr.id}")
 
     table(ctx, metric_id, main, past, by, result.start, result.end)
@@ -282,7 +296,9 @@ def table(
     end: dt.date,
 ) -> None:
     keys = ["period"] if by is None else ["period", by]
-    frame = main.select(*keys, "value")
+    rate = ctx.project.metrics[metric_id].type in RATE_TYPES
+    counts = ["numerator", "denominator"] if rate else []  # what a rate is out of
+    frame = main.select(*keys, "value", *counts)
     if past is not None:
         frame = frame.join(
             past.select(*keys, "compared_period", pl.col("value").alias("compared_value")),
@@ -304,6 +320,12 @@ def table(
                 "value": st.column_config.NumberColumn(ctx.project.label(metric_id), format=fmt),
                 "compared_period": st.column_config.DateColumn("Compared period", format="YYYY-MM-DD"),
                 "compared_value": st.column_config.NumberColumn("Compared value", format=fmt),
+                "numerator": st.column_config.NumberColumn("Numerator", format="localized"),
+                "denominator": st.column_config.NumberColumn(
+                    "Out of (n)",
+                    format="localized",
+                    help=f"below {ctx.project.settings.min_sample}: uncertain",
+                ),
             },
         )
     name = figures.file_name(metric_id, ctx.view.grain, by, start, end)

@@ -10,9 +10,10 @@ import datetime as dt
 import math
 import re
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from connectors.models import ID_PATTERN, StrictModel
 
@@ -39,7 +40,20 @@ ADDITIVE_TYPES = frozenset({"count", "count_distinct", "sum"})
 ZERO_FILLED_TYPES = frozenset({"count", "count_distinct", "sum", "active_users"})
 # Types whose value over a span is the sum of its days' values (a total, not a level or a rate).
 SUMMED_TYPES = frozenset({"count", "sum"})
+# Types whose value for a day is a count of rows, values or users: a whole number, never negative.
+COUNT_TYPES = frozenset({"count", "count_distinct", "active_users"})
 USER_TYPES = frozenset({"active_users", "retention", "funnel"})  # count users, so need the user column
+# Rates: a value that is a numerator over a denominator, both carried with it (CONTRACT.md, Sample sizes).
+RATE_TYPES = frozenset({"ratio", "retention", "funnel"})
+DEFAULT_MIN_SAMPLE = 30
+
+
+def is_uncertain(denominator: float | None, min_sample: int = DEFAULT_MIN_SAMPLE) -> bool:
+    """True when a rate's reading rests on fewer than `min_sample` (its denominator): every surface
+    marks it as uncertain. None (no rate, or no reading) is never uncertain."""
+    if denominator is None or denominator != denominator:
+        return False
+    return denominator < min_sample
 
 
 def retention_interval(period: Literal["day", "week"], offset: int) -> tuple[int, int]:
@@ -74,6 +88,64 @@ class ReviewSettings(StrictModel):
     )
     base_url: str | None = Field(default=None, description="Where the dashboard is served, for shared links.")
 
+    @field_validator("base_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        return None if value is None else http_url(value)
+
+
+def http_url(value: str) -> str:
+    """An absolute http(s) URL, or ValueError: links built on it must not run script (`javascript:`)."""
+    parts = urlsplit(value.strip())
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL; write it like https://northstar.acme.example")
+    return value.strip()
+
+
+_ALLOW_ENTRY = re.compile(r"^([^@\s]+)?@[a-z0-9-]+(\.[a-z0-9-]+)*$")
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+class AuthSettings(StrictModel):
+    """`auth:` in project.yaml: sign-in to the dashboard through an OpenID Connect provider.
+
+    `provider`, `client_id` and `client_secret` are connection fields (they may be `${VAR}`); the
+    cookie secret is never here (NORTHSTAR_COOKIE_SECRET or `serve --cookie-secret-file`)."""
+
+    provider: str = Field(description="The provider's .well-known/openid-configuration URL.")
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr = Field(description="Write it as ${VAR}; never in the YAML itself.")
+    allow: list[str] = Field(
+        min_length=1, description="Who may sign in: emails, or @domain for everyone there."
+    )
+
+    @field_validator("provider")
+    @classmethod
+    def _metadata_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"auth.provider {value!r} is not a URL; give the provider's "
+                "https://.../.well-known/openid-configuration address"
+            )
+        if parts.scheme == "http" and parts.hostname not in LOOPBACK_NAMES:
+            raise ValueError("auth.provider must use https (plain http only for a provider on this machine)")
+        return value
+
+    @field_validator("allow")
+    @classmethod
+    def _allow_entries(cls, value: list[str]) -> list[str]:
+        out = []
+        for entry in value:
+            entry = entry.strip().lower()
+            if not _ALLOW_ENTRY.match(entry):
+                raise ValueError(
+                    f"auth.allow entry {entry!r} is neither an email (pm@acme.example) "
+                    "nor a domain (@acme.example)"
+                )
+            out.append(entry)
+        return out
+
 
 class ProjectConfig(StrictModel):
     name: str = "Northstar project"
@@ -82,8 +154,19 @@ class ProjectConfig(StrictModel):
     fiscal_year_start: int = Field(
         default=1, ge=1, le=12, description="Month number that starts the fiscal year."
     )
+    data_roots: list[str] = Field(
+        default_factory=list,
+        description="Folders outside the project folder that file sources may read (relative to the "
+        "project folder, or absolute).",
+    )
     thresholds: StatusThresholds = Field(default_factory=StatusThresholds)
     review: ReviewSettings = Field(default_factory=ReviewSettings)
+    min_sample: int = Field(
+        default=DEFAULT_MIN_SAMPLE,
+        ge=1,
+        description="Rates (ratio, retention, funnel) whose denominator is below this are shown as uncertain.",
+    )
+    auth: AuthSettings | None = Field(default=None, description="Sign-in to the dashboard (docs/deploy.md).")
 
     @field_validator("timezone")
     @classmethod
@@ -99,6 +182,10 @@ class ProjectConfig(StrictModel):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def uncertain(self, denominator: float | None) -> bool:
+        """`is_uncertain` with this project's `min_sample`."""
+        return is_uncertain(denominator, self.min_sample)
 
 
 class _MetricBase(StrictModel):
@@ -124,6 +211,12 @@ class _SourcedMetric(_MetricBase):
     def maturity_lag(self) -> int:
         """Days after a cohort's day before its value can be read; 0 for types without cohorts."""
         return 0
+
+    def days_read(self, first: dt.date, last: dt.date) -> tuple[dt.date, dt.date]:
+        """The days whose rows its value for one period first .. last reads: those days, and for
+        cohorts (retention, funnels) the `maturity_lag` days after them where returns and later
+        steps count."""
+        return first, last + dt.timedelta(days=self.maturity_lag)
 
 
 class CountMetric(_SourcedMetric):
@@ -160,6 +253,10 @@ class ActiveUsersMetric(_SourcedMetric):
     type: Literal["active_users"]
     window: int = Field(ge=1, le=366)
     unit: str = "users"
+
+    def days_read(self, first: dt.date, last: dt.date) -> tuple[dt.date, dt.date]:
+        """The value of a period is that of its last day: the `window` days ending on it."""
+        return last - dt.timedelta(days=self.window - 1), last
 
 
 class RetentionMetric(_SourcedMetric):

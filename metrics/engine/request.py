@@ -23,6 +23,30 @@ class MetricError(NorthstarError):
     """
 
 
+MAX_RANGE_DAYS = 18_262  # 50 years: far beyond any product's history, small enough to compute
+
+
+class RangeTooLong(MetricError):
+    """A request or period longer than MAX_RANGE_DAYS; the command line exits with code 2."""
+
+    exit_code = 2
+
+
+def too_long(start: dt.date, end: dt.date) -> str | None:
+    """The one bound on the days a request, an objective's period or a trailing read covers (every
+    surface: the command line, the dashboard's link, the review pack, okrs.yaml): what is wrong, or None."""
+    days = (end - start).days + 1
+    if days <= MAX_RANGE_DAYS:
+        return None
+    return f"{start} .. {end} covers {days:,} days; Northstar computes at most {MAX_RANGE_DAYS:,} days (50 years)"
+
+
+def check_range(start: dt.date, end: dt.date) -> None:
+    problem = too_long(start, end)
+    if problem:
+        raise RangeTooLong(f"the range {problem} at once; choose a shorter range")
+
+
 @dataclass(frozen=True)
 class MetricRequest:
     metrics: tuple[str, ...]
@@ -43,8 +67,10 @@ class MetricResult:
     """Values for every requested metric and every period (and group) meeting [start, end].
 
     `frame` columns: metric (str), period (Date: first day of the bucket), [by] (str, when
-    requested), value (Float64, null where no value exists). `comparison` has the same columns plus
-    `compared_period` (the shifted period whose value it holds), aligned on the main `period`.
+    requested), value (Float64, null where no value exists), numerator and denominator (Float64:
+    what a rate's value is out of; null for other types). `comparison` has the columns metric,
+    period, [by], `compared_period` (the shifted period whose value it holds), value, aligned on
+    the main `period`. `rates` names the requested metrics that are rates (`RATE_TYPES`).
     """
 
     request: MetricRequest
@@ -54,9 +80,11 @@ class MetricResult:
     comparison: pl.DataFrame | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     compared: tuple[dt.date, dt.date] | None = None  # the days the comparison covers, when one was asked
+    rates: frozenset[str] = frozenset()
 
     def rows(self) -> list[dict[str, Any]]:
-        """Contract rows: {"metric", "period": "YYYY-MM-DD", "value", [by]}."""
+        """Contract rows: {"metric", "period": "YYYY-MM-DD", "value", [by]}, and for a rate
+        "numerator" and "denominator" (counts as integers where they are whole)."""
         out: list[dict[str, Any]] = []
         for row in self.frame.iter_rows(named=True):
             item: dict[str, Any] = {"metric": row["metric"], "period": row["period"].isoformat()}
@@ -64,11 +92,21 @@ class MetricResult:
                 item[self.request.by] = row[self.request.by]
             value = row["value"]
             item["value"] = None if value is None or value != value else float(value)
+            if row["metric"] in self.rates:
+                item["numerator"] = _count(row["numerator"])
+                item["denominator"] = _count(row["denominator"])
             out.append(item)
         return out
 
     def series(self, metric: str) -> pl.DataFrame:
         return self.frame.filter(pl.col("metric") == metric)
+
+
+def _count(value: float | None) -> float | int | None:
+    """A rate's numerator or denominator for JSON: a whole count as an int; a ratio's part as is."""
+    if value is None or value != value:
+        return None
+    return int(value) if float(value).is_integer() else float(value)
 
 
 @dataclass(frozen=True)

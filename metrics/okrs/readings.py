@@ -29,9 +29,10 @@ from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 
-from metrics.definitions.calendar import last_complete_day
 from metrics.definitions.models import (
     ADDITIVE_TYPES,
+    COUNT_TYPES,
+    RATE_TYPES,
     SUMMED_TYPES,
     ActiveUsersMetric,
     CountDistinctMetric,
@@ -57,6 +58,7 @@ DAILY_LOOKBACK_DAYS = 120  # daily history the forecast learns from (when the da
 WEEKLY_LOOKBACK_WEEKS = 8  # weekly readings the forecast learns from, for readings built one by one
 MAX_WINDOW = 366  # the longest active-users window (metrics.definitions.models.ActiveUsersMetric)
 _ONE = dt.timedelta(days=1)
+COUNTS = ("numerator", "denominator")  # a rate's counts in an engine result
 _DECOMPOSABLE = ("count", "sum", "min", "max", "active_users")
 _WINDOWABLE = ("count", "min", "max", "active_users")
 
@@ -145,12 +147,11 @@ class Unreadable(Exception):
 
 @dataclass
 class Readings:
-    """What the KR readers of one scorecard share: the project, the engine and its clock, the data
-    range of each set of sources, and one reader per KR and period."""
+    """What the KR readers of one scorecard share: the project, the engine, the data range of each
+    set of sources, and one reader per KR and period. No clock: the as-of day counts as complete."""
 
     project: Project
     engine: Engine
-    today: dt.date  # the engine's clock: today's data may be incomplete
     ranges: dict[tuple[str, ...] | str, tuple[dt.date, dt.date]] = field(default_factory=dict)
     readers: dict[tuple[int, dt.date, dt.date], KeyResultReader] = field(default_factory=dict)
 
@@ -197,6 +198,8 @@ class KeyResultReader:
         self.daily: dict[str, dict[dt.date, float | None]] = {}
         self.loaded: tuple[dt.date, dt.date] | None = None
         self.cache: dict[ReadingKey, float | None] = {}
+        # (span first, span last, observed until) -> the reading's (numerator, denominator), for rates
+        self.samples: dict[tuple[dt.date, dt.date, dt.date], tuple[float | None, float | None]] = {}
         # latest reads built one by one: the day-grain series by the day it is observed until
         # (the request's end), with the first cohort day it holds
         self.series: dict[dt.date, tuple[dt.date, dict[dt.date, float | None]]] = {}
@@ -225,14 +228,50 @@ class KeyResultReader:
                 self.cache[key] = self._span_request(first, last, day)
         return self.cache[key]
 
+    def days_read(self, day: dt.date) -> tuple[dt.date, dt.date] | None:
+        """The days whose rows the reading as of `day` reads (`ReadSpec.span`, widened by
+        `Project.days_read`: an active-users window, cohorts' returns and later steps up to `day`):
+        what a failed data check must touch to flag it. None when the reading reads no day."""
+        first, last = self.spec.span(day, self.start)
+        if last < first:
+            return None
+        return self.readings.project.days_read(self.kr.metric, first, last)
+
     def _span_request(self, first: dt.date, last: dt.date, observe_until: dt.date) -> float | None:
         request = MetricRequest(
             metrics=(self.kr.metric,), start=first, end=observe_until, grain="day", span_end=last
         )
         frame = self.engine.compute(request).series(self.kr.metric)
         if frame.height == 0:
+            self.samples[(first, last, observe_until)] = (None, None)
             return None
+        self.samples[(first, last, observe_until)] = (
+            _plain_value(frame["numerator"][0]),
+            _plain_value(frame["denominator"][0]),
+        )
         return _plain_value(frame["value"][0])
+
+    def sample(self, day: dt.date) -> tuple[float | None, float | None]:
+        """What the reading as of `day` is out of, for a rate: (numerator, denominator), the
+        denominator being its n (CONTRACT.md, Sample sizes); (None, None) for other types. The
+        one-span request gives them whichever request gave the reading (it is the same either way)."""
+        if self.metric.type not in RATE_TYPES:
+            return None, None
+        first, last = self.spec.span(day, self.start)
+        if last < first:
+            return None, None
+        if (
+            (first, last, day) not in self.samples
+            and self.exact_daily
+            and isinstance(self.metric, RatioMetric)
+        ):
+            self.load_daily(first, day)  # a ratio of parts that add up: its parts' span values
+            parts = (self.metric.numerator, self.metric.denominator)
+            numerator, denominator = (span_value(p, first, last, self.metrics, self.daily) for p in parts)
+            self.samples[(first, last, day)] = (numerator, denominator)
+        if (first, last, day) not in self.samples:
+            self._span_request(first, last, day)
+        return self.samples[(first, last, day)]
 
     def load_daily(self, first: dt.date, last: dt.date) -> None:
         """Daily values of every sourced part over at least first .. last (one engine request)."""
@@ -376,8 +415,9 @@ class KeyResultReader:
     # -- history and forecast --
 
     def origin(self, day: dt.date, data_last: dt.date) -> dt.date:
-        """The last complete day the forecast starts from: as-of, the data's last day, or yesterday."""
-        return min(day, last_complete_day(self.readings.today, data_last))
+        """The day the forecast starts from: the as-of day (complete by the contract), or the data's
+        last day when that is earlier. The wall clock plays no part."""
+        return min(day, data_last)
 
     def _history_days(self, day: dt.date, origin: dt.date) -> list[dt.date]:
         """The days the history holds a reading for: every day, or weekly when read one by one."""
@@ -414,6 +454,8 @@ class KeyResultReader:
             series = result.series(self.kr.metric)
             by_cohort = dict(zip(series["period"].to_list(), series["value"].to_list(), strict=True))
             self.series[last] = (first - lag, by_cohort)
+            for period, numerator, denominator in series.select("period", *COUNTS).iter_rows():
+                self.samples[(period, period, last)] = (_plain_value(numerator), _plain_value(denominator))
         by_cohort = self.series[last][1]
         return {
             first + dt.timedelta(days=i): by_cohort.get(first + dt.timedelta(days=i) - lag)
@@ -477,8 +519,10 @@ class KeyResultReader:
             step = 7
         observed = [v for v in series if v is not None]
         upper = 1.0 if isinstance(self.metric, RetentionMetric | FunnelMetric) else None
-        lower = 0.0 if observed and min(observed) >= 0 else None
-        return Simulation(series, horizon, ForecastOptions(kind="level", step=step, lower=lower, upper=upper))
+        lower = 0.0 if self._never_negative() or (observed and min(observed) >= 0) else None
+        counts = self.metric.type in COUNT_TYPES
+        options = ForecastOptions(kind="level", step=step, lower=lower, upper=upper, counts=counts)
+        return Simulation(series, horizon, options)
 
     def _projection_sum(self, origin: dt.date, data_first: dt.date, horizon: int) -> Simulation:
         """Totals: what is counted of the end window so far plus simulated daily totals."""
@@ -491,10 +535,15 @@ class KeyResultReader:
         if window_first <= origin:
             known = span_value(self.kr.metric, window_first, origin, self.metrics, self.daily) or 0.0
         summed = (window_last - max(window_first, origin + _ONE)).days + 1
-        lower = 0.0 if all((v or 0.0) >= 0 for v in values) else None
-        return Simulation(
-            values, horizon, ForecastOptions(kind="sum", known=known, summed_days=summed, lower=lower)
-        )
+        lower = 0.0 if self._never_negative() or all((v or 0.0) >= 0 for v in values) else None
+        counts = self.metric.type in COUNT_TYPES
+        options = ForecastOptions(kind="sum", known=known, summed_days=summed, lower=lower, counts=counts)
+        return Simulation(values, horizon, options)
+
+    def _never_negative(self) -> bool:
+        """True when the metric's type cannot go below zero: counts, rates, and ratios of counts."""
+        leaves = self.readings.project.leaves(self.kr.metric).values()
+        return all(leaf.type in COUNT_TYPES or leaf.type in ("retention", "funnel") for leaf in leaves)
 
     def _position_free(self) -> bool:
         """True when a period_to_date reading does not depend on where the period starts."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 
     from metrics.okrs.forecast import Direction, Forecast
 
+FlagOf = Callable[["KeyResultScore"], "dict[str, Any] | None"]  # a KR's data-quality flag as JSON
 Status = Literal["on_track", "at_risk", "off_track", "achieved", "missed"]
 STATUSES: tuple[Status, ...] = ("on_track", "at_risk", "off_track", "achieved", "missed")
 
@@ -52,9 +54,16 @@ class KeyResultScore:
     period_start: dt.date | None = None
     period_end: dt.date | None = None
     as_of: dt.date | None = None  # the day read (as-of clipped to the period)
+    n: float | None = None  # a rate's current reading is out of n (its denominator); None otherwise
+    numerator: float | None = None  # ... and its numerator: current = numerator / n
+    uncertain: bool = False  # n is below the project's min_sample (`is_uncertain`)
+    sources: tuple[str, ...] = ()  # the sources its metric reads
+    days_read: tuple[dt.date, dt.date] | None = None  # the days its current reading reads (its flag's span)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
+    def to_json(self, flag: FlagOf | None = None) -> dict[str, Any]:
+        """The contract's KR object; with `flag` (e.g. the review pack's) also `"flag"`: its
+        data-quality flag (`metrics.quality.flags.number_flag`) as JSON, or null."""
+        out: dict[str, Any] = {
             "id": self.id,
             "metric": self.metric,
             "current": _number(self.current),
@@ -71,7 +80,11 @@ class KeyResultScore:
                 "high": _number(self.forecast.high),
             },
             "probability": _number(self.probability),
+            "n": None if self.n is None else _count(self.n),
         }
+        if flag is not None:
+            out["flag"] = flag(self)
+        return out
 
 
 @dataclass(frozen=True)
@@ -86,7 +99,7 @@ class ObjectiveScore:
     key_results: tuple[KeyResultScore, ...]
     as_of: dt.date | None = None  # the day read (as-of clipped to the period)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, flag: FlagOf | None = None) -> dict[str, Any]:
         return {
             "id": self.id,
             "objective": self.objective,
@@ -94,7 +107,7 @@ class ObjectiveScore:
             "period": {"start": self.start.isoformat(), "end": self.end.isoformat()},
             "progress": _number(self.progress),
             "status": self.status,
-            "key_results": [kr.to_json() for kr in self.key_results],
+            "key_results": [kr.to_json(flag) for kr in self.key_results],
         }
 
 
@@ -103,9 +116,9 @@ class Scorecard:
     as_of: dt.date
     objectives: tuple[ObjectiveScore, ...] = field(default_factory=tuple)
 
-    def to_json(self) -> dict[str, Any]:
-        """The contract's `northstar okrs --format json` object."""
-        return {"as_of": self.as_of.isoformat(), "objectives": [o.to_json() for o in self.objectives]}
+    def to_json(self, flag: FlagOf | None = None) -> dict[str, Any]:
+        """The contract's `northstar okrs --format json` object (with `flag`: each KR's flag too)."""
+        return {"as_of": self.as_of.isoformat(), "objectives": [o.to_json(flag) for o in self.objectives]}
 
     def to_table(self) -> str:
         """The scorecard for people: one block per objective, one row per key result."""
@@ -151,6 +164,9 @@ class Scorecard:
                 )
                 if kr.problem:
                     notes.append(f"{kr.id}: {kr.problem}")
+                if kr.n is not None:  # a rate: what its reading is out of (CONTRACT.md, Sample sizes)
+                    shaky = " (uncertain: below min_sample)" if kr.uncertain else ""
+                    notes.append(f"{kr.id}: current reading out of n = {kr.n:,.0f}{shaky}")
                 notes.extend(f"{kr.id}: {note}" for note in kr.notes)
             widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
             numeric = {2, 3, 4, 5, 7}
@@ -172,6 +188,12 @@ def _number(value: float | None) -> float | None:
     if value is None or math.isnan(value) or math.isinf(value):
         return None
     return float(value)
+
+
+def _count(value: float) -> float | int | None:
+    """n for JSON: a whole count as an int (a ratio's denominator may be any number)."""
+    number = _number(value)
+    return int(number) if number is not None and number.is_integer() else number
 
 
 def _percent(value: float | None) -> str:
