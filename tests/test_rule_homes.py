@@ -166,3 +166,17 @@ def test_the_compared_range_is_the_engines_shift(project: Project) -> None:
         day(2026, 10, 22),
         day(2026, 10, 31),
     )
+
+
+def test_one_formatting_home_prints_every_surface(project: Project) -> None:
+    from dashboard import format as dashboard_format
+    from metrics import format as home
+    from metrics.okrs import scorecard
+
+    assert home.format_value(12_345, "currency") == "$12,345"
+    assert home.format_value(0.0243902, "percent") == "2.4%"
+    assert home.raw_number(22.0, "count") == 22 and isinstance(home.raw_number(22.0, "count"), int)
+    assert home.plural(1, "day") == "1 day"
+    assert home.metric_unit(project, "buyers_per_signup") == "ratio"  # a ratio left at count reads as %
+    assert dashboard_format.format_value is home.format_value
+    assert scorecard.format_value is home.format_value  # the CLI's scorecard table calls the same home

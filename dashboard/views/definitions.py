@@ -8,6 +8,7 @@ from typing import assert_never
 import polars as pl
 import streamlit as st
 
+from dashboard.format import plural
 from dashboard.views import common
 from dashboard.views.common import Ctx, md
 from dashboard.views.explorer import pick_metric
@@ -90,7 +91,7 @@ def formula_words(project: Project, metric_id: str) -> str:
             steps = " → ".join(f"`{step}`" for step in m.steps[1:])
             return (
                 f"Of the users who do `{m.steps[0]}` in the period, the share who then do {steps} "
-                f"in that order within {m.within:g} days{where}."
+                f"in that order within {plural(m.within, 'day')}{where}."
             )
     assert_never(m)
 
