@@ -83,6 +83,8 @@ APP_CSS = """
   .ns-small { color: #6B7280; font-size: 0.82rem; }
   .ns-status { display: inline-block; padding: 1px 8px; border-radius: 10px; color: white;
                font-size: 0.78rem; font-weight: 600; }
+  .ns-uncertain { color: #4B5563; font-size: 0.82rem; padding: 2px 6px; border-radius: 4px;
+                  background: repeating-linear-gradient(45deg, #F3F4F6 0 6px, #E5E7EB 6px 12px); }
 </style>
 """
 

@@ -244,7 +244,8 @@ def _csv(rows: Sequence[dict[str, Any]]) -> str:
 
     out = io.StringIO()
     if rows:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+        fields = list(dict.fromkeys(key for row in rows for key in row))  # a rate adds its counts
+        writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
     return out.getvalue()
@@ -254,7 +255,7 @@ def _table(rows: Sequence[dict[str, Any]]) -> str:
     """Rows of formatted cells as aligned columns, the last one (the value) right-aligned."""
     if not rows:
         return "(no rows)"
-    headers = list(rows[0].keys())
+    headers = list(dict.fromkeys(key for row in rows for key in row))  # a rate adds its counts
     from metrics.format import EMPTY
 
     body = [[EMPTY if row.get(h) is None else str(row.get(h)) for h in headers] for row in rows]
@@ -264,7 +265,9 @@ def _table(rows: Sequence[dict[str, Any]]) -> str:
     for r in body:
         lines.append(
             "  ".join(
-                c.rjust(w) if headers[i] in {"value", "compared_value"} else c.ljust(w)
+                c.rjust(w)
+                if headers[i] in {"value", "compared_value", "numerator", "denominator"}
+                else c.ljust(w)
                 for i, (c, w) in enumerate(zip(r, widths, strict=True))
             )
         )

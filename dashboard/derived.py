@@ -93,7 +93,8 @@ def funnel_steps(
 def retention_grid(
     result: MetricResult, retention_id: str, metric: RetentionMetric, by: str | None = None
 ) -> pl.DataFrame:
-    """Columns cohort (period start), [by], offset, value: one row per cohort and offset."""
+    """Columns cohort (period start), [by], offset, value, numerator, denominator (retained users and
+    the cohort): one row per cohort and offset."""
     prefix = f"{retention_id}__offset"
     frame = result.frame.filter(pl.col("metric").str.starts_with(prefix))
     return frame.select(
@@ -101,6 +102,8 @@ def retention_grid(
         *([pl.col(by)] if by else []),
         pl.col("metric").str.strip_prefix(prefix).cast(pl.Int32).alias("offset"),
         "value",
+        "numerator",
+        "denominator",
     ).sort(["cohort", "offset"])
 
 

@@ -27,13 +27,14 @@ from dashboard.format import (
     format_probability,
     format_progress,
     format_range,
+    format_sample,
     format_value,
     kr_title,
     metric_unit,
     slug,
     status_words,
 )
-from metrics.definitions.models import ADDITIVE_TYPES
+from metrics.definitions.models import ADDITIVE_TYPES, DEFAULT_MIN_SAMPLE, is_uncertain
 
 if TYPE_CHECKING:
     from metrics.definitions.models import KeyResult
@@ -51,6 +52,8 @@ TARGET = "#111827"
 FORECAST_FILL = "rgba(37, 99, 235, 0.14)"
 QUALITY_FILL = "rgba(220, 38, 38, 0.10)"
 QUALITY_LINE = "#DC2626"
+UNCERTAIN_FILL = "#D1D5DB"  # readings of fewer than min_sample (metrics.definitions.models.is_uncertain)
+UNCERTAIN_LINE = "#6B7280"
 PALETTE = (
     "#2563EB",
     "#F97316",
@@ -444,10 +447,15 @@ def metric_timeseries(
     quality_days: Iterable[dt.date] = (),
     max_groups: int = 8,
     height: int = 440,
+    min_sample: int = DEFAULT_MIN_SAMPLE,
+    noun: tuple[str, str | None] = ("users", None),
 ) -> go.Figure:
     """One metric over time: the series (or one line per breakdown value), its comparison period
     (dashed grey, aligned on the main periods), the KR target path and milestones, a forecast band,
-    and the days whose data failed a check (at grains above day: the first days of their buckets)."""
+    and the days whose data failed a check (at grains above day: the first days of their buckets).
+    A rate's points (`frame` with numerator and denominator) hover with their n, and those out of
+    fewer than `min_sample` are drawn as hollow grey markers (`is_uncertain`); `noun` is
+    `format.sample_noun`'s answer for the metric."""
     fig = _Figure(period_title(label, start, end, grain), unit, height=height)
     periods = sorted({p for p in frame["period"].to_list() if p is not None}) if frame.height else []
     if target is None and forecast is None and 0 < len(periods) <= FEW_PERIODS:
@@ -471,7 +479,9 @@ def metric_timeseries(
                 mode="lines",
                 line={"color": color, "width": 2},
                 name=name,
+                **_sample_hover(part, noun, name),
             )
+            _mark_uncertain(fig, part, min_sample, name)
             if comparison is not None and by in comparison.columns:
                 past = comparison.filter(pl.col(by).eq_missing(group)).sort("period")
                 fig.add(
@@ -532,13 +542,58 @@ def metric_timeseries(
             marker={"size": 5},
             name=label,
             legendrank=1,  # first in the legend, though drawn over the comparison
+            **_sample_hover(main, noun, label),
         )
+        _mark_uncertain(fig, main, min_sample, label)
     if target is not None:
         _add_target(fig, target, unit)
     if forecast is not None:
         _add_band(fig, forecast, PRIMARY)
     _mark_quality(fig, quality_days, start, end, GRAIN_DAYS.get(grain, 1.0))
     return fig.build()
+
+
+def _counted(frame: pl.DataFrame) -> bool:
+    """True when the frame carries a rate's counts (numerator and denominator) with any value."""
+    return "denominator" in frame.columns and frame["denominator"].null_count() < frame.height
+
+
+def _sample_hover(frame: pl.DataFrame, noun: tuple[str, str | None], name: str) -> dict[str, Any]:
+    """A rate's hover: the value and what it is out of ('37.5% · 3 of 8 users')."""
+    if not _counted(frame):
+        return {}
+    samples = [
+        format_sample(n, d, *noun)
+        for n, d in zip(_values(frame["numerator"]), _values(frame["denominator"]), strict=True)
+    ]
+    return {"customdata": samples, "hovertemplate": "%{y} · %{customdata}<extra>" + name + "</extra>"}
+
+
+def _mark_uncertain(fig: _Figure, frame: pl.DataFrame, min_sample: int, name: str) -> None:
+    """Hollow grey rings on the points whose rate is out of fewer than `min_sample` (one grey for
+    every series: the ring means the same on any line)."""
+    if not _counted(frame):
+        return
+    rows = [
+        (p, v, d)
+        for p, v, d in zip(
+            frame["period"], _values(frame["value"]), _values(frame["denominator"]), strict=True
+        )
+        if v is not None and is_uncertain(d, min_sample)
+    ]
+    if not rows:
+        return
+    fig.add(
+        x=[p for p, _, _ in rows],
+        y=[v for _, v, _ in rows],
+        mode="markers",
+        marker={"symbol": "circle-open", "size": 11, "color": UNCERTAIN_LINE, "line": {"width": 2}},
+        name=f"uncertain: n < {min_sample}",
+        legendgroup="uncertain",
+        showlegend=not any(t.get("legendgroup") == "uncertain" for t in fig.data),
+        customdata=[f"n={d:,.0f}" if d is not None else "" for _, _, d in rows],
+        hovertemplate=f"%{{y}} · uncertain (%{{customdata}})<extra>{name}</extra>",
+    )
 
 
 def kr_chart(
@@ -867,36 +922,100 @@ def funnel_bars(
 
 
 def retention_heatmap(
-    cells: pl.DataFrame, *, title: str, start: dt.date, end: dt.date, period: str, cohort_grain: str
+    cells: pl.DataFrame,
+    *,
+    title: str,
+    start: dt.date,
+    end: dt.date,
+    period: str,
+    cohort_grain: str,
+    min_sample: int = DEFAULT_MIN_SAMPLE,
 ) -> go.Figure:
     """Cohorts (rows, oldest first) by offset (columns); `cells` columns: cohort (Date), offset
-    (int), value (fraction, null when not mature yet). Cohorts with no value at all are left out."""
+    (int), value (fraction, null when not mature yet), and optionally numerator and denominator
+    (retained users and cohort size). Cohorts with no value at all are left out. A cell whose cohort
+    is smaller than `min_sample` is uncertain (`is_uncertain`): drawn grey with its n."""
     cohorts = sorted(set(cells.drop_nulls("value")["cohort"].to_list()))
     offsets = sorted(set(cells["offset"].to_list()))
+    counted = "denominator" in cells.columns
+    counts = cells if counted else cells.with_columns(numerator=None, denominator=None)
     lookup = {
-        (c, o): v for c, o, v in zip(cells["cohort"], cells["offset"], _values(cells["value"]), strict=True)
+        (c, o): (v, num, den)
+        for c, o, v, num, den in zip(
+            counts["cohort"],
+            counts["offset"],
+            _values(counts["value"]),
+            _values(counts["numerator"]),
+            _values(counts["denominator"]),
+            strict=True,
+        )
     }
-    z = [[lookup.get((c, o)) for o in offsets] for c in cohorts]
+    empty: tuple[float | None, float | None, float | None] = (None, None, None)
+    grid = [[lookup.get((c, o), empty) for o in offsets] for c in cohorts]
+    z = [[cell[0] for cell in row] for row in grid]
+    shaky = [[cell[0] is not None and is_uncertain(cell[2], min_sample) for cell in row] for row in grid]
+    samples = [
+        [format_sample(cell[1], cell[2]) if cell[0] is not None else "" for cell in row] for row in grid
+    ]
     unit = "Day" if period == "day" else "Week"
     noun = {"day": "Day", "week": "Week", "month": "Month", "quarter": "Quarter"}.get(cohort_grain, "")
     rows = [f"{noun} of {c:%b} {c.day}" if cohort_grain != "month" else f"{c:%b %Y}" for c in cohorts]
+    columns = [f"{unit} {o}" for o in offsets]
     fig = _Figure(period_title(title, start, end), "percent", height=max(320, 120 + 26 * len(cohorts)))
     fig.add(
         "heatmap",
         z=z,
-        x=[f"{unit} {o}" for o in offsets],
+        x=columns,
         y=rows,
-        text=[["" if v is None else f"{v:.0%}" for v in row] for row in z],
+        text=[
+            ["" if v is None or grey else f"{v:.0%}" for v, grey in zip(row, flags, strict=True)]
+            for row, flags in zip(z, shaky, strict=True)
+        ],
+        customdata=samples,
         texttemplate="%{text}",
         textfont={"size": 11},
         colorscale=[[0, "#EFF6FF"], [0.5, "#60A5FA"], [1, "#1E3A8A"]],
         zmin=0,
         zmax=max([v for row in z for v in row if v is not None] or [1]),
         colorbar={"tickformat": ".0%", "thickness": 12, "outlinewidth": 0},
-        hovertemplate="%{y}, %{x}: %{z:.1%}<extra></extra>",
+        hovertemplate="%{y}, %{x}: %{z:.1%}" + (" · %{customdata}" if counted else "") + "<extra></extra>",
         xgap=2,
         ygap=2,
     )
+    if any(flag for row in shaky for flag in row):
+        # uncertain cells: greyed over, with the value and its n written in
+        fig.add(
+            "heatmap",
+            z=[[1.0 if grey else None for grey in flags] for flags in shaky],
+            x=columns,
+            y=rows,
+            text=[
+                [
+                    f"{v:.0%}<br>n={cell[2]:,.0f}" if grey and v is not None and cell[2] is not None else ""
+                    for v, grey, cell in zip(zrow, flags, row, strict=True)
+                ]
+                for zrow, flags, row in zip(z, shaky, grid, strict=True)
+            ],
+            customdata=samples,
+            texttemplate="%{text}",
+            textfont={"size": 10, "color": INK},
+            colorscale=[[0, UNCERTAIN_FILL], [1, UNCERTAIN_FILL]],
+            opacity=0.7,  # greyed, the colour still showing through
+            showscale=False,
+            hovertemplate=f"%{{y}}, %{{x}}: uncertain, %{{customdata}} (fewer than {min_sample})<extra></extra>",
+            xgap=2,
+            ygap=2,
+            name="uncertain",
+        )
+        fig.add(  # the legend's key to the grey cells
+            x=[None],
+            y=[None],
+            mode="markers",
+            marker={"symbol": "square", "size": 12, "color": UNCERTAIN_FILL},
+            name=f"Grey: cohort of fewer than {min_sample} users (uncertain)",
+            hoverinfo="skip",
+        )
+        fig.layout["showlegend"] = True
     fig.layout["hovermode"] = "closest"
     fig.layout["yaxis"] = {
         "autorange": "reversed",

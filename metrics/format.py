@@ -158,6 +158,50 @@ def plural(count: float, singular: str, plural_form: str | None = None) -> str:
     return f"{number} {word}"
 
 
+# --- sample sizes (docs/metrics.md, Sample sizes) ---------------------------------------------------
+
+
+def sample_noun(project: Project, metric_id: str) -> tuple[str, str | None]:
+    """What a rate counts, in words, and the unit of its numerator when that is not a count:
+    retention and funnels count users; a ratio counts its denominator ('MAU', 'sign-ups')."""
+    metric = project.metrics.get(metric_id)
+    if metric is None or metric.type != "ratio":
+        return "users", None
+    denominator = project.label(metric.denominator)
+    noun = denominator if denominator[:2].isupper() else denominator[:1].lower() + denominator[1:]
+    numerator_unit = metric_unit(project, metric.numerator)
+    return noun, None if unit_kind(numerator_unit) == "count" else numerator_unit
+
+
+def format_sample(
+    numerator: float | None, denominator: float | None, noun: str = "users", numerator_unit: str | None = None
+) -> str:
+    """What a rate is out of: '3 of 8 users'; a numerator in another unit: '$872 over 23 paying users';
+    an immature retention cohort (no numerator yet): '8 users'. Empty without a denominator."""
+    if not finite(denominator):
+        return ""
+    assert denominator is not None
+    count = format_value(denominator, "count")
+    if not finite(numerator):
+        return f"{count} {noun}"
+    if numerator_unit is not None:
+        return f"{format_value(numerator, numerator_unit)} over {count} {noun}"
+    return f"{format_value(numerator, 'count')} of {count} {noun}"
+
+
+def format_with_sample(
+    value: float | None,
+    unit: str | None,
+    numerator: float | None,
+    denominator: float | None,
+    noun: str = "users",
+    numerator_unit: str | None = None,
+) -> str:
+    """A rate with its n: '37.5% · 3 of 8 users' (the value alone when there is no denominator)."""
+    sample = format_sample(numerator, denominator, noun, numerator_unit)
+    return format_value(value, unit) + (f" · {sample}" if sample else "")
+
+
 def format_date(day: dt.date | None) -> str:
     """'Nov 26, 2026': unambiguous for every reader of a review deck."""
     return EMPTY if day is None else f"{day:%b} {day.day}, {day.year}"

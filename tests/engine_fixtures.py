@@ -111,7 +111,10 @@ def compute_rows(
     grain: str = "day",
     by: str | None = None,
     span_end: dt.date | None = None,
+    counts: bool = False,
 ) -> dict[tuple[str, dt.date, str | None], float | None]:
+    """Values by (metric, period, group); with `counts`, a rate's numerator and denominator too, as
+    the pseudo-metrics "<id>#numerator" and "<id>#denominator"."""
     result = Engine(project).compute(
         MetricRequest(tuple(metrics), start=start, end=end, grain=grain, by=by, span_end=span_end)  # type: ignore[arg-type]
     )
@@ -120,6 +123,11 @@ def compute_rows(
         key = (row["metric"], row["period"], row[by] if by else None)
         assert key not in out, f"duplicate row {key}"
         out[key] = row["value"]
+        if counts and row["metric"] in result.rates:
+            for part in ("numerator", "denominator"):
+                out[(f"{row['metric']}#{part}", *key[1:])] = row[part]
+        elif counts:
+            assert row["numerator"] is None and row["denominator"] is None, key
     return out
 
 
@@ -162,6 +170,9 @@ class Reference:
         self.rows = list(rows)
         self.metrics: dict[str, Mapping[str, Any]] = {}
         self.span: tuple[dt.date, dt.date] | None = None  # (start, span_end): one period
+        # a rate's (numerator, denominator) by (metric, period, group), filled by `compute`
+        self.counts: dict[tuple[str, dt.date, str | None], tuple[float | None, float | None]] = {}
+        self._counted: dict[tuple[dt.date, str | None], tuple[float | None, float]] = {}
 
     def period(self, day: dt.date, grain: str) -> dt.date | None:
         """The period a day in the range belongs to (None: after a single span)."""
@@ -246,6 +257,7 @@ class Reference:
                     a = num.get((metric["numerator"], period, group), 0.0 if num_zero else None)
                     b = den.get((metric["denominator"], period, group), 0.0 if den_zero else None)
                     out[(metric_id, period, group)] = None if a is None or not b else a / b
+                    self.counts[(metric_id, period, group)] = (a, b)
             return out
         if kind == "active_users":
             values, groups = self._active(metric, periods, start, end, grain, by)
@@ -260,6 +272,8 @@ class Reference:
         for period in periods:
             for group in groups if by else [None]:
                 out[(metric_id, period, group)] = values.get((period, group), default)
+                if kind in ("retention", "funnel"):  # nothing counted: 0 of 0
+                    self.counts[(metric_id, period, group)] = self._counted.get((period, group), (0.0, 0.0))
         return out
 
     def _group(self, row: Row, by: str | None) -> str | None:
@@ -353,6 +367,7 @@ class Reference:
         lo_shift, span = (7 * offset, 6) if weekly else (offset, 0)
         sizes: dict[tuple[dt.date, str | None], int] = defaultdict(int)
         kept: dict[tuple[dt.date, str | None], int] = defaultdict(int)
+        self._counted = {}
         for user, row in first_cohort.items():
             c = self.day(row.ts)
             if not start <= c <= end or self.period(c, grain) is None:
@@ -374,6 +389,8 @@ class Reference:
             last_member = min(self.period_last(key[0], grain), end)
             mature = last_member + dt.timedelta(days=lo_shift + span) <= end
             values[key] = kept[key] / size if mature else None
+            # retained users and the cohort; the retained are not known until the cohort is mature
+            self._counted[key] = (float(kept[key]) if mature else None, float(size))
         return values, {k[1] for k in sizes}
 
     def _funnel(
@@ -429,6 +446,7 @@ class Reference:
         values: dict[tuple[dt.date, str | None], float | None] = {
             key: converted[key] / n for key, n in entrants.items()
         }
+        self._counted = {key: (float(converted[key]), float(n)) for key, n in entrants.items()}
         return values, {k[1] for k in entrants}
 
 
@@ -444,11 +462,19 @@ def reference_rows(
     grain: str,
     by: str | None = None,
     span_end: dt.date | None = None,
+    counts: bool = False,
 ) -> dict[tuple[str, dt.date, str | None], float | None]:
+    """The reference's rows, keyed as `compute_rows` keys them (`counts` likewise)."""
     out: dict[tuple[str, dt.date, str | None], float | None] = {}
     reference.span = None if span_end is None else (start, span_end)
     for metric_id in ids:
+        reference.counts.clear()
         out.update(reference.compute(metric_id, metrics, start, end, grain, by))
+        if counts:
+            for (rate, period, group), (numerator, denominator) in reference.counts.items():
+                if rate == metric_id:
+                    out[(f"{rate}#numerator", period, group)] = numerator
+                    out[(f"{rate}#denominator", period, group)] = denominator
     return out
 
 

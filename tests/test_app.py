@@ -470,3 +470,47 @@ def test_the_checks_thread_never_races_a_figure_for_pandas() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[True]"
+
+
+# --- sample sizes ---------------------------------------------------------------------------------
+
+
+def test_small_samples_are_marked_uncertain_with_their_n(run: Any, demo: Path, engine: Engine) -> None:
+    """KR tiles and retention cells show what a rate is out of; below min_sample (30) they are marked."""
+    from dashboard.format import format_sample, sample_noun
+    from metrics.okrs.scoring import score
+
+    as_of = dt.date(2026, 11, 20)
+    card = score(engine.project, engine, as_of=as_of)
+    rates = [kr for objective in card.objectives for kr in objective.key_results if kr.n is not None]
+    assert any(kr.uncertain for kr in rates), [(kr.id, kr.n) for kr in rates]
+    page = texts(run("okrs", as_of=str(as_of)))
+    for kr in rates:
+        sample = format_sample(kr.numerator, kr.n, *sample_noun(engine.project, kr.metric))
+        assert (f"Uncertain: {sample} (below 30)" in page) is kr.uncertain, (kr.id, sample)
+        assert sample in page
+
+    # the heatmap: cohort sizes counted by hand from the events
+    start, end = dt.date(2026, 9, 7), dt.date(2026, 11, 22)
+    at = run("retention", retention="d7_retention", start=str(start), end=str(end), grain="week")
+    heats = [t for s in chart_specs(at) for t in s["data"] if t["type"] == "heatmap"]
+    main, grey = heats[0], next(t for t in heats if t.get("name") == "uncertain")
+    zone = ZoneInfo(engine.project.settings.timezone)
+    first_signup: dict[str, dt.date] = {}
+    for row in _events(demo):
+        if row["event"] == "signup":
+            first_signup.setdefault(row["user_id"], _local_day(row["ts"], zone))
+    small = 0
+    for row_index, label in enumerate(main["y"]):
+        cohort_start = dt.datetime.strptime(f"{label.removeprefix('Week of ')} 2026", "%b %d %Y").date()
+        size = sum(_week(d) == cohort_start and start <= d <= end for d in first_signup.values())
+        for col, value in enumerate(main["z"][row_index]):
+            if value is None:
+                continue
+            assert f"of {size:,} users" in main["customdata"][row_index][col]
+            uncertain = size < 30
+            assert (grey["z"][row_index][col] is not None) is uncertain, (label, size)
+            if uncertain:
+                small += 1
+                assert f"n={size}" in grey["text"][row_index][col]
+    assert small > 0

@@ -12,7 +12,14 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from benchmarks.bench_engine import PACK, duckdb_pack, largest_difference, northstar_pack, pandas_pack
+from benchmarks.bench_engine import (
+    PACK,
+    duckdb_pack,
+    duckdb_sql,
+    largest_difference,
+    northstar_pack,
+    pandas_pack,
+)
 from metrics.demo.generate import generate_demo
 from metrics.load import load_project
 from tests.conftest import ROOT
@@ -65,3 +72,47 @@ def test_the_benchmark_pack_is_the_shipped_pack() -> None:
     for metric_id, definition in PACK.items():
         ours = adapter.validate_python(definition).model_dump(exclude=meta)
         assert shipped[metric_id].model_dump(exclude=meta) == ours, metric_id
+
+
+def test_rate_counts_agree_with_duckdb(demo: Path) -> None:
+    """A rate's numerator and denominator (CONTRACT.md, Sample sizes) are the hand-written query's
+    counts: retained users and cohort, converted users and entrants, and a ratio's parts."""
+    import duckdb
+
+    zone, start, end = "Europe/Berlin", dt.date(2025, 10, 1), dt.date(2026, 3, 31)
+    # the benchmark's query up to its last step, then its counts instead of its values
+    ctes = duckdb_sql(demo, zone, start, end).rsplit("SELECT * FROM typed", 1)[0]
+    counts = f"""{ctes}
+SELECT days.day AS period,
+       CASE WHEN days.day + 7 <= DATE '{end}' OR retention.size IS NULL THEN coalesce(retention.r7, 0)
+       END AS d7_num,
+       coalesce(retention.size, 0) AS d7_den,
+       coalesce(funnel.converted, 0) AS act_num, coalesce(funnel.entrants, 0) AS act_den,
+       coalesce(sessions.dau, 0) AS st_num, coalesce(sessions.mau, 0) AS st_den
+FROM days LEFT JOIN retention USING (day) LEFT JOIN funnel USING (day) LEFT JOIN sessions USING (day)
+"""
+    with duckdb.connect() as con:
+        con.execute("SET TimeZone = 'UTC'")
+        rows = con.sql(counts).fetchall()
+    theirs = {}
+    for period, *values in rows:
+        for (metric, part), value in zip(
+            [
+                (m, p)
+                for m in ("d7_retention", "activation", "stickiness")
+                for p in ("numerator", "denominator")
+            ],
+            values,
+            strict=True,
+        ):
+            theirs[(metric, part, period)] = None if value is None else float(value)
+    frame = northstar_pack(demo, zone, start, end)
+    ours = {
+        (row["metric"], part, row["period"]): row[part]
+        for row in frame.filter(
+            pl.col("metric").is_in(["d7_retention", "activation", "stickiness"])
+        ).iter_rows(named=True)
+        for part in ("numerator", "denominator")
+    }
+    assert ours == theirs
+    assert sum(v or 0 for (m, p, _), v in ours.items() if m == "activation" and p == "denominator") > 100

@@ -59,10 +59,18 @@ def test_default_range_is_the_data(engine: Engine) -> None:
 
 def test_frame_shape(engine: Engine) -> None:
     result = engine.compute(MetricRequest(("revenue", "per_user"), start=D(2026, 1, 1), end=D(2026, 1, 2)))
-    assert result.frame.schema == pl.Schema({"metric": pl.String, "period": pl.Date, "value": pl.Float64})
+    counts = {"numerator": pl.Float64, "denominator": pl.Float64}  # what a rate is out of
+    assert result.frame.schema == pl.Schema(
+        {"metric": pl.String, "period": pl.Date, "value": pl.Float64, **counts}
+    )
     assert result.frame["metric"].to_list() == ["revenue", "revenue", "per_user", "per_user"]
+    assert result.rates == {"per_user"}
+    rows = result.rows()
+    assert "numerator" not in rows[0]  # not a rate
+    for row in rows[2:]:  # a ratio's counts are its parts' values
+        assert row["value"] == row["numerator"] / row["denominator"]
     by = engine.compute(MetricRequest(("revenue",), start=D(2026, 1, 1), end=D(2026, 1, 2), by="platform"))
-    assert by.frame.columns == ["metric", "period", "platform", "value"]
+    assert by.frame.columns == ["metric", "period", "platform", "value", *counts]
     assert by.rows()[0] == {"metric": "revenue", "period": "2026-01-01", "platform": "ios", "value": 3.0}
 
 

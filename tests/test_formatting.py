@@ -152,11 +152,12 @@ def test_compute_table_csv_and_json_share_one_format(small_demo: Path) -> None:
             assert re.fullmatch(r"\d+", cell["value"]), cell  # 22, not 22.0
         assert float(cell["value"]) == pytest.approx(row["value"])
 
-    table = _cli("compute", *ARGS, *config).splitlines()[2:]
+    lines = _cli("compute", *ARGS, *config).splitlines()
+    header, table = re.split(r"\s{2,}", lines[0].strip()), lines[2:]
     assert len(table) == len(rows)
     units = {"signups": "count", "activation": "percent", "revenue": "currency"}
     for line, row in zip(table, rows, strict=True):
-        shown = line.split("  ")[-1].strip()
+        shown = dict(zip(header, re.split(r"\s{2,}", line.strip()), strict=True))["value"]
         assert shown == home.format_value(row["value"], units[row["metric"]])
         if row["metric"] == "activation":
             assert re.fullmatch(r"\d+\.\d%", shown), line

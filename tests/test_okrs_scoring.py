@@ -181,6 +181,7 @@ def test_period_to_date_count(tmp_path: Path) -> None:
         "status": "on_track",  # no forecast: 0.5 >= 0.5 - 0.1
         "forecast": None,
         "probability": None,
+        "n": None,  # not a rate
     }
     kr = card.objectives[0].key_results[0]
     # the reading on each day of the period so far: the running total
@@ -205,6 +206,8 @@ def test_trailing_rate_of_a_ratio(tmp_path: Path) -> None:
     card = run(tmp_path, [{"id": "k", "metric": "conversion", "read": "trailing_3d", "target": 0.5}])
     got = kr_json(card)
     assert got["current"] == pytest.approx(2 / 7)  # purchases Oct 3..5 = 2, signups = 7
+    assert got["n"] == 7  # out of the denominator's value (CONTRACT.md, Sample sizes)
+    assert card.objectives[0].key_results[0].uncertain  # 7 < min_sample 30
     assert got["baseline"] == 0.0  # Sep 28..30: 0 purchases / 3 sign-ups
     assert got["progress"] == pytest.approx((2 / 7) / 0.5)
     assert got["status"] == "on_track"  # 0.571 >= 0.4
@@ -262,6 +265,7 @@ def test_retention_reads_mature_cohorts_only(tmp_path: Path) -> None:
     # as of Oct 5 the span ends Oct 4: cohorts Oct 2..4 = s3, s4, s5, s6; back the next day: s3 (Oct 3),
     # s4 (Oct 4); s5 never; s6 on Oct 5, two days later -> 2 / 4
     assert got["current"] == pytest.approx(0.5)
+    assert got["n"] == 4  # the cohort
     # as of Sep 30 the span is Sep 27..29 = p07, p08, p09; back the next day: p07 (Sep 28), p09 (Sep 30)
     assert got["baseline"] == pytest.approx(2 / 3)
     assert got["progress"] == pytest.approx(-1.25)  # (0.5 - 2/3) / (0.8 - 2/3): moving away from target
@@ -449,6 +453,7 @@ def test_json_is_exactly_the_contract_shape(tmp_path: Path) -> None:
         "status",
         "forecast",
         "probability",
+        "n",
     }
     assert set(kr["forecast"]) == {"value", "low", "high"}
     assert kr["forecast"]["low"] <= kr["forecast"]["value"] <= kr["forecast"]["high"]
@@ -518,3 +523,25 @@ def test_the_same_scorecard_from_a_sql_source(tmp_path: Path, kind: str) -> None
         dispose_engines()
     got = [(kr["current"], kr["baseline"]) for kr in card.to_json()["objectives"][0]["key_results"]]
     assert got == [(pytest.approx(c), pytest.approx(b)) for c, b in SQL_WANT]
+
+
+@pytest.mark.parametrize(("min_sample", "uncertain"), [(None, True), (7, False), (8, True)])
+def test_a_small_sample_is_uncertain_and_its_forecast_says_so(
+    tmp_path: Path, min_sample: int | None, uncertain: bool
+) -> None:
+    """Conversion as of Oct 5, trailing 3 days: 2 purchases out of 7 sign-ups; min_sample defaults to 30."""
+    settings = {} if min_sample is None else {"min_sample": min_sample}
+    card = run(
+        tmp_path,
+        [{"id": "k", "metric": "conversion", "read": "trailing_3d", "baseline": 0.1, "target": 0.5}],
+        forecast=True,
+        today=D(2026, 10, 6),
+        settings=settings,
+    )
+    kr = card.objectives[0].key_results[0]
+    assert kr.n == 7 and kr.uncertain is uncertain
+    assert kr.forecast is not None  # daily readings since Sep 21: enough history
+    caveats = [note for note in kr.notes if "uncertain" in note]
+    assert bool(caveats) is uncertain, kr.notes
+    if uncertain:
+        assert "only 7" in caveats[0]

@@ -417,7 +417,7 @@ def test_summary_numbers_equal_northstar_okrs_json(
     assert f"As of {AS_OF.isoformat()} · " in summary
     rows = iter(_table(summary))
     kr_defs = {(o.id, kr.id): kr for o in project.okrs for kr in o.key_results}
-    checked = 0
+    checked = samples = 0
     for objective in okrs_json["objectives"]:
         name, current, target, progress, status, probability, link = next(rows)
         assert name.startswith(f"**{objective['objective']}**")
@@ -429,6 +429,13 @@ def test_summary_numbers_equal_northstar_okrs_json(
             name, current, target, progress, status, probability, link = next(rows)
             unit = metric_unit(project, kr_defs[(objective["id"], kr["id"])].metric)
             assert name.startswith("↳ ")
+            current, _, sample = current.partition(" · ")  # a rate: '5.9% · 1 of 17 users (uncertain)'
+            if kr["n"] is None:
+                assert sample == ""
+            else:
+                assert re.search(rf"(of|over) {kr['n']:,.0f} ", sample), (current, sample)
+                assert sample.endswith("(uncertain)") is (kr["n"] < 30), sample
+                samples += 1
             _close(current, kr["current"], unit)
             _close(target, kr["target"], unit)
             _close(progress, kr["progress"])
@@ -437,6 +444,14 @@ def test_summary_numbers_equal_northstar_okrs_json(
             checked += 1
     assert next(rows, None) is None
     assert checked == sum(len(o.key_results) for o in project.okrs) > 0
+    assert samples > 0  # the demo's rates (activation, conversion...) show their n
+    from dashboard.pack.html import render_html
+
+    page = render_html(project, plan.scorecard, plan.items, plan.stamp)
+    small = [
+        kr for o in okrs_json["objectives"] for kr in o["key_results"] if kr["n"] is not None and kr["n"] < 30
+    ]
+    assert small and page.count('<td class="num uncertain">') == len(small)  # drawn hatched
     unscored = [i for i in plan.items if i.note]
     assert unscored, "OKRS holds a KR whose baseline beats its target: it must be explained"
     for item in unscored:

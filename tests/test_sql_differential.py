@@ -93,14 +93,15 @@ def test_sql_equals_polars_engine(
     ids = list(METRICS)
     sql = sql_project(table.url, METRICS, settings, table=table.table, root=table.parquet.parent)
     files = parquet_project(table.parquet, METRICS, settings)
-    got = compute_rows(sql, ids, start, end, grain, by)
-    want = compute_rows(files, ids, start, end, grain, by)
+    got = compute_rows(sql, ids, start, end, grain, by, counts=True)
+    want = compute_rows(files, ids, start, end, grain, by, counts=True)
     assert got, "no rows computed"
+    assert any(k[0].endswith("#denominator") and v for k, v in got.items()), "no rate counted anything"
     assert_same(got, want)
     if by is not None and grain == "week":  # once, an anchor outside both engines
         reference = Reference(ROWS, settings)
         assert start is not None and end is not None
-        assert_same(got, reference_rows(reference, METRICS, ids, start, end, grain, by))
+        assert_same(got, reference_rows(reference, METRICS, ids, start, end, grain, by, counts=True))
 
 
 def test_comparisons_match(table: LoadedTable) -> None:
@@ -131,9 +132,15 @@ def test_zoned_timestamp_columns(kind: str, tmp_path: Any) -> None:
         ids = list(METRICS)
         start, end = dt.date(2025, 10, 1), dt.date(2025, 11, 5)
         sql = sql_project(loaded.url, METRICS, settings, table=loaded.table)
-        got = compute_rows(sql, ids, start, end, "week", "platform")
+        got = compute_rows(sql, ids, start, end, "week", "platform", counts=True)
         want = compute_rows(
-            parquet_project(loaded.parquet, METRICS, settings), ids, start, end, "week", "platform"
+            parquet_project(loaded.parquet, METRICS, settings),
+            ids,
+            start,
+            end,
+            "week",
+            "platform",
+            counts=True,
         )
         assert_same(got, want)
     finally:
@@ -169,10 +176,11 @@ def test_one_span_matches(table: LoadedTable, by: str | None) -> None:
     keys = ("metric", "period") + ((by,) if by else ())
     got_frame = Engine(sql_project(table.url, METRICS, settings, table=table.table)).compute(request).frame
     want_frame = Engine(parquet_project(table.parquet, METRICS, settings)).compute(request).frame
-    got = {tuple(r[k] for k in keys): r["value"] for r in got_frame.iter_rows(named=True)}
-    want = {tuple(r[k] for k in keys): r["value"] for r in want_frame.iter_rows(named=True)}
-    assert {k[1] for k in got} == {dt.date(2025, 10, 6)}
-    assert_same(got, want)
+    for column in ("value", "numerator", "denominator"):  # counts: null for types that are not rates
+        got = {tuple(r[k] for k in keys): r[column] for r in got_frame.iter_rows(named=True)}
+        want = {tuple(r[k] for k in keys): r[column] for r in want_frame.iter_rows(named=True)}
+        assert {k[1] for k in got} == {dt.date(2025, 10, 6)}
+        assert_same(got, want)
 
 
 # --- microsecond timestamps ------------------------------------------------------------------------

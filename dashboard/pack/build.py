@@ -38,7 +38,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from dashboard import figures
-from dashboard.format import kr_title, metric_unit
+from dashboard.format import kr_title, metric_unit, sample_noun
 from dashboard.pack.html import render_html, render_summary
 from dashboard.pack.images import Image, Renderer, RenderStats, render_pngs
 from dashboard.pack.model import SCALE, PackError, PackItem, Plan, Quality, Stamp
@@ -350,6 +350,8 @@ class _Builder:
             target=target,
             forecast=band,
             quality_days=self.facts.marked_days(sources),
+            min_sample=self.project.settings.min_sample,
+            noun=sample_noun(self.project, metric_id),
         )
         view = self.view(
             page="explorer",

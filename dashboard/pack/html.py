@@ -20,8 +20,10 @@ from dashboard.format import (
     format_progress,
     format_range,
     format_value,
+    format_with_sample,
     kr_title,
     metric_unit,
+    sample_noun,
     status_words,
 )
 from dashboard.pack.model import Kind, PackItem, Stamp
@@ -53,6 +55,7 @@ class _Row:
     status_key: str | None
     probability: str
     item: PackItem | None
+    uncertain: bool = False  # a rate read out of fewer than min_sample (KeyResultScore.uncertain)
 
 
 def _objective_row(objective: ObjectiveScore, definition: Objective, item: PackItem | None) -> _Row:
@@ -77,13 +80,15 @@ def _kr_row(project: Project, kr: KeyResultScore, kr_def: KeyResult, item: PackI
         kind="key_result",
         title=kr_title(project, kr_def),
         detail="",
-        current=format_value(kr.current, unit),
+        current=format_with_sample(kr.current, unit, kr.numerator, kr.n, *sample_noun(project, kr_def.metric))
+        + (" (uncertain)" if kr.uncertain else ""),
         target=format_value(kr.target, unit),
         progress=format_progress(kr.progress),
         status=status_words(kr.status),
         status_key=kr.status,
         probability=format_probability(kr.probability),
         item=item,
+        uncertain=kr.uncertain,
     )
 
 
@@ -157,7 +162,9 @@ def render_summary(project: Project, card: Scorecard, items: Sequence[PackItem],
 
 LEGEND = (
     "Progress is (current − baseline) / (target − baseline); probability is the forecast's chance of "
-    "reaching the target by the end of the period (empty: too little history, status by pace)."
+    "reaching the target by the end of the period (empty: too little history, status by pace). "
+    'A rate\'s current value shows what it is out of; "uncertain" marks one out of fewer than '
+    "min_sample (project.yaml)."
 )
 
 
@@ -197,6 +204,8 @@ CSS = """
   th, td { text-align: left; padding: 7px 10px; border-bottom: 1px solid var(--grid); vertical-align: top; }
   th { color: var(--muted); font-weight: 600; font-size: 12px; text-transform: uppercase; }
   td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+  td.uncertain { color: #4B5563;
+                 background: repeating-linear-gradient(45deg, #F3F4F6 0 6px, #E5E7EB 6px 12px); }
   tr.objective td { font-weight: 600; background: #F3F4F6; }
   td.kr { padding-left: 26px; }
   .pill { display: inline-block; padding: 1px 8px; border-radius: 10px; color: white; font-size: 12px;
@@ -266,7 +275,8 @@ def render_html(project: Project, card: Scorecard, items: Sequence[PackItem], st
             )
             parts.append(
                 f'<tr class="{row.kind}"><td class="{"" if objective else "kr"}">{title}</td>'
-                f'<td class="num">{html.escape(row.current)}</td><td class="num">{html.escape(row.target)}</td>'
+                f'<td class="num{" uncertain" if row.uncertain else ""}">{html.escape(row.current)}</td>'
+                f'<td class="num">{html.escape(row.target)}</td>'
                 f'<td class="num">{html.escape(row.progress)}</td><td>{_pill(row.status_key, row.status)}</td>'
                 f'<td class="num">{html.escape(row.probability)}</td></tr>'
             )

@@ -14,7 +14,7 @@ import streamlit as st
 
 from dashboard import cache
 from dashboard.figures import chart_config, file_name
-from dashboard.format import format_age, format_date, metric_unit
+from dashboard.format import format_age, format_date, format_sample, metric_unit, sample_noun
 from dashboard.state import Options, ViewState, share_url
 from metrics.definitions.calendar import Calendar
 from metrics.definitions.models import Grain
@@ -173,6 +173,23 @@ def plot(fig: go.Figure, ctx: Ctx, *parts: object, key: str | None = None) -> No
         key=key,
         width="stretch",
     )
+
+
+def sample_line(ctx: Ctx, metric_id: str, numerator: float | None, denominator: float | None) -> None:
+    """What a rate's reading is out of ('3 of 8 users'), hatched grey with a word when that is below
+    the project's min_sample (`ProjectConfig.uncertain`); nothing without a denominator."""
+    sample = html.escape(format_sample(numerator, denominator, *sample_noun(ctx.project, metric_id)))
+    if not sample:
+        return
+    if ctx.project.settings.uncertain(denominator):
+        minimum = ctx.project.settings.min_sample
+        st.markdown(
+            f'<div class="ns-uncertain" title="fewer than min_sample ({minimum}): the reading may move a lot">'
+            f"Uncertain: {sample} (below {minimum})</div>",
+            unsafe_allow_html=True,
+        )
+    else:
+        st.markdown(f'<div class="ns-small">{sample}</div>', unsafe_allow_html=True)
 
 
 def md(text: object) -> str:

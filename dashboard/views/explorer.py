@@ -15,13 +15,14 @@ from dashboard.format import (
     format_progress,
     format_value,
     kr_title,
+    sample_noun,
     status_words,
     table_format,
 )
 from dashboard.views import common
 from dashboard.views.common import Ctx, md
 from dashboard.views.okrs import index_scores, kr_figure
-from metrics.definitions.models import SUMMED_TYPES
+from metrics.definitions.models import RATE_TYPES, SUMMED_TYPES
 from metrics.engine.request import MetricRequest
 
 if TYPE_CHECKING:
@@ -65,6 +66,8 @@ def tiles(
         return
     periods = values["period"].to_list()
     vals = [None if v is None or v != v else float(v) for v in values["value"].to_list()]
+    rate = ctx.project.metrics[metric_id].type in RATE_TYPES
+    numerators, denominators = values["numerator"].to_list(), values["denominator"].to_list()
     past_vals: list[float | None] = [None] * len(vals)
     compared: tuple[dt.date, dt.date] | None = None
     if past is not None and past.height and ctx.view.compare:
@@ -84,6 +87,8 @@ def tiles(
                 border=True,
                 **delta(change, delta_color, compare_word),
             )
+            if rate:
+                common.sample_line(ctx, metric_id, numerators[index], denominators[index])
     with columns[2]:
         range_tile(ctx, metric_id, start, end, vals, past_vals, compared, delta_color)
 
@@ -240,6 +245,8 @@ def render(ctx: Ctx) -> None:
         target=target,
         forecast=band,
         quality_days=marks,
+        min_sample=ctx.project.settings.min_sample,
+        noun=sample_noun(ctx.project, metric_id),
     )
     common.plot(fig, ctx, metric_id, view.grain, by, result.start, result.end, key="explorer_chart")
     if days:
@@ -281,7 +288,9 @@ def table(
     end: dt.date,
 ) -> None:
     keys = ["period"] if by is None else ["period", by]
-    frame = main.select(*keys, "value")
+    rate = ctx.project.metrics[metric_id].type in RATE_TYPES
+    counts = ["numerator", "denominator"] if rate else []  # what a rate is out of
+    frame = main.select(*keys, "value", *counts)
     if past is not None:
         frame = frame.join(
             past.select(*keys, "compared_period", pl.col("value").alias("compared_value")),
@@ -303,6 +312,12 @@ def table(
                 "value": st.column_config.NumberColumn(ctx.project.label(metric_id), format=fmt),
                 "compared_period": st.column_config.DateColumn("Compared period", format="YYYY-MM-DD"),
                 "compared_value": st.column_config.NumberColumn("Compared value", format=fmt),
+                "numerator": st.column_config.NumberColumn("Numerator", format="localized"),
+                "denominator": st.column_config.NumberColumn(
+                    "Out of (n)",
+                    format="localized",
+                    help=f"below {ctx.project.settings.min_sample}: uncertain",
+                ),
             },
         )
     name = figures.file_name(metric_id, ctx.view.grain, by, start, end)

@@ -46,6 +46,8 @@ def render(ctx: Ctx) -> None:
             help="Users who did every step in order within the window ÷ users whose first step 1 is in the range.",
             border=True,
         )
+        with cols[2]:
+            common.sample_line(ctx, funnel_id, last, first)
     fig = figures.funnel_bars(steps, title=ctx.project.label(funnel_id), start=start, end=end, by=by)
     common.plot(fig, ctx, funnel_id, "steps", by, start, end, key="funnel_steps")
     st.caption(
@@ -66,6 +68,7 @@ def render(ctx: Ctx) -> None:
         by=by,
         quality_days=common.quality_marks(ctx, funnel_id, ctx.view.grain)[1],
         height=360,
+        min_sample=ctx.project.settings.min_sample,
     )
     common.plot(
         trend, ctx, funnel_id, "conversion", ctx.view.grain, by, result.start, result.end, key="funnel_trend"

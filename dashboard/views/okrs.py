@@ -77,6 +77,8 @@ def kr_tile(
             help=f"{ctx.project.label(kr_def.metric)} ({kr_def.metric}), read {kr_def.read} as of "
             f"{format_date(ctx.view.as_of)}",
         )
+        if score.n is not None:
+            common.sample_line(ctx, kr_def.metric, score.numerator, score.n)
         baseline = "" if score.baseline is None else f" · baseline {format_value(score.baseline, unit)}"
         st.markdown(
             f'<div class="ns-small">Target <b>{html.escape(format_value(score.target, unit))}</b>{baseline}</div>'

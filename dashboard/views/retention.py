@@ -53,6 +53,7 @@ def render(ctx: Ctx) -> None:
         end=result.end,
         period=metric.period,
         cohort_grain=grain,
+        min_sample=ctx.project.settings.min_sample,
     )
     common.plot(heat, ctx, retention_id, "cohorts", grain, result.start, result.end, key="retention_heatmap")
     curves, title = curve_data(ctx, engine, project, retention_id, metric, grid, start, end, by)

@@ -40,6 +40,17 @@ ZERO_FILLED_TYPES = frozenset({"count", "count_distinct", "sum", "active_users"}
 # Types whose value over a span is the sum of its days' values (a total, not a level or a rate).
 SUMMED_TYPES = frozenset({"count", "sum"})
 USER_TYPES = frozenset({"active_users", "retention", "funnel"})  # count users, so need the user column
+# Rates: a value that is a numerator over a denominator, both carried with it (CONTRACT.md, Sample sizes).
+RATE_TYPES = frozenset({"ratio", "retention", "funnel"})
+DEFAULT_MIN_SAMPLE = 30
+
+
+def is_uncertain(denominator: float | None, min_sample: int = DEFAULT_MIN_SAMPLE) -> bool:
+    """True when a rate's reading rests on fewer than `min_sample` (its denominator): every surface
+    marks it as uncertain. None (no rate, or no reading) is never uncertain."""
+    if denominator is None or denominator != denominator:
+        return False
+    return denominator < min_sample
 
 
 def retention_interval(period: Literal["day", "week"], offset: int) -> tuple[int, int]:
@@ -84,6 +95,11 @@ class ProjectConfig(StrictModel):
     )
     thresholds: StatusThresholds = Field(default_factory=StatusThresholds)
     review: ReviewSettings = Field(default_factory=ReviewSettings)
+    min_sample: int = Field(
+        default=DEFAULT_MIN_SAMPLE,
+        ge=1,
+        description="Rates (ratio, retention, funnel) whose denominator is below this are shown as uncertain.",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -99,6 +115,10 @@ class ProjectConfig(StrictModel):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def uncertain(self, denominator: float | None) -> bool:
+        """`is_uncertain` with this project's `min_sample`."""
+        return is_uncertain(denominator, self.min_sample)
 
 
 class _MetricBase(StrictModel):

@@ -17,13 +17,22 @@ import polars as pl
 
 from connectors.base import Connector, FrameConnector, SqlConnector, connect
 from metrics.definitions.calendar import Calendar
-from metrics.definitions.models import GRAINS, ZERO_FILLED_TYPES, Grain, MetricDef, RatioMetric, SourcedMetric
+from metrics.definitions.models import (
+    GRAINS,
+    RATE_TYPES,
+    ZERO_FILLED_TYPES,
+    Grain,
+    MetricDef,
+    RatioMetric,
+    SourcedMetric,
+)
 from metrics.definitions.problems import did_you_mean
 from metrics.definitions.project import Project
 from metrics.engine.backend import Backend
 from metrics.engine.request import COMPARISONS, Comparison, MetricError, MetricRequest, MetricResult, Window
 
-Values = dict[str, pl.DataFrame]  # metric id -> period, [by], value (filled)
+Values = dict[str, pl.DataFrame]  # metric id -> period, [by], value, numerator, denominator (filled)
+COUNTS = ("numerator", "denominator")  # what a rate is out of (null for other types)
 
 
 @dataclass(frozen=True)
@@ -195,6 +204,7 @@ class Engine:
             frame=frame,
             comparison=comparison,
             compared=compared,
+            rates=frozenset(m for m in plan.metrics if self.metric(m).type in RATE_TYPES),
         )
 
     def explain(self, request: MetricRequest) -> str:
@@ -235,7 +245,9 @@ class Engine:
         values: Values = {}
         for metric_id, frame in raw.items():
             metric = self.metric(metric_id)
-            values[metric_id] = _fill(frame, periods, plan.by, metric.type in ZERO_FILLED_TYPES)
+            values[metric_id] = _fill(
+                frame, periods, plan.by, metric.type in ZERO_FILLED_TYPES, rate=metric.type in RATE_TYPES
+            )
         for metric_id in plan.metrics:
             self._ratio(metric_id, values, periods, plan.by)
         return values
@@ -252,10 +264,14 @@ class Engine:
             groups = pl.concat([numerator.select(by), denominator.select(by)]).unique()
             numerator = _fill(numerator, periods, by, self._zero(metric.numerator), groups)
             denominator = _fill(denominator, periods, by, self._zero(metric.denominator), groups)
-        joined = numerator.join(denominator, on=keys, how="left", nulls_equal=True, suffix="_den")
+        joined = numerator.select(*keys, "value").join(
+            denominator.select(*keys, "value"), on=keys, how="left", nulls_equal=True, suffix="_den"
+        )
         num, den = pl.col("value"), pl.col("value_den")
         ratio = pl.when(den.is_null() | (den == 0)).then(None).otherwise(num / den)
-        out = joined.select(*keys, ratio.cast(pl.Float64).alias("value"))
+        out = joined.select(
+            *keys, ratio.cast(pl.Float64).alias("value"), num.alias("numerator"), den.alias("denominator")
+        )
         values[metric_id] = out
         return out
 
@@ -265,7 +281,9 @@ class Engine:
     def _stack(self, plan: _Resolved, values: Values) -> pl.DataFrame:
         keys = ["period"] if plan.by is None else ["period", plan.by]
         frames = [
-            values[m].sort(keys, nulls_last=True).select(pl.lit(m, pl.String).alias("metric"), *keys, "value")
+            values[m]
+            .sort(keys, nulls_last=True)
+            .select(pl.lit(m, pl.String).alias("metric"), *keys, "value", *COUNTS)
             for m in plan.metrics
         ]
         return pl.concat(frames, how="vertical")
@@ -339,8 +357,14 @@ def _fill(
     by: str | None,
     zero: bool,
     groups: pl.DataFrame | None = None,
+    rate: bool = False,
 ) -> pl.DataFrame:
-    """Every period (and every group found) gets a row; missing values are 0 or null by type."""
+    """Every period (and every group found) gets a row; missing values are 0 or null by type.
+
+    A rate's counts (retention, funnel) are 0 where nothing was counted; the numerator is null
+    while its value is (a retention cohort not mature yet: its returns are not all in). Other
+    types carry null counts.
+    """
     grid = pl.DataFrame({"period": periods}, schema={"period": pl.Date})
     keys = ["period"]
     if by is not None:
@@ -351,10 +375,21 @@ def _fill(
         pl.col("period").cast(pl.Date),
         *([pl.col(by).cast(pl.String)] if by is not None else []),
         pl.col("value").cast(pl.Float64),
+        *(
+            pl.col(c).cast(pl.Float64) if c in frame.columns else pl.lit(None, pl.Float64).alias(c)
+            for c in COUNTS
+        ),
     )
     out = grid.join(data, on=keys, how="left", nulls_equal=True)
     if zero:
         out = out.with_columns(pl.col("value").fill_null(0.0))
+    if rate:
+        out = out.with_columns(pl.col(COUNTS).fill_null(0.0)).with_columns(
+            pl.when(pl.col("value").is_null() & (pl.col("denominator") > 0))
+            .then(None)
+            .otherwise(pl.col("numerator"))
+            .alias("numerator")
+        )
     return out.sort(keys, nulls_last=True)
 
 

@@ -630,7 +630,10 @@ class _Plan:
             out[metric_id] = self._finish(self._retention_rate(ret, counts[metric_id]))
         for metric_id in self.funnels:
             funnel = counts[metric_id].select(
-                *self.keys(), (pl.col("_converted") / pl.col("_entrants")).alias("value")
+                *self.keys(),
+                (pl.col("_converted") / pl.col("_entrants")).alias("value"),
+                pl.col("_converted").alias("numerator"),
+                pl.col("_entrants").alias("denominator"),
             )
             out[metric_id] = self._finish(funnel)
         return out
@@ -642,6 +645,8 @@ class _Plan:
             columns.append(pl.col(_G).cast(pl.String).alias(self.window.by))
             names.append(self.window.by)
         columns.append(pl.col("value").cast(pl.Float64))
+        # a rate's counts (retention, funnel): what its value is out of
+        columns.extend(pl.col(c).cast(pl.Float64) for c in ("numerator", "denominator") if c in frame.columns)
         # rows after a single span (MetricRequest.span_end) have no period: not part of the result
         return frame.filter(pl.col(_P).is_not_null()).select(columns).sort(names, nulls_last=True)
 
@@ -788,6 +793,8 @@ class _Plan:
         return table.join(mature, on=_P, how="left").select(
             *self.keys(),
             pl.when(pl.col("_mature")).then(pl.col("_kept") / pl.col("_size")).otherwise(None).alias("value"),
+            pl.col("_kept").alias("numerator"),
+            pl.col("_size").alias("denominator"),
         )
 
     def _funnel(self, metric: FunnelMetric, events: pl.DataFrame) -> pl.DataFrame:

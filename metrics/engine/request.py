@@ -11,6 +11,7 @@ import polars as pl
 from connectors.errors import NorthstarError
 from metrics.definitions.calendar import Calendar
 from metrics.definitions.models import Grain
+from metrics.format import raw_number
 
 Comparison = Literal["previous_period", "previous_year"]
 COMPARISONS: tuple[Comparison, ...] = ("previous_period", "previous_year")
@@ -43,8 +44,10 @@ class MetricResult:
     """Values for every requested metric and every period (and group) meeting [start, end].
 
     `frame` columns: metric (str), period (Date: first day of the bucket), [by] (str, when
-    requested), value (Float64, null where no value exists). `comparison` has the same columns plus
-    `compared_period` (the shifted period whose value it holds), aligned on the main `period`.
+    requested), value (Float64, null where no value exists), numerator and denominator (Float64:
+    what a rate's value is out of; null for other types). `comparison` has the columns metric,
+    period, [by], `compared_period` (the shifted period whose value it holds), value, aligned on
+    the main `period`. `rates` names the requested metrics that are rates (`RATE_TYPES`).
     """
 
     request: MetricRequest
@@ -54,9 +57,11 @@ class MetricResult:
     comparison: pl.DataFrame | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     compared: tuple[dt.date, dt.date] | None = None  # the days the comparison covers, when one was asked
+    rates: frozenset[str] = frozenset()
 
     def rows(self) -> list[dict[str, Any]]:
-        """Contract rows: {"metric", "period": "YYYY-MM-DD", "value", [by]}."""
+        """Contract rows: {"metric", "period": "YYYY-MM-DD", "value", [by]}, and for a rate
+        "numerator" and "denominator" (counts as integers where they are whole)."""
         out: list[dict[str, Any]] = []
         for row in self.frame.iter_rows(named=True):
             item: dict[str, Any] = {"metric": row["metric"], "period": row["period"].isoformat()}
@@ -64,6 +69,9 @@ class MetricResult:
                 item[self.request.by] = row[self.request.by]
             value = row["value"]
             item["value"] = None if value is None or value != value else float(value)
+            if row["metric"] in self.rates:
+                item["numerator"] = raw_number(row["numerator"], "count")
+                item["denominator"] = raw_number(row["denominator"], "count")
             out.append(item)
         return out
 

@@ -674,6 +674,7 @@ class _Compiler:
         def decode(rows: dict[str, list[Row]]) -> pl.DataFrame:
             window = self.window
             out: list[tuple[dt.date, str | None, float | None]] = []
+            counts: list[tuple[float, float]] = []
             for _, p, g, n, v, _w in rows.get(metric_id, []):
                 period = period_of_key(p, window.grain)
                 value: float | None = None if not n else float(v) / float(n)
@@ -682,18 +683,28 @@ class _Compiler:
                     if last_member + dt.timedelta(days=maturity) > window.end:
                         value = None
                 out.append((period, g, value))
-            return self.frame(out)
+                counts.append((float(v or 0), float(n or 0)))
+            return self.frame(out, counts)
 
         return decode
 
     # -- frames --
 
-    def frame(self, rows: Sequence[tuple[dt.date, str | None, float | None]]) -> pl.DataFrame:
-        ordered = sorted(rows, key=lambda r: (r[0], r[1] is None, r[1] or ""))
+    def frame(
+        self,
+        rows: Sequence[tuple[dt.date, str | None, float | None]],
+        counts: Sequence[tuple[float, float]] | None = None,
+    ) -> pl.DataFrame:
+        """Result frame from (period, group, value) rows; a rate's (numerator, denominator) beside them."""
+        order = sorted(range(len(rows)), key=lambda i: (rows[i][0], rows[i][1] is None, rows[i][1] or ""))
+        ordered = [rows[i] for i in order]
         data: dict[str, Any] = {"period": pl.Series("period", [r[0] for r in ordered], dtype=pl.Date)}
         if self.by is not None:
             data[self.by] = pl.Series(self.by, [r[1] for r in ordered], dtype=pl.String)
         data["value"] = pl.Series("value", [r[2] for r in ordered], dtype=pl.Float64)
+        if counts is not None:
+            data["numerator"] = pl.Series("numerator", [counts[i][0] for i in order], dtype=pl.Float64)
+            data["denominator"] = pl.Series("denominator", [counts[i][1] for i in order], dtype=pl.Float64)
         return pl.DataFrame(data)
 
 

@@ -32,6 +32,7 @@ import polars as pl
 from metrics.definitions.calendar import last_complete_day
 from metrics.definitions.models import (
     ADDITIVE_TYPES,
+    RATE_TYPES,
     SUMMED_TYPES,
     ActiveUsersMetric,
     CountDistinctMetric,
@@ -198,6 +199,8 @@ class KeyResultReader:
         self.daily: dict[str, dict[dt.date, float | None]] = {}
         self.loaded: tuple[dt.date, dt.date] | None = None
         self.cache: dict[ReadingKey, float | None] = {}
+        # (span first, span last, observed until) -> the reading's (numerator, denominator), for rates
+        self.samples: dict[tuple[dt.date, dt.date, dt.date], tuple[float | None, float | None]] = {}
         # latest reads built one by one: the day-grain series by the day it is observed until
         # (the request's end), with the first cohort day it holds
         self.series: dict[dt.date, tuple[dt.date, dict[dt.date, float | None]]] = {}
@@ -232,8 +235,26 @@ class KeyResultReader:
         )
         frame = self.engine.compute(request).series(self.kr.metric)
         if frame.height == 0:
+            self.samples[(first, last, observe_until)] = (None, None)
             return None
+        self.samples[(first, last, observe_until)] = (
+            _plain_value(frame["numerator"][0]),
+            _plain_value(frame["denominator"][0]),
+        )
         return _plain_value(frame["value"][0])
+
+    def sample(self, day: dt.date) -> tuple[float | None, float | None]:
+        """What the reading as of `day` is out of, for a rate: (numerator, denominator), the
+        denominator being its n (CONTRACT.md, Sample sizes); (None, None) for other types. The
+        one-span request gives them whichever request gave the reading (it is the same either way)."""
+        if self.metric.type not in RATE_TYPES:
+            return None, None
+        first, last = self.spec.span(day, self.start)
+        if last < first:
+            return None, None
+        if (first, last, day) not in self.samples:
+            self._span_request(first, last, day)
+        return self.samples[(first, last, day)]
 
     def load_daily(self, first: dt.date, last: dt.date) -> None:
         """Daily values of every sourced part over at least first .. last (one engine request)."""

@@ -53,6 +53,9 @@ class KeyResultScore:
     period_start: dt.date | None = None
     period_end: dt.date | None = None
     as_of: dt.date | None = None  # the day read (as-of clipped to the period)
+    n: float | None = None  # a rate's current reading is out of n (its denominator); None otherwise
+    numerator: float | None = None  # ... and its numerator: current = numerator / n
+    uncertain: bool = False  # n is below the project's min_sample (`is_uncertain`)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,6 +75,7 @@ class KeyResultScore:
                 "high": raw_number(self.forecast.high, self.unit),
             },
             "probability": raw_number(self.probability),
+            "n": raw_number(self.n, "count"),
         }
 
 

@@ -300,6 +300,8 @@ def _score_key_result(
         current = reader.reading(day)
         if current is None:
             return unscored(reader.no_reading(day), baseline, given)
+        numerator, n = reader.sample(day)
+        uncertain = ctx.project.settings.uncertain(n)
         history = reader.history(day, origin)
         notes: list[str] = []
         if data_last < day:
@@ -324,6 +326,11 @@ def _score_key_result(
                 outlook = Outlook(None, None, f"the forecast took more than {FORECAST_WAIT_SECONDS} s")
             if outlook.reason:
                 notes.append(f"no forecast: {outlook.reason}; the status follows the pace")
+            elif uncertain and outlook.forecast is not None:
+                notes.append(
+                    f"the forecast starts from a reading of only {n:,.0f} (below min_sample "
+                    f"{ctx.project.settings.min_sample}): treat it and the status as uncertain"
+                )
         progress = progress_of(reading, start_value, kr.target)
         expected = _expected(kr, day, start, end, start_value)
         probability = None if ended else outlook.probability
@@ -347,6 +354,9 @@ def _score_key_result(
             problem=None,
             notes=tuple(notes),
             baseline_given=given,
+            n=n,
+            numerator=numerator,
+            uncertain=uncertain,
         )
 
     return finish
