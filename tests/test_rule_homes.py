@@ -180,3 +180,20 @@ def test_one_formatting_home_prints_every_surface(project: Project) -> None:
     assert home.metric_unit(project, "buyers_per_signup") == "ratio"  # a ratio left at count reads as %
     assert dashboard_format.format_value is home.format_value
     assert scorecard.format_value is home.format_value  # the CLI's scorecard table calls the same home
+
+
+def test_pinned_grains_and_blank_comparisons_have_one_home() -> None:
+    import polars as pl
+
+    from dashboard.derived import blank_before_data
+    from metrics.definitions.models import ReviewSettings
+
+    review = ReviewSettings(pinned_metrics=["dau", "activation", "signups"], grains={"signups": "week"})
+    assert (
+        review.grain_of("activation", "funnel") == "week" and review.grain_of("dau", "active_users") == "day"
+    )
+    assert review.grain_of("signups", "count") == "week"
+    day = dt.date
+    past = pl.DataFrame({"compared_period": [day(2026, 1, 1), day(2026, 2, 1)], "value": [0.0, 4.0]})
+    assert blank_before_data(past, day(2026, 1, 15))["value"].to_list() == [None, 4.0]
+    assert blank_before_data(past, None)["value"].to_list() == [0.0, 4.0]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal, TypedDict
 import polars as pl
 import streamlit as st
 
-from dashboard import cache, figures
+from dashboard import cache, derived, figures
 from dashboard.format import (
     format_date,
     format_delta,
@@ -182,9 +182,7 @@ def mask_before_data(ctx: Ctx, metric_id: str, past: pl.DataFrame) -> pl.DataFra
         return past
     if first is None:
         return past
-    masked = past.with_columns(
-        pl.when(pl.col("compared_period") < first).then(None).otherwise(pl.col("value")).alias("value")
-    )
+    masked = derived.blank_before_data(past, first)
     if masked["value"].null_count() == masked.height:
         st.caption(f"No comparison: the data starts on {format_date(first)}, after the compared period.")
         return None

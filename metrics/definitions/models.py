@@ -83,7 +83,17 @@ class ReviewSettings(StrictModel):
     pinned_metrics: list[MetricId] = Field(
         default_factory=list, description="Metrics charted in every review pack beside the KRs."
     )
+    grains: dict[MetricId, Grain] = Field(
+        default_factory=dict,
+        description="The grain of a pinned metric's chart; default: week for rates (ratio, retention, "
+        "funnel), day otherwise.",
+    )
     base_url: str | None = Field(default=None, description="Where the dashboard is served, for shared links.")
+
+    def grain_of(self, metric_id: str, metric_type: str) -> Grain:
+        """The grain a pinned metric is charted at: its `grains` entry, else week for a rate (day by
+        day, a rate over a handful of users zigzags between 0 and 100%), else day."""
+        return self.grains.get(metric_id) or ("week" if metric_type in RATE_TYPES else "day")
 
 
 class ProjectConfig(StrictModel):
