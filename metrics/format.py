@@ -229,6 +229,15 @@ def format_age(newest: dt.date | None, today: dt.date) -> str:
     return f"{plural(days, 'day')} old"
 
 
+def period_value_words(label: str, grain: str, reads_last_day: bool) -> str:
+    """What a metric's value for one period is, in words: 'Daily active users on the week's last
+    day' at week grain for a metric read on the period's last day (`Project.reads_last_day`); the
+    label alone at day grain or for a metric whose period value covers every day of it."""
+    if not reads_last_day or grain == "day":
+        return label
+    return f"{label} on the {grain}'s last day"
+
+
 READ_WORDS = {"period_to_date": "so far this period", "latest": "on the day"}
 
 

@@ -197,3 +197,18 @@ def test_pinned_grains_and_blank_comparisons_have_one_home() -> None:
     past = pl.DataFrame({"compared_period": [day(2026, 1, 1), day(2026, 2, 1)], "value": [0.0, 4.0]})
     assert blank_before_data(past, day(2026, 1, 15))["value"].to_list() == [None, 4.0]
     assert blank_before_data(past, None)["value"].to_list() == [0.0, 4.0]
+
+
+def test_which_metrics_read_a_period_on_its_last_day(project: Project) -> None:
+    from metrics.format import period_value_words
+
+    reads = {m: project.reads_last_day(m) for m in ("dau", "signups", "d7", "buyers_per_signup")}
+    assert reads == {"dau": True, "signups": False, "d7": False, "buyers_per_signup": False}
+    stickiness = project_from_dicts(
+        sources={"events": SOURCE},
+        metrics={**METRICS, "sticky": {"type": "ratio", "numerator": "dau", "denominator": "signups"}},
+    )
+    assert stickiness.reads_last_day("sticky")  # a ratio with an active-users part
+    assert period_value_words("DAU", "week", True) == "DAU on the week's last day"
+    assert period_value_words("DAU", "day", True) == "DAU"
+    assert period_value_words("Sign-ups", "month", False) == "Sign-ups"

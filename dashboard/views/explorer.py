@@ -15,6 +15,7 @@ from dashboard.format import (
     format_progress,
     format_value,
     kr_title,
+    period_value_words,
     sample_noun,
     status_words,
     table_format,
@@ -89,6 +90,10 @@ def tiles(
             )
             if rate:
                 common.sample_line(ctx, metric_id, numerators[index], denominators[index])
+            if ctx.project.reads_last_day(metric_id) and ctx.view.grain != "day":
+                day = min(ctx.calendar.bucket_end(periods[index], ctx.view.grain), end)
+                words = period_value_words(ctx.project.label(metric_id), ctx.view.grain, True)
+                st.caption(f"{md(words)}: {format_date(day)}, not an average over the {ctx.view.grain}")
     with columns[2]:
         range_tile(ctx, metric_id, start, end, vals, past_vals, compared, delta_color)
 
@@ -126,7 +131,9 @@ def range_tile(
     elif kind == "mean":
         if not present:
             return
-        label, value = f"Average per {GRAIN_NOUN[ctx.view.grain]}", sum(present) / len(present)
+        grain = ctx.view.grain
+        label = "Average per day" if grain == "day" else f"Average of the {GRAIN_NOUN[grain]}s' last days"
+        value = sum(present) / len(present)
         past_present = [v for v in past_vals if v is not None]
         before = sum(past_present) / len(past_present) if complete_past and past_present else None
         helptext = "The plain mean of the period values shown (active users have no value for a whole range)."
@@ -232,7 +239,9 @@ def render(ctx: Ctx) -> None:
     comparison_label = "Previous period" if view.compare == "previous_period" else "Same period last year"
     fig = figures.metric_timeseries(
         main,
-        label=ctx.project.label(metric_id),
+        label=period_value_words(
+            ctx.project.label(metric_id), view.grain, ctx.project.reads_last_day(metric_id)
+        ),
         unit=unit,
         start=result.start,
         end=result.end,

@@ -39,6 +39,9 @@ ADDITIVE_TYPES = frozenset({"count", "count_distinct", "sum"})
 ZERO_FILLED_TYPES = frozenset({"count", "count_distinct", "sum", "active_users"})
 # Types whose value over a span is the sum of its days' values (a total, not a level or a rate).
 SUMMED_TYPES = frozenset({"count", "sum"})
+# Types whose value for a period above day grain is their value on the period's last day (a level
+# read at a point in time, not a total or an average over the period's days).
+LAST_DAY_TYPES = frozenset({"active_users"})
 USER_TYPES = frozenset({"active_users", "retention", "funnel"})  # count users, so need the user column
 # Rates: a value that is a numerator over a denominator, both carried with it (CONTRACT.md, Sample sizes).
 RATE_TYPES = frozenset({"ratio", "retention", "funnel"})
