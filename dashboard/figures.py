@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from metrics.definitions.models import KeyResult
     from metrics.definitions.project import Project
     from metrics.okrs import KeyResultScore, ObjectiveScore, Scorecard
+    from metrics.quality.flags import Shading
 
 # Streamlit's own face first (loaded by the page), then faces kaleido finds on a Debian machine.
 FONT = "'Source Sans', 'Source Sans Pro', 'Liberation Sans', Arial, 'DejaVu Sans', sans-serif"
@@ -53,6 +54,7 @@ TARGET = "#111827"
 FORECAST_FILL = "rgba(37, 99, 235, 0.14)"
 QUALITY_FILL = "rgba(220, 38, 38, 0.10)"
 QUALITY_LINE = "#DC2626"
+WARNING_FILL = "rgba(217, 119, 6, 0.16)"  # amber: a data warning, never drawn as a failure
 UNCERTAIN_FILL = "#D1D5DB"  # readings of fewer than min_sample (metrics.definitions.models.is_uncertain)
 UNCERTAIN_LINE = "#6B7280"
 PALETTE = (
@@ -259,12 +261,14 @@ def _values(series: pl.Series) -> list[float | None]:
 
 
 def _quality_bands(
-    days: Iterable[dt.date], start: dt.date | None, end: dt.date | None, width_days: float
+    periods: Iterable[dt.date], start: dt.date | None, end: dt.date | None, width_days: float, fill: str
 ) -> list[dict[str, Any]]:
+    """Bands over the points of these periods (a point sits on its period's first day), one per
+    run of neighbouring periods."""
     half = dt.timedelta(days=width_days / 2)
     step = max(1, round(width_days))
     runs: list[tuple[dt.date, dt.date]] = []
-    for day in sorted(set(days)):
+    for day in sorted(set(periods)):
         if (start is not None and day < start - dt.timedelta(days=step)) or (end is not None and day > end):
             continue
         if runs and (day - runs[-1][1]).days <= (1 if step == 1 else step + 2):
@@ -280,7 +284,7 @@ def _quality_bands(
             "x1": dt.datetime.combine(last, dt.time()) + half,
             "y0": 0,
             "y1": 1,
-            "fillcolor": QUALITY_FILL,
+            "fillcolor": fill,
             "line": {"width": 0},
             "layer": "below",
         }
@@ -289,20 +293,24 @@ def _quality_bands(
 
 
 def _mark_quality(
-    fig: _Figure, days: Iterable[dt.date], start: dt.date | None, end: dt.date | None, width_days: float
+    fig: _Figure, marks: Iterable[Shading], start: dt.date | None, end: dt.date | None, width_days: float
 ) -> None:
-    bands = _quality_bands(days, start, end, width_days)
-    if not bands:
-        return
-    fig.shapes.extend(bands)
-    fig.add(
-        x=[None],
-        y=[None],
-        mode="markers",
-        marker={"symbol": "square", "size": 12, "color": QUALITY_FILL, "line": {"width": 0}},
-        name="Data check failed",
-        hoverinfo="skip",
-    )
+    """Shade the periods holding days that failed checks touch (`metrics.quality.flags.shading`):
+    errors in red, warnings in amber, each with a legend entry that names the checks."""
+    for mark in marks:
+        fill = QUALITY_FILL if mark.severity == "error" else WARNING_FILL
+        bands = _quality_bands(mark.periods, start, end, width_days, fill)
+        if not bands:
+            continue
+        fig.shapes.extend(bands)
+        fig.add(
+            x=[None],
+            y=[None],
+            mode="markers",
+            marker={"symbol": "square", "size": 12, "color": fill, "line": {"width": 0}},
+            name=plain(mark.label),
+            hoverinfo="skip",
+        )
 
 
 @dataclass(frozen=True)
@@ -445,7 +453,7 @@ def metric_timeseries(
     comparison_label: str = "Previous period",
     target: TargetPath | None = None,
     forecast: Band | None = None,
-    quality_days: Iterable[dt.date] = (),
+    quality_marks: Sequence[Shading] = (),
     max_groups: int = 8,
     height: int = 440,
     min_sample: int = DEFAULT_MIN_SAMPLE,
@@ -453,7 +461,7 @@ def metric_timeseries(
 ) -> go.Figure:
     """One metric over time: the series (or one line per breakdown value), its comparison period
     (dashed grey, aligned on the main periods), the KR target path and milestones, a forecast band,
-    and the days whose data failed a check (at grains above day: the first days of their buckets).
+    and the periods holding days whose data failed a check (`quality_marks`, at the chart's grain).
     A rate's points (`frame` with numerator and denominator) hover with their n, and those out of
     fewer than `min_sample` are drawn as hollow grey markers (`is_uncertain`); `noun` is
     `format.sample_noun`'s answer for the metric."""
@@ -550,7 +558,7 @@ def metric_timeseries(
         _add_target(fig, target, unit)
     if forecast is not None:
         _add_band(fig, forecast, PRIMARY)
-    _mark_quality(fig, quality_days, start, end, GRAIN_DAYS.get(grain, 1.0))
+    _mark_quality(fig, quality_marks, start, end, GRAIN_DAYS.get(grain, 1.0))
     return fig.build()
 
 
@@ -605,7 +613,7 @@ def kr_chart(
     target: TargetPath,
     status: str | None = None,
     forecast: Band | None = None,
-    quality_days: Iterable[dt.date] = (),
+    quality_marks: Sequence[Shading] = (),
     as_of: dt.date | None = None,
     compact: bool = False,
 ) -> go.Figure:
@@ -626,7 +634,7 @@ def kr_chart(
     _add_target(fig, target, unit, show_legend=not compact)
     if forecast is not None:
         _add_band(fig, forecast, color, show_legend=not compact)
-    _mark_quality(fig, quality_days, target.start, target.end, 1.0)
+    _mark_quality(fig, quality_marks, target.start, target.end, 1.0)
     if as_of is not None and target.start <= as_of <= target.end and not compact:
         moment = dt.datetime.combine(as_of, dt.time())
         fig.shapes.append(
@@ -704,7 +712,7 @@ def kr_figure(
     score: KeyResultScore,
     kr: KeyResult,
     *,
-    quality_days: Iterable[dt.date] = (),
+    quality_marks: Sequence[Shading] = (),
     as_of: dt.date | None = None,
     compact: bool = False,
 ) -> go.Figure:
@@ -720,7 +728,7 @@ def kr_figure(
         target=target,
         status=score.status,
         forecast=forecast_band(score, target.end),
-        quality_days=quality_days,
+        quality_marks=quality_marks,
         as_of=as_of,
         compact=compact,
     )

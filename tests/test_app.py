@@ -21,6 +21,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.format import format_delta, format_progress, format_value
+from metrics.demo.generate import DemoSummary
 from metrics.engine import Engine
 from metrics.engine.request import MetricRequest
 from metrics.load import load_project
@@ -30,9 +31,13 @@ TIMEOUT = 60
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    config, _ = make_demo(tmp_path_factory.mktemp("demo"), events=30_000)
-    return config
+def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DemoSummary]:
+    return make_demo(tmp_path_factory.mktemp("demo"), events=30_000)
+
+
+@pytest.fixture(scope="module")
+def demo(made: tuple[Path, DemoSummary]) -> Path:
+    return made[0]
 
 
 @pytest.fixture(scope="module")
@@ -450,14 +455,52 @@ def test_okr_tiles_show_the_scorecard(run: Any, engine: Engine) -> None:
     assert target["y"][-1] == krs[0].target
 
 
-def test_okr_tiles_carry_the_data_quality_badge(run: Any) -> None:
-    at = run("quality")  # runs the checks (and waits for them); the overview then has the report
-    checks = at.table[0].value
-    failed = checks[checks["Status"] == "Failed"]
-    assert "user_not_null" in set(failed["Check"])
+def tile_badges(at: AppTest, project: Any) -> dict[str, list[str]]:
+    """KR id -> the data-quality badges on its tile (the markdown between its title and the next)."""
+    from dashboard.format import kr_title
+    from dashboard.views.common import mdh
+
+    titles = {f"**{mdh(kr_title(project, kr))}**": kr.id for o in project.okrs for kr in o.key_results}
+    out: dict[str, list[str]] = {}
+    current: str | None = None
+    for element in at.markdown:
+        text = str(element.value)
+        found = [kr for title, kr in titles.items() if text.startswith(title)]
+        if found:
+            current = found[0]
+            out[current] = []
+        elif current is not None and ("Data check failed" in text or "Data warning" in text):
+            out[current].append(text)
+    return out
+
+
+def test_okr_tiles_are_flagged_only_when_their_reading_reads_a_defect_day(
+    run: Any, made: tuple[Path, DemoSummary], engine: Engine
+) -> None:
+    # The demo plants an error on one day (every user null) and warnings 20 and 30 days later
+    # (a duplicated hour, a late day); see metrics/demo/generate.py.
+    null_day = made[1].defects["null_user_day"]
+    duplicated = made[1].defects["duplicated_hour"]
+    # Nine days after the null-user day: the 28-day reads (revenue, conversion, activation) read it;
+    # day-1 retention (yesterday's cohort), the 7-day reads and the 7-day active users do not.
+    as_of = null_day + dt.timedelta(days=9)
+    at = run("quality", as_of=str(as_of))
+    failed = at.table[0].value
+    assert "user_not_null" in set(failed[failed["Status"] == "Failed"]["Check"])
     at.switch_page("views/okrs.py").run()
-    badges = [m.value for m in at.markdown if "Data check failed" in m.value]
-    assert badges and "user not null" in badges[0]
+    badges = tile_badges(at, engine.project)
+    for kr in ("day1_retention_40", "writers_1300", "ai_summary_25", "pages_under_1400ms"):
+        assert badges[kr] == [], (kr, badges[kr])
+    for kr in ("revenue_25k", "conversion_14", "activation_12"):
+        assert len(badges[kr]) == 1 and "Data check failed" in badges[kr][0], (kr, badges[kr])
+        assert "user not null" in badges[kr][0]
+    # A day after the duplicated hour: yesterday's cohort reads it, and it is only a warning.
+    at = run("quality", as_of=str(duplicated + dt.timedelta(days=1)))
+    at.switch_page("views/okrs.py").run()
+    badges = tile_badges(at, engine.project)
+    assert len(badges["day1_retention_40"]) == 1, badges
+    assert "Data warning" in badges["day1_retention_40"][0] and "failed" not in badges["day1_retention_40"][0]
+    assert "duplicates" in badges["day1_retention_40"][0]
 
 
 def test_default_as_of_is_the_last_complete_day_of_data() -> None:
@@ -515,6 +558,8 @@ def test_small_samples_are_marked_uncertain_with_their_n(run: Any, demo: Path, e
         sample = format_sample(kr.numerator, kr.n, *sample_noun(engine.project, kr.metric))
         assert (f"Uncertain: {sample} (below 30)" in page) is kr.uncertain, (kr.id, sample)
         assert sample in page
+        caveat = f"The forecast starts from a reading of only {kr.n:,.0f}"
+        assert (caveat in page) is (kr.uncertain and kr.forecast is not None), kr.id
 
     # the heatmap: cohort sizes counted by hand from the events
     start, end = dt.date(2026, 9, 7), dt.date(2026, 11, 22)
@@ -540,3 +585,33 @@ def test_small_samples_are_marked_uncertain_with_their_n(run: Any, demo: Path, e
                 small += 1
                 assert f"n={size}" in grey["text"][row_index][col]
     assert small > 0
+
+    # the funnel page: conversion over the range, out of the entrants counted by hand
+    start, end = dt.date(2026, 10, 5), dt.date(2026, 11, 15)
+    at = run("funnels", funnel="activation", start=str(start), end=str(end), grain="week")
+    steps = engine.project.metrics["activation"]
+    counts = _funnel_steps_by_hand(_events(demo), list(steps.steps), steps.within, start, end, zone)
+    assert f"{format_sample(counts[-1], counts[0])} (below 30)" in texts(at) or counts[0] >= 30
+    assert format_sample(counts[-1], counts[0]) in texts(at)
+
+
+def test_explorer_shows_a_rates_n_on_tiles_chart_and_table(run: Any, engine: Engine) -> None:
+    from dashboard.format import format_sample
+
+    start, end = dt.date(2026, 9, 7), dt.date(2026, 11, 15)
+    at = run("explorer", metric="activation", start=str(start), end=str(end), grain="week")
+    result = engine.compute(MetricRequest(("activation",), start, end, "week"))
+    rows = result.series("activation").sort("period").to_dicts()
+    page = texts(at)
+    for row in rows[-2:]:  # the Latest and Before tiles
+        sample = format_sample(row["numerator"], row["denominator"])
+        assert sample and sample in page, sample
+    whole = engine.compute(MetricRequest(("activation",), start, end, span_end=end)).frame.row(0, named=True)
+    assert format_sample(whole["numerator"], whole["denominator"]) in page  # the whole-range tile
+    line = next(t for s in chart_specs(at) for t in s["data"] if t.get("name") == "Activation rate")
+    assert line["customdata"] == [format_sample(r["numerator"], r["denominator"]) for r in rows]
+    rings = [t for s in chart_specs(at) for t in s["data"] if t.get("legendgroup") == "uncertain"]
+    small = [r["period"].isoformat() for r in rows if r["value"] is not None and r["denominator"] < 30]
+    assert small and [x[:10] for x in rings[0]["x"]] == small
+    table = at.dataframe[0].value
+    assert list(table["denominator"]) == [r["denominator"] for r in rows]

@@ -26,6 +26,7 @@ from dashboard.format import (
     table_format,
 )
 from dashboard.state import Options, ViewState, parse, share_url
+from metrics.quality.flags import Shading
 
 D = dt.date
 
@@ -246,14 +247,20 @@ def test_timeseries_axis_units_title_and_overlays() -> None:
         comparison=past,
         target=figures.TargetPath(D(2026, 10, 1), D(2026, 12, 31), 0.3, 0.45, {D(2026, 10, 31): 0.35}),
         forecast=figures.Band(D(2026, 12, 31), 0.41, 0.37, 0.46, origin=(D(2026, 10, 4), 0.35)),
-        quality_days=[D(2026, 10, 2), D(2026, 10, 3), D(2026, 11, 15)],
+        quality_marks=[Shading("error", (D(2026, 10, 2), D(2026, 10, 3), D(2026, 11, 15)), ("events: c",))],
     )
     data = _json(fig)
     layout = data["layout"]
     assert layout["yaxis"]["tickformat"] == ".0%"
     assert "Activation" in layout["title"]["text"] and "Oct 1 – Oct 4, 2026" in layout["title"]["text"]
     names = [t.get("name") for t in data["data"]]
-    assert {"Activation", "Previous period", "Target path", "Milestone", "Data check failed"} <= set(names)
+    assert {
+        "Activation",
+        "Previous period",
+        "Target path",
+        "Milestone",
+        "Data check failed: events: c",
+    } <= set(names)
     main_trace = next(t for t in data["data"] if t.get("name") == "Activation")
     assert main_trace["y"] == [0.30, 0.32, None, 0.35]  # a gap stays a gap, never a zero
     target = next(t for t in data["data"] if t.get("name") == "Target path")
@@ -261,6 +268,53 @@ def test_timeseries_axis_units_title_and_overlays() -> None:
     assert target["x"][0] == "2026-09-30" and target["y"] == [0.3, 0.35, 0.45]
     assert len(layout["shapes"]) == 1  # Oct 2-3 merged into one band; Nov 15 is outside the range
     assert layout["template"]["layout"]["font"]["family"] == figures.FONT
+
+
+@pytest.mark.parametrize("grain", ["week", "month"])
+def test_shading_covers_the_period_holding_a_failed_day_errors_red_warnings_amber(grain: str) -> None:
+    from metrics.definitions.calendar import Calendar
+    from metrics.definitions.models import ProjectConfig
+    from metrics.quality.flags import shading
+    from metrics.quality.report import CheckResult, QualityReport
+
+    calendar = Calendar.of(ProjectConfig())  # Monday weeks
+    start, end = D(2026, 9, 1), D(2026, 12, 31)
+    periods = calendar.periods_holding(
+        [start + dt.timedelta(days=i) for i in range((end - start).days + 1)], grain
+    )
+    frame = pl.DataFrame({"period": periods, "value": [1.0] * len(periods)})
+    bad, odd = D(2026, 10, 15), D(2026, 12, 9)  # a Thursday; a Wednesday in another month
+    report = QualityReport(
+        (
+            CheckResult("events", "user_not_null", "error", False, 3, "", days=(bad,)),
+            CheckResult("events", "volume", "warn", False, 1, "", days=(odd,)),
+            CheckResult("events", "duplicates", "warn", True, 0, "", days=(D(2026, 11, 3),)),  # passed
+        ),
+        dt.datetime(2027, 1, 1, tzinfo=dt.UTC),
+    )
+    marks = shading(report, ["events"], calendar, grain, start, end)  # type: ignore[arg-type]
+    fig = figures.metric_timeseries(
+        frame, label="M", unit="count", start=start, end=end, grain=grain, quality_marks=marks
+    )
+    data = _json(fig)
+    shapes = [s for s in data["layout"]["shapes"] if s["type"] == "rect"]
+    assert [s["fillcolor"] for s in shapes] == [figures.QUALITY_FILL, figures.WARNING_FILL]
+
+    def covered(day: dt.date) -> list[str]:
+        moment = dt.datetime.combine(day, dt.time()).isoformat()
+        return [s["fillcolor"] for s in shapes if s["x0"] <= moment <= s["x1"]]
+
+    holding = {"week": (D(2026, 10, 12), D(2026, 12, 7)), "month": (D(2026, 10, 1), D(2026, 12, 1))}[grain]
+    # the point of the period holding the bad day is shaded, its neighbours are not
+    assert covered(holding[0]) == [figures.QUALITY_FILL]
+    assert covered(holding[1]) == [figures.WARNING_FILL]
+    for other in periods:
+        if other not in holding:
+            assert covered(other) == [], other
+    names = [t.get("name") for t in data["data"]]
+    assert "Data check failed: events: user_not_null" in names
+    assert "Data warning: events: volume" in names
+    assert not any("duplicates" in str(n) for n in names)  # only checks that failed
 
 
 def test_breakdown_lines_are_ordered_by_size_and_capped() -> None:

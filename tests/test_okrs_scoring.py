@@ -540,8 +540,33 @@ def test_a_small_sample_is_uncertain_and_its_forecast_says_so(
     )
     kr = card.objectives[0].key_results[0]
     assert kr.n == 7 and kr.uncertain is uncertain
+    note = "k: current reading out of n = 7" + (" (uncertain: below min_sample)" if uncertain else "")
+    assert f"note: {note}\n" in card.to_table() + "\n"
     assert kr.forecast is not None  # daily readings since Sep 21: enough history
     caveats = [note for note in kr.notes if "uncertain" in note]
     assert bool(caveats) is uncertain, kr.notes
     if uncertain:
         assert "only 7" in caveats[0]
+
+
+@pytest.mark.parametrize("read", ["trailing_3d", "latest", "period_to_date"])
+@pytest.mark.parametrize("metric", ["conversion", "d1_retention"])
+def test_n_is_the_denominator_of_the_reading_whichever_request_gave_it(
+    tmp_path: Path, metric: str, read: str
+) -> None:
+    """n comes from daily values (ratios of counts), a day-grain series (latest) or a one-span
+    request: always the denominator of one period spanning the reading's days (CONTRACT.md)."""
+    from metrics.engine.request import MetricRequest
+    from metrics.okrs.readings import read_spec
+
+    kr = {"id": "k", "metric": metric, "read": read, "baseline": 0.1, "target": 0.9}
+    oct6 = D(2026, 10, 6)  # the d1 cohort of Oct 5 has four members
+    card = run(tmp_path, [kr], as_of=oct6, forecast=True, today=D(2026, 10, 7))
+    project = make_project(tmp_path, [objective([kr])])
+    first, last = read_spec(read, metric, project).span(oct6, D(2026, 10, 1))
+    request = MetricRequest((metric,), start=first, end=oct6, span_end=last)
+    frame = Engine(project).compute(request).frame
+    (got,) = card.objectives[0].key_results
+    assert got.n == frame["denominator"][0] and got.numerator == frame["numerator"][0]
+    assert got.current == pytest.approx(frame["value"][0])
+    assert got.n is not None and got.n > 0

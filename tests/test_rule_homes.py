@@ -14,6 +14,7 @@ from metrics.definitions.problems import ConfigError, Problem, Subject
 from metrics.definitions.project import Project
 from metrics.engine.request import MetricError
 from metrics.load import load_project, project_from_dicts
+from metrics.quality.flags import shading
 from metrics.quality.report import CheckResult, QualityReport
 
 SOURCE = {
@@ -91,31 +92,50 @@ def test_the_last_complete_day_never_reads_a_day_still_running() -> None:
     assert last_complete_day(today, None) == today
 
 
-def test_shaded_days_and_the_periods_holding_them() -> None:
+def test_shading_and_the_periods_holding_them() -> None:
     ran = dt.datetime(2026, 12, 6, tzinfo=dt.UTC)
     day = dt.date
 
-    def result(source: str, success: bool, severity: str, *days: dt.date) -> CheckResult:
-        return CheckResult(source, "c", severity, success, None, "", days=days)  # type: ignore[arg-type]
+    def result(source: str, check: str, success: bool, severity: str, *days: dt.date) -> CheckResult:
+        return CheckResult(source, check, severity, success, None, "", days=days)  # type: ignore[arg-type]
 
     report = QualityReport(
         (
-            result("events", False, "error", day(2026, 11, 30), day(2026, 12, 2)),
-            result("events", False, "warn", day(2026, 12, 2), day(2026, 12, 3)),
-            result("events", True, "error", day(2026, 12, 4)),
-            result("other", False, "error", day(2026, 12, 5)),
+            result("events", "e", False, "error", day(2026, 11, 30), day(2026, 12, 2)),
+            result("events", "w", False, "warn", day(2026, 12, 2), day(2026, 12, 3), day(2026, 12, 9)),
+            result("events", "ok", True, "error", day(2026, 12, 4)),
+            result("other", "o", False, "error", day(2026, 12, 5)),
         ),
         ran,
     )
-    assert report.shaded_days(["events"]) == [day(2026, 11, 30), day(2026, 12, 2), day(2026, 12, 3)]
-    assert report.shaded_days(["events", "other"])[-1] == day(2026, 12, 5)
-    calendar = Calendar.of(ProjectConfig(week_start="sunday"))
-    weeks = calendar.periods_holding(report.shaded_days(["events"]), "week")
-    assert weeks == [day(2026, 11, 29)]  # Sunday weeks: Nov 30 and Dec 2-3 share the week of Nov 29
-    assert Calendar.of(ProjectConfig()).periods_holding([day(2026, 11, 30), day(2026, 12, 2)], "month") == [
-        day(2026, 11, 1),
-        day(2026, 12, 1),
+    daily = Calendar.of(ProjectConfig())
+    error, warn = shading(report, ["events"], daily, "day")
+    assert (error.severity, error.periods, error.checks) == (
+        "error",
+        (day(2026, 11, 30), day(2026, 12, 2)),
+        ("events: e",),
+    )
+    # a day an error already shades is not shaded twice; warnings keep their own days
+    assert (warn.severity, warn.periods) == ("warn", (day(2026, 12, 3), day(2026, 12, 9)))
+    assert warn.label == "Data warning: events: w"
+    assert shading(report, ["events", "other"], daily, "day")[0].checks == (
+        "events: e",
+        "other: o",
+    )
+    sunday = Calendar.of(ProjectConfig(week_start="sunday"))
+    weeks = shading(report, ["events"], sunday, "week")
+    # Sunday weeks: Nov 30 and Dec 2 are in the week of Nov 29, which the error shades; Dec 9's week warns
+    assert [(s.severity, s.periods) for s in weeks] == [
+        ("error", (day(2026, 11, 29),)),
+        ("warn", (day(2026, 12, 6),)),
     ]
+    months = shading(report, ["events"], daily, "month")
+    assert [(s.severity, s.periods) for s in months] == [("error", (day(2026, 11, 1), day(2026, 12, 1)))]
+    # only what falls in the chart's range, and nothing for a source without failures
+    assert [
+        s.periods for s in shading(report, ["events"], daily, "day", day(2026, 12, 3), day(2026, 12, 31))
+    ] == [(day(2026, 12, 3), day(2026, 12, 9))]
+    assert shading(report, ["none"], daily, "day") == ()
 
 
 def test_every_user_facing_error_has_one_root() -> None:
@@ -212,3 +232,32 @@ def test_which_metrics_read_a_period_on_its_last_day(project: Project) -> None:
     assert period_value_words("DAU", "week", True) == "DAU on the week's last day"
     assert period_value_words("DAU", "day", True) == "DAU"
     assert period_value_words("Sign-ups", "month", False) == "Sign-ups"
+
+
+@pytest.mark.parametrize(
+    ("denominator", "min_sample", "uncertain"),
+    [
+        (29, 30, True),
+        (30, 30, False),
+        (0, 30, True),
+        (None, 30, False),
+        (float("nan"), 30, False),
+        (4, 5, True),
+    ],
+)
+def test_is_uncertain_is_a_denominator_below_min_sample(
+    denominator: float | None, min_sample: int, uncertain: bool
+) -> None:
+    from metrics.definitions.models import is_uncertain
+
+    assert is_uncertain(denominator, min_sample) is uncertain
+    assert ProjectConfig(min_sample=min_sample).uncertain(denominator) is uncertain
+
+
+def test_min_sample_defaults_to_30_and_is_at_least_1() -> None:
+    from pydantic import ValidationError
+
+    assert ProjectConfig().min_sample == 30
+    assert ProjectConfig().uncertain(29) and not ProjectConfig().uncertain(30)
+    with pytest.raises(ValidationError, match="greater than or equal to 1"):
+        ProjectConfig(min_sample=0)

@@ -139,3 +139,44 @@ def test_cli_bad_input_is_one_sentence(small_demo: Path, args: list[str], needle
     lines = [line for line in run.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1, run.stderr
     assert needle in lines[0]
+
+
+def test_cli_compute_json_carries_a_rates_counts(small_demo: Path) -> None:
+    """A ratio's rows carry its parts' values as numerator and denominator; a count's rows carry none."""
+    run = _cli(
+        "compute",
+        "conversion_to_paid",
+        "signups",
+        "--config",
+        str(small_demo),
+        "--grain",
+        "week",
+        "--start",
+        "2026-10-05",
+        "--end",
+        "2026-11-29",
+        "--format",
+        "json",
+    )
+    assert run.returncode == 0, run.stderr
+    rows = json.loads(run.stdout)
+    events = pl.read_parquet(small_demo.parent / "data" / "demo" / "events.parquet")
+    weeks = events.with_columns(
+        week=pl.col("ts")
+        .dt.replace_time_zone("UTC")
+        .dt.convert_time_zone("Europe/Berlin")
+        .dt.date()
+        .dt.truncate("1w")  # Monday weeks
+    )
+
+    def weekly(event: str) -> dict[dt.date, int]:
+        return dict(weeks.filter(pl.col("event") == event).group_by("week").len().iter_rows())
+
+    upgrades, signups = weekly("upgrade"), weekly("signup")
+    rates = [r for r in rows if r["metric"] == "conversion_to_paid"]
+    assert len(rates) == 8 and sum(r["denominator"] for r in rates) > 0
+    for row in rates:
+        week = dt.date.fromisoformat(row["period"])
+        assert (row["numerator"], row["denominator"]) == (upgrades.get(week, 0), signups.get(week, 0)), row
+        assert isinstance(row["denominator"], int)  # counts print as counts
+    assert all("numerator" not in r and "denominator" not in r for r in rows if r["metric"] == "signups")

@@ -52,7 +52,8 @@ if TYPE_CHECKING:
     from metrics.definitions.models import KeyResult
     from metrics.engine import Engine
     from metrics.okrs import KeyResultScore, ObjectiveScore, Scorecard
-    from metrics.quality import QualityReport
+    from metrics.quality import CheckResult, QualityReport
+    from metrics.quality.flags import Flag, Shading
 
 __all__ = [
     "PackSummary",
@@ -132,21 +133,47 @@ class _Facts:
         return min(known) if known else None
 
     def quality(self, sources: Iterable[str] | None = None) -> Quality:
+        """Every check on the sources, failed or not: the pack's own stamp (the data-quality page's view)."""
         if self.report is None:
             return Quality(error=self.report_error or "the data checks did not run")
         wanted = None if sources is None else set(sources)
         results = [r for r in self.report.results if wanted is None or r.source in wanted]
-        failed = [r for r in results if not r.success and r.severity == "error"]
-        warned = [r for r in results if not r.success and r.severity != "error"]
-        reasons = tuple(
-            f"{r.source}: {r.check} ({'failed' if r.severity == 'error' else 'warning'}): {r.details}"
-            for r in [*failed, *warned]
-        )
-        return Quality(failed=len(failed), warnings=len(warned), checks=len(results), reasons=reasons)
+        return _quality([r for r in results if not r.success], len(results))
 
-    def marked_days(self, sources: Iterable[str]) -> list[dt.date]:
-        """Days to shade on charts: every failed check (error or warn) on the sources, as the app does."""
-        return [] if self.report is None else self.report.shaded_days(sources)
+    def flagged(self, sources: Iterable[str], flags: Iterable[Flag | None]) -> Quality:
+        """The stamp of an item whose numbers carry these flags (`metrics.quality.flags`): only the
+        checks behind them, a warning as a warning."""
+        if self.report is None:
+            return Quality(error=self.report_error or "the data checks did not run")
+        wanted = set(sources)
+        behind = {r: None for flag in flags if flag is not None for r in flag.checks}
+        mine = [r for r in self.report.results if r.source in wanted]
+        quality = _quality(list(behind), len(mine))
+        elsewhere = sum(1 for r in mine if not r.success and r not in behind)
+        return dataclasses.replace(quality, elsewhere=elsewhere)
+
+    def flag(self, kr: KeyResultScore) -> Flag | None:
+        """A key result's flag, by the one rule the OKR page calls (`number_flag`)."""
+        from metrics.quality.flags import number_flag
+
+        return number_flag(self.report, kr)
+
+    def shading(self, sources: Iterable[str], start: dt.date, end: dt.date) -> tuple[Shading, ...]:
+        """What a day-grain chart over start .. end shades, as the app does (`flags.shading`)."""
+        from metrics.quality.flags import shading
+
+        return shading(self.report, sources, self.engine.calendar, "day", start, end)
+
+
+def _quality(failed: Iterable[CheckResult], checks: int) -> Quality:
+    failed = list(failed)
+    errors = [r for r in failed if r.severity == "error"]
+    warned = [r for r in failed if r.severity != "error"]
+    reasons = tuple(
+        f"{r.source}: {r.check} ({'failed' if r.severity == 'error' else 'warning'}): {r.details}"
+        for r in [*errors, *warned]
+    )
+    return Quality(failed=len(errors), warnings=len(warned), checks=checks, reasons=reasons)
 
 
 # --- the items: one figure and stamp each ----------------------------------------------------------
@@ -239,7 +266,8 @@ class _Builder:
         self.commit = commit
         self.files: set[str] = set()
 
-    def stamp(self, sources: Iterable[str], view: ViewState) -> Stamp:
+    def stamp(self, sources: Iterable[str], view: ViewState, quality: Quality | None = None) -> Stamp:
+        """The item's stamp; `quality`: its numbers' flags (default: every check on its sources)."""
         sources = set(sources)
         newest = self.facts.data_through(sources)
         return Stamp(
@@ -247,7 +275,7 @@ class _Builder:
             as_of=self.as_of,
             # The numbers are read as of the as-of date: data after it plays no part in them.
             data_through=min(newest, self.as_of) if newest else None,
-            quality=self.facts.quality(sources),
+            quality=self.facts.quality(sources) if quality is None else quality,
             commit=self.commit,
             url=share_url(self.base_url, view.page, view),
         )
@@ -279,7 +307,8 @@ class _Builder:
             for _, kr_def in scored:
                 sources |= self.project.source_of(kr_def.metric)
             fig = figures.objective_figure(self.project, objective, as_of=self.as_of)
-            stamp = self.stamp(sources, self.view(page="okrs"))
+            flags = [self.facts.flag(kr) for kr, _ in scored]
+            stamp = self.stamp(sources, self.view(page="okrs"), self.facts.flagged(sources, flags))
             items.append(
                 PackItem(
                     kind="objective",
@@ -297,10 +326,11 @@ class _Builder:
         return items
 
     def kr_item(self, objective: ObjectiveScore, kr: KeyResultScore, kr_def: KeyResult) -> PackItem:
+        from metrics.quality.flags import period_shading
+
         sources = self.project.source_of(kr_def.metric)
-        fig = figures.kr_figure(
-            self.project, kr, kr_def, quality_days=self.facts.marked_days(sources), as_of=self.as_of
-        )
+        marks = period_shading(self.facts.report, kr, self.engine.calendar)
+        fig = figures.kr_figure(self.project, kr, kr_def, quality_marks=marks, as_of=self.as_of)
         if kr.problem:
             _say_not_scored(fig, kr.problem)
         # The explorer on the KR's metric over the KR's period shows this chart under the metric's.
@@ -308,7 +338,7 @@ class _Builder:
         view = self.view(
             page="explorer", metric=kr_def.metric, start=start, end=max(start, min(end, self.as_of))
         )
-        stamp = self.stamp(sources, view)
+        stamp = self.stamp(sources, view, self.facts.flagged(sources, [self.facts.flag(kr)]))
         return PackItem(
             kind="key_result",
             id=kr.id,
@@ -325,6 +355,8 @@ class _Builder:
     # pinned metrics
 
     def metric_item(self, metric_id: str, card: Scorecard) -> PackItem:
+        from metrics.quality.flags import flag_for
+
         sources = self.project.source_of(metric_id)
         last = self.facts.data_through(sources)
         end = min(self.as_of, last) if last else self.as_of
@@ -356,7 +388,7 @@ class _Builder:
             comparison_label="Previous period",
             target=target,
             forecast=band,
-            quality_days=self.facts.marked_days(sources),
+            quality_marks=self.facts.shading(sources, result.start, result.end),
             min_sample=self.project.settings.min_sample,
             noun=sample_noun(self.project, metric_id),
         )
@@ -368,7 +400,8 @@ class _Builder:
             grain=grain,
             compare="previous_period",
         )
-        stamp = self.stamp(sources, view)
+        span_flag = flag_for(self.facts.report, sources, (result.start, result.end))
+        stamp = self.stamp(sources, view, self.facts.flagged(sources, [span_flag]))
         return PackItem(
             kind="metric",
             id=metric_id,
@@ -472,7 +505,7 @@ def plan_pack(
     items += [builder.metric_item(m, card) for m in project.settings.review.pinned_metrics]
     stamp = builder.stamp(set(project.sources), builder.view(page="okrs"))
     timings["figures"] = time.perf_counter() - tick
-    return Plan(stamp=stamp, scorecard=card, items=tuple(items), timings=timings)
+    return Plan(stamp=stamp, scorecard=card, items=tuple(items), timings=timings, report=report)
 
 
 @dataclass(frozen=True)
@@ -555,7 +588,7 @@ def write_pack(
         "pack.json": json.dumps(
             {
                 "stamp": plan.stamp.to_json(),
-                "scorecard": plan.scorecard.to_json(),
+                "scorecard": plan.scorecard.to_json(flag=plan.flag_json),
                 "items": [i.to_json() for i in plan.items],
             },
             indent=2,

@@ -130,7 +130,7 @@ def render_summary(project: Project, card: Scorecard, items: Sequence[PackItem],
         ]
         for row in rows:
             item = row.item
-            flag = f" {WARN}" if item is not None and _flagged(item) else ""
+            flag = f" {_mark(item)}" if item is not None and _flagged(item) else ""
             name = (
                 f"**{_cell(row.title)}**" + (f" ({_cell(row.detail)})" if row.detail else "")
                 if row.kind == "objective"
@@ -148,8 +148,11 @@ def render_summary(project: Project, card: Scorecard, items: Sequence[PackItem],
     if pinned:
         lines += ["", "Pinned metrics:", ""]
         for item in pinned:
-            flag = f" {WARN}" if _flagged(item) else ""
+            flag = f" {_mark(item)}" if _flagged(item) else ""
             lines.append(f"- {_cell(item.title)}{flag}: [dashboard]({item.stamp.url}) · [image]({item.file})")
+    shaky = _uncertain(project, card)
+    if shaky:
+        lines += ["", "Uncertain (small samples):", ""] + [f"- {_cell(t)}: {_cell(n)}" for t, n in shaky]
     problems = _problems(items)
     if problems:
         lines += ["", "Not scored:", ""] + [f"- {_cell(title)}: {_cell(note)}" for title, note in problems]
@@ -168,8 +171,36 @@ LEGEND = (
 )
 
 
+def _uncertain(project: Project, card: Scorecard) -> list[tuple[str, str]]:
+    """(key result, why) for each KR whose rate is read out of fewer than min_sample."""
+    definitions = {(o.id, kr.id): kr for o in project.okrs for kr in o.key_results}
+    out: list[tuple[str, str]] = []
+    for objective in card.objectives:
+        for kr in objective.key_results:
+            kr_def = definitions.get((objective.id, kr.id))
+            if kr_def is None or not kr.uncertain or kr.n is None:
+                continue
+            forecast = "; its forecast and status are uncertain" if kr.forecast is not None else ""
+            out.append(
+                (
+                    kr_title(project, kr_def),
+                    f"read out of only {kr.n:,.0f} (below min_sample {project.settings.min_sample}){forecast}",
+                )
+            )
+    return out
+
+
 def _flagged(item: PackItem) -> bool:
     return item.stamp.quality.level in ("fail", "warn", "unknown")
+
+
+MARKS = {"fail": "data check failed", "warn": "data warning", "unknown": "data checks not run"}
+
+
+def _mark(item: PackItem) -> str:
+    """An item's flag in words: a failure, a warning (never called a failure), or checks not run."""
+    level = item.stamp.quality.level
+    return f"{WARN} {MARKS[level]}" if level in MARKS else ""
 
 
 def _problems(items: Sequence[PackItem]) -> list[tuple[str, str]]:
@@ -211,11 +242,17 @@ CSS = """
   .pill { display: inline-block; padding: 1px 8px; border-radius: 10px; color: white; font-size: 12px;
           font-weight: 600; white-space: nowrap; }
   .warn { color: #B45309; }
+  .fail { color: #B91C1C; }
 """
 
 
 def _pill(status_key: str | None, words: str) -> str:
     return f'<span class="pill" style="background:{figures.status_color(status_key)}">{html.escape(words)}</span>'
+
+
+def _mark_html(item: PackItem) -> str:
+    level = item.stamp.quality.level
+    return f' <span class="{"fail" if level == "fail" else "warn"}">{html.escape(_mark(item))}</span>'
 
 
 def _chart(item: PackItem, first: bool) -> str:
@@ -229,7 +266,7 @@ def _chart(item: PackItem, first: bool) -> str:
         default_width="100%",
         default_height=f"{int(item.figure.layout.height or 420)}px",
     )
-    warn = ' <span class="warn">' + WARN + "</span>" if item.stamp.quality.level in ("fail", "warn") else ""
+    warn = _mark_html(item) if item.stamp.quality.level in ("fail", "warn") else ""
     url = html.escape(item.stamp.url, quote=True)
     return (
         f'<figure class="chart" data-kind="{item.kind}" data-id="{html.escape(item.id, quote=True)}">{div}'
@@ -273,6 +310,8 @@ def render_html(project: Project, card: Scorecard, items: Sequence[PackItem], st
             title = html.escape(row.title) + (
                 f' <span class="stamp">{html.escape(row.detail)}</span>' if row.detail else ""
             )
+            if row.item is not None and _flagged(row.item):
+                title += _mark_html(row.item)
             parts.append(
                 f'<tr class="{row.kind}"><td class="{"" if objective else "kr"}">{title}</td>'
                 f'<td class="num{" uncertain" if row.uncertain else ""}">{html.escape(row.current)}</td>'
@@ -281,6 +320,11 @@ def render_html(project: Project, card: Scorecard, items: Sequence[PackItem], st
                 f'<td class="num">{html.escape(row.probability)}</td></tr>'
             )
         parts.append("</tbody></table>")
+    shaky = _uncertain(project, card)
+    if shaky:
+        parts.append('<p class="stamp"><b>Uncertain (small samples):</b></p><ul class="stamp">')
+        parts += [f"<li>{html.escape(t)}: {html.escape(n)}</li>" for t, n in shaky]
+        parts.append("</ul>")
     problems = _problems(items)
     if problems:
         parts.append('<p class="stamp"><b>Not scored:</b></p><ul class="stamp">')

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import plotly.graph_objects as go
 
@@ -19,7 +19,8 @@ from connectors.errors import NorthstarError
 from dashboard.format import format_date
 
 if TYPE_CHECKING:
-    from metrics.okrs import Scorecard
+    from metrics.okrs import KeyResultScore, Scorecard
+    from metrics.quality import QualityReport
 
 __all__ = ["SCALE", "Kind", "PackError", "PackItem", "Plan", "Quality", "Stamp"]
 
@@ -40,6 +41,7 @@ class Quality:
     checks: int = 0
     error: str | None = None  # the checks could not run
     reasons: tuple[str, ...] = ()
+    elsewhere: int = 0  # failed checks on the sources that touch none of the item's numbers
 
     @property
     def level(self) -> Literal["pass", "warn", "fail", "unknown"]:
@@ -53,6 +55,8 @@ class Quality:
         if not self.checks:
             return "no data checks"
         if not (self.failed or self.warnings):
+            if self.elsewhere:
+                return f"no data check failed on these numbers' days ({self.elsewhere} on other days)"
             return f"data checks passed ({self.checks})"
         parts = []
         if self.failed:
@@ -145,3 +149,12 @@ class Plan:
     scorecard: Scorecard  # the numbers of `northstar okrs` (no objectives when okrs.yaml has none)
     items: tuple[PackItem, ...]
     timings: Mapping[str, float] = field(default_factory=dict)
+    report: QualityReport | None = None  # the data checks at the as-of (None: they did not run)
+
+    def flag_json(self, kr: KeyResultScore) -> dict[str, Any] | None:
+        """A key result's data-quality flag in pack.json: `metrics.quality.flags.number_flag`, the
+        rule the dashboard's OKR page calls, as JSON (null: no flag)."""
+        from metrics.quality.flags import number_flag
+
+        flag = number_flag(self.report, kr)
+        return None if flag is None else flag.to_json()

@@ -24,6 +24,7 @@ from metrics.engine.request import MetricRequest, MetricResult
 if TYPE_CHECKING:
     from metrics.engine import Engine
     from metrics.okrs import Scorecard
+    from metrics.quality.flags import Flag, Shading
     from metrics.quality.report import CheckResult, QualityReport
 
 CTX_KEY = "_northstar_ctx"
@@ -205,26 +206,14 @@ def mdh(text: object) -> str:
 # --- data quality -------------------------------------------------------------------------------
 
 
-def affected_days(ctx: Ctx, metric_id: str) -> list[dt.date]:
-    """Days to mark on the metric's time series (`QualityReport.shaded_days`); none before the
-    checks have finished."""
-    report = ctx.quality()
-    if report is None:
-        return []
-    return report.shaded_days(ctx.project.source_of(metric_id))
+def quality_shading(
+    ctx: Ctx, metric_id: str, grain: Grain, start: dt.date | None = None, end: dt.date | None = None
+) -> tuple[Shading, ...]:
+    """What a chart of the metric shades at `grain` over start .. end (`metrics.quality.flags.shading`);
+    nothing before the checks have finished."""
+    from metrics.quality.flags import shading
 
-
-def quality_marks(ctx: Ctx, metric_id: str, grain: Grain) -> tuple[list[dt.date], list[dt.date]]:
-    """(affected days, x positions to shade): at grains above day, the periods holding those days."""
-    days = affected_days(ctx, metric_id)
-    return days, ctx.calendar.periods_holding(days, grain)
-
-
-def failed_error_checks(ctx: Ctx, metric_id: str, report: QualityReport) -> list[CheckResult]:
-    """The failed error checks on the metric's sources (`QualityReport.failed_error_checks`), in the
-    report's order (by source, as the project lists them)."""
-    sources = ctx.project.source_of(metric_id)
-    return [r for s in ctx.project.sources if s in sources for r in report.failed_error_checks(s)]
+    return shading(ctx.quality(), ctx.project.source_of(metric_id), ctx.calendar, grain, start, end)
 
 
 def _reason(result: CheckResult) -> str:
@@ -240,28 +229,33 @@ def _short(text: str, limit: int = 110) -> str:
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def quality_badge(
-    ctx: Ctx, metric_id: str, *, report: QualityReport | None = None, compact: bool = False
-) -> None:
-    """A red badge with the reason when a source of the metric fails an error-severity check
-    (`compact`: the check's name and count only, for a KR tile; the details are in the tooltip)."""
-    report = report if report is not None else ctx.quality()
-    if report is None:
+def show_flag(flag: Flag | None, *, compact: bool = False) -> None:
+    """A number's data-quality flag as a badge: red "Data check failed" for an error-severity check,
+    amber "Data warning" for warnings only, with the checks behind it (`compact`: their names, for a
+    KR tile; the details are in the tooltip)."""
+    if flag is None:
         return
-    failed = failed_error_checks(ctx, metric_id, report)
-    if not failed:
-        return
+    failed = flag.checks
+    color = "red" if flag.severity == "error" else "orange"
+    icon = ":material/error:" if flag.severity == "error" else ":material/warning:"
     more = f" (+{len(failed) - 3} more)" if len(failed) > 3 else ""
+    badge = f":{color}-badge[{icon} {flag.words}]"
     if compact:
-        names = "; ".join(
-            f"{r.source}: {r.check.replace('_', ' ')}"
-            + (f" ({r.unexpected_count:,} rows)" if r.unexpected_count else "")
-            for r in failed[:3]
-        )
-        st.markdown(
-            f":red-badge[:material/warning: Data check failed] {md(names)}{more}",
-            help="; ".join(f"{r.source}: {_reason(r)}" for r in failed),
-        )
+        # names only: a count may be rows, copies or days (the tooltip's details say which)
+        names = "; ".join(f"{r.source}: {r.check.replace('_', ' ')}" for r in failed[:3])
+        st.markdown(f"{badge} {md(names)}{more}", help="; ".join(f"{r.source}: {_reason(r)}" for r in failed))
         return
     reasons = "; ".join(f"{r.source}: {_short(_reason(r))}" for r in failed[:3])
-    st.markdown(f":red-badge[:material/warning: Data check failed] {md(reasons)}{more}")
+    st.markdown(f"{badge} {md(reasons)}{more}")
+
+
+def quality_badge(
+    ctx: Ctx, metric_id: str, span: tuple[dt.date, dt.date] | None = None, *, compact: bool = False
+) -> Flag | None:
+    """The badge of a number of the metric that reads the days of `span` (default: the view's range),
+    by the one rule (`metrics.quality.flags.flag_for`); returns the flag."""
+    from metrics.quality.flags import flag_for
+
+    flag = flag_for(ctx.quality(), ctx.project.source_of(metric_id), span or ctx.range())
+    show_flag(flag, compact=compact)
+    return flag

@@ -22,7 +22,7 @@ from dashboard.format import (
 )
 from dashboard.views import common
 from dashboard.views.common import Ctx, md
-from dashboard.views.okrs import index_scores, kr_figure
+from dashboard.views.okrs import index_scores, kr_figure, kr_flag
 from metrics.definitions.models import RATE_TYPES, SUMMED_TYPES
 from metrics.engine.request import MetricRequest
 
@@ -149,6 +149,10 @@ def range_tile(
         border=True,
         **delta(change, delta_color, compare_word),
     )
+    if kind == "span" and ctx.project.metrics[metric_id].type in RATE_TYPES:  # what the range is out of
+        whole = ctx.compute(MetricRequest((metric_id,), start, end, span_end=end)).series(metric_id)
+        if whole.height:
+            common.sample_line(ctx, metric_id, whole["numerator"][0], whole["denominator"][0])
 
 
 class MetricDelta(TypedDict, total=False):
@@ -218,7 +222,7 @@ def render(ctx: Ctx) -> None:
         facts.append(f"owner **{md(metric.owner)}**")
     if facts:
         st.markdown(" · ".join(facts))
-    common.quality_badge(ctx, metric_id)
+    common.quality_badge(ctx, metric_id, (start, end))
 
     request = MetricRequest((metric_id,), start, end, view.grain, by, view.compare)
     result = ctx.compute(request)
@@ -230,7 +234,7 @@ def render(ctx: Ctx) -> None:
     if by is None:
         tiles(ctx, metric_id, main, past, result.start, result.end, result.compared)
 
-    days, marks = common.quality_marks(ctx, metric_id, view.grain)
+    marks = common.quality_shading(ctx, metric_id, view.grain, result.start, result.end)
     links = key_results_of(ctx, metric_id)
     card = scorecard(ctx) if links else None
     scored = index_scores(card)
@@ -251,16 +255,18 @@ def render(ctx: Ctx) -> None:
         comparison_label=comparison_label,
         target=target,
         forecast=band,
-        quality_days=marks,
+        quality_marks=marks,
         min_sample=ctx.project.settings.min_sample,
         noun=sample_noun(ctx.project, metric_id),
     )
     common.plot(fig, ctx, metric_id, view.grain, by, result.start, result.end, key="explorer_chart")
-    if days:
+    for mark in marks:
+        what = "days" if view.grain == "day" else f"{view.grain}s holding days"
         st.caption(
-            f":red[■] Shaded: {'days' if view.grain == 'day' else f'{view.grain}s holding days'} whose data failed "
-            f"a check "
-            f"({', '.join(format_date(d) for d in days[:4])}{' …' if len(days) > 4 else ''})."
+            f":{'red' if mark.severity == 'error' else 'orange'}[■] Shaded: {what} where "
+            f"{'a check failed' if mark.severity == 'error' else 'a check warned'} "
+            f"({', '.join(format_date(d) for d in mark.periods[:4])}{' …' if len(mark.periods) > 4 else ''}): "
+            f"{md(', '.join(mark.checks))}."
         )
 
     for objective, kr in links:
@@ -272,6 +278,7 @@ def render(ctx: Ctx) -> None:
             f"Objective: {md(objective.objective)} · {status_words(score.status)} · progress "
             f"{format_progress(score.progress)} (expected {format_progress(score.expected_progress)} by now)"
         )
+        common.show_flag(kr_flag(score, ctx.quality()))
         common.plot(kr_figure(ctx, score, kr), ctx, "kr", kr.id, ctx.view.as_of, key=f"kr_{kr.id}")
 
     table(ctx, metric_id, main, past, by, result.start, result.end)

@@ -66,7 +66,7 @@ def render(ctx: Ctx) -> None:
         end=result.end,
         grain=ctx.view.grain,
         by=by,
-        quality_days=common.quality_marks(ctx, funnel_id, ctx.view.grain)[1],
+        quality_marks=common.quality_shading(ctx, funnel_id, ctx.view.grain, result.start, result.end),
         height=360,
         min_sample=ctx.project.settings.min_sample,
     )

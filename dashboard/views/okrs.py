@@ -25,6 +25,7 @@ from dashboard.views.common import Ctx, mdh
 if TYPE_CHECKING:
     from metrics.definitions.models import KeyResult, Objective
     from metrics.okrs import KeyResultScore, Scorecard
+    from metrics.quality.flags import Flag
     from metrics.quality.report import QualityReport
 
 
@@ -36,9 +37,22 @@ def index_scores(card: Scorecard | None) -> dict[tuple[str, str], KeyResultScore
 
 
 def kr_figure(ctx: Ctx, score: KeyResultScore, kr: KeyResult, *, compact: bool = False) -> go.Figure:
-    """The key result's chart, with the days whose data failed a check shaded."""
-    days = common.affected_days(ctx, kr.metric)
-    return figures.kr_figure(ctx.project, score, kr, quality_days=days, as_of=ctx.view.as_of, compact=compact)
+    """The key result's chart, with the days of its period (to the day read) whose data failed a
+    check shaded."""
+    from metrics.quality.flags import period_shading
+
+    marks = period_shading(ctx.quality(), score, ctx.calendar)
+    return figures.kr_figure(
+        ctx.project, score, kr, quality_marks=marks, as_of=ctx.view.as_of, compact=compact
+    )
+
+
+def kr_flag(score: KeyResultScore, report: QualityReport | None) -> Flag | None:
+    """The key result's data-quality flag: the one rule (`metrics.quality.flags.number_flag`) on the
+    days its current reading reads, as the review pack and the CLI compute it."""
+    from metrics.quality.flags import number_flag
+
+    return number_flag(report, score)
 
 
 def progress_bar(progress: float | None, expected: float | None, status: str | None) -> str:
@@ -96,6 +110,12 @@ def kr_tile(
                 "</div>",
                 unsafe_allow_html=True,
             )
+            if score.uncertain:  # the caveat scoring adds to the KR's notes, as the pack and CLI show it
+                st.markdown(
+                    f'<div class="ns-uncertain">The forecast starts from a reading of only {score.n:,.0f}: '
+                    "treat it and the status as uncertain.</div>",
+                    unsafe_allow_html=True,
+                )
         elif score.period_end and ctx.view.as_of and ctx.view.as_of > score.period_end:
             st.markdown('<div class="ns-small">The period has ended.</div>', unsafe_allow_html=True)
         else:
@@ -108,7 +128,7 @@ def kr_tile(
             st.warning(score.problem, icon=":material/warning:")
         fig = kr_figure(ctx, score, kr_def, compact=True)
         common.plot(fig, ctx, "kr", kr_def.id, ctx.view.as_of, key=f"spark_{objective.id}_{kr_def.id}")
-        common.quality_badge(ctx, kr_def.metric, report=report, compact=True)
+        common.show_flag(kr_flag(score, report), compact=True)
 
 
 def review_pack_button(ctx: Ctx) -> None:

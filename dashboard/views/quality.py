@@ -51,9 +51,15 @@ def render(ctx: Ctx) -> None:
     st.caption(f"Checks ran at {report.ran_at:%Y-%m-%d %H:%M} UTC{took}; they re-run when the data changes.")
     if errors:
         affected = sorted({d for r in errors for d in r.days})
+        sources = ", ".join(sorted({r.source for r in errors}))
+        # the rule: metrics.quality.flags (a check without days flags every number of its source)
+        reach = (
+            f"Every number built on {sources} carries a red badge"
+            if any(not r.days for r in errors)
+            else f"Numbers built on {sources} that read an affected day carry a red badge"
+        )
         st.error(
-            f"**{len(errors)} error check(s) failed.** Metrics built on "
-            f"{', '.join(sorted({r.source for r in errors}))} carry a badge"
+            f"**{len(errors)} error check(s) failed.** {reach}"
             + (f"; affected days: {', '.join(format_date(d) for d in affected[:6])}" if affected else "")
             + ".",
             icon=":material/report:",

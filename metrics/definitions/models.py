@@ -158,6 +158,12 @@ class _SourcedMetric(_MetricBase):
         """Days after a cohort's day before its value can be read; 0 for types without cohorts."""
         return 0
 
+    def days_read(self, first: dt.date, last: dt.date) -> tuple[dt.date, dt.date]:
+        """The days whose rows its value for one period first .. last reads: those days, and for
+        cohorts (retention, funnels) the `maturity_lag` days after them where returns and later
+        steps count."""
+        return first, last + dt.timedelta(days=self.maturity_lag)
+
 
 class CountMetric(_SourcedMetric):
     type: Literal["count"]
@@ -193,6 +199,10 @@ class ActiveUsersMetric(_SourcedMetric):
     type: Literal["active_users"]
     window: int = Field(ge=1, le=366)
     unit: str = "users"
+
+    def days_read(self, first: dt.date, last: dt.date) -> tuple[dt.date, dt.date]:
+        """The value of a period is that of its last day: the `window` days ending on it."""
+        return last - dt.timedelta(days=self.window - 1), last
 
 
 class RetentionMetric(_SourcedMetric):

@@ -5,6 +5,7 @@ A leaf type: it imports nothing that runs. `metrics.load` builds it.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,6 +97,14 @@ class Project:
     def maturity_lag(self, metric_id: str) -> int:
         """Days a cohort of this metric needs before it can be read (the longest of a ratio's parts)."""
         return max((metric.maturity_lag for metric in self.leaves(metric_id).values()), default=0)
+
+    def days_read(self, metric_id: str, first: dt.date, last: dt.date) -> tuple[dt.date, dt.date] | None:
+        """The days whose rows the metric's value for one period first .. last reads (all of a
+        ratio's parts'; see `days_read` on the sourced metrics); None for an unknown metric."""
+        spans = [metric.days_read(first, last) for metric in self.leaves(metric_id).values()]
+        if not spans:
+            return None
+        return min(s[0] for s in spans), max(s[1] for s in spans)
 
 
 class Collector:

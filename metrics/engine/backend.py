@@ -24,7 +24,9 @@ class Backend(Protocol):
         metrics: Mapping[str, SourcedMetric],
         window: Window,
     ) -> dict[str, pl.DataFrame]:
-        """Per metric id: columns `period` (Date), [`window.by`] (String), `value` (Float64).
+        """Per metric id: columns `period` (Date), [`window.by`] (String), `value` (Float64), and
+        for retention and funnels `numerator` and `denominator` (Float64: retained users and the
+        cohort; converted users and the entrants), the counts of every row, mature or not.
 
         One row per period (and group) that has counted rows inside the window; the engine fills
         the rest. All metrics of the request on this source are computed in one pass over it.

@@ -59,6 +59,7 @@ DAILY_LOOKBACK_DAYS = 120  # daily history the forecast learns from (when the da
 WEEKLY_LOOKBACK_WEEKS = 8  # weekly readings the forecast learns from, for readings built one by one
 MAX_WINDOW = 366  # the longest active-users window (metrics.definitions.models.ActiveUsersMetric)
 _ONE = dt.timedelta(days=1)
+COUNTS = ("numerator", "denominator")  # a rate's counts in an engine result
 _DECOMPOSABLE = ("count", "sum", "min", "max", "active_users")
 _WINDOWABLE = ("count", "min", "max", "active_users")
 
@@ -229,6 +230,15 @@ class KeyResultReader:
                 self.cache[key] = self._span_request(first, last, day)
         return self.cache[key]
 
+    def days_read(self, day: dt.date) -> tuple[dt.date, dt.date] | None:
+        """The days whose rows the reading as of `day` reads (`ReadSpec.span`, widened by
+        `Project.days_read`: an active-users window, cohorts' returns and later steps up to `day`):
+        what a failed data check must touch to flag it. None when the reading reads no day."""
+        first, last = self.spec.span(day, self.start)
+        if last < first:
+            return None
+        return self.readings.project.days_read(self.kr.metric, first, last)
+
     def _span_request(self, first: dt.date, last: dt.date, observe_until: dt.date) -> float | None:
         request = MetricRequest(
             metrics=(self.kr.metric,), start=first, end=observe_until, grain="day", span_end=last
@@ -252,6 +262,15 @@ class KeyResultReader:
         first, last = self.spec.span(day, self.start)
         if last < first:
             return None, None
+        if (
+            (first, last, day) not in self.samples
+            and self.exact_daily
+            and isinstance(self.metric, RatioMetric)
+        ):
+            self.load_daily(first, day)  # a ratio of parts that add up: its parts' span values
+            parts = (self.metric.numerator, self.metric.denominator)
+            numerator, denominator = (span_value(p, first, last, self.metrics, self.daily) for p in parts)
+            self.samples[(first, last, day)] = (numerator, denominator)
         if (first, last, day) not in self.samples:
             self._span_request(first, last, day)
         return self.samples[(first, last, day)]
@@ -436,6 +455,8 @@ class KeyResultReader:
             series = result.series(self.kr.metric)
             by_cohort = dict(zip(series["period"].to_list(), series["value"].to_list(), strict=True))
             self.series[last] = (first - lag, by_cohort)
+            for period, numerator, denominator in series.select("period", *COUNTS).iter_rows():
+                self.samples[(period, period, last)] = (_plain_value(numerator), _plain_value(denominator))
         by_cohort = self.series[last][1]
         return {
             first + dt.timedelta(days=i): by_cohort.get(first + dt.timedelta(days=i) - lag)

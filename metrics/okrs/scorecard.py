@@ -7,6 +7,7 @@ A leaf type: it imports nothing that runs. `metrics.okrs.scoring` fills it; the 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
     from metrics.okrs.forecast import Direction, Forecast
 
+FlagOf = Callable[["KeyResultScore"], "dict[str, Any] | None"]  # a KR's data-quality flag as JSON
 Status = Literal["on_track", "at_risk", "off_track", "achieved", "missed"]
 STATUSES: tuple[Status, ...] = ("on_track", "at_risk", "off_track", "achieved", "missed")
 
@@ -56,9 +58,13 @@ class KeyResultScore:
     n: float | None = None  # a rate's current reading is out of n (its denominator); None otherwise
     numerator: float | None = None  # ... and its numerator: current = numerator / n
     uncertain: bool = False  # n is below the project's min_sample (`is_uncertain`)
+    sources: tuple[str, ...] = ()  # the sources its metric reads
+    days_read: tuple[dt.date, dt.date] | None = None  # the days its current reading reads (its flag's span)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
+    def to_json(self, flag: FlagOf | None = None) -> dict[str, Any]:
+        """The contract's KR object; with `flag` (e.g. the review pack's) also `"flag"`: its
+        data-quality flag (`metrics.quality.flags.number_flag`) as JSON, or null."""
+        out: dict[str, Any] = {
             "id": self.id,
             "metric": self.metric,
             "current": raw_number(self.current, self.unit),
@@ -77,6 +83,9 @@ class KeyResultScore:
             "probability": raw_number(self.probability),
             "n": raw_number(self.n, "count"),
         }
+        if flag is not None:
+            out["flag"] = flag(self)
+        return out
 
 
 @dataclass(frozen=True)
@@ -91,7 +100,7 @@ class ObjectiveScore:
     key_results: tuple[KeyResultScore, ...]
     as_of: dt.date | None = None  # the day read (as-of clipped to the period)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, flag: FlagOf | None = None) -> dict[str, Any]:
         return {
             "id": self.id,
             "objective": self.objective,
@@ -99,7 +108,7 @@ class ObjectiveScore:
             "period": {"start": self.start.isoformat(), "end": self.end.isoformat()},
             "progress": raw_number(self.progress),
             "status": self.status,
-            "key_results": [kr.to_json() for kr in self.key_results],
+            "key_results": [kr.to_json(flag) for kr in self.key_results],
         }
 
 
@@ -108,9 +117,9 @@ class Scorecard:
     as_of: dt.date
     objectives: tuple[ObjectiveScore, ...] = field(default_factory=tuple)
 
-    def to_json(self) -> dict[str, Any]:
-        """The contract's `northstar okrs --format json` object."""
-        return {"as_of": self.as_of.isoformat(), "objectives": [o.to_json() for o in self.objectives]}
+    def to_json(self, flag: FlagOf | None = None) -> dict[str, Any]:
+        """The contract's `northstar okrs --format json` object (with `flag`: each KR's flag too)."""
+        return {"as_of": self.as_of.isoformat(), "objectives": [o.to_json(flag) for o in self.objectives]}
 
     def to_table(self) -> str:
         """The scorecard for people: one block per objective, one row per key result."""
@@ -156,6 +165,9 @@ class Scorecard:
                 )
                 if kr.problem:
                     notes.append(f"{kr.id}: {kr.problem}")
+                if kr.n is not None:  # a rate: what its reading is out of (CONTRACT.md, Sample sizes)
+                    shaky = " (uncertain: below min_sample)" if kr.uncertain else ""
+                    notes.append(f"{kr.id}: current reading out of n = {format_value(kr.n, 'count')}{shaky}")
                 notes.extend(f"{kr.id}: {note}" for note in kr.notes)
             widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
             numeric = {2, 3, 4, 5, 7}

@@ -236,6 +236,7 @@ def _score_key_result(
         "period_start": start,
         "period_end": end,
         "as_of": day,
+        "sources": tuple(sorted(ctx.project.source_of(kr.metric))) if metric is not None else (),
     }
 
     def unscored(
@@ -267,6 +268,7 @@ def _score_key_result(
             + "; run `northstar validate`"
         )
     reader = ctx.readings.reader(kr, start, end)
+    base["days_read"] = reader.days_read(day)
     baseline: float | None = float(kr.baseline) if kr.baseline is not None else None
     given = kr.baseline is not None
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -71,11 +70,12 @@ class QualityReport:
         return tuple(r for r in self.results if r.source == name)
 
     def failed_error_checks(self, source: str) -> tuple[CheckResult, ...]:
-        """The error-severity failures of one source: what a badge on its charts names."""
+        """The error-severity failures of one source (which numbers they flag: `metrics.quality.flags`)."""
         return tuple(r for r in self.for_source(source) if not r.success and r.severity == "error")
 
     def marked_days(self, source: str, *, severity: Severity | None = None) -> dict[dt.date, list[str]]:
-        """Day -> names of the failed checks that touch it (optionally of one severity)."""
+        """Day -> names of the failed checks that touch it (optionally of one severity). Which numbers
+        and chart periods they flag: `metrics.quality.flags`."""
         out: dict[dt.date, list[str]] = {}
         for result in self.for_source(source):
             if result.success or (severity is not None and result.severity != severity):
@@ -83,16 +83,6 @@ class QualityReport:
             for day in result.days:
                 out.setdefault(day, []).append(result.check)
         return dict(sorted(out.items()))
-
-    def shaded_days(self, sources: Iterable[str]) -> list[dt.date]:
-        """The days a chart of a metric on these sources shades: every day a failed check touches.
-
-        The one home of this rule: the dashboard's charts and the review pack's both ask it.
-        """
-        days: set[dt.date] = set()
-        for source in set(sources):
-            days.update(self.marked_days(source))
-        return sorted(days)
 
     def to_table(self) -> str:
         """A plain-text table, one line per check, failures first within each source."""

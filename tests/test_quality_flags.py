@@ -1,0 +1,207 @@
+"""Which numbers a failed data check flags (CONTRACT.md, "Data checks on numbers"): a key result only
+when a failed check touches a day its current reading reads, a check without days or a failing
+freshness flags every number of its source, and warnings are warnings.
+
+The data: at 10:00 UTC each day, Sep 1 .. Oct 31 2026, an event of every third user of u1..u20
+(sign-ups on Sep 1..3, sessions after), with every row of Oct 3 missing its user (a broken identity join): the built-in `user_not_null`
+check (severity error) fails on Oct 3 and on no other day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from metrics.engine import Engine
+from metrics.load import project_from_dicts
+from metrics.okrs import KeyResultScore, score
+from metrics.quality import run_checks
+from metrics.quality.flags import flag_for, number_flag, period_shading
+from metrics.quality.report import CheckResult, QualityReport
+
+D = dt.date
+BAD_DAY = D(2026, 10, 3)
+NOW = dt.datetime(2026, 11, 1, 1, 0)  # the checks' clock: the night after the data's last day
+PERIOD = {"start": "2026-10-01", "end": "2026-12-31"}
+METRICS = {
+    "events": {"type": "count", "source": "events"},
+    "wau": {"type": "active_users", "source": "events", "window": 7},
+    "d7": {"type": "retention", "source": "events", "cohort_event": "signup", "offset": 7},
+}
+
+
+def _events(path: Path) -> None:
+    rows: list[dict[str, Any]] = []
+    for n in range(61):
+        day = D(2026, 9, 1) + dt.timedelta(days=n)
+        for u in range(1, 21):
+            if (n + u) % 3:  # not everyone every day
+                continue
+            user = None if day == BAD_DAY else f"u{u}"
+            event = "signup" if n < 3 else "session_start"
+            rows.append({"ts": dt.datetime.combine(day, dt.time(10)), "user_id": user, "event": event})
+    pl.DataFrame(rows).write_parquet(path)
+
+
+KEY_RESULTS = [
+    {"id": "week_after", "metric": "events", "read": "trailing_7d", "target": 1000},  # Oct 5-11 as of Oct 11
+    {"id": "week_of", "metric": "events", "read": "trailing_7d", "target": 1000},  # read as of Oct 8
+    {"id": "quarter", "metric": "events", "read": "period_to_date", "target": 10000},
+    {"id": "wau_now", "metric": "wau", "read": "latest", "target": 100},
+    {"id": "d7_now", "metric": "d7", "read": "latest", "target": 0.9, "baseline": 0.1},
+]
+
+
+def _engine(root: Path, checks: dict[str, Any] | None = None) -> Engine:
+    source: dict[str, Any] = {
+        "type": "parquet",
+        "path": "events.parquet",
+        "columns": {"timestamp": "ts", "user": "user_id", "event": "event"},
+    }
+    if checks:
+        source["checks"] = checks
+    project = project_from_dicts(
+        sources={"events": source},
+        metrics=METRICS,
+        okrs=[{"id": "o", "objective": "O", "period": PERIOD, "key_results": KEY_RESULTS}],
+        root=root,
+    )
+    return Engine(project, today=lambda: D(2026, 11, 1))
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("flags")
+    _events(folder / "events.parquet")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def setup(root: Path) -> tuple[Engine, QualityReport]:
+    engine = _engine(root)
+    return engine, run_checks(engine.project, engine, now=NOW)
+
+
+def _scores(engine: Engine, as_of: dt.date) -> dict[str, KeyResultScore]:
+    card = score(engine.project, engine, as_of, forecast=False)
+    return {kr.id: kr for objective in card.objectives for kr in objective.key_results}
+
+
+def test_the_fixture_fails_one_error_check_on_one_day(setup: tuple[Engine, QualityReport]) -> None:
+    _, report = setup
+    failed = report.failures
+    assert [(r.check, r.severity, r.days) for r in failed] == [("user_not_null", "error", (BAD_DAY,))]
+
+
+def test_a_key_result_is_flagged_only_when_its_reading_reads_the_bad_day(
+    setup: tuple[Engine, QualityReport],
+) -> None:
+    engine, report = setup
+    late = _scores(engine, D(2026, 10, 11))
+    # trailing 7 days as of Oct 11 read Oct 5..11: the bad day is not among them
+    assert late["week_after"].days_read == (D(2026, 10, 5), D(2026, 10, 11))
+    assert number_flag(report, late["week_after"]) is None
+    # a latest read of a 7-day active-users metric reads the window's 7 days: Oct 5..11
+    assert late["wau_now"].days_read == (D(2026, 10, 5), D(2026, 10, 11))
+    assert number_flag(report, late["wau_now"]) is None
+    # the quarter so far reads Oct 1..11
+    flag = number_flag(report, late["quarter"])
+    assert flag is not None and flag.severity == "error" and flag.words == "Data check failed"
+    assert flag.names == ("events: user_not_null",)
+    assert flag.to_json() == {
+        "severity": "error",
+        "checks": [
+            {"source": "events", "check": "user_not_null", "severity": "error", "days": ["2026-10-03"]}
+        ],
+    }
+    early = _scores(engine, D(2026, 10, 8))
+    assert early["week_of"].days_read == (D(2026, 10, 2), D(2026, 10, 8))
+    assert number_flag(report, early["week_of"]) is not None
+    assert number_flag(report, early["wau_now"]) is not None  # Oct 2..8 holds the bad day
+
+
+def test_a_cohort_reading_reads_its_cohorts_and_their_returns(setup: tuple[Engine, QualityReport]) -> None:
+    engine, report = setup
+    # d7 latest as of Oct 10: the cohort of Oct 3, returns on Oct 10 -> it reads the bad day
+    on = _scores(engine, D(2026, 10, 10))["d7_now"]
+    assert on.days_read == (BAD_DAY, D(2026, 10, 10))
+    assert number_flag(report, on) is not None
+    # as of Oct 11 the cohort is Oct 4: nothing of Oct 3 is read
+    after = _scores(engine, D(2026, 10, 11))["d7_now"]
+    assert after.days_read == (D(2026, 10, 4), D(2026, 10, 11))
+    assert number_flag(report, after) is None
+
+
+def _result(check: str, severity: str, success: bool, *days: dt.date, source: str = "events") -> CheckResult:
+    return CheckResult(source, check, severity, success, None, "", days=days)  # type: ignore[arg-type]
+
+
+def _report(*results: CheckResult) -> QualityReport:
+    return QualityReport(results, dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
+
+
+OCT = (D(2026, 10, 5), D(2026, 10, 11))
+
+
+def test_warnings_are_warnings_and_errors_win() -> None:
+    warn = _result("volume", "warn", False, D(2026, 10, 7))
+    flag = flag_for(_report(warn), ["events"], OCT)
+    assert flag is not None and flag.severity == "warn" and flag.words == "Data warning"
+    error = _result("user_not_null", "error", False, D(2026, 10, 6))
+    both = flag_for(_report(warn, error), ["events"], OCT)
+    assert both is not None and both.severity == "error"
+    assert [r.check for r in both.checks] == ["user_not_null", "volume"]  # errors first
+    # a warning outside the days read flags nothing; a passed check never flags
+    assert flag_for(_report(_result("volume", "warn", False, D(2026, 9, 1))), ["events"], OCT) is None
+    assert flag_for(_report(_result("x", "error", True, D(2026, 10, 6))), ["events"], OCT) is None
+    # another source's failure does not flag this number
+    assert (
+        flag_for(_report(_result("x", "error", False, D(2026, 10, 6), source="other")), ["events"], OCT)
+        is None
+    )
+
+
+def test_a_check_without_days_flags_every_number_of_its_source() -> None:
+    table_level = _result("expect_table_row_count_to_be_between", "error", False)
+    report = _report(table_level)
+    for span in (OCT, (D(2020, 1, 1), D(2020, 1, 1)), None):
+        flag = flag_for(report, ["events"], span)
+        assert flag is not None and flag.severity == "error"
+    assert flag_for(report, ["other"], OCT) is None
+
+
+def test_failing_freshness_at_the_as_of_flags_every_number_of_its_source() -> None:
+    stale = CheckResult("events", "freshness", "error", False, None, "the newest row is 5d old")
+    flag = flag_for(_report(stale), ["events"], OCT)
+    assert flag is not None and flag.severity == "error" and flag.names == ("events: freshness",)
+    late = CheckResult("events", "freshness", "warn", False, None, "the newest row is 30h old")
+    warned = flag_for(_report(late), ["events"], OCT)
+    assert warned is not None and warned.severity == "warn"
+    fresh = CheckResult("events", "freshness", "error", True, None, "the newest row is 2h old")
+    assert flag_for(_report(fresh), ["events"], OCT) is None
+
+
+def test_no_report_no_flag() -> None:
+    assert flag_for(None, ["events"], OCT) is None
+
+
+def test_a_key_result_chart_shades_its_period_up_to_the_day_read(setup: tuple[Engine, QualityReport]) -> None:
+    engine, report = setup
+    later = _scores(engine, D(2026, 10, 11))["week_after"]
+    (mark,) = period_shading(report, later, engine.calendar)
+    assert (mark.severity, mark.periods, mark.checks) == ("error", (BAD_DAY,), ("events: user_not_null",))
+    # read as of Oct 2, the chart ends before the bad day: nothing to shade
+    assert period_shading(report, _scores(engine, D(2026, 10, 2))["week_after"], engine.calendar) == ()
+
+
+def test_a_stale_source_at_the_as_of_flags_every_key_result(root: Path) -> None:
+    engine = _engine(root, {"freshness": {"warn_after": "1h", "error_after": "2d"}})
+    stale = run_checks(engine.project, engine, now=NOW + dt.timedelta(days=5))
+    assert [r.check for r in stale.failures if r.severity == "error"] == ["user_not_null", "freshness"]
+    for kr in _scores(engine, D(2026, 10, 11)).values():
+        flag = number_flag(stale, kr)
+        assert flag is not None and flag.severity == "error" and "events: freshness" in flag.names, kr.id
