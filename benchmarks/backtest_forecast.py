@@ -144,7 +144,7 @@ def demo_cases(events: int, seed: int, end: dt.date, every: int) -> list[Case]:
     from metrics.okrs.scoring import project_key_result, read_key_result
 
     folder = Path(tempfile.mkdtemp(prefix="northstar-backtest-"))
-    summary = generate_demo(folder / "data", events=events, seed=seed, end=end)
+    summary = generate_demo(folder / "data" / "demo", events=events, seed=seed, end=end)
     config = folder / "config"
     config.mkdir()
     for name in ("project.yaml", "metrics.yaml"):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
@@ -27,6 +29,46 @@ def kind_of(dtype: pl.DataType) -> ColumnKind:
     if dtype == pl.Date:
         return "date"
     return "other"
+
+
+_GLOB_CHARS = re.compile(r"[*?[]")
+
+
+SYSTEM_FOLDERS = tuple(Path(p) for p in ("/etc", "/proc", "/sys", "/dev", "/boot", "/root", "/run"))
+
+
+def unsafe_root(folder: str, root: Path) -> str | None:
+    """Why a data root may not be used (it opens the server's system folders), or None."""
+    resolved = (root / folder).resolve()
+    for system in SYSTEM_FOLDERS:
+        if system.is_relative_to(resolved) or resolved.is_relative_to(system):
+            return f"data root {folder!r} opens the server's system folder {system}"
+    return None
+
+
+def outside_roots(path: str, root: Path, data_roots: Sequence[str]) -> str | None:
+    """Why a source may not read `path` (a file or a glob), or None when it may.
+
+    Once symlinks are resolved, the path, its glob's fixed part and every file the glob matches must
+    lie inside the project folder `root` or a data root (relative to `root`, or absolute). The
+    message names what the YAML says, never a file's content or where a link points."""
+    allowed = [root.resolve(), *((root / extra).resolve() for extra in data_roots)]
+
+    def inside(candidate: Path) -> bool:
+        resolved = candidate.resolve()
+        return any(resolved.is_relative_to(folder) for folder in allowed)
+
+    pattern = root / path  # an absolute path stays itself
+    parts = pattern.parts
+    fixed = next((i for i, part in enumerate(parts) if _GLOB_CHARS.search(part)), len(parts))
+    where = "the project folder and the data roots project.yaml lists"
+    if not inside(Path(*parts[:fixed])):
+        return f"path {path!r} is outside {where}"
+    if fixed < len(parts) and not all(
+        inside(Path(match)) for match in glob.iglob(str(pattern), recursive=True)
+    ):
+        return f"path {path!r} matches files outside {where}"
+    return None
 
 
 class FileConnector:

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from dashboard import worker
-from metrics.definitions.calendar import Calendar
 from metrics.definitions.models import MetricDef
 from metrics.definitions.project import FILES, Project
 from metrics.engine.request import MetricRequest, MetricResult
@@ -72,8 +71,9 @@ def project_key(project_: Project) -> str:
 def _engine(config_dir: str, key: str, _project: Project) -> Engine:
     from metrics.engine import Engine
 
-    calendar = Calendar.of(_project.settings)
-    return Engine(_project, today=calendar.today)
+    # The engine's own clock, as `northstar okrs` and `snapshot` build theirs: scoring gets the same
+    # inputs on every surface, so the same as-of gives the same forecast and status.
+    return Engine(_project)
 
 
 def engine(config_dir: str, project_: Project) -> Engine:

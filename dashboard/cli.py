@@ -111,10 +111,12 @@ def load(config: Path, *, check_data: bool = True) -> Project:
     return project
 
 
-def _engine(project: Project, today: dt.date | None = None) -> Engine:
+def _engine(project: Project) -> Engine:
+    """The engine every command scores with: its clock is the engine's own (the project's today),
+    as on the dashboard; an as-of date is an argument to scoring, never the clock."""
     from metrics.engine import Engine
 
-    return Engine(project, today=(lambda: today) if today else None)
+    return Engine(project)
 
 
 @app.command()
@@ -287,7 +289,7 @@ def okrs(
     from metrics.okrs.scoring import score
 
     project = load(config)
-    card = score(project, _engine(project, day), day)
+    card = score(project, _engine(project), day)
     typer.echo(json.dumps(card.to_json(), indent=2) if fmt == TableJson.json else card.to_table())
 
 
@@ -361,7 +363,7 @@ def snapshot(
 
     day = _date(as_of, "--as-of")
     project = load(config)
-    summary = build_pack(project, _engine(project, day), out, as_of=day, base_url=base_url)
+    summary = build_pack(project, _engine(project), out, as_of=day, base_url=base_url)
     typer.echo(str(summary))
 
 
@@ -411,7 +413,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(getattr(exc, "exit_code", 2) or 2)
     except NorthstarError as exc:
         typer.echo(f"error: {_one_sentence(exc)}", err=True)
-        sys.exit(1)
+        sys.exit(getattr(exc, "exit_code", 1))  # 2 for a request out of bounds (RangeTooLong)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # the promise is no traceback; name the failure so it can be reported

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from connectors.files import outside_roots, unsafe_root
 from connectors.models import ID_PATTERN, FileSource, SourceConfig, SqlSource
 from metrics.definitions.models import METRIC_MODELS, MetricDef, Objective, ProjectConfig
 from metrics.definitions.problems import ConfigError, Problem, Subject
@@ -68,11 +69,40 @@ def load_project(
                 "ids are lower snake_case: start with a letter, then letters, digits or _",
             )
             continue
+        if Subject.source(name) in reader.broken:
+            continue  # its problem is reported (a duplicate key, an unset variable...)
         try:
             sources[name] = source_adapter.validate_python(plain(raw))
         except ValidationError as exc:
             reader.schema_errors("sources.yaml", ("sources", name), exc, fields(FileSource, SqlSource))
             reader.broken.add(Subject.source(name))
+
+    data_roots = []
+    for index, folder in enumerate(settings.data_roots):
+        if why := unsafe_root(folder, root):
+            reader.add(
+                "project.yaml",
+                ("data_roots", index),
+                why,
+                "list only the folders that hold data",
+                at_value=True,
+            )
+        else:
+            data_roots.append(folder)
+    for name, source in list(sources.items()):
+        if isinstance(source, FileSource) and (why := outside_roots(source.path, root, data_roots)):
+            if project_tree is None and (root / "project.yaml").exists():  # unreadable: roots unknown
+                del sources[name]
+                reader.broken.add(Subject.source(name))
+                continue
+            reader.add(
+                "sources.yaml",
+                ("sources", name, "path"),
+                f"source {name!r}: {why}",
+                "move the data into the project folder, or list its folder under `data_roots:` in project.yaml",
+                at_value=True,
+                subject=Subject.source(name),
+            )
 
     metric_adapter: TypeAdapter[MetricDef] = TypeAdapter(MetricDef)
 
@@ -93,6 +123,9 @@ def load_project(
             reader.add("metrics.yaml", ("metrics", name), f"metric {name!r} must be a mapping with a `type:`")
             invalid[name] = "its definition has errors"
             continue
+        if Subject.metric(name) in reader.broken:
+            invalid[name] = "its definition has errors"
+            continue
         try:
             metrics[name] = metric_adapter.validate_python(plain(raw))
         except ValidationError as exc:
@@ -102,6 +135,8 @@ def load_project(
     okrs: list[Objective] = []
     section = top_section(reader, "okrs.yaml", reader.read("okrs.yaml"), "okrs", CommentedSeq)
     for index, raw in enumerate(section or []):
+        if isinstance(raw, CommentedMap) and Subject.okr(str(raw.get("id"))) in reader.broken:
+            continue
         try:
             okrs.append(Objective.model_validate(plain(raw)))
         except ValidationError as exc:

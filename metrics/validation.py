@@ -25,6 +25,7 @@ from metrics.definitions.models import (
 )
 from metrics.definitions.problems import Problem, Subject, did_you_mean
 from metrics.definitions.project import Collector, Project
+from metrics.engine.request import too_long
 from metrics.quality import check_columns, validate_checks
 
 NUMERIC: frozenset[ColumnKind] = frozenset({"integer", "float", "boolean"})
@@ -179,6 +180,9 @@ def _check_okrs(out: Collector) -> None:
             continue
         seen_objectives.add(objective.id)
         start, end = objective_period(objective, calendar, today)
+        if problem := too_long(start, end):
+            out.at("okrs.yaml", (*where, "period"), f"the period {problem}", subject=subject)
+            continue
         if sum(kr.weight for kr in objective.key_results) <= 0:
             out.at(
                 "okrs.yaml",
@@ -397,6 +401,8 @@ def prune(project: Project, problems: list[Problem]) -> Project:
                         reason = f"it uses {ref!r}, which is not available"
             elif metric.source in bad_sources or metric.source not in project.sources:
                 reason = f"its source {metric.source!r} has errors"
+            elif broken_dims := [key for key in metric.filter if (metric.source, key) in bad_dims]:
+                reason = f"it filters on {broken_dims[0]!r}, a dimension of {metric.source!r} that has errors"
             if reason:
                 del metrics[metric_id]
                 skipped[metric_id] = reason

@@ -1,7 +1,7 @@
 """A small copy of the demo project for the dashboard's tests, browser test and benchmark.
 
 `make_demo(dir, events)` generates the demo's events into `dir/data/events.parquet` and copies the
-shipped `config/` YAML next to it with the source path pointing there, so the app runs on exactly
+shipped `config/` YAML next to it with the source path (and the data root) pointing there, so the app runs on exactly
 the project a PM gets, only smaller.
 """
 
@@ -71,6 +71,11 @@ def make_demo(folder: Path, events: int = 30_000, seed: int = 7) -> tuple[Path, 
             source["path"] = "../data/events.parquet"
     with sources_file.open("w", encoding="utf-8") as out:
         yaml.dump(tree, out)
+    project_file = config / "project.yaml"
+    settings = yaml.load(project_file.read_text(encoding="utf-8"))
+    settings["data_roots"] = ["../data"]
+    with project_file.open("w", encoding="utf-8") as out:
+        yaml.dump(settings, out)
     return config, summary
 
 

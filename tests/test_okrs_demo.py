@@ -30,7 +30,7 @@ def test_the_shipped_okrs_are_valid_and_shaped_like_a_team_s() -> None:
 
 
 def _demo_project(tmp_path: Path, end: dt.date, events: int):  # type: ignore[no-untyped-def]
-    summary = generate_demo(tmp_path / "data", events=events, seed=7, end=end)
+    summary = generate_demo(tmp_path / "data" / "demo", events=events, seed=7, end=end)
     config = tmp_path / "config"
     config.mkdir()
     for name in ("project.yaml", "metrics.yaml", "okrs.yaml"):

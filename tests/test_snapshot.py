@@ -103,13 +103,13 @@ def copy_project(
 ) -> Path:
     """The small demo's YAML in `folder`, reading the demo's data where it is; new okrs/project files."""
     folder.mkdir(parents=True)
-    data = str(small_demo.parent / "data" / "demo") + "/"
-    for path in small_demo.glob("*.yaml"):
-        (folder / path.name).write_text(path.read_text().replace("../data/demo/", data))
+    data = str(small_demo.parent / "data" / "demo")
+    for path in small_demo.glob("*.yaml"):  # the source's path and project.yaml's data root
+        (folder / path.name).write_text(path.read_text().replace("../data/demo", data))
     if okrs is not None:
         (folder / "okrs.yaml").write_text(okrs)
     if project_yaml is not None:
-        (folder / "project.yaml").write_text(project_yaml)
+        (folder / "project.yaml").write_text(project_yaml + f"data_roots: ['{data}']\n")
     return folder
 
 
@@ -127,7 +127,8 @@ def project(config: Path) -> Project:
 
 @pytest.fixture(scope="module")
 def engine(project: Project) -> Engine:
-    return Engine(project, today=lambda: AS_OF)
+    # as `northstar okrs` and `snapshot` build it: the as-of is an argument to scoring, not the clock
+    return Engine(project)
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import datetime as dt
 import math
 import re
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -93,10 +94,23 @@ class ReviewSettings(StrictModel):
     )
     base_url: str | None = Field(default=None, description="Where the dashboard is served, for shared links.")
 
+    @field_validator("base_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        return None if value is None else http_url(value)
+
     def grain_of(self, metric_id: str, metric_type: str) -> Grain:
         """The grain a pinned metric is charted at: its `grains` entry, else week for a rate (day by
         day, a rate over a handful of users zigzags between 0 and 100%), else day."""
         return self.grains.get(metric_id) or ("week" if metric_type in RATE_TYPES else "day")
+
+
+def http_url(value: str) -> str:
+    """An absolute http(s) URL, or ValueError: links built on it must not run script (`javascript:`)."""
+    parts = urlsplit(value.strip())
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL; write it like https://northstar.acme.example")
+    return value.strip()
 
 
 class ProjectConfig(StrictModel):
@@ -105,6 +119,11 @@ class ProjectConfig(StrictModel):
     week_start: Literal["monday", "sunday"] = "monday"
     fiscal_year_start: int = Field(
         default=1, ge=1, le=12, description="Month number that starts the fiscal year."
+    )
+    data_roots: list[str] = Field(
+        default_factory=list,
+        description="Folders outside the project folder that file sources may read (relative to the "
+        "project folder, or absolute).",
     )
     thresholds: StatusThresholds = Field(default_factory=StatusThresholds)
     review: ReviewSettings = Field(default_factory=ReviewSettings)

@@ -16,6 +16,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
 from connectors.models import SOURCE_TYPES
 from metrics.definitions.models import METRIC_TYPES, ProjectConfig
@@ -26,8 +27,93 @@ from metrics.definitions.project import REQUIRED_FILES
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
+# A YAML file of definitions; larger ones are refused before parsing. ruamel reads round-trip YAML at
+# roughly 30-100 KB/s, so this bounds a load to seconds (the demo's metrics.yaml is 6 KB).
+MAX_FILE_BYTES = 512 * 1024
+MAX_ALIAS_NODES = 10_000  # nodes that aliases (`*name`) may add to a file once expanded
+
+
+class TooManyAliasNodes(Exception):
+    def __init__(self, mark: Any) -> None:
+        super().__init__("YAML aliases expand too far")
+        self.mark = mark
+
+
 class _DatesAsText(RoundTripConstructor):
-    """Leave dates as text so pydantic parses them and reports an impossible date at its place."""
+    """Leave dates as text so pydantic parses them and reports an impossible date at its place.
+
+    Before building anything it counts what aliases add (an "alias bomb" of a few KB expands to
+    billions of nodes) and refuses a document beyond MAX_ALIAS_NODES.
+    """
+
+    duplicates: list[tuple[tuple[Any, ...], Any, Any, int | None]]  # (mapping's path, key, mark, first line)
+
+    def get_single_data(self) -> Any:
+        node = self.composer.get_single_node()
+        if node is None:
+            return None
+        _check_alias_expansion(node)
+        self.paths = _mapping_paths(node)
+        self.duplicates = []
+        return self.construct_document(node)
+
+    def check_mapping_key(self, node: Any, key_node: Any, mapping: Any, key: Any, value: Any) -> bool:
+        """Note a duplicate key (its definition is dropped by the reader) and keep the first value."""
+        if key in mapping:
+            try:
+                first: int | None = mapping.lc.key(key)[0] + 1
+            except (AttributeError, KeyError, TypeError):
+                first = None
+            self.duplicates.append((self.paths.get(id(node), ()), key, key_node.start_mark, first))
+            return False
+        return True
+
+
+def _mapping_paths(root: Node) -> dict[int, tuple[Any, ...]]:
+    """Where each mapping node of a composed document stands (keys and list indexes)."""
+    paths: dict[int, tuple[Any, ...]] = {}
+    pending: list[tuple[Node, tuple[Any, ...]]] = [(root, ())]
+    while pending:
+        node, path = pending.pop()
+        if id(node) in paths:
+            continue
+        if isinstance(node, MappingNode):
+            paths[id(node)] = path
+            pending += [(value, (*path, key.value)) for key, value in node.value]
+        elif isinstance(node, SequenceNode):
+            paths[id(node)] = path
+            pending += [(item, (*path, index)) for index, item in enumerate(node.value)]
+    return paths
+
+
+def _check_alias_expansion(root: Node) -> None:
+    """Raise TooManyAliasNodes, marked at the collection holding the alias that passes the budget.
+
+    The composed graph shares an anchored node among its aliases, so sizes are counted once per
+    node (linear time) while the nodes that aliases add are summed as they would be built."""
+    sizes: dict[int, int] = {}
+    added = 0
+
+    def size(node: Node, parent: Node) -> int:
+        nonlocal added
+        known = sizes.get(id(node))
+        if known is not None:  # a second visit is an alias: it adds a copy of the whole subtree
+            added += known
+            if added > MAX_ALIAS_NODES:
+                raise TooManyAliasNodes(parent.start_mark)
+            return known
+        sizes[id(node)] = 1  # while in progress (a recursive alias counts as one node)
+        total = 1
+        if isinstance(node, MappingNode):
+            for key, value in node.value:
+                total += size(key, node) + size(value, node)
+        elif isinstance(node, SequenceNode):
+            for item in node.value:
+                total += size(item, node)
+        sizes[id(node)] = total
+        return total
+
+    size(root, root)
 
 
 _DatesAsText.add_constructor("tag:yaml.org,2002:timestamp", RoundTripConstructor.construct_yaml_str)
@@ -43,6 +129,14 @@ def _item_of(file: str, path: tuple[Any, ...]) -> Subject:
         if file == "okrs.yaml":
             return Subject.okr(str(path[1]))
     return Subject.file(file)
+
+
+def is_connection_field(file: str, path: tuple[Any, ...]) -> bool:
+    """Where `${NAME}` is expanded: a source's `url` and the sign-in settings under project.yaml's
+    `auth:`. Nowhere else, so no label, description or title can publish the server's environment."""
+    if file == "sources.yaml":
+        return len(path) == 3 and path[0] == "sources" and path[2] == "url"
+    return file == "project.yaml" and len(path) >= 2 and path[0] == "auth"
 
 
 # --- layer (a): syntax and schema -----------------------------------------------------------
@@ -65,10 +159,13 @@ class Reader:
         hint: str | None = None,
         *,
         at_value: bool = False,
+        subject: Subject | None = None,
     ) -> None:
         tree = self.trees.get(file)
         loc = value_location(self.root, file, tree, path) if at_value else locate(self.root, file, tree, path)
-        self.problems.append(Problem(message, loc, hint))
+        self.problems.append(Problem(message, loc, hint, subject))
+        if subject is not None:
+            self.broken.add(subject)
 
     def read(self, file: str) -> Any:
         path = self.root / file
@@ -84,7 +181,19 @@ class Reader:
                 )
             return None
         try:
-            text = path.read_text(encoding="utf-8")
+            with path.open("rb") as stream:  # at most one byte past the limit, whatever the file is
+                data = stream.read(MAX_FILE_BYTES + 1)
+            if len(data) > MAX_FILE_BYTES:
+                self.problems.append(
+                    Problem(
+                        f"{file} is larger than {MAX_FILE_BYTES // 1024} KB",
+                        Location(display_path(self.root, file), 1, 1),
+                        f"Northstar reads definition files of up to {MAX_FILE_BYTES // 1024} KB; remove what is unused",
+                    )
+                )
+                self.broken.add(Subject.file(file))
+                return None
+            text = data.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             self.problems.append(
                 Problem(f"cannot read {file}: {exc}", Location(display_path(self.root, file), 1, 1))
@@ -113,6 +222,17 @@ class Reader:
             self.problems.append(Problem(message, Location(display_path(self.root, file), line, col), hint))
             self.broken.add(Subject.file(file))
             return None
+        except TooManyAliasNodes as exc:
+            where = Location(display_path(self.root, file), exc.mark.line + 1, exc.mark.column + 1)
+            self.problems.append(
+                Problem(
+                    f"YAML aliases expand to more than {MAX_ALIAS_NODES:,} nodes",
+                    where,
+                    "write the definitions out, or use fewer `*alias` references",
+                )
+            )
+            self.broken.add(Subject.file(file))
+            return None
         except Exception as exc:  # ruamel raises a few non-marked errors for odd input
             self.problems.append(
                 Problem(f"cannot parse {file}: {exc}", Location(display_path(self.root, file), 1, 1))
@@ -122,10 +242,19 @@ class Reader:
         if tree is None:
             tree = CommentedMap()
             self.trees[file] = tree
+        for parent, key, mark, first in getattr(yaml.constructor, "duplicates", []):
+            subject = self._item_of(file, (*parent, key))
+            where = Location(display_path(self.root, file), mark.line + 1, mark.column + 1)
+            hint = f"first defined on line {first}" if first else None
+            self.problems.append(Problem(f"duplicate key {str(key)!r}", where, hint, subject))
+            self.broken.add(subject)  # only the definition holding it; the whole file for a top-level key
+            if subject.kind == "file":
+                return None
         self._expand_env(file, tree, ())
         return tree
 
     def _expand_env(self, file: str, node: Any, path: tuple[Any, ...]) -> None:
+        """Replace `${NAME}` in connection fields; anywhere else it is an error (never expanded)."""
         items: list[tuple[str | int, Any]]
         if isinstance(node, CommentedMap):
             items = list(node.items())
@@ -134,22 +263,45 @@ class Reader:
         else:
             return
         for key, value in items:
-            if isinstance(value, str) and "${" in value:
-                missing = [name for name in _ENV.findall(value) if name not in self.env]
-                for name in missing:
-                    self.add(
-                        file,
-                        (*path, key),
-                        f"environment variable {name} is not set",
-                        f"export {name}=... before running northstar",
-                        at_value=True,
-                    )
-                if missing:
-                    self.broken.add(_item_of(file, (*path, key)))
-                else:
-                    node[key] = _ENV.sub(lambda m: self.env[m.group(1)], value)
-            else:
+            if not (isinstance(value, str) and "${" in value):
                 self._expand_env(file, value, (*path, key))
+                continue
+            where = (*path, key)
+            subject = self._item_of(file, where)
+            if not is_connection_field(file, where):
+                shown = next(iter(_ENV.findall(value)), None)
+                written = f"${{{shown}}}" if shown else "${...}"
+                self.add(
+                    file,
+                    where,
+                    f"`{key}` may not use {written}: environment variables are expanded only in "
+                    "connection fields (a source's `url`, the `auth:` settings)",
+                    at_value=True,
+                    subject=None if subject.kind == "file" else subject,  # leave the literal text
+                )
+                continue
+            missing = [name for name in _ENV.findall(value) if name not in self.env]
+            for name in missing:
+                self.add(
+                    file,
+                    where,
+                    f"environment variable {name} is not set",
+                    f"export {name}=... before running northstar",
+                    at_value=True,
+                )
+            if missing:
+                self.broken.add(subject)
+            else:
+                node[key] = _ENV.sub(lambda m: self.env[m.group(1)], value)
+
+    def _item_of(self, file: str, path: tuple[Any, ...]) -> Subject:
+        """The definition a node belongs to (an objective by its id when it has one)."""
+        if file == "okrs.yaml" and len(path) >= 2:
+            okrs = (self.trees.get(file) or {}).get("okrs")
+            objective = okrs[path[1]] if isinstance(okrs, CommentedSeq) else None
+            if isinstance(objective, CommentedMap) and isinstance(objective.get("id"), str):
+                return Subject.okr(objective["id"])
+        return _item_of(file, path)
 
     def schema_errors(
         self, file: str, base: tuple[Any, ...], exc: ValidationError, allowed: set[str]

@@ -29,7 +29,15 @@ from metrics.definitions.models import (
 from metrics.definitions.problems import did_you_mean
 from metrics.definitions.project import Project
 from metrics.engine.backend import Backend
-from metrics.engine.request import COMPARISONS, Comparison, MetricError, MetricRequest, MetricResult, Window
+from metrics.engine.request import (
+    COMPARISONS,
+    Comparison,
+    MetricError,
+    MetricRequest,
+    MetricResult,
+    Window,
+    check_range,
+)
 
 Values = dict[str, pl.DataFrame]  # metric id -> period, [by], value, numerator, denominator (filled)
 COUNTS = ("numerator", "denominator")  # what a rate is out of (null for other types)
@@ -178,6 +186,7 @@ class Engine:
             end = last if end is None else end
         if start > end:
             raise MetricError(f"the range starts on {start} after it ends on {end}; swap --start and --end")
+        check_range(start, end)
         span_end = request.span_end
         if span_end is not None:
             if not start <= span_end <= end:

@@ -24,6 +24,30 @@ class MetricError(NorthstarError):
     """
 
 
+MAX_RANGE_DAYS = 18_262  # 50 years: far beyond any product's history, small enough to compute
+
+
+class RangeTooLong(MetricError):
+    """A request or period longer than MAX_RANGE_DAYS; the command line exits with code 2."""
+
+    exit_code = 2
+
+
+def too_long(start: dt.date, end: dt.date) -> str | None:
+    """The one bound on the days a request, an objective's period or a trailing read covers (every
+    surface: the command line, the dashboard's link, the review pack, okrs.yaml): what is wrong, or None."""
+    days = (end - start).days + 1
+    if days <= MAX_RANGE_DAYS:
+        return None
+    return f"{start} .. {end} covers {days:,} days; Northstar computes at most {MAX_RANGE_DAYS:,} days (50 years)"
+
+
+def check_range(start: dt.date, end: dt.date) -> None:
+    problem = too_long(start, end)
+    if problem:
+        raise RangeTooLong(f"the range {problem} at once; choose a shorter range")
+
+
 @dataclass(frozen=True)
 class MetricRequest:
     metrics: tuple[str, ...]
