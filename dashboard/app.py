@@ -32,7 +32,7 @@ worker.shared()
 import streamlit as st  # noqa: E402
 
 from connectors.errors import NorthstarError  # noqa: E402
-from dashboard import cache, state  # noqa: E402
+from dashboard import auth, cache, state  # noqa: E402
 from dashboard.views.common import CTX_KEY, Ctx, md  # noqa: E402
 from metrics.definitions.calendar import Calendar, last_complete_day  # noqa: E402
 from metrics.definitions.models import GRAINS, FunnelMetric, RetentionMetric  # noqa: E402
@@ -258,6 +258,7 @@ def main() -> None:
         initial_sidebar_state="collapsed" if review_hint else "expanded",
     )
     st.markdown(APP_CSS, unsafe_allow_html=True)
+    signed_in = auth.gate()  # before anything of the project is read: stops the run when refused
     folder = config_dir()
     if folder == ROOT / "config" and not os.environ.get("NORTHSTAR_NO_DEMO"):
         try:
@@ -350,6 +351,8 @@ def main() -> None:
                 "Open review mode", ctx.share_url(view.replace(review=True)), icon=":material/slideshow:"
             )
             st.caption(f"Config: `{md(folder)}` · definitions `{project.fingerprint[:8]}`")
+    if signed_in is not None:
+        auth.signed_in_box(signed_in)
 
     mark("total")
     runner = ctx.quality_runner()

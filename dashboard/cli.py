@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Sequence
 from enum import StrEnum
@@ -313,40 +312,43 @@ def serve(
     config: ConfigOption = DEFAULT_CONFIG,
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
     host: Annotated[
-        str, typer.Option(help="Address to bind; other than 127.0.0.1 exposes the dashboard.")
+        str, typer.Option(help="Address to bind; any but loopback needs sign-in or --no-auth.")
     ] = "127.0.0.1",
+    public_url: Annotated[
+        str | None,
+        typer.Option("--public-url", help="The URL people open (default http://localhost:PORT)."),
+    ] = None,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="Serve without sign-in, even on a shared address.")
+    ] = False,
+    cookie_secret_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--cookie-secret-file",
+            help="File (outside the project) holding the sign-in cookie secret; default $NORTHSTAR_COOKIE_SECRET.",
+        ),
+    ] = None,
 ) -> None:
-    """Run the Streamlit dashboard on the project."""
+    """Run the Streamlit dashboard on the project (docs/deploy.md: sign-in, proxies, services)."""
+    from dashboard.server import plan_serve
+    from dashboard.server import serve as run_server
+
     config = _resolve_config(config)
-    load(config, check_data=False)  # fail early, with one sentence, on a missing folder; makes the demo data
-    if host not in {"127.0.0.1", "localhost", "::1"}:
-        typer.echo(f"warning: binding {host}: the dashboard is reachable from other machines", err=True)
-    env = {**os.environ, "NORTHSTAR_CONFIG": str(config.resolve())}
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(REPO / "dashboard" / "app.py"),
-        "--server.address",
-        host,
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--client.toolbarMode",
-        "minimal",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    typer.echo(
-        f"Northstar on http://{'localhost' if host == '127.0.0.1' else host}:{port} (Ctrl+C stops it)",
-        err=True,
+    project = load(config, check_data=False)  # fail early on a missing folder; makes the demo data
+    plan = plan_serve(
+        project,
+        host=host,
+        port=port,
+        public_url=public_url,
+        no_auth=no_auth,
+        cookie_secret_file=cookie_secret_file,
     )
-    try:
-        raise typer.Exit(subprocess.call(command, env=env))
-    except KeyboardInterrupt:
-        raise typer.Exit(0) from None
+    if no_auth and plan.host not in {"127.0.0.1", "localhost", "::1"}:
+        typer.echo(f"warning: --no-auth on {host}: anyone who reaches the port sees the dashboard", err=True)
+    env = {**os.environ, "NORTHSTAR_CONFIG": str(config.resolve())}
+    sign_in = " with sign-in" if plan.auth else ""
+    typer.echo(f"Northstar on {plan.public_url}{sign_in} (Ctrl+C stops it)", err=True)
+    raise typer.Exit(run_server(plan, env))
 
 
 @app.command()

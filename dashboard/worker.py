@@ -116,14 +116,15 @@ class ForecastWorker(Executor):
         _run_here(future, fn, args, kwargs)
         return future
 
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False, timeout: float = 10) -> None:
         if self._process is not None and self._process.stdin is not None:
             _close(self._process.stdin)
             if wait:
                 try:
-                    self._process.wait(timeout=10)
+                    self._process.wait(timeout=timeout)
                 except subprocess.TimeoutExpired:
                     self._process.kill()
+                    self._process.wait()
 
 
 def _close(stream: IO[bytes]) -> None:
@@ -178,6 +179,15 @@ def shared() -> ForecastWorker:
         if _shared is None or _shared.broken:
             _shared = ForecastWorker()
         return _shared
+
+
+def shutdown_shared() -> None:
+    """Stop the server process's worker (when the server stops), killing it if it does not end."""
+    global _shared
+    with _shared_lock:
+        current, _shared = _shared, None
+    if current is not None:
+        current.shutdown(wait=True, timeout=3)
 
 
 def serve(preload: Sequence[str]) -> None:

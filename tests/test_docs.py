@@ -95,6 +95,7 @@ MODELS = [
     mm.ProjectConfig,
     mm.StatusThresholds,
     mm.ReviewSettings,
+    mm.AuthSettings,
     *mm.METRIC_MODELS,
     mm.Objective,
     mm.KeyResult,

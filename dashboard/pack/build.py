@@ -40,7 +40,7 @@ import polars as pl
 from dashboard import derived, figures
 from dashboard.format import kr_title, metric_unit, sample_noun
 from dashboard.pack.html import render_html, render_summary
-from dashboard.pack.images import Image, Renderer, RenderStats, render_pngs
+from dashboard.pack.images import Image, ImageRenderer, Renderer, RenderStats, render_pngs
 from dashboard.pack.model import SCALE, PackError, PackItem, Plan, Quality, Stamp
 from dashboard.state import ViewState, share_url
 from metrics.definitions.calendar import Calendar
@@ -548,7 +548,7 @@ def write_pack(
     out: Path,
     *,
     browser: str | None = None,
-    renderer: Renderer | None = None,
+    renderer: ImageRenderer | None = None,
 ) -> PackSummary:
     """Render the plan's images (one browser: `renderer`, else one started here) and write them,
     index.html, summary.md and pack.json."""
@@ -621,13 +621,19 @@ def build_pack(
     as_of: dt.date | None = None,
     base_url: str | None = None,
     browser: str | None = None,
+    renderer: ImageRenderer | None = None,
 ) -> PackSummary:
     """Write the review pack into `out` (created if missing) and say what was written and how long it took.
 
     `as_of` defaults to the engine's today; `base_url` (for the links) to `review.base_url` in
-    project.yaml, else http://localhost:8501; `browser` to the Chromium that `find_browser` picks."""
+    project.yaml, else http://localhost:8501; `browser` to the Chromium that `find_browser` picks.
+    `renderer` renders the images (the dashboard passes its shared browser); else a browser is
+    started for this pack."""
     began = time.perf_counter()
-    if not (project.okrs or project.settings.review.pinned_metrics):
+    if renderer is not None:
+        plan = plan_pack(project, engine, as_of=as_of, base_url=base_url)
+        summary = write_pack(plan, project, out, renderer=renderer)
+    elif not (project.okrs or project.settings.review.pinned_metrics):
         summary = write_pack(plan_pack(project, engine, as_of=as_of, base_url=base_url), project, out)
     else:
         # The browser starts up (a few seconds) while the OKRs are scored and the checks run.
@@ -656,10 +662,13 @@ def build_pack_zip(
     as_of: dt.date | None = None,
     base_url: str | None = None,
     browser: str | None = None,
+    renderer: ImageRenderer | None = None,
 ) -> bytes:
     """The same pack as `build_pack`, as the bytes of a zip (the dashboard's download button)."""
     with tempfile.TemporaryDirectory(prefix="northstar-pack-") as tmp:
-        summary = build_pack(project, engine, Path(tmp), as_of=as_of, base_url=base_url, browser=browser)
+        summary = build_pack(
+            project, engine, Path(tmp), as_of=as_of, base_url=base_url, browser=browser, renderer=renderer
+        )
         return zip_pack(summary)
 
 

@@ -6,6 +6,11 @@ browser is the system's (`NORTHSTAR_CHROMIUM`, `BROWSER_PATH`, then /usr/bin/chr
 PATH): kaleido is never asked to download one, and MathJax (which kaleido would load from a CDN)
 is switched off, so rendering works with the network down.
 
+The dashboard renders every review pack on one browser per server process (`SharedRenderer`):
+packs asked for at the same time wait their turn instead of each starting a Chromium (five clicks
+used to start 30 browser processes, ~6.4 GB). That browser closes after `SHARED_IDLE_SECONDS`
+without work and when the server stops (`close_shared_renderer`).
+
 kaleido is imported inside the functions: importing the dashboard stays fast.
 """
 
@@ -21,7 +26,7 @@ import zlib
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import plotly.graph_objects as go
 
@@ -39,6 +44,7 @@ DEFAULT_BROWSERS = (
     "google-chrome-stable",
 )
 RENDER_TIMEOUT = 90.0  # seconds for one image before kaleido gives up
+SHARED_IDLE_SECONDS = 600.0  # the shared browser closes after this long without a pack to render
 
 
 @dataclass(frozen=True)
@@ -274,3 +280,79 @@ def render_pngs(
     except Exception as exc:
         raise _failure(path, exc) from exc
     return RenderStats(len(images), len(images), time.perf_counter() - began, startup)
+
+
+class ImageRenderer(Protocol):
+    def render(self, images: Sequence[Image]) -> RenderStats: ...
+
+
+_queue = threading.Lock()  # held while a batch renders on the shared browser: one pack at a time
+_slot = threading.Lock()  # guards the reference below
+_shared: Renderer | None = None
+_idle: threading.Timer | None = None
+
+
+class SharedRenderer:
+    """The server process's one browser: `render` waits for any other batch to finish, then renders
+    on the browser (started on first use, again after a failure or an idle close)."""
+
+    def render(self, images: Sequence[Image]) -> RenderStats:
+        global _shared, _idle
+        with _queue:
+            with _slot:
+                if _idle is not None:
+                    _idle.cancel()
+                    _idle = None
+                if _shared is None:
+                    _shared = Renderer().start()
+                renderer = _shared
+            try:
+                return renderer.render(images)
+            except BaseException:
+                _drop(renderer)  # a crashed browser is not reused
+                raise
+            finally:
+                with _slot:
+                    if _shared is renderer:
+                        _idle = threading.Timer(SHARED_IDLE_SECONDS, _close_when_idle)
+                        _idle.daemon = True
+                        _idle.start()
+
+
+def _drop(renderer: Renderer) -> None:
+    global _shared
+    with _slot:
+        if _shared is renderer:
+            _shared = None
+    renderer.close()
+
+
+def _close_when_idle() -> None:
+    if _queue.acquire(blocking=False):  # a batch is rendering: it restarts the timer when done
+        try:
+            with _slot:
+                renderer = _shared
+            if renderer is not None:
+                _drop(renderer)
+        finally:
+            _queue.release()
+
+
+def shared_renderer() -> SharedRenderer:
+    return SharedRenderer()
+
+
+def shared_browser_running() -> bool:
+    return _shared is not None
+
+
+def close_shared_renderer() -> None:
+    """Close the shared browser now (the server is stopping); a batch still rendering fails."""
+    global _shared, _idle
+    with _slot:
+        renderer, _shared = _shared, None
+        if _idle is not None:
+            _idle.cancel()
+            _idle = None
+    if renderer is not None:
+        renderer.close()

@@ -137,12 +137,14 @@ def review_pack_button(ctx: Ctx) -> None:
     if ctx.review:
         return
     from dashboard.pack.build import build_pack_zip, pack_file_name
+    from dashboard.pack.images import shared_renderer
 
     as_of = ctx.view.as_of or ctx.today
     project, engine, base = ctx.project, ctx.engine, ctx.base_url
     st.download_button(
         "Download review pack",
-        data=lambda: build_pack_zip(project, engine, as_of=as_of, base_url=base),
+        # one shared browser for the server: packs asked for at once render one after another
+        data=lambda: build_pack_zip(project, engine, as_of=as_of, base_url=base, renderer=shared_renderer()),
         file_name=pack_file_name(as_of),
         mime="application/zip",
         icon=":material/download:",

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from connectors.models import ID_PATTERN, StrictModel
 
@@ -113,6 +113,51 @@ def http_url(value: str) -> str:
     return value.strip()
 
 
+_ALLOW_ENTRY = re.compile(r"^([^@\s]+)?@[a-z0-9-]+(\.[a-z0-9-]+)*$")
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+class AuthSettings(StrictModel):
+    """`auth:` in project.yaml: sign-in to the dashboard through an OpenID Connect provider.
+
+    `provider`, `client_id` and `client_secret` are connection fields (they may be `${VAR}`); the
+    cookie secret is never here (NORTHSTAR_COOKIE_SECRET or `serve --cookie-secret-file`)."""
+
+    provider: str = Field(description="The provider's .well-known/openid-configuration URL.")
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr = Field(description="Write it as ${VAR}; never in the YAML itself.")
+    allow: list[str] = Field(
+        min_length=1, description="Who may sign in: emails, or @domain for everyone there."
+    )
+
+    @field_validator("provider")
+    @classmethod
+    def _metadata_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"auth.provider {value!r} is not a URL; give the provider's "
+                "https://.../.well-known/openid-configuration address"
+            )
+        if parts.scheme == "http" and parts.hostname not in LOOPBACK_NAMES:
+            raise ValueError("auth.provider must use https (plain http only for a provider on this machine)")
+        return value
+
+    @field_validator("allow")
+    @classmethod
+    def _allow_entries(cls, value: list[str]) -> list[str]:
+        out = []
+        for entry in value:
+            entry = entry.strip().lower()
+            if not _ALLOW_ENTRY.match(entry):
+                raise ValueError(
+                    f"auth.allow entry {entry!r} is neither an email (pm@acme.example) "
+                    "nor a domain (@acme.example)"
+                )
+            out.append(entry)
+        return out
+
+
 class ProjectConfig(StrictModel):
     name: str = "Northstar project"
     timezone: str = Field(default="UTC", description="IANA zone; all calendar bucketing happens in it.")
@@ -132,6 +177,7 @@ class ProjectConfig(StrictModel):
         ge=1,
         description="Rates (ratio, retention, funnel) whose denominator is below this are shown as uncertain.",
     )
+    auth: AuthSettings | None = Field(default=None, description="Sign-in to the dashboard (docs/deploy.md).")
 
     @field_validator("timezone")
     @classmethod
