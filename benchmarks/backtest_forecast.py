@@ -5,18 +5,22 @@ Two kinds of cases, each scored on what actually happened at the period's end:
 
 * synthetic daily series with a known future: a level, often a trend, a weekly pattern, sometimes
   a level shift (before or after the as-of day), overdispersed Poisson noise; read four ways
-  (period_to_date total, trailing 28-day total, latest day, trailing 28-day average);
+  (period_to_date total, trailing 28-day total, latest day, trailing 28-day average). The counts
+  are forecast as counts (`ForecastOptions.counts`, as a count metric's KR is), the average not;
+* sparse synthetic counts (`sparse`): a level of 0.2 to 3 a day (errors, incidents), which half of
+  the time goes quiet (falls to zero) weeks before the period, read as the counts above by a
+  `decrease` key result;
 * the demo product (`metrics.demo.generate.generate_demo`): every whole calendar quarter of its year, as-of
   every 7th day from day 14 to day 84, for ten key results on the shipped metrics. Each case runs
-  `metrics.okrs.scoring.project_key_result` exactly as `northstar okrs` would on that day (the engine's
-  clock set to the day after, so the as-of day is complete), and compares with the reading at the
-  quarter's end.
+  `metrics.okrs.scoring.project_key_result` exactly as `northstar okrs --as-of` would on that day
+  (the as-of day counts as complete), and compares with the reading at the quarter's end.
 
 Probabilities are scored against several targets per case (the current reading -15% .. +15%), all
 from the same simulations.
 
     .venv/bin/python benchmarks/backtest_forecast.py            # full: ~4 minutes
     .venv/bin/python benchmarks/backtest_forecast.py --quick    # fewer cases: ~1 minute
+    .venv/bin/python benchmarks/backtest_forecast.py --gaussian # counts with Gaussian noise, as before
 """
 
 from __future__ import annotations
@@ -56,9 +60,9 @@ class Case:
 # --- synthetic series --------------------------------------------------------------------------
 
 
-def synthetic_series(rng: np.random.Generator, days: int) -> tuple[np.ndarray, str]:
+def synthetic_series(rng: np.random.Generator, days: int, sparse: bool = False) -> tuple[np.ndarray, str]:
     t = np.arange(days)
-    level = rng.uniform(20, 400)
+    level = rng.uniform(0.2, 3) if sparse else rng.uniform(20, 400)
     parts = []
     mean = np.full(days, level)
     if rng.random() < 0.6:
@@ -71,15 +75,22 @@ def synthetic_series(rng: np.random.Generator, days: int) -> tuple[np.ndarray, s
         mean[rng.integers(days // 3, days) :] *= 1 + rng.normal(0, 0.15)
         parts.append("shift")
     noise = rng.gamma(20, 1 / 20, days)
-    return rng.poisson(np.maximum(mean, 0.5) * noise).astype(float), "+".join(parts) or "flat"
+    floor = 0.5
+    if sparse:
+        floor = 0.0
+        if rng.random() < 0.5:  # fixed: the events stop, in the history (a stop yet to come is news)
+            mean[rng.integers(days // 3, days - QUARTER) :] = 0.0
+            parts.append("quiet")
+    return rng.poisson(np.maximum(mean, floor) * noise).astype(float), "+".join(parts) or "flat"
 
 
-def synthetic_cases(count: int, seed: int) -> list[Case]:
-    rng = np.random.default_rng(seed)
+def synthetic_cases(count: int, seed: int, *, sparse: bool = False, counts: bool = True) -> list[Case]:
+    rng = np.random.default_rng(seed + sparse)
     before = 120
     out: list[Case] = []
+    source = "sparse" if sparse else "synthetic"
     for _ in range(count):
-        y, _shape = synthetic_series(rng, before + QUARTER)
+        y, _shape = synthetic_series(rng, before + QUARTER, sparse)
         period = y[before:]
         for day in (14, 30, 45, 60, 75, 88):
             seen = y[: before + day]
@@ -92,20 +103,22 @@ def synthetic_cases(count: int, seed: int) -> list[Case]:
                     simulate_end(
                         history,
                         horizon,
-                        ForecastOptions(kind="sum", known=float(period[:day].sum()), lower=0),
+                        ForecastOptions(kind="sum", known=float(period[:day].sum()), lower=0, counts=counts),
                     ),
                     float(period[:day].sum()),
                     float(period.sum()),
                 ),
                 "trailing 28d total": (
                     simulate_end(
-                        history, horizon, ForecastOptions(kind="sum", known=known28, summed_days=28, lower=0)
+                        history,
+                        horizon,
+                        ForecastOptions(kind="sum", known=known28, summed_days=28, lower=0, counts=counts),
                     ),
                     float(seen[-28:].sum()),
                     float(period[-28:].sum()),
                 ),
                 "latest day": (
-                    simulate_end(history, horizon, ForecastOptions(kind="level", lower=0)),
+                    simulate_end(history, horizon, ForecastOptions(kind="level", lower=0, counts=counts)),
                     float(seen[-1]),
                     float(period[-1]),
                 ),
@@ -116,7 +129,8 @@ def synthetic_cases(count: int, seed: int) -> list[Case]:
                 ),
             }
             for kind, (projection, current, realised) in reads.items():
-                out.append(Case("synthetic", kind, day, projection, current, realised, "increase"))
+                direction: Direction = "decrease" if sparse else "increase"
+                out.append(Case(source, kind, day, projection, current, realised, direction))
     return out
 
 
@@ -247,16 +261,24 @@ def main() -> None:
     parser.add_argument("--synthetic", type=int, default=None, help="synthetic series (default 60; quick 15)")
     parser.add_argument("--events", type=int, default=1_000_000, help="demo events (default 1,000,000)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-demo", action="store_true", help="synthetic cases only")
+    parser.add_argument(
+        "--gaussian",
+        action="store_true",
+        help="forecast counts with Gaussian noise (the model before counts)",
+    )
     parser.add_argument(
         "--end", type=dt.date.fromisoformat, default=dt.date(2026, 11, 25), help="demo end day"
     )
     args = parser.parse_args()
     count = args.synthetic if args.synthetic is not None else (15 if args.quick else 60)
     began = time.perf_counter()
-    cases = synthetic_cases(count, args.seed)
+    cases = synthetic_cases(count, args.seed, counts=not args.gaussian)
+    cases += synthetic_cases(count, args.seed, sparse=True, counts=not args.gaussian)
     synthetic_seconds = time.perf_counter() - began
     began = time.perf_counter()
-    cases += demo_cases(args.events, args.seed, args.end, every=21 if args.quick else 7)
+    if not args.no_demo:
+        cases += demo_cases(args.events, args.seed, args.end, every=21 if args.quick else 7)
     demo_seconds = time.perf_counter() - began
     print(
         f"# Forecast backtest ({len(cases)} cases; synthetic {synthetic_seconds:.0f}s, demo {demo_seconds:.0f}s)"

@@ -34,7 +34,7 @@ import streamlit as st  # noqa: E402
 from connectors.errors import NorthstarError  # noqa: E402
 from dashboard import auth, cache, state  # noqa: E402
 from dashboard.views.common import CTX_KEY, Ctx, md  # noqa: E402
-from metrics.definitions.calendar import Calendar, last_complete_day  # noqa: E402
+from metrics.definitions.calendar import Calendar  # noqa: E402
 from metrics.definitions.models import GRAINS, FunnelMetric, RetentionMetric  # noqa: E402
 from metrics.definitions.project import Project  # noqa: E402
 
@@ -142,7 +142,9 @@ def _options(
         default_start=start,
         default_end=end,
         today=today,
-        default_as_of=last_complete_day(today, last),
+        default_as_of=cache.default_as_of(
+            project.fingerprint, cache.data_fingerprint(engine, project), today, project, engine
+        ),
         default_metric=default_metric,
         min_date=low,
         max_date=high,

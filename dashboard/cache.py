@@ -139,17 +139,20 @@ def explain(defs: str, data: str, request_key: str, _engine: Engine, _request: M
 
 
 class QualityRunner:
-    """Runs the data-quality checks once, in a background thread, and holds the report."""
+    """Runs the data-quality checks as of a day once, in a background thread, and holds the report
+    (`metrics.quality.run_checks_as_of`: the same judgement as `northstar check` and the pack)."""
 
     def __init__(
         self,
         project_: Project,
         engine_: Engine,
         run: Callable[[Project, Engine], QualityReport] | None = None,
+        as_of: dt.date | None = None,
     ) -> None:
         self._project = project_
         self._engine = engine_
         self._run_checks = run
+        self.as_of = as_of
         self._done = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -181,11 +184,15 @@ class QualityRunner:
         began = time.perf_counter()
         try:
             run = self._run_checks
-            if run is None:
-                from metrics.quality import run_checks
+            if run is not None:
+                self.report = run(self._project, self._engine)
+            else:
+                from metrics.quality import run_checks, run_checks_as_of
 
-                run = run_checks
-            self.report = run(self._project, self._engine)
+                if self.as_of is None:
+                    self.report = run_checks(self._project, self._engine)
+                else:
+                    self.report = run_checks_as_of(self._project, self._engine, self.as_of)
         except Exception as exc:  # shown on the quality page; never takes the app down
             self.error = f"{type(exc).__name__}: {exc}"
         finally:
@@ -198,6 +205,17 @@ class QualityRunner:
         return self.report
 
 
-@st.cache_resource(max_entries=4, ttl=QUALITY_TTL, show_spinner=False)
-def quality_runner(defs: str, data: str, _project: Project, _engine: Engine) -> QualityRunner:
-    return QualityRunner(_project, _engine)
+@st.cache_resource(max_entries=8, ttl=QUALITY_TTL, show_spinner=False)
+def quality_runner(
+    defs: str, data: str, as_of: dt.date | None, _project: Project, _engine: Engine
+) -> QualityRunner:
+    """The checks as of `as_of`: their verdicts depend on it, so it keys the cache."""
+    return QualityRunner(_project, _engine, as_of=as_of)
+
+
+@st.cache_data(ttl=QUALITY_TTL, max_entries=16, show_spinner=False)
+def default_as_of(defs: str, data: str, today: dt.date, _project: Project, _engine: Engine) -> dt.date:
+    """`metrics.engine.as_of.default_as_of`, kept while the definitions, the data and the day stay."""
+    from metrics.engine.as_of import default_as_of as rule
+
+    return rule(_project, _engine, today)

@@ -37,6 +37,12 @@ ConfigOption = Annotated[
 ]
 
 
+AS_OF_HELP = (
+    "{what} as of this day, YYYY-MM-DD (default: the last complete day: yesterday, or the data's "
+    "last day when that is earlier)."
+)
+
+
 class Fail(NorthstarError):
     """A user-facing failure of the command line itself (a bad flag value): one sentence, exit code 1."""
 
@@ -116,6 +122,14 @@ def _engine(project: Project) -> Engine:
     from metrics.engine import Engine
 
     return Engine(project)
+
+
+def _as_of(project: Project, engine: Engine, value: str | None) -> dt.date:
+    """`--as-of` as given, else the default every surface shares: the last complete day."""
+    from metrics.engine.as_of import default_as_of
+
+    day = _date(value, "--as-of")
+    return day if day is not None else default_as_of(project, engine)
 
 
 @app.command()
@@ -278,30 +292,35 @@ def _table(rows: Sequence[dict[str, Any]]) -> str:
 @app.command()
 def okrs(
     config: ConfigOption = DEFAULT_CONFIG,
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Score as of this day (default: today).")
-    ] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help=AS_OF_HELP.format(what="Score"))] = None,
     fmt: Annotated[TableJson, typer.Option("--format")] = TableJson.table,
 ) -> None:
     """The OKR scorecard: progress, pace, forecast and status of every key result."""
-    day = _date(as_of, "--as-of")
+    _date(as_of, "--as-of")
     from metrics.okrs.scoring import score
 
     project = load(config)
-    card = score(project, _engine(project), day)
+    engine = _engine(project)
+    card = score(project, engine, _as_of(project, engine, as_of))
     typer.echo(json.dumps(card.to_json(), indent=2) if fmt == TableJson.json else card.to_table())
 
 
 @app.command()
 def check(
     config: ConfigOption = DEFAULT_CONFIG,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help=AS_OF_HELP.format(what="Check the data"))
+    ] = None,
     fmt: Annotated[TableJson, typer.Option("--format")] = TableJson.table,
 ) -> None:
-    """Run the data-quality checks. Exit 1 when a check of severity error fails."""
-    from metrics.quality import run_checks
+    """Run the data-quality checks on the data up to the end of the as-of day. Exit 1 when a check
+    of severity error fails."""
+    from metrics.quality import run_checks_as_of
 
+    _date(as_of, "--as-of")
     project = load(config)
-    report = run_checks(project, _engine(project))
+    engine = _engine(project)
+    report = run_checks_as_of(project, engine, _as_of(project, engine, as_of))
     typer.echo(json.dumps(report.to_json(), indent=2) if fmt == TableJson.json else report.to_table())
     if report.failed_errors:
         raise typer.Exit(1)
@@ -355,7 +374,9 @@ def serve(
 def snapshot(
     out: Annotated[Path, typer.Option("--out", help="Folder for the pack (created if missing).")],
     config: ConfigOption = DEFAULT_CONFIG,
-    as_of: Annotated[str | None, typer.Option("--as-of")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help=AS_OF_HELP.format(what="Make the pack"))
+    ] = None,
     base_url: Annotated[
         str | None, typer.Option("--base-url", help="Dashboard URL for the shared links.")
     ] = None,
@@ -363,9 +384,10 @@ def snapshot(
     """Write the review pack: PNG charts, one offline index.html and summary.md."""
     from dashboard.pack.build import build_pack
 
-    day = _date(as_of, "--as-of")
+    _date(as_of, "--as-of")
     project = load(config)
-    summary = build_pack(project, _engine(project), out, as_of=day, base_url=base_url)
+    engine = _engine(project)
+    summary = build_pack(project, engine, out, as_of=_as_of(project, engine, as_of), base_url=base_url)
     typer.echo(str(summary))
 
 

@@ -503,6 +503,22 @@ def test_okr_tiles_are_flagged_only_when_their_reading_reads_a_defect_day(
     assert "duplicates" in badges["day1_retention_40"][0]
 
 
+def test_the_quality_page_judges_the_checks_as_of_the_view_s_as_of(run: Any) -> None:
+    """As of a day before the demo's null-user day (40 days before its end), the checks read no row
+    of that day: user_not_null passes, as `northstar check --as-of` says for the same day."""
+    import datetime as dt
+
+    from tests.conftest import DEMO_END
+
+    before = (DEMO_END - dt.timedelta(days=50)).isoformat()
+    at = run("quality", as_of=before)
+    checks = at.table[0].value
+    assert set(checks[checks["Check"] == "user_not_null"]["Status"]) == {"Passed"}, checks
+    at = run("quality", as_of=DEMO_END.isoformat())
+    checks = at.table[0].value
+    assert set(checks[checks["Check"] == "user_not_null"]["Status"]) == {"Failed"}, checks
+
+
 def test_default_as_of_is_the_last_complete_day_of_data() -> None:
     import datetime as dt
 
@@ -514,7 +530,7 @@ def test_default_as_of_is_the_last_complete_day_of_data() -> None:
     assert default_as_of(today, dt.date(2026, 11, 20)) == dt.date(
         2026, 11, 20
     )  # a stale pipeline shows its day
-    assert default_as_of(today, None) == today
+    assert default_as_of(today, None) == dt.date(2026, 11, 26)  # no data yet: still the day before
 
 
 def test_the_checks_thread_never_races_a_figure_for_pandas() -> None:

@@ -83,7 +83,7 @@ def sqlite_project(small_demo: Path, tmp_path_factory: pytest.TempPathFactory) -
 def _reader(project: Project, metric: str, read: str) -> KeyResultReader:
     engine = Engine(project, today=lambda: DEMO_END)
     kr = KeyResult(id="kr", metric=metric, read=read, target=1.0)
-    return Readings(project, engine, DEMO_END).reader(kr, START, END)
+    return Readings(project, engine).reader(kr, START, END)
 
 
 class _Counting:

@@ -367,18 +367,29 @@ def test_thresholds_come_from_project_yaml(tmp_path: Path) -> None:
 
 
 def test_current_quarter_and_as_of_from_the_clock(tmp_path: Path) -> None:
+    """Without an as-of the scorecard reads the last complete day: the day before the clock's."""
     card = run(
         tmp_path,
         [{"id": "k", "metric": "signups", "target": 100}],
         as_of=None,
         period="current_quarter",
-        today=OCT5,
+        today=OCT5 + dt.timedelta(days=1),
     )
     assert card.as_of == OCT5
     obj = card.objectives[0]
     assert (obj.start, obj.end) == (D(2026, 10, 1), D(2026, 12, 31))
     got = kr_json(card)
     assert got["current"] == 10.0 and got["expected_progress"] == pytest.approx(5 / 92)
+    # in the morning of Oct 5 the day still running is not read: Oct 1..4 hold 2 + 1 + 3 + 0
+    morning = run(tmp_path, [{"id": "k", "metric": "signups", "target": 100}], as_of=None, today=OCT5)
+    assert morning.as_of == D(2026, 10, 4) and kr_json(morning)["current"] == 6.0
+
+
+def test_the_default_as_of_is_the_data_s_last_day_when_that_is_earlier(tmp_path: Path) -> None:
+    """The data ends on Oct 10: scored a month later, the scorecard reads Oct 10, not an empty day."""
+    card = run(tmp_path, [{"id": "k", "metric": "signups", "target": 100}], as_of=None, today=D(2026, 11, 9))
+    assert card.as_of == D(2026, 10, 10)
+    assert kr_json(card)["current"] == 16.0  # s1 .. s16, every sign-up of Oct 1..10
 
 
 def test_a_forecast_on_a_steady_series(tmp_path: Path) -> None:

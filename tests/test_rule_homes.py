@@ -89,7 +89,7 @@ def test_the_last_complete_day_never_reads_a_day_still_running() -> None:
     today = dt.date(2026, 12, 6)
     assert last_complete_day(today, dt.date(2026, 12, 6)) == dt.date(2026, 12, 5)
     assert last_complete_day(today, dt.date(2026, 12, 1)) == dt.date(2026, 12, 1)
-    assert last_complete_day(today, None) == today
+    assert last_complete_day(today, None) == dt.date(2026, 12, 5)  # no data: the day before today
 
 
 def test_shading_and_the_periods_holding_them() -> None:

@@ -37,7 +37,6 @@ from dashboard.pack.build import (
     config_commit,
     footer_height,
     plan_pack,
-    quality_clock,
     stamped,
     zip_pack,
 )
@@ -262,13 +261,12 @@ def test_plan_has_an_item_per_objective_key_result_and_pinned_metric(project: Pr
 
 
 def test_every_item_is_stamped(project: Project, plan: Plan) -> None:
-    from metrics.quality import run_checks
+    from metrics.quality import run_checks_as_of
 
-    # The checks as they stood at the end of the as-of day (AS_OF is in the past), less the check
-    # for timestamps in the future, which later data would fail on that clock.
-    now = quality_clock(project, AS_OF)
-    report = run_checks(project, Engine(project, today=lambda: AS_OF), now=now)
-    results = [r for r in report.results if now is None or r.check != "timestamp_not_in_future"]
+    # The checks as they stood at the end of the as-of day (AS_OF is in the past), the same
+    # judgement `northstar check --as-of` makes.
+    report = run_checks_as_of(project, Engine(project), AS_OF)
+    results = list(report.results)
     failed = sum(1 for r in results if not r.success and r.severity == "error")
     warned = sum(1 for r in results if not r.success and r.severity == "warn")
     # the pack's own stamp: every check of the one source (the data-quality page's view)
@@ -338,19 +336,31 @@ def test_key_result_flags_follow_the_days_their_reading_reads(project: Project, 
 
 
 def test_quality_clock_is_the_end_of_a_past_as_of_day_in_the_project_zone(project: Project) -> None:
+    from metrics.quality import quality_clock
+
     zone = ZoneInfo(project.settings.timezone)
     today = dt.datetime(2026, 11, 27, 9, 30, tzinfo=dt.UTC)
     clock = quality_clock(project, dt.date(2026, 11, 20), now=today)
-    assert clock is not None
-    local = clock.astimezone(zone)
-    assert (local.date(), local.hour, local.minute) == (dt.date(2026, 11, 20), 23, 59)
-    assert (
-        clock
-        < dt.datetime.combine(dt.date(2026, 11, 21), dt.time(), tzinfo=zone)
-        < clock + dt.timedelta(seconds=1)
-    )
-    assert quality_clock(project, dt.date(2026, 11, 27), now=today) is None  # today: the real time
-    assert quality_clock(project, dt.date(2026, 12, 31), now=today) is None  # a future as-of date too
+    end = dt.datetime.combine(dt.date(2026, 11, 21), dt.time(), tzinfo=zone)
+    assert clock.past and clock.now == end and clock.until == end  # the data is cut at the day's end
+    later = quality_clock(project, dt.date(2026, 11, 27), now=today)  # today: the real time, no cut
+    assert (later.now, later.until, later.past) == (today, None, False)
+    future = quality_clock(project, dt.date(2026, 12, 31), now=today)  # a future as-of date too
+    assert (future.now, future.until) == (today, None)
+
+
+def test_a_pack_made_in_the_morning_reads_the_last_complete_day(project: Project) -> None:
+    """Without an as-of, a pack made on the data's last day (still running) is the pack of the day
+    before: no partial day ("Day-1 retention 0.0%, progress -300%")."""
+    from metrics.engine.as_of import default_as_of
+
+    morning = Engine(project, today=lambda: AS_OF)
+    plan = plan_pack(project, morning, base_url=BASE)
+    yesterday = AS_OF - dt.timedelta(days=1)
+    assert default_as_of(project, morning) == yesterday
+    assert plan.scorecard.as_of == yesterday and plan.stamp.as_of == yesterday
+    scored = [kr for o in plan.scorecard.objectives for kr in o.key_results if kr.current is not None]
+    assert scored and all(kr.as_of <= yesterday for kr in scored)
 
 
 def test_a_pack_for_a_past_day_judges_freshness_on_that_day(
@@ -358,7 +368,7 @@ def test_a_pack_for_a_past_day_judges_freshness_on_that_day(
 ) -> None:
     """The small demo ends on AS_OF, a week or more before the real today: checked now, its data is
     stale (freshness fails); as of AS_OF it was fresh, and later data is not "in the future"."""
-    from metrics.quality import run_checks
+    from metrics.quality import run_checks, run_checks_as_of
 
     if dt.date.today() <= AS_OF + dt.timedelta(days=3):
         pytest.skip("the machine's clock is too close to the demo's end for the data to be stale")
@@ -366,13 +376,11 @@ def test_a_pack_for_a_past_day_judges_freshness_on_that_day(
     assert not today["freshness"].success and today["freshness"].severity == "error"
     reasons = " ".join(plan.stamp.quality.reasons)
     assert "freshness" not in reasons and "timestamp_not_in_future" not in reasons
-    then = run_checks(project, engine, now=quality_clock(project, AS_OF))
-    expected = sum(1 for r in then.results if r.check != "timestamp_not_in_future")
-    assert plan.stamp.quality.checks == expected
+    then = run_checks_as_of(project, engine, AS_OF)
+    assert "timestamp_not_in_future" not in {r.check for r in then.results}
+    assert plan.stamp.quality.checks == len(then.results)
     assert plan.stamp.quality.failed == sum(
-        1
-        for r in then.results
-        if not r.success and r.severity == "error" and r.check != "timestamp_not_in_future"
+        1 for r in then.results if not r.success and r.severity == "error"
     )
 
 

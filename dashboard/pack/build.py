@@ -43,9 +43,9 @@ from dashboard.pack.html import render_html, render_summary
 from dashboard.pack.images import Image, ImageRenderer, Renderer, RenderStats, render_pngs
 from dashboard.pack.model import SCALE, PackError, PackItem, Plan, Quality, Stamp
 from dashboard.state import ViewState, share_url
-from metrics.definitions.calendar import Calendar
 from metrics.definitions.models import RatioMetric
 from metrics.definitions.project import Project
+from metrics.engine.as_of import default_as_of
 from metrics.engine.request import MetricRequest
 
 if TYPE_CHECKING:
@@ -62,7 +62,6 @@ __all__ = [
     "config_commit",
     "pack_file_name",
     "plan_pack",
-    "quality_clock",
     "write_pack",
     "zip_pack",
 ]
@@ -363,9 +362,7 @@ class _Builder:
         # At the grain pinned in project.yaml (default: week for rates, which zigzag day by day),
         # whole periods from the first one holding the 90th day before the end.
         grain = self.project.settings.review.grain_of(metric_id, self.project.metrics[metric_id].type)
-        start = Calendar.of(self.project.settings).bucket_start(
-            end - dt.timedelta(days=PINNED_DAYS - 1), grain
-        )
+        start = self.engine.calendar.bucket_start(end - dt.timedelta(days=PINNED_DAYS - 1), grain)
         request = MetricRequest((metric_id,), start, end, grain, None, "previous_period")
         result = self.engine.compute(request)
         main = result.series(metric_id)
@@ -423,36 +420,16 @@ class _Builder:
 # --- the pack ---------------------------------------------------------------------------------------
 
 
-def quality_clock(project: Project, as_of: dt.date, now: dt.datetime | None = None) -> dt.datetime | None:
-    """The clock a pack's data checks are judged by: the end of the as-of day in the project's time
-    zone when that day is past (so data that was fresh on the as-of date does not fail a freshness
-    check today), else None: the real time. `now` stands for the real time, in tests."""
-    calendar = Calendar.of(project.settings)
-    if as_of >= calendar.today(now):
-        return None
-    return dt.datetime.combine(as_of, dt.time.max, tzinfo=calendar.zone)
-
-
-# With the clock at the end of a past as-of day, every row after that day would count as "in the
-# future": it is only later data, which plays no part in the pack's numbers, so the check is left out.
-_CLOCK_CHECKS = frozenset({"timestamp_not_in_future"})
-
-
 def _quality_report(
     project: Project, engine: Engine, as_of: dt.date
 ) -> tuple[QualityReport | None, str | None]:
-    """The data checks on the as-of day's clock, or None and why they could not run."""
-    from metrics.quality import run_checks  # the checks' modules load only when a pack is made
+    """The data checks as of the as-of day (`metrics.quality.clock`), or None and why they could not run."""
+    from metrics.quality import run_checks_as_of  # the checks' modules load only when a pack is made
 
-    clock = quality_clock(project, as_of)
     try:
-        report = run_checks(project, engine, now=clock)
+        return run_checks_as_of(project, engine, as_of), None
     except Exception as exc:  # the pack still gets written; its stamps say the checks did not run
         return None, " ".join(str(exc).split()) or type(exc).__name__
-    if clock is not None:
-        kept = tuple(r for r in report.results if r.check not in _CLOCK_CHECKS)
-        report = dataclasses.replace(report, results=kept)
-    return report, None
 
 
 def _scorecard(project: Project, engine: Engine, as_of: dt.date) -> Scorecard:
@@ -480,7 +457,7 @@ def plan_pack(
                 f"pinned metric {metric_id!r} (review.pinned_metrics in project.yaml) is not a valid metric; "
                 "fix it or run `northstar validate`"
             )
-    day = as_of or engine.today()
+    day = as_of if as_of is not None else default_as_of(project, engine)
 
     def checks(day: dt.date = day) -> tuple[QualityReport | None, str | None, float]:
         began = time.perf_counter()

@@ -62,7 +62,8 @@ class Ctx:
         return cache.scorecard(self.project.fingerprint, self.data_fp, as_of, self.project, self.engine)
 
     def quality_runner(self) -> cache.QualityRunner:
-        return cache.quality_runner(self.project.fingerprint, self.data_fp, self.project, self.engine)
+        as_of = self.view.as_of or self.today
+        return cache.quality_runner(self.project.fingerprint, self.data_fp, as_of, self.project, self.engine)
 
     def quality(self, wait: float | None = 0) -> QualityReport | None:
         """The quality report if the checks have finished (waiting up to `wait` seconds), else None."""

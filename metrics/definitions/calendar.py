@@ -122,12 +122,12 @@ def objective_period(objective: Objective, calendar: Calendar, today: dt.date) -
 
 
 def last_complete_day(today: dt.date, data_last: dt.date | None) -> dt.date:
-    """The last complete day of data: yesterday when data arrives today, else the newest day with data
-    (today when there is none). The one home of the rule that a day still running is not read.
+    """The last complete day of data: yesterday, or the newest day with data when that is earlier
+    (yesterday when there is none). The one home of the rule that a day still running is not read;
+    `metrics.engine.as_of.default_as_of` applies it to a project's data.
 
     Reading a key result on a day that has not finished (or has no data yet) shows a partial day as a
     drop: a day-1 retention of 0% at 9 am. `today` is the caller's clock (injected in tests).
     """
-    if data_last is None:
-        return today
-    return min(data_last, today - dt.timedelta(days=1))
+    yesterday = today - dt.timedelta(days=1)
+    return yesterday if data_last is None else min(data_last, yesterday)

@@ -43,6 +43,8 @@ SUMMED_TYPES = frozenset({"count", "sum"})
 # Types whose value for a period above day grain is their value on the period's last day (a level
 # read at a point in time, not a total or an average over the period's days).
 LAST_DAY_TYPES = frozenset({"active_users"})
+# Types whose value for a day is a count of rows, values or users: a whole number, never negative.
+COUNT_TYPES = frozenset({"count", "count_distinct", "active_users"})
 USER_TYPES = frozenset({"active_users", "retention", "funnel"})  # count users, so need the user column
 # Rates: a value that is a numerator over a denominator, both carried with it (CONTRACT.md, Sample sizes).
 RATE_TYPES = frozenset({"ratio", "retention", "funnel"})

@@ -27,6 +27,13 @@ Two shapes of reading are projected (`ForecastOptions.kind`):
   trailing reads of count and sum metrics); the end reading is what is already counted plus the
   simulated days that fall in the end window.
 
+Counts (`ForecastOptions.counts`: daily events or users, whole and never negative) are not given
+Gaussian noise around the level: a level near zero with symmetric noise clipped at zero invents
+events half of the time (a KR at 0 errors after weeks of zeros came out "at risk"). Their simulated
+days are drawn as gamma-Poisson (negative binomial) counts whose mean is the model's simulated level
+(clipped at 0) and whose variance at the history's mean matches the fitted observation variance;
+so a level at zero gives zero, and large counts keep the spread the Gaussian model found.
+
 statsmodels, and numpy too, are imported inside the functions, so importing `metrics` stays fast
 (and the dashboard, whose forecasts run in a worker process, never loads them).
 """
@@ -91,6 +98,13 @@ class Projection:
         return Outlook(Forecast(float(median), float(low), float(high)), probability)
 
 
+def settled(value: float, target: float, direction: Direction) -> Outlook:
+    """The outlook on the period's last day: the current reading is the end reading, with no spread
+    (nothing is left to simulate), and it has landed or not."""
+    reached = value <= target if direction == "decrease" else value >= target
+    return Outlook(Forecast(value, value, value), 1.0 if reached else 0.0)
+
+
 def lands(values: FloatArray, target: float, direction: Direction) -> npt.NDArray[np.bool_]:
     """Which end values reach the target: >= for increase KRs, <= for decrease KRs."""
     return values <= target if direction == "decrease" else values >= target
@@ -109,6 +123,7 @@ class ForecastOptions:
     summed_days: int | None = None  # kind "sum": the horizon's days in the end window (None: all)
     lower: float | None = None  # simulated values are clipped to [lower, upper]
     upper: float | None = None
+    counts: bool = False  # daily values are counts: simulated as whole, non-negative numbers
 
     def __post_init__(self) -> None:
         if self.step not in (1, 7):
@@ -171,7 +186,7 @@ def simulate_end(
         days = horizon if summed is None else min(max(summed, 0), horizon)
         if days == 0:
             return Projection(np.full(simulations, float(options.known)))
-        paths = _simulate(values, horizon, step, simulations, options.lower, options.upper)
+        paths = _simulate(values, horizon, step, simulations, options.lower, options.upper, options.counts)
         if paths is None:
             return Projection(None, "the statistical model could not be fitted to this history")
         return Projection(options.known + paths[:, horizon - days :].sum(axis=1))
@@ -180,7 +195,7 @@ def simulate_end(
         if math.isnan(last):
             return Projection(None, "there is no reading on the last day to project from")
         return Projection(np.full(simulations, float(last)))
-    paths = _simulate(values, horizon, step, simulations, options.lower, options.upper)
+    paths = _simulate(values, horizon, step, simulations, options.lower, options.upper, options.counts)
     if paths is None:
         return Projection(None, "the statistical model could not be fitted to this history")
     return Projection(paths[:, -1])
@@ -207,6 +222,7 @@ def _simulate(
     simulations: int,
     lower: float | None,
     upper: float | None,
+    counts: bool = False,
 ) -> FloatArray | None:
     """`simulations` x `horizon` simulated future days, or None when no model can be fitted."""
     import numpy as np
@@ -219,10 +235,13 @@ def _simulate(
         return np.full((simulations, horizon), float(finite[0]))
     center = float(finite.mean())
     steps = horizon if step == 1 else math.ceil(horizon / step)
-    paths = _simulate_scaled((series - center) / spread, steps, step, simulations)
-    if paths is None:
+    counts = counts and step == 1  # weekly points of a smoothed reading are not one day's count
+    drawn = _simulate_scaled((series - center) / spread, steps, step, simulations, noise=not counts)
+    if drawn is None:
         return None
-    paths = paths * spread + center
+    paths = drawn[0] * spread + center
+    if counts:
+        paths = _counts(paths, drawn[1] * spread, center)
     if step > 1:  # back to days: straight lines between the weekly points, from the last reading
         last = float(series[-1]) if not math.isnan(series[-1]) else center
         weekly = np.hstack([np.full((simulations, 1), last), paths])
@@ -236,8 +255,27 @@ def _simulate(
     return paths
 
 
-def _simulate_scaled(series: FloatArray, steps: int, step: int, simulations: int) -> FloatArray | None:
-    """Fit both candidate models and simulate `steps` steps ahead, half of the paths each."""
+def _counts(means: FloatArray, obs_sd: FloatArray, center: float) -> FloatArray:
+    """Whole counts around simulated means: gamma-Poisson draws with mean max(mean, 0) each, whose
+    variance at the history's mean `center` is the fitted observation variance (`obs_sd`, per path)
+    where that exceeds Poisson's, else Poisson draws. A mean of zero gives zero."""
+    import numpy as np
+
+    rng = np.random.default_rng(SEED + 1)
+    rate = np.clip(means, 0.0, None)
+    excess = obs_sd**2 - center  # the variance beyond Poisson's at the history's mean
+    # gamma mixing with mean 1 and variance excess / center^2 (a huge shape: next to none)
+    shape = np.where(excess > 0, center**2 / np.maximum(excess, 1e-12), 1e12)[:, None]
+    mixing = rng.gamma(shape, 1.0 / shape, rate.shape)
+    return rng.poisson(rate * mixing).astype(np.float64)
+
+
+def _simulate_scaled(
+    series: FloatArray, steps: int, step: int, simulations: int, *, noise: bool = True
+) -> tuple[FloatArray, FloatArray] | None:
+    """Fit both candidate models and simulate `steps` steps ahead, their shares of the paths each
+    (`_shares`): the paths, and each path's observation standard deviation. With `noise=False`
+    the paths are the model's signal alone, without the observation noise."""
     import numpy as np
     from statsmodels.tsa.statespace.structural import UnobservedComponents
 
@@ -264,11 +302,22 @@ def _simulate_scaled(series: FloatArray, steps: int, step: int, simulations: int
     rng = np.random.default_rng(SEED)
     try:
         paths = np.vstack(
-            [_draw(fitted, steps, share, rng) for fitted, share in zip(fits, shares, strict=True)]
+            [
+                _draw(fitted, steps, share, rng, noise=noise)
+                for fitted, share in zip(fits, shares, strict=True)
+            ]
         )
     except (ValueError, np.linalg.LinAlgError):
         return None
-    return paths if np.isfinite(paths).all() else None
+    obs_sd = np.concatenate(
+        [np.full(share, _obs_sd(fitted)) for fitted, share in zip(fits, shares, strict=True)]
+    )
+    return (paths, obs_sd) if np.isfinite(paths).all() else None
+
+
+def _obs_sd(fitted: Any) -> float:
+    """The fitted model's observation noise, as a standard deviation."""
+    return math.sqrt(max(float(_fixed(fitted.model.ssm, "obs_cov").reshape(-1)[0]), 0.0))
 
 
 def _shares(fits: list[Any], simulations: int) -> list[int]:
@@ -302,7 +351,9 @@ def _fixed(ssm: Any, name: str) -> FloatArray:
     return matrix[..., 0] if matrix.ndim == 3 else matrix
 
 
-def _draw(fitted: Any, steps: int, simulations: int, rng: np.random.Generator) -> FloatArray:
+def _draw(
+    fitted: Any, steps: int, simulations: int, rng: np.random.Generator, *, noise: bool = True
+) -> FloatArray:
     """Simulate the fitted state space model forward from the end of the sample.
 
     The first state is drawn from the filter's predicted distribution after the last observation
@@ -313,7 +364,7 @@ def _draw(fitted: Any, steps: int, simulations: int, rng: np.random.Generator) -
 
     ssm = fitted.model.ssm
     design = _fixed(ssm, "design").reshape(-1)
-    obs_sd = math.sqrt(max(float(_fixed(ssm, "obs_cov").reshape(-1)[0]), 0.0))
+    obs_sd = _obs_sd(fitted) if noise else 0.0
     transition = _fixed(ssm, "transition")
     selection = _fixed(ssm, "selection")
     state_cov = _fixed(ssm, "state_cov")
@@ -326,8 +377,8 @@ def _draw(fitted: Any, steps: int, simulations: int, rng: np.random.Generator) -
         out[:, day] = state @ design + rng.normal(0.0, obs_sd, simulations)
         state = state @ transition.T
         if shocks:
-            noise = rng.multivariate_normal(np.zeros(shocks), state_cov, size=simulations, method="eigh")
-            state += noise @ selection.T
+            shock = rng.multivariate_normal(np.zeros(shocks), state_cov, size=simulations, method="eigh")
+            state += shock @ selection.T
     return out
 
 
@@ -341,5 +392,6 @@ __all__ = [
     "Simulation",
     "lands",
     "project",
+    "settled",
     "simulate_end",
 ]

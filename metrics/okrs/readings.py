@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 
-from metrics.definitions.calendar import last_complete_day
 from metrics.definitions.models import (
     ADDITIVE_TYPES,
+    COUNT_TYPES,
     RATE_TYPES,
     SUMMED_TYPES,
     ActiveUsersMetric,
@@ -148,12 +148,11 @@ class Unreadable(Exception):
 
 @dataclass
 class Readings:
-    """What the KR readers of one scorecard share: the project, the engine and its clock, the data
-    range of each set of sources, and one reader per KR and period."""
+    """What the KR readers of one scorecard share: the project, the engine, the data range of each
+    set of sources, and one reader per KR and period. No clock: the as-of day counts as complete."""
 
     project: Project
     engine: Engine
-    today: dt.date  # the engine's clock: today's data may be incomplete
     ranges: dict[tuple[str, ...] | str, tuple[dt.date, dt.date]] = field(default_factory=dict)
     readers: dict[tuple[int, dt.date, dt.date], KeyResultReader] = field(default_factory=dict)
 
@@ -417,8 +416,9 @@ class KeyResultReader:
     # -- history and forecast --
 
     def origin(self, day: dt.date, data_last: dt.date) -> dt.date:
-        """The last complete day the forecast starts from: as-of, the data's last day, or yesterday."""
-        return min(day, last_complete_day(self.readings.today, data_last))
+        """The day the forecast starts from: the as-of day (complete by the contract), or the data's
+        last day when that is earlier. The wall clock plays no part."""
+        return min(day, data_last)
 
     def _history_days(self, day: dt.date, origin: dt.date) -> list[dt.date]:
         """The days the history holds a reading for: every day, or weekly when read one by one."""
@@ -520,8 +520,10 @@ class KeyResultReader:
             step = 7
         observed = [v for v in series if v is not None]
         upper = 1.0 if isinstance(self.metric, RetentionMetric | FunnelMetric) else None
-        lower = 0.0 if observed and min(observed) >= 0 else None
-        return Simulation(series, horizon, ForecastOptions(kind="level", step=step, lower=lower, upper=upper))
+        lower = 0.0 if self._never_negative() or (observed and min(observed) >= 0) else None
+        counts = self.metric.type in COUNT_TYPES
+        options = ForecastOptions(kind="level", step=step, lower=lower, upper=upper, counts=counts)
+        return Simulation(series, horizon, options)
 
     def _projection_sum(self, origin: dt.date, data_first: dt.date, horizon: int) -> Simulation:
         """Totals: what is counted of the end window so far plus simulated daily totals."""
@@ -534,10 +536,15 @@ class KeyResultReader:
         if window_first <= origin:
             known = span_value(self.kr.metric, window_first, origin, self.metrics, self.daily) or 0.0
         summed = (window_last - max(window_first, origin + _ONE)).days + 1
-        lower = 0.0 if all((v or 0.0) >= 0 for v in values) else None
-        return Simulation(
-            values, horizon, ForecastOptions(kind="sum", known=known, summed_days=summed, lower=lower)
-        )
+        lower = 0.0 if self._never_negative() or all((v or 0.0) >= 0 for v in values) else None
+        counts = self.metric.type in COUNT_TYPES
+        options = ForecastOptions(kind="sum", known=known, summed_days=summed, lower=lower, counts=counts)
+        return Simulation(values, horizon, options)
+
+    def _never_negative(self) -> bool:
+        """True when the metric's type cannot go below zero: counts, rates, and ratios of counts."""
+        leaves = self.readings.project.leaves(self.kr.metric).values()
+        return all(leaf.type in COUNT_TYPES or leaf.type in ("retention", "funnel") for leaf in leaves)
 
     def _position_free(self) -> bool:
         """True when a period_to_date reading does not depend on where the period starts."""

@@ -21,8 +21,9 @@ import polars as pl
 from connectors.errors import NorthstarError
 from metrics.definitions.calendar import objective_period
 from metrics.definitions.models import KeyResult, Objective, StatusThresholds
+from metrics.engine.as_of import default_as_of
 from metrics.format import metric_unit
-from metrics.okrs.forecast import Direction, Outlook, Projection, Simulation
+from metrics.okrs.forecast import Direction, Outlook, Projection, Simulation, settled
 from metrics.okrs.forecast import project as project_outlook
 from metrics.okrs.readings import KeyResultReader, Readings, Unreadable
 from metrics.okrs.scorecard import KeyResultScore, Milestone, ObjectiveScore, Scorecard
@@ -75,7 +76,8 @@ def score(
     forecast: bool = True,
     executor: Executor | None = None,
 ) -> Scorecard:
-    """Score every objective of the project as of `as_of` (default: the engine's today).
+    """Score every objective of the project as of `as_of` (default: the last complete day,
+    `metrics.engine.as_of.default_as_of`). Given an as-of, the engine's clock changes nothing.
 
     What the key results will read is requested up front, a few engine requests at a time (Polars
     works outside the GIL), and each KR is scored from those readings as soon as its own are in.
@@ -83,9 +85,8 @@ def score(
     statsmodels imported), so it runs while other KRs are still read, and is collected at the end;
     without an executor it runs here, KR by KR. None of this changes a number.
     """
-    today = engine.today()
-    day = today if as_of is None else as_of
-    ctx = _Context(Readings(project, engine, today), project.settings.thresholds, forecast, executor)
+    day = default_as_of(project, engine) if as_of is None else as_of
+    ctx = _Context(Readings(project, engine), project.settings.thresholds, forecast, executor)
     periods = [(objective, *objective_period(objective, engine.calendar, day)) for objective in project.okrs]
     items = [(kr, start, end) for objective, start, end in periods for kr in objective.key_results]
     finishers = iter(_score_as_read(ctx, day, items, _read_ahead(ctx, day, items)))
@@ -100,14 +101,14 @@ def read_key_result(
     project: Project, engine: Engine, kr: KeyResult, start: dt.date, end: dt.date, day: dt.date
 ) -> float | None:
     """The KR's reading as of `day` for a period start .. end (None where nothing can be read)."""
-    return KeyResultReader(Readings(project, engine, engine.today()), kr, start, end).reading(day)
+    return KeyResultReader(Readings(project, engine), kr, start, end).reading(day)
 
 
 def project_key_result(
     project: Project, engine: Engine, kr: KeyResult, start: dt.date, end: dt.date, as_of: dt.date
 ) -> Projection:
     """Simulated readings of the KR at `end`, from the complete days up to as-of (see `score`)."""
-    readings = Readings(project, engine, engine.today())
+    readings = Readings(project, engine)
     reader = KeyResultReader(readings, kr, start, end)
     data_first, data_last = readings.data_range(kr.metric)
     origin = reader.origin(as_of, data_last)
@@ -310,8 +311,11 @@ def _score_key_result(
             notes.append(
                 f"the data ends on {data_last}, before the as-of day {day}; later days count as empty"
             )
-        pending = None
-        if not ended and ctx.forecast:
+        pending: Future[Outlook] | None = None
+        if not ended and ctx.forecast and day == end:  # the last day: the reading is the end reading
+            pending = Future()
+            pending.set_result(settled(current, float(kr.target), direction))
+        elif not ended and ctx.forecast:
             pending = ctx.outlook(reader.projection_job(origin, data_first), float(kr.target), direction)
     except NorthstarError as exc:
         return unscored(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, baseline, given)

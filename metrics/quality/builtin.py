@@ -118,9 +118,44 @@ def _epoch_us(column: str, dtype: pl.DataType, zone: str) -> pl.Expr:
     )
 
 
+def cut_frame(
+    frame: pl.LazyFrame, source: SourceConfig, zone: str, until: dt.datetime | None
+) -> pl.LazyFrame:
+    """The rows with a timestamp before `until`, and those without one (None: every row)."""
+    schema = frame.collect_schema()
+    column = source.columns.timestamp
+    if until is None or column not in schema:
+        return frame
+    epoch = _epoch_us(column, schema[column], zone)
+    return frame.filter(epoch.is_null() | (epoch < round(epoch_seconds(until) * 1_000_000)))
+
+
+def cut_selectable(connector: SqlConnector, source: SourceConfig, until: dt.datetime | None) -> Any:
+    """The source's rows with a timestamp before `until`, and those without one, as a FROM clause
+    (None: the source itself); the dialect spells the epoch, as in the profile."""
+    import sqlalchemy as sa
+
+    from metrics.engine.sql_dialects import dialect_or_ansi
+
+    table = connector.selectable()
+    column = source.columns.timestamp
+    if until is None or column not in table.c:
+        return table
+    epoch = dialect_or_ansi(connector.dialect_name).epoch_seconds(table.c[column])
+    limit = sa.literal(epoch_seconds(until), sa.Float)
+    return sa.select(table).where(sa.or_(table.c[column].is_(None), epoch < limit)).subquery("as_of")
+
+
 def frame_profile(
-    frame: pl.LazyFrame, source: SourceConfig, zone: str, now: dt.datetime, *, duplicates: bool
+    frame: pl.LazyFrame,
+    source: SourceConfig,
+    zone: str,
+    now: dt.datetime,
+    *,
+    duplicates: bool,
+    until: dt.datetime | None = None,
 ) -> Profile:
+    frame = cut_frame(frame, source, zone, until)
     schema = frame.collect_schema()
     roles = source.columns
     if roles.timestamp not in schema:
@@ -184,14 +219,19 @@ def _duplicates(columns: tuple[str, ...], groups: pl.DataFrame) -> Duplicates:
 
 
 def sql_profile(
-    connector: SqlConnector, source: SourceConfig, now: dt.datetime, *, duplicates: bool
+    connector: SqlConnector,
+    source: SourceConfig,
+    now: dt.datetime,
+    *,
+    duplicates: bool,
+    until: dt.datetime | None = None,
 ) -> Profile:
     """The profile from aggregate queries in the database; its dialect spells epochs and buckets."""
     import sqlalchemy as sa
 
     from metrics.engine.sql_dialects import dialect_or_ansi
 
-    table = connector.selectable()
+    table = cut_selectable(connector, source, until)
     dialect = dialect_or_ansi(connector.dialect_name)
     roles = source.columns
     columns = {c.name: c for c in table.c}

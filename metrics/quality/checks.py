@@ -7,18 +7,22 @@ source has any). A source that cannot be read gives one failed check, `readable`
 Results are cached per source in a small in-process LRU keyed by what changes the answer: the
 source's definition and the project time zone, the connector's data fingerprint (file sizes and
 modification times; for SQL whatever the connector reports), and the clock: an explicit `now`
-exactly, or, without one, the current hour. So a file that changes is re-checked on the next call;
-without an explicit `now`, freshness and future-timestamp verdicts may be up to an hour old.
-`clear_cache()` drops everything.
+exactly, or, without one, the current hour, and the cut (`until`). So a file that changes is
+re-checked on the next call; without an explicit `now`, freshness and future-timestamp verdicts may
+be up to an hour old. `clear_cache()` drops everything.
+
+`run_checks_as_of(project, engine, as_of)` is what every surface runs: the checks as of a day, on
+the data up to its end, by the clock of `metrics.quality.clock.quality_clock`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -27,7 +31,8 @@ from connectors.models import SourceConfig, SqlSource
 from metrics.definitions.problems import did_you_mean
 from metrics.definitions.project import Project
 from metrics.engine.request import MetricError
-from metrics.quality.builtin import builtin_results, frame_profile, sql_profile
+from metrics.quality.builtin import builtin_results, cut_frame, cut_selectable, frame_profile, sql_profile
+from metrics.quality.clock import CLOCK_CHECKS, quality_clock
 from metrics.quality.report import CheckResult, QualityReport, Severity
 
 if TYPE_CHECKING:
@@ -50,19 +55,41 @@ def cache_size() -> int:
         return len(_cache)
 
 
+def run_checks_as_of(
+    project: Project,
+    engine: Engine | None,
+    as_of: dt.date,
+    *,
+    now: dt.datetime | None = None,
+    sources: Sequence[str] | None = None,
+) -> QualityReport:
+    """The checks as of `as_of`: on the rows up to the end of that day (project time zone), with
+    freshness aged at its end, or at `now` (default: the real time) when that is earlier. A check
+    that can only pass on the cut data (`CLOCK_CHECKS`) is left out."""
+    clock = quality_clock(project, as_of, now)
+    report = run_checks(project, engine, now=clock.now, until=clock.until, sources=sources)
+    if clock.past:
+        report = dataclasses.replace(
+            report, results=tuple(r for r in report.results if r.check not in CLOCK_CHECKS)
+        )
+    return report
+
+
 def run_checks(
     project: Project,
     engine: Engine | None = None,
     *,
     now: dt.datetime | None = None,
+    until: dt.datetime | None = None,
     sources: Sequence[str] | None = None,
     connectors: Mapping[str, Connector] | None = None,
 ) -> QualityReport:
     """Run the built-in and configured checks of every source (or of `sources`).
 
     `now` (naive: UTC) is the clock for freshness, future timestamps and the current day that the
-    volume check leaves out; default: the real time. Connectors come from `connectors`, else from
-    the engine (`engine.connector(name)`, so its connectors are shared), else from the registry.
+    volume check leaves out; default: the real time. `until`: rows with a timestamp at or after it
+    are not read (rows without one are). Connectors come from `connectors`, else from the engine
+    (`engine.connector(name)`, so its connectors are shared), else from the registry.
     """
     started = dt.datetime.now(dt.UTC)
     moment = _utc(now) if now is not None else started
@@ -74,14 +101,15 @@ def run_checks(
                 f"unknown source {name!r}"
                 + (f"; {hint}" if hint else f"; sources: {', '.join(project.sources)}")
             )
+    cut = _utc(until) if until is not None else None
     clock_key = (
         moment.isoformat()
         if now is not None
         else moment.replace(minute=0, second=0, microsecond=0).isoformat()
-    )
+    ) + f"/{cut.isoformat() if cut else '-'}"
     results: list[CheckResult] = []
     for name in names:
-        results.extend(_checked(project, name, engine, connectors, moment, clock_key))
+        results.extend(_checked(project, name, engine, connectors, moment, cut, clock_key))
     return QualityReport(tuple(results), started)
 
 
@@ -91,6 +119,7 @@ def _checked(
     engine: Engine | None,
     connectors: Mapping[str, Connector] | None,
     now: dt.datetime,
+    until: dt.datetime | None,
     clock_key: str,
 ) -> tuple[CheckResult, ...]:
     source = project.sources[name]
@@ -106,7 +135,7 @@ def _checked(
         if cached is not None:
             _cache.move_to_end(key)
             return cached
-    results = _run_source(name, source, connector, zone, now)
+    results = _run_source(name, source, connector, zone, now, until)
     if not (len(results) == 1 and results[0].check == "readable"):
         with _lock:
             _cache[key] = results
@@ -146,24 +175,29 @@ def _unreadable(name: str, exc: BaseException) -> CheckResult:
 
 
 def _run_source(
-    name: str, source: SourceConfig, connector: Connector, zone: str, now: dt.datetime
+    name: str,
+    source: SourceConfig,
+    connector: Connector,
+    zone: str,
+    now: dt.datetime,
+    until: dt.datetime | None,
 ) -> tuple[CheckResult, ...]:
     ran_at = dt.datetime.now(dt.UTC)
     wants_duplicates = source.checks.duplicates is not None
     specs = _specs(source)
     try:
         if isinstance(connector, SqlConnector):
-            profile = sql_profile(connector, source, now, duplicates=wants_duplicates)
+            profile = sql_profile(connector, source, now, duplicates=wants_duplicates, until=until)
         elif isinstance(connector, FrameConnector):
             frame = connector.scan()
-            profile = frame_profile(frame, source, zone, now, duplicates=wants_duplicates)
+            profile = frame_profile(frame, source, zone, now, duplicates=wants_duplicates, until=until)
         else:
             raise ConnectorError(f"source {name!r}: its connector offers neither rows nor SQL")
     except Exception as exc:
         return (_unreadable(name, exc),)
     results = builtin_results(name, source, profile, zone=zone, now=now, ran_at=ran_at)
     if specs:
-        outcomes = _expectations(connector, source, specs)
+        outcomes = _expectations(connector, source, specs, zone, until)
         ran_at = dt.datetime.now(dt.UTC)
         results.extend(
             CheckResult(
@@ -191,32 +225,52 @@ def _specs(source: SourceConfig) -> list[Spec]:
     return specs
 
 
-def _expectations(connector: Connector, source: SourceConfig, specs: list[Spec]) -> list[Outcome]:
+def _expectations(
+    connector: Connector, source: SourceConfig, specs: list[Spec], zone: str, until: dt.datetime | None
+) -> list[Outcome]:
     """Inside the database through GX's SQL data source where its dialect says GX runs there; else on
-    a pandas frame of the needed columns, fetched through the connector."""
+    a pandas frame of the needed columns, fetched through the connector. Either way on the rows
+    before `until` (and those without a timestamp), as the built-in checks."""
     from metrics.engine.sql_dialects import dialect_or_ansi
     from metrics.quality import gx_runner
 
     if isinstance(source, SqlSource) and isinstance(connector, SqlConnector):
         dialect = dialect_or_ansi(connector.dialect_name)
         if dialect.gx_sql_supported:
+            query = source.query.strip().rstrip(";").strip() if source.query else None
+            table = source.table
+            if until is not None:
+                table, query = None, _sql_text(connector, cut_selectable(connector, source, until))
             return gx_runner.run_on_sql(
                 _url(connector),
                 specs,
-                table=source.table,
-                query=source.query.strip().rstrip(";").strip() if source.query else None,
+                table=table,
+                query=query,
                 connect_args=dialect.read_only_connect_args(source.timeout_seconds),
             )
-        return _on_pandas(specs, source, list(connector.schema()), lambda cols: _sql_columns(connector, cols))
+        return _on_pandas(
+            specs, source, list(connector.schema()), lambda cols: _sql_columns(connector, source, cols, until)
+        )
     assert isinstance(connector, FrameConnector)
-    frame = connector.scan()
+    frame = cut_frame(connector.scan(), source, zone, until)
     return _on_pandas(specs, source, list(frame.collect_schema()), lambda cols: frame.select(cols).collect())
 
 
-def _sql_columns(connector: SqlConnector, columns: list[str]) -> pl.DataFrame:
+def _sql_text(connector: SqlConnector, rows: Any) -> str:
+    """SELECT * over `rows` as SQL text in the source's dialect, its values written in (GX's query asset)."""
     import sqlalchemy as sa
 
-    table = connector.selectable()
+    statement = sa.select(rows)
+    dialect = connector.url.get_dialect()()
+    return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+
+def _sql_columns(
+    connector: SqlConnector, source: SourceConfig, columns: list[str], until: dt.datetime | None
+) -> pl.DataFrame:
+    import sqlalchemy as sa
+
+    table = cut_selectable(connector, source, until)
     return connector.execute(sa.select(*[table.c[c] for c in columns]))
 
 
