@@ -68,10 +68,10 @@ class Reading:
     as_of: str
     objectives: dict[str, dict[str, Any]]
     key_results: dict[str, dict[str, Any]]
-    flags: dict[str, bool] | None = None
+    flags: dict[str, str | None] | None = None  # per KR: "error", "warn" or None
 
     @classmethod
-    def of(cls, surface: str, card: Mapping[str, Any], flags: dict[str, bool] | None = None) -> Reading:
+    def of(cls, surface: str, card: Mapping[str, Any], flags: dict[str, str | None] | None = None) -> Reading:
         objectives: dict[str, dict[str, Any]] = {}
         key_results: dict[str, dict[str, Any]] = {}
         for objective in card["objectives"]:
@@ -143,16 +143,10 @@ class _NoBrowser:
         return RenderStats(images=len(images), browsers=0, seconds=0.0, startup_seconds=0.0)
 
 
-def _pack_flag(kr: Mapping[str, Any], item: Mapping[str, Any] | None) -> bool:
-    """A KR's data-quality flag in pack.json: its `flag` (on the scorecard's KR or its item) when the
-    pack writes one, else its image stamp's verdict (`quality` "fail")."""
-    for holder in (kr, item or {}):
-        if "flag" in holder:
-            flag = holder["flag"]
-            if isinstance(flag, str):
-                return flag.lower() not in {"", "none", "pass", "ok", "warn", "warning"}
-            return bool(flag)
-    return (item or {}).get("quality") == "fail"
+def _pack_flag(kr: Mapping[str, Any]) -> str | None:
+    """A KR's data-quality flag in pack.json: its `flag`'s severity ("error" or "warn"), or None."""
+    flag = kr["flag"]
+    return None if flag is None else str(flag["severity"])
 
 
 def pack_reading(config: Path, as_of: dt.date | None, out: Path) -> Reading:
@@ -164,9 +158,8 @@ def pack_reading(config: Path, as_of: dt.date | None, out: Path) -> Reading:
         )
     assert code == 0, stderr
     pack = json.loads((out / "pack.json").read_text(encoding="utf-8"))
-    items = {(i.get("objective"), i["id"]): i for i in pack["items"] if i["kind"] == "key_result"}
     flags = {
-        f"{objective['id']}/{kr['id']}": _pack_flag(kr, items.get((objective["id"], kr["id"])))
+        f"{objective['id']}/{kr['id']}": _pack_flag(kr)
         for objective in pack["scorecard"]["objectives"]
         for kr in objective["key_results"]
     }
@@ -175,14 +168,18 @@ def pack_reading(config: Path, as_of: dt.date | None, out: Path) -> Reading:
 
 @dataclass(frozen=True)
 class Tile:
-    """One KR tile of the OKR page as a person reads it: its texts, and whether it carries the red
-    "data check failed" badge."""
+    """One KR tile of the OKR page as a person reads it: its texts, and which data-quality badge it
+    carries: the red "Data check failed" ("error"), the amber "Data warning" ("warn") or none."""
 
     texts: tuple[str, ...]
 
     @property
-    def flagged(self) -> bool:
-        return any(":red-badge[" in text for text in self.texts)
+    def flag(self) -> str | None:
+        if any(":red-badge[" in text and "Data check failed" in text for text in self.texts):
+            return "error"
+        if any(":orange-badge[" in text and "Data warning" in text for text in self.texts):
+            return "warn"
+        return None
 
     def shows(self, text: str) -> bool:
         """`text` appears as a whole number (not inside a longer one: "5%" is not in "25%")."""
@@ -245,7 +242,7 @@ def app_reading(config: Path, as_of: dt.date | None, monkeypatch: pytest.MonkeyP
     tiles = _tiles(at.main)
     keys = [f"{o['id']}/{kr['id']}" for o in card["objectives"] for kr in o["key_results"]]
     assert len(tiles) == len(keys), "one tile per key result"
-    flags = {key: tile.flagged for key, tile in zip(keys, tiles, strict=True)}
+    flags = {key: tile.flag for key, tile in zip(keys, tiles, strict=True)}
     return AppReading(Reading.of("dashboard", card, flags), tiles)
 
 
@@ -391,7 +388,7 @@ def test_flags_mark_only_readings_of_the_failed_day(
     7 days of April; the Apr-Jun KRs read June's days (CONTRACT.md, "Data checks on numbers")."""
     as_of = D(2025, 6, 10)
     app, _, pack = _real_clock_surfaces("shop", configs["shop"], as_of, tmp_path, monkeypatch)
-    expected = {key: key == "spring_sales/revenue_q1" for key in app.reading.key_results}
+    expected = {key: "error" if key == "spring_sales/revenue_q1" else None for key in app.reading.key_results}
     assert app.reading.flags == expected, "the dashboard's badges"
     assert pack.flags == expected, "pack.json's flags"
 
