@@ -5,8 +5,9 @@ call that needs it does, and the list of expectation names is kept for the life 
 Loading a project never comes here: it checks `expect:` against the checked-in catalog
 (`metrics.quality.catalog`). Every run uses an ephemeral data context (nothing is written to disk, no analytics,
 no progress bars): file sources are validated on a pandas DataFrame of only the columns the
-expectations name; SQL sources through GX's SQL data source on the source's own URL, so the
-expectations run inside the database.
+expectations name (and the timestamp); SQL sources through GX's SQL data source on the source's own
+URL, so the expectations run inside the database. A failed row-level expectation gives back the keys
+of its unexpected rows (`Outcome.unexpected_keys`), which `metrics.quality.checks` turns into days.
 """
 
 from __future__ import annotations
