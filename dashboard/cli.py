@@ -232,36 +232,58 @@ def compute(
             )
             row["compared_period"] = match["compared_period"].isoformat() if match else None
             row["compared_value"] = match["value"] if match else None
-    if fmt == TableJsonCsv.json:
-        typer.echo(json.dumps(rows))
-    elif fmt == TableJsonCsv.csv:
-        import polars as pl
+    from metrics.format import format_value, metric_unit, raw_number
 
-        typer.echo(pl.DataFrame(rows, infer_schema_length=None).write_csv(), nl=False)
+    units = {row["metric"]: metric_unit(project, row["metric"]) for row in rows}
+    numbers = ("value", "compared_value")
+    if fmt == TableJsonCsv.table:
+        shown = [
+            {k: format_value(v, units[row["metric"]]) if k in numbers else v for k, v in row.items()}
+            for row in rows
+        ]
+        typer.echo(_table(shown))
+        return
+    raw = [
+        {k: raw_number(v, units[row["metric"]]) if k in numbers else v for k, v in row.items()}
+        for row in rows
+    ]
+    if fmt == TableJsonCsv.json:
+        typer.echo(json.dumps(raw))
     else:
-        typer.echo(_table(rows))
+        typer.echo(_csv(raw), nl=False)
+
+
+def _csv(rows: Sequence[dict[str, Any]]) -> str:
+    """Raw numbers, a whole count as an integer (a frame would widen a column of counts and rates to floats)."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    if rows:
+        fields = list(dict.fromkeys(key for row in rows for key in row))  # a rate adds its counts
+        writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return out.getvalue()
 
 
 def _table(rows: Sequence[dict[str, Any]]) -> str:
+    """Rows of formatted cells as aligned columns, the last one (the value) right-aligned."""
     if not rows:
         return "(no rows)"
     headers = list(dict.fromkeys(key for row in rows for key in row))  # a rate adds its counts
+    from metrics.format import EMPTY
 
-    def cell(value: object) -> str:
-        if value is None:
-            return "-"
-        if isinstance(value, float):
-            return f"{value:,.6g}" if abs(value) < 1e6 else f"{value:,.0f}"
-        return str(value)
-
-    body = [[cell(row.get(h)) for h in headers] for row in rows]
+    body = [[EMPTY if row.get(h) is None else str(row.get(h)) for h in headers] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
     for r in body:
         lines.append(
             "  ".join(
-                c.rjust(w) if i == len(r) - 1 else c.ljust(w)
+                c.rjust(w)
+                if headers[i] in {"value", "compared_value", "numerator", "denominator"}
+                else c.ljust(w)
                 for i, (c, w) in enumerate(zip(r, widths, strict=True))
             )
         )

@@ -6,37 +6,40 @@ many offsets), so this module derives extra metrics from the PM's definition and
 engine compute them in one pass over the source:
 
 * funnel step k: the same funnel cut to its first k steps (a user who completes k steps in order
-  also completes the first k-1, so the counts only fall); users entering: distinct users with a
-  step-1 event in the period, which is exactly the funnel's entrants (one per user and period).
-  Users reaching step k in a period = entrants x conversion of the k-step funnel.
+  also completes the first k-1, so the counts only fall). The engine gives every funnel's entrants
+  (its denominator) and converted users (its numerator) by its own rule, the group of a user being
+  the value on their first step-1 event: users at step 1 are the funnel's entrants, users at step k
+  the k-step funnel's converted users. No count is made here, so a user who entered on two
+  platforms is in one group, as in the funnel metric.
 * retention at offset k: the same retention metric with `offset: k`.
+
+And one rule every chart with a comparison follows (the explorer and the review pack): a compared
+period that begins before the metric's data does is blank, since its 0 means "no data", not "nothing
+happened" (`blank_before_data`).
 
 No streamlit here: the review pack can call it too.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
-from metrics.definitions.models import CountDistinctMetric, FunnelMetric, Grain, RetentionMetric
+from metrics.definitions.models import FunnelMetric, Grain, RetentionMetric
 from metrics.engine.request import MetricResult
 
 DAY_OFFSETS = (1, 3, 7, 14, 21, 28)
 WEEK_OFFSETS = (1, 2, 3, 4, 5, 6, 8, 12)
 
 
-def funnel_metrics(funnel_id: str, metric: FunnelMetric) -> dict[str, CountDistinctMetric | FunnelMetric]:
-    """Derived metric id -> definition: the entrants count and one prefix funnel per step."""
-    out: dict[str, CountDistinctMetric | FunnelMetric] = {
-        f"{funnel_id}__entrants": CountDistinctMetric(
-            type="count_distinct",
-            source=metric.source,
-            filter={**metric.filter, "event": metric.steps[0]},
-        )
+def funnel_metrics(funnel_id: str, metric: FunnelMetric) -> dict[str, FunnelMetric]:
+    """Derived metric id -> definition: the funnel cut to its first k steps, for 1 < k < all steps
+    (the funnel itself gives the entrants and the last step)."""
+    return {
+        f"{funnel_id}__step{k}": metric.model_copy(update={"steps": metric.steps[:k]})
+        for k in range(2, len(metric.steps))
     }
-    for k in range(2, len(metric.steps) + 1):
-        out[f"{funnel_id}__step{k}"] = metric.model_copy(update={"steps": metric.steps[:k]})
-    return out
 
 
 def retention_offsets(metric: RetentionMetric) -> list[int]:
@@ -54,40 +57,31 @@ def retention_metrics(retention_id: str, metric: RetentionMetric) -> dict[str, R
 def funnel_steps(
     result: MetricResult, funnel_id: str, metric: FunnelMetric, by: str | None = None
 ) -> pl.DataFrame:
-    """Users at each step over the whole range: columns step, step_label, users, [by].
+    """Users at each step, periods added up: columns step, step_label, [by], users.
 
-    Per period, users reaching step k = entrants x conversion of the k-step funnel (rounded: the
-    product is a whole number up to float error); periods are then added up.
+    Step 1: the funnel's entrants (its denominator); step k: the converted users of the funnel cut
+    to k steps (its numerator), both as the engine counts them.
     """
-    keys = ["period"] if by is None else ["period", by]
+    keys = [by] if by else []
     frame = result.frame
-    entrants = frame.filter(pl.col("metric") == f"{funnel_id}__entrants").select(
-        *keys, pl.col("value").alias("entrants")
-    )
-    parts = [entrants.with_columns(pl.lit(1).alias("step"), pl.col("entrants").alias("users"))]
-    for k in range(2, len(metric.steps) + 1):
-        rate = frame.filter(pl.col("metric") == f"{funnel_id}__step{k}").select(
-            *keys, pl.col("value").alias("rate")
-        )
-        joined = entrants.join(rate, on=keys, how="left", nulls_equal=True)
-        parts.append(
-            joined.with_columns(
-                pl.lit(k).alias("step"),
-                (pl.col("entrants") * pl.col("rate").fill_null(0.0)).round(0).alias("users"),
-            ).drop("rate")
-        )
-    stacked = pl.concat([p.select(*keys, "step", "users") for p in parts], how="vertical")
-    group = ["step"] if by is None else ["step", by]
-    out = stacked.group_by(group).agg(pl.col("users").sum()).sort(group, nulls_last=True)
+
+    def counts(metric_id: str, column: str, step: int) -> pl.DataFrame:
+        rows = frame.filter(pl.col("metric") == metric_id)
+        users = pl.col(column).fill_null(0.0).sum().alias("users")
+        summed = rows.group_by(keys).agg(users) if keys else rows.select(users)
+        return summed.select(pl.lit(step, pl.Int32).alias("step"), *keys, "users")
+
+    last = len(metric.steps)
+    parts = [counts(funnel_id, "denominator", 1)]
+    parts += [counts(f"{funnel_id}__step{k}", "numerator", k) for k in range(2, last)]
+    parts.append(counts(funnel_id, "numerator", last))
+    group = ["step", *keys]
+    out = pl.concat(parts, how="vertical").sort(group, nulls_last=True)
     labels = pl.DataFrame(
-        {"step": list(range(1, len(metric.steps) + 1)), "step_label": list(metric.steps)},
+        {"step": list(range(1, last + 1)), "step_label": list(metric.steps)},
         schema={"step": pl.Int32, "step_label": pl.String},
     )
-    return (
-        out.with_columns(pl.col("step").cast(pl.Int32))
-        .join(labels, on="step", how="left")
-        .select("step", "step_label", *([by] if by else []), "users")
-    )
+    return out.join(labels, on="step", how="left").select("step", "step_label", *keys, "users")
 
 
 def retention_grid(
@@ -125,3 +119,13 @@ def latest_cohorts(grid: pl.DataFrame, latest: int = 5) -> pl.DataFrame:
     if not lines:
         return pl.DataFrame(schema={"series": pl.String, "offset": pl.Int32, "value": pl.Float64})
     return pl.concat(lines, how="vertical")
+
+
+def blank_before_data(past: pl.DataFrame, first: dt.date | None) -> pl.DataFrame:
+    """A comparison frame (`MetricResult.comparison`) with the values of compared periods that begin
+    before `first` (the first day of the metric's data) set to null; unchanged without a first day."""
+    if first is None:
+        return past
+    return past.with_columns(
+        pl.when(pl.col("compared_period") < first).then(None).otherwise(pl.col("value")).alias("value")
+    )

@@ -13,6 +13,7 @@ replaces the template.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -796,11 +797,23 @@ class KrBar:
     probability: float | None = None
 
 
+PROGRESS_DRAWN = (-0.5, 1.2)  # bars are drawn within these; the words beside them carry the number
+
+
+def progress_shown(progress: float | None) -> float:
+    """How far a progress bar is drawn: the progress, clipped to `PROGRESS_DRAWN`; a KR behind its
+    baseline (negative progress) is a bar left of zero, never an empty one."""
+    if progress is None or not math.isfinite(progress):
+        return 0.0
+    return max(PROGRESS_DRAWN[0], min(float(progress), PROGRESS_DRAWN[1]))
+
+
 def scorecard(title: str, subtitle: str, rows: Sequence[KrBar]) -> go.Figure:
     """An objective's key results as progress bars with the expected-pace marker (the review pack's
     objective image; the app draws the same bars as HTML in the tiles)."""
     labels = [r.label for r in rows][::-1]
-    shown = [max(0.0, min(float(r.progress), 1.2)) if r.progress is not None else 0.0 for r in rows][::-1]
+    shown = [progress_shown(r.progress) for r in rows][::-1]
+    low = min([0.0, *shown])  # a KR behind its baseline draws its bar left of zero
     colors = [status_color(r.status) for r in rows][::-1]
     texts = [
         f"{format_progress(r.progress)} · {r.current} of {r.target} · {status_words(r.status)}"
@@ -839,18 +852,20 @@ def scorecard(title: str, subtitle: str, rows: Sequence[KrBar]) -> go.Figure:
     if expected:
         fig.add(
             y=[e[0] for e in expected],
-            x=[max(0.0, min(float(e[1] or 0), 1.2)) for e in expected],
+            x=[progress_shown(e[1]) for e in expected],
             mode="markers",
             marker={"symbol": "line-ns", "size": 26, "line": {"width": 3, "color": INK}},
             name="Expected by now",
             hovertemplate="expected by now: %{x:.0%}<extra></extra>",
         )
     fig.layout["xaxis"] = {
-        "range": [0, 2.35],
+        "range": [low - (0.05 if low < 0 else 0), 2.35],
         "tickformat": ".0%",
-        "tickvals": [0, 0.25, 0.5, 0.75, 1.0],
+        "tickvals": [t for t in (-0.5, -0.25) if t >= low] + [0, 0.25, 0.5, 0.75, 1.0],
         "showgrid": True,
         "gridcolor": GRID,
+        "zeroline": low < 0,
+        "zerolinecolor": INK,
     }
     fig.layout["yaxis"] = {"rangemode": "normal", "showgrid": False, "automargin": True}
     return fig.build(margin={"l": 24, "r": 24, "b": 40})

@@ -47,6 +47,15 @@ def check_references(project: Project) -> list[Problem]:
                 f"unknown metric {pinned!r}",
                 did_you_mean(pinned, list(project.metrics)),
             )
+    for metric_id in project.settings.review.grains:
+        if metric_id not in project.settings.review.pinned_metrics:
+            out.at(
+                "project.yaml",
+                ("review", "grains", metric_id),
+                f"{metric_id!r} has a grain but is not in review.pinned_metrics; pin it or remove its grain",
+                did_you_mean(metric_id, project.settings.review.pinned_metrics),
+                value=False,
+            )
     out.problems.extend(validate_checks(project))
     return out.problems
 

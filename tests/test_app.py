@@ -398,7 +398,33 @@ def test_explorer_range_tile_is_the_metric_over_the_whole_range(run: Any, engine
     assert tile.delta == format_delta(span.frame["value"][0], before.frame["value"][0], "users")
     dau = run("explorer", metric="dau", start=str(start), end=str(end), grain="week")
     values = engine.compute(MetricRequest(("dau",), start, end, "week")).frame["value"].to_list()
-    assert metric(dau, "Average per week").value == format_value(sum(values) / len(values), "users")
+    assert metric(dau, "Average of the weeks' last days").value == format_value(
+        sum(values) / len(values), "users"
+    )
+
+
+def test_a_weekly_dau_says_it_is_the_weeks_last_day(run: Any, engine: Engine) -> None:
+    """Regression (issue 13): `dau` by week is the DAU of each week's last day (docs/metrics.md); the
+    explorer's headline read as if it were the week's DAU."""
+    start, end = dt.date(2026, 10, 1), dt.date(2026, 11, 18)  # a Wednesday: the last week is partial
+    at = run("explorer", metric="dau", start=str(start), end=str(end), grain="week")
+    label = engine.project.label("dau")
+    words = [c.value for c in at.caption if "last day" in c.value]
+    # the latest week is read on the range's end (clipped), the one before on its Sunday
+    assert words[:2] == [
+        f"{label} on the week's last day: Nov 18, 2026, not an average over the week",
+        f"{label} on the week's last day: Nov 15, 2026, not an average over the week",
+    ]
+    assert any(f"{label} on the week's last day" in t for t in chart_titles(at))
+    latest = engine.compute(MetricRequest(("dau",), start, end, "week")).frame["value"][-1]
+    on_the_day = engine.compute(MetricRequest(("dau",), end, end)).frame["value"][0]
+    assert latest == on_the_day and metric(at, "Latest").value == format_value(on_the_day, "users")
+    for other in (
+        run("explorer", metric="dau", grain="day"),
+        run("explorer", metric="signups", grain="week"),
+    ):
+        assert not [c.value for c in other.caption if "last day" in c.value]
+        assert not any("last day" in t for t in chart_titles(other))
 
 
 # --- OKRs -----------------------------------------------------------------------------------------

@@ -382,13 +382,16 @@ def test_the_clock_changes_no_number(
 def test_flags_mark_only_readings_of_the_failed_day(
     configs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The shop's error check fails on 2025-03-12 alone (a negative amount); its data is fresh at the
-    end of 2025-06-10. As of then, only the KR whose reading holds that day carries a flag, on the
-    dashboard and in the pack: revenue so far in Feb-Apr. The other Feb-Apr KRs read the last 28 and
-    7 days of April; the Apr-Jun KRs read June's days (CONTRACT.md, "Data checks on numbers")."""
+    """The shop's error check fails on 2025-03-12 alone (a negative amount), its warning on 2025-05-20
+    alone (an unknown platform); its data is fresh at the end of 2025-06-10. As of then, only the KRs
+    whose reading holds one of those days carry a flag, on the dashboard and in the pack: revenue so
+    far in Feb-Apr (an error), and the 28-day day-7 return, whose cohorts start 2025-05-07 (a
+    warning). The other Feb-Apr KRs read the last 28 and 7 days of April; the other Apr-Jun KRs read
+    June's days (CONTRACT.md, "Data checks on numbers")."""
     as_of = D(2025, 6, 10)
     app, _, pack = _real_clock_surfaces("shop", configs["shop"], as_of, tmp_path, monkeypatch)
-    expected = {key: "error" if key == "spring_sales/revenue_q1" else None for key in app.reading.key_results}
+    flagged = {"spring_sales/revenue_q1": "error", "loyal_customers/d7_return_28d": "warn"}
+    expected = {key: flagged.get(key) for key in app.reading.key_results}
     assert app.reading.flags == expected, "the dashboard's badges"
     assert pack.flags == expected, "pack.json's flags"
 

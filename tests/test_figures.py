@@ -361,13 +361,33 @@ def test_scorecard_bars_clip_progress_and_mark_the_pace() -> None:
         "Q4 2026",
         [
             figures.KrBar("KR a", 1.7, 0.5, "on_track", "170", "100", 0.9),
-            figures.KrBar("KR b", -0.2, 0.5, "off_track", "-20", "100"),
+            figures.KrBar("KR b", 0.4, 0.5, "at_risk", "40", "100"),
         ],
     )
     bars = fig.data[1]
-    assert list(bars.x) == [0.0, 1.2]  # reversed order: first KR on top
+    assert list(bars.x) == [0.4, 1.2]  # reversed order: first KR on top
     assert "90% likely" in fig.layout.annotations[1].text and fig.layout.annotations[1].y == "KR a"
     assert list(fig.data[2].x) == [0.5, 0.5]
+    assert fig.layout.xaxis.range[0] == 0  # nothing behind its baseline: the axis starts at 0
+
+
+def test_negative_progress_is_a_bar_left_of_zero_not_an_empty_one() -> None:
+    """Regression (issue 13): a KR behind its baseline was drawn as an empty bar."""
+    fig = figures.scorecard(
+        "Objective",
+        "Q4 2026",
+        [
+            figures.KrBar("KR a", 0.6, 0.5, "on_track", "60", "100"),
+            figures.KrBar("KR b", -0.2, 0.5, "off_track", "-20", "100"),
+            figures.KrBar("KR c", -3.0, 0.5, "off_track", "0.0%", "10.0%"),
+        ],
+    )
+    bars = fig.data[1]
+    assert list(bars.x) == [-0.5, -0.2, 0.6]  # far behind: clipped, still drawn
+    assert fig.layout.xaxis.range[0] < -0.5 <= min(fig.layout.xaxis.tickvals)
+    assert fig.layout.xaxis.zeroline
+    words = {a.y: a.text for a in fig.layout.annotations}
+    assert words["KR c"].startswith("-300% · ") and words["KR b"].startswith("-20% · ")
 
 
 def test_funnel_bars_label_conversion_and_drop_off() -> None:

@@ -474,7 +474,7 @@ def test_json_is_exactly_the_contract_shape(tmp_path: Path) -> None:
 def test_table_for_people(tmp_path: Path) -> None:
     table = run(tmp_path, [{"id": "signups_20", "metric": "signups", "target": 20}]).to_table()
     assert "OKRs as of 2026-10-05" in table
-    assert "Test objective [obj] · pm · 2026-10-01 .. 2026-10-10 · progress 50% · on track" in table
+    assert "Test objective [obj] · pm · 2026-10-01 .. 2026-10-10 · progress 50% · On track" in table
     row = next(line for line in table.splitlines() if "signups_20" in line)
     assert row.split() == [
         "signups_20",
@@ -484,9 +484,9 @@ def test_table_for_people(tmp_path: Path) -> None:
         "20",
         "50%",
         "50%",
-        "-",
-        "-",
-        "on",
+        "–",  # no forecast, no chance: metrics.format.EMPTY, as on the dashboard
+        "–",
+        "On",
         "track",
     ]
 

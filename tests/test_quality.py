@@ -77,8 +77,9 @@ def test_every_check_fails_on_its_hand_worked_defect(tmp_path: Path, suffix: str
         "timestamp_not_in_future": ("error", False, 1, (D(2026, 3, 5),)),
         "freshness": ("warn", False, None, ()),
         "duplicates": ("warn", False, 1, (D(2026, 3, 2),)),  # the default severity of duplicates
-        "expect_column_values_to_be_between(amount)": ("error", False, 1, ()),
-        "expect_column_values_to_be_in_set(platform)": ("warn", False, 1, ()),
+        # the days of their unexpected rows: -5.0 at 03-03 23:30, 'desktop' at 03-04 08:00 (UTC)
+        "expect_column_values_to_be_between(amount)": ("error", False, 1, (D(2026, 3, 3),)),
+        "expect_column_values_to_be_in_set(platform)": ("warn", False, 1, (D(2026, 3, 4),)),
     }
     assert {k: (r.severity, r.success, r.unexpected_count, r.days) for k, r in got.items()} == expected
     assert got["timestamp_not_in_future"].sample == ["2026-03-05T12:00:00"]
@@ -117,6 +118,64 @@ def test_days_are_local_days_of_the_project_time_zone(tmp_path: Path) -> None:
     # 2026-03-03 23:30 UTC is 2026-03-04 00:30 in Berlin (CET, UTC+1).
     assert got["user_not_null"].days == (D(2026, 3, 3), D(2026, 3, 4))
     assert got["timestamp_not_in_future"].days == (D(2026, 3, 5),)
+
+
+# Bad rows near midnight in Los Angeles (PST, UTC-8, before 2026-03-08): local days differ from UTC days.
+NEAR_MIDNIGHT = [
+    (dt.datetime(2026, 3, 3, 7, 30), "u1", "purchase", "web", -1.0),  # LA 03-02 23:30
+    (dt.datetime(2026, 3, 3, 8, 30), "u2", "purchase", "web", -2.0),  # LA 03-03 00:30
+    (dt.datetime(2026, 3, 4, 7, 59), "u3", "page_view", "tablet", None),  # LA 03-03 23:59
+    (dt.datetime(2026, 3, 4, 8, 0), "u4", "purchase", "ios", 5.0),  # LA 03-04 00:00, good
+    (dt.datetime(2026, 3, 4, 12, 0), "u5", "purchase", "android", 7.0),  # good
+]
+EXPECT_DAYS = """
+expect:
+  - expect_column_values_to_be_between: {column: amount, min_value: 0}
+  - expect_column_values_to_be_in_set: {column: platform, value_set: [web, ios, android], severity: warn}
+  - expect_table_row_count_to_be_between: {max_value: 2}
+"""
+NEAR_MIDNIGHT_DAYS = {  # check: (unexpected_count, days) in Los Angeles
+    "expect_column_values_to_be_between(amount)": (2, (D(2026, 3, 2), D(2026, 3, 3))),
+    "expect_column_values_to_be_in_set(platform)": (1, (D(2026, 3, 3),)),
+    "expect_table_row_count_to_be_between": (None, ()),  # table-level: no day (flags everything)
+}
+
+
+def expectation_days(proj: Any) -> dict[str, tuple[int | None, tuple[D, ...]]]:
+    return {r.check: (r.unexpected_count, r.days) for r in run_checks(proj, now=NOW).results if not r.success}
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_a_failed_expectation_names_the_local_days_of_its_unexpected_rows(
+    tmp_path: Path, suffix: str
+) -> None:
+    write(frame(NEAR_MIDNIGHT), tmp_path / "data" / f"events{suffix}")
+    source = f"type: {suffix.lstrip('.')}\n    path: data/events{suffix}"
+    proj = project(tmp_path, EXPECT_DAYS, source=source, timezone="America/Los_Angeles")
+    assert expectation_days(proj) == NEAR_MIDNIGHT_DAYS
+
+
+def test_expectation_days_are_bounded_and_need_every_row_placed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More unexpected rows than GX gives back (`DAY_ROWS`), or one without a timestamp: no days, so
+    the check flags every number of its source rather than only some of the days it touches."""
+    from metrics.quality import gx_runner
+
+    write(frame(NEAR_MIDNIGHT), tmp_path / "data" / "events.parquet")
+    proj = project(tmp_path, EXPECT_DAYS, timezone="America/Los_Angeles")
+    monkeypatch.setattr(gx_runner, "DAY_ROWS", 1)
+    got = expectation_days(proj)
+    assert got["expect_column_values_to_be_between(amount)"] == (2, ())
+    assert got["expect_column_values_to_be_in_set(platform)"] == (1, (D(2026, 3, 3),))
+    monkeypatch.undo()
+    clear_cache()
+    write(
+        frame([*NEAR_MIDNIGHT, (None, "u6", "purchase", "web", -3.0)]), tmp_path / "data" / "events.parquet"
+    )
+    got = expectation_days(proj)
+    assert got["expect_column_values_to_be_between(amount)"] == (3, ())
+    assert got["expect_column_values_to_be_in_set(platform)"] == (1, (D(2026, 3, 3),))
 
 
 def test_freshness_thresholds(tmp_path: Path) -> None:
@@ -358,7 +417,7 @@ def test_report_helpers(tmp_path: Path) -> None:
         "expect_column_values_to_be_between(amount)",
     ]
     assert report.marked_days("events", severity="error") == {
-        D(2026, 3, 3): ["user_not_null"],
+        D(2026, 3, 3): ["user_not_null", "expect_column_values_to_be_between(amount)"],
         D(2026, 3, 5): ["timestamp_not_in_future"],
     }
     assert report.marked_days("events")[D(2026, 3, 2)] == ["duplicates"]
@@ -438,7 +497,7 @@ def test_great_expectations_gets_only_the_columns_it_needs(
     monkeypatch.setattr(gx_runner, "run_on_pandas", spy)
     write(frame(DEFECTIVE), tmp_path / "data" / "events.parquet")
     run_checks(project(tmp_path, ALL_CHECKS), now=NOW)
-    assert seen == [["amount", "platform"]]
+    assert seen == [["amount", "platform", "ts"]]  # and the timestamp, which places unexpected rows on days
     assert gx_runner.columns_of(
         "expect_column_pair_values_to_be_equal", {"column_A": "a", "column_B": "b"}
     ) == [

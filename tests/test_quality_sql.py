@@ -16,7 +16,17 @@ from metrics.definitions.project import Project
 from metrics.demo.sql import load_demo
 from metrics.quality import clear_cache, run_checks
 from tests.conftest import MARIADB_URL, POSTGRES_URL, require_service
-from tests.test_quality import ALL_CHECKS, CLEAN, DEFECTIVE, NOW, _weekly
+from tests.test_quality import (
+    ALL_CHECKS,
+    CLEAN,
+    DEFECTIVE,
+    EXPECT_DAYS,
+    NEAR_MIDNIGHT,
+    NEAR_MIDNIGHT_DAYS,
+    NOW,
+    _weekly,
+    expectation_days,
+)
 from tests.test_quality_helpers import by_check, daily_rows, frame, project, write
 
 BACKENDS = [
@@ -136,6 +146,19 @@ def test_volume_and_local_days_in_the_database(database: Database, tmp_path: Pat
     assert got["duplicates"][2] is True
     expected = _file_verdicts(tmp_path / "file", rows, checks, timezone="Europe/Berlin", now=now)
     assert list(got.values()) == expected
+
+
+@pytest.mark.parametrize("query", [False, True], ids=["table", "query"])
+def test_a_failed_expectation_names_the_local_days_of_its_unexpected_rows(
+    database: Database, tmp_path: Path, query: bool
+) -> None:
+    """GX in the database gives the timestamps of the unexpected rows (DuckDB: their positions in the
+    fetched frame); their days are Los Angeles days, as on files."""
+    database.load(NEAR_MIDNIGHT)
+    source = database.source(query=query)
+    proj = project(tmp_path, EXPECT_DAYS, source=source, timezone="America/Los_Angeles")
+    assert proj.problems == ()
+    assert expectation_days(proj) == NEAR_MIDNIGHT_DAYS
 
 
 def test_results_are_cached_until_the_table_changes(tmp_path: Path) -> None:

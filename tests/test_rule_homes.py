@@ -188,6 +188,52 @@ def test_the_compared_range_is_the_engines_shift(project: Project) -> None:
     )
 
 
+def test_one_formatting_home_prints_every_surface(project: Project) -> None:
+    from dashboard import format as dashboard_format
+    from metrics import format as home
+    from metrics.okrs import scorecard
+
+    assert home.format_value(12_345, "currency") == "$12,345"
+    assert home.format_value(0.0243902, "percent") == "2.4%"
+    assert home.raw_number(22.0, "count") == 22 and isinstance(home.raw_number(22.0, "count"), int)
+    assert home.plural(1, "day") == "1 day"
+    assert home.metric_unit(project, "buyers_per_signup") == "ratio"  # a ratio left at count reads as %
+    assert dashboard_format.format_value is home.format_value
+    assert scorecard.format_value is home.format_value  # the CLI's scorecard table calls the same home
+
+
+def test_pinned_grains_and_blank_comparisons_have_one_home() -> None:
+    import polars as pl
+
+    from dashboard.derived import blank_before_data
+    from metrics.definitions.models import ReviewSettings
+
+    review = ReviewSettings(pinned_metrics=["dau", "activation", "signups"], grains={"signups": "week"})
+    assert (
+        review.grain_of("activation", "funnel") == "week" and review.grain_of("dau", "active_users") == "day"
+    )
+    assert review.grain_of("signups", "count") == "week"
+    day = dt.date
+    past = pl.DataFrame({"compared_period": [day(2026, 1, 1), day(2026, 2, 1)], "value": [0.0, 4.0]})
+    assert blank_before_data(past, day(2026, 1, 15))["value"].to_list() == [None, 4.0]
+    assert blank_before_data(past, None)["value"].to_list() == [0.0, 4.0]
+
+
+def test_which_metrics_read_a_period_on_its_last_day(project: Project) -> None:
+    from metrics.format import period_value_words
+
+    reads = {m: project.reads_last_day(m) for m in ("dau", "signups", "d7", "buyers_per_signup")}
+    assert reads == {"dau": True, "signups": False, "d7": False, "buyers_per_signup": False}
+    stickiness = project_from_dicts(
+        sources={"events": SOURCE},
+        metrics={**METRICS, "sticky": {"type": "ratio", "numerator": "dau", "denominator": "signups"}},
+    )
+    assert stickiness.reads_last_day("sticky")  # a ratio with an active-users part
+    assert period_value_words("DAU", "week", True) == "DAU on the week's last day"
+    assert period_value_words("DAU", "day", True) == "DAU"
+    assert period_value_words("Sign-ups", "month", False) == "Sign-ups"
+
+
 @pytest.mark.parametrize(
     ("denominator", "min_sample", "uncertain"),
     [

@@ -11,15 +11,19 @@ the plain-Python reference of the engine tests.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import random
+import sqlite3
 from collections.abc import Iterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from metrics.definitions.models import METRIC_TYPES
 from metrics.engine import Engine
 from metrics.engine.request import MetricRequest
-from tests.engine_fixtures import Reference, assert_same, compute_rows, reference_rows
+from tests.engine_fixtures import Reference, Row, assert_same, compute_rows, reference_rows
 from tests.sql_fixtures import DATABASES, LoadedTable, parquet_project, sql_project, write_parquet
 from tests.test_engine_reference import METRICS, generate
 
@@ -177,3 +181,118 @@ def test_one_span_matches(table: LoadedTable, by: str | None) -> None:
         want = {tuple(r[k] for k in keys): r[column] for r in want_frame.iter_rows(named=True)}
         assert {k[1] for k in got} == {dt.date(2025, 10, 6)}
         assert_same(got, want)
+
+
+# --- microsecond timestamps ------------------------------------------------------------------------
+
+MICRO_METRICS: dict[str, dict[str, Any]] = {
+    "views": {"type": "count", "source": "events", "filter": {"event": "view"}},
+    "dau": {"type": "active_users", "source": "events", "window": 1},
+    "checkout": {"type": "funnel", "source": "events", "steps": ["view", "cart", "buy"], "within": 1},
+    "second_view": {"type": "funnel", "source": "events", "steps": ["view", "view"], "within": 0.5},
+}
+
+
+def micro_rows(seed: int = 5, users: int = 300) -> list[Row]:
+    """A clickstream whose steps fall under a millisecond apart: a repeated view 50-900 us after the
+    first, a cart 0.1-3 ms before or after it, a purchase just inside or outside the window, and
+    events in the last millisecond before midnight (which rounding to milliseconds moves a day)."""
+    rng = random.Random(seed)
+    rows: list[Row] = []
+    start = dt.datetime(2025, 10, 1)
+    for index in range(users):
+        user = f"m{index:03d}"
+        t0 = start + dt.timedelta(seconds=rng.randrange(14 * 86400), microseconds=rng.randrange(1_000_000))
+        platform = rng.choice(["web", "ios"])
+        rows.append(Row(ts=t0, user=user, event="view", platform=platform))
+        if rng.random() < 0.6:
+            rows.append(
+                Row(ts=t0 + dt.timedelta(microseconds=rng.randrange(50, 900)), user=user, event="view")
+            )
+        if rng.random() < 0.8:
+            cart = t0 + dt.timedelta(microseconds=rng.choice([-1, 1]) * rng.randrange(100, 3000))
+            rows.append(Row(ts=cart, user=user, event="cart", platform=platform))
+            edge = dt.timedelta(days=1, microseconds=rng.choice([-1, 1]) * rng.randrange(100, 499))
+            rows.append(
+                Row(
+                    ts=t0 + edge if rng.random() < 0.3 else cart + dt.timedelta(seconds=5),
+                    user=user,
+                    event="buy",
+                )
+            )
+        if rng.random() < 0.2:
+            midnight = dt.datetime.combine(t0.date(), dt.time()) + dt.timedelta(days=1)
+            rows.append(
+                Row(ts=midnight - dt.timedelta(microseconds=rng.randrange(1, 499)), user=user, event="open")
+            )
+    rng.shuffle(rows)
+    return rows
+
+
+MICRO_ROWS = micro_rows()
+
+
+def test_the_microsecond_rows_need_microseconds() -> None:
+    """The case is only a test if milliseconds would tie or move some of its instants."""
+    stamps = sorted(r.ts for r in MICRO_ROWS)
+    assert sum(1 for a, b in itertools.pairwise(stamps) if (b - a) < dt.timedelta(milliseconds=1)) > 50
+    assert sum(1 for t in stamps if t.time() >= dt.time(23, 59, 59, 999_500)) > 10
+
+
+# How Python code writes datetimes into SQLite text: sqlite3's adapter ('YYYY-MM-DD HH:MM:SS.ffffff',
+# no fraction at 0 us), and ISO 8601 with 'T' and an offset (isoformat() of an aware datetime).
+TEXT_FORMS = {
+    "sqlite3-text": lambda ts: ts.isoformat(" "),
+    "sqlite3-offset-text": lambda ts: (
+        ts.replace(tzinfo=dt.UTC).astimezone(ZoneInfo("Asia/Kolkata")).isoformat()
+    ),
+}
+
+
+def _sqlite3_text_table(rows: list[Row], db: Any, form: str) -> None:
+    write = TEXT_FORMS[form]
+    connection = sqlite3.connect(db)
+    try:
+        connection.execute(
+            "CREATE TABLE events (ts TEXT, user_id TEXT, event TEXT, platform TEXT, plan TEXT, amount REAL)"
+        )
+        connection.executemany(
+            "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)",
+            [(write(r.ts), r.user, r.event, r.platform, r.plan, r.amount) for r in rows],
+        )
+        connection.commit()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("kind", [*TEXT_FORMS, *DATABASES])
+@pytest.mark.parametrize(("settings", "by"), [({}, None), ({"timezone": "Europe/Berlin"}, "platform")])
+def test_microsecond_timestamps_match_polars(
+    kind: str, settings: dict[str, Any], by: str | None, tmp_path: Any
+) -> None:
+    """Regression: SQLite normalized timestamps with strftime('%f'), rounding them to milliseconds, so
+    a repeated step under a millisecond later was no later, a step just inside the window fell out,
+    and an event in the last half millisecond of a day moved to the next: funnels came out lower."""
+    ids = list(MICRO_METRICS)
+    start, end = dt.date(2025, 10, 1), dt.date(2025, 10, 20)
+    parquet = write_parquet(MICRO_ROWS, tmp_path / "micro.parquet")
+    want = compute_rows(parquet_project(parquet, MICRO_METRICS, settings), ids, start, end, "week", by)
+    if kind in TEXT_FORMS:
+        _sqlite3_text_table(MICRO_ROWS, tmp_path / "text.db", kind)
+        sql = sql_project(f"sqlite:///{tmp_path / 'text.db'}", MICRO_METRICS, settings, table="events")
+        got = compute_rows(sql, ids, start, end, "week", by)
+        day_rows = compute_rows(sql, ["views", "dau"], start, end, "day", by)
+    else:
+        loaded = LoadedTable(kind, tmp_path, MICRO_ROWS)
+        try:
+            sql = sql_project(loaded.url, MICRO_METRICS, settings, table=loaded.table)
+            got = compute_rows(sql, ids, start, end, "week", by)
+            day_rows = compute_rows(sql, ["views", "dau"], start, end, "day", by)
+        finally:
+            loaded.close()
+    assert_same(got, want)
+    files = parquet_project(parquet, MICRO_METRICS, settings)
+    assert_same(day_rows, compute_rows(files, ["views", "dau"], start, end, "day", by))
+    assert_same(
+        want, reference_rows(Reference(MICRO_ROWS, settings), MICRO_METRICS, ids, start, end, "week", by)
+    )

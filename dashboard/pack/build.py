@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 import plotly.graph_objects as go
 import polars as pl
 
-from dashboard import figures
+from dashboard import derived, figures
 from dashboard.format import kr_title, metric_unit, sample_noun
 from dashboard.pack.folder import check_out, staged
 from dashboard.pack.html import render_html, render_summary
@@ -70,7 +70,7 @@ __all__ = [
 DEFAULT_BASE_URL = "http://localhost:8501"
 WIDTH = figures.EXPORT_WIDTH
 FOOTER = 46  # px added below every image for its stamp and link
-PINNED_DAYS = 90  # pinned metrics: the last 90 days to the as-of date, by day, vs the 90 days before
+PINNED_DAYS = 90  # pinned metrics: the periods holding the last 90 days to the as-of date, vs those before
 
 
 # --- what the stamps say ---------------------------------------------------------------------------
@@ -360,13 +360,18 @@ class _Builder:
         sources = self.project.source_of(metric_id)
         last = self.facts.data_through(sources)
         end = min(self.as_of, last) if last else self.as_of
-        start = end - dt.timedelta(days=PINNED_DAYS - 1)
-        request = MetricRequest((metric_id,), start, end, "day", None, "previous_period")
+        # At the grain pinned in project.yaml (default: week for rates, which zigzag day by day),
+        # whole periods from the first one holding the 90th day before the end.
+        grain = self.project.settings.review.grain_of(metric_id, self.project.metrics[metric_id].type)
+        start = self.engine.calendar.bucket_start(end - dt.timedelta(days=PINNED_DAYS - 1), grain)
+        request = MetricRequest((metric_id,), start, end, grain, None, "previous_period")
         result = self.engine.compute(request)
         main = result.series(metric_id)
         past = (
             result.comparison.filter(pl.col("metric") == metric_id) if result.comparison is not None else None
         )
+        if past is not None:  # as in the explorer: no data is no line, not a line at 0
+            past = derived.blank_before_data(past, self._data_from(metric_id))
         # As in the explorer: a rate or level read by a key result shows that KR's target and forecast.
         target, band = figures.kr_overlay(self.project, card, metric_id)
         label = self.project.label(metric_id)
@@ -376,7 +381,7 @@ class _Builder:
             unit=metric_unit(self.project, metric_id),
             start=result.start,
             end=result.end,
-            grain="day",
+            grain=grain,
             comparison=past,
             comparison_label="Previous period",
             target=target,
@@ -390,7 +395,7 @@ class _Builder:
             metric=metric_id,
             start=result.start,
             end=result.end,
-            grain="day",
+            grain=grain,
             compare="previous_period",
         )
         span_flag = flag_for(self.facts.report, sources, (result.start, result.end))
@@ -405,6 +410,12 @@ class _Builder:
             width=WIDTH,
             height=int(fig.layout.height or 440) + footer_height(stamp),
         )
+
+    def _data_from(self, metric_id: str) -> dt.date | None:
+        try:
+            return self.engine.data_range([metric_id])[0]
+        except Exception:  # an unreadable or empty source: nothing to blank; its checks say why
+            return None
 
 
 # --- the pack ---------------------------------------------------------------------------------------

@@ -84,9 +84,8 @@ class Ctx:
         return metric.direction if metric is not None else "increase"
 
     def range_kind_leaf(self, metric_id: str) -> str:
-        """`mean` when a metric (or a part of a ratio) is active users, else `span`."""
-        leaves = self.project.leaves(metric_id).values()
-        return "mean" if any(leaf.type == "active_users" for leaf in leaves) else "span"
+        """`mean` when a metric's period value is its last day's (`Project.reads_last_day`), else `span`."""
+        return "mean" if self.project.reads_last_day(metric_id) else "span"
 
     def dimensions_of(self, metric_id: str) -> list[str]:
         """The dimensions every source of the metric has (a ratio needs them on both parts)."""

@@ -9,6 +9,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.debug import error_text
+from dashboard.format import plural
 from dashboard.views import common
 from dashboard.views.common import Ctx, md, mdc
 from dashboard.views.explorer import pick_metric
@@ -93,7 +94,7 @@ def formula_words(project: Project, metric_id: str) -> str:
             steps = " → ".join(mdc(step) for step in m.steps[1:])
             return (
                 f"Of the users who do {mdc(m.steps[0])} in the period, the share who then do {steps} "
-                f"in that order within {m.within:g} days{where}."
+                f"in that order within {plural(m.within, 'day')}{where}."
             )
     assert_never(m)
 

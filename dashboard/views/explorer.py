@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal, TypedDict
 import polars as pl
 import streamlit as st
 
-from dashboard import cache, figures
+from dashboard import cache, derived, figures
 from dashboard.debug import error_text
 from dashboard.format import (
     format_date,
@@ -16,6 +16,7 @@ from dashboard.format import (
     format_progress,
     format_value,
     kr_title,
+    period_value_words,
     sample_noun,
     status_words,
     table_format,
@@ -90,6 +91,10 @@ def tiles(
             )
             if rate:
                 common.sample_line(ctx, metric_id, numerators[index], denominators[index])
+            if ctx.project.reads_last_day(metric_id) and ctx.view.grain != "day":
+                day = min(ctx.calendar.bucket_end(periods[index], ctx.view.grain), end)
+                words = period_value_words(ctx.project.label(metric_id), ctx.view.grain, True)
+                st.caption(f"{md(words)}: {format_date(day)}, not an average over the {ctx.view.grain}")
     with columns[2]:
         range_tile(ctx, metric_id, start, end, vals, past_vals, compared, delta_color)
 
@@ -127,7 +132,9 @@ def range_tile(
     elif kind == "mean":
         if not present:
             return
-        label, value = f"Average per {GRAIN_NOUN[ctx.view.grain]}", sum(present) / len(present)
+        grain = ctx.view.grain
+        label = "Average per day" if grain == "day" else f"Average of the {GRAIN_NOUN[grain]}s' last days"
+        value = sum(present) / len(present)
         past_present = [v for v in past_vals if v is not None]
         before = sum(past_present) / len(past_present) if complete_past and past_present else None
         helptext = "The plain mean of the period values shown (active users have no value for a whole range)."
@@ -187,9 +194,7 @@ def mask_before_data(ctx: Ctx, metric_id: str, past: pl.DataFrame) -> pl.DataFra
         return past
     if first is None:
         return past
-    masked = past.with_columns(
-        pl.when(pl.col("compared_period") < first).then(None).otherwise(pl.col("value")).alias("value")
-    )
+    masked = derived.blank_before_data(past, first)
     if masked["value"].null_count() == masked.height:
         st.caption(f"No comparison: the data starts on {format_date(first)}, after the compared period.")
         return None
@@ -239,7 +244,9 @@ def render(ctx: Ctx) -> None:
     comparison_label = "Previous period" if view.compare == "previous_period" else "Same period last year"
     fig = figures.metric_timeseries(
         main,
-        label=ctx.project.label(metric_id),
+        label=period_value_words(
+            ctx.project.label(metric_id), view.grain, ctx.project.reads_last_day(metric_id)
+        ),
         unit=unit,
         start=result.start,
         end=result.end,

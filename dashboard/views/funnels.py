@@ -6,7 +6,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import cache, derived, figures
-from dashboard.format import format_date, format_value
+from dashboard.format import format_date, format_value, plural
 from dashboard.views import common
 from dashboard.views.common import Ctx, md, mdc
 from metrics.definitions.models import FunnelMetric
@@ -24,7 +24,7 @@ def render(ctx: Ctx) -> None:
     assert isinstance(metric, FunnelMetric)
     start, end = ctx.range()
     by = common.breakdown(ctx, funnel_id, "showing all users")
-    st.markdown(md(metric.description or f"Steps within {metric.within:g} days of the first step"))
+    st.markdown(md(metric.description or f"Steps within {plural(metric.within, 'day')} of the first step"))
     common.quality_badge(ctx, funnel_id)
 
     extra = derived.funnel_metrics(funnel_id, metric)
@@ -52,7 +52,7 @@ def render(ctx: Ctx) -> None:
     common.plot(fig, ctx, funnel_id, "steps", by, start, end, key="funnel_steps")
     st.caption(
         f"Each user counts once, from their first {mdc(metric.steps[0])} in the range; step k counts those "
-        f"who then did steps 2..k in order within {metric.within:g} days (and by {format_date(end)}). "
+        f"who then did steps 2..k in order within {plural(metric.within, 'day')} (and by {format_date(end)}). "
         "Users who started near the end of the range have had less time to finish."
     )
     request = MetricRequest((funnel_id,), start, end, ctx.view.grain, by)

@@ -40,6 +40,9 @@ ADDITIVE_TYPES = frozenset({"count", "count_distinct", "sum"})
 ZERO_FILLED_TYPES = frozenset({"count", "count_distinct", "sum", "active_users"})
 # Types whose value over a span is the sum of its days' values (a total, not a level or a rate).
 SUMMED_TYPES = frozenset({"count", "sum"})
+# Types whose value for a period above day grain is their value on the period's last day (a level
+# read at a point in time, not a total or an average over the period's days).
+LAST_DAY_TYPES = frozenset({"active_users"})
 # Types whose value for a day is a count of rows, values or users: a whole number, never negative.
 COUNT_TYPES = frozenset({"count", "count_distinct", "active_users"})
 USER_TYPES = frozenset({"active_users", "retention", "funnel"})  # count users, so need the user column
@@ -86,12 +89,22 @@ class ReviewSettings(StrictModel):
     pinned_metrics: list[MetricId] = Field(
         default_factory=list, description="Metrics charted in every review pack beside the KRs."
     )
+    grains: dict[MetricId, Grain] = Field(
+        default_factory=dict,
+        description="The grain of a pinned metric's chart; default: week for rates (ratio, retention, "
+        "funnel), day otherwise.",
+    )
     base_url: str | None = Field(default=None, description="Where the dashboard is served, for shared links.")
 
     @field_validator("base_url")
     @classmethod
     def _web_address(cls, value: str | None) -> str | None:
         return None if value is None else http_url(value)
+
+    def grain_of(self, metric_id: str, metric_type: str) -> Grain:
+        """The grain a pinned metric is charted at: its `grains` entry, else week for a rate (day by
+        day, a rate over a handful of users zigzags between 0 and 100%), else day."""
+        return self.grains.get(metric_id) or ("week" if metric_type in RATE_TYPES else "day")
 
 
 def http_url(value: str) -> str:

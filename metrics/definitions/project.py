@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from connectors.models import SourceConfig
-from metrics.definitions.models import MetricDef, Objective, ProjectConfig, RatioMetric, SourcedMetric
+from metrics.definitions.models import (
+    LAST_DAY_TYPES,
+    MetricDef,
+    Objective,
+    ProjectConfig,
+    RatioMetric,
+    SourcedMetric,
+)
 from metrics.definitions.positions import locate, value_location
 from metrics.definitions.problems import ConfigError, Location, Problem, Subject
 
@@ -81,6 +88,11 @@ class Project:
     def source_of(self, metric_id: str) -> set[str]:
         """The sources a metric reads (both parts of a ratio, recursively)."""
         return {metric.source for metric in self.leaves(metric_id).values()}
+
+    def reads_last_day(self, metric_id: str) -> bool:
+        """Whether the metric's value for a week, month or quarter is its value on the period's last
+        day (active users, or a ratio with an active-users part), not a total over its days."""
+        return any(metric.type in LAST_DAY_TYPES for metric in self.leaves(metric_id).values())
 
     def maturity_lag(self, metric_id: str) -> int:
         """Days a cohort of this metric needs before it can be read (the longest of a ratio's parts)."""

@@ -11,6 +11,7 @@ import polars as pl
 from connectors.errors import NorthstarError
 from metrics.definitions.calendar import Calendar
 from metrics.definitions.models import Grain
+from metrics.format import raw_number
 
 Comparison = Literal["previous_period", "previous_year"]
 COMPARISONS: tuple[Comparison, ...] = ("previous_period", "previous_year")
@@ -93,20 +94,13 @@ class MetricResult:
             value = row["value"]
             item["value"] = None if value is None or value != value else float(value)
             if row["metric"] in self.rates:
-                item["numerator"] = _count(row["numerator"])
-                item["denominator"] = _count(row["denominator"])
+                item["numerator"] = raw_number(row["numerator"], "count")
+                item["denominator"] = raw_number(row["denominator"], "count")
             out.append(item)
         return out
 
     def series(self, metric: str) -> pl.DataFrame:
         return self.frame.filter(pl.col("metric") == metric)
-
-
-def _count(value: float | None) -> float | int | None:
-    """A rate's numerator or denominator for JSON: a whole count as an int; a ratio's part as is."""
-    if value is None or value != value:
-        return None
-    return int(value) if float(value).is_integer() else float(value)
 
 
 @dataclass(frozen=True)

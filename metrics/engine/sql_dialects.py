@@ -42,7 +42,10 @@ from sqlalchemy.types import TypeEngine
 from metrics.engine.local_days import EPOCH
 from metrics.engine.request import MetricError
 
-SQLITE_FORMAT = "%Y-%m-%d %H:%M:%f"  # SQLite's normalized text timestamp (UTC, milliseconds)
+# SQLite's normalized text timestamp is 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC, microseconds): the whole
+# seconds from strftime, the fraction carried over as text (SQLite's date functions keep milliseconds)
+SQLITE_SECONDS = "%Y-%m-%d %H:%M:%S"
+MICROS = 1_000_000
 
 Expr = ColumnElement[Any]
 ConnectArgs = dict[str, str | bool]  # DBAPI connect() keyword arguments
@@ -272,22 +275,58 @@ class MySqlDialect(SqlDialect):
 
 class SqliteDialect(SqlDialect):
     def timestamp(self, column: Expr, is_date: bool) -> Expr:
-        # ISO text in any of SQLite's accepted forms (with 'T', 'Z' or an offset) -> one sortable form.
-        return sa.func.strftime(sa.literal(SQLITE_FORMAT), column)
+        """ISO text in any of SQLite's accepted forms (with 'T', 'Z' or an offset, with up to any
+        number of fraction digits) -> one sortable UTC form with microseconds.
+
+        SQLite's date functions round to milliseconds, so normalizing with `strftime('%f')` tied
+        events under a millisecond apart and moved some by one: a funnel's strict step order (a
+        repeated step needs a later event) and its `within` deadline then lost users that Polars and
+        PostgreSQL keep. Only the whole seconds (and the offset) go through strftime; the fraction
+        digits are copied from the text, so no instant is rounded. Text already in that form (what
+        SQLAlchemy and pandas write) is taken as it is, with no date function at all.
+        """
+        canonical = sa.and_(
+            sa.func.length(column) == sa.literal(26),
+            sa.func.substr(column, 11, 1) == sa.literal(" "),
+            sa.func.substr(column, 20, 1) == sa.literal("."),
+        )
+        tail = sa.func.substr(column, 21)  # after 'YYYY-MM-DD HH:MM:SS.'
+        suffix = sa.func.ltrim(tail, sa.literal("0123456789"))  # 'Z', '+02:00' or ''
+        has_fraction = sa.func.substr(column, 20, 1) == sa.literal(".")
+        whole = sa.case((has_fraction, sa.func.substr(column, 1, 19).op("||")(suffix)), else_=column)
+        digits = sa.case(
+            (has_fraction, sa.func.substr(tail, 1, sa.func.length(tail) - sa.func.length(suffix))),
+            else_=sa.literal(""),
+        )
+        micros = sa.func.substr(digits.op("||")(sa.literal("000000")), 1, 6)
+        normalized = (
+            sa.func.strftime(sa.literal(SQLITE_SECONDS), whole).op("||")(sa.literal(".")).op("||")(micros)
+        )
+        return sa.case((canonical, sa.type_coerce(column, sa.String())), else_=normalized)
 
     def instant(self, moment: dt.datetime, ctx: TimeContext) -> Expr:
-        text = moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-        return sa.literal(text, sa.String())
+        return sa.literal(moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f"), sa.String())
 
     def date_value(self, day: dt.date) -> Expr:
         return sa.literal(day.isoformat(), sa.String())
 
     def plus_seconds(self, ts: Expr, seconds: float) -> Expr:
-        return sa.func.strftime(sa.literal(SQLITE_FORMAT), ts, sa.literal(f"{seconds:+.3f} seconds"))
+        """A normalized timestamp plus `seconds`, to the microsecond: whole seconds by strftime,
+        the fraction by integer arithmetic with its carry."""
+        whole, extra = divmod(round(seconds * MICROS), MICROS)
+        fraction = sa.cast(sa.func.substr(ts, 21, 6), sa.Integer()) + sa.literal(extra)
+        carry = fraction / sa.literal(MICROS)  # integer division: 0 or 1
+        shift = sa.literal("+").op("||")(carry + sa.literal(whole)).op("||")(sa.literal(" seconds"))
+        seconds_text = sa.func.strftime(sa.literal(SQLITE_SECONDS), sa.func.substr(ts, 1, 19), shift)
+        micros = sa.func.printf(sa.literal(".%06d"), fraction % sa.literal(MICROS))
+        return seconds_text.op("||")(micros)
 
     def local(self, ts: Expr, ctx: TimeContext) -> Expr:
+        """Local wall-clock time to the second (its day and month are all that is read): the
+        fraction is dropped before SQLite's functions could round 23:59:59.9996 into the next day."""
+        seconds = sa.func.substr(ts, 1, 19)
         if ctx.utc:
-            return ts
+            return seconds
         first, changes = utc_offsets(ctx.zone, *ctx.span)
 
         def modifier(offset: int) -> Expr:
@@ -302,7 +341,7 @@ class SqliteDialect(SqlDialect):
                 whens.append((ts < self.instant(moment, ctx), modifier(previous)))
                 previous = offset
             shift = sa.case(*whens, else_=modifier(previous))
-        return sa.func.strftime(sa.literal(SQLITE_FORMAT), ts, shift)
+        return sa.func.strftime(sa.literal(SQLITE_SECONDS), seconds, shift)
 
     def day_number(self, local: Expr) -> Expr:
         return sa.cast(sa.func.julianday(sa.func.date(local)) - 2440587.5, sa.Integer())

@@ -44,6 +44,7 @@ from metrics.definitions.models import (
     parse_read,
 )
 from metrics.engine.request import MetricRequest, MetricResult
+from metrics.format import plural
 from metrics.okrs.forecast import ForecastOptions, Projection, Simulation
 
 if TYPE_CHECKING:
@@ -382,7 +383,7 @@ class KeyResultReader:
         first, last = self.spec.span(day, self.start)
         if last < first:
             return (
-                f"no cohort of {self.kr.metric} is mature yet: its first reading needs {self.spec.lag} days "
+                f"no cohort of {self.kr.metric} is mature yet: its first reading needs {plural(self.spec.lag, 'day')} "
                 f"after {first}; read it trailing_<N>d to include earlier cohorts"
             )
         return f"{self.kr.metric} has no value for {first} .. {last} (no rows or cohort in those days)"

@@ -7,10 +7,11 @@ A leaf type: it imports nothing that runs. `metrics.okrs.scoring` fills it; the 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
+
+from metrics.format import EMPTY, format_progress, format_value, raw_number, status_words
 
 if TYPE_CHECKING:
     import polars as pl
@@ -66,21 +67,21 @@ class KeyResultScore:
         out: dict[str, Any] = {
             "id": self.id,
             "metric": self.metric,
-            "current": _number(self.current),
-            "baseline": _number(self.baseline),
-            "target": _number(self.target),
-            "progress": _number(self.progress),
-            "expected_progress": _number(self.expected_progress),
+            "current": raw_number(self.current, self.unit),
+            "baseline": raw_number(self.baseline, self.unit),
+            "target": raw_number(self.target, self.unit),
+            "progress": raw_number(self.progress),
+            "expected_progress": raw_number(self.expected_progress),
             "status": self.status,
             "forecast": None
             if self.forecast is None
             else {
-                "value": _number(self.forecast.value),
-                "low": _number(self.forecast.low),
-                "high": _number(self.forecast.high),
+                "value": raw_number(self.forecast.value, self.unit),
+                "low": raw_number(self.forecast.low, self.unit),
+                "high": raw_number(self.forecast.high, self.unit),
             },
-            "probability": _number(self.probability),
-            "n": None if self.n is None else _count(self.n),
+            "probability": raw_number(self.probability),
+            "n": raw_number(self.n, "count"),
         }
         if flag is not None:
             out["flag"] = flag(self)
@@ -105,7 +106,7 @@ class ObjectiveScore:
             "objective": self.objective,
             "owner": self.owner,
             "period": {"start": self.start.isoformat(), "end": self.end.isoformat()},
-            "progress": _number(self.progress),
+            "progress": raw_number(self.progress),
             "status": self.status,
             "key_results": [kr.to_json(flag) for kr in self.key_results],
         }
@@ -130,7 +131,7 @@ class Scorecard:
             owner = f" · {objective.owner}" if objective.owner else ""
             lines.append(
                 f"{objective.objective} [{objective.id}]{owner} · {objective.start} .. {objective.end} · "
-                f"progress {_percent(objective.progress)} · {_words(objective.status)}"
+                f"progress {format_progress(objective.progress)} · {status_words(objective.status)}"
             )
             header = (
                 "key result",
@@ -150,23 +151,23 @@ class Scorecard:
                     (
                         kr.id,
                         f"{kr.metric} ({kr.read})",
-                        _value(kr.current, kr.unit),
-                        ("<= " if kr.direction == "decrease" else "") + _value(kr.target, kr.unit),
-                        _percent(kr.progress),
-                        _percent(kr.expected_progress),
-                        "-"
+                        format_value(kr.current, kr.unit),
+                        ("<= " if kr.direction == "decrease" else "") + format_value(kr.target, kr.unit),
+                        format_progress(kr.progress),
+                        format_progress(kr.expected_progress),
+                        EMPTY
                         if kr.forecast is None
-                        else f"{_value(kr.forecast.value, kr.unit)} ({_value(kr.forecast.low, kr.unit)}"
-                        f" .. {_value(kr.forecast.high, kr.unit)})",
-                        _percent(kr.probability),
-                        _words(kr.status),
+                        else f"{format_value(kr.forecast.value, kr.unit)} ({format_value(kr.forecast.low, kr.unit)}"
+                        f" .. {format_value(kr.forecast.high, kr.unit)})",
+                        format_progress(kr.probability),
+                        status_words(kr.status),
                     )
                 )
                 if kr.problem:
                     notes.append(f"{kr.id}: {kr.problem}")
                 if kr.n is not None:  # a rate: what its reading is out of (CONTRACT.md, Sample sizes)
                     shaky = " (uncertain: below min_sample)" if kr.uncertain else ""
-                    notes.append(f"{kr.id}: current reading out of n = {kr.n:,.0f}{shaky}")
+                    notes.append(f"{kr.id}: current reading out of n = {format_value(kr.n, 'count')}{shaky}")
                 notes.extend(f"{kr.id}: {note}" for note in kr.notes)
             widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
             numeric = {2, 3, 4, 5, 7}
@@ -178,42 +179,6 @@ class Scorecard:
                 lines.append("  " + "  ".join(cells).rstrip())
             lines.extend(f"  note: {note}" for note in notes)
         return "\n".join(lines)
-
-
-# --- formatting ----------------------------------------------------------------------------------
-
-
-def _number(value: float | None) -> float | None:
-    """A number for JSON: None for NaN and infinities."""
-    if value is None or math.isnan(value) or math.isinf(value):
-        return None
-    return float(value)
-
-
-def _count(value: float) -> float | int | None:
-    """n for JSON: a whole count as an int (a ratio's denominator may be any number)."""
-    number = _number(value)
-    return int(number) if number is not None and number.is_integer() else number
-
-
-def _percent(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.0f}%"
-
-
-def _value(value: float | None, unit: str) -> str:
-    if value is None:
-        return "-"
-    if unit == "percent":
-        return f"{value * 100:.1f}%"
-    if unit == "currency":
-        return f"{value:,.0f}"
-    if abs(value) >= 100 or float(value).is_integer():
-        return f"{value:,.0f}"
-    return f"{value:,.3g}"
-
-
-def _words(status: str) -> str:
-    return status.replace("_", " ")
 
 
 __all__ = ["STATUSES", "KeyResultScore", "Milestone", "ObjectiveScore", "Scorecard", "Status"]

@@ -22,6 +22,7 @@ from connectors.errors import NorthstarError
 from metrics.definitions.calendar import objective_period
 from metrics.definitions.models import KeyResult, Objective, StatusThresholds
 from metrics.engine.as_of import default_as_of
+from metrics.format import metric_unit
 from metrics.okrs.forecast import Direction, Outlook, Projection, Simulation, settled
 from metrics.okrs.forecast import project as project_outlook
 from metrics.okrs.readings import KeyResultReader, Readings, Unreadable
@@ -228,7 +229,7 @@ def _score_key_result(
         "id": kr.id,
         "metric": kr.metric,
         "label": ctx.project.label(kr.metric),
-        "unit": metric.unit if metric is not None else "",
+        "unit": metric_unit(ctx.project, kr.metric),
         "direction": kr.direction or (metric.direction if metric is not None else "increase"),
         "read": kr.read,
         "target": float(kr.target),

@@ -322,6 +322,22 @@ def with_days(frame: pl.DataFrame, zone: str) -> pl.DataFrame:
     )
 
 
+def local_days(stamps: pl.Series, zone: str) -> tuple[dt.date, ...] | None:
+    """The local calendar days (project time zone) of timestamps as a source holds them (read as the
+    profile reads them: naive is UTC, a date is that local day, text is parsed as UTC), sorted and
+    distinct; None when one is missing or unreadable, as such a row cannot be placed on a day."""
+    if stamps.dtype == pl.Null or stamps.null_count():
+        return None
+    try:
+        epoch = stamps.to_frame("t").select(_epoch_us("t", stamps.dtype, zone))
+    except (ConnectorError, pl.exceptions.PolarsError):
+        return None
+    if epoch.to_series().null_count():
+        return None
+    buckets = epoch.select((pl.first() // (BUCKET_SECONDS * 1_000_000)).alias("bucket"))
+    return tuple(sorted(with_days(buckets, zone)["day"].unique().to_list()))
+
+
 def daily(profile: Profile, zone: str) -> pl.DataFrame:
     """day, rows, null_users, future: per local day that has rows with a timestamp."""
     return (

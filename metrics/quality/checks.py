@@ -31,7 +31,14 @@ from connectors.models import SourceConfig, SqlSource
 from metrics.definitions.problems import did_you_mean
 from metrics.definitions.project import Project
 from metrics.engine.request import MetricError
-from metrics.quality.builtin import builtin_results, cut_frame, cut_selectable, frame_profile, sql_profile
+from metrics.quality.builtin import (
+    builtin_results,
+    cut_frame,
+    cut_selectable,
+    frame_profile,
+    local_days,
+    sql_profile,
+)
 from metrics.quality.clock import CLOCK_CHECKS, quality_clock
 from metrics.quality.report import CheckResult, QualityReport, Severity
 
@@ -201,7 +208,15 @@ def _run_source(
         ran_at = dt.datetime.now(dt.UTC)
         results.extend(
             CheckResult(
-                name, spec.check, spec.severity, o.success, o.unexpected_count, o.details, o.sample, ran_at
+                name,
+                spec.check,
+                spec.severity,
+                o.success,
+                o.unexpected_count,
+                o.details,
+                o.sample,
+                ran_at,
+                o.days,
             )
             for spec, o in zip(specs, outcomes, strict=True)
         )
@@ -230,7 +245,8 @@ def _expectations(
 ) -> list[Outcome]:
     """Inside the database through GX's SQL data source where its dialect says GX runs there; else on
     a pandas frame of the needed columns, fetched through the connector. Either way on the rows
-    before `until` (and those without a timestamp), as the built-in checks."""
+    before `until` (and those without a timestamp), as the built-in checks. A row-level expectation
+    that failed names the local days of its unexpected rows (`Outcome.days`) when GX gave them all."""
     from metrics.engine.sql_dialects import dialect_or_ansi
     from metrics.quality import gx_runner
 
@@ -241,19 +257,36 @@ def _expectations(
             table = source.table
             if until is not None:
                 table, query = None, _sql_text(connector, cut_selectable(connector, source, until))
-            return gx_runner.run_on_sql(
+            outcomes = gx_runner.run_on_sql(
                 _url(connector),
                 specs,
                 table=table,
                 query=query,
                 connect_args=dialect.read_only_connect_args(source.timeout_seconds),
+                timestamp=source.columns.timestamp,
             )
+            return [_with_days(o, lambda keys: pl.Series("ts", keys, strict=False), zone) for o in outcomes]
         return _on_pandas(
-            specs, source, list(connector.schema()), lambda cols: _sql_columns(connector, source, cols, until)
+            specs,
+            source,
+            zone,
+            list(connector.schema()),
+            lambda cols: _sql_columns(connector, source, cols, until),
         )
     assert isinstance(connector, FrameConnector)
     frame = cut_frame(connector.scan(), source, zone, until)
-    return _on_pandas(specs, source, list(frame.collect_schema()), lambda cols: frame.select(cols).collect())
+    return _on_pandas(
+        specs, source, zone, list(frame.collect_schema()), lambda cols: frame.select(cols).collect()
+    )
+
+
+def _with_days(outcome: Outcome, stamps: Callable[[tuple[Any, ...]], pl.Series], zone: str) -> Outcome:
+    """The outcome with the local days of its unexpected rows, when it failed and GX gave every row's
+    key (`stamps` turns the keys into the rows' timestamps); else as it is (no days: flags everything)."""
+    if outcome.success or not outcome.unexpected_keys:
+        return outcome
+    days = local_days(stamps(outcome.unexpected_keys), zone)
+    return outcome if days is None else dataclasses.replace(outcome, days=days)
 
 
 def _sql_text(connector: SqlConnector, rows: Any) -> str:
@@ -277,10 +310,12 @@ def _sql_columns(
 def _on_pandas(
     specs: list[Spec],
     source: SourceConfig,
+    zone: str,
     available: list[str],
     read: Callable[[list[str]], pl.DataFrame],
 ) -> list[Outcome]:
-    """Run the expectations on a pandas frame of only the columns they name (all for table-level ones)."""
+    """Run the expectations on a pandas frame of only the columns they name (all for table-level ones)
+    and the timestamp, which places their unexpected rows (GX gives their positions) on local days."""
     from metrics.quality import gx_runner
 
     outcomes: dict[int, Outcome] = {
@@ -297,14 +332,21 @@ def _on_pandas(
                 wanted = available
                 break
             wanted.extend(c for c in columns if c in available and c not in wanted)
+        timestamp = source.columns.timestamp
+        if timestamp in available and timestamp not in wanted:
+            wanted.append(timestamp)
         if not wanted:  # table-level expectations on no column: the rows still matter
-            wanted = [source.columns.timestamp] if source.columns.timestamp in available else available[:1]
+            wanted = available[:1]
         try:
-            data = read(wanted).to_pandas()
+            data = read(wanted)
+            pandas = data.to_pandas()
         except Exception as exc:
             ran = [gx_runner.Outcome(False, None, f"could not read the columns: {exc}")] * len(runnable)
         else:
-            ran = gx_runner.run_on_pandas(data, runnable)
+            ran = gx_runner.run_on_pandas(pandas, runnable)
+            if timestamp in data.columns:
+                stamps = data[timestamp]
+                ran = [_with_days(o, lambda keys: stamps.gather(list(keys)), zone) for o in ran]
         it = iter(ran)
         for i, spec in enumerate(specs):
             if spec.name not in gx_runner.SQL_ONLY:

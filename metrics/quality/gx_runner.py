@@ -5,8 +5,9 @@ call that needs it does, and the list of expectation names is kept for the life 
 Loading a project never comes here: it checks `expect:` against the checked-in catalog
 (`metrics.quality.catalog`). Every run uses an ephemeral data context (nothing is written to disk, no analytics,
 no progress bars): file sources are validated on a pandas DataFrame of only the columns the
-expectations name; SQL sources through GX's SQL data source on the source's own URL, so the
-expectations run inside the database.
+expectations name (and the timestamp); SQL sources through GX's SQL data source on the source's own
+URL, so the expectations run inside the database. A failed row-level expectation gives back the keys
+of its unexpected rows (`Outcome.unexpected_keys`), which `metrics.quality.checks` turns into days.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from metrics.quality.catalog import GX_FIELDS, RESERVED_ARGS, ArgProblem, quiet
 from metrics.quality.report import Severity, plain
 
 SAMPLE_SIZE = 5
+# At most this many unexpected rows per expectation come back with their keys (GX's
+# `partial_unexpected_count`); with more, the check names no days (it flags every number of its source).
+DAY_ROWS = 2000
 # Expectations that run SQL of their own: they work on SQL sources only.
 SQL_ONLY = frozenset(
     {
@@ -174,14 +178,36 @@ class Spec:
 
 @dataclass(frozen=True)
 class Outcome:
+    """One expectation's verdict. `unexpected_keys`: what GX gives back for *every* unexpected row of a
+    row-level expectation (`partial_unexpected_index_list`): its timestamp on SQL (the
+    `unexpected_index_column_names`), its position in the frame on pandas; None when GX gives none
+    (table-level and aggregate expectations) or not all (more than `DAY_ROWS`). `days`: the local days
+    of those rows, filled in by `metrics.quality.checks`."""
+
     success: bool
     unexpected_count: int | None
     details: str
     sample: list[Any] = field(default_factory=list)
+    unexpected_keys: tuple[Any, ...] | None = None
+    days: tuple[dt.date, ...] = ()
+
+
+def _result_format(index_column: str | None) -> dict[str, Any]:
+    """SUMMARY, with the keys of up to `DAY_ROWS` unexpected rows: on SQL their `index_column` values
+    (one bounded query per expectation), on pandas their index labels (the frame's positions)."""
+    out: dict[str, Any] = {
+        "result_format": "SUMMARY",
+        "partial_unexpected_count": DAY_ROWS,
+        "return_unexpected_index_query": False,  # on pandas a text listing every unexpected index
+    }
+    if index_column is not None:
+        out["unexpected_index_column_names"] = [index_column]
+    return out
 
 
 def run_on_pandas(frame: Any, specs: Sequence[Spec]) -> list[Outcome]:
-    """Validate `specs` on a pandas DataFrame through an ephemeral context."""
+    """Validate `specs` on a pandas DataFrame through an ephemeral context (its index: positions 0..n-1,
+    which the row-level expectations' `unexpected_keys` are)."""
     if not specs:
         return []
     with quiet():
@@ -192,7 +218,7 @@ def run_on_pandas(frame: Any, specs: Sequence[Spec]) -> list[Outcome]:
             batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
         except Exception as exc:
             return [Outcome(False, None, f"could not run: {_one_line(exc)}") for _ in specs]
-        return _validate(batch, specs)
+        return _validate(batch, specs, None)
 
 
 def run_on_sql(
@@ -202,8 +228,10 @@ def run_on_sql(
     table: str | None,
     query: str | None,
     connect_args: Mapping[str, str | bool],
+    timestamp: str | None = None,
 ) -> list[Outcome]:
     """Validate `specs` inside the database: GX's SQL data source on `url`, the table or the query.
+    Row-level expectations give the `timestamp` column's values of their unexpected rows.
 
     `connect_args` open read-only sessions where the driver lets us say so at connect time (the
     source's `SqlDialect.read_only_connect_args`: PostgreSQL also gets the statement timeout).
@@ -231,7 +259,7 @@ def run_on_sql(
                 _dispose(source)
             return [Outcome(False, None, f"could not run: {_one_line(_cause(exc))}") for _ in specs]
         try:
-            return _validate(batch, specs)
+            return _validate(batch, specs, timestamp)
         finally:
             _dispose(source)
 
@@ -268,7 +296,7 @@ def _name(kind: str) -> str:
     return f"northstar_{kind}_{uuid.uuid4().hex[:8]}"
 
 
-def _validate(batch: Any, specs: Sequence[Spec]) -> list[Outcome]:
+def _validate(batch: Any, specs: Sequence[Spec], index_column: str | None) -> list[Outcome]:
     import great_expectations as gx
 
     outcomes: dict[int, Outcome] = {}
@@ -287,9 +315,7 @@ def _validate(batch: Any, specs: Sequence[Spec]) -> list[Outcome]:
     if expectations:
         try:
             suite = gx.ExpectationSuite(name=_name("suite"), expectations=expectations)
-            validation = batch.validate(
-                suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
-            )
+            validation = batch.validate(suite, result_format=_result_format(index_column))
         except Exception as exc:
             message = f"could not run: {_one_line(exc)}"
             for expectation in expectations:
@@ -298,7 +324,7 @@ def _validate(batch: Any, specs: Sequence[Spec]) -> list[Outcome]:
             for result in validation.results:
                 index = int((result.expectation_config.meta or {}).get("northstar_index", -1))
                 if index >= 0:
-                    outcomes[index] = _outcome(result)
+                    outcomes[index] = _outcome(result, index_column)
     return [outcomes.get(i, Outcome(False, None, "GX returned no result")) for i in range(len(specs))]
 
 
@@ -313,7 +339,19 @@ def _exception_message(info: Any) -> str | None:
     return None
 
 
-def _outcome(result: Any) -> Outcome:
+def _keys(res: Mapping[str, Any], count: int | None, index_column: str | None) -> tuple[Any, ...] | None:
+    """The keys of every unexpected row, or None when GX did not give them all."""
+    listed = res.get("partial_unexpected_index_list")
+    if not count or not isinstance(listed, list) or len(listed) != count:
+        return None
+    if index_column is None:
+        return tuple(listed)
+    if not all(isinstance(item, Mapping) and index_column in item for item in listed):
+        return None
+    return tuple(item[index_column] for item in listed)
+
+
+def _outcome(result: Any, index_column: str | None = None) -> Outcome:
     name = str(result.expectation_config.type)
     error = _exception_message(getattr(result, "exception_info", None))
     if error is not None:
@@ -346,7 +384,8 @@ def _outcome(result: Any) -> Outcome:
         sample = [plain(observed)]
     else:
         details = "passed" if result.success else "failed"
-    return Outcome(bool(result.success), count, details, sample)
+    keys = _keys(res, count, index_column) if "unexpected_count" in res else None
+    return Outcome(bool(result.success), count, details, sample, keys)
 
 
 def _one_line(exc: object) -> str:

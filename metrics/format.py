@@ -1,0 +1,264 @@
+"""Numbers and counted words as a PM reads them: the one home of formatting for every surface.
+
+The CLI's tables, the dashboard and the review pack all call these pure functions (no streamlit, no
+Plotly), so a number reads the same everywhere: a metric's `unit` (metrics.yaml) picks the format,
+rates are stored as fractions and shown as percents. JSON and CSV carry `raw_number`s instead: the
+value itself, a whole count as an integer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from metrics.definitions.project import Project
+
+EMPTY = "–"
+
+_CURRENCY_SYMBOLS = {"currency": "$", "usd": "$", "dollars": "$", "eur": "€", "euro": "€", "gbp": "£"}
+_PERCENT_UNITS = {"percent", "percentage", "rate", "ratio", "share", "%"}
+_MS_UNITS = {"ms", "milliseconds", "millisecond"}
+_SECOND_UNITS = {"seconds", "second", "s", "sec"}
+_COUNT_UNITS = {"count", "users", "events", "sessions", "accounts", "number", ""}
+
+
+def unit_kind(unit: str | None) -> str:
+    """percent | currency | ms | seconds | count | other."""
+    u = (unit or "").strip().lower()
+    if u in _PERCENT_UNITS:
+        return "percent"
+    if u in _CURRENCY_SYMBOLS:
+        return "currency"
+    if u in _MS_UNITS:
+        return "ms"
+    if u in _SECOND_UNITS:
+        return "seconds"
+    if u in _COUNT_UNITS:
+        return "count"
+    return "other"
+
+
+def currency_symbol(unit: str | None) -> str:
+    """'$' for currency/usd, '€' for eur...; '' for a unit that is no currency."""
+    return _CURRENCY_SYMBOLS.get((unit or "").strip().lower(), "")
+
+
+def metric_unit(project: Project, metric_id: str) -> str:
+    """The unit a metric's numbers are shown in: its `unit`, except that a ratio left at the
+    default unit (count) reads as a ratio, shown as a percentage."""
+    metric = project.metrics.get(metric_id)
+    if metric is None:
+        return "count"
+    if metric.type == "ratio" and metric.unit == "count":
+        return "ratio"
+    return metric.unit
+
+
+def finite(value: float | int | None) -> bool:
+    return value is not None and not (isinstance(value, float) and not math.isfinite(value))
+
+
+def raw_number(value: float | int | None, unit: str | None = None) -> float | int | None:
+    """A number for JSON and CSV: None for a missing, NaN or infinite value; a whole value in a
+    count unit as an integer (22, not 22.0); everything else (rates, progress: no unit) a float."""
+    if not finite(value):
+        return None
+    assert value is not None
+    v = float(value)
+    if unit is not None and unit_kind(unit) == "count" and v.is_integer():
+        return int(v)
+    return v
+
+
+def compact(value: float, digits: int = 3) -> str:
+    """12 -> '12', 12_345 -> '12.3k', 4_560_000 -> '4.56M' (significant digits, trailing zeros dropped)."""
+    sign = "-" if value < 0 else ""
+    magnitude = abs(value)
+    if magnitude < 1000:
+        if magnitude == int(magnitude):
+            return f"{sign}{int(magnitude)}"
+        return f"{sign}{_significant(magnitude, digits)}"
+    suffixes = ((1e3, "k"), (1e6, "M"), (1e9, "B"), (1e12, "T"))
+    for index, (limit, suffix) in enumerate(suffixes):
+        text = _significant(magnitude / limit, digits)
+        if float(text) < 1000 or index == len(suffixes) - 1:  # 999.96k rounds to 1M, not 1000k
+            return f"{sign}{text}{suffix}"
+    raise AssertionError("unreachable")
+
+
+def _significant(value: float, digits: int) -> str:
+    if value == 0:
+        return "0"
+    decimals = max(0, digits - 1 - math.floor(math.log10(value)))
+    text = f"{value:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def format_value(value: float | int | None, unit: str | None, *, short: bool = False) -> str:
+    """One value in its unit: 0.452 percent -> '45.2%', 12345 users -> '12,345' ('12.3k' short),
+    12345 currency -> '$12,345'."""
+    if not finite(value):
+        return EMPTY
+    assert value is not None
+    v = float(value)
+    kind = unit_kind(unit)
+    if kind == "percent":
+        return f"{v * 100:.1f}%"
+    if kind == "currency":
+        symbol = currency_symbol(unit)
+        sign = "-" if v < 0 else ""
+        if short or abs(v) >= 100_000:
+            return f"{sign}{symbol}{compact(abs(v))}"
+        return f"{sign}{symbol}{abs(v):,.2f}" if abs(v) < 100 else f"{sign}{symbol}{abs(v):,.0f}"
+    if kind == "ms":
+        return f"{v / 1000:,.2f} s" if abs(v) >= 10_000 else f"{v:,.0f} ms"
+    if kind == "seconds":
+        return f"{v:,.2f} s" if abs(v) < 100 else f"{v:,.0f} s"
+    if kind == "count":
+        if short and abs(v) >= 10_000:
+            return compact(v)
+        if v == round(v) or abs(v) >= 10:
+            return f"{math.copysign(math.floor(abs(v) + 0.5), v):,.0f}"  # half up, as people round
+        return f"{v:.2f}".rstrip("0").rstrip(".")
+    text = compact(v) if short else (f"{v:,.2f}" if abs(v) < 1000 else f"{v:,.0f}")
+    return f"{text} {unit}"
+
+
+def format_delta(current: float | None, previous: float | None, unit: str | None) -> str | None:
+    """Change from `previous` to `current`: percentage points for rates, relative % otherwise."""
+    if not (finite(current) and finite(previous)):
+        return None
+    assert current is not None and previous is not None
+    if unit_kind(unit) == "percent":
+        change, suffix = (current - previous) * 100, " pp"
+    elif previous == 0:
+        return "new" if current != 0 else "±0.0%"
+    else:
+        change, suffix = (current - previous) / abs(previous) * 100, "%"
+    if round(change, 1) == 0:  # no change, to the digit shown: neither up nor down
+        return f"±0.0{suffix}"
+    return f"{change:+.1f}{suffix}"
+
+
+def format_progress(progress: float | None) -> str:
+    """A share of the way to a target, as a whole percent: 0.5 -> '50%'."""
+    return EMPTY if not finite(progress) else f"{float(progress or 0) * 100:.0f}%"
+
+
+def format_probability(probability: float | None) -> str:
+    return EMPTY if not finite(probability) else f"{float(probability or 0) * 100:.0f}%"
+
+
+def plural(count: float, singular: str, plural_form: str | None = None) -> str:
+    """'1 day', '2 days', '2.5 days', '1,200 users': a number and its word, agreeing."""
+    word = singular if count == 1 else (plural_form or f"{singular}s")
+    number = f"{count:,}" if isinstance(count, int) else f"{count:,g}"
+    return f"{number} {word}"
+
+
+# --- sample sizes (docs/metrics.md, Sample sizes) ---------------------------------------------------
+
+
+def sample_noun(project: Project, metric_id: str) -> tuple[str, str | None]:
+    """What a rate counts, in words, and the unit of its numerator when that is not a count:
+    retention and funnels count users; a ratio counts its denominator ('MAU', 'sign-ups')."""
+    metric = project.metrics.get(metric_id)
+    if metric is None or metric.type != "ratio":
+        return "users", None
+    denominator = project.label(metric.denominator)
+    noun = denominator if denominator[:2].isupper() else denominator[:1].lower() + denominator[1:]
+    numerator_unit = metric_unit(project, metric.numerator)
+    return noun, None if unit_kind(numerator_unit) == "count" else numerator_unit
+
+
+def format_sample(
+    numerator: float | None, denominator: float | None, noun: str = "users", numerator_unit: str | None = None
+) -> str:
+    """What a rate is out of: '3 of 8 users'; a numerator in another unit: '$872 over 23 paying users';
+    an immature retention cohort (no numerator yet): '8 users'. Empty without a denominator."""
+    if not finite(denominator):
+        return ""
+    assert denominator is not None
+    count = format_value(denominator, "count")
+    if not finite(numerator):
+        return f"{count} {noun}"
+    if numerator_unit is not None:
+        return f"{format_value(numerator, numerator_unit)} over {count} {noun}"
+    return f"{format_value(numerator, 'count')} of {count} {noun}"
+
+
+def format_with_sample(
+    value: float | None,
+    unit: str | None,
+    numerator: float | None,
+    denominator: float | None,
+    noun: str = "users",
+    numerator_unit: str | None = None,
+) -> str:
+    """A rate with its n: '37.5% · 3 of 8 users' (the value alone when there is no denominator)."""
+    sample = format_sample(numerator, denominator, noun, numerator_unit)
+    return format_value(value, unit) + (f" · {sample}" if sample else "")
+
+
+def format_date(day: dt.date | None) -> str:
+    """'Nov 26, 2026': unambiguous for every reader of a review deck."""
+    return EMPTY if day is None else f"{day:%b} {day.day}, {day.year}"
+
+
+def format_range(start: dt.date | None, end: dt.date | None) -> str:
+    if start is None or end is None:
+        return EMPTY
+    if start.year == end.year:
+        if start == end:
+            return format_date(start)
+        return f"{start:%b} {start.day} – {end:%b} {end.day}, {end.year}"
+    return f"{format_date(start)} – {format_date(end)}"
+
+
+def format_age(newest: dt.date | None, today: dt.date) -> str:
+    """How old the newest data is, in days: 'through today', 'through yesterday', '5 days old'."""
+    if newest is None:
+        return "no data"
+    days = (today - newest).days
+    if days <= 0:
+        return "through today"
+    if days == 1:
+        return "through yesterday"
+    return f"{plural(days, 'day')} old"
+
+
+def period_value_words(label: str, grain: str, reads_last_day: bool) -> str:
+    """What a metric's value for one period is, in words: 'Daily active users on the week's last
+    day' at week grain for a metric read on the period's last day (`Project.reads_last_day`); the
+    label alone at day grain or for a metric whose period value covers every day of it."""
+    if not reads_last_day or grain == "day":
+        return label
+    return f"{label} on the {grain}'s last day"
+
+
+READ_WORDS = {"period_to_date": "so far this period", "latest": "on the day"}
+
+
+def read_words(read: str) -> str:
+    """How a key result is read, in words: 'trailing_28d' -> 'trailing 28 days'."""
+    if read.startswith("trailing_"):
+        days = read.removeprefix("trailing_").removesuffix("d")
+        return f"trailing {plural(int(days), 'day')}" if days.isdigit() else f"trailing {days} days"
+    return READ_WORDS.get(read, read)
+
+
+STATUS_WORDS = {
+    "on_track": "On track",
+    "at_risk": "At risk",
+    "off_track": "Off track",
+    "achieved": "Achieved",
+    "missed": "Missed",
+}
+
+
+def status_words(status: str | None) -> str:
+    if not status:
+        return "No status"
+    return STATUS_WORDS.get(status, status.replace("_", " ").capitalize())

@@ -1,0 +1,165 @@
+"""One formatting home (metrics.format) for the CLI's tables, the dashboard and the pack.
+
+Regression tests for issue 13: `northstar okrs` printed revenue as `12,345` where the dashboard
+printed `$12,345`, CLI tables printed rates as `0.0243902` even with `unit: percent`, CSV printed
+counts as `22.0`, and a one-day funnel read "within 1 days".
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from dashboard import format as dashboard_format
+from metrics import format as home
+from metrics.load import project_from_dicts
+from metrics.okrs.scorecard import KeyResultScore, ObjectiveScore, Scorecard
+from tests.conftest import ROOT
+
+D = dt.date
+
+
+def _kr(kr_id: str, unit: str, current: float, target: float) -> KeyResultScore:
+    return KeyResultScore(
+        id=kr_id,
+        metric=kr_id,
+        label=kr_id,
+        unit=unit,
+        direction="increase",
+        read="trailing_28d",
+        current=current,
+        baseline=0.0,
+        target=target,
+        progress=current / target,
+        expected_progress=0.5,
+        status="on_track",
+        forecast=None,
+        probability=None,
+        milestones=(),
+        history=pl.DataFrame(schema={"date": pl.Date, "value": pl.Float64}),
+    )
+
+
+CARD = Scorecard(
+    D(2026, 11, 20),
+    (
+        ObjectiveScore(
+            "grow",
+            "Grow",
+            None,
+            D(2026, 10, 1),
+            D(2026, 12, 31),
+            0.5,
+            "on_track",
+            (
+                _kr("revenue", "currency", 12_345.0, 20_000.0),
+                _kr("conversion", "percent", 1 / 41, 0.05),
+                _kr("signups", "count", 22.0, 40.0),
+            ),
+        ),
+    ),
+)
+
+
+def _row(table: str, kr_id: str) -> str:
+    return next(line for line in table.splitlines() if line.strip().startswith(kr_id))
+
+
+def test_the_okrs_table_prints_units_as_the_dashboard_does() -> None:
+    table = CARD.to_table()
+    assert "$12,345" in _row(table, "revenue") and "$20,000" in _row(table, "revenue")
+    conversion = _row(table, "conversion")
+    assert "2.4%" in conversion and "0.0243" not in conversion
+    for kr in CARD.objectives[0].key_results:  # the very text the dashboard's tiles show
+        assert dashboard_format.format_value(kr.current, kr.unit) in _row(table, kr.id)
+
+
+def test_kr_json_keeps_raw_numbers_with_whole_counts_as_integers() -> None:
+    krs = {kr["id"]: kr for kr in CARD.to_json()["objectives"][0]["key_results"]}
+    assert krs["signups"]["current"] == 22 and isinstance(krs["signups"]["current"], int)
+    assert krs["revenue"]["current"] == 12_345.0
+    assert krs["conversion"]["current"] == pytest.approx(1 / 41)  # a rate stays a fraction
+    assert isinstance(krs["signups"]["progress"], float)
+
+
+def test_raw_numbers() -> None:
+    assert home.raw_number(22.0, "users") == 22 and isinstance(home.raw_number(22.0, "users"), int)
+    assert isinstance(home.raw_number(22.5, "count"), float)
+    assert isinstance(home.raw_number(1.0, "percent"), float)
+    assert isinstance(home.raw_number(1.0, None), float)  # progress, probability: no unit
+    assert home.raw_number(float("nan"), "count") is None
+
+
+def test_counted_words_agree() -> None:
+    assert home.plural(1, "day") == "1 day"
+    assert home.plural(2.5, "day") == "2.5 days"
+    assert home.plural(1200, "user") == "1,200 users"
+    assert home.read_words("trailing_1d") == "trailing 1 day"
+    assert home.format_age(D(2026, 11, 1), D(2026, 11, 20)) == "19 days old"
+
+
+def test_a_one_day_funnel_reads_within_1_day() -> None:
+    from dashboard.views.definitions import formula_words
+
+    source = {
+        "type": "parquet",
+        "path": "e.parquet",
+        "columns": {"timestamp": "ts", "user": "u", "event": "e"},
+    }
+    project = project_from_dicts(
+        sources={"events": source},
+        metrics={"quick": {"type": "funnel", "source": "events", "steps": ["a", "b"], "within": 1}},
+    )
+    words = formula_words(project, "quick")
+    assert "within 1 day." in words and "1 days" not in words
+
+
+def test_the_dashboard_reexports_the_one_home() -> None:
+    for name in ("format_value", "format_delta", "format_progress", "metric_unit", "plural", "status_words"):
+        assert getattr(dashboard_format, name) is getattr(home, name), name
+
+
+def _cli(*args: str) -> str:
+    run = subprocess.run(
+        [sys.executable, "-m", "dashboard.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
+ARGS = ("signups", "activation", "revenue", "--grain", "week", "--start", "2026-10-05", "--end", "2026-11-01")
+
+
+def test_compute_table_csv_and_json_share_one_format(small_demo: Path) -> None:
+    config = ("--config", str(small_demo))
+    rows = json.loads(_cli("compute", *ARGS, *config, "--format", "json"))
+    signups = [r["value"] for r in rows if r["metric"] == "signups"]
+    assert signups and all(isinstance(v, int) for v in signups)
+
+    cells = list(csv.DictReader(io.StringIO(_cli("compute", *ARGS, *config, "--format", "csv"))))
+    assert len(cells) == len(rows)
+    for cell, row in zip(cells, rows, strict=True):
+        if row["metric"] == "signups":
+            assert re.fullmatch(r"\d+", cell["value"]), cell  # 22, not 22.0
+        assert float(cell["value"]) == pytest.approx(row["value"])
+
+    lines = _cli("compute", *ARGS, *config).splitlines()
+    header, table = re.split(r"\s{2,}", lines[0].strip()), lines[2:]
+    assert len(table) == len(rows)
+    units = {"signups": "count", "activation": "percent", "revenue": "currency"}
+    for line, row in zip(table, rows, strict=True):
+        shown = dict(zip(header, re.split(r"\s{2,}", line.strip()), strict=True))["value"]
+        assert shown == home.format_value(row["value"], units[row["metric"]])
+        if row["metric"] == "activation":
+            assert re.fullmatch(r"\d+\.\d%", shown), line
+        if row["metric"] == "revenue":
+            assert shown.startswith("$"), line

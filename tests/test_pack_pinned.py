@@ -1,0 +1,80 @@
+"""The review pack's pinned charts (issue 13, regression tests).
+
+* The compared period is blank before the metric's data starts, as in the explorer (was drawn as 0).
+* Rates (ratio, retention, funnel) are charted by week unless project.yaml pins another grain
+  (`review.grains`); other types by day (rates by day zigzagged between 0 and 100%).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import itertools
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dashboard.pack.build import plan_pack
+from dashboard.pack.model import Plan
+from metrics.definitions.project import Project
+from metrics.engine import Engine
+from metrics.load import load_project
+
+
+@pytest.fixture(scope="module")
+def project(small_demo: Path) -> Project:
+    loaded = load_project(small_demo)
+    assert loaded.ok, loaded.problems
+    return dataclasses.replace(loaded, okrs=())  # pinned charts only
+
+
+def _pinned(project: Project, pinned: list[str], grains: dict[str, str] | None = None) -> Project:
+    review = project.settings.review.model_copy(update={"pinned_metrics": pinned, "grains": grains or {}})
+    return dataclasses.replace(project, settings=project.settings.model_copy(update={"review": review}))
+
+
+def _plan(project: Project, as_of: dt.date) -> Plan:
+    return plan_pack(project, Engine(project, today=lambda: as_of), as_of=as_of, base_url="http://x")
+
+
+def _trace(plan: Plan, metric_id: str, name: str) -> Any:
+    item = next(i for i in plan.items if i.kind == "metric" and i.id == metric_id)
+    return next(t for t in item.figure.data if t.name == name)
+
+
+def test_the_compared_period_is_blank_before_the_data_starts(project: Project) -> None:
+    first, _ = Engine(project).data_range(["signups"])
+    as_of = first + dt.timedelta(days=120)  # the 90 days compared begin 59 days before the data
+    plan = _plan(_pinned(project, ["signups"]), as_of)
+    past = _trace(plan, "signups", "Previous period")
+    compared = [dt.date.fromisoformat(d) for d in past.customdata]
+    before = [y for d, y in zip(compared, past.y, strict=True) if d < first]
+    after = [y for d, y in zip(compared, past.y, strict=True) if d >= first]
+    assert len(before) > 30 and all(y is None for y in before)  # no data: no line, not a line at 0
+    assert after and all(y is not None for y in after)
+
+
+def _spacing(trace: Any) -> set[int]:
+    days = [dt.date.fromisoformat(str(x)[:10]) for x in trace.x]
+    return {(b - a).days for a, b in itertools.pairwise(days)}
+
+
+def test_rates_are_charted_by_week_and_others_by_day(project: Project) -> None:
+    as_of = dt.date(2026, 11, 20)
+    plan = _plan(_pinned(project, ["activation", "signups"]), as_of)
+    activation = _trace(plan, "activation", project.label("activation"))
+    assert _spacing(activation) == {7}
+    assert dt.date.fromisoformat(str(activation.x[0])[:10]).weekday() == 0  # whole weeks (Monday)
+    assert _spacing(_trace(plan, "signups", project.label("signups"))) == {1}
+    link = next(i for i in plan.items if i.id == "activation").stamp.url
+    assert "grain=week" in link  # the link opens the explorer on the same chart
+
+
+def test_the_grain_pinned_in_config_wins(project: Project) -> None:
+    as_of = dt.date(2026, 11, 20)
+    plan = _plan(
+        _pinned(project, ["activation", "signups"], {"activation": "day", "signups": "month"}), as_of
+    )
+    assert _spacing(_trace(plan, "activation", project.label("activation"))) == {1}
+    assert _spacing(_trace(plan, "signups", project.label("signups"))) <= {28, 29, 30, 31}
