@@ -80,6 +80,7 @@ APP_CSS = """
   [data-testid="stAppDeployButton"] { display: none; }
   .ns-bar { position: relative; height: 10px; border-radius: 5px; background: #F3F4F6; margin: 6px 0 4px; }
   .ns-bar > .ns-fill { position: absolute; left: 0; top: 0; bottom: 0; border-radius: 5px; }
+  .ns-bar > .ns-below { background: repeating-linear-gradient(45deg, #DC2626 0 4px, #FCA5A5 4px 8px); }
   .ns-bar > .ns-mark { position: absolute; top: -4px; bottom: -4px; width: 2px; background: #111827; }
   .ns-small { color: #6B7280; font-size: 0.82rem; }
   .ns-status { display: inline-block; padding: 1px 8px; border-radius: 10px; color: white;

@@ -555,3 +555,24 @@ def test_few_periods_get_a_tick_each_named_like_the_period() -> None:
         many, label="DAU", unit="count", start=D(2026, 10, 1), end=D(2026, 11, 9), grain="day"
     )
     assert "tickvals" not in _json(long)["layout"].get("xaxis", {})  # Plotly spaces the ticks of long series
+
+
+def test_a_kr_tile_draws_negative_progress_as_a_bar_below_the_baseline() -> None:
+    """A KR that fell below its baseline (progress -300%) shows a red hatched bar, not an empty one;
+    its width is the shortfall, capped at the bar's length."""
+    import re
+
+    from dashboard.views.okrs import progress_bar
+
+    def width(html: str) -> float:
+        found = re.search(r"width:([\d.]+)%", html)
+        assert found is not None, html
+        return float(found.group(1))
+
+    below = progress_bar(-0.25, 0.5, "off_track")
+    assert "ns-below" in below and "below the baseline" in below
+    assert width(below) == 25.0
+    assert width(progress_bar(-3.0, 0.5, "off_track")) == 100.0
+    ahead = progress_bar(0.4, 0.5, "at_risk")
+    assert "ns-below" not in ahead and width(ahead) == 40.0
+    assert width(progress_bar(None, None, None)) == 0.0

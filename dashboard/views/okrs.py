@@ -56,7 +56,14 @@ def kr_flag(score: KeyResultScore, report: QualityReport | None) -> Flag | None:
 
 
 def progress_bar(progress: float | None, expected: float | None, status: str | None) -> str:
-    """HTML: a progress bar in the status colour with a black tick where the pace expects it."""
+    """HTML: a progress bar in the status colour with a black tick where the pace expects it. Progress
+    below zero (worse than the baseline) is a red hatched bar of its size, never an empty one."""
+    if progress is not None and progress < 0:
+        below = min(-float(progress), 1.0)
+        return (
+            f'<div class="ns-bar" title="below the baseline"><div class="ns-fill ns-below" '
+            f'style="width:{below * 100:.1f}%"></div></div>'
+        )
     fill = 0.0 if progress is None else max(0.0, min(float(progress), 1.0))
     mark = ""
     if expected is not None:
