@@ -16,7 +16,6 @@ from connectors.models import SourceConfig
 from metrics.definitions.calendar import Calendar, objective_period
 from metrics.definitions.models import (
     AggregateMetric,
-    FunnelMetric,
     KeyResult,
     MetricDef,
     PercentileMetric,
@@ -99,8 +98,7 @@ def _check_metric(out: Collector, metric_id: str, metric: MetricDef) -> None:
             "add `user:` under the source's `columns:`",
             subject=subject,
         )
-    needs_event = isinstance(metric, RetentionMetric | FunnelMetric) or "event" in metric.filter
-    if needs_event and roles.event is None:
+    if metric.needs_event and roles.event is None:
         out.at(
             "metrics.yaml",
             (*where, "type"),

@@ -228,6 +228,11 @@ class Reference:
     def passes(row: Row, metric: Mapping[str, Any]) -> bool:
         for key, want in metric.get("filter", {}).items():
             have = getattr(row, key)
+            if isinstance(want, dict):  # {not: ...}: none of these; a null value passes
+                options = want["not"] if isinstance(want["not"], list) else [want["not"]]
+                if have is not None and have in options:
+                    return False
+                continue
             options = want if isinstance(want, list) else [want]
             if have not in options:
                 return False
@@ -356,9 +361,10 @@ class Reference:
     ) -> tuple[dict[tuple[dt.date, str | None], float | None], set[str | None]]:
         first_cohort: dict[str, Row] = {}
         for row in self.rows:
-            if row.user is None or row.event != metric["cohort_event"] or not self.passes(row, metric):
+            cohort = metric["cohort_event"]
+            if row.user is None or cohort not in ("any", row.event) or not self.passes(row, metric):
                 continue
-            if row.user not in first_cohort or row.ts < first_cohort[row.user].ts:
+            if row.user not in first_cohort or self._earlier(row, first_cohort[row.user], by):
                 first_cohort[row.user] = row
         returns = metric.get("return_event", "any")
         names = None if returns == "any" else (returns if isinstance(returns, list) else [returns])
@@ -392,6 +398,14 @@ class Reference:
             # retained users and the cohort; the retained are not known until the cohort is mature
             self._counted[key] = (float(kept[key]) if mature else None, float(size))
         return values, {k[1] for k in sizes}
+
+    def _earlier(self, row: Row, than: Row, by: str | None) -> bool:
+        """Earliest first; at the same instant a null group, then the smallest (the contract's
+        breakdown takes the cohort event's value, and ties must pick one)."""
+        if row.ts != than.ts or by is None:
+            return row.ts < than.ts
+        a, b = self._group(row, by), self._group(than, by)
+        return (a is not None, a or "") < (b is not None, b or "")
 
     def _funnel(
         self, metric: Mapping[str, Any], start: dt.date, end: dt.date, grain: str, by: str | None

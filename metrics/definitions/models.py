@@ -7,6 +7,7 @@ and fit the data (columns exist) is checked in `metrics.validation`.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import math
 import re
 from typing import Annotated, Literal
@@ -19,7 +20,51 @@ from connectors.models import ID_PATTERN, StrictModel
 
 MetricId = Annotated[str, Field(pattern=ID_PATTERN)]
 Scalar = str | int | float | bool
-FilterValue = Scalar | list[Scalar]
+
+
+class Not(StrictModel):
+    """A negated filter value, `{not: [a, b]}`: rows whose value is none of these (null is kept)."""
+
+    values: Scalar | list[Scalar] = Field(
+        alias="not", description="A value or a list: keep rows whose value is none of them (null is kept)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _only_not(cls, data: object) -> object:
+        if isinstance(data, dict) and set(data) != {"not"}:
+            others = [str(k) for k in data if k != "not"]
+            close = difflib.get_close_matches("not", others, n=1, cutoff=0.6)
+            raise ValueError(
+                "a filter value is a value, a list, or {not: value or list}; this mapping has "
+                + (", ".join(map(repr, others)) or "nothing")
+                + (f" (did you mean 'not' for {close[0]!r}?)" if close else "")
+            )
+        return data
+
+    @field_validator("values")
+    @classmethod
+    def _some(cls, value: Scalar | list[Scalar]) -> Scalar | list[Scalar]:
+        if value == []:
+            raise ValueError("`not` needs at least one value, e.g. {not: [signup]}")
+        return value
+
+    @property
+    def listed(self) -> list[Scalar]:
+        return self.values if isinstance(self.values, list) else [self.values]
+
+
+FilterValue = Scalar | list[Scalar] | Not
+
+
+def filter_values(value: FilterValue) -> tuple[list[Scalar], bool]:
+    """A filter value as (the values it names, negated): every reader of filters asks this."""
+    if isinstance(value, Not):
+        return value.listed, True
+    return (value if isinstance(value, list) else [value]), False
+
+
+ANY_EVENT = "any"  # `cohort_event` / `return_event`: an event of any kind
 Grain = Literal["day", "week", "month", "quarter"]
 GRAINS: tuple[Grain, ...] = ("day", "week", "month", "quarter")
 METRIC_TYPES = (
@@ -212,13 +257,20 @@ class _MetricBase(StrictModel):
 class _SourcedMetric(_MetricBase):
     source: str
     filter: dict[str, FilterValue] = Field(
-        default_factory=dict, description="Equality; a list means one of; keys are ANDed."
+        default_factory=dict,
+        description="Equality; a list means one of; {not: value or list} means none of (null kept); "
+        "keys are ANDed.",
     )
 
     @property
     def needs_user(self) -> bool:
         """Counts users, so its source must map the user column."""
         return self.type in USER_TYPES  # type: ignore[attr-defined]
+
+    @property
+    def needs_event(self) -> bool:
+        """Reads event names, so its source must map the event column."""
+        return self.type == "funnel" or "event" in self.filter  # type: ignore[attr-defined]
 
     @property
     def maturity_lag(self) -> int:
@@ -274,8 +326,15 @@ class ActiveUsersMetric(_SourcedMetric):
 
 class RetentionMetric(_SourcedMetric):
     type: Literal["retention"]
-    cohort_event: str
-    return_event: str | list[str] = "any"
+    cohort_event: str = Field(
+        description="The cohort is the user's first ever cohort_event; `any`: their first event (first seen)."
+    )
+    return_event: str | list[str] = ANY_EVENT
+
+    @property
+    def needs_event(self) -> bool:
+        return super().needs_event or self.cohort_event != ANY_EVENT or self.return_event != ANY_EVENT
+
     period: Literal["day", "week"] = "day"
     offset: int = Field(ge=0, le=3660)
     unit: str = "percent"

@@ -309,7 +309,7 @@ class Reader:
         errors = exc.errors()
         # A misspelt required key shows up twice (unknown key + missing field): report the typo only.
         suggested = {
-            (e["loc"][:-1], m[0])
+            (tuple(part for part in e["loc"][:-1] if not _is_member_tag(part)), m[0])
             for e in errors
             if e["type"] == "extra_forbidden"
             and (m := difflib.get_close_matches(str(e["loc"][-1]), sorted(allowed), n=1, cutoff=0.6))
@@ -424,7 +424,7 @@ def _merge_union_errors(errors: list[Any]) -> list[Any]:
 
 def _is_member_tag(part: Any) -> bool:
     return isinstance(part, str) and (
-        part in {"str", "int", "float", "bool", "PeriodRange", "date"}
+        part in {"str", "int", "float", "bool", "PeriodRange", "Not", "date"}
         or part.startswith(("list[", "dict[", "function-", "constrained-"))
     )
 
@@ -447,7 +447,7 @@ def fields(*models: type[BaseModel]) -> set[str]:
             continue
         seen.add(model)
         for name, info in model.model_fields.items():
-            out.add(name)
+            out.add(info.alias or name)
             for arg in _model_args(info.annotation):
                 stack.append(arg)
     return out

@@ -40,6 +40,7 @@ from connectors.files import kind_of
 from connectors.models import SourceConfig
 from metrics.definitions.calendar import Calendar
 from metrics.definitions.models import (
+    ANY_EVENT,
     ActiveUsersMetric,
     AggregateMetric,
     CountDistinctMetric,
@@ -49,7 +50,7 @@ from metrics.definitions.models import (
     RetentionMetric,
     SourcedMetric,
 )
-from metrics.engine.filter_values import filter_literal
+from metrics.engine.filter_values import filter_test
 from metrics.engine.local_days import EPOCH, MICROS_PER_DAY, PLAUSIBLE, day_number, local_midnight
 from metrics.engine.request import MetricError, Window
 
@@ -242,7 +243,7 @@ class _Plan:
         return bool(self.active or self.retention or self.funnels or self.distinct_users)
 
     def _needs_event(self) -> bool:
-        return bool(self.retention or self.funnels) or any("event" in m.filter for m in self.metrics.values())
+        return any(m.needs_event for m in self.metrics.values())
 
     def _needs_instant(self) -> bool:
         return bool(self.funnels) or (bool(self.retention) and self.window.by is not None)
@@ -315,7 +316,8 @@ class _Plan:
         in_range = pl.col(_DAY) >= lower_day
         if cohort_history:
             cohorts = sorted({m.cohort_event for m in self.retention.values()})
-            in_range = in_range | pl.col(_E).is_in(cohorts)
+            # Cohort events are read over all history; `any` (first seen) reads every earlier row.
+            in_range = pl.lit(True) if ANY_EVENT in cohorts else in_range | pl.col(_E).is_in(cohorts)
         # An explicit cache: every stage-1 output reads this one scan. Without it the optimizer
         # pushes each output's own column set into the scan and reads the file once per set.
         # A scan read by one output only is better without: its columns are then pruned.
@@ -331,11 +333,10 @@ class _Plan:
                 column, dtype = _E, pl.String()
             else:
                 column, dtype = _dim(key), self.schema[key]
-            values = value if isinstance(value, list) else [value]
-            literals = [filter_literal(v, kind_of(dtype)) for v in values]
-            parts.append(
-                pl.col(column) == literals[0] if len(literals) == 1 else pl.col(column).is_in(literals)
-            )
+            test = filter_test(value, kind_of(dtype))
+            literals = test.literals
+            match = pl.col(column) == literals[0] if len(literals) == 1 else pl.col(column).is_in(literals)
+            parts.append(~match | pl.col(column).is_null() if test.negated else match)
         if not parts:
             return None
         out = parts[0]
@@ -433,7 +434,9 @@ class _Plan:
             )
         cohort_queries: dict[str, str] = {}
         for metric_id, ret in self.retention.items():
-            cond = (pl.col(_E) == ret.cohort_event) & pl.col(_U).is_not_null()
+            cond = pl.col(_U).is_not_null()
+            if ret.cohort_event != ANY_EVENT:
+                cond = cond & (pl.col(_E) == ret.cohort_event)
             extra = self.condition(ret)
             if extra is not None:
                 cond = cond & extra

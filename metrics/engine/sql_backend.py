@@ -44,6 +44,7 @@ from connectors.models import SourceConfig, SqlSource
 from connectors.sql import kind_of
 from metrics.definitions.calendar import Calendar
 from metrics.definitions.models import (
+    ANY_EVENT,
     ActiveUsersMetric,
     AggregateMetric,
     CountDistinctMetric,
@@ -55,7 +56,7 @@ from metrics.definitions.models import (
     RetentionMetric,
     SourcedMetric,
 )
-from metrics.engine.filter_values import filter_literal
+from metrics.engine.filter_values import filter_test
 from metrics.engine.local_days import (
     PLAUSIBLE_SECONDS,
     SECONDS_PER_DAY,
@@ -197,8 +198,13 @@ class _Compiler:
         for key, value in sorted(filters.items()):
             column = self.role("event") if key == "event" else self.dimension(key)
             kind = kind_of(column.type)
-            values = [filter_literal(v, kind) for v in (value if isinstance(value, list) else [value])]
-            parts.append(column == values[0] if len(values) == 1 else column.in_(values))
+            test = filter_test(value, kind)
+            values = test.literals
+            if test.negated:  # `not` keeps nulls: NOT IN alone would drop them
+                unlike = column != values[0] if len(values) == 1 else column.not_in(values)
+                parts.append(sa.or_(unlike, column.is_(None)))
+            else:
+                parts.append(column == values[0] if len(values) == 1 else column.in_(values))
         if not parts:
             return None
         return parts[0] if len(parts) == 1 else sa.and_(*parts)
@@ -517,7 +523,8 @@ class _Compiler:
         if group is not None:
             events.append(group.label("g"))
         where = [*self.in_days(self.ts, None, self.window.end), user.is_not(None)]
-        where.append(self.event_is(metric.cohort_event))
+        if metric.cohort_event != ANY_EVENT:  # `any`: the user's first row of any kind (first seen)
+            where.append(self.event_is(metric.cohort_event))
         condition = self.condition(metric.filter)
         if condition is not None:
             where.append(condition)
