@@ -235,6 +235,135 @@ def test_weekly_retention_interval(tmp_path: Path) -> None:
     assert all(got[d] is None for d in days[4:])
 
 
+# --- negated filters and first-seen cohorts --------------------------------------------------
+
+NOT_ROWS = [
+    Row(T(2026, 1, 1, 9), "u1", "signup", platform="ios"),
+    Row(T(2026, 1, 1, 10), "u1", "open", platform="ios"),
+    Row(T(2026, 1, 1, 11), "u2", "session_start", platform="web"),
+    Row(T(2026, 1, 1, 12), "u2", "purchase", platform=None),  # null platform: kept by `not`
+    Row(T(2026, 1, 1, 13), None, "open", platform="android"),  # no user: still a row
+    Row(T(2026, 1, 2, 9), "u3", None, platform="web"),  # type: ignore[arg-type]  # null event: kept by `not`
+    Row(T(2026, 1, 2, 10), "u3", "signup", platform=None),
+]
+NOT_METRICS = {
+    "not_signup_or_session": {
+        "type": "count",
+        "source": "events",
+        "filter": {"event": {"not": ["signup", "session_start"]}},
+    },
+    "not_ios": {"type": "count", "source": "events", "filter": {"platform": {"not": "ios"}}},
+    "not_mobile": {"type": "count", "source": "events", "filter": {"platform": {"not": ["ios", "android"]}}},
+    "open_not_ios": {
+        "type": "count",
+        "source": "events",
+        "filter": {"event": "open", "platform": {"not": "ios"}},
+    },
+    "users_not_ios": {
+        "type": "active_users",
+        "source": "events",
+        "window": 1,
+        "filter": {"platform": {"not": "ios"}},
+    },
+    "revenue_not_signup": {
+        "type": "sum",
+        "source": "events",
+        "column": "amount",
+        "filter": {"event": {"not": "signup"}},
+    },
+}
+JAN2 = [D(2026, 1, 1), D(2026, 1, 2)]
+
+
+@pytest.mark.parametrize(
+    ("metric", "values"),
+    [
+        ("not_signup_or_session", [3, 1]),  # open, purchase, open | the null event
+        ("not_ios", [3, 2]),  # web, null, android | web, null
+        ("not_mobile", [2, 2]),  # web, null | web, null
+        ("open_not_ios", [1, 0]),  # the android open (no user, still a row)
+        ("users_not_ios", [1, 1]),  # u2 | u3 (the row without a user is never a user)
+    ],
+)
+def test_negated_filters_keep_rows_with_none_of_the_values_and_nulls(
+    tmp_path: Path, metric: str, values: list[float]
+) -> None:
+    got = series(tmp_path, NOT_ROWS, NOT_METRICS, metric, JAN2[0], JAN2[-1])
+    assert got == dict(zip(JAN2, values, strict=True))
+
+
+def test_negated_filter_breakdown_shows_the_kept_values_only(tmp_path: Path) -> None:
+    got = series(tmp_path, NOT_ROWS, NOT_METRICS, "not_ios", JAN2[0], JAN2[-1], by="platform")
+    assert got == {
+        (JAN2[0], "web"): 1.0,
+        (JAN2[0], "android"): 1.0,
+        (JAN2[0], None): 1.0,
+        (JAN2[1], "web"): 1.0,
+        (JAN2[1], "android"): 0.0,
+        (JAN2[1], None): 1.0,
+    }
+
+
+FIRST_SEEN = {
+    "d1_first_seen": {"type": "retention", "source": "events", "cohort_event": "any", "offset": 1},
+    "d1_first_seen_open": {
+        "type": "retention",
+        "source": "events",
+        "cohort_event": "any",
+        "return_event": "open",
+        "offset": 1,
+    },
+}
+
+
+def test_first_seen_cohort_is_the_first_event_of_any_kind(tmp_path: Path) -> None:
+    # u1 was first seen on Dec 30 (an open before sign-up) and u2 on Dec 31: in no cohort of the range.
+    # Jan 1: u3 (back on Jan 2 with a sign-up: any event counts); Jan 2: u4 (next seen Jan 4);
+    # Jan 3: u5 (back on Jan 4); Jan 4: u6, whose day 1 is after --end
+    got = series(tmp_path, RETENTION_ROWS, FIRST_SEEN, "d1_first_seen", JAN[0], JAN[-1])
+    assert got == dict(zip(JAN, [1.0, 0.0, 1.0, None], strict=True))
+    # returning means an `open`: u3's Jan 2 sign-up does not count
+    got = series(tmp_path / "b", RETENTION_ROWS, FIRST_SEEN, "d1_first_seen_open", JAN[0], JAN[-1])
+    assert got == dict(zip(JAN, [0.0, 0.0, 1.0, None], strict=True))
+
+
+def test_first_seen_cohort_counts_cohort_sizes(tmp_path: Path) -> None:
+    project = make_project(tmp_path, RETENTION_ROWS, FIRST_SEEN)
+    got = compute_rows(project, ["d1_first_seen"], JAN[0], JAN[-1], counts=True)
+    sizes = {k[1]: v for k, v in got.items() if k[0] == "d1_first_seen#denominator"}
+    assert sizes == dict(zip(JAN, [1.0, 1.0, 1.0, 1.0], strict=True))
+
+
+def test_first_seen_cohort_breaks_down_by_the_first_event(tmp_path: Path) -> None:
+    rows = [
+        Row(T(2026, 1, 1, 8), "u1", "open", platform="ios"),  # first seen on ios
+        Row(T(2026, 1, 1, 9), "u1", "signup", platform="web"),
+        Row(T(2026, 1, 2, 9), "u1", "open", platform="web"),
+        Row(T(2026, 1, 1, 8), "u2", "signup", platform="web"),
+        Row(T(2026, 1, 1, 9), "u2", "open", platform="ios"),
+    ]
+    got = series(tmp_path, rows, FIRST_SEEN, "d1_first_seen", JAN[0], JAN[1], by="platform")
+    assert got == {
+        (JAN[0], "ios"): 1.0,
+        (JAN[0], "web"): 0.0,
+        (JAN[1], "ios"): None,
+        (JAN[1], "web"): None,
+    }
+
+
+def test_first_seen_cohort_across_a_time_zone_boundary(tmp_path: Path) -> None:
+    rows = [
+        Row(T(2025, 12, 31, 23, 30), "u8", "open"),  # Jan 1 00:30 in Berlin; Dec 31 in UTC
+        Row(T(2026, 1, 2, 12), "u8", "open"),
+        Row(T(2026, 1, 1, 23, 30), "u7", "open"),  # Jan 2 00:30 in Berlin; Jan 1 in UTC
+        Row(T(2026, 1, 2, 22, 30), "u7", "open"),  # Jan 2 23:30 in Berlin: day 0 there, day 1 in UTC
+    ]
+    got = series(tmp_path, rows, FIRST_SEEN, "d1_first_seen", D(2026, 1, 1), D(2026, 1, 3), settings=BERLIN)
+    assert got == {D(2026, 1, 1): 1.0, D(2026, 1, 2): 0.0, D(2026, 1, 3): None}
+    got = series(tmp_path / "utc", rows, FIRST_SEEN, "d1_first_seen", D(2026, 1, 1), D(2026, 1, 3))
+    assert got == {D(2026, 1, 1): 1.0, D(2026, 1, 2): None, D(2026, 1, 3): None}
+
+
 # --- funnels ---------------------------------------------------------------------------------
 
 FUNNEL_ROWS = [
