@@ -52,6 +52,31 @@ SOURCE: dict[str, Any] = {
 REQUESTS = {
     "demo_week": ("week", None),
     "demo_month_by_platform": ("month", "platform"),
+    "shapes_day_by_platform": ("day", "platform"),
+}
+# Metric shapes the demo pack does not use: first-seen cohorts and negated filters.
+SHAPES = {
+    "first_seen_d1": {"type": "retention", "source": "events", "cohort_event": "any", "offset": 1},
+    "not_signups": {
+        "type": "count",
+        "source": "events",
+        "filter": {"event": {"not": ["signup", "session_start"]}},
+    },
+    "non_ios_users": {
+        "type": "active_users",
+        "source": "events",
+        "window": 7,
+        "filter": {"platform": {"not": "ios"}, "event": "create_note"},
+    },
+    "first_seen_purchase_w1": {
+        "type": "retention",
+        "source": "events",
+        "cohort_event": "any",
+        "return_event": "purchase",
+        "period": "week",
+        "offset": 1,
+        "filter": {"country": {"not": ["FR", "IT"]}},
+    },
 }
 
 
@@ -123,13 +148,16 @@ def compiled(dialect_name: str, request: str) -> str:
     from connectors.models import SqlSource
 
     metrics, settings = demo_metrics()
+    if request.startswith("shapes"):
+        metrics = dict(MetricsFile.model_validate({"metrics": SHAPES}).metrics)  # type: ignore[arg-type]
     grain, by = REQUESTS[request]
     window = Window(dt.date(2026, 1, 1), dt.date(2026, 3, 31), grain, Calendar.of(settings), by)
     connector = OfflineConnector(dialect(dialect_name))
     source = SqlSource.model_validate(SOURCE)
     sql = SqlBackend().explain("events", source, connector, metrics, window)  # type: ignore[arg-type]
     header = (
-        f"-- Northstar: the demo metric pack (config/metrics.yaml, {len(metrics)} sourced metrics), "
+        f"-- Northstar: {'the demo metric pack (config/metrics.yaml' if request.startswith('demo') else '(SHAPES'}"
+        f", {len(metrics)} sourced metrics), "
         f"grain {grain}, by {by or '-'},\n-- 2026-01-01 .. 2026-03-31 in {settings.timezone}, "
         f"compiled for {dialect_name}. Values are shown inline; at run time they are bound parameters.\n"
     )
@@ -187,7 +215,7 @@ ROWS = [
 ]
 
 
-def run_snapshot(connection: sa.Connection, dialect_name: str, request_name: str) -> int:
+def run_snapshot(connection: sa.Connection, dialect_name: str, request_name: str) -> set[str]:
     insert = sa.text(
         "INSERT INTO events VALUES (:ts, :user_id, :event, :platform, :country, :plan, :channel, :amount, :load_ms)"
     )
@@ -196,8 +224,7 @@ def run_snapshot(connection: sa.Connection, dialect_name: str, request_name: str
     if connection.dialect.name in ("postgresql", "mysql", "mariadb"):
         sql = sql.replace("%", "%%")  # pyformat drivers: a literal % is written %%
     rows = connection.exec_driver_sql(sql.rstrip().rstrip(";")).fetchall()
-    metrics = {row[0] for row in rows}
-    return len(metrics)
+    return {row[0] for row in rows}
 
 
 @pytest.mark.parametrize("request_name", list(REQUESTS))
@@ -229,4 +256,5 @@ def test_the_reviewed_sql_runs(dialect_name: str, request_name: str, tmp_path: P
             connection.rollback()
     finally:
         engine.dispose()
-    assert metrics >= 10  # most demo metrics have rows on this data
+    # most demo metrics have rows on this data; every shape does
+    assert len(metrics) >= 10 if request_name.startswith("demo") else set(SHAPES) <= metrics
