@@ -25,6 +25,7 @@ from metrics.engine import Engine
 from metrics.engine.request import MetricRequest
 from tests.engine_fixtures import Reference, Row, assert_same, compute_rows, reference_rows
 from tests.sql_fixtures import DATABASES, LoadedTable, parquet_project, sql_project, write_parquet
+from tests.test_engine_handworked import FIRST_SEEN, NOT_METRICS, NOT_ROWS, RETENTION_ROWS
 from tests.test_engine_reference import METRICS, generate
 
 ROWS = generate(seed=11, n=900)
@@ -296,3 +297,61 @@ def test_microsecond_timestamps_match_polars(
     assert_same(
         want, reference_rows(Reference(MICRO_ROWS, settings), MICRO_METRICS, ids, start, end, "week", by)
     )
+
+
+# --- the hand-worked shape fixtures on every database ------------------------------------------
+
+TZ_ROWS = [
+    Row(dt.datetime(2025, 12, 31, 23, 30), "u8", "open"),  # Jan 1 00:30 in Berlin; Dec 31 in UTC
+    Row(dt.datetime(2026, 1, 2, 12), "u8", "open"),
+    Row(dt.datetime(2026, 1, 1, 23, 30), "u7", "open"),  # Jan 2 00:30 in Berlin; Jan 1 in UTC
+    Row(dt.datetime(2026, 1, 2, 22, 30), "u7", "open"),  # Jan 2 23:30 in Berlin: day 0 there, day 1 in UTC
+]
+JAN = [dt.date(2026, 1, d) for d in (1, 2, 3, 4)]
+SHAPE_CASES = [
+    # negated filters: the null platform and the null event are kept by `not`
+    pytest.param(NOT_ROWS, NOT_METRICS, {}, "not_signup_or_session", JAN[:2], [3, 1], id="not-event"),
+    pytest.param(NOT_ROWS, NOT_METRICS, {}, "not_ios", JAN[:2], [3, 2], id="not-dimension"),
+    pytest.param(NOT_ROWS, NOT_METRICS, {}, "not_mobile", JAN[:2], [2, 2], id="not-list"),
+    pytest.param(NOT_ROWS, NOT_METRICS, {}, "users_not_ios", JAN[:2], [1, 1], id="not-users"),
+    # first seen: u1 browsed before signing up, u2 was first seen before --start
+    pytest.param(RETENTION_ROWS, FIRST_SEEN, {}, "d1_first_seen", JAN, [1, 0, 1, None], id="first-seen"),
+    pytest.param(
+        RETENTION_ROWS, FIRST_SEEN, {}, "d1_first_seen_open", JAN, [0, 0, 1, None], id="first-seen-open"
+    ),
+    pytest.param(
+        TZ_ROWS,
+        FIRST_SEEN,
+        {"timezone": "Europe/Berlin"},
+        "d1_first_seen",
+        JAN[:3],
+        [1, 0, None],
+        id="first-seen-berlin",
+    ),
+    pytest.param(TZ_ROWS, FIRST_SEEN, {}, "d1_first_seen", JAN[:3], [1, None, None], id="first-seen-utc"),
+]
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+@pytest.mark.parametrize(("rows", "metrics", "settings", "metric", "days", "want"), SHAPE_CASES)
+def test_shape_fixtures_give_the_hand_worked_values_on_every_database(
+    kind: str,
+    rows: list[Row],
+    metrics: dict[str, Any],
+    settings: dict[str, Any],
+    metric: str,
+    days: list[dt.date],
+    want: list[float | None],
+    tmp_path: Any,
+) -> None:
+    expected = {
+        (metric, day, None): None if v is None else float(v) for day, v in zip(days, want, strict=True)
+    }
+    loaded = LoadedTable(kind, tmp_path, rows)
+    try:
+        sql = sql_project(loaded.url, metrics, settings, table=loaded.table)
+        assert_same(compute_rows(sql, [metric], days[0], days[-1]), expected)
+    finally:
+        loaded.close()
+    files = parquet_project(loaded.parquet, metrics, settings)
+    assert_same(compute_rows(files, [metric], days[0], days[-1]), expected)
