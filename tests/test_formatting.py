@@ -123,6 +123,30 @@ def test_a_one_day_funnel_reads_within_1_day() -> None:
     assert "within 1 day." in words and "1 days" not in words
 
 
+def test_definitions_say_negated_filters_and_first_seen_cohorts() -> None:
+    from dashboard.views.definitions import formula_words
+
+    source = {
+        "type": "parquet",
+        "path": "e.parquet",
+        "columns": {"timestamp": "ts", "user": "u", "event": "e"},
+        "dimensions": ["platform"],
+    }
+    metrics = {
+        "browsing": {"type": "count", "source": "events", "filter": {"event": {"not": ["signup", "open"]}}},
+        "off_ios": {"type": "count", "source": "events", "filter": {"platform": {"not": "ios"}}},
+        "new_d1": {"type": "retention", "source": "events", "cohort_event": "any", "offset": 1},
+    }
+    project = project_from_dicts(sources={"events": source}, metrics=metrics)
+    assert formula_words(project, "browsing") == (
+        "Number of `events` rows where `event` is none of `signup`, `open` (or is empty), per period."
+    )
+    assert "where `platform` is not `ios` (or is empty)" in formula_words(project, "off_ios")
+    assert formula_words(project, "new_d1").startswith(
+        "Of the users whose first ever event (first seen) falls"
+    )
+
+
 def test_the_dashboard_reexports_the_one_home() -> None:
     for name in ("format_value", "format_delta", "format_progress", "metric_unit", "plural", "status_words"):
         assert getattr(dashboard_format, name) is getattr(home, name), name

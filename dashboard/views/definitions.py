@@ -14,6 +14,7 @@ from dashboard.views import common
 from dashboard.views.common import Ctx, md, mdc
 from dashboard.views.explorer import pick_metric
 from metrics.definitions.models import (
+    ANY_EVENT,
     ActiveUsersMetric,
     AggregateMetric,
     CountDistinctMetric,
@@ -23,6 +24,7 @@ from metrics.definitions.models import (
     PercentileMetric,
     RatioMetric,
     RetentionMetric,
+    filter_values,
 )
 from metrics.definitions.project import Project
 from metrics.engine.request import MetricRequest
@@ -36,10 +38,15 @@ def _ordinal(n: int) -> str:
 def filter_words(filters: dict[str, FilterValue]) -> str:
     parts = []
     for key, value in filters.items():
-        if isinstance(value, list):
-            parts.append(f"{mdc(key)} is one of {', '.join(mdc(v) for v in value)}")
+        values, negated = filter_values(value)
+        listed = ", ".join(mdc(v) for v in values)
+        if negated:
+            none = f"is none of {listed}" if len(values) > 1 else f"is not {listed}"
+            parts.append(f"{mdc(key)} {none} (or is empty)")
+        elif len(values) > 1 or isinstance(value, list):
+            parts.append(f"{mdc(key)} is one of {listed}")
         else:
-            parts.append(f"{mdc(key)} = {mdc(value)}")
+            parts.append(f"{mdc(key)} = {listed}")
     return " and ".join(parts)
 
 
@@ -86,8 +93,9 @@ def formula_words(project: Project, metric_id: str) -> str:
                 if m.period == "day"
                 else f"in week {m.offset} after it (days {first}–{last})"
             )
+            cohort = "event (first seen)" if m.cohort_event == ANY_EVENT else mdc(m.cohort_event)
             return (
-                f"Of the users whose first ever {mdc(m.cohort_event)} falls in the period, the share with "
+                f"Of the users whose first ever {cohort} falls in the period, the share with "
                 f"{returning} {when}{where}."
             )
         case FunnelMetric():
