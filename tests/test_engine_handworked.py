@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 import pytest
 
+from metrics.definitions.problems import ConfigError
 from metrics.engine import Engine
 from metrics.load import project_from_dicts
 from tests.engine_fixtures import Row, compute_rows, make_project
@@ -563,3 +564,25 @@ def test_date_timestamps_integer_and_boolean_dimensions(tmp_path: Path) -> None:
     assert by_paid[("rows", D(2026, 1, 2), None)] == 1.0
     by_tier = compute_rows(project, ["rows"], D(2026, 1, 1), D(2026, 1, 1), by="tier")
     assert by_tier == {("rows", D(2026, 1, 1), "1"): 1.0, ("rows", D(2026, 1, 1), "2"): 1.0}
+
+
+def test_first_seen_retention_needs_no_event_column(tmp_path: Path) -> None:
+    rows = [
+        Row(T(2026, 1, 1, 9), "u1", "x"),
+        Row(T(2026, 1, 2, 9), "u1", "y"),
+        Row(T(2026, 1, 1, 9), "u2", "x"),
+    ]
+    make_project(tmp_path, rows, {})  # writes data/events.parquet
+    source = {
+        "type": "parquet",
+        "path": "data/events.parquet",
+        "columns": {"timestamp": "ts", "user": "user_id"},
+    }
+    first_seen = {"d1": FIRST_SEEN["d1_first_seen"]}
+    project = project_from_dicts(sources={"events": source}, metrics=first_seen, root=tmp_path)
+    got = compute_rows(project, ["d1"], D(2026, 1, 1), D(2026, 1, 2))
+    assert got == {("d1", D(2026, 1, 1), None): 0.5, ("d1", D(2026, 1, 2), None): None}
+    with pytest.raises(ConfigError, match="uses event names, and source 'events' maps no event column"):
+        project_from_dicts(
+            sources={"events": source}, metrics={"d1": FIRST_SEEN["d1_first_seen_open"]}, root=tmp_path
+        )

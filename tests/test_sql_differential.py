@@ -355,3 +355,21 @@ def test_shape_fixtures_give_the_hand_worked_values_on_every_database(
         loaded.close()
     files = parquet_project(loaded.parquet, metrics, settings)
     assert_same(compute_rows(files, [metric], days[0], days[-1]), expected)
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_first_seen_retention_without_an_event_column(kind: str, tmp_path: Any) -> None:
+    rows = [
+        Row(dt.datetime(2026, 1, 1, 9), "u1", "x"),
+        Row(dt.datetime(2026, 1, 2, 9), "u1", "y"),
+        Row(dt.datetime(2026, 1, 1, 9), "u2", "x"),
+    ]
+    no_event = {"columns": {"timestamp": "ts", "user": "user_id"}}
+    metrics = {"d1": FIRST_SEEN["d1_first_seen"]}
+    loaded = LoadedTable(kind, tmp_path, rows)
+    try:
+        sql = sql_project(loaded.url, metrics, table=loaded.table, extra=no_event)
+        got = compute_rows(sql, ["d1"], JAN[0], JAN[1])
+    finally:
+        loaded.close()
+    assert_same(got, {("d1", JAN[0], None): 0.5, ("d1", JAN[1], None): None})
