@@ -21,7 +21,15 @@ import polars as pl
 
 from connectors.base import ColumnKind, Connector, FrameConnector, SqlConnector
 from connectors.models import SourceConfig
-from metrics.definitions.models import FilterValue, Scalar
+from metrics.definitions.models import (
+    FilterValue,
+    FunnelMetric,
+    MetricDef,
+    RatioMetric,
+    RetentionMetric,
+    Scalar,
+)
+from metrics.definitions.project import Project
 from metrics.engine.filter_values import filter_literal
 
 CAP = 1000  # event names, and values per dimension, read at most
@@ -232,6 +240,48 @@ def _scan_sql(
     return _build(connector, rows, user is not None, values, cap)
 
 
+def metrics_by_event(project: Project) -> dict[tuple[str, Scalar], list[str]]:
+    """(source, event name) -> the metrics that name it, in definition order: the one map from
+    definitions to the events they use (filter `event:`, steps, cohort_event, return_event)."""
+    out: dict[tuple[str, Scalar], list[str]] = {}
+    for metric_id, metric in project.metrics.items():
+        for key, _, value in named_values(metric):
+            if key == "event":
+                users = out.setdefault((metric.source, value), [])  # type: ignore[union-attr]
+                if metric_id not in users:
+                    users.append(metric_id)
+    return out
+
+
+def named_values(metric: MetricDef) -> list[tuple[str, tuple[Any, ...], Any]]:
+    """(filter key or "event", path under the metric, value) for every value a metric compares:
+    filter values (a value, a list, `{not: [...]}`), funnel `steps` (and `exclude`), retention
+    `cohort_event` and `return_event` (`any` is no name)."""
+    if isinstance(metric, RatioMetric):
+        return []
+    out: list[tuple[str, tuple[Any, ...], Any]] = []
+    for key, value in metric.filter.items():
+        path: tuple[Any, ...] = ("filter", key)
+        if isinstance(value, dict) and "not" in value:
+            path, value = (*path, "not"), value["not"]
+        if isinstance(value, list):
+            out += [(key, (*path, i), v) for i, v in enumerate(value)]
+        else:
+            out.append((key, path, value))
+    if isinstance(metric, FunnelMetric):
+        out += [("event", ("steps", i), step) for i, step in enumerate(metric.steps)]
+        out += [("event", ("exclude", i), e) for i, e in enumerate(getattr(metric, "exclude", None) or [])]
+    if isinstance(metric, RetentionMetric):
+        if metric.cohort_event != "any":
+            out.append(("event", ("cohort_event",), metric.cohort_event))
+        returns = metric.return_event
+        if isinstance(returns, list):
+            out += [("event", ("return_event", i), r) for i, r in enumerate(returns)]
+        elif returns != "any":
+            out.append(("event", ("return_event",), returns))
+    return out
+
+
 def _literals(value: Any, kind: ColumnKind) -> tuple[bool, list[Scalar]]:
     """(negated, the values as the column compares them) for one filter value."""
     negated = isinstance(value, dict) and "not" in value
@@ -244,7 +294,7 @@ def _literals(value: Any, kind: ColumnKind) -> tuple[bool, list[Scalar]]:
 def _any_row(connector: Connector, filters: Mapping[str, FilterValue | dict[str, Any]]) -> bool:
     schema = connector.schema()
     config = connector.config
-    columns = {k: (config.columns.event if k == "event" else k) for k in filters}
+    columns = {k: (config.columns.event or k if k == "event" else k) for k in filters}
     if isinstance(connector, SqlConnector):
         import sqlalchemy as sa
 
@@ -261,7 +311,7 @@ def _any_row(connector: Connector, filters: Mapping[str, FilterValue | dict[str,
     assert isinstance(connector, FrameConnector)
     predicate = pl.lit(True)
     for key, value in filters.items():
-        column = pl.col(columns[key])  # type: ignore[arg-type]
-        negated, literals = _literals(value, schema[columns[key]])  # type: ignore[index]
-        predicate &= (column.is_null() | ~column.is_in(literals)) if negated else column.is_in(literals)
+        col = pl.col(columns[key])
+        negated, literals = _literals(value, schema[columns[key]])
+        predicate &= (col.is_null() | ~col.is_in(literals)) if negated else col.is_in(literals)
     return connector.scan().filter(predicate).head(1).collect().height > 0
