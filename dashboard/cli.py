@@ -164,8 +164,7 @@ def validate(
         else:
             typer.echo(
                 f"{config}: valid ({len(project.sources)} sources, {len(project.metrics)} metrics, "
-                f"{len(project.okrs)} objectives)"
-                + (f", {len(warnings)} warning(s)" if warnings else "")
+                f"{len(project.okrs)} objectives)" + (f", {len(warnings)} warning(s)" if warnings else "")
             )
     if problems or (strict and warnings):
         raise typer.Exit(1)
