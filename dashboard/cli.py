@@ -107,7 +107,8 @@ def load(config: Path, *, check_data: bool = True) -> Project:
     config = _resolve_config(config)
     if not config.is_dir():
         raise Fail(f"config folder {config} does not exist; pass --config DIR (the folder with metrics.yaml)")
-    project = load_project(_prepare(config), check_data=check_data)
+    # the value warnings (a scan of each source) are for `validate` and the dashboard
+    project = load_project(_prepare(config), check_data=check_data, check_values=False)
     if project.problems:
         typer.echo(
             f"warning: {len(project.problems)} problem(s) in the project; the affected definitions are left out "
