@@ -518,9 +518,15 @@ def prune(project: Project, problems: list[Problem]) -> Project:
         metrics=metrics,
         okrs=tuple(okrs),
         problems=tuple(_unique(_ordered(problems))),
-        warnings=tuple(_unique(_ordered([*project.warnings, *warnings]))),
+        warnings=tuple(_unique(_ordered([w for w in [*project.warnings, *warnings] if _kept(w, metrics)]))),
         skipped=skipped,
     )
+
+
+def _kept(warning: Problem, metrics: Mapping[str, MetricDef]) -> bool:
+    """A warning on a metric that is left out anyway is not shown (its errors say enough)."""
+    subject = warning.subject
+    return subject is None or subject.kind != "metric" or subject.name in metrics
 
 
 def _ordered(problems: list[Problem]) -> list[Problem]:

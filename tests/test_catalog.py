@@ -302,3 +302,13 @@ def test_no_warnings_on_the_shipped_projects(folder: str, small_demo: Path) -> N
     project = load_project(config)
     assert project.warnings == ()
     assert project.problems == ()
+
+
+def test_a_metric_left_out_for_an_error_carries_no_warning(tmp_path: Path) -> None:
+    text = METRICS.replace("filter: {event: purchase, plan: pro}", "filter: {event: purchse, plann: pro}")
+    project = load_project(_project(tmp_path / "p", text))
+    assert [p.message for p in project.problems] == [
+        "filter key 'plann' is not a dimension of source 'events'"
+    ]
+    assert "pro_web_buys" not in project.metrics
+    assert project.warnings == ()
