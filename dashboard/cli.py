@@ -107,7 +107,8 @@ def load(config: Path, *, check_data: bool = True) -> Project:
     config = _resolve_config(config)
     if not config.is_dir():
         raise Fail(f"config folder {config} does not exist; pass --config DIR (the folder with metrics.yaml)")
-    project = load_project(_prepare(config), check_data=check_data)
+    # the value warnings (a scan of each source) are for `validate` and the dashboard
+    project = load_project(_prepare(config), check_data=check_data, check_values=False)
     if project.problems:
         typer.echo(
             f"warning: {len(project.problems)} problem(s) in the project; the affected definitions are left out "
@@ -139,8 +140,12 @@ def validate(
     fmt: Annotated[
         TableJson, typer.Option("--format", help="table for people, json for CI tools")
     ] = TableJson.table,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 on warnings too (e.g. an event that never occurs).")
+    ] = False,
 ) -> None:
-    """Check the project: YAML, references between definitions, and the data's schema. Exit 1 on any problem."""
+    """Check the project: YAML, references between definitions, and the data (its schema, and the
+    event names and dimension values that occur). Exit 1 on any error (with --strict, on any warning)."""
     from metrics.load import load_project
 
     config = _prepare(config)
@@ -148,19 +153,45 @@ def validate(
     from metrics.quality import deep_validate_checks  # GX checks each expectation's arguments itself
 
     problems = [*project.problems, *deep_validate_checks(project)]
+    warnings = list(project.warnings)
     if fmt == TableJson.json:
-        typer.echo(json.dumps({"valid": not problems, "problems": [p.to_json() for p in problems]}, indent=2))
-    elif not problems:
-        typer.echo(
-            f"{config}: valid ({len(project.sources)} sources, {len(project.metrics)} metrics, "
-            f"{len(project.okrs)} objectives)"
-        )
+        shown = [p.to_json() for p in [*problems, *warnings]]
+        typer.echo(json.dumps({"valid": not problems, "problems": shown}, indent=2))
     else:
-        for problem in problems:
+        for problem in [*problems, *warnings]:
             typer.echo(str(problem))
-        typer.echo(f"{len(problems)} problem(s) found.", err=True)
-    if problems:
+        if problems:
+            typer.echo(f"{len(problems)} problem(s) found.", err=True)
+        else:
+            typer.echo(
+                f"{config}: valid ({len(project.sources)} sources, {len(project.metrics)} metrics, "
+                f"{len(project.okrs)} objectives)" + (f", {len(warnings)} warning(s)" if warnings else "")
+            )
+    if problems or (strict and warnings):
         raise typer.Exit(1)
+
+
+@app.command()
+def events(
+    config: ConfigOption = DEFAULT_CONFIG,
+    source: Annotated[str | None, typer.Option("--source", help="Only this source.")] = None,
+    fmt: Annotated[TableJson, typer.Option("--format")] = TableJson.table,
+) -> None:
+    """The events that occur in each source: rows, users, first and last seen (UTC)."""
+    from connectors.base import connect
+    from metrics.engine.catalog import catalog
+
+    project = load(config)
+    if source is not None and source not in project.sources:
+        from metrics.definitions.problems import did_you_mean
+
+        hint = did_you_mean(source, list(project.sources))
+        raise Fail(f"unknown source {source!r}" + (f" ({hint})" if hint else ""))
+    rows = []
+    for name, config_ in project.sources.items():
+        if source is None or name == source:
+            rows += [e.to_json() for e in catalog(connect(name, config_, project.root)).events]
+    typer.echo(json.dumps({"events": rows}, indent=2) if fmt == TableJson.json else _table(rows))
 
 
 @app.command()

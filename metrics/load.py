@@ -30,9 +30,14 @@ _ID = re.compile(ID_PATTERN)
 
 
 def load_project(
-    root: Path | str = "config", *, env: Mapping[str, str] | None = None, check_data: bool = True
+    root: Path | str = "config",
+    *,
+    env: Mapping[str, str] | None = None,
+    check_data: bool = True,
+    check_values: bool = True,
 ) -> Project:
-    """Read, check and keep every valid definition. Never raises for bad input."""
+    """Read, check and keep every valid definition. Never raises for bad input. `check_values=False`
+    skips the warnings that need the data's values (one scan per source; commands that only compute)."""
     root = Path(root)
     environ = os.environ if env is None else env
     reader = Reader(root, environ)
@@ -158,7 +163,7 @@ def load_project(
     problems = list(reader.problems)
     problems += check_references(project)
     if check_data:
-        problems += data_layer(project)
+        problems += data_layer(project, check_values=check_values)
     return prune(project, problems)
 
 

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.base import ColumnKind, ConnectorError, connect
+from connectors.base import ColumnKind, Connector, ConnectorError, connect
 from connectors.models import SourceConfig
 from metrics.definitions.calendar import Calendar, objective_period
 from metrics.definitions.models import (
@@ -24,6 +24,8 @@ from metrics.definitions.models import (
 )
 from metrics.definitions.problems import Problem, Subject, did_you_mean
 from metrics.definitions.project import Collector, Project
+from metrics.engine.catalog import SourceCatalog, any_row, catalog, named_values
+from metrics.engine.filter_values import filter_literal
 from metrics.engine.request import too_long
 from metrics.quality import check_columns, validate_checks
 
@@ -271,27 +273,35 @@ def _check_kr_fits_metric(
 # --- layer (c): the definitions fit the data -------------------------------------------------
 
 
-def check_data(project: Project) -> list[Problem]:
-    """Read each source's schema (never its rows) and check every column a definition names."""
+def check_data(project: Project, *, check_values: bool = True) -> list[Problem]:
+    """Read each source's schema and check every column a definition names; then (`check_values`)
+    warn about names and filter values that never occur in the data (one bounded scan per source)."""
     out = Collector(project)
     for name, source in project.sources.items():
         if Subject.source(name) in project.broken:
             continue
-        schema = _schema(out, name, source)
-        if schema is None:
+        found = _schema(out, name, source)
+        if found is None:
             continue
+        connector, schema = found
+        errors = len(out.problems)
         _check_source_columns(out, name, source, schema)
         for metric_id, metric in project.metrics.items():
             if getattr(metric, "source", None) == name:
                 _check_metric_columns(out, metric_id, metric, schema)
         out.problems.extend(check_columns(project, name, schema))  # columns named by the source's `checks:`
+        if check_values and len(out.problems) == errors:
+            _check_values(out, connector, schema)
     return out.problems
 
 
-def _schema(out: Collector, name: str, source: SourceConfig) -> Mapping[str, ColumnKind] | None:
+def _schema(
+    out: Collector, name: str, source: SourceConfig
+) -> tuple[Connector, Mapping[str, ColumnKind]] | None:
     where = ("sources", name, "path" if source.type != "sql" else "url")
     try:
-        return connect(name, source, out.project.root).schema()
+        connector = connect(name, source, out.project.root)
+        return connector, connector.schema()
     except ConnectorError as exc:
         out.at("sources.yaml", where, str(exc), subject=Subject.source(name))
     except Exception as exc:  # a driver or file format we did not foresee: still one located line
@@ -371,11 +381,90 @@ def _check_metric_columns(
         )
 
 
+def _check_values(out: Collector, connector: Connector, schema: Mapping[str, ColumnKind]) -> None:
+    """Warn where a definition names an event or a dimension value that never occurs in the source,
+    or a filter that no row passes. Bounded: one cached distinct scan, and one row at most per filter."""
+    name, source = connector.name, connector.config
+    metrics = {
+        m: metric
+        for m, metric in out.project.metrics.items()
+        if getattr(metric, "source", None) == name and Subject.metric(m) not in out.project.broken
+    }
+    if not any(named_values(metric) for metric in metrics.values()):
+        return
+    try:
+        found = catalog(connector)
+    except Exception as exc:  # the schema was readable; a failing scan must not stop validation
+        out.at(
+            "sources.yaml",
+            ("sources", name),
+            f"cannot list the values that occur in source {name!r}: {type(exc).__name__}: {exc}",
+            value=False,
+            severity="warning",
+        )
+        return
+    for metric_id, metric in metrics.items():
+        missing = False
+        for key, path, value in named_values(metric):
+            known = _known(found, key, source, schema)
+            if known is None:
+                continue
+            kind = schema[source.columns.event if key == "event" else key]  # type: ignore[index]
+            if filter_literal(value, kind) in known:
+                continue
+            missing = True
+            what = f"event {value!r}" if key == "event" else f"value {value!r} of {key!r}"
+            out.at(
+                "metrics.yaml",
+                ("metrics", metric_id, *path),
+                f"{what} never occurs in source {name!r}",
+                did_you_mean(str(value), [str(v) for v in known]),
+                subject=Subject.metric(metric_id),
+                severity="warning",
+            )
+        filters = metric.filter  # type: ignore[union-attr]
+        plain_one = len(filters) == 1 and not any(isinstance(v, dict) for v in filters.values())
+        if (
+            missing
+            or not filters
+            or plain_one
+            or any(_known(found, k, source, schema) is None for k in filters)
+        ):
+            continue  # a single plain key that occurs always matches a row
+        try:
+            matched = any_row(connector, filters)
+        except Exception:
+            continue
+        if not matched:
+            out.at(
+                "metrics.yaml",
+                ("metrics", metric_id, "filter"),
+                f"no row of source {name!r} passes the filter of metric {metric_id!r} (its keys are ANDed)",
+                "check that these values occur together, e.g. with `northstar events`",
+                subject=Subject.metric(metric_id),
+                value=False,
+                severity="warning",
+            )
+
+
+def _known(
+    found: SourceCatalog, key: str, source: SourceConfig, schema: Mapping[str, ColumnKind]
+) -> frozenset[Any] | None:
+    """The values that occur for a filter key, or None when they are not all known."""
+    if key == "event":
+        if source.columns.event not in schema or not found.events_complete:
+            return None
+        return found.event_names
+    return found.values.get(key) if key in found.complete else None
+
+
 # --- keep what is valid -----------------------------------------------------------------------
 
 
 def prune(project: Project, problems: list[Problem]) -> Project:
     """The project without the definitions that problems disable, and without what depends on them."""
+    warnings = [p for p in problems if p.severity == "warning"]
+    problems = [p for p in problems if p.severity != "warning"]
     subjects = [p.subject for p in problems if p.subject is not None]
     bad_sources = {s.name for s in subjects if s.kind == "source"}
     bad_metrics = {s.name for s in subjects if s.kind == "metric"}
@@ -417,10 +506,6 @@ def prune(project: Project, problems: list[Problem]) -> Project:
             if len(krs) != len(objective.key_results)
             else objective
         )
-    ordered = sorted(
-        problems,
-        key=lambda p: (p.location.file, p.location.line, p.location.column) if p.location else ("", 0, 0),
-    )
     return dataclasses.replace(
         project,
         sources={
@@ -430,8 +515,22 @@ def prune(project: Project, problems: list[Problem]) -> Project:
         },
         metrics=metrics,
         okrs=tuple(okrs),
-        problems=tuple(_unique(ordered)),
+        problems=tuple(_unique(_ordered(problems))),
+        warnings=tuple(_unique(_ordered([w for w in [*project.warnings, *warnings] if _kept(w, metrics)]))),
         skipped=skipped,
+    )
+
+
+def _kept(warning: Problem, metrics: Mapping[str, MetricDef]) -> bool:
+    """A warning on a metric that is left out anyway is not shown (its errors say enough)."""
+    subject = warning.subject
+    return subject is None or subject.kind != "metric" or subject.name in metrics
+
+
+def _ordered(problems: list[Problem]) -> list[Problem]:
+    return sorted(
+        problems,
+        key=lambda p: (p.location.file, p.location.line, p.location.column) if p.location else ("", 0, 0),
     )
 
 

@@ -367,6 +367,34 @@ def test_definitions_catalog(run: Any, engine: Engine, demo: Path) -> None:
     assert explain.startswith("range ") and "activation" in explain
 
 
+def test_definitions_lists_the_events_and_the_metrics_that_use_them(run: Any, demo: Path) -> None:
+    at = run("definitions", metric="activation")
+    events = at.dataframe[1].value
+    frame = pl.read_parquet(demo.parent / "data" / "events.parquet")
+    counts = frame.group_by("event").agg(pl.len().alias("rows"))
+    assert dict(zip(events["Event"], events["Rows"], strict=True)) == dict(counts.iter_rows())
+    used = dict(zip(events["Event"], events["Used by"], strict=True))
+    assert "activation" in used["invite_teammate"].split(", ")
+    assert "activation" not in used["purchase"].split(", ")
+
+
+def test_a_misspelt_event_shows_as_a_warning_on_its_metric(run: Any, demo: Path, tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(demo, config)
+    (tmp_path / "data").symlink_to(demo.parent / "data")
+    text = (config / "metrics.yaml").read_text()
+    assert "invite_teammate]" in text
+    (config / "metrics.yaml").write_text(text.replace("invite_teammate]", "invite_teamate]", 1))
+    for view in ("explorer", "definitions"):
+        at = run(view, config=config, metric="activation")
+        shown = " ".join(w.value for w in at.warning).replace("\\", "")  # Markdown escapes undone
+        assert "event 'invite_teamate' never occurs in source 'events'" in shown, view
+        assert "did you mean 'invite_teammate'?" in shown
+        assert not at.error  # a warning leaves the project valid
+    at = run("explorer", config=config, metric="dau")
+    assert not any("invite_teamate" in w.value for w in at.warning)
+
+
 def test_explorer_range_tile_is_the_metric_over_the_whole_range(run: Any, engine: Engine, demo: Path) -> None:
     start, end = dt.date(2026, 6, 1), dt.date(2026, 10, 31)
     at = run(

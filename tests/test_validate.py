@@ -76,6 +76,7 @@ def test_cli_validate_json_for_ci_tools() -> None:
             "file": "tests/broken/okr_unknown_metric/okrs.yaml",
             "line": 8,
             "column": 17,
+            "severity": "error",
             "message": "unknown metric 'signup'",
             "hint": "did you mean 'signups'?",
         }

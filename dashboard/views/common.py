@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import cache, escape
-from dashboard.debug import for_viewers
+from dashboard.debug import for_viewers, problem_line
 from dashboard.figures import chart_config, file_name
 from dashboard.format import format_age, format_date, format_sample, metric_unit, sample_noun
 from dashboard.state import Options, ViewState, share_url
@@ -254,3 +254,10 @@ def quality_badge(
     flag = flag_for(ctx.quality(), ctx.project.source_of(metric_id), span or ctx.range())
     show_flag(flag, compact=compact)
     return flag
+
+
+def definition_warnings(ctx: Ctx, metric_id: str) -> None:
+    """The validation warnings on a metric (e.g. an event that never occurs in its source), each
+    where it was written: the metric still shows, but may not count what was meant."""
+    for warning in ctx.project.warnings_for(metric_id):
+        st.warning(md(problem_line(warning, ctx.project.root)), icon="⚠️")

@@ -154,11 +154,49 @@ def catalog(ctx: Ctx) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
+def events_frame(project: Project) -> tuple[pl.DataFrame, list[str]]:
+    """The events that occur in each source (as `northstar events` lists them) and the metrics that
+    name each one; and a sentence per source that could not be read."""
+    from connectors.base import connect
+    from metrics.engine.catalog import catalog as event_catalog
+    from metrics.engine.catalog import iso, metrics_by_event
+
+    uses = metrics_by_event(project)
+    rows, failures = [], []
+    for name, source in project.sources.items():
+        if source.columns.event is None:
+            continue
+        try:
+            found = event_catalog(connect(name, source, project.root))
+        except Exception as exc:
+            failures.append(f"The events of {name!r} cannot be listed: {error_text(exc)}")
+            continue
+        for event in found.events:
+            rows.append(
+                {
+                    "Source": name,
+                    "Event": str(event.event),
+                    "Rows": event.rows,
+                    "Users": event.users,
+                    "First seen (UTC)": iso(event.first_seen),
+                    "Last seen (UTC)": iso(event.last_seen),
+                    "Used by": ", ".join(uses.get((name, event.event), [])),
+                }
+            )
+    return pl.DataFrame(rows), failures
+
+
 def render(ctx: Ctx) -> None:
     common.header(ctx, "Definitions", f"{len(ctx.project.metrics)} metrics")
     frame = catalog(ctx)
     if frame.height:
         st.dataframe(frame.to_pandas(), hide_index=True, width="stretch")
+    with st.expander("Events in the data, and the metrics that use them"):
+        events, failures = events_frame(ctx.project)
+        for failure in failures:
+            st.warning(md(failure))
+        if events.height:
+            st.dataframe(events.to_pandas(), hide_index=True, width="stretch")
     metric_id = pick_metric(ctx, key="w_metric_def")
     if metric_id is None:
         return
@@ -178,6 +216,7 @@ def render(ctx: Ctx) -> None:
         f"**Defined at** {mdc(loc)}" if loc else "",
     ]
     st.markdown(" · ".join(f for f in facts if f))
+    common.definition_warnings(ctx, metric_id)
     used = [
         f"{md(o.objective)} → {mdc(kr.id)} (target {kr.target:g})"
         for o in ctx.project.okrs

@@ -224,6 +224,7 @@ def render(ctx: Ctx) -> None:
     if facts:
         st.markdown(" · ".join(facts))
     common.quality_badge(ctx, metric_id, (start, end))
+    common.definition_warnings(ctx, metric_id)
 
     request = MetricRequest((metric_id,), start, end, view.grain, by, view.compare)
     result = ctx.compute(request)

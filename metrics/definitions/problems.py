@@ -14,6 +14,7 @@ from typing import Any, Literal
 from connectors.errors import NorthstarError
 from connectors.secrets import mask_secrets
 
+Severity = Literal["error", "warning"]
 SubjectKind = Literal["file", "source", "metric", "okr", "kr", "dimension", "check"]
 
 
@@ -74,7 +75,9 @@ class Problem:
     message: str
     location: Location | None = None
     hint: str | None = None
-    subject: Subject | None = field(default=None, compare=False)  # what it disables
+    subject: Subject | None = field(default=None, compare=False)  # what it disables (errors only)
+    # a warning (e.g. an event name that never occurs) disables nothing and leaves the project valid
+    severity: Severity = field(default="error", compare=False)
 
     def __post_init__(self) -> None:  # a message may quote a URL or a driver's words: no secret shows
         object.__setattr__(self, "message", mask_secrets(self.message))
@@ -84,7 +87,8 @@ class Problem:
     def __str__(self) -> str:
         place = f"{self.location}: " if self.location else ""
         hint = f" ({self.hint})" if self.hint else ""
-        return f"{place}{self.message}{hint}"
+        label = "warning: " if self.severity == "warning" else ""
+        return f"{place}{label}{self.message}{hint}"
 
     def to_json(self) -> dict[str, Any]:
         loc = self.location
@@ -92,6 +96,7 @@ class Problem:
             "file": loc.file if loc else None,
             "line": loc.line if loc else None,
             "column": loc.column if loc else None,
+            "severity": self.severity,
             "message": self.message,
             "hint": self.hint,
         }

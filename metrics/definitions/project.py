@@ -21,7 +21,7 @@ from metrics.definitions.models import (
     SourcedMetric,
 )
 from metrics.definitions.positions import locate, value_location
-from metrics.definitions.problems import ConfigError, Location, Problem, Subject
+from metrics.definitions.problems import ConfigError, Location, Problem, Severity, Subject
 
 FILES = ("project.yaml", "sources.yaml", "metrics.yaml", "okrs.yaml")
 REQUIRED_FILES = ("sources.yaml", "metrics.yaml")
@@ -36,7 +36,8 @@ class Project:
     sources: Mapping[str, SourceConfig]
     metrics: Mapping[str, MetricDef]
     okrs: tuple[Objective, ...] = ()
-    problems: tuple[Problem, ...] = ()
+    problems: tuple[Problem, ...] = ()  # errors: each leaves out what it disables
+    warnings: tuple[Problem, ...] = ()  # the definitions may not mean what was meant; nothing left out
     skipped: Mapping[str, str] = field(default_factory=dict)  # metric id -> why it is left out
     # what failed to load (a file, a source, a metric...): no follow-up errors are reported on them
     broken: frozenset[Subject] = frozenset()
@@ -51,6 +52,11 @@ class Project:
         if self.problems:
             raise ConfigError(self.problems)
         return self
+
+    def warnings_for(self, metric_id: str) -> list[Problem]:
+        """The warnings on a metric, or on the parts of a ratio."""
+        parts = {Subject.metric(m) for m in (metric_id, *self.leaves(metric_id))}
+        return [w for w in self.warnings if w.subject in parts]
 
     def label(self, metric_id: str) -> str:
         metric = self.metrics.get(metric_id)
@@ -123,6 +129,7 @@ class Collector:
         *,
         subject: Subject | None = None,
         value: bool = True,
+        severity: Severity = "error",
     ) -> None:
         """Record a problem at `path` in `file`: at the value (`value=True`) or at the key."""
         tree = self.project.trees.get(file)
@@ -132,4 +139,4 @@ class Collector:
             loc = value_location(self.project.root, file, tree, path)
         else:
             loc = locate(self.project.root, file, tree, path)
-        self.problems.append(Problem(message, loc, hint, subject))
+        self.problems.append(Problem(message, loc, hint, subject, severity))

@@ -1,0 +1,317 @@
+"""Which event names and dimension values occur in a source: one bounded distinct scan, cached.
+
+The one home for "does this name occur in the data": `northstar events`, the definitions page and
+data-aware validation all read `catalog()`. For SQL sources the database groups and counts (one
+`GROUP BY` on the event column, one `SELECT DISTINCT ... LIMIT` per dimension); for files a lazy
+Polars query does. Results are bounded (at most `cap` event names and `cap` values per dimension;
+beyond that the set is marked incomplete and nothing is concluded from it) and cached by the
+connector's data fingerprint, so a changed file or table is scanned again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from connectors.base import ColumnKind, Connector, FrameConnector, SqlConnector
+from connectors.models import SourceConfig
+from metrics.definitions.models import (
+    FilterValue,
+    FunnelMetric,
+    MetricDef,
+    RatioMetric,
+    RetentionMetric,
+    Scalar,
+)
+from metrics.definitions.project import Project
+from metrics.engine.filter_values import filter_literal
+
+CAP = 1000  # event names, and values per dimension, read at most
+_CACHE_SIZE = 64
+
+
+@dataclass(frozen=True)
+class EventStats:
+    """One event name: its rows, distinct non-null users, first and last timestamp (UTC)."""
+
+    source: str
+    event: Scalar
+    rows: int
+    users: int | None  # None when the source maps no user column
+    first_seen: dt.datetime | dt.date | None
+    last_seen: dt.datetime | dt.date | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "event": self.event,
+            "rows": self.rows,
+            "users": self.users,
+            "first_seen": iso(self.first_seen),
+            "last_seen": iso(self.last_seen),
+        }
+
+
+@dataclass(frozen=True)
+class SourceCatalog:
+    """The events (most rows first) and the distinct values of each dimension of one source."""
+
+    source: str
+    events: tuple[EventStats, ...]
+    events_complete: bool  # False when the source has more than `cap` event names
+    values: Mapping[str, frozenset[Scalar]]  # dimension -> its distinct non-null values
+    complete: frozenset[str]  # the dimensions whose every value is in `values`
+
+    @property
+    def event_names(self) -> frozenset[Scalar]:
+        return frozenset(e.event for e in self.events)
+
+
+def iso(value: dt.datetime | dt.date | None) -> str | None:
+    """A timestamp as ISO 8601 in UTC with a `Z` (a date column's value as `YYYY-MM-DD`)."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.isoformat() + "Z"
+    return value.isoformat()
+
+
+_cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_lock = threading.Lock()
+
+
+def _cached(key: tuple[Any, ...], compute: Any) -> Any:
+    with _lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    value = compute()
+    with _lock:
+        _cache[key] = value
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return value
+
+
+def _key(connector: Connector, *extra: Any) -> tuple[Any, ...]:
+    config = connector.config
+    return (connector.name, config.model_dump_json(), connector.fingerprint(), *extra)
+
+
+def catalog(connector: Connector, cap: int = CAP) -> SourceCatalog:
+    """The source's catalog, scanned once per data fingerprint."""
+    result: SourceCatalog = _cached(_key(connector, "catalog", cap), lambda: _scan(connector, cap))
+    return result
+
+
+def any_row(connector: Connector, filters: Mapping[str, Any]) -> bool:
+    """Whether at least one row passes `filters` (keys ANDed; `{not: [...]}` keeps nulls). Reads at
+    most one row; cached by the data fingerprint."""
+    key = _key(connector, "any_row", repr(sorted((k, repr(v)) for k, v in filters.items())))
+    found: bool = _cached(key, lambda: _any_row(connector, filters))
+    return found
+
+
+def _columns(config: SourceConfig, schema: Mapping[str, ColumnKind]) -> tuple[str | None, list[str]]:
+    event = config.columns.event if config.columns.event in schema else None
+    return event, [d for d in config.dimensions if d in schema]
+
+
+def _scan(connector: Connector, cap: int) -> SourceCatalog:
+    schema = connector.schema()
+    event, dims = _columns(connector.config, schema)
+    if isinstance(connector, SqlConnector):
+        return _scan_sql(connector, schema, event, dims, cap)
+    if isinstance(connector, FrameConnector):
+        return _scan_frame(connector, schema, event, dims, cap)
+    raise TypeError(f"source {connector.name!r}: no way to scan a {type(connector).__name__}")
+
+
+def _timestamp(value: Any) -> dt.datetime | dt.date | None:
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+        return value
+    from connectors.sql import utc_datetime  # also parses SQLite's text timestamps
+
+    aware = utc_datetime(value)
+    return aware.replace(tzinfo=None) if aware is not None else None
+
+
+def _build(
+    connector: Connector,
+    rows: list[tuple[Any, ...]],
+    has_user: bool,
+    values: dict[str, list[Scalar]],
+    cap: int,
+) -> SourceCatalog:
+    rows = sorted(rows, key=lambda r: (-int(r[1]), str(r[0])))
+    events = tuple(
+        EventStats(
+            connector.name,
+            name,
+            int(count),
+            int(users) if has_user and users is not None else None,
+            _timestamp(first),
+            _timestamp(last),
+        )
+        for name, count, users, first, last in rows[:cap]
+    )
+    return SourceCatalog(
+        source=connector.name,
+        events=events,
+        events_complete=len(rows) <= cap,
+        values={d: frozenset(v[:cap]) for d, v in values.items()},
+        complete=frozenset(d for d, v in values.items() if len(v) <= cap),
+    )
+
+
+def _scan_frame(
+    connector: FrameConnector, schema: Mapping[str, ColumnKind], event: str | None, dims: list[str], cap: int
+) -> SourceCatalog:
+    config = connector.config
+    lf = connector.scan()
+    user = config.columns.user if config.columns.user in schema else None
+    ts = config.columns.timestamp
+    queries: list[pl.LazyFrame] = []
+    if event is not None:
+        ts_expr = pl.col(ts)
+        if isinstance(lf.collect_schema()[ts], pl.Datetime) and lf.collect_schema()[ts].time_zone:  # type: ignore[attr-defined]
+            ts_expr = ts_expr.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        users = pl.col(user).drop_nulls().n_unique() if user else pl.lit(None)
+        queries.append(
+            lf.filter(pl.col(event).is_not_null())
+            .group_by(pl.col(event).alias("event"))
+            .agg(
+                pl.len().alias("rows"),
+                users.alias("users"),
+                ts_expr.min().alias("first"),
+                ts_expr.max().alias("last"),
+            )
+            .sort("rows", descending=True)
+            .head(cap + 1)
+        )
+    for dim in dims:
+        queries.append(lf.select(pl.col(dim).drop_nulls().unique().head(cap + 1)))
+    frames = pl.collect_all(queries)
+    rows = list(frames.pop(0).iter_rows()) if event is not None else []
+    values = {dim: frame.to_series().to_list() for dim, frame in zip(dims, frames, strict=True)}
+    return _build(connector, rows, user is not None, values, cap)
+
+
+def _scan_sql(
+    connector: SqlConnector, schema: Mapping[str, ColumnKind], event: str | None, dims: list[str], cap: int
+) -> SourceCatalog:
+    import sqlalchemy as sa
+
+    config = connector.config
+    src = connector.selectable()
+    user = config.columns.user if config.columns.user in schema else None
+    rows: list[tuple[Any, ...]] = []
+    if event is not None:
+        ev = src.c[event]
+        ts = src.c[config.columns.timestamp]
+        users = sa.func.count(sa.distinct(src.c[user])) if user else sa.null()
+        statement = (
+            sa.select(
+                ev.label("event"),
+                sa.func.count().label("n_rows"),
+                users.label("users"),
+                sa.func.min(ts).label("first_seen"),
+                sa.func.max(ts).label("last_seen"),
+            )
+            .where(ev.is_not(None))
+            .group_by(ev)
+            .order_by(sa.func.count().desc())
+            .limit(cap + 1)
+        )
+        rows = list(connector.execute(statement).iter_rows())
+    values: dict[str, list[Scalar]] = {}
+    for dim in dims:
+        column = src.c[dim]
+        statement = sa.select(column).where(column.is_not(None)).distinct().limit(cap + 1)
+        values[dim] = connector.execute(statement).to_series().to_list()
+    return _build(connector, rows, user is not None, values, cap)
+
+
+def metrics_by_event(project: Project) -> dict[tuple[str, Scalar], list[str]]:
+    """(source, event name) -> the metrics that name it, in definition order: the one map from
+    definitions to the events they use (filter `event:`, steps, cohort_event, return_event)."""
+    out: dict[tuple[str, Scalar], list[str]] = {}
+    for metric_id, metric in project.metrics.items():
+        for key, _, value in named_values(metric):
+            if key == "event":
+                users = out.setdefault((metric.source, value), [])  # type: ignore[union-attr]
+                if metric_id not in users:
+                    users.append(metric_id)
+    return out
+
+
+def named_values(metric: MetricDef) -> list[tuple[str, tuple[Any, ...], Any]]:
+    """(filter key or "event", path under the metric, value) for every value a metric compares:
+    filter values (a value, a list, `{not: [...]}`), funnel `steps` (and `exclude`), retention
+    `cohort_event` and `return_event` (`any` is no name)."""
+    if isinstance(metric, RatioMetric):
+        return []
+    out: list[tuple[str, tuple[Any, ...], Any]] = []
+    for key, value in metric.filter.items():
+        path: tuple[Any, ...] = ("filter", key)
+        if isinstance(value, dict) and "not" in value:
+            path, value = (*path, "not"), value["not"]
+        if isinstance(value, list):
+            out += [(key, (*path, i), v) for i, v in enumerate(value)]
+        else:
+            out.append((key, path, value))
+    if isinstance(metric, FunnelMetric):
+        out += [("event", ("steps", i), step) for i, step in enumerate(metric.steps)]
+        out += [("event", ("exclude", i), e) for i, e in enumerate(getattr(metric, "exclude", None) or [])]
+    if isinstance(metric, RetentionMetric):
+        if metric.cohort_event != "any":
+            out.append(("event", ("cohort_event",), metric.cohort_event))
+        returns = metric.return_event
+        if isinstance(returns, list):
+            out += [("event", ("return_event", i), r) for i, r in enumerate(returns)]
+        elif returns != "any":
+            out.append(("event", ("return_event",), returns))
+    return out
+
+
+def _literals(value: Any, kind: ColumnKind) -> tuple[bool, list[Scalar]]:
+    """(negated, the values as the column compares them) for one filter value."""
+    negated = isinstance(value, dict) and "not" in value
+    if negated:
+        value = value["not"]
+    items = value if isinstance(value, list) else [value]
+    return negated, [filter_literal(v, kind) for v in items]
+
+
+def _any_row(connector: Connector, filters: Mapping[str, FilterValue | dict[str, Any]]) -> bool:
+    schema = connector.schema()
+    config = connector.config
+    columns = {k: (config.columns.event or k if k == "event" else k) for k in filters}
+    if isinstance(connector, SqlConnector):
+        import sqlalchemy as sa
+
+        src = connector.selectable()
+        conditions = []
+        for key, value in filters.items():
+            column = src.c[columns[key]]
+            negated, literals = _literals(value, schema[columns[key]])
+            conditions.append(
+                sa.or_(column.is_(None), column.not_in(literals)) if negated else column.in_(literals)
+            )
+        statement = sa.select(sa.literal(1).label("one")).select_from(src).where(*conditions).limit(1)
+        return connector.execute(statement).height > 0
+    assert isinstance(connector, FrameConnector)
+    predicate = pl.lit(True)
+    for key, value in filters.items():
+        col = pl.col(columns[key])
+        negated, literals = _literals(value, schema[columns[key]])
+        predicate &= (col.is_null() | ~col.is_in(literals)) if negated else col.is_in(literals)
+    return connector.scan().filter(predicate).head(1).collect().height > 0

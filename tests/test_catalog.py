@@ -1,0 +1,314 @@
+"""The event catalog (`northstar events`) and data-aware validation (warnings for names that never occur).
+
+Counts are checked against plain Python over the same rows; warnings against their exact place in
+the YAML the test writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from connectors.base import connect
+from metrics.engine import catalog as catalog_module
+from metrics.engine.catalog import catalog, metrics_by_event
+from metrics.load import load_project
+from tests.conftest import ROOT
+from tests.engine_fixtures import Row, frame_of
+from tests.sql_fixtures import DATABASES, LoadedTable, sql_project
+
+T0 = dt.datetime(2026, 3, 1, 9, 0)
+ROWS = [
+    Row(T0, "u1", "signup", "web"),
+    Row(T0 + dt.timedelta(hours=1), "u1", "purchase", "ios", amount=5.0),
+    Row(T0 + dt.timedelta(days=1), "u2", "purchase", "web", amount=7.0),
+    Row(T0 + dt.timedelta(days=2), None, "purchase", "android", plan="pro"),
+    Row(T0 + dt.timedelta(days=3), "u2", "session_start", None),
+    Row(T0 + dt.timedelta(days=4, hours=3), "u3", "signup", "ios", plan="pro"),
+]
+
+SOURCES = """sources:
+  events:
+    type: parquet
+    path: events.parquet
+    columns: {timestamp: ts, user: user_id, event: event}
+    dimensions: [platform, plan]
+"""
+
+METRICS = """metrics:
+  buys:
+    type: count
+    source: events
+    filter: {event: purchase, platform: [web, ios]}
+  activation:
+    type: funnel
+    source: events
+    steps: [signup, purchase]
+    within: 7
+  d1:
+    type: retention
+    source: events
+    cohort_event: signup
+    return_event: [purchase, session_start]
+    offset: 1
+  pro_web_buys:
+    type: count
+    source: events
+    filter: {event: purchase, plan: pro}
+"""
+
+
+def _project(folder: Path, metrics: str = METRICS, rows: Sequence[Row] = ROWS) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    frame_of(rows).write_parquet(folder / "events.parquet")
+    (folder / "sources.yaml").write_text(SOURCES)
+    (folder / "metrics.yaml").write_text(metrics)
+    return folder
+
+
+def _expected(rows: Sequence[Row]) -> list[dict[str, Any]]:
+    """Plain Python: per event, rows, distinct non-null users, first and last timestamp."""
+    groups: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        groups[row.event].append(row)
+    return sorted(
+        (
+            {
+                "source": "events",
+                "event": event,
+                "rows": len(members),
+                "users": len({r.user for r in members if r.user is not None}),
+                "first_seen": min(r.ts for r in members).isoformat() + "Z",
+                "last_seen": max(r.ts for r in members).isoformat() + "Z",
+            }
+            for event, members in groups.items()
+        ),
+        key=lambda e: e["event"],
+    )
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dashboard.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=dict(os.environ),
+        timeout=180,
+    )
+
+
+# --- the catalog ------------------------------------------------------------------------------
+
+
+def test_events_json_counts_equal_plain_python(tmp_path: Path) -> None:
+    config = _project(tmp_path / "p")
+    result = _cli("events", "--config", str(config), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    got = sorted(json.loads(result.stdout)["events"], key=lambda e: e["event"])
+    assert got == _expected(ROWS)
+
+
+def test_events_on_the_demo_equal_an_independent_polars_count(small_demo: Path) -> None:
+    result = _cli("events", "--config", str(small_demo), "--source", "events", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    got = {e["event"]: (e["rows"], e["users"]) for e in json.loads(result.stdout)["events"]}
+    frame = pl.read_parquet(small_demo.parent / "data" / "demo" / "events.parquet")
+    want: dict[str, tuple[int, int]] = {}
+    for (event,), part in frame.group_by(["event"]):
+        users = {u for u in part["user_id"].to_list() if u is not None}
+        want[str(event)] = (part.height, len(users))
+    assert got == want
+
+
+@pytest.mark.parametrize("kind", [p for p in DATABASES if p.id in ("sqlite", "duckdb", "postgres")])
+def test_sql_catalog_is_pushed_down_and_equals_plain_python(kind: str, tmp_path: Path) -> None:
+    table = LoadedTable(kind, tmp_path, ROWS)
+    try:
+        project = sql_project(table.url, {}, table=table.table)
+        found = catalog(connect("events", project.sources["events"], project.root))
+        got = sorted((e.to_json() for e in found.events), key=lambda e: e["event"])
+        assert [(e["event"], e["rows"], e["users"]) for e in got] == [
+            (e["event"], e["rows"], e["users"]) for e in _expected(ROWS)
+        ]
+        assert [(e["first_seen"][:19], e["last_seen"][:19]) for e in got] == [
+            (e["first_seen"][:19], e["last_seen"][:19]) for e in _expected(ROWS)
+        ]
+        assert found.values["platform"] == {"web", "ios", "android"}
+        assert found.values["plan"] == {"free", "pro"}
+    finally:
+        table.close()
+
+
+def test_the_cache_is_keyed_by_the_data_fingerprint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = _project(tmp_path / "p")
+    project = load_project(config, check_data=False)
+    scans: list[str] = []
+    real = catalog_module._scan
+
+    def counting(connector: Any, cap: int) -> Any:
+        scans.append(connector.name)
+        return real(connector, cap)
+
+    monkeypatch.setattr(catalog_module, "_scan", counting)
+    first = catalog(connect("events", project.sources["events"], project.root))
+    again = catalog(connect("events", project.sources["events"], project.root))
+    assert again is first and len(scans) == 1  # unchanged data: no second scan
+    rows = [*ROWS, Row(T0 + dt.timedelta(days=9), "u9", "upgrade", "web")]
+    frame_of(rows).write_parquet(config / "events.parquet")
+    os.utime(config / "events.parquet", ns=(10**18, 10**18))  # a new mtime whatever the clock's grain
+    changed = catalog(connect("events", project.sources["events"], project.root))
+    assert len(scans) == 2
+    assert "upgrade" in changed.event_names and "upgrade" not in first.event_names
+
+
+def test_the_scan_is_bounded(tmp_path: Path) -> None:
+    rows = [Row(T0 + dt.timedelta(minutes=i), f"u{i}", f"e{i}", f"p{i}") for i in range(12)]
+    config = _project(tmp_path / "p", rows=rows)
+    project = load_project(config, check_data=False)
+    found = catalog(connect("events", project.sources["events"], project.root), cap=10)
+    assert len(found.events) == 10 and not found.events_complete
+    assert len(found.values["platform"]) == 10 and "platform" not in found.complete
+    assert "plan" in found.complete
+
+
+def test_metrics_by_event_follows_every_position(tmp_path: Path) -> None:
+    project = load_project(_project(tmp_path / "p"), check_data=False)
+    assert metrics_by_event(project) == {
+        ("events", "purchase"): ["buys", "activation", "d1", "pro_web_buys"],
+        ("events", "signup"): ["activation", "d1"],
+        ("events", "session_start"): ["d1"],
+    }
+
+
+# --- data-aware validation ----------------------------------------------------------------------
+
+
+def _shown(project: Any) -> list[str]:
+    """The warnings as printed, their paths relative to the project folder."""
+    return [str(w).removeprefix(f"{project.root}/") for w in project.warnings]
+
+
+def _line_col(text: str, needle: str, occurrence: int = 1) -> tuple[int, int]:
+    index = -1
+    for _ in range(occurrence):
+        index = text.index(needle, index + 1)
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+MISSPELT = [  # (original, misspelt, occurrence of the misspelt text, message, hint)
+    ("filter: {event: purchase, platform", "filter: {event: purchse, platform", "purchse", "event 'purchse'"),
+    ("platform: [web, ios]", "platform: [web, iso]", "iso", "value 'iso' of 'platform'"),
+    ("steps: [signup, purchase]", "steps: [signup, purchsae]", "purchsae", "event 'purchsae'"),
+    ("cohort_event: signup", "cohort_event: sigup", "sigup", "event 'sigup'"),
+    (
+        "return_event: [purchase, session_start]",
+        "return_event: [purchase, sesion_start]",
+        "sesion_start",
+        "event 'sesion_start'",
+    ),
+]
+WANTED = {
+    "purchse": "purchase",
+    "iso": "ios",
+    "purchsae": "purchase",
+    "sigup": "signup",
+    "sesion_start": "session_start",
+}
+
+
+@pytest.mark.parametrize("original,misspelt,word,what", MISSPELT, ids=[m[2] for m in MISSPELT])
+def test_a_misspelt_name_is_a_located_warning_with_did_you_mean(
+    tmp_path: Path, original: str, misspelt: str, word: str, what: str
+) -> None:
+    assert original in METRICS
+    text = METRICS.replace(original, misspelt)
+    config = _project(tmp_path / "p", text)
+    project = load_project(config)
+    line, col = _line_col(text, word)
+    assert project.problems == ()  # a warning leaves the project valid
+    assert _shown(project) == [
+        f"metrics.yaml:{line}:{col}: warning: {what} never occurs in source 'events' "
+        f"(did you mean {WANTED[word]!r}?)"
+    ]
+    assert set(project.metrics) == {"buys", "activation", "d1", "pro_web_buys"}  # nothing left out
+
+
+def test_each_name_in_a_list_filter_is_checked(tmp_path: Path) -> None:
+    text = METRICS.replace("filter: {event: purchase, plan: pro}", "filter: {event: [purchase, upgrde]}")
+    config = _project(tmp_path / "p", text)
+    project = load_project(config)
+    line, col = _line_col(text, "upgrde")
+    assert _shown(project) == [
+        f"metrics.yaml:{line}:{col}: warning: event 'upgrde' never occurs in source 'events'"
+    ]
+
+
+def test_a_filter_that_no_row_passes_is_a_warning(tmp_path: Path) -> None:
+    text = METRICS.replace(
+        "filter: {event: purchase, plan: pro}", "filter: {event: signup, plan: free, platform: android}"
+    )
+    config = _project(tmp_path / "p", text)
+    project = load_project(config)
+    line, col = _line_col(text, "filter", 2)
+    assert _shown(project) == [
+        f"metrics.yaml:{line}:{col}: warning: no row of source 'events' passes the filter of metric "
+        "'pro_web_buys' (its keys are ANDed) (check that these values occur together, e.g. with `northstar events`)"
+    ]
+    assert [w.subject.name for w in project.warnings if w.subject] == ["pro_web_buys"]
+    assert project.warnings_for("pro_web_buys") == list(project.warnings)
+    assert project.warnings_for("buys") == []
+
+
+@pytest.fixture
+def misspelt(tmp_path: Path) -> Iterator[Path]:
+    yield _project(tmp_path / "p", METRICS.replace("steps: [signup, purchase]", "steps: [signup, purchse]"))
+
+
+def test_strict_exits_1_on_warnings_and_plain_validate_exits_0(misspelt: Path) -> None:
+    plain = _cli("validate", "--config", str(misspelt))
+    assert plain.returncode == 0, plain.stderr
+    assert (
+        "warning: event 'purchse' never occurs in source 'events' (did you mean 'purchase'?)" in plain.stdout
+    )
+    strict = _cli("validate", "--strict", "--config", str(misspelt))
+    assert strict.returncode == 1
+    assert "warning: event 'purchse'" in strict.stdout
+    as_json = _cli("validate", "--strict", "--config", str(misspelt), "--format", "json")
+    assert as_json.returncode == 1
+    report = json.loads(as_json.stdout)
+    assert report["valid"] is True
+    assert [(p["severity"], p["message"]) for p in report["problems"]] == [
+        ("warning", "event 'purchse' never occurs in source 'events'")
+    ]
+
+
+@pytest.mark.parametrize("folder", ["config", "tests/projects/shop"])
+def test_no_warnings_on_the_shipped_projects(folder: str, small_demo: Path) -> None:
+    config = small_demo if folder == "config" else ROOT / folder
+    if folder != "config" and not (config / "data" / "events.parquet").exists():
+        subprocess.run([sys.executable, str(config / "make_data.py")], check=True, cwd=config)
+    project = load_project(config)
+    assert project.warnings == ()
+    assert project.problems == ()
+
+
+def test_a_metric_left_out_for_an_error_carries_no_warning(tmp_path: Path) -> None:
+    text = METRICS.replace("filter: {event: purchase, plan: pro}", "filter: {event: purchse, plann: pro}")
+    project = load_project(_project(tmp_path / "p", text))
+    assert [p.message for p in project.problems] == [
+        "filter key 'plann' is not a dimension of source 'events'"
+    ]
+    assert "pro_web_buys" not in project.metrics
+    assert project.warnings == ()
