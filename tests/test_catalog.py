@@ -255,6 +255,28 @@ def test_each_name_in_a_list_filter_is_checked(tmp_path: Path) -> None:
     ]
 
 
+def test_each_name_in_a_negated_filter_is_checked(tmp_path: Path) -> None:
+    """`{not: [...]}` names events too: a misspelt one is located at the value inside `not`."""
+    text = METRICS.replace("filter: {event: purchase, plan: pro}", "filter: {event: {not: [signup, upgrde]}}")
+    config = _project(tmp_path / "p", text)
+    project = load_project(config)
+    line, col = _line_col(text, "upgrde")
+    assert project.problems == ()
+    assert _shown(project) == [
+        f"metrics.yaml:{line}:{col}: warning: event 'upgrde' never occurs in source 'events'"
+    ]
+
+
+def test_a_negated_filter_that_keeps_rows_is_no_warning(tmp_path: Path) -> None:
+    """`not` keeps the rows whose value is none of those (nulls too): with other events left, some
+    row passes, so there is nothing to warn about."""
+    text = METRICS.replace(
+        "filter: {event: purchase, plan: pro}", "filter: {event: {not: signup}, plan: pro}"
+    )
+    project = load_project(_project(tmp_path / "p", text))
+    assert project.problems == () and _shown(project) == []
+
+
 def test_a_filter_that_no_row_passes_is_a_warning(tmp_path: Path) -> None:
     text = METRICS.replace(
         "filter: {event: purchase, plan: pro}", "filter: {event: signup, plan: free, platform: android}"

@@ -25,12 +25,13 @@ from metrics.definitions.models import (
     FilterValue,
     FunnelMetric,
     MetricDef,
+    Not,
     RatioMetric,
     RetentionMetric,
     Scalar,
 )
 from metrics.definitions.project import Project
-from metrics.engine.filter_values import filter_literal
+from metrics.engine.filter_values import filter_test
 
 CAP = 1000  # event names, and values per dimension, read at most
 _CACHE_SIZE = 64
@@ -262,8 +263,8 @@ def named_values(metric: MetricDef) -> list[tuple[str, tuple[Any, ...], Any]]:
     out: list[tuple[str, tuple[Any, ...], Any]] = []
     for key, value in metric.filter.items():
         path: tuple[Any, ...] = ("filter", key)
-        if isinstance(value, dict) and "not" in value:
-            path, value = (*path, "not"), value["not"]
+        if isinstance(value, Not):
+            path, value = (*path, "not"), value.values
         if isinstance(value, list):
             out += [(key, (*path, i), v) for i, v in enumerate(value)]
         else:
@@ -282,16 +283,13 @@ def named_values(metric: MetricDef) -> list[tuple[str, tuple[Any, ...], Any]]:
     return out
 
 
-def _literals(value: Any, kind: ColumnKind) -> tuple[bool, list[Scalar]]:
+def _literals(value: FilterValue, kind: ColumnKind) -> tuple[bool, list[Scalar]]:
     """(negated, the values as the column compares them) for one filter value."""
-    negated = isinstance(value, dict) and "not" in value
-    if negated:
-        value = value["not"]
-    items = value if isinstance(value, list) else [value]
-    return negated, [filter_literal(v, kind) for v in items]
+    test = filter_test(value, kind)
+    return test.negated, test.literals
 
 
-def _any_row(connector: Connector, filters: Mapping[str, FilterValue | dict[str, Any]]) -> bool:
+def _any_row(connector: Connector, filters: Mapping[str, FilterValue]) -> bool:
     schema = connector.schema()
     config = connector.config
     columns = {k: (config.columns.event or k if k == "event" else k) for k in filters}
