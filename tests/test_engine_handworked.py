@@ -278,6 +278,99 @@ def test_funnel_by_week(tmp_path: Path) -> None:
     assert got == {D(2025, 12, 29): 0.5}  # u1, u4, u6 of six entrants
 
 
+def _funnel(**extra: Any) -> dict[str, Any]:
+    return {
+        "f": {
+            "type": "funnel",
+            "source": "events",
+            "steps": ["signup", "create", "invite"],
+            "within": 1,
+            **extra,
+        }
+    }
+
+
+def test_funnel_any_order_by_day(tmp_path: Path) -> None:
+    # u2 (invite before create) converts in any order; u3 (24 h exactly), u5 (after --end) still do not
+    got = series(tmp_path, FUNNEL_ROWS, _funnel(order="any"), "f", D(2026, 1, 1), D(2026, 1, 3))
+    assert got == {D(2026, 1, 1): 0.75, D(2026, 1, 2): 1.0, D(2026, 1, 3): 0.0}
+
+
+ANY_ROWS = [
+    Row(T(2026, 1, 1, 9), "a1", "create"),  # before t0: does not count
+    Row(T(2026, 1, 1, 10), "a1", "signup"),
+    Row(T(2026, 1, 1, 11), "a1", "invite"),  # not converted
+    Row(T(2026, 1, 1, 10), "a2", "signup"),
+    Row(T(2026, 1, 1, 10), "a2", "invite"),  # at t0 itself counts
+    Row(T(2026, 1, 1, 10, 30), "a2", "create"),  # converted (any), not strict
+    Row(T(2026, 1, 1, 10), "a3", "signup"),
+    Row(T(2026, 1, 1, 11), "a3", "create"),
+    Row(T(2026, 1, 1, 12), "a3", "create"),  # a repeated step changes nothing
+    Row(T(2026, 1, 2, 9, 59, 59), "a3", "invite"),  # converted, both orders
+    Row(T(2026, 1, 1, 10), "a4", "signup"),
+    Row(T(2026, 1, 1, 11), "a4", "create"),  # never invites
+]
+
+
+def test_funnel_any_order_window_edges(tmp_path: Path) -> None:
+    got = series(tmp_path, ANY_ROWS, _funnel(order="any"), "f", D(2026, 1, 1), D(2026, 1, 2))
+    assert got == {D(2026, 1, 1): 0.5, D(2026, 1, 2): None}  # a2, a3 of four
+    got = series(tmp_path / "strict", ANY_ROWS, _funnel(), "f", D(2026, 1, 1), D(2026, 1, 2))
+    assert got == {D(2026, 1, 1): 0.25, D(2026, 1, 2): None}  # a3 only
+
+
+EXCLUDE_ROWS = [
+    Row(T(2026, 1, 1, 10), "x1", "signup"),
+    Row(T(2026, 1, 1, 10, 30), "x1", "refund"),  # between steps: drops out
+    Row(T(2026, 1, 1, 11), "x1", "create"),
+    Row(T(2026, 1, 1, 12), "x1", "invite"),
+    Row(T(2026, 1, 1, 10), "x2", "signup"),
+    Row(T(2026, 1, 1, 11), "x2", "create"),
+    Row(T(2026, 1, 1, 12), "x2", "invite"),
+    Row(T(2026, 1, 1, 13), "x2", "refund"),  # after completing: converted
+    Row(T(2026, 1, 1, 10), "x3", "refund"),  # at t0 itself: not after it, converted
+    Row(T(2026, 1, 1, 10), "x3", "signup"),
+    Row(T(2026, 1, 1, 11), "x3", "create"),
+    Row(T(2026, 1, 1, 12), "x3", "invite"),
+    Row(T(2026, 1, 1, 10), "x4", "signup"),
+    Row(T(2026, 1, 1, 11), "x4", "create"),
+    Row(T(2026, 1, 1, 12), "x4", "refund"),  # at the completing event's instant: converted
+    Row(T(2026, 1, 1, 12), "x4", "invite"),
+    Row(T(2026, 1, 1, 10), "x5", "signup"),
+    Row(T(2026, 1, 1, 11), "x5", "create"),
+    Row(T(2026, 1, 1, 11, 30), "x5", "refund"),  # before the earliest completion (12:00)
+    Row(T(2026, 1, 1, 12), "x5", "invite"),
+    Row(T(2026, 1, 1, 13), "x5", "create"),
+    Row(T(2026, 1, 1, 14), "x5", "invite"),  # a later completion does not help: not converted
+    Row(T(2026, 1, 1, 9), "x6", "refund"),  # before t0: converted
+    Row(T(2026, 1, 1, 10), "x6", "signup"),
+    Row(T(2026, 1, 1, 11), "x6", "create"),
+    Row(T(2026, 1, 1, 12), "x6", "invite"),
+    Row(T(2026, 1, 1, 10), "y1", "signup"),
+    Row(T(2026, 1, 1, 11), "y1", "invite"),
+    Row(T(2026, 1, 1, 11, 30), "y1", "refund"),  # any order: before the last first occurrence (create 12:00)
+    Row(T(2026, 1, 1, 12), "y1", "create"),
+    Row(T(2026, 1, 1, 10), "y2", "signup"),
+    Row(T(2026, 1, 1, 11), "y2", "invite"),
+    Row(T(2026, 1, 1, 12), "y2", "create"),
+    Row(T(2026, 1, 1, 12, 30), "y2", "refund"),  # after completing: converted in any order
+]
+
+
+def test_funnel_exclude_strict(tmp_path: Path) -> None:
+    rows = [r for r in EXCLUDE_ROWS if r.user and r.user.startswith("x")]
+    got = series(tmp_path, rows, _funnel(exclude=["refund"]), "f", D(2026, 1, 1), D(2026, 1, 2))
+    assert got == {D(2026, 1, 1): 4 / 6, D(2026, 1, 2): None}  # x2, x3, x4, x6
+    got = series(tmp_path / "plain", rows, _funnel(), "f", D(2026, 1, 1), D(2026, 1, 2))
+    assert got == {D(2026, 1, 1): 1.0, D(2026, 1, 2): None}
+
+
+def test_funnel_exclude_any_order(tmp_path: Path) -> None:
+    rows = [r for r in EXCLUDE_ROWS if r.user and r.user.startswith("y")]
+    got = series(tmp_path, rows, _funnel(order="any", exclude=["refund"]), "f", D(2026, 1, 1), D(2026, 1, 2))
+    assert got == {D(2026, 1, 1): 0.5, D(2026, 1, 2): None}  # y2
+
+
 # --- time zones ------------------------------------------------------------------------------
 
 BERLIN = {"timezone": "Europe/Berlin"}

@@ -190,6 +190,28 @@ MICRO_METRICS: dict[str, dict[str, Any]] = {
     "dau": {"type": "active_users", "source": "events", "window": 1},
     "checkout": {"type": "funnel", "source": "events", "steps": ["view", "cart", "buy"], "within": 1},
     "second_view": {"type": "funnel", "source": "events", "steps": ["view", "view"], "within": 0.5},
+    "checkout_any": {
+        "type": "funnel",
+        "source": "events",
+        "steps": ["view", "cart", "buy"],
+        "within": 1,
+        "order": "any",
+    },
+    "checkout_no_open": {
+        "type": "funnel",
+        "source": "events",
+        "steps": ["view", "cart", "buy"],
+        "within": 1,
+        "exclude": ["open"],
+    },
+    "any_no_open": {
+        "type": "funnel",
+        "source": "events",
+        "steps": ["view", "buy", "cart"],
+        "within": 1,
+        "order": "any",
+        "exclude": ["open"],
+    },
 }
 
 
