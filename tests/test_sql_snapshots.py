@@ -52,6 +52,32 @@ SOURCE: dict[str, Any] = {
 REQUESTS = {
     "demo_week": ("week", None),
     "demo_month_by_platform": ("month", "platform"),
+    "funnel_shapes_week": ("week", None),
+}
+# Funnel shapes the demo pack does not use: order any and exclusions (on both orders), by request
+FUNNEL_SHAPES: dict[str, Any] = {
+    "any_order": {
+        "type": "funnel",
+        "source": "events",
+        "steps": ["signup", "create_note", "create_project"],
+        "within": 7,
+        "order": "any",
+    },
+    "strict_exclude": {
+        "type": "funnel",
+        "source": "events",
+        "steps": ["signup", "create_note", "create_project"],
+        "within": 7,
+        "exclude": ["purchase"],
+    },
+    "any_exclude": {
+        "type": "funnel",
+        "source": "events",
+        "steps": ["signup", "create_note", "create_project"],
+        "within": 7,
+        "order": "any",
+        "exclude": ["purchase", "page_view"],
+    },
 }
 
 
@@ -123,13 +149,18 @@ def compiled(dialect_name: str, request: str) -> str:
     from connectors.models import SqlSource
 
     metrics, settings = demo_metrics()
+    pack = "the demo metric pack (config/metrics.yaml"
+    if request.startswith("funnel_shapes"):
+        shapes = MetricsFile.model_validate({"metrics": FUNNEL_SHAPES}).metrics
+        metrics = {k: m for k, m in shapes.items() if not isinstance(m, RatioMetric)}
+        pack = "funnel shapes (tests/test_sql_snapshots.py FUNNEL_SHAPES"
     grain, by = REQUESTS[request]
     window = Window(dt.date(2026, 1, 1), dt.date(2026, 3, 31), grain, Calendar.of(settings), by)
     connector = OfflineConnector(dialect(dialect_name))
     source = SqlSource.model_validate(SOURCE)
     sql = SqlBackend().explain("events", source, connector, metrics, window)  # type: ignore[arg-type]
     header = (
-        f"-- Northstar: the demo metric pack (config/metrics.yaml, {len(metrics)} sourced metrics), "
+        f"-- Northstar: {pack}, {len(metrics)} sourced metrics), "
         f"grain {grain}, by {by or '-'},\n-- 2026-01-01 .. 2026-03-31 in {settings.timezone}, "
         f"compiled for {dialect_name}. Values are shown inline; at run time they are bound parameters.\n"
     )
@@ -229,4 +260,5 @@ def test_the_reviewed_sql_runs(dialect_name: str, request_name: str, tmp_path: P
             connection.rollback()
     finally:
         engine.dispose()
-    assert metrics >= 10  # most demo metrics have rows on this data
+    # most demo metrics have rows on this data; every funnel shape has entrants
+    assert metrics >= (len(FUNNEL_SHAPES) if request_name.startswith("funnel_shapes") else 10)

@@ -664,11 +664,13 @@ class _Compiler:
                     other, sa.and_(other.c.u == firsts[0].c.u, other.c.p == firsts[0].c.p)
                 )
             done = (
-                sa.select(firsts[0].c.u, firsts[0].c.p, *[f.c.t.label(f"t{i}") for i, f in enumerate(firsts)])
+                sa.select(
+                    firsts[0].c.u, firsts[0].c.p, *[f.c.t.label(f"s{i + 2}") for i, f in enumerate(firsts)]
+                )
                 .select_from(joined_all)
                 .subquery(self.name("done"))
             )
-            finished = [done.c[f"t{i}"] for i in range(len(firsts))]
+            finished = [done.c[f"s{i + 2}"] for i in range(len(firsts))]
         else:
             previous: FromClause = sa.select(
                 entries.c.u, entries.c.p, entries.c.t0, entries.c.t0.label("t")
