@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from metrics.engine import Engine
+from metrics.engine.request import MetricRequest
 from metrics.load import project_from_dicts
 from tests.engine_fixtures import Row, compute_rows, make_project
 
@@ -527,3 +528,24 @@ def test_date_timestamps_integer_and_boolean_dimensions(tmp_path: Path) -> None:
     assert by_paid[("rows", D(2026, 1, 2), None)] == 1.0
     by_tier = compute_rows(project, ["rows"], D(2026, 1, 1), D(2026, 1, 1), by="tier")
     assert by_tier == {("rows", D(2026, 1, 1), "1"): 1.0, ("rows", D(2026, 1, 1), "2"): 1.0}
+
+
+def test_funnel_order_diagnostic_counts_out_of_order_entrants(tmp_path: Path) -> None:
+    """Counted by hand: entrants u1-u6 and a1-a4; in order u1, u4, u6, a3 (u5's invite is after
+    --end); every step in the window but out of order: u2 (invite, then create) and a2 (invite at t0).
+    a1's create before its sign-up is outside the window, so not counted."""
+    project = make_project(tmp_path, FUNNEL_ROWS + ANY_ROWS, FUNNEL, None)
+    engine = Engine(project)
+    order = engine.funnel_order("activation", D(2026, 1, 1), D(2026, 1, 3))
+    assert order is not None
+    assert (order.entrants, order.in_order, order.any_order, order.out_of_order) == (10, 4, 6, 2)
+    plan = engine.explain(MetricRequest(("activation",), D(2026, 1, 1), D(2026, 1, 3)))
+    assert "activation: over 2026-01-01 .. 2026-01-03, 2 of 10 entrants (20.0% of them)" in plan
+
+
+def test_funnel_order_diagnostic_is_for_strict_funnels_only(tmp_path: Path) -> None:
+    metrics = {**_funnel(order="any"), "twice": {**_funnel()["f"], "steps": ["signup", "signup"]}}
+    engine = Engine(make_project(tmp_path, FUNNEL_ROWS, metrics, None))
+    assert engine.funnel_order("f", D(2026, 1, 1), D(2026, 1, 3)) is None
+    assert engine.funnel_order("twice", D(2026, 1, 1), D(2026, 1, 3)) is None
+    assert "entrants" not in engine.explain(MetricRequest(("f", "twice"), D(2026, 1, 1), D(2026, 1, 3)))
