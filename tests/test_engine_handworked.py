@@ -533,12 +533,19 @@ def test_date_timestamps_integer_and_boolean_dimensions(tmp_path: Path) -> None:
 def test_funnel_order_diagnostic_counts_out_of_order_entrants(tmp_path: Path) -> None:
     """Counted by hand: entrants u1-u6 and a1-a4; in order u1, u4, u6, a3 (u5's invite is after
     --end); every step in the window but out of order: u2 (invite, then create) and a2 (invite at t0).
-    a1's create before its sign-up is outside the window, so not counted."""
+    a1's create before its sign-up is outside the window: not an out-of-order entrant, but a reversed pair."""
     project = make_project(tmp_path, FUNNEL_ROWS + ANY_ROWS, FUNNEL, None)
     engine = Engine(project)
     order = engine.funnel_order("activation", D(2026, 1, 1), D(2026, 1, 3))
     assert order is not None
     assert (order.entrants, order.in_order, order.any_order, order.out_of_order) == (10, 4, 6, 2)
+    # the pairs the other way round, by users whose first later step in the range is followed by the
+    # earlier one within a day: create then signup: u4 (same instant), u6 (a second sign-up), a1;
+    # invite then create: u2, a2
+    assert order.reversed_pairs == (("signup", "create", 3), ("create", "invite", 2))
+    assert order.sentence().endswith(
+        "(or at the same instant): create then signup by 3, invite then create by 2"
+    )
     plan = engine.explain(MetricRequest(("activation",), D(2026, 1, 1), D(2026, 1, 3)))
     assert "activation: over 2026-01-01 .. 2026-01-03, 2 of 10 entrants (20.0% of them)" in plan
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar as pycalendar
 import dataclasses
 import datetime as dt
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -46,11 +47,13 @@ COUNTS = ("numerator", "denominator")  # what a rate is out of (null for other t
 
 @dataclass(frozen=True)
 class FunnelOrder:
-    """A strict funnel's entrants over one span, those converted in order, and in any order."""
+    """A strict funnel's entrants over one span, those converted in order, and in any order; and per
+    pair of consecutive steps (earlier, later), the users who did the later one first."""
 
     entrants: int
     in_order: int
     any_order: int
+    reversed_pairs: tuple[tuple[str, str, int], ...] = ()
 
     @property
     def out_of_order(self) -> int:
@@ -59,11 +62,17 @@ class FunnelOrder:
 
     def sentence(self) -> str:
         share = f" ({self.out_of_order / self.entrants:.1%} of them)" if self.entrants else ""
-        return (
+        text = (
             f"{self.out_of_order} of {self.entrants} entrants{share} did every step within the window "
             f"but a later step before an earlier one, so the strict order does not count them "
             f"(in order: {self.in_order}; in any order: {self.any_order})"
         )
+        pairs = [
+            f"{later} then {earlier} by {users}" for earlier, later, users in self.reversed_pairs if users
+        ]
+        if pairs:
+            text += f"; steps done the other way round within the window (or at the same instant): {', '.join(pairs)}"
+        return text
 
 
 @dataclass(frozen=True)
@@ -252,14 +261,25 @@ class Engine:
         if not isinstance(metric, FunnelMetric) or metric.order != "strict" or len(steps) < 2:
             return None
         relaxed = f"{metric_id}__any_order"
-        engine = self.with_metrics({relaxed: metric.model_copy(update={"order": "any", "steps": steps})})
-        frame = engine.compute(MetricRequest((metric_id, relaxed), start, end, span_end=end)).frame
+        extra: dict[str, MetricDef] = {relaxed: metric.model_copy(update={"order": "any", "steps": steps})}
+        # each consecutive pair the other way round: users whose later step is followed by the earlier
+        pairs = [(a, b) for a, b in itertools.pairwise(metric.steps) if a != b]
+        for k, (earlier, later) in enumerate(pairs):
+            extra[f"{metric_id}__swap{k}"] = metric.model_copy(
+                update={"steps": [later, earlier], "exclude": []}
+            )
+        engine = self.with_metrics(extra)
+        frame = engine.compute(MetricRequest((metric_id, *extra), start, end, span_end=end)).frame
         totals = {
             row["metric"]: (int(row["numerator"] or 0), int(row["denominator"] or 0))
             for row in frame.iter_rows(named=True)
         }
         in_order, entrants = totals.get(metric_id, (0, 0))
-        return FunnelOrder(entrants, in_order, totals.get(relaxed, (0, 0))[0])
+        swapped = tuple(
+            (earlier, later, totals.get(f"{metric_id}__swap{k}", (0, 0))[0])
+            for k, (earlier, later) in enumerate(pairs)
+        )
+        return FunnelOrder(entrants, in_order, totals.get(relaxed, (0, 0))[0], swapped)
 
     def explain(self, request: MetricRequest) -> str:
         plan = self._resolve(request)
