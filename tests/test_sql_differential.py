@@ -349,6 +349,9 @@ def test_funnel_order_and_exclusions_match_the_hand_counts(kind: str, tmp_path: 
     start, end = dt.date(2026, 1, 1), dt.date(2026, 1, 3)
     loaded = LoadedTable(kind, tmp_path, rows)
     try:
+        order = Engine(sql_project(loaded.url, HAND_FUNNELS, {}, table=loaded.table)).funnel_order(
+            "strict", start, end
+        )
         got = compute_rows(
             sql_project(loaded.url, HAND_FUNNELS, {}, table=loaded.table), list(HAND_FUNNELS), start, end
         )
@@ -365,3 +368,5 @@ def test_funnel_order_and_exclusions_match_the_hand_counts(kind: str, tmp_path: 
         end,
     )
     assert_same(got, files)
+    files_engine = Engine(parquet_project(tmp_path / "hand.parquet", HAND_FUNNELS, {}))
+    assert order is not None and order == files_engine.funnel_order("strict", start, end)
