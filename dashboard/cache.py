@@ -33,6 +33,7 @@ from metrics.load import load_project
 
 if TYPE_CHECKING:
     from metrics.engine import Engine
+    from metrics.engine.engine import FunnelOrder
     from metrics.okrs import Scorecard
     from metrics.quality.report import QualityReport
 
@@ -137,6 +138,13 @@ def scorecard(defs: str, data: str, as_of: dt.date, _project: Project, _engine: 
 @st.cache_data(ttl=RESULT_TTL, max_entries=64, show_spinner=False)
 def explain(defs: str, data: str, request_key: str, _engine: Engine, _request: MetricRequest) -> str:
     return _engine.explain(_request)
+
+
+@st.cache_data(ttl=RESULT_TTL, max_entries=64, show_spinner=False)
+def funnel_order(
+    defs: str, data: str, metric_id: str, start: dt.date, end: dt.date, _engine: Engine
+) -> FunnelOrder | None:
+    return _engine.funnel_order(metric_id, start, end)
 
 
 class QualityRunner:

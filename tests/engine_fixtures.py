@@ -8,6 +8,7 @@ arithmetic), so that the engine is checked against an independent computation.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import math
 from collections import defaultdict
@@ -449,13 +450,44 @@ class Reference:
                 for r in by_user[user]
             )
 
+        def completions(user: str, step: int, after: dt.datetime, deadline: dt.datetime) -> list[dt.datetime]:
+            """Every time at which some in-order path from `after` through the remaining steps ends."""
+            if step == len(steps):
+                return [after]
+            repeated = steps[step] == steps[step - 1]
+            return [
+                end
+                for r in by_user[user]
+                if r.event == steps[step]
+                and (after < instant(r) if repeated else after <= instant(r))
+                and instant(r) < deadline
+                for end in completions(user, step + 1, instant(r), deadline)
+            ]
+
+        def converts(user: str, t0: dt.datetime) -> bool:
+            deadline = t0 + within
+            if metric.get("order", "strict") == "any":
+                times = [
+                    [instant(r) for r in by_user[user] if r.event == s and t0 <= instant(r) < deadline]
+                    for s in steps[1:]
+                ]
+                # every way of picking one event per step: the path's completion is its latest pick
+                ends = [max(pick) for pick in itertools.product(*times)] if all(times) else []
+            else:
+                ends = completions(user, 1, t0, deadline)
+            excluded = [instant(r) for r in by_user[user] if r.event in metric.get("exclude", [])]
+            # converted: some completion with no excluded event strictly between t0 and it
+            return any(not any(t0 < x < end for x in excluded) for end in ends)
+
         entrants: dict[tuple[dt.date, str | None], int] = defaultdict(int)
         converted: dict[tuple[dt.date, str | None], int] = defaultdict(int)
         for (user, period), row in firsts.items():
             key = (period, self._group(row, by))
             entrants[key] += 1
             t0 = instant(row)
-            if reach(user, 1, t0, t0 + within):
+            if metric.get("order", "strict") == "strict" and not metric.get("exclude"):
+                assert reach(user, 1, t0, t0 + within) == converts(user, t0)
+            if converts(user, t0):
                 converted[key] += 1
         values: dict[tuple[dt.date, str | None], float | None] = {
             key: converted[key] / n for key, n in entrants.items()

@@ -314,6 +314,59 @@ def test_funnel_steps_match_a_hand_computation(run: Any, demo: Path, engine: Eng
     )
 
 
+def _any_order_by_hand(
+    rows: list[dict[str, Any]], steps: list[str], within: float, start: dt.date, end: dt.date, zone: ZoneInfo
+) -> tuple[int, int]:
+    """Entrants as above, and those who did every later step (each at least once) in [t0, limit)."""
+    end_instant = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=zone).astimezone(dt.UTC)
+    by_user: dict[str, list[tuple[dt.datetime, str]]] = {}
+    for row in rows:
+        by_user.setdefault(row["user_id"], []).append((row["ts"].replace(tzinfo=dt.UTC), row["event"]))
+    entrants = done = 0
+    for events in by_user.values():
+        t0 = next(
+            (ts for ts, name in events if name == steps[0] and start <= ts.astimezone(zone).date() <= end),
+            None,
+        )
+        if t0 is None:
+            continue
+        entrants += 1
+        limit = min(t0 + dt.timedelta(days=within), end_instant)
+        seen = {name for ts, name in events if t0 <= ts < limit}
+        done += set(steps[1:]) <= seen
+    return entrants, done
+
+
+def test_funnel_page_shows_how_many_entrants_did_steps_out_of_order(
+    run: Any, demo: Path, engine: Engine
+) -> None:
+    """A strict funnel against the demo's usual order (notes come before projects) loses entrants
+    who did every step in the window: the page says how many, counted here by hand."""
+    config = demo.parent / "order_check"  # beside the demo config, so its data paths still hold
+    if not config.exists():
+        shutil.copytree(demo, config)
+        with (config / "metrics.yaml").open("a") as out:
+            out.write(
+                "  projects_first:\n    type: funnel\n    source: events\n"
+                "    steps: [signup, create_project, create_note]\n    within: 7\n"
+            )
+    start, end = dt.date(2026, 10, 5), dt.date(2026, 11, 15)
+    zone = ZoneInfo(engine.project.settings.timezone)
+    rows = _events(demo)
+    steps = ["signup", "create_project", "create_note"]
+    in_order = _funnel_steps_by_hand(rows, steps, 7, start, end, zone)[-1]
+    entrants, any_order = _any_order_by_hand(rows, steps, 7, start, end, zone)
+    assert any_order > in_order  # some did a note before the project
+    at = run("funnels", config=config, funnel="projects_first", start=str(start), end=str(end), grain="week")
+    warning = " ".join(w.value for w in at.warning)
+    assert f"{any_order - in_order} of {entrants} entrants" in warning
+    assert f"(in order: {in_order}; in any order: {any_order})" in warning
+    assert "order: any" in warning
+    at = run("funnels", funnel="activation", start=str(start), end=str(end), grain="week")
+    assert not any("Order check" in w.value for w in at.warning)  # the demo's own funnel is in order
+    assert any("Order check: 0 of" in c.value for c in at.caption)
+
+
 def test_retention_grid_matches_a_hand_computation(run: Any, demo: Path, engine: Engine) -> None:
     start, end = dt.date(2026, 9, 7), dt.date(2026, 11, 22)
     at = run("retention", retention="d7_retention", start=str(start), end=str(end), grain="week")

@@ -11,6 +11,7 @@ import pytest
 
 from metrics.definitions.problems import ConfigError
 from metrics.engine import Engine
+from metrics.engine.request import MetricRequest
 from metrics.load import project_from_dicts
 from tests.engine_fixtures import Row, compute_rows, make_project
 
@@ -408,6 +409,99 @@ def test_funnel_by_week(tmp_path: Path) -> None:
     assert got == {D(2025, 12, 29): 0.5}  # u1, u4, u6 of six entrants
 
 
+def _funnel(**extra: Any) -> dict[str, Any]:
+    return {
+        "f": {
+            "type": "funnel",
+            "source": "events",
+            "steps": ["signup", "create", "invite"],
+            "within": 1,
+            **extra,
+        }
+    }
+
+
+def test_funnel_any_order_by_day(tmp_path: Path) -> None:
+    # u2 (invite before create) converts in any order; u3 (24 h exactly), u5 (after --end) still do not
+    got = series(tmp_path, FUNNEL_ROWS, _funnel(order="any"), "f", D(2026, 1, 1), D(2026, 1, 3))
+    assert got == {D(2026, 1, 1): 0.75, D(2026, 1, 2): 1.0, D(2026, 1, 3): 0.0}
+
+
+ANY_ROWS = [
+    Row(T(2026, 1, 1, 9), "a1", "create"),  # before t0: does not count
+    Row(T(2026, 1, 1, 10), "a1", "signup"),
+    Row(T(2026, 1, 1, 11), "a1", "invite"),  # not converted
+    Row(T(2026, 1, 1, 10), "a2", "signup"),
+    Row(T(2026, 1, 1, 10), "a2", "invite"),  # at t0 itself counts
+    Row(T(2026, 1, 1, 10, 30), "a2", "create"),  # converted (any), not strict
+    Row(T(2026, 1, 1, 10), "a3", "signup"),
+    Row(T(2026, 1, 1, 11), "a3", "create"),
+    Row(T(2026, 1, 1, 12), "a3", "create"),  # a repeated step changes nothing
+    Row(T(2026, 1, 2, 9, 59, 59), "a3", "invite"),  # converted, both orders
+    Row(T(2026, 1, 1, 10), "a4", "signup"),
+    Row(T(2026, 1, 1, 11), "a4", "create"),  # never invites
+]
+
+
+def test_funnel_any_order_window_edges(tmp_path: Path) -> None:
+    got = series(tmp_path, ANY_ROWS, _funnel(order="any"), "f", D(2026, 1, 1), D(2026, 1, 2))
+    assert got == {D(2026, 1, 1): 0.5, D(2026, 1, 2): None}  # a2, a3 of four
+    got = series(tmp_path / "strict", ANY_ROWS, _funnel(), "f", D(2026, 1, 1), D(2026, 1, 2))
+    assert got == {D(2026, 1, 1): 0.25, D(2026, 1, 2): None}  # a3 only
+
+
+EXCLUDE_ROWS = [
+    Row(T(2026, 1, 1, 10), "x1", "signup"),
+    Row(T(2026, 1, 1, 10, 30), "x1", "refund"),  # between steps: drops out
+    Row(T(2026, 1, 1, 11), "x1", "create"),
+    Row(T(2026, 1, 1, 12), "x1", "invite"),
+    Row(T(2026, 1, 1, 10), "x2", "signup"),
+    Row(T(2026, 1, 1, 11), "x2", "create"),
+    Row(T(2026, 1, 1, 12), "x2", "invite"),
+    Row(T(2026, 1, 1, 13), "x2", "refund"),  # after completing: converted
+    Row(T(2026, 1, 1, 10), "x3", "refund"),  # at t0 itself: not after it, converted
+    Row(T(2026, 1, 1, 10), "x3", "signup"),
+    Row(T(2026, 1, 1, 11), "x3", "create"),
+    Row(T(2026, 1, 1, 12), "x3", "invite"),
+    Row(T(2026, 1, 1, 10), "x4", "signup"),
+    Row(T(2026, 1, 1, 11), "x4", "create"),
+    Row(T(2026, 1, 1, 12), "x4", "refund"),  # at the completing event's instant: converted
+    Row(T(2026, 1, 1, 12), "x4", "invite"),
+    Row(T(2026, 1, 1, 10), "x5", "signup"),
+    Row(T(2026, 1, 1, 11), "x5", "create"),
+    Row(T(2026, 1, 1, 11, 30), "x5", "refund"),  # before the earliest completion (12:00)
+    Row(T(2026, 1, 1, 12), "x5", "invite"),
+    Row(T(2026, 1, 1, 13), "x5", "create"),
+    Row(T(2026, 1, 1, 14), "x5", "invite"),  # a later completion does not help: not converted
+    Row(T(2026, 1, 1, 9), "x6", "refund"),  # before t0: converted
+    Row(T(2026, 1, 1, 10), "x6", "signup"),
+    Row(T(2026, 1, 1, 11), "x6", "create"),
+    Row(T(2026, 1, 1, 12), "x6", "invite"),
+    Row(T(2026, 1, 1, 10), "y1", "signup"),
+    Row(T(2026, 1, 1, 11), "y1", "invite"),
+    Row(T(2026, 1, 1, 11, 30), "y1", "refund"),  # any order: before the last first occurrence (create 12:00)
+    Row(T(2026, 1, 1, 12), "y1", "create"),
+    Row(T(2026, 1, 1, 10), "y2", "signup"),
+    Row(T(2026, 1, 1, 11), "y2", "invite"),
+    Row(T(2026, 1, 1, 12), "y2", "create"),
+    Row(T(2026, 1, 1, 12, 30), "y2", "refund"),  # after completing: converted in any order
+]
+
+
+def test_funnel_exclude_strict(tmp_path: Path) -> None:
+    rows = [r for r in EXCLUDE_ROWS if r.user and r.user.startswith("x")]
+    got = series(tmp_path, rows, _funnel(exclude=["refund"]), "f", D(2026, 1, 1), D(2026, 1, 2))
+    assert got == {D(2026, 1, 1): 4 / 6, D(2026, 1, 2): None}  # x2, x3, x4, x6
+    got = series(tmp_path / "plain", rows, _funnel(), "f", D(2026, 1, 1), D(2026, 1, 2))
+    assert got == {D(2026, 1, 1): 1.0, D(2026, 1, 2): None}
+
+
+def test_funnel_exclude_any_order(tmp_path: Path) -> None:
+    rows = [r for r in EXCLUDE_ROWS if r.user and r.user.startswith("y")]
+    got = series(tmp_path, rows, _funnel(order="any", exclude=["refund"]), "f", D(2026, 1, 1), D(2026, 1, 2))
+    assert got == {D(2026, 1, 1): 0.5, D(2026, 1, 2): None}  # y2
+
+
 # --- time zones ------------------------------------------------------------------------------
 
 BERLIN = {"timezone": "Europe/Berlin"}
@@ -586,3 +680,31 @@ def test_first_seen_retention_needs_no_event_column(tmp_path: Path) -> None:
         project_from_dicts(
             sources={"events": source}, metrics={"d1": FIRST_SEEN["d1_first_seen_open"]}, root=tmp_path
         )
+
+
+def test_funnel_order_diagnostic_counts_out_of_order_entrants(tmp_path: Path) -> None:
+    """Counted by hand: entrants u1-u6 and a1-a4; in order u1, u4, u6, a3 (u5's invite is after
+    --end); every step in the window but out of order: u2 (invite, then create) and a2 (invite at t0).
+    a1's create before its sign-up is outside the window: not an out-of-order entrant, but a reversed pair."""
+    project = make_project(tmp_path, FUNNEL_ROWS + ANY_ROWS, FUNNEL, None)
+    engine = Engine(project)
+    order = engine.funnel_order("activation", D(2026, 1, 1), D(2026, 1, 3))
+    assert order is not None
+    assert (order.entrants, order.in_order, order.any_order, order.out_of_order) == (10, 4, 6, 2)
+    # the pairs the other way round, by users whose first later step in the range is followed by the
+    # earlier one within a day: create then signup: u4 (same instant), u6 (a second sign-up), a1;
+    # invite then create: u2, a2
+    assert order.reversed_pairs == (("signup", "create", 3), ("create", "invite", 2))
+    assert order.sentence().endswith(
+        "(or at the same instant): create then signup by 3, invite then create by 2"
+    )
+    plan = engine.explain(MetricRequest(("activation",), D(2026, 1, 1), D(2026, 1, 3)))
+    assert "activation: over 2026-01-01 .. 2026-01-03, 2 of 10 entrants (20.0% of them)" in plan
+
+
+def test_funnel_order_diagnostic_is_for_strict_funnels_only(tmp_path: Path) -> None:
+    metrics = {**_funnel(order="any"), "twice": {**_funnel()["f"], "steps": ["signup", "signup"]}}
+    engine = Engine(make_project(tmp_path, FUNNEL_ROWS, metrics, None))
+    assert engine.funnel_order("f", D(2026, 1, 1), D(2026, 1, 3)) is None
+    assert engine.funnel_order("twice", D(2026, 1, 1), D(2026, 1, 3)) is None
+    assert "entrants" not in engine.explain(MetricRequest(("f", "twice"), D(2026, 1, 1), D(2026, 1, 3)))

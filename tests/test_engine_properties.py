@@ -26,6 +26,21 @@ METRICS: dict[str, Any] = {
     "d1": {"type": "retention", "source": "events", "cohort_event": "signup", "offset": 1},
     "w1": {"type": "retention", "source": "events", "cohort_event": "signup", "period": "week", "offset": 1},
     "funnel": {"type": "funnel", "source": "events", "steps": ["signup", "open", "buy"], "within": 2},
+    "funnel_any": {
+        "type": "funnel",
+        "source": "events",
+        "steps": ["signup", "open", "buy"],
+        "within": 2,
+        "order": "any",
+    },
+    "buy": {"type": "funnel", "source": "events", "steps": ["signup", "buy"], "within": 2},
+    "buy_no_open": {
+        "type": "funnel",
+        "source": "events",
+        "steps": ["signup", "buy"],
+        "within": 2,
+        "exclude": ["open"],
+    },
 }
 
 rows_strategy = st.lists(
@@ -99,8 +114,23 @@ def test_breakdown_parts_of_count_and_sum_add_up(rows: list[Row], grain: str, zo
 def test_rates_stay_within_zero_and_one(rows: list[Row], grain: str, zone: str, by: str | None) -> None:
     values = table(rows, grain, zone, by)
     for (metric, _, _), value in values.items():
-        if metric in ("d1", "w1", "funnel") and value is not None:
+        if metric in ("d1", "w1", "funnel", "funnel_any", "buy", "buy_no_open") and value is not None:
             assert 0.0 <= value <= 1.0
+
+
+@PROPERTY
+@given(rows=rows_strategy, grain=grains, zone=zones, by=st.sampled_from([None, "platform"]))
+def test_funnel_order_and_exclusions_only_widen_or_narrow(
+    rows: list[Row], grain: str, zone: str, by: str | None
+) -> None:
+    """Same entrants; a conversion in order is one in any order; an exclusion only removes some."""
+    values = table(rows, grain, zone, by)
+    for (metric, period, group), value in values.items():
+        for narrow, wide in (("funnel", "funnel_any"), ("buy_no_open", "buy")):
+            if metric == narrow:
+                other = values[(wide, period, group)]
+                assert (value is None) == (other is None)
+                assert value is None or other is None or value <= other
 
 
 def test_the_property_data_is_not_trivial() -> None:

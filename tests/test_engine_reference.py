@@ -94,6 +94,29 @@ METRICS: dict[str, dict[str, Any]] = {
     },
     "quick": {"type": "funnel", "source": "events", "steps": ["open", "create"], "within": 0.5},
     "twice": {"type": "funnel", "source": "events", "steps": ["open", "open", "create"], "within": 3},
+    "activation_any": {
+        "type": "funnel",
+        "source": "events",
+        "steps": ["signup", "create", "invite"],
+        "within": 2,
+        "order": "any",
+    },
+    "activation_no_open": {
+        "type": "funnel",
+        "source": "events",
+        "steps": ["signup", "create", "invite"],
+        "within": 2,
+        "exclude": ["open", "purchase"],
+    },
+    "any_no_purchase": {
+        "type": "funnel",
+        "source": "events",
+        "steps": ["signup", "invite", "create"],
+        "within": 2,
+        "order": "any",
+        "exclude": ["purchase"],
+        "filter": {"platform": ["ios", "web"]},
+    },
 }
 
 

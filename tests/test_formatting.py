@@ -147,6 +147,26 @@ def test_definitions_say_negated_filters_and_first_seen_cohorts() -> None:
     )
 
 
+def test_funnel_words_say_the_order_and_the_exclusions() -> None:
+    from dashboard.views.definitions import formula_words
+
+    source = {
+        "type": "parquet",
+        "path": "e.parquet",
+        "columns": {"timestamp": "ts", "user": "u", "event": "e"},
+    }
+    base = {"type": "funnel", "source": "events", "steps": ["a", "b", "c"], "within": 2}
+    project = project_from_dicts(
+        sources={"events": source},
+        metrics={"strict": base, "loose": {**base, "order": "any", "exclude": ["x", "y"]}},
+    )
+    assert "then do `b` → `c` in that order within 2 days." in formula_words(project, "strict")
+    assert (
+        "then do `b`, `c` each at least once, in any order within 2 days, without doing `x` or `y` "
+        "before finishing." in formula_words(project, "loose")
+    )
+
+
 def test_the_dashboard_reexports_the_one_home() -> None:
     for name in ("format_value", "format_delta", "format_progress", "metric_unit", "plural", "status_words"):
         assert getattr(dashboard_format, name) is getattr(home, name), name

@@ -53,6 +53,7 @@ REQUESTS = {
     "demo_week": ("week", None),
     "demo_month_by_platform": ("month", "platform"),
     "shapes_day_by_platform": ("day", "platform"),
+    "funnel_shapes_week": ("week", None),
 }
 # Metric shapes the demo pack does not use: first-seen cohorts and negated filters.
 SHAPES = {
@@ -76,6 +77,31 @@ SHAPES = {
         "period": "week",
         "offset": 1,
         "filter": {"country": {"not": ["FR", "IT"]}},
+    },
+}
+# Funnel shapes the demo pack does not use: order any and exclusions (on both orders), by request
+FUNNEL_SHAPES: dict[str, Any] = {
+    "any_order": {
+        "type": "funnel",
+        "source": "events",
+        "steps": ["signup", "create_note", "create_project"],
+        "within": 7,
+        "order": "any",
+    },
+    "strict_exclude": {
+        "type": "funnel",
+        "source": "events",
+        "steps": ["signup", "create_note", "create_project"],
+        "within": 7,
+        "exclude": ["purchase"],
+    },
+    "any_exclude": {
+        "type": "funnel",
+        "source": "events",
+        "steps": ["signup", "create_note", "create_project"],
+        "within": 7,
+        "order": "any",
+        "exclude": ["purchase", "page_view"],
     },
 }
 
@@ -148,16 +174,21 @@ def compiled(dialect_name: str, request: str) -> str:
     from connectors.models import SqlSource
 
     metrics, settings = demo_metrics()
+    pack = "the demo metric pack (config/metrics.yaml"
     if request.startswith("shapes"):
         metrics = dict(MetricsFile.model_validate({"metrics": SHAPES}).metrics)  # type: ignore[arg-type]
+        pack = "(SHAPES"
+    if request.startswith("funnel_shapes"):
+        shapes = MetricsFile.model_validate({"metrics": FUNNEL_SHAPES}).metrics
+        metrics = {k: m for k, m in shapes.items() if not isinstance(m, RatioMetric)}
+        pack = "funnel shapes (tests/test_sql_snapshots.py FUNNEL_SHAPES"
     grain, by = REQUESTS[request]
     window = Window(dt.date(2026, 1, 1), dt.date(2026, 3, 31), grain, Calendar.of(settings), by)
     connector = OfflineConnector(dialect(dialect_name))
     source = SqlSource.model_validate(SOURCE)
     sql = SqlBackend().explain("events", source, connector, metrics, window)  # type: ignore[arg-type]
     header = (
-        f"-- Northstar: {'the demo metric pack (config/metrics.yaml' if request.startswith('demo') else '(SHAPES'}"
-        f", {len(metrics)} sourced metrics), "
+        f"-- Northstar: {pack}, {len(metrics)} sourced metrics), "
         f"grain {grain}, by {by or '-'},\n-- 2026-01-01 .. 2026-03-31 in {settings.timezone}, "
         f"compiled for {dialect_name}. Values are shown inline; at run time they are bound parameters.\n"
     )
@@ -256,5 +287,8 @@ def test_the_reviewed_sql_runs(dialect_name: str, request_name: str, tmp_path: P
             connection.rollback()
     finally:
         engine.dispose()
-    # most demo metrics have rows on this data; every shape does
-    assert len(metrics) >= 10 if request_name.startswith("demo") else set(SHAPES) <= metrics
+    # most demo metrics have rows on this data; every shape has rows, every funnel shape entrants
+    if request_name.startswith("demo"):
+        assert len(metrics) >= 10
+    else:
+        assert set(SHAPES if request_name.startswith("shapes") else FUNNEL_SHAPES) <= metrics

@@ -99,10 +99,18 @@ def formula_words(project: Project, metric_id: str) -> str:
                 f"{returning} {when}{where}."
             )
         case FunnelMetric():
-            steps = " → ".join(mdc(step) for step in m.steps[1:])
+            if m.order == "any":
+                steps, how = ", ".join(mdc(step) for step in m.steps[1:]), "each at least once, in any order"
+            else:
+                steps, how = " → ".join(mdc(step) for step in m.steps[1:]), "in that order"
+            unless = (
+                f", without doing {' or '.join(mdc(e) for e in m.exclude)} before finishing"
+                if m.exclude
+                else ""
+            )
             return (
                 f"Of the users who do {mdc(m.steps[0])} in the period, the share who then do {steps} "
-                f"in that order within {plural(m.within, 'day')}{where}."
+                f"{how} within {plural(m.within, 'day')}{unless}{where}."
             )
     assert_never(m)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 import streamlit as st
 
@@ -43,17 +45,26 @@ def render(ctx: Ctx) -> None:
         cols[2].metric(
             "Conversion over the range",
             format_value(last / first if first else None, "percent"),
-            help="Users who did every step in order within the window ÷ users whose first step 1 is in the range.",
+            help=f"Users who did every step {'in order' if metric.order == 'strict' else 'in any order'} "
+            "within the window ÷ users whose first step 1 is in the range.",
             border=True,
         )
         with cols[2]:
             common.sample_line(ctx, funnel_id, last, first)
+    if metric.order == "strict":
+        order_check(ctx, funnel_id, start, end)
     fig = figures.funnel_bars(steps, title=ctx.project.label(funnel_id), start=start, end=end, by=by)
     common.plot(fig, ctx, funnel_id, "steps", by, start, end, key="funnel_steps")
+    how = "in order" if metric.order == "strict" else "in any order (each at least once)"
+    dropped = (
+        f" without doing {', '.join(mdc(e) for e in metric.exclude)} before finishing"
+        if metric.exclude
+        else ""
+    )
     st.caption(
         f"Each user counts once, from their first {mdc(metric.steps[0])} in the range; step k counts those "
-        f"who then did steps 2..k in order within {plural(metric.within, 'day')} (and by {format_date(end)}). "
-        "Users who started near the end of the range have had less time to finish."
+        f"who then did steps 2..k {how}{dropped} within {plural(metric.within, 'day')} (and by "
+        f"{format_date(end)}). Users who started near the end of the range have had less time to finish."
     )
     request = MetricRequest((funnel_id,), start, end, ctx.view.grain, by)
     result = cache.cached_compute(ctx.engine, ctx.project, ctx.data_fp, request)
@@ -83,6 +94,21 @@ def render(ctx: Ctx) -> None:
                 "share_of_step_1": st.column_config.NumberColumn("Share of step 1", format="percent")
             },
         )
+
+
+def order_check(ctx: Ctx, funnel_id: str, start: dt.date, end: dt.date) -> None:
+    """How many entrants did every step in the window but a later one first (`Engine.funnel_order`)."""
+    order = cache.funnel_order(ctx.project.fingerprint, ctx.data_fp, funnel_id, start, end, ctx.engine)
+    if order is None or not order.entrants:
+        return
+    text = f"Order check: {order.sentence()}."  # numbers and fixed words only
+    if order.out_of_order:
+        st.warning(
+            text + " If the data's timestamps within a session are not reliable, or the order does not "
+            "matter, consider `order: any` in metrics.yaml."
+        )
+    else:
+        st.caption(text)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from connectors.models import ID_PATTERN, StrictModel
 
@@ -354,7 +354,39 @@ class FunnelMetric(_SourcedMetric):
     type: Literal["funnel"]
     steps: list[str] = Field(min_length=2)
     within: float = Field(gt=0, le=366, description="Days from the first step.")
+    order: Literal["strict", "any"] = Field(
+        default="strict",
+        description="strict: each step at or after the previous one; any: after step 1, the other steps "
+        "each at least once, in any order.",
+    )
+    exclude: list[str] = Field(
+        default_factory=list,
+        description="Events that stop a conversion when done after the first step and before completing.",
+    )
     unit: str = "percent"
+
+    @field_validator("order")
+    @classmethod
+    def _distinct_for_any(cls, value: str, info: ValidationInfo) -> str:
+        steps = info.data.get("steps") or []
+        if value == "any" and len(set(steps)) != len(steps):
+            raise ValueError(
+                "order: any needs distinct steps (each is done at least once); remove the repeated step "
+                "or use order: strict"
+            )
+        return value
+
+    @field_validator("exclude")
+    @classmethod
+    def _exclude_not_a_step(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        steps = set(info.data.get("steps") or [])
+        both = [event for event in dict.fromkeys(value) if event in steps]
+        if both:
+            raise ValueError(
+                f"{', '.join(repr(e) for e in both)} is both a step and excluded; an excluded event must "
+                "not be a step: remove it from `exclude:` or from `steps:`"
+            )
+        return value
 
     @property
     def maturity_lag(self) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar as pycalendar
 import dataclasses
 import datetime as dt
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from metrics.definitions.models import (
     GRAINS,
     RATE_TYPES,
     ZERO_FILLED_TYPES,
+    FunnelMetric,
     Grain,
     MetricDef,
     RatioMetric,
@@ -41,6 +43,36 @@ from metrics.engine.request import (
 
 Values = dict[str, pl.DataFrame]  # metric id -> period, [by], value, numerator, denominator (filled)
 COUNTS = ("numerator", "denominator")  # what a rate is out of (null for other types)
+
+
+@dataclass(frozen=True)
+class FunnelOrder:
+    """A strict funnel's entrants over one span, those converted in order, and in any order; and per
+    pair of consecutive steps (earlier, later), the users who did the later one first."""
+
+    entrants: int
+    in_order: int
+    any_order: int
+    reversed_pairs: tuple[tuple[str, str, int], ...] = ()
+
+    @property
+    def out_of_order(self) -> int:
+        """Entrants who did every step within the window, but some later step before an earlier one."""
+        return self.any_order - self.in_order
+
+    def sentence(self) -> str:
+        share = f" ({self.out_of_order / self.entrants:.1%} of them)" if self.entrants else ""
+        text = (
+            f"{self.out_of_order} of {self.entrants} entrants{share} did every step within the window "
+            f"but a later step before an earlier one, so the strict order does not count them "
+            f"(in order: {self.in_order}; in any order: {self.any_order})"
+        )
+        pairs = [
+            f"{later} then {earlier} by {users}" for earlier, later, users in self.reversed_pairs if users
+        ]
+        if pairs:
+            text += f"; steps done the other way round within the window (or at the same instant): {', '.join(pairs)}"
+        return text
 
 
 @dataclass(frozen=True)
@@ -216,6 +248,39 @@ class Engine:
             rates=frozenset(m for m in plan.metrics if self.metric(m).type in RATE_TYPES),
         )
 
+    def funnel_order(self, metric_id: str, start: dt.date, end: dt.date) -> FunnelOrder | None:
+        """Out-of-order data in a strict funnel, over one span start .. end (each entrant once).
+
+        The same funnel with `order: any` over its distinct steps converts everyone the strict one
+        does (a path in order is also a path in any order), plus those whose steps all fall in the
+        window but not in order: the difference is how many entrants the order loses. None for a
+        funnel that is not strict, or whose distinct steps are fewer than two (view, view).
+        """
+        metric = self.metric(metric_id)
+        steps = list(dict.fromkeys(metric.steps)) if isinstance(metric, FunnelMetric) else []
+        if not isinstance(metric, FunnelMetric) or metric.order != "strict" or len(steps) < 2:
+            return None
+        relaxed = f"{metric_id}__any_order"
+        extra: dict[str, MetricDef] = {relaxed: metric.model_copy(update={"order": "any", "steps": steps})}
+        # each consecutive pair the other way round: users whose later step is followed by the earlier
+        pairs = [(a, b) for a, b in itertools.pairwise(metric.steps) if a != b]
+        for k, (earlier, later) in enumerate(pairs):
+            extra[f"{metric_id}__swap{k}"] = metric.model_copy(
+                update={"steps": [later, earlier], "exclude": []}
+            )
+        engine = self.with_metrics(extra)
+        frame = engine.compute(MetricRequest((metric_id, *extra), start, end, span_end=end)).frame
+        totals = {
+            row["metric"]: (int(row["numerator"] or 0), int(row["denominator"] or 0))
+            for row in frame.iter_rows(named=True)
+        }
+        in_order, entrants = totals.get(metric_id, (0, 0))
+        swapped = tuple(
+            (earlier, later, totals.get(f"{metric_id}__swap{k}", (0, 0))[0])
+            for k, (earlier, later) in enumerate(pairs)
+        )
+        return FunnelOrder(entrants, in_order, totals.get(relaxed, (0, 0))[0], swapped)
+
     def explain(self, request: MetricRequest) -> str:
         plan = self._resolve(request)
         lines = [
@@ -226,6 +291,9 @@ class Engine:
             metric = self.metric(metric_id)
             if isinstance(metric, RatioMetric):
                 lines.append(f"{metric_id}: {metric.numerator} / {metric.denominator} per period and group")
+            order = self.funnel_order(metric_id, plan.start, plan.end)
+            if order is not None:
+                lines.append(f"{metric_id}: over {plan.start} .. {plan.end}, {order.sentence()}")
         window = Window(plan.start, plan.end, plan.grain, self.calendar, plan.by, plan.span_end)
         for source_name, metrics in sorted(plan.sourced.items()):
             connector = self.connector(source_name)

@@ -449,12 +449,15 @@ class _Plan:
                 queries[name] = base.filter(cond).group_by(_U).agg(aggs)
             self.cohort_of[metric_id] = cohort_queries[key]
         for metric_id, funnel in self.funnels.items():
-            cond = pl.col(_U).is_not_null() & in_window & pl.col(_E).is_in(funnel.steps)
+            cond = pl.col(_U).is_not_null() & in_window & pl.col(_E).is_in([*funnel.steps, *funnel.exclude])
             extra = self.condition(funnel)
             if extra is not None:
                 cond = cond & extra
             names = list(dict.fromkeys(funnel.steps))
-            step = pl.col(_E).replace_strict(names, list(range(len(names))), return_dtype=pl.UInt8)
+            excluded = [e for e in dict.fromkeys(funnel.exclude) if e not in names]
+            # steps are numbered 0.., every excluded event is the number after the last step
+            codes = [*range(len(names)), *([len(names)] * len(excluded))]
+            step = pl.col(_E).replace_strict([*names, *excluded], codes, return_dtype=pl.UInt8)
             columns = [pl.col(_U), pl.col(_T), step.alias(_E), pl.col(_DAY)]
             if w.by is not None:
                 columns.append(pl.col(_G))
@@ -822,6 +825,7 @@ class _Plan:
             .collect()
         )
         current = entrants.lazy()
+        strict = metric.order == "strict"
         for previous, step in itertools.pairwise(metric.steps):
             later = (
                 events.lazy()
@@ -829,11 +833,13 @@ class _Plan:
                 .select(_U, pl.col(_T).alias("_tk"))
                 .sort("_tk")
             )
+            # strict: the earliest event at or after the previous step's; any: at or after t0
+            start = "_prev" if strict else "_t0"
             current = (
-                current.sort("_prev")
+                current.sort(start)
                 .join_asof(
                     later,
-                    left_on="_prev",
+                    left_on=start,
                     right_on="_tk",
                     by=_U,
                     strategy="forward",
@@ -842,8 +848,27 @@ class _Plan:
                     allow_exact_matches=step != previous,
                 )
                 .filter(pl.col("_tk").is_not_null() & (pl.col("_tk") < pl.col("_deadline")))
-                .with_columns(pl.col("_tk").alias("_prev"))
+                .with_columns(pl.max_horizontal("_prev", "_tk").alias("_prev"))
                 .drop("_tk")
+            )
+        if metric.exclude:
+            # the first excluded event strictly after t0 must not come before completion (`_prev`)
+            excluded = (
+                events.lazy().filter(pl.col(_E) == len(names)).select(_U, pl.col(_T).alias("_tx")).sort("_tx")
+            )
+            current = (
+                current.sort("_t0")
+                .join_asof(
+                    excluded,
+                    left_on="_t0",
+                    right_on="_tx",
+                    by=_U,
+                    strategy="forward",
+                    check_sortedness=False,
+                    allow_exact_matches=False,
+                )
+                .filter(pl.col("_tx").is_null() | (pl.col("_tx") >= pl.col("_prev")))
+                .drop("_tx")
             )
         keys = self.keys()
         converted = current.group_by(keys).agg(pl.len().alias("_converted"))

@@ -633,48 +633,113 @@ class _Compiler:
                 .group_by(rows.c.u, rows.c.p)
                 .cte(self.name("entries"))
             )
-        previous: FromClause = sa.select(
-            entries.c.u, entries.c.p, entries.c.t0, entries.c.t0.label("t")
-        ).subquery(self.name("step"))
         within = metric.within * SECONDS_PER_DAY
-        for before, step in itertools.pairwise(metric.steps):
-            step_where = [
+
+        def events_of(names: str | list[str], label: str) -> FromClause:
+            where = [
                 *self.in_days(self.ts, self.window.start, self.window.end),
                 user.is_not(None),
-                self.event_is(step),
+                self.event_is(names),
             ]
             if condition is not None:
-                step_where.append(condition)
-            events = (
-                sa.select(user.label("u"), self.ts.label("t"))
-                .where(*step_where)
-                .subquery(self.name("step_rows"))
+                where.append(condition)
+            return sa.select(user.label("u"), self.ts.label("t")).where(*where).subquery(self.name(label))
+
+        deadline = self.dialect.plus_seconds(entries.c.t0, within)
+        done: FromClause
+        if metric.order == "any":
+            # each other step's first event at or after t0, aggregated per step before joining
+            firsts = []
+            for step in metric.steps[1:]:
+                events = events_of(step, "step_rows")
+                firsts.append(
+                    sa.select(entries.c.u, entries.c.p, sa.func.min(events.c.t).label("t"))
+                    .select_from(
+                        entries.join(
+                            events,
+                            sa.and_(
+                                events.c.u == entries.c.u, events.c.t >= entries.c.t0, events.c.t < deadline
+                            ),
+                        )
+                    )
+                    .group_by(entries.c.u, entries.c.p)
+                    .subquery(self.name("step"))
+                )
+            joined_all: FromClause = firsts[0]
+            for other in firsts[1:]:
+                joined_all = joined_all.join(
+                    other, sa.and_(other.c.u == firsts[0].c.u, other.c.p == firsts[0].c.p)
+                )
+            done = (
+                sa.select(
+                    firsts[0].c.u, firsts[0].c.p, *[f.c.t.label(f"s{i + 2}") for i, f in enumerate(firsts)]
+                )
+                .select_from(joined_all)
+                .subquery(self.name("done"))
             )
-            joined = previous.join(
-                events,
-                sa.and_(
-                    events.c.u == previous.c.u,
-                    # a repeated step (view, view) needs a second event: one row cannot be both
-                    events.c.t > previous.c.t if step == before else events.c.t >= previous.c.t,
-                    events.c.t < self.dialect.plus_seconds(previous.c.t0, within),
-                ),
+            finished = [done.c[f"s{i + 2}"] for i in range(len(firsts))]
+        else:
+            previous: FromClause = sa.select(
+                entries.c.u, entries.c.p, entries.c.t0, entries.c.t0.label("t")
+            ).subquery(self.name("step"))
+            for before, step in itertools.pairwise(metric.steps):
+                events = events_of(step, "step_rows")
+                joined = previous.join(
+                    events,
+                    sa.and_(
+                        events.c.u == previous.c.u,
+                        # a repeated step (view, view) needs a second event: one row cannot be both
+                        events.c.t > previous.c.t if step == before else events.c.t >= previous.c.t,
+                        events.c.t < self.dialect.plus_seconds(previous.c.t0, within),
+                    ),
+                )
+                previous = (
+                    sa.select(previous.c.u, previous.c.p, previous.c.t0, sa.func.min(events.c.t).label("t"))
+                    .select_from(joined)
+                    .group_by(previous.c.u, previous.c.p, previous.c.t0)
+                    .subquery(self.name("step"))
+                )
+            done = previous
+            finished = [previous.c.t]
+        if metric.exclude:
+            # the first excluded event strictly after t0; it must not come before completion
+            excluded = events_of(list(dict.fromkeys(metric.exclude)), "excluded_rows")
+            first_excluded = (
+                sa.select(entries.c.u, entries.c.p, sa.func.min(excluded.c.t).label("tx"))
+                .select_from(
+                    entries.join(
+                        excluded,
+                        sa.and_(
+                            excluded.c.u == entries.c.u, excluded.c.t > entries.c.t0, excluded.c.t < deadline
+                        ),
+                    )
+                )
+                .group_by(entries.c.u, entries.c.p)
+                .subquery(self.name("excluded"))
             )
-            previous = (
-                sa.select(previous.c.u, previous.c.p, previous.c.t0, sa.func.min(events.c.t).label("t"))
-                .select_from(joined)
-                .group_by(previous.c.u, previous.c.p, previous.c.t0)
-                .subquery(self.name("step"))
+            done = (
+                sa.select(done.c.u, done.c.p)
+                .select_from(
+                    done.outerjoin(
+                        first_excluded,
+                        sa.and_(first_excluded.c.u == done.c.u, first_excluded.c.p == done.c.p),
+                    )
+                )
+                .where(
+                    sa.or_(
+                        first_excluded.c.tx.is_(None), sa.and_(*[t <= first_excluded.c.tx for t in finished])
+                    )
+                )
+                .subquery(self.name("kept"))
             )
-        converted = entries.outerjoin(
-            previous, sa.and_(previous.c.u == entries.c.u, previous.c.p == entries.c.p)
-        )
+        converted = entries.outerjoin(done, sa.and_(done.c.u == entries.c.u, done.c.p == entries.c.p))
         keys = [entries.c.p] + ([entries.c.g] if grouped else [])
         select = self.emit(
             metric_id,
             entries.c.p,
             entries.c.g if grouped else None,
             sa.func.count(),
-            sa.func.count(previous.c.u),
+            sa.func.count(done.c.u),
             None,
             converted,
         ).group_by(*keys)
