@@ -166,7 +166,7 @@ def guess_roles(
         reasons.append(
             f"timestamp: {ts} ({why}{', event-time name' if _TIME_NAME.search(ts.lower()) else ''})"
         )
-    if kinds[ts] not in ("timestamp", "date"):
+    if kinds[ts] not in ("timestamp", "date") and sample.source_type != "ndjson":  # ndjson text is parsed
         notes.append(
             f"column {ts!r} holds text, not date-times: validate accepts only a date-time column; "
             "store it as a timestamp (for example write the data as Parquet) or pick another with --timestamp"

@@ -306,6 +306,11 @@ def _schema(out: Collector, name: str, source: SourceConfig) -> Mapping[str, Col
     return None
 
 
+def _json_text_times(source: SourceConfig, kind: ColumnKind) -> bool:
+    """JSON has no date-time type: an ndjson source's timestamps are ISO 8601 text, which the engine parses."""
+    return source.type == "ndjson" and kind == "string"
+
+
 def _check_source_columns(
     out: Collector, name: str, source: SourceConfig, schema: Mapping[str, ColumnKind]
 ) -> None:
@@ -322,7 +327,11 @@ def _check_source_columns(
                 did_you_mean(column, list(schema)) or f"columns found: {', '.join(sorted(schema))}",
                 subject=subject,
             )
-        elif role == "timestamp" and schema[column] not in TEMPORAL:
+        elif (
+            role == "timestamp"
+            and schema[column] not in TEMPORAL
+            and not _json_text_times(source, schema[column])
+        ):
             out.at(
                 "sources.yaml",
                 ("sources", name, "columns", role),
