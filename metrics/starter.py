@@ -414,7 +414,7 @@ def build(
             names.append(ident)
             blocks += [
                 f"  {ident}:",
-                f"    label: {_q(name)}",
+                f"    label: {_q(name + ' events')}",
                 "    type: count",
                 f"    source: {SOURCE}",
                 f"    filter: {{event: {_q(name)}}}",
