@@ -229,7 +229,9 @@ def test_sql_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         )
     con.close()
     project = tmp_path / "p"
-    code, _out, err = cli(capsys, "init", str(project), "--from", f"sqlite:///{database}", "--table", "clicks")
+    code, _out, err = cli(
+        capsys, "init", str(project), "--from", f"sqlite:///{database}", "--table", "clicks"
+    )
     assert code == 0, err
     source = load_yaml(project / "sources.yaml")["sources"]["events"]
     assert (source["type"], source["table"]) == ("sql", "clicks")
