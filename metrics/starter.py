@@ -6,6 +6,7 @@ guess with its reason, each overridable), and renders commented YAML that `valid
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import re
@@ -99,6 +100,8 @@ def read_sample(source: str, table: str | None, limit: int = SAMPLE_ROWS) -> Sam
     absolute = str(Path(source).expanduser().resolve()) if not Path(source).is_absolute() else source
     file_config = FileSource.model_validate({"type": kind, "path": absolute, "columns": roles})
     file_connector = FileConnector(SOURCE, file_config, Path.cwd())
+    if not glob.glob(file_connector.pattern, recursive=True):
+        raise InitError(f"no file matches {source}; check the path (a file or a glob such as data/*.parquet)")
     kinds = file_connector.schema()
     try:
         rows = file_connector.scan().head(limit).collect()
@@ -166,10 +169,13 @@ def guess_roles(
         reasons.append(
             f"timestamp: {ts} ({why}{', event-time name' if _TIME_NAME.search(ts.lower()) else ''})"
         )
-    if kinds[ts] not in ("timestamp", "date") and sample.source_type != "ndjson":  # ndjson text is parsed
-        notes.append(
-            f"column {ts!r} holds text, not date-times: validate accepts only a date-time column; "
-            "store it as a timestamp (for example write the data as Parquet) or pick another with --timestamp"
+    usable = kinds[ts] in ("timestamp", "date") or (
+        sample.source_type == "ndjson" and kinds[ts] == "string" and _text_times(rows[ts])
+    )
+    if not usable:  # JSON text is parsed by the engine; other sources need a date-time column
+        raise InitError(
+            f"column {ts!r} holds {kinds[ts]} values, not date-times; pass --timestamp with a "
+            "date-time column, or store the times as timestamps (e.g. write the data as Parquet)"
         )
 
     if user is not None:

@@ -216,6 +216,9 @@ def test_overrides_win_over_the_guesses(tmp_path: Path, capsys: pytest.CaptureFi
     assert cli(capsys, "validate", "--config", str(project))[0] == 0
     code, out, err = cli(capsys, "init", str(tmp_path / "q"), "--from", str(source), "--user", "acount_id")
     assert code == 1 and "--user 'acount_id' is not a column" in err
+    code, _out, err = cli(capsys, "init", str(tmp_path / "q"), "--from", str(source), "--timestamp", "device")
+    assert code == 1 and "'device' holds string values, not date-times" in err
+    assert not (tmp_path / "q").exists()
 
 
 def test_sql_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
