@@ -312,3 +312,33 @@ def test_the_dashboard_shows_the_starter_project(
     assert "Daily active users  (dau)" in at.selectbox(key="w_metric").options
     assert "Device" in at.selectbox(key="w_by").options
     assert at.get("plotly_chart")
+
+
+@pytest.mark.postgres
+def test_a_url_with_a_password_is_never_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from metrics.demo.sql import load_demo
+    from tests.conftest import POSTGRES_URL, require_service
+    from tests.sql_fixtures import drop_table, unique_table
+
+    require_service("postgres")
+    data = rows()
+    source = write_data(tmp_path / "data", data, "parquet")
+    table = unique_table("init")
+    load_demo(source, POSTGRES_URL, table)
+    try:
+        secret_url = POSTGRES_URL.replace("postgres@", "postgres:hunter2secret@")  # trust: any password
+        project = tmp_path / "p"
+        code, out, err = cli(capsys, "init", str(project), "--from", secret_url, "--table", table)
+        assert code == 0, err
+        written = "".join(p.read_text() for p in project.rglob("*") if p.is_file())
+        assert "hunter2secret" not in written + out + err
+        assert load_yaml(project / "sources.yaml")["sources"]["events"]["url"] == "${NORTHSTAR_SOURCE_URL}"
+        assert "NORTHSTAR_SOURCE_URL" in out
+        monkeypatch.setenv("NORTHSTAR_SOURCE_URL", secret_url)
+        assert cli(capsys, "validate", "--config", str(project))[0] == 0
+        got = dau_rows(capsys, project)
+        assert {day: value for day, value in got.items() if value} == expected_dau(data)
+    finally:
+        drop_table(POSTGRES_URL, table)
