@@ -199,8 +199,12 @@ def guess_roles(
         named = "a user-like name, " if _USER_NAME.search(uid.lower()) else ""
         reasons.append(f"user: {uid} ({named}{distinct:,} distinct ids in {rows.height:,} sampled rows)")
 
-    if event is not None:
-        ev: str | None = _check_column(kinds, event, "--event")
+    ev: str | None
+    if event == "":
+        ev = None
+        reasons.append("event: none (--event ''); no event metrics written")
+    elif event is not None:
+        ev = _check_column(kinds, event, "--event")
         reasons.append(f"event: {ev} (given with --event)")
     else:
         options = [

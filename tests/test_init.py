@@ -342,3 +342,31 @@ def test_a_url_with_a_password_is_never_written(
         assert {day: value for day, value in got.items() if value} == expected_dau(data)
     finally:
         drop_table(POSTGRES_URL, table)
+
+
+def test_a_glob_of_files_and_no_event_on_request(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = rows()
+    half = len(data) // 2
+    first = write_data(tmp_path / "data" / "a", data[:half], "parquet")
+    second = write_data(tmp_path / "data" / "b", data[half:], "parquet")
+    (tmp_path / "data" / "part-1.parquet").write_bytes(first.read_bytes())
+    (tmp_path / "data" / "part-2.parquet").write_bytes(second.read_bytes())
+    project = tmp_path / "p"
+    code, out, err = cli(
+        capsys, "init", str(project), "--from", str(tmp_path / "data" / "part-*.parquet"), "--event", ""
+    )
+    assert code == 0, err
+    assert "event: none (--event '')" in out
+    source = load_yaml(project / "sources.yaml")["sources"]["events"]
+    assert source["path"] == "../data/part-*.parquet" and "event" not in source["columns"]
+    assert load_yaml(project / "project.yaml")["data_roots"] == ["../data"]
+    assert sorted(load_yaml(project / "metrics.yaml")["metrics"]) == [
+        "dau",
+        "events",
+        "mau",
+        "stickiness",
+        "wau",
+    ]
+    assert cli(capsys, "validate", "--config", str(project))[0] == 0
+    got = dau_rows(capsys, project)
+    assert {day: value for day, value in got.items() if value} == expected_dau(data)
