@@ -28,6 +28,9 @@ SAMPLE_ROWS = 50_000
 MAX_DIMENSION_VALUES = 50
 MAX_EVENT_VALUES = 500
 TOP_EVENTS = 5
+# `cohort_event: any` (first seen) is in the contract but not yet in this engine (issue 14, item 5);
+# set True when it is, and init writes a first-seen day-7 retention.
+FIRST_SEEN_RETENTION = False
 SOURCE = "events"
 
 _TIME_NAME = re.compile(r"(^|_)(ts|time|timestamp|datetime|date|occurred|created|happened)(_|$)|_at$")
@@ -283,6 +286,19 @@ def top_events(rows: pl.DataFrame, event: str, limit: int = TOP_EVENTS) -> list[
     return [str(v) for v in counts.get_column(event).head(limit).to_list()]
 
 
+_SIGNUP = re.compile(
+    r"^(sign_?up|signed_?up|register|registered|registration|account_created|create_account)$"
+)
+
+
+def signup_event(rows: pl.DataFrame, event: str) -> str | None:
+    """An event that names a sign-up, the natural cohort event of a retention metric."""
+    for value in rows.get_column(event).drop_nulls().unique().sort().to_list():
+        if _SIGNUP.match(re.sub(r"[^a-z0-9]+", "_", str(value).lower()).strip("_")):
+            return str(value)
+    return None
+
+
 def common_sequence(rows: pl.DataFrame, guess: Guess, events: list[str]) -> list[str] | None:
     """The most common order in which users first do the top events (2-3 steps), when it stands out:
     at least 20 users and a fifth of the users who did two of them follow it."""
@@ -444,10 +460,44 @@ def build(
             ]
         else:
             notes.append("no funnel written: no order of the top events stands out in the sample")
-    notes.append(
-        "no first-seen retention written: this version of Northstar has no `cohort_event: any`; "
-        "add a retention metric on your sign-up event (docs/metrics.md)"
-    )
+        signup = signup_event(sample.rows, guess.event)
+        if signup is not None:
+            ident = metric_id("d7_retention", taken)
+            names.append(ident)
+            blocks += [
+                f"  # Users whose first {_q(signup)} was on day c and who came back on day c+7:",
+                f"  {ident}:",
+                f"    label: {_q('Day-7 retention after ' + signup)}",
+                "    type: retention",
+                f"    source: {SOURCE}",
+                f"    cohort_event: {_q(signup)}",
+                "    return_event: any",
+                "    period: day",
+                "    offset: 7",
+            ]
+    if FIRST_SEEN_RETENTION:
+        ident = metric_id("d7_retention_first_seen", taken)
+        names.append(ident)
+        blocks += [
+            "  # Users first seen on day c who came back on day c+7:",
+            f"  {ident}:",
+            "    label: Day-7 retention of new users",
+            "    type: retention",
+            f"    source: {SOURCE}",
+            "    cohort_event: any",
+            "    return_event: any",
+            "    period: day",
+            "    offset: 7",
+        ]
+    else:
+        notes.append(
+            "no first-seen retention written: this version of Northstar has no `cohort_event: any`"
+            + (
+                ""
+                if "d7_retention" in names
+                else "; add a retention metric on your sign-up event (docs/metrics.md)"
+            )
+        )
     metrics_text = "\n".join(blocks) + "\n"
 
     okrs_text = "\n".join(

@@ -370,3 +370,32 @@ def test_a_glob_of_files_and_no_event_on_request(tmp_path: Path, capsys: pytest.
     assert cli(capsys, "validate", "--config", str(project))[0] == 0
     got = dau_rows(capsys, project)
     assert {day: value for day, value in got.items() if value} == expected_dau(data)
+
+
+def test_retention_on_a_sign_up_event_and_first_seen_when_supported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from metrics import starter
+
+    data = rows()
+    firsts: dict[str, dt.datetime] = {}
+    for row in data:
+        if row["account_id"] is not None:
+            firsts.setdefault(row["account_id"], row["occurred_at"])
+    data += [
+        {"occurred_at": when, "account_id": user, "action": "Sign Up", "device": "web"}
+        for user, when in firsts.items()
+    ]
+    source = write_data(tmp_path, data, "parquet")
+    assert cli(capsys, "init", str(tmp_path / "p"), "--from", str(source))[0] == 0
+    metrics = load_yaml(tmp_path / "p" / "metrics.yaml")["metrics"]
+    assert metrics["d7_retention"]["cohort_event"] == "Sign Up"
+    assert (metrics["d7_retention"]["return_event"], metrics["d7_retention"]["offset"]) == ("any", 7)
+    assert not any(m.get("cohort_event") == "any" for m in metrics.values())  # not in this engine yet
+    assert cli(capsys, "validate", "--config", str(tmp_path / "p"))[0] == 0
+
+    monkeypatch.setattr(starter, "FIRST_SEEN_RETENTION", True)
+    assert cli(capsys, "init", str(tmp_path / "q"), "--from", str(source))[0] == 0
+    metrics = load_yaml(tmp_path / "q" / "metrics.yaml")["metrics"]
+    assert metrics["d7_retention_first_seen"]["cohort_event"] == "any"
+    assert cli(capsys, "validate", "--config", str(tmp_path / "q"))[0] == 0
