@@ -131,7 +131,7 @@ def _text_times(series: pl.Series) -> bool:
 
 
 def _distinct(rows: pl.DataFrame, column: str) -> int:
-    return int(rows.get_column(column).n_unique())
+    return int(rows.get_column(column).drop_nulls().n_unique())
 
 
 def _check_column(kinds: dict[str, ColumnKind], column: str, flag: str) -> str:
@@ -512,11 +512,13 @@ def build(
             "      - id: weekly_active_users",
             "        metric: wau",
             "        read: latest",
-            "        target: 1000   # set me: the weekly active users you aim for by the end of the quarter",
+            f"        target: {placeholder_users(sample.rows, guess.user)}   "
+            "# set me: the weekly active users you aim for (a placeholder: twice the users in init's sample)",
             "      - id: stickier",
             "        metric: stickiness",
             "        read: trailing_28d",
-            "        target: 0.2   # set me: the DAU/MAU share you aim for (0.2 = 20%)",
+            "        target: 0.5   # set me: the DAU/MAU share you aim for (0.5 = 50%; a placeholder)",
+            "        # baseline: 0.1   # set me when the data starts in this quarter (no reading before it)",
             "",
         ]
     )
@@ -546,6 +548,13 @@ def build(
     for name, document in json_schemas().items():
         files[f"schema/{name}.schema.json"] = json.dumps(document, indent=2) + "\n"
     return Starter(files=files, metrics=names, notes=notes)
+
+
+def placeholder_users(rows: pl.DataFrame, user: str) -> int:
+    """A round number above the sample's users: a target that reads as a placeholder, not a plan."""
+    users = max(int(rows.get_column(user).drop_nulls().n_unique()) * 2, 100)
+    scale = 10 ** (len(str(users)) - 1)
+    return int(next(step * scale for step in (1, 2, 5, 10) if step * scale >= users))
 
 
 def _fixed_folder(path: Path) -> Path:

@@ -56,6 +56,14 @@ def expected_dau(data: list[dict[str, Any]]) -> dict[str, int]:
     return {day: len(found) for day, found in users.items()}
 
 
+def users_on_last_day_window(data: list[dict[str, Any]], window: int) -> int:
+    last = max(row["occurred_at"].date() for row in data)
+    first = last - dt.timedelta(days=window - 1)
+    return len(
+        {r["account_id"] for r in data if r["account_id"] and first <= r["occurred_at"].date() <= last}
+    )
+
+
 def write_data(folder: Path, data: list[dict[str, Any]], fmt: str) -> Path:
     frame = pl.DataFrame(data)
     folder.mkdir(parents=True, exist_ok=True)
@@ -169,7 +177,16 @@ def test_starter_metrics_fit_the_data(tmp_path: Path, capsys: pytest.CaptureFixt
             == f"Northstar {name}.yaml"
         )
     okrs = (project / "okrs.yaml").read_text()
-    assert okrs.count("set me") == 2 and "current_quarter" in okrs
+    assert okrs.count("target:") == okrs.count("set me") - 1 == 2 and "current_quarter" in okrs
+    users = len({row["account_id"] for row in data if row["account_id"] is not None})  # 120: twice is 240
+    targets = [kr["target"] for kr in load_yaml(project / "okrs.yaml")["okrs"][0]["key_results"]]
+    assert targets == [500, 0.5] and users == 120
+    code, out, err = cli(capsys, "okrs", "--config", str(project), "--format", "json")
+    assert code == 0, err
+    scorecard = json.loads(out)["objectives"][0]
+    assert scorecard["period"] == {"start": "2026-01-01", "end": "2026-03-31"}  # the data's quarter
+    wau = scorecard["key_results"][0]
+    assert (wau["metric"], wau["current"]) == ("wau", users_on_last_day_window(data, 7))
     assert "set me" in (project / "README.md").read_text()
     assert "timezone: UTC" in (project / "project.yaml").read_text()  # naive data says no zone
 
