@@ -52,7 +52,6 @@ class Sample:
     kinds: dict[str, ColumnKind]
     rows: pl.DataFrame
     source_type: str  # parquet | csv | ndjson | sql
-    time_zone: str | None  # of a tz-aware timestamp column, else None
 
 
 @dataclass
@@ -71,9 +70,9 @@ def file_type(path: str) -> str:
     name = path.lower().removesuffix(".gz")
     if name.endswith((".parquet", ".pq")):
         return "parquet"
-    if name.endswith((".csv", ".tsv")):
+    if name.endswith(".csv"):
         return "csv"
-    if name.endswith((".ndjson", ".jsonl", ".json")):
+    if name.endswith((".ndjson", ".jsonl")):
         return "ndjson"
     raise InitError(
         f"cannot tell the file type of {path!r}; name it .parquet, .csv or .ndjson (optionally .gz)"
@@ -98,7 +97,7 @@ def read_sample(source: str, table: str | None, limit: int = SAMPLE_ROWS) -> Sam
         connector = SqlAlchemyConnector(SOURCE, config, Path.cwd())
         kinds = connector.schema()
         rows = connector.execute(sa.select(connector.selectable()).limit(limit))
-        return Sample(kinds=kinds, rows=rows, source_type="sql", time_zone=None)
+        return Sample(kinds=kinds, rows=rows, source_type="sql")
     kind = file_type(source)
     absolute = str(Path(source).expanduser().resolve()) if not Path(source).is_absolute() else source
     file_config = FileSource.model_validate({"type": kind, "path": absolute, "columns": roles})
@@ -110,12 +109,7 @@ def read_sample(source: str, table: str | None, limit: int = SAMPLE_ROWS) -> Sam
         rows = file_connector.scan().head(limit).collect()
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise InitError(f"cannot read a sample of {source}: {' '.join(str(exc).split())}") from None
-    zones = {
-        name: dtype.time_zone
-        for name, dtype in rows.schema.items()
-        if isinstance(dtype, pl.Datetime) and dtype.time_zone
-    }
-    return Sample(kinds=kinds, rows=rows, source_type=kind, time_zone=next(iter(zones.values()), None))
+    return Sample(kinds=kinds, rows=rows, source_type=kind)
 
 
 def _text_times(series: pl.Series) -> bool:
@@ -251,7 +245,7 @@ def guess_roles(
         listed = ", ".join(f"{d} ({_distinct(rows, d)} values)" for d in dims) or "none"
         reasons.append(f"dimensions: {listed} (at most {MAX_DIMENSION_VALUES} distinct values in the sample)")
 
-    zone = sample.time_zone if kinds.get(ts) == "timestamp" and _zone_of(rows, ts) else None
+    zone = _zone_of(rows, ts)
     if zone:
         reasons.append(f"time zone: {zone} (the timestamps carry it)")
     else:
@@ -262,6 +256,7 @@ def guess_roles(
 
 
 def _zone_of(rows: pl.DataFrame, column: str) -> str | None:
+    """The time zone a tz-aware timestamp column carries (Parquet keeps it; SQL rows come as UTC)."""
     dtype = rows.schema.get(column)
     return dtype.time_zone if isinstance(dtype, pl.Datetime) else None
 
