@@ -38,6 +38,7 @@ _USER_NAME = re.compile(
     r"(^|_)(user|users|account|customer|member|visitor|client|person|uid|distinct|anonymous|device_id)(_|$)"
 )
 _EVENT_NAME = re.compile(r"(^|_)(event|events|action|activity|verb|name|type|kind)(_|$)")
+_EVENT_WORDS = ("event", "action", "activity", "verb", "name", "type", "kind")  # strongest first
 _ID_NAME = re.compile(r"(^|_)(id|uuid|key)$")
 
 
@@ -128,6 +129,12 @@ def _distinct(rows: pl.DataFrame, column: str) -> int:
     return int(rows.get_column(column).drop_nulls().n_unique())
 
 
+def _event_rank(column: str) -> int:
+    """How strongly a column's name says "event": `event_name` before `action` before `device_type`."""
+    words = re.split(r"[^a-z0-9]+", column.lower())
+    return min((_EVENT_WORDS.index(w) for w in words if w in _EVENT_WORDS), default=len(_EVENT_WORDS))
+
+
 def _check_column(kinds: dict[str, ColumnKind], column: str, flag: str) -> str:
     if column not in kinds:
         raise InitError(f"{flag} {column!r} is not a column of the data; columns: {', '.join(kinds)}")
@@ -213,7 +220,7 @@ def guess_roles(
             and _EVENT_NAME.search(c.lower())
             and 1 < _distinct(rows, c) <= MAX_EVENT_VALUES
         ]
-        options.sort(key=lambda c: ("event" not in c.lower(), _distinct(rows, c)))
+        options.sort(key=lambda c: (_event_rank(c), _distinct(rows, c)))
         ev = options[0] if options else None
         if ev is None:
             reasons.append(

@@ -206,6 +206,17 @@ def test_refuses_a_non_empty_folder_unless_forced(tmp_path: Path, capsys: pytest
     assert cli(capsys, "validate", "--config", str(project))[0] == 0
 
 
+def test_the_event_column_is_the_most_event_like_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # device_type has fewer values than action, but "action" says event more strongly
+    data = [{**row, "device_type": row["device"]} for row in rows()]
+    source = write_data(tmp_path / "data", data, "parquet")
+    code, _out, err = cli(capsys, "init", str(tmp_path / "p"), "--from", str(source))
+    assert code == 0, err
+    assert load_yaml(tmp_path / "p" / "sources.yaml")["sources"]["events"]["columns"]["event"] == "action"
+
+
 def test_overrides_win_over_the_guesses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = [{**row, "seen_at": row["occurred_at"] + dt.timedelta(hours=1)} for row in rows()]
     source = write_data(tmp_path / "data", data, "parquet")
