@@ -410,7 +410,9 @@ def init(
     table: Annotated[str | None, typer.Option(help="The table holding the events (with a SQL URL).")] = None,
     timestamp: Annotated[str | None, typer.Option(help="The event time column (default: guessed).")] = None,
     user: Annotated[str | None, typer.Option(help="The user id column (default: guessed).")] = None,
-    event: Annotated[str | None, typer.Option(help="The event name column (default: guessed).")] = None,
+    event: Annotated[
+        str | None, typer.Option(help="The event name column (default: guessed; '' for none).")
+    ] = None,
     dimensions: Annotated[
         str | None, typer.Option(help="Comma-separated breakdown columns (default: guessed; '' for none).")
     ] = None,

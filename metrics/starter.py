@@ -589,10 +589,13 @@ def check_target(target: Path, force: bool) -> None:
 
 
 def write(target: Path, starter: Starter) -> None:
-    for name, text in starter.files.items():
-        path = target / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+    try:
+        for name, text in starter.files.items():
+            path = target / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InitError(f"cannot write the project into {target}: {exc.strerror or exc}") from None
 
 
 __all__ = ["InitError", "build", "check_target", "guess_roles", "read_sample", "write"]

@@ -427,3 +427,11 @@ def test_retention_on_a_sign_up_event_and_first_seen_when_supported(
     metrics = load_yaml(tmp_path / "q" / "metrics.yaml")["metrics"]
     assert metrics["d7_retention_first_seen"]["cohort_event"] == "any"
     assert cli(capsys, "validate", "--config", str(tmp_path / "q"))[0] == 0
+
+
+def test_a_folder_that_cannot_be_made_is_one_sentence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write_data(tmp_path / "data", rows(), "parquet")
+    code, _out, err = cli(capsys, "init", str(source / "inside-a-file"), "--from", str(source))
+    assert code == 1 and err.startswith("error: cannot write the project into") and err.count("\n") == 1
