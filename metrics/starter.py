@@ -370,8 +370,7 @@ def build(
             url = local
         where = f"    type: sql\n    url: {_q(url)}\n    table: {_q(table or '')}"
     else:
-        absolute = Path(source).expanduser()
-        absolute = absolute if absolute.is_absolute() else (Path.cwd() / absolute)
+        absolute = Path(os.path.realpath(Path(source).expanduser()))  # as the project check resolves it
         folder = _fixed_folder(absolute)
         relative = os.path.relpath(absolute, target)
         if not folder.resolve().is_relative_to(target):
