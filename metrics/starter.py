@@ -23,6 +23,7 @@ from connectors.files import FileConnector
 from connectors.models import ColumnRoles, FileSource, SqlSource
 from connectors.secrets import mask_secrets
 from metrics.definitions.schema import json_schemas
+from metrics.validation import timestamp_kind_ok
 
 SAMPLE_ROWS = 50_000
 MAX_DIMENSION_VALUES = 50
@@ -173,10 +174,10 @@ def guess_roles(
         reasons.append(
             f"timestamp: {ts} ({why}{', event-time name' if _TIME_NAME.search(ts.lower()) else ''})"
         )
-    usable = kinds[ts] in ("timestamp", "date") or (
-        sample.source_type == "ndjson" and kinds[ts] == "string" and _text_times(rows[ts])
+    usable = timestamp_kind_ok(sample.source_type, kinds[ts]) and (
+        kinds[ts] != "string" or _text_times(rows[ts])
     )
-    if not usable:  # JSON text is parsed by the engine; other sources need a date-time column
+    if not usable:
         raise InitError(
             f"column {ts!r} holds {kinds[ts]} values, not date-times; pass --timestamp with a "
             "date-time column, or store the times as timestamps (e.g. write the data as Parquet)"

@@ -306,9 +306,10 @@ def _schema(out: Collector, name: str, source: SourceConfig) -> Mapping[str, Col
     return None
 
 
-def _json_text_times(source: SourceConfig, kind: ColumnKind) -> bool:
-    """JSON has no date-time type: an ndjson source's timestamps are ISO 8601 text, which the engine parses."""
-    return source.type == "ndjson" and kind == "string"
+def timestamp_kind_ok(source_type: str, kind: ColumnKind) -> bool:
+    """Whether a timestamp column of this kind can be read: a date-time or a date; in an ndjson
+    source also text (JSON has no date-time type; the engine parses ISO 8601)."""
+    return kind in TEMPORAL or (source_type == "ndjson" and kind == "string")
 
 
 def _check_source_columns(
@@ -327,11 +328,7 @@ def _check_source_columns(
                 did_you_mean(column, list(schema)) or f"columns found: {', '.join(sorted(schema))}",
                 subject=subject,
             )
-        elif (
-            role == "timestamp"
-            and schema[column] not in TEMPORAL
-            and not _json_text_times(source, schema[column])
-        ):
+        elif role == "timestamp" and not timestamp_kind_ok(source.type, schema[column]):
             out.at(
                 "sources.yaml",
                 ("sources", name, "columns", role),
