@@ -64,7 +64,6 @@ class Guess:
     dimensions: list[str]
     time_zone: str | None
     reasons: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
 
 
 def file_type(path: str) -> str:
@@ -153,7 +152,6 @@ def guess_roles(
     """The role of each column, from names, kinds and the sample's cardinality; overrides win."""
     kinds, rows = sample.kinds, sample.rows
     reasons: list[str] = []
-    notes: list[str] = []
     n = max(rows.height, 1)
 
     if timestamp is not None:
@@ -260,7 +258,7 @@ def guess_roles(
         reasons.append(
             "time zone: UTC (default; the timestamps carry none) - set `timezone:` in project.yaml"
         )
-    return Guess(ts, uid, ev, dims, zone, reasons, notes)
+    return Guess(ts, uid, ev, dims, zone, reasons)
 
 
 def _zone_of(rows: pl.DataFrame, column: str) -> str | None:
@@ -344,7 +342,7 @@ def build(
     guess: Guess,
 ) -> Starter:
     """The project's files as text."""
-    notes = list(guess.notes)
+    notes: list[str] = []
     target = target.resolve()
     project_lines = [
         "# yaml-language-server: $schema=./schema/project.schema.json",
