@@ -430,6 +430,46 @@ def snapshot(
 
 
 @app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="The new project folder (created when missing).")],
+    source: Annotated[
+        str,
+        typer.Option(
+            "--from", help="A data file or glob (.parquet, .csv, .ndjson, .gz) or a SQLAlchemy URL."
+        ),
+    ],
+    table: Annotated[str | None, typer.Option(help="The table holding the events (with a SQL URL).")] = None,
+    timestamp: Annotated[str | None, typer.Option(help="The event time column (default: guessed).")] = None,
+    user: Annotated[str | None, typer.Option(help="The user id column (default: guessed).")] = None,
+    event: Annotated[
+        str | None, typer.Option(help="The event name column (default: guessed; '' for none).")
+    ] = None,
+    dimensions: Annotated[
+        str | None, typer.Option(help="Comma-separated breakdown columns (default: guessed; '' for none).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Write into a folder that is not empty.")] = False,
+) -> None:
+    """Write a starter project (YAML, JSON Schema, README) guessed from a data file or a SQL table."""
+    from metrics import starter
+
+    starter.check_target(folder, force)
+    sample = starter.read_sample(source, table)
+    dims = None if dimensions is None else [d.strip() for d in dimensions.split(",") if d.strip()]
+    guess = starter.guess_roles(sample, timestamp=timestamp, user=user, event=event, dimensions=dims)
+    result = starter.build(folder, source, table, sample, guess)
+    starter.write(folder, result)
+    typer.echo(f"Read {sample.rows.height:,} sampled rows; guessed:")
+    for reason in guess.reasons:
+        typer.echo(f"  {reason}")
+    typer.echo(f"Wrote {folder}/ with metrics: {', '.join(result.metrics)}")
+    for note in result.notes:
+        typer.echo(f"note: {note}")
+    typer.echo(
+        f"Next: edit the targets marked 'set me' in {folder}/okrs.yaml, then `northstar serve --config {folder}`"
+    )
+
+
+@app.command()
 def demo(
     events: Annotated[int, typer.Option(help="How many events to generate.", min=1000)] = 1_000_000,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed and day give the same data.")] = 7,

@@ -314,6 +314,12 @@ def _schema(
     return None
 
 
+def timestamp_kind_ok(source_type: str, kind: ColumnKind) -> bool:
+    """Whether a timestamp column of this kind can be read: a date-time or a date; in an ndjson
+    source also text (JSON has no date-time type; the engine parses ISO 8601)."""
+    return kind in TEMPORAL or (source_type == "ndjson" and kind == "string")
+
+
 def _check_source_columns(
     out: Collector, name: str, source: SourceConfig, schema: Mapping[str, ColumnKind]
 ) -> None:
@@ -330,7 +336,7 @@ def _check_source_columns(
                 did_you_mean(column, list(schema)) or f"columns found: {', '.join(sorted(schema))}",
                 subject=subject,
             )
-        elif role == "timestamp" and schema[column] not in TEMPORAL:
+        elif role == "timestamp" and not timestamp_kind_ok(source.type, schema[column]):
             out.at(
                 "sources.yaml",
                 ("sources", name, "columns", role),
