@@ -29,9 +29,6 @@ SAMPLE_ROWS = 50_000
 MAX_DIMENSION_VALUES = 50
 MAX_EVENT_VALUES = 500
 TOP_EVENTS = 5
-# `cohort_event: any` (first seen) is in the contract but not yet in this engine (issue 14, item 5);
-# set True when it is, and init writes a first-seen day-7 retention.
-FIRST_SEEN_RETENTION = False
 SOURCE = "events"
 
 _TIME_NAME = re.compile(r"(^|_)(ts|time|timestamp|datetime|date|occurred|created|happened)(_|$)|_at$")
@@ -475,29 +472,19 @@ def build(
                 "    period: day",
                 "    offset: 7",
             ]
-    if FIRST_SEEN_RETENTION:
-        ident = metric_id("d7_retention_first_seen", taken)
-        names.append(ident)
-        blocks += [
-            "  # Users first seen on day c who came back on day c+7:",
-            f"  {ident}:",
-            "    label: Day-7 retention of new users",
-            "    type: retention",
-            f"    source: {SOURCE}",
-            "    cohort_event: any",
-            "    return_event: any",
-            "    period: day",
-            "    offset: 7",
-        ]
-    else:
-        notes.append(
-            "no first-seen retention written: this version of Northstar has no `cohort_event: any`"
-            + (
-                ""
-                if "d7_retention" in names
-                else "; add a retention metric on your sign-up event (docs/metrics.md)"
-            )
-        )
+    ident = metric_id("d7_retention_first_seen", taken)
+    names.append(ident)
+    blocks += [
+        "  # Users first seen on day c who came back on day c+7:",
+        f"  {ident}:",
+        "    label: Day-7 retention of new users",
+        "    type: retention",
+        f"    source: {SOURCE}",
+        "    cohort_event: any",
+        "    return_event: any",
+        "    period: day",
+        "    offset: 7",
+    ]
     metrics_text = "\n".join(blocks) + "\n"
 
     okrs_text = "\n".join(

@@ -284,7 +284,8 @@ def test_no_event_column_writes_no_event_metrics(tmp_path: Path, capsys: pytest.
     sources = load_yaml(project / "sources.yaml")["sources"]["events"]
     assert "event" not in sources["columns"] and sources["dimensions"] == ["device"]
     metrics = load_yaml(project / "metrics.yaml")["metrics"]
-    assert sorted(metrics) == ["dau", "events", "mau", "stickiness", "wau"]
+    # no event column: no event counts or funnels, but first-seen retention needs none
+    assert sorted(metrics) == ["d7_retention_first_seen", "dau", "events", "mau", "stickiness", "wau"]
     assert all("filter" not in m and m["type"] != "funnel" for m in metrics.values())
     assert cli(capsys, "validate", "--config", str(project))[0] == 0
     # the data sits in the project folder: no data root is needed
@@ -389,6 +390,7 @@ def test_a_glob_of_files_and_no_event_on_request(tmp_path: Path, capsys: pytest.
     assert source["path"] == "../data/part-*.parquet" and "event" not in source["columns"]
     assert load_yaml(project / "project.yaml")["data_roots"] == ["../data"]
     assert sorted(load_yaml(project / "metrics.yaml")["metrics"]) == [
+        "d7_retention_first_seen",
         "dau",
         "events",
         "mau",
@@ -400,11 +402,9 @@ def test_a_glob_of_files_and_no_event_on_request(tmp_path: Path, capsys: pytest.
     assert {day: value for day, value in got.items() if value} == expected_dau(data)
 
 
-def test_retention_on_a_sign_up_event_and_first_seen_when_supported(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+def test_retention_on_a_sign_up_event_and_first_seen(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from metrics import starter
-
     data = rows()
     firsts: dict[str, dt.datetime] = {}
     for row in data:
@@ -419,14 +419,8 @@ def test_retention_on_a_sign_up_event_and_first_seen_when_supported(
     metrics = load_yaml(tmp_path / "p" / "metrics.yaml")["metrics"]
     assert metrics["d7_retention"]["cohort_event"] == "Sign Up"
     assert (metrics["d7_retention"]["return_event"], metrics["d7_retention"]["offset"]) == ("any", 7)
-    assert not any(m.get("cohort_event") == "any" for m in metrics.values())  # not in this engine yet
+    assert metrics["d7_retention_first_seen"]["cohort_event"] == "any"  # new users: first seen
     assert cli(capsys, "validate", "--config", str(tmp_path / "p"))[0] == 0
-
-    monkeypatch.setattr(starter, "FIRST_SEEN_RETENTION", True)
-    assert cli(capsys, "init", str(tmp_path / "q"), "--from", str(source))[0] == 0
-    metrics = load_yaml(tmp_path / "q" / "metrics.yaml")["metrics"]
-    assert metrics["d7_retention_first_seen"]["cohort_event"] == "any"
-    assert cli(capsys, "validate", "--config", str(tmp_path / "q"))[0] == 0
 
 
 def test_a_folder_that_cannot_be_made_is_one_sentence(
