@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,20 +60,15 @@ def run(repo: Path, args: list[str], cache: Path) -> tuple[float, float, str]:
     """(wall seconds, CPU seconds of the child, its output) of one `python -m dashboard.cli ARGS`."""
     env = {**os.environ, "NORTHSTAR_CACHE_DIR": str(cache)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = _now()
+    start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "dashboard.cli", *args], cwd=repo, env=env, capture_output=True, text=True
     )
-    wall = _now() - start
+    wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, (done.stdout + done.stderr).strip().splitlines()[-1] if done.stdout + done.stderr else ""
-
-
-def _now() -> float:
-    import time
-
-    return time.perf_counter()
+    said = (done.stdout + done.stderr).strip().splitlines()
+    return wall, cpu, said[-1] if said else ""
 
 
 def line(label: str, walls: list[float], cpus: list[float], said: str) -> None:
@@ -83,7 +79,9 @@ def line(label: str, walls: list[float], cpus: list[float], said: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repo", type=Path, default=ROOT, help="the checkout to run (default: this one)")
     parser.add_argument("--repeat", type=int, default=5)
     options = parser.parse_args()

@@ -95,7 +95,9 @@ def _canonical(value: Any) -> Any:
     if isinstance(value, dt.date | dt.time):  # datetime is a date
         return [type(value).__name__, value.isoformat()]
     if isinstance(value, Mapping):
-        items = sorted(([str(k), type(k).__name__, _canonical(v)] for k, v in value.items()), key=lambda i: i[:2])
+        items = sorted(
+            ([str(k), type(k).__name__, _canonical(v)] for k, v in value.items()), key=lambda i: i[:2]
+        )
         return ["map", items]
     if isinstance(value, list | tuple | set | frozenset):
         items = [_canonical(v) for v in value]
