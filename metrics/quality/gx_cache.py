@@ -50,13 +50,16 @@ def cache_dir() -> Path:
 
 def argument_problems(name: str, args: Mapping[str, Any]) -> list[ArgProblem]:
     """`gx_runner.argument_problems(name, args)`, read from the cache when GX judged this entry before."""
-    key = entry_key(name, args)
+    from metrics.quality import gx_runner
+
+    try:
+        key = entry_key(name, args)
+    except OSError:  # Northstar's own code cannot be read (an unusual install): no key, no cache
+        return gx_runner.argument_problems(name, args)
     folder = cache_dir()
     found = _read(folder / f"{key}.json")
     if found is not None:
         return found
-    from metrics.quality import gx_runner
-
     problems = gx_runner.argument_problems(name, args)
     _write(folder, key, name, problems)
     return problems
