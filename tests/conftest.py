@@ -87,3 +87,10 @@ def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for path in (ROOT / "config").glob("*.yaml"):
         (root / "config" / path.name).write_text(path.read_text())
     return root / "config"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _user_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """`validate` keeps GX's verdicts in the user's cache folder: in tests, a temporary one (inherited
+    by the subprocesses tests start), never the real ~/.cache."""
+    os.environ["NORTHSTAR_CACHE_DIR"] = str(tmp_path_factory.mktemp("user-cache"))

@@ -3,7 +3,9 @@
 `validate_checks` is layer (b): definitions fit together. It runs on every project load, so it
 needs no data and never imports Great Expectations: expectation names and arguments are checked
 against the checked-in catalog (`metrics.quality.catalog`). `deep_validate_checks` adds what only
-building each expectation in GX finds (GX's own validators); `northstar validate` runs it.
+building each expectation in GX finds (GX's own validators); `northstar validate` runs it, and GX's
+verdict on each entry is kept on disk (`metrics.quality.gx_cache`), so GX is imported only for
+entries it has not judged before.
 `check_columns` is layer (c): the columns that checks name exist in the source's schema.
 """
 
@@ -111,14 +113,16 @@ def _report(out: _Out, here: tuple[Any, ...], problems: list[ArgProblem]) -> Non
 
 
 def deep_validate_checks(project: Project) -> list[Problem]:
-    """Problems only building each expectation in Great Expectations finds (imports GX: seconds).
+    """Problems only building each expectation in Great Expectations finds. GX's verdicts are cached
+    on disk by the entry and GX's version, so GX (seconds to import) is imported only for an entry
+    not judged before.
 
     Covers the `expect:` entries that `validate_checks` (run by `load_project`) found nothing wrong
     with, so the two lists never repeat each other: together they are every problem, each located.
     GX's own validators are what this adds, e.g. a `strftime_format` that is no format, a
     `value_pairs_set` whose items are not pairs, `min_value` above `max_value` for a row count.
     """
-    from metrics.quality import catalog, gx_runner
+    from metrics.quality import catalog, gx_cache, gx_runner
 
     out = _Out(project)
     for source_name, index, name, args, is_sql in _entries(project):
@@ -127,7 +131,7 @@ def deep_validate_checks(project: Project) -> list[Problem]:
         if catalog.argument_problems(name, args):
             continue  # already reported on load
         here = ("sources", source_name, "checks", "expect", index, name)
-        _report(out, here, gx_runner.argument_problems(name, args))
+        _report(out, here, gx_cache.argument_problems(name, args))
     return out.problems
 
 
