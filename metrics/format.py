@@ -96,9 +96,18 @@ def _significant(value: float, digits: int) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def unsigned_zero(text: str) -> str:
+    """'-0%' -> '0%': a number that rounds to zero is shown without a sign."""
+    return text[1:] if text.startswith("-") and not any(c in "123456789" for c in text) else text
+
+
 def format_value(value: float | int | None, unit: str | None, *, short: bool = False) -> str:
     """One value in its unit: 0.452 percent -> '45.2%', 12345 users -> '12,345' ('12.3k' short),
-    12345 currency -> '$12,345'."""
+    12345 currency -> '$12,345'; never '-0'."""
+    return unsigned_zero(_format_value(value, unit, short=short))
+
+
+def _format_value(value: float | int | None, unit: str | None, *, short: bool) -> str:
     if not finite(value):
         return EMPTY
     assert value is not None
@@ -144,11 +153,11 @@ def format_delta(current: float | None, previous: float | None, unit: str | None
 
 def format_progress(progress: float | None) -> str:
     """A share of the way to a target, as a whole percent: 0.5 -> '50%'."""
-    return EMPTY if not finite(progress) else f"{float(progress or 0) * 100:.0f}%"
+    return EMPTY if not finite(progress) else unsigned_zero(f"{float(progress or 0) * 100:.0f}%")
 
 
 def format_probability(probability: float | None) -> str:
-    return EMPTY if not finite(probability) else f"{float(probability or 0) * 100:.0f}%"
+    return EMPTY if not finite(probability) else unsigned_zero(f"{float(probability or 0) * 100:.0f}%")
 
 
 def plural(count: float, singular: str, plural_form: str | None = None) -> str:

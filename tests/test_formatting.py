@@ -207,3 +207,17 @@ def test_compute_table_csv_and_json_share_one_format(small_demo: Path) -> None:
             assert re.fullmatch(r"\d+\.\d%", shown), line
         if row["metric"] == "revenue":
             assert shown.startswith("$"), line
+
+
+def test_a_number_that_rounds_to_zero_has_no_sign() -> None:
+    """`init`'s starter KR read progress -0.0004: the CLI printed '-0%'. Zero is unsigned on every
+    surface; a real negative keeps its sign."""
+    from metrics.format import format_probability, format_progress, format_value
+
+    assert format_progress(-0.0004) == "0%"
+    assert format_progress(-0.02) == "-2%"
+    assert format_probability(-1e-9) == "0%"
+    assert format_value(-0.0001, "percent") == "0.0%"
+    assert format_value(-0.001, "currency") == "$0.00"
+    assert format_value(-0.4, "count") == "-0.4"
+    assert format_value(-12.0, "currency") == "-$12.00"
