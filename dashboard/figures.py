@@ -929,12 +929,13 @@ def funnel_bars(
         before, after = users[index - 1], users[index]
         if before <= 0:
             continue
-        drop = 1 - after / before
+        convert, drop = format_value(after / before, "percent"), format_value(1 - after / before, "percent")
+        lost = "no drop" if drop == format_value(0, "percent") else f"−{drop} drop"
         fig.annotations.append(
             {
                 "x": index - 0.5,
                 "y": top * 1.22,
-                "text": f"<b>{1 - drop:.1%}</b> convert<br><span style='color:{QUALITY_LINE}'>−{drop:.1%} drop</span>",
+                "text": f"<b>{convert}</b> convert<br><span style='color:{QUALITY_LINE}'>{lost}</span>",
                 "showarrow": False,
                 "font": {"size": 11, "color": INK},
                 "xref": "x",

@@ -401,6 +401,14 @@ def test_funnel_bars_label_conversion_and_drop_off() -> None:
     assert any("25.0%" in n and "75.0% drop" in n for n in notes)
 
 
+def test_a_funnel_step_that_loses_nobody_says_no_drop() -> None:
+    """Was '−-0.0% drop' (a negative zero behind a minus sign) when every user went on."""
+    steps = pl.DataFrame({"step": [1, 2], "step_label": ["signup", "view"], "users": [588.0, 588.0]})
+    fig = figures.funnel_bars(steps, title="F", start=D(2026, 10, 1), end=D(2026, 10, 31))
+    (note,) = [a.text for a in fig.layout.annotations]
+    assert "100.0%" in note and "no drop" in note and "-0.0" not in note and "−" not in note
+
+
 def test_retention_heatmap_leaves_immature_cells_empty() -> None:
     cells = pl.DataFrame(
         {
