@@ -418,6 +418,14 @@ def test_definitions_catalog(run: Any, engine: Engine, demo: Path) -> None:
     assert "within 7 days" in page and "`create_note` → `create_project` → `invite_teammate`" in page
     explain = at.main.code[-1].value
     assert explain.startswith("range ") and "activation" in explain
+    # the KRs on it, their targets in the metric's unit (was "target 0.12" for a percent)
+    kr = next(kr for o in engine.project.okrs for kr in o.key_results if kr.metric == "activation")
+    assert f"(target {format_value(kr.target, 'percent')})" in page.replace("\\", "")
+
+
+def test_definitions_write_a_currency_target_in_its_unit(run: Any) -> None:
+    page = texts(run("definitions", metric="revenue")).replace("\\", "")
+    assert "`revenue_25k` (target $25,000)" in page
 
 
 def test_definitions_lists_the_events_and_the_metrics_that_use_them(run: Any, demo: Path) -> None:

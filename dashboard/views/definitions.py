@@ -9,7 +9,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.debug import error_text
-from dashboard.format import plural
+from dashboard.format import format_value, plural
 from dashboard.views import common
 from dashboard.views.common import Ctx, md, mdc
 from dashboard.views.explorer import pick_metric
@@ -226,7 +226,7 @@ def render(ctx: Ctx) -> None:
     st.markdown(" · ".join(f for f in facts if f))
     common.definition_warnings(ctx, metric_id)
     used = [
-        f"{md(o.objective)} → {mdc(kr.id)} (target {kr.target:g})"
+        f"{md(o.objective)} → {mdc(kr.id)} (target {md(format_value(kr.target, ctx.unit(metric_id)))})"
         for o in ctx.project.okrs
         for kr in o.key_results
         if kr.metric == metric_id
