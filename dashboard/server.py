@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -215,9 +215,9 @@ def _become_subreaper() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
 
 
-def descendants(pid: int) -> set[int]:
-    """Every living process below `pid`, whatever its session or group (read from /proc)."""
-    children: dict[int, list[int]] = {}
+def _processes() -> Iterator[tuple[int, bytes, int]]:
+    """(pid, state, parent pid) of every process, read from /proc (psutil would do this, but is not
+    a dependency; these two fields are all `serve` needs)."""
     for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
         if not entry.isdigit():
             continue
@@ -228,7 +228,14 @@ def descendants(pid: int) -> set[int]:
             continue
         fields = stat[stat.rfind(b")") + 2 :].split()
         if len(fields) > 1:
-            children.setdefault(int(fields[1]), []).append(int(entry))
+            yield int(entry), fields[0], int(fields[1])
+
+
+def descendants(pid: int) -> set[int]:
+    """Every living process below `pid`, whatever its session or group."""
+    children: dict[int, list[int]] = {}
+    for child, _state, parent in _processes():
+        children.setdefault(parent, []).append(child)
     found: set[int] = set()
     todo = [pid]
     while todo:
@@ -252,18 +259,10 @@ def _reap(keep: int | None = None) -> None:
     """Collect our children that have ended (orphans we adopted as their reaper), except `keep`,
     whose exit code Popen reads itself."""
     me = os.getpid()
-    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
-        if not entry.isdigit() or int(entry) == keep:
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2 :].split()
-        if len(fields) > 1 and fields[0] == b"Z" and int(fields[1]) == me:
+    for pid, state, parent in _processes():
+        if pid != keep and state == b"Z" and parent == me:
             with contextlib.suppress(ChildProcessError):
-                os.waitpid(int(entry), os.WNOHANG)
+                os.waitpid(pid, os.WNOHANG)
 
 
 def stop_tree(process: subprocess.Popen[bytes], grace: float = GRACE_SECONDS) -> None:
