@@ -106,18 +106,29 @@ def cohort_grain(grain: Grain) -> Grain:
     return "week" if grain in ("day", "week") else grain
 
 
+CURVE_SCHEMA = {
+    "series": pl.String,
+    "offset": pl.Int32,
+    "value": pl.Float64,
+    "numerator": pl.Float64,
+    "denominator": pl.Float64,
+}
+CURVE_COLUMNS = tuple(CURVE_SCHEMA)  # a retention curve: its series, and each offset's value with its counts
+
+
 def latest_cohorts(grid: pl.DataFrame, latest: int = 5) -> pl.DataFrame:
-    """The `latest` cohorts of a grid with any mature value, one curve each: series, offset, value."""
+    """The `latest` cohorts of a grid with any mature value, one curve each: series, offset, value,
+    numerator, denominator."""
     mature = grid.filter(pl.col("value").is_not_null())
     cohorts = sorted(set(mature["cohort"].to_list()))[-latest:]
     lines = [
         mature.filter(pl.col("cohort") == c).select(
-            pl.lit(f"Cohort of {c:%b} {c.day}").alias("series"), "offset", "value"
+            pl.lit(f"Cohort of {c:%b} {c.day}").alias("series"), *CURVE_COLUMNS[1:]
         )
         for c in cohorts
     ]
     if not lines:
-        return pl.DataFrame(schema={"series": pl.String, "offset": pl.Int32, "value": pl.Float64})
+        return pl.DataFrame(schema=CURVE_SCHEMA)
     return pl.concat(lines, how="vertical")
 
 

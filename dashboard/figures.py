@@ -585,16 +585,14 @@ def _sample_hover(frame: pl.DataFrame, noun: tuple[str, str | None], name: str) 
     return {"customdata": samples, "hovertemplate": "%{y} · %{customdata}<extra>" + name + "</extra>"}
 
 
-def _mark_uncertain(fig: _Figure, frame: pl.DataFrame, min_sample: int, name: str) -> None:
+def _mark_uncertain(fig: _Figure, frame: pl.DataFrame, min_sample: int, name: str, x: str = "period") -> None:
     """Hollow grey rings on the points whose rate is out of fewer than `min_sample` (one grey for
-    every series: the ring means the same on any line)."""
+    every series: the ring means the same on any line); `x` names the frame's x column."""
     if not _counted(frame):
         return
     rows = [
         (p, v, d)
-        for p, v, d in zip(
-            frame["period"], _values(frame["value"]), _values(frame["denominator"]), strict=True
-        )
+        for p, v, d in zip(frame[x], _values(frame["value"]), _values(frame["denominator"]), strict=True)
         if v is not None and is_uncertain(d, min_sample)
     ]
     if not rows:
@@ -1054,9 +1052,18 @@ def retention_heatmap(
 
 
 def retention_curves(
-    curves: pl.DataFrame, *, title: str, start: dt.date, end: dt.date, period: str, max_series: int = 8
+    curves: pl.DataFrame,
+    *,
+    title: str,
+    start: dt.date,
+    end: dt.date,
+    period: str,
+    max_series: int = 8,
+    min_sample: int = DEFAULT_MIN_SAMPLE,
 ) -> go.Figure:
-    """Share of a cohort retained at each offset; `curves` columns: series (str), offset, value.
+    """Share of a cohort retained at each offset; `curves` columns: series (str), offset, value, and
+    optionally numerator and denominator (retained users and the cohort: the hover says "3 of 8
+    users", and points out of fewer than `min_sample` are ringed grey as uncertain).
     A series named "All ..." is drawn bold in ink (the whole range as one cohort)."""
     fig = _Figure(period_title(title, start, end), "percent", height=420)
     unit = "day" if period == "day" else "week"
@@ -1083,6 +1090,21 @@ def retention_curves(
             },
             marker={"size": 7 if emphasis else 5},
             opacity=1.0 if emphasis else 0.85,
-            hovertemplate=f"{unit} %{{x}}: %{{y:.1%}}<extra>{escape.plotly_template(name)}</extra>",
+            **_curve_hover(part, unit, escape.plotly_template(name)),
         )
+        _mark_uncertain(fig, part, min_sample, escape.plotly_template(name), x="offset")
     return fig.build()
+
+
+def _curve_hover(part: pl.DataFrame, unit: str, name: str) -> dict[str, Any]:
+    """A retention curve's hover: the offset, the share retained and, with counts, what it is out of."""
+    if not _counted(part):
+        return {"hovertemplate": f"{unit} %{{x}}: %{{y:.1%}}<extra>{name}</extra>"}
+    samples = [
+        format_sample(n, d)
+        for n, d in zip(_values(part["numerator"]), _values(part["denominator"]), strict=True)
+    ]
+    return {
+        "customdata": samples,
+        "hovertemplate": f"{unit} %{{x}}: %{{y:.1%}} · %{{customdata}}<extra>{name}</extra>",
+    }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -400,6 +401,20 @@ def test_retention_grid_matches_a_hand_computation(run: Any, demo: Path, engine:
     for row_index, label in enumerate(heat["y"]):
         cohort_start = dt.datetime.strptime(f"{label.removeprefix('Week of ')} 2026", "%b %d %Y").date()
         assert heat["z"][row_index][column] == own[cohort_start]
+    # the curves say what each point is out of ("3 of 8 users"), and the counts give the point
+    curves = next(
+        s for s in chart_specs(at) if any(t.get("name", "").startswith("All who") for t in s["data"])
+    )
+    lines = [t for t in curves["data"] if t.get("mode") == "lines+markers"]
+    assert lines
+    for trace in lines:
+        for y, text in zip(trace["y"], trace["customdata"], strict=True):
+            if y is None:
+                continue
+            counts = re.fullmatch(r"([\d,]+) of ([\d,]+) users", text)
+            assert counts, text
+            retained, cohort = (int(g.replace(",", "")) for g in counts.groups())
+            assert y == pytest.approx(retained / cohort), (trace["name"], text)
 
 
 # --- definitions and quality --------------------------------------------------------------------------

@@ -584,3 +584,25 @@ def test_a_kr_tile_draws_negative_progress_as_a_bar_below_the_baseline() -> None
     ahead = progress_bar(0.4, 0.5, "at_risk")
     assert "ns-below" not in ahead and width(ahead) == 40.0
     assert width(progress_bar(None, None, None)) == 0.0
+
+
+def test_retention_curves_show_n_and_ring_small_cohorts() -> None:
+    curves = pl.DataFrame(
+        {
+            "series": ["All who joined", "All who joined", "Cohort of Oct 5", "Cohort of Oct 5"],
+            "offset": [1, 7, 1, 7],
+            "value": [0.5, 0.25, 0.375, 0.125],
+            "numerator": [50.0, 25.0, 3.0, 1.0],
+            "denominator": [100.0, 100.0, 8.0, 8.0],
+        }
+    )
+    fig = figures.retention_curves(
+        curves, title="D7", start=D(2026, 10, 1), end=D(2026, 10, 31), period="day"
+    )
+    lines = [t for t in fig.data if t.mode == "lines+markers"]
+    assert [list(t.customdata) for t in lines] == [
+        ["50 of 100 users", "25 of 100 users"],
+        ["3 of 8 users", "1 of 8 users"],
+    ]
+    (rings,) = [t for t in fig.data if t.legendgroup == "uncertain"]
+    assert list(rings.x) == [1, 7] and list(rings.y) == [0.375, 0.125]  # the cohort of 8 only

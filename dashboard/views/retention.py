@@ -57,7 +57,14 @@ def render(ctx: Ctx) -> None:
     )
     common.plot(heat, ctx, retention_id, "cohorts", grain, result.start, result.end, key="retention_heatmap")
     curves, title = curve_data(ctx, engine, project, retention_id, metric, grid, start, end, by)
-    fig = figures.retention_curves(curves, title=title, start=start, end=end, period=metric.period)
+    fig = figures.retention_curves(
+        curves,
+        title=title,
+        start=start,
+        end=end,
+        period=metric.period,
+        min_sample=ctx.project.settings.min_sample,
+    )
     common.plot(fig, ctx, retention_id, "curves", by, result.start, result.end, key="retention_curves")
     st.caption(
         "Curves: everyone who joined in the range early enough to have reached the last offset shown, "
@@ -92,13 +99,13 @@ def curve_data(
     cohort = f"joined {format_range(start, span_end)}"
     if by is not None:
         curves = span.select(
-            pl.col(by).cast(pl.String).fill_null("(none)").alias("series"), "offset", "value"
+            pl.col(by).cast(pl.String).fill_null("(none)").alias("series"), *derived.CURVE_COLUMNS[1:]
         ).sort("series", "offset")
         return curves, f"{label} by {by} (users who {cohort})"
-    overall = span.select(pl.lit(f"All who {cohort}").alias("series"), "offset", "value")
+    overall = span.select(pl.lit(f"All who {cohort}").alias("series"), *derived.CURVE_COLUMNS[1:])
     latest = derived.latest_cohorts(grid)
     return pl.concat(
-        [overall, latest], how="vertical"
+        [overall, latest], how="vertical_relaxed"
     ), f"{label}: everyone who {cohort}, and the latest cohorts"
 
 
