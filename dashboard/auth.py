@@ -15,6 +15,7 @@ from typing import Any
 
 import streamlit as st
 
+from dashboard import escape
 from dashboard.access import is_allowed
 
 GATE_CSS = """
@@ -61,8 +62,7 @@ def gate() -> str | None:
     if not is_allowed(email, st.user.get("email_verified"), _allow_list()):
         st.markdown(GATE_CSS, unsafe_allow_html=True)
         st.title("Northstar")
-        shown = email.replace("`", "'") if isinstance(email, str) else ""
-        who = f"`{shown}`" if shown else "This account"
+        who = escape.markdown_code(email) if isinstance(email, str) and email else "This account"
         st.error(
             f"{who} is not allowed to see this dashboard. Ask its owner to add you, or sign out "
             "and sign in with another account.",
@@ -77,6 +77,6 @@ def gate() -> str | None:
 def signed_in_box(email: str) -> None:
     """Who is signed in, and the way out, at the foot of the sidebar."""
     with st.sidebar:
-        st.caption(f"Signed in as {email}")
+        st.caption(f"Signed in as {escape.markdown_code(email)}")
         if st.button("Sign out", icon=":material/logout:", key="_sign_out"):
             st.logout()
