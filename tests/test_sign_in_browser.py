@@ -201,7 +201,8 @@ def test_allowed_person_signs_in_sees_the_okrs_and_signs_out(served: dict[str, A
     page.get_by_text(objective).first.wait_for(timeout=60_000)
     assert any(objective.encode() in f for f in frames)  # what the gate hides does reach a signed-in person
     sidebar = page.locator('[data-testid="stSidebar"]')
-    assert f"Signed in as {ALLOWED}" in sidebar.inner_text()
+    # drawn at the end of the run, after the page: wait for it rather than read the sidebar at once
+    sidebar.get_by_text(f"Signed in as {ALLOWED}").wait_for(timeout=60_000)
 
     sidebar.get_by_role("button", name="Sign out").click()
     page.wait_for_load_state()
