@@ -112,18 +112,13 @@ def _query_params() -> dict[str, object]:
 
 
 def _options(
-    project: Project, engine: Engine, today: dt.date
+    project: Project, engine: Engine, today: dt.date, data_fp: str
 ) -> tuple[state.Options, dt.date | None, dt.date | None]:
     metrics = project.metrics
     first = last = None
     if metrics:
         try:
-            first, last = cache.data_range(
-                project.fingerprint,
-                cache.data_fingerprint(engine, project),
-                tuple(sorted(metrics)),
-                engine,
-            )
+            first, last = cache.data_range(project.fingerprint, data_fp, tuple(sorted(metrics)), engine)
         except Exception:  # no readable data: pages say so; the frame still draws
             first = last = None
     end = min(last, today) if last else today
@@ -144,9 +139,7 @@ def _options(
         default_start=start,
         default_end=end,
         today=today,
-        default_as_of=cache.default_as_of(
-            project.fingerprint, cache.data_fingerprint(engine, project), today, project, engine
-        ),
+        default_as_of=cache.default_as_of(project.fingerprint, data_fp, today, project, engine),
         default_metric=default_metric,
         min_date=low,
         max_date=high,
@@ -283,7 +276,7 @@ def main() -> None:
         st.stop()
     mark("engine")
     data_fp = cache.data_fingerprint(engine, project)
-    options, first, last = _options(project, engine, today)
+    options, first, last = _options(project, engine, today, data_fp)
     mark("data_range")
 
     ss = st.session_state

@@ -183,7 +183,8 @@ def _scan_frame(
     queries: list[pl.LazyFrame] = []
     if event is not None:
         ts_expr = pl.col(ts)
-        if isinstance(lf.collect_schema()[ts], pl.Datetime) and lf.collect_schema()[ts].time_zone:  # type: ignore[attr-defined]
+        ts_type = lf.collect_schema()[ts]
+        if isinstance(ts_type, pl.Datetime) and ts_type.time_zone:
             ts_expr = ts_expr.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
         users = pl.col(user).drop_nulls().n_unique() if user else pl.lit(None)
         queries.append(
