@@ -490,6 +490,53 @@ def demo(
         typer.echo(f"loaded {rows:,} rows into table {table!r}")
 
 
+class DiffFormat(StrEnum):
+    markdown = "markdown"
+    json = "json"
+
+
+class FailOn(StrEnum):
+    status_change = "status-change"
+    any_change = "any-change"
+
+
+GATE_EXIT = 3  # --fail-on tripped; 1 and 2 stay errors
+
+
+@app.command()
+def diff(
+    base: Annotated[str, typer.Option("--base", help="The git revision to compare with (e.g. origin/main).")],
+    head: Annotated[
+        str | None, typer.Option("--head", help="The revision with the change (default: the working tree).")
+    ] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    as_of: Annotated[str | None, typer.Option("--as-of", help=AS_OF_HELP.format(what="Compare"))] = None,
+    fmt: Annotated[DiffFormat, typer.Option("--format")] = DiffFormat.markdown,
+    fail_on: Annotated[
+        FailOn | None,
+        typer.Option(
+            "--fail-on", help=f"Exit {GATE_EXIT} when a key result changes status, or on any change."
+        ),
+    ] = None,
+) -> None:
+    """What a change to the definitions does to the numbers, between two git revisions (a PR comment)."""
+    from dashboard.diff_report import to_json, to_markdown
+    from metrics.diff.compare import diff as run_diff
+
+    day = _date(as_of, "--as-of")
+    report = run_diff(_prepare(config), base, head, as_of=day)
+    typer.echo(
+        json.dumps(to_json(report), indent=2) if fmt == DiffFormat.json else to_markdown(report), nl=False
+    )
+    if fmt == DiffFormat.json:
+        typer.echo("")
+    tripped = (fail_on == FailOn.status_change and report.status_changes > 0) or (
+        fail_on == FailOn.any_change and report.numbers_changed
+    )
+    if tripped:
+        raise typer.Exit(GATE_EXIT)
+
+
 def _one_sentence(exc: BaseException) -> str:
     text = mask_secrets(str(exc)).strip() or type(exc).__name__
     return " ".join(text.split())

@@ -35,12 +35,15 @@ def load_project(
     env: Mapping[str, str] | None = None,
     check_data: bool = True,
     check_values: bool = True,
+    files: Mapping[str, bytes] | None = None,
 ) -> Project:
     """Read, check and keep every valid definition. Never raises for bad input. `check_values=False`
-    skips the warnings that need the data's values (one scan per source; commands that only compute)."""
+    skips the warnings that need the data's values (one scan per source; commands that only compute).
+    `files` (file name -> bytes) replaces the folder's YAML files, e.g. with those of a git revision
+    (`metrics.diff.revisions`); paths in them still resolve against `root`."""
     root = Path(root)
     environ = os.environ if env is None else env
-    reader = Reader(root, environ)
+    reader = Reader(root, environ, files)
     if not root.is_dir():
         problem = Problem(
             f"config folder {root} does not exist",

@@ -143,9 +143,13 @@ def is_connection_field(file: str, path: tuple[Any, ...]) -> bool:
 
 
 class Reader:
-    def __init__(self, root: Path, env: Mapping[str, str]) -> None:
+    """Reads the project's files from `root`, or from `files` (a file name -> its bytes, e.g. the
+    files at a git revision) while paths inside them still resolve against `root`."""
+
+    def __init__(self, root: Path, env: Mapping[str, str], files: Mapping[str, bytes] | None = None) -> None:
         self.root = root
         self.env = env
+        self.files = files
         self.problems: list[Problem] = []
         self.trees: dict[str, Any] = {}
         self.text_hash = hashlib.sha256()
@@ -167,9 +171,18 @@ class Reader:
         if subject is not None:
             self.broken.add(subject)
 
+    def _exists(self, file: str) -> bool:
+        return file in self.files if self.files is not None else (self.root / file).exists()
+
+    def _bytes(self, file: str) -> bytes:
+        """At most one byte past the limit, whatever the file is."""
+        if self.files is not None:
+            return self.files[file][: MAX_FILE_BYTES + 1]
+        with (self.root / file).open("rb") as stream:
+            return stream.read(MAX_FILE_BYTES + 1)
+
     def read(self, file: str) -> Any:
-        path = self.root / file
-        if not path.exists():
+        if not self._exists(file):
             self.broken.add(Subject.file(file))
             if file in REQUIRED_FILES:
                 self.problems.append(
@@ -181,8 +194,7 @@ class Reader:
                 )
             return None
         try:
-            with path.open("rb") as stream:  # at most one byte past the limit, whatever the file is
-                data = stream.read(MAX_FILE_BYTES + 1)
+            data = self._bytes(file)
             if len(data) > MAX_FILE_BYTES:
                 self.problems.append(
                     Problem(
