@@ -557,3 +557,50 @@ def test_every_alerts_field_is_documented() -> None:
         for name, info in model.model_fields.items():
             written = info.alias or name
             assert f"`{written}" in text, f"{model.__name__}.{written}: document it in docs/alerts.md"
+
+
+# --- delivery, directly ------------------------------------------------------------------------
+
+
+def _batch() -> Any:
+    from dashboard.delivery import AlertBatch
+    from metrics.alerts.state import Outgoing
+
+    message = {
+        "when": "kr_status",
+        "title": "<b>Grow</b> & win is off track",
+        "text": "x",
+        "metric": "signups",
+    }
+    item = Outgoing("r|kr:a", "r", "kr:a", "firing", "2026-11-20", message)
+    return AlertBatch("Acme", AS_OF, (item,), "https://n.example.com")
+
+
+def test_a_4xx_answer_is_not_retried_and_a_wait_grows_to_its_cap(hook: HttpReceiver) -> None:
+    from dashboard.delivery import deliver_alerts
+    from metrics.definitions.alerts import DeliverySettings, WebhookDestination
+
+    settings = DeliverySettings(retries=5, backoff_seconds=1, max_backoff_seconds=3)
+    assert settings.waits() == [1, 2, 3, 3, 3]
+    destination = WebhookDestination.model_validate({"type": "webhook", "url": hook.url})
+    slept: list[float] = []
+    hook.statuses = [404]
+    result = deliver_alerts("hook", destination, _batch(), settings, sleep=slept.append)
+    assert not result.ok and result.attempts == 1 and slept == [] and len(hook.requests) == 1
+    assert result.error is not None and "answered HTTP 404" in result.error and "T0KEN" not in result.error
+    hook.statuses = [502]
+    result = deliver_alerts("hook", destination, _batch(), settings, sleep=slept.append)
+    assert not result.ok and result.attempts == 6 and slept == [1, 2, 3, 3, 3]
+
+
+def test_slack_text_from_yaml_is_inert(slack: HttpReceiver) -> None:
+    from dashboard.delivery import is_slack_url, slack_body
+
+    body = slack_body(_batch())
+    section = body["blocks"][1]["text"]["text"]
+    assert "*&lt;b&gt;Grow&lt;/b&gt; &amp; win is off track*" in section
+    assert (
+        "<https://n.example.com/explorer?metric=signups&grain=day&as_of=2026-11-20|Open in Northstar>"
+        in section
+    )
+    assert is_slack_url("https://hooks.slack.com/services/T/B/X") and not is_slack_url(slack.url)
