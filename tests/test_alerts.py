@@ -604,3 +604,29 @@ def test_slack_text_from_yaml_is_inert(slack: HttpReceiver) -> None:
         in section
     )
     assert is_slack_url("https://hooks.slack.com/services/T/B/X") and not is_slack_url(slack.url)
+
+
+def test_the_numbers_match_an_independent_count_and_the_clock_changes_nothing(tmp_path: Path) -> None:
+    from metrics.alerts.rules import evaluate
+    from metrics.engine import Engine
+
+    config = write_project(tmp_path / "project", trigger=True)
+    frame = pl.read_parquet(config / "events.parquet").filter(pl.col("event") == "signup")
+    per_day = dict(frame.group_by(pl.col("ts").dt.date()).len().iter_rows())
+    fridays = [per_day[AS_OF - dt.timedelta(days=7 * k)] for k in range(1, 9)]
+    median = float(np.median(fridays))
+    mad = float(np.median(np.abs(np.array(fridays) - median)))
+
+    project = load_project(config)
+    runs = [
+        evaluate(project, Engine(project, today=lambda day=day: day), AS_OF)
+        for day in (AS_OF + dt.timedelta(days=1), AS_OF + dt.timedelta(days=90))
+    ]
+    assert runs[0].findings == runs[1].findings  # only the as-of matters, never "today"
+    by_key = {f.key: f for f in runs[0].findings}
+    norm = by_key["signups_norm|metric:signups"].facts
+    assert norm["value"] == per_day[AS_OF] == 5 * _pattern(AS_OF)
+    assert norm["median"] == median and norm["norm_days"] == 8
+    assert norm["deviations"] == pytest.approx(abs(per_day[AS_OF] - median) / (1.4826 * mad))
+    quiet = by_key["signups_norm|metric:visits"]
+    assert not quiet.firing and quiet.facts["deviations"] < 5
