@@ -143,7 +143,12 @@ def post_target(project: Project, value: str) -> tuple[str, Destination | str]:
     destinations = project.alerts.destinations if project.alerts is not None else {}
     if value in destinations:
         return value, destinations[value]
-    from metrics.definitions.problems import did_you_mean
+    from metrics.definitions.problems import Subject, did_you_mean
+
+    if Subject.alert_destination(value) in project.broken:
+        raise AlertsError(
+            f"--post {value!r}: that destination in alerts.yaml has a problem (see `northstar validate`)"
+        )
 
     hint = did_you_mean(value, list(destinations))
     known = f"; alerts.yaml names {', '.join(sorted(destinations))}" if destinations else ""

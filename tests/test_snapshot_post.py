@@ -243,3 +243,17 @@ def test_an_unknown_target_is_refused_before_the_pack_is_made(
         in err
     )
     assert not out.exists()
+
+
+def test_a_destination_with_a_problem_is_named_as_such(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("POST_TEST_URL", raising=False)
+    config = _project(tmp_path / "project", ALERTS.replace("PORT", "2525"))
+    code, _, err = _snapshot(
+        capsys, "--config", str(config), "--out", str(tmp_path / "pack"), "--post", "team_slack"
+    )
+    assert code == 1
+    assert (
+        "--post 'team_slack': that destination in alerts.yaml has a problem (see `northstar validate`)" in err
+    )
