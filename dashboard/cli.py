@@ -418,15 +418,29 @@ def snapshot(
     base_url: Annotated[
         str | None, typer.Option("--base-url", help="Dashboard URL for the shared links.")
     ] = None,
+    post: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--post",
+            help="Send the pack's summary and images to this URL, or to this alerts.yaml destination "
+            "(repeatable; docs/review-packs.md).",
+        ),
+    ] = None,
 ) -> None:
-    """Write the review pack: PNG charts, one offline index.html and summary.md."""
+    """Write the review pack: PNG charts, one offline index.html and summary.md; with --post, send it."""
     from dashboard.pack.build import build_pack
 
     _date(as_of, "--as-of")
     project = load(config)
+    from dashboard.alerts_run import post_pack, post_target
+
+    targets = [post_target(project, value) for value in post or []]  # refuse before the work
     engine = _engine(project)
-    summary = build_pack(project, engine, out, as_of=_as_of(project, engine, as_of), base_url=base_url)
+    day = _as_of(project, engine, as_of)
+    summary = build_pack(project, engine, out, as_of=day, base_url=base_url)
     typer.echo(str(summary))
+    if targets and (code := post_pack(project, targets, out, day, base_url)):
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -568,6 +582,38 @@ def main(argv: Sequence[str] | None = None) -> None:
     except Exception as exc:  # the promise is no traceback; name the failure so it can be reported
         typer.echo(f"error: unexpected {type(exc).__name__}: {_one_sentence(exc)}", err=True)
         sys.exit(2)
+
+
+@app.command()
+def alerts(
+    config: ConfigOption = DEFAULT_CONFIG,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help=AS_OF_HELP.format(what="Evaluate the rules"))
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be sent; send nothing, change no state.")
+    ] = False,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--state-dir",
+            help="Folder of the alert state (default: $NORTHSTAR_STATE_DIR, else the user's state folder).",
+        ),
+    ] = None,
+    fmt: Annotated[TableJson, typer.Option("--format")] = TableJson.table,
+) -> None:
+    """Evaluate alerts.yaml's rules as of a day and send what is new: an alert once when it starts,
+    once when it resolves. Exit 3 when a delivery failed after its retries (it is retried next run)."""
+    from dashboard.alerts_run import run_alerts
+
+    _date(as_of, "--as-of")
+    project = load(config)
+    engine = _engine(project)
+    code = run_alerts(
+        project, engine, lambda: _as_of(project, engine, as_of), dry_run, state_dir, fmt == TableJson.json
+    )
+    if code:
+        raise typer.Exit(code)
 
 
 if __name__ == "__main__":

@@ -19,8 +19,17 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from connectors.files import outside_roots, unsafe_root
 from connectors.models import ID_PATTERN, FileSource, SourceConfig, SqlSource
+from metrics.definitions.alerts import (
+    DESTINATION_MODELS,
+    RULE_MODELS,
+    SECRET_FIELDS,
+    AlertsConfig,
+    DeliverySettings,
+    Destination,
+    Rule,
+)
 from metrics.definitions.models import METRIC_MODELS, MetricDef, Objective, ProjectConfig
-from metrics.definitions.problems import ConfigError, Problem, Subject
+from metrics.definitions.problems import ConfigError, Problem, Subject, did_you_mean
 from metrics.definitions.project import Project
 from metrics.definitions.yaml_files import Reader, fields, plain, salvage_settings, top_section
 from metrics.validation import check_data as data_layer
@@ -151,6 +160,12 @@ def load_project(
             reader.schema_errors("okrs.yaml", ("okrs", index), exc, fields(Objective))
             reader.broken.add(Subject.okr(str(index)))
 
+    # alerts.yaml is read apart, so editing an alert leaves the definitions' fingerprint alone
+    alerts_reader = Reader(root, environ)
+    alerts = _load_alerts(alerts_reader)
+    reader.problems += alerts_reader.problems
+    reader.broken |= {s for s in alerts_reader.broken if s != Subject.file("alerts.yaml")}
+
     project = Project(
         root=root,
         settings=settings,
@@ -161,13 +176,111 @@ def load_project(
         skipped=invalid,
         broken=frozenset({*reader.broken, *(Subject.metric(m) for m in invalid)}),
         fingerprint=reader.text_hash.hexdigest()[:16],
-        trees=reader.trees,
+        trees={**reader.trees, **alerts_reader.trees},
+        alerts=alerts,
     )
     problems = list(reader.problems)
     problems += check_references(project)
     if check_data:
         problems += data_layer(project, check_values=check_values)
     return prune(project, problems)
+
+
+ALERTS_FILE = "alerts.yaml"
+_ALERT_SECTIONS = ("rules", "destinations", "delivery")
+
+
+def _load_alerts(reader: Reader) -> AlertsConfig | None:
+    """alerts.yaml's valid rules and destinations (None without the file). Each rule and destination
+    is checked apart, so one mistake leaves out only its own definition; a `url` or `password`
+    written in the file itself (not as `${VAR}`) is an error: they are credentials."""
+    file = ALERTS_FILE
+    if not (reader.root / file).exists():
+        return None
+    tree = reader.read(file)
+    if tree is None:
+        return AlertsConfig()
+    if not isinstance(tree, CommentedMap):
+        reader.add(file, (), f"{file} must be a mapping with `rules:` and `destinations:`")
+        return AlertsConfig()
+    for key in tree:
+        if key not in _ALERT_SECTIONS:
+            reader.add(
+                file,
+                (key,),
+                f"unknown top-level key {key!r}",
+                did_you_mean(str(key), _ALERT_SECTIONS) or f"{file} holds {', '.join(_ALERT_SECTIONS)}",
+            )
+    delivery = DeliverySettings()
+    if tree.get("delivery") is not None:
+        try:
+            delivery = DeliverySettings.model_validate(plain(tree["delivery"]))
+        except ValidationError as exc:
+            reader.schema_errors(file, ("delivery",), exc, fields(DeliverySettings))
+
+    destinations: dict[str, Destination] = {}
+    adapter_d: TypeAdapter[Destination] = TypeAdapter(Destination)
+    for name, raw in _alert_section(reader, tree, "destinations").items():
+        subject = Subject.alert_destination(str(name))
+        if not _alert_id(reader, "destinations", name) or subject in reader.broken:
+            continue
+        written = [
+            key
+            for key in SECRET_FIELDS
+            if isinstance(raw, CommentedMap)
+            and key in raw
+            and (file, ("destinations", name, key)) not in reader.expanded
+        ]
+        for key in sorted(written):
+            reader.add(
+                file,
+                ("destinations", name, key),
+                f"destination {name!r}: `{key}` is a credential and may not be written in the file",
+                f"write `{key}: ${{{name.upper()}_{key.upper()}}}` and set that variable where northstar runs",
+                at_value=True,
+                subject=subject,
+            )
+        if written:
+            continue
+        try:
+            destinations[name] = adapter_d.validate_python(plain(raw))
+        except ValidationError as exc:
+            reader.schema_errors(file, ("destinations", name), exc, fields(*DESTINATION_MODELS))
+            reader.broken.add(subject)
+
+    rules: dict[str, Rule] = {}
+    adapter_r: TypeAdapter[Rule] = TypeAdapter(Rule)
+    for name, raw in _alert_section(reader, tree, "rules").items():
+        if not _alert_id(reader, "rules", name) or Subject.alert_rule(str(name)) in reader.broken:
+            continue
+        try:
+            rules[name] = adapter_r.validate_python(plain(raw))
+        except ValidationError as exc:
+            reader.schema_errors(file, ("rules", name), exc, fields(*RULE_MODELS))
+            reader.broken.add(Subject.alert_rule(name))
+    return AlertsConfig(rules=rules, destinations=destinations, delivery=delivery)
+
+
+def _alert_section(reader: Reader, tree: CommentedMap, key: str) -> CommentedMap:
+    section = tree.get(key)
+    if section is None:
+        return CommentedMap()
+    if not isinstance(section, CommentedMap):
+        reader.add(ALERTS_FILE, (key,), f"`{key}:` must be a mapping of ids to definitions", at_value=True)
+        return CommentedMap()
+    return section
+
+
+def _alert_id(reader: Reader, section: str, name: Any) -> bool:
+    if isinstance(name, str) and _ID.match(name):
+        return True
+    reader.add(
+        ALERTS_FILE,
+        (section, name),
+        f"{name!r} is not a valid id",
+        "ids are lower snake_case: start with a letter, then letters, digits or _",
+    )
+    return False
 
 
 def project_from_dicts(

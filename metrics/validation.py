@@ -13,6 +13,13 @@ from typing import Any
 
 from connectors.base import ColumnKind, Connector, ConnectorError, connect
 from connectors.models import SourceConfig
+from metrics.definitions.alerts import (
+    DataCheckRule,
+    ForecastIntervalRule,
+    KrProbabilityRule,
+    KrStatusRule,
+    SeasonalDeviationRule,
+)
 from metrics.definitions.calendar import Calendar, objective_period
 from metrics.definitions.models import (
     AggregateMetric,
@@ -58,7 +65,49 @@ def check_references(project: Project) -> list[Problem]:
                 value=False,
             )
     out.problems.extend(validate_checks(project))
+    _check_alerts(out)
     return out.problems
+
+
+def _check_alerts(out: Collector) -> None:
+    """alerts.yaml's references: key results, metrics, sources and destinations exist. A rule with a
+    wrong reference is left out whole (an alert that watches less than it says is worse than none)."""
+    project = out.project
+    alerts = project.alerts
+    if alerts is None:
+        return
+    file = "alerts.yaml"
+    krs = [kr.id for objective in project.okrs for kr in objective.key_results]
+    okrs_broken = Subject.file("okrs.yaml") in project.broken or any(
+        s.kind in {"okr", "kr"} for s in project.broken
+    )
+    known_destinations = {
+        *alerts.destinations,
+        *(s.name for s in project.broken if s.kind == "alert_destination"),
+    }
+    for rule_id, rule in alerts.rules.items():
+        subject = Subject.alert_rule(rule_id)
+        refs: list[tuple[str, list[str] | None, list[str], str]] = [
+            ("notify", rule.notify, sorted(known_destinations), "destination"),
+        ]
+        if isinstance(rule, KrStatusRule | KrProbabilityRule) and not okrs_broken:
+            refs.append(("key_results", rule.key_results, krs, "key result"))
+        if isinstance(rule, ForecastIntervalRule | SeasonalDeviationRule):
+            refs.append(("metrics", rule.metrics, [*project.metrics, *project.skipped], "metric"))
+        if isinstance(rule, DataCheckRule) and Subject.file("sources.yaml") not in project.broken:
+            broken_sources = [s.name for s in project.broken if s.kind == "source"]
+            refs.append(("sources", rule.sources, [*project.sources, *broken_sources], "source"))
+        for key, given, known, word in refs:
+            for index, ref in enumerate(given or []):
+                if ref not in known:
+                    out.at(
+                        file,
+                        ("rules", rule_id, key, index),
+                        f"rule {rule_id!r}: unknown {word} {ref!r}",
+                        did_you_mean(ref, known)
+                        or ("define it under `destinations:`" if word == "destination" else None),
+                        subject=subject,
+                    )
 
 
 def _check_metric(out: Collector, metric_id: str, metric: MetricDef) -> None:
@@ -512,8 +561,15 @@ def prune(project: Project, problems: list[Problem]) -> Project:
             if len(krs) != len(objective.key_results)
             else objective
         )
+    alerts = project.alerts
+    bad_rules = {s.name for s in subjects if s.kind == "alert_rule"}
+    if alerts is not None and bad_rules:
+        alerts = dataclasses.replace(
+            alerts, rules={k: v for k, v in alerts.rules.items() if k not in bad_rules}
+        )
     return dataclasses.replace(
         project,
+        alerts=alerts,
         sources={
             k: v.model_copy(update={"dimensions": [d for d in v.dimensions if (k, d) not in bad_dims]})
             for k, v in project.sources.items()

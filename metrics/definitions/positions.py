@@ -21,7 +21,7 @@ def locate(root: Path, file: str, tree: Any, path: tuple[Any, ...] | list[Any]) 
                 line, col = node.lc.key(part)
                 node = node[part]
                 continue
-            if node.get("type") == part:  # pydantic's discriminator tag in an error location
+            if part in (node.get("type"), node.get("when")):  # pydantic's discriminator tag (alerts: `when`)
                 continue
             break
         if isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
@@ -37,6 +37,8 @@ def value_location(root: Path, file: str, tree: Any, path: tuple[Any, ...]) -> L
     *parent_path, last = path
     parent: Any = tree
     for part in parent_path:
+        if isinstance(parent, CommentedMap) and part not in parent and part == parent.get("when"):
+            continue  # pydantic's discriminator tag of an alert rule
         if isinstance(parent, CommentedMap | CommentedSeq):
             try:
                 parent = parent[part]

@@ -15,7 +15,9 @@ from connectors.errors import NorthstarError
 from connectors.secrets import mask_secrets
 
 Severity = Literal["error", "warning"]
-SubjectKind = Literal["file", "source", "metric", "okr", "kr", "dimension", "check"]
+SubjectKind = Literal[
+    "file", "source", "metric", "okr", "kr", "dimension", "check", "alert_rule", "alert_destination"
+]
 
 
 @dataclass(frozen=True)
@@ -31,8 +33,8 @@ class Location:
 @dataclass(frozen=True, order=True)
 class Subject:
     """The definition a problem disables: a file, a source, a metric, an objective, a key result
-    (`name` the objective, `part` the key result), a source's dimension (`part` the dimension) or a
-    source's checks."""
+    (`name` the objective, `part` the key result), a source's dimension (`part` the dimension), a
+    source's checks, or an alerts.yaml rule or destination."""
 
     kind: SubjectKind
     name: str
@@ -65,6 +67,14 @@ class Subject:
     @classmethod
     def checks(cls, source: str) -> Subject:
         return cls("check", source)
+
+    @classmethod
+    def alert_rule(cls, rule: str) -> Subject:
+        return cls("alert_rule", rule)
+
+    @classmethod
+    def alert_destination(cls, destination: str) -> Subject:
+        return cls("alert_destination", destination)
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.name}" + (f":{self.part}" if self.part is not None else "")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.models import SourceConfig
+from metrics.definitions.alerts import AlertsConfig
 from metrics.definitions.models import (
     LAST_DAY_TYPES,
     MetricDef,
@@ -23,7 +24,7 @@ from metrics.definitions.models import (
 from metrics.definitions.positions import locate, value_location
 from metrics.definitions.problems import ConfigError, Location, Problem, Severity, Subject
 
-FILES = ("project.yaml", "sources.yaml", "metrics.yaml", "okrs.yaml")
+FILES = ("project.yaml", "sources.yaml", "metrics.yaml", "okrs.yaml", "alerts.yaml")
 REQUIRED_FILES = ("sources.yaml", "metrics.yaml")
 
 
@@ -43,6 +44,8 @@ class Project:
     broken: frozenset[Subject] = frozenset()
     fingerprint: str = ""  # hash of the YAML text: changes whenever a definition changes
     trees: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # alerts.yaml (docs/alerts.md): its valid rules and destinations; None when there is no such file
+    alerts: AlertsConfig | None = None
 
     @property
     def ok(self) -> bool:

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from connectors.models import SourcesFile
+from metrics.definitions.alerts import AlertsFile
 from metrics.definitions.models import MetricsFile, OkrsFile, ProjectConfig
 
 MODELS: dict[str, type[BaseModel]] = {
@@ -14,6 +15,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "sources": SourcesFile,
     "metrics": MetricsFile,
     "okrs": OkrsFile,
+    "alerts": AlertsFile,
 }
 
 

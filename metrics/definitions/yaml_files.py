@@ -19,6 +19,7 @@ from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
 from connectors.models import SOURCE_TYPES
+from metrics.definitions.alerts import DESTINATION_TYPES, RULE_TYPES
 from metrics.definitions.models import METRIC_TYPES, ProjectConfig
 from metrics.definitions.positions import display_path, locate, value_location
 from metrics.definitions.problems import Location, Problem, Subject, did_you_mean
@@ -128,14 +129,24 @@ def _item_of(file: str, path: tuple[Any, ...]) -> Subject:
             return Subject.metric(str(path[1]))
         if file == "okrs.yaml":
             return Subject.okr(str(path[1]))
+        if file == "alerts.yaml" and path[0] == "rules":
+            return Subject.alert_rule(str(path[1]))
+        if file == "alerts.yaml" and path[0] == "destinations":
+            return Subject.alert_destination(str(path[1]))
     return Subject.file(file)
 
 
+ALERT_CONNECTION_FIELDS = frozenset({"url", "password", "username", "host"})
+
+
 def is_connection_field(file: str, path: tuple[Any, ...]) -> bool:
-    """Where `${NAME}` is expanded: a source's `url` and the sign-in settings under project.yaml's
-    `auth:`. Nowhere else, so no label, description or title can publish the server's environment."""
+    """Where `${NAME}` is expanded: a source's `url`, the sign-in settings under project.yaml's
+    `auth:`, and an alerts.yaml destination's `url`, `host`, `username` and `password`. Nowhere else,
+    so no label, description or title can publish the server's environment."""
     if file == "sources.yaml":
         return len(path) == 3 and path[0] == "sources" and path[2] == "url"
+    if file == "alerts.yaml":
+        return len(path) == 3 and path[0] == "destinations" and path[2] in ALERT_CONNECTION_FIELDS
     return file == "project.yaml" and len(path) >= 2 and path[0] == "auth"
 
 
@@ -154,6 +165,7 @@ class Reader:
         self.trees: dict[str, Any] = {}
         self.text_hash = hashlib.sha256()
         self.broken: set[Subject] = set()
+        self.expanded: set[tuple[str, tuple[Any, ...]]] = set()  # (file, path) written as ${VAR}
 
     def add(
         self,
@@ -287,7 +299,11 @@ class Reader:
                     file,
                     where,
                     f"`{key}` may not use {written}: environment variables are expanded only in "
-                    "connection fields (a source's `url`, the `auth:` settings)",
+                    + (
+                        "an alert destination's `url`, `host`, `username` and `password`"
+                        if file == "alerts.yaml"
+                        else "connection fields (a source's `url`, the `auth:` settings)"
+                    ),
                     at_value=True,
                     subject=None if subject.kind == "file" else subject,  # leave the literal text
                 )
@@ -305,6 +321,7 @@ class Reader:
                 self.broken.add(subject)
             else:
                 node[key] = _ENV.sub(lambda m: self.env[m.group(1)], value)
+                self.expanded.add((file, where))
 
     def _item_of(self, file: str, path: tuple[Any, ...]) -> Subject:
         """The definition a node belongs to (an objective by its id when it has one)."""
@@ -346,14 +363,14 @@ class Reader:
                 message = f"missing required field {field_name!r}"
             elif kind == "union_tag_invalid":
                 tag = error.get("ctx", {}).get("tag", "")
-                options = METRIC_TYPES if file == "metrics.yaml" else SOURCE_TYPES
-                loc = (*loc, "type")
-                message = f"unknown {'metric' if file == 'metrics.yaml' else 'source'} type {tag!r}"
+                word, key, options = _tagged_union(file, base)
+                loc = (*loc, key)
+                message = f"unknown {word} {tag!r}"
                 hint = did_you_mean(tag, options) or f"use one of: {', '.join(options)}"
             elif kind == "union_tag_not_found":
-                message = "missing required field 'type'"
+                word, key, options = _tagged_union(file, base)
+                message = f"missing required field {key!r}"
                 at_value = False
-                options = METRIC_TYPES if file == "metrics.yaml" else SOURCE_TYPES
                 hint = f"use one of: {', '.join(options)}"
             elif kind == "string_pattern_mismatch":
                 message = f"{error['input']!r} is not a valid id"
@@ -376,6 +393,17 @@ class Reader:
                 message = message.replace("input should be", "should be").replace(" after validation", "")
                 message = f"`{field_name}` {message}" if field_name and not field_name.isdigit() else message
             self.add(file, loc, message, hint, at_value=at_value)
+
+
+def _tagged_union(file: str, base: tuple[Any, ...]) -> tuple[str, str, tuple[str, ...]]:
+    """What a tagged union's tag is called in `file` (at `base`): its name, its key, its values."""
+    if file == "alerts.yaml" and base[:1] == ("rules",):
+        return "rule type", "when", RULE_TYPES
+    if file == "alerts.yaml":
+        return "destination type", "type", DESTINATION_TYPES
+    if file == "metrics.yaml":
+        return "metric type", "type", METRIC_TYPES
+    return "source type", "type", SOURCE_TYPES
 
 
 _TYPE_WORDS = {
