@@ -8,6 +8,8 @@ that runs the validation layers and the pruning.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import os
 import re
 from collections.abc import Mapping
@@ -19,7 +21,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from connectors.files import outside_roots, unsafe_root
 from connectors.models import ID_PATTERN, FileSource, SourceConfig, SqlSource
-from metrics.definitions.models import METRIC_MODELS, MetricDef, Objective, ProjectConfig
+from metrics.definitions.models import METRIC_MODELS, Annotation, MetricDef, Objective, ProjectConfig
 from metrics.definitions.problems import ConfigError, Problem, Subject
 from metrics.definitions.project import Project
 from metrics.definitions.yaml_files import Reader, fields, plain, salvage_settings, top_section
@@ -148,12 +150,15 @@ def load_project(
             reader.schema_errors("okrs.yaml", ("okrs", index), exc, fields(Objective))
             reader.broken.add(Subject.okr(str(index)))
 
+    annotations = _read_annotations(reader)
+
     project = Project(
         root=root,
         settings=settings,
         sources=sources,
         metrics=metrics,
         okrs=tuple(okrs),
+        annotations=annotations,
         problems=tuple(reader.problems),
         skipped=invalid,
         broken=frozenset({*reader.broken, *(Subject.metric(m) for m in invalid)}),
@@ -161,10 +166,93 @@ def load_project(
         trees=reader.trees,
     )
     problems = list(reader.problems)
+    project, problems_of_days = resolve_annotation_days(project)
+    problems += problems_of_days
     problems += check_references(project)
     if check_data:
         problems += data_layer(project, check_values=check_values)
     return prune(project, problems)
+
+
+# --- annotations.yaml (optional) ------------------------------------------------------------------
+
+
+def _read_annotations(reader: Reader) -> dict[str, Annotation]:
+    """Each valid annotation of annotations.yaml by id; the file is optional."""
+    out: dict[str, Annotation] = {}
+    file = "annotations.yaml"
+    section = top_section(reader, file, reader.read(file), "annotations", CommentedMap)
+    for name, raw in (section or {}).items():
+        if not isinstance(name, str) or not _ID.match(name):
+            reader.add(
+                file,
+                ("annotations", name),
+                f"{name!r} is not a valid annotation id",
+                "ids are lower snake_case: start with a letter, then letters, digits or _",
+            )
+            continue
+        if not isinstance(raw, CommentedMap):
+            reader.add(
+                file,
+                ("annotations", name),
+                f"annotation {name!r} must be a mapping with `label:` and `date:`",
+            )
+            continue
+        try:
+            out[name] = Annotation.model_validate(plain(raw))
+        except ValidationError as exc:
+            reader.schema_errors(file, ("annotations", name), exc, fields(Annotation))
+    return out
+
+
+def resolve_annotation_days(project: Project) -> tuple[Project, list[Problem]]:
+    """Turn `data_start+Nd` into dates (the first day of the data of every source, in the project's
+    time zone, read once and only when an annotation needs it), and leave out the annotations whose
+    end is before their date or whose day cannot be resolved, each with a located problem."""
+    from metrics.definitions.project import Collector
+
+    out = Collector(project)
+    data_start: dt.date | None = None
+    why: str | None = None
+    if any(a.relative for a in project.annotations.values()):
+        data_start, why = _data_start(project)
+    kept: dict[str, Annotation] = {}
+    for name, annotation in project.annotations.items():
+        where = ("annotations", name)
+        if annotation.relative:
+            if data_start is None:
+                field = "date" if isinstance(annotation.date, str) else "end"
+                out.at(
+                    "annotations.yaml",
+                    (*where, field),
+                    f"annotation {name!r} counts its days from data_start, which is unknown: {why}",
+                    "write the date as YYYY-MM-DD",
+                )
+                continue
+            annotation = annotation.resolved(data_start)
+        if annotation.last < annotation.first:
+            out.at(
+                "annotations.yaml",
+                (*where, "end"),
+                f"annotation {name!r} ends ({annotation.last}) before its date ({annotation.first})",
+                "`end:` is the last day of the event, on or after `date:`",
+            )
+            continue
+        kept[name] = annotation
+    return dataclasses.replace(project, annotations=kept), out.problems
+
+
+def _data_start(project: Project) -> tuple[dt.date | None, str | None]:
+    """The first local day of the data of all the project's metrics, or why it cannot be read."""
+    from metrics.engine import Engine
+
+    readable = [m for m in project.metrics if project.source_of(m) <= set(project.sources)]
+    if not readable:
+        return None, "the project has no valid metric whose data could be read"
+    try:
+        return Engine(project).data_range(readable)[0], None
+    except Exception as exc:  # an unreadable source: its own problem is reported
+        return None, f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc)
 
 
 def project_from_dicts(
@@ -173,6 +261,7 @@ def project_from_dicts(
     metrics: Mapping[str, Any],
     settings: Mapping[str, Any] | None = None,
     okrs: list[Any] | None = None,
+    annotations: Mapping[str, Any] | None = None,
     root: Path | str = ".",
 ) -> Project:
     """Build a valid project in code (tests, notebooks). Raises ConfigError on any problem."""
@@ -185,10 +274,12 @@ def project_from_dicts(
             sources={k: adapter_s.validate_python(v) for k, v in sources.items()},
             metrics={k: adapter_m.validate_python(v) for k, v in metrics.items()},
             okrs=tuple(Objective.model_validate(o) for o in okrs or []),
+            annotations={k: Annotation.model_validate(v) for k, v in (annotations or {}).items()},
         )
     except ValidationError as exc:
         raise ConfigError([Problem(str(exc))]) from exc
-    problems = check_references(project)
+    project, problems = resolve_annotation_days(project)
+    problems += check_references(project)
     if problems:
         raise ConfigError(problems)
     return project

@@ -260,6 +260,7 @@ def render(ctx: Ctx) -> None:
         quality_marks=marks,
         min_sample=ctx.project.settings.min_sample,
         noun=sample_noun(ctx.project, metric_id),
+        annotations=ctx.project.annotations_for(metric_id),
     )
     common.plot(fig, ctx, metric_id, view.grain, by, result.start, result.end, key="explorer_chart")
     for mark in marks:

@@ -7,13 +7,14 @@ from typing import Any
 from pydantic import BaseModel
 
 from connectors.models import SourcesFile
-from metrics.definitions.models import MetricsFile, OkrsFile, ProjectConfig
+from metrics.definitions.models import AnnotationsFile, MetricsFile, OkrsFile, ProjectConfig
 
 MODELS: dict[str, type[BaseModel]] = {
     "project": ProjectConfig,
     "sources": SourcesFile,
     "metrics": MetricsFile,
     "okrs": OkrsFile,
+    "annotations": AnnotationsFile,
 }
 
 

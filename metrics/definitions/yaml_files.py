@@ -309,7 +309,7 @@ class Reader:
         errors = exc.errors()
         # A misspelt required key shows up twice (unknown key + missing field): report the typo only.
         suggested = {
-            (tuple(part for part in e["loc"][:-1] if not _is_member_tag(part)), m[0])
+            (_without_member_tags(e["loc"][:-1]), m[0])
             for e in errors
             if e["type"] == "extra_forbidden"
             and (m := difflib.get_close_matches(str(e["loc"][-1]), sorted(allowed), n=1, cutoff=0.6))
@@ -392,7 +392,7 @@ def _merge_union_errors(errors: list[Any]) -> list[Any]:
     """
     groups: dict[tuple[Any, ...], list[Any]] = {}
     for error in errors:
-        loc = tuple(part for part in error["loc"] if not _is_member_tag(part))
+        loc = _without_member_tags(error["loc"])
         groups.setdefault(loc, []).append(error)
     deeper = {loc[:i] for loc in groups for i in range(len(loc))}
     merged: list[Any] = []
@@ -420,6 +420,12 @@ def _merge_union_errors(errors: list[Any]) -> list[Any]:
             }
         )
     return merged
+
+
+def _without_member_tags(loc: Any) -> tuple[Any, ...]:
+    """An error's place without union member tags; the first part is always a field (a field may be
+    called `date`, as an annotation's is)."""
+    return tuple(part for index, part in enumerate(loc) if index == 0 or not _is_member_tag(part))
 
 
 def _is_member_tag(part: Any) -> bool:
