@@ -197,7 +197,7 @@ class Impact:
                     "id": key,
                     "label": a.label,
                     "date": a.first.isoformat(),
-                    "end": a.end.isoformat() if a.end is not None else None,
+                    "end": a.last.isoformat() if a.end is not None else None,
                 }
                 for key, a in self.others
             ],
