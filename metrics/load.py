@@ -198,6 +198,8 @@ def _read_annotations(reader: Reader) -> dict[str, Annotation]:
                 f"annotation {name!r} must be a mapping with `label:` and `date:`",
             )
             continue
+        if Subject.annotation(name) in reader.broken:
+            continue  # its problem is reported (a duplicate key...)
         try:
             out[name] = Annotation.model_validate(plain(raw))
         except ValidationError as exc:

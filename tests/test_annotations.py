@@ -269,3 +269,16 @@ def test_project_from_dicts_takes_annotations() -> None:
             metrics={"n": {"type": "count", "source": "e"}},
             annotations={"x": {"label": "X", "date": "2026-01-02", "metrics": ["m"]}},
         )
+
+
+def test_a_duplicate_id_or_key_leaves_out_that_annotation_only(tmp_path: Path) -> None:
+    text = (
+        "annotations:\n"  # 1
+        "  a:\n    label: A\n    date: 2026-03-10\n"  # 2-4
+        "  a:\n    label: B\n    date: 2026-03-11\n"  # 5-7
+        "  b:\n    label: B\n    date: 2026-03-12\n    label: C\n"  # 8-11
+        "  c:\n    label: C\n    date: 2026-03-13\n"  # 12-14
+    )
+    project = load_project(_project(tmp_path, text))
+    assert _problems(project) == ["5:3: duplicate key 'a'", "11:5: duplicate key 'label'"]
+    assert list(project.annotations) == ["c"]

@@ -15,7 +15,7 @@ from connectors.errors import NorthstarError
 from connectors.secrets import mask_secrets
 
 Severity = Literal["error", "warning"]
-SubjectKind = Literal["file", "source", "metric", "okr", "kr", "dimension", "check"]
+SubjectKind = Literal["file", "source", "metric", "okr", "kr", "dimension", "check", "annotation"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,10 @@ class Subject:
     @classmethod
     def checks(cls, source: str) -> Subject:
         return cls("check", source)
+
+    @classmethod
+    def annotation(cls, name: str) -> Subject:
+        return cls("annotation", name)
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.name}" + (f":{self.part}" if self.part is not None else "")

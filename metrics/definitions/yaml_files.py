@@ -128,6 +128,8 @@ def _item_of(file: str, path: tuple[Any, ...]) -> Subject:
             return Subject.metric(str(path[1]))
         if file == "okrs.yaml":
             return Subject.okr(str(path[1]))
+        if file == "annotations.yaml":
+            return Subject.annotation(str(path[1]))
     return Subject.file(file)
 
 
