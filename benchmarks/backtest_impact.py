@@ -9,7 +9,10 @@ launch day and `--days` (28) after it.
   a weekday) and overdispersed Poisson noise (gamma mixing, 8% sd); forecast as counts, as a count
   metric's is;
 * `p90`: a p90 page load time in ms: a level of 1,500 to 2,500 ms, a slight weekday pattern (busier
-  days slower), lognormal day-to-day noise (6%), forecast as a level.
+  days slower), lognormal day-to-day noise (6%), forecast as a level;
+* `model` (not run by default): drawn from the forecast's own model family, a Gaussian random-walk
+  level (sd 3 a day around 1,000), a fixed additive weekly pattern and Gaussian noise (sd 25), to tell
+  the model's own calibration from a mismatch between the model and the series.
 
 Each trial draws its own series. With a step, the expected value of every day from the launch on
 rises by `--step` (a share of the level on the launch day: +8% by default, -20% for `p90`), so the
@@ -40,11 +43,14 @@ from metrics.okrs.impact import Effect, effect_of  # noqa: E402
 BEFORE = 120
 ACTIVE_WEEKDAY = np.array([1.08, 1.10, 1.08, 1.04, 0.94, 0.42, 0.46])  # the demo's, Monday first
 LOAD_WEEKDAY = np.array([1.03, 1.04, 1.03, 1.01, 0.99, 0.95, 0.95])
-STEPS = {"dau": 0.08, "p90": -0.20}
+STEPS = {"dau": 0.08, "p90": -0.20, "model": 0.05}
+DEFAULT_KINDS = ("dau", "p90")
 OPTIONS = {
     "dau": ForecastOptions(lower=0.0, counts=True),
     "p90": ForecastOptions(lower=0.0),
+    "model": ForecastOptions(),
 }
+MODEL_WEEKDAY = np.array([30.0, 35.0, 30.0, 20.0, 0.0, -60.0, -55.0])
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,11 @@ def synthetic(kind: str, rng: np.random.Generator, *, step: float, days: int = 2
         expected = expected + np.where(t >= BEFORE, size, 0.0)
         noise = rng.lognormal(0.0, 0.06, total)
         values = expected * noise / np.exp(0.06**2 / 2)  # mean-one noise: the step is the effect on the mean
+    elif kind == "model":
+        level = 1000.0 + np.cumsum(rng.normal(0.0, 3.0, total))
+        size = step * float(level[BEFORE])
+        expected = level + MODEL_WEEKDAY[weekday] + np.where(t >= BEFORE, size, 0.0)
+        values = expected + rng.normal(0.0, 25.0, total)
     else:
         raise ValueError(kind)
     return Series([float(v) for v in values[:BEFORE]], [float(v) for v in values[BEFORE:]], size)
@@ -120,7 +131,7 @@ def main() -> None:
     )
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--days", type=int, default=28)
-    parser.add_argument("--kinds", nargs="+", default=list(STEPS), choices=list(STEPS))
+    parser.add_argument("--kinds", nargs="+", default=list(DEFAULT_KINDS), choices=list(STEPS))
     args = parser.parse_args()
     print(f"launch impact back-test: {args.trials} trials per row, {BEFORE} days before, {args.days} after")
     print(
