@@ -23,7 +23,7 @@ from connectors.files import outside_roots, unsafe_root
 from connectors.models import ID_PATTERN, FileSource, SourceConfig, SqlSource
 from metrics.definitions.models import METRIC_MODELS, Annotation, MetricDef, Objective, ProjectConfig
 from metrics.definitions.problems import ConfigError, Problem, Subject
-from metrics.definitions.project import Project
+from metrics.definitions.project import Collector, Project
 from metrics.definitions.yaml_files import Reader, fields, plain, salvage_settings, top_section
 from metrics.validation import check_data as data_layer
 from metrics.validation import check_references, prune
@@ -211,8 +211,6 @@ def resolve_annotation_days(project: Project) -> tuple[Project, list[Problem]]:
     """Turn `data_start+Nd` into dates (the first day of the data of every source, in the project's
     time zone, read once and only when an annotation needs it), and leave out the annotations whose
     end is before their date or whose day cannot be resolved, each with a located problem."""
-    from metrics.definitions.project import Collector
-
     out = Collector(project)
     data_start: dt.date | None = None
     why: str | None = None
@@ -254,7 +252,7 @@ def _data_start(project: Project) -> tuple[dt.date | None, str | None]:
     try:
         return Engine(project).data_range(readable)[0], None
     except Exception as exc:  # an unreadable source: its own problem is reported
-        return None, f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc)
+        return None, str(exc) or type(exc).__name__
 
 
 def project_from_dicts(

@@ -173,3 +173,13 @@ def test_the_command(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> N
         main(["impact", "nope", "signups", "--config", str(project_dir)])
     assert done.value.code == 1
     assert capsys.readouterr().err.startswith("error: unknown annotation 'nope'")
+
+
+def test_differences_are_signed_in_the_metrics_unit() -> None:
+    from metrics.format import format_difference
+
+    assert format_difference(6.53, "count") == "+6.53"
+    assert format_difference(-768.7, "ms") == "-769 ms"
+    assert format_difference(0.02, "percent") == "+2.0 pp"  # rates: percentage points
+    assert format_difference(-0.0001, "ms") == "0 ms"  # never a signed zero
+    assert format_difference(None, "count") == "–"

@@ -552,10 +552,9 @@ def pack_events(project: Project, plan: Plan) -> Events:
     """The annotations with a day in the pack's period: the days its charts cover (every objective's
     period, and the last PINNED_DAYS to the as-of when metrics are pinned; the as-of at least)."""
     as_of = plan.stamp.as_of
-    pinned = any(item.kind == "metric" for item in plan.items)
-    starts = [o.start for o in plan.scorecard.objectives] + [
-        as_of - dt.timedelta(days=PINNED_DAYS - 1)
-    ] * pinned
+    starts = [o.start for o in plan.scorecard.objectives]
+    if any(item.kind == "metric" for item in plan.items):
+        starts.append(as_of - dt.timedelta(days=PINNED_DAYS - 1))
     ends = [o.end for o in plan.scorecard.objectives]
     start, end = min([as_of, *starts]), max([as_of, *ends])
     return Events(start, end, project.annotations_between(start, end))
