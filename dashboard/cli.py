@@ -616,5 +616,36 @@ def alerts(
         raise typer.Exit(code)
 
 
+@app.command()
+def impact(
+    annotation: Annotated[str, typer.Argument(help="The annotation's id in annotations.yaml.")],
+    metric: Annotated[str, typer.Argument(help="The metric's id.")],
+    days: Annotated[
+        int | None,
+        typer.Option(
+            "--days",
+            help="Days compared from the annotation's date (default: its own days when it has an end, else 28).",
+        ),
+    ] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    as_of: Annotated[str | None, typer.Option("--as-of", help=AS_OF_HELP.format(what="Estimate"))] = None,
+    fmt: Annotated[TableJson, typer.Option("--format")] = TableJson.table,
+) -> None:
+    """The metric after an annotated launch against the forecast from the days before it (docs/impact.md)."""
+    _date(as_of, "--as-of")
+    from metrics.format import metric_unit
+    from metrics.okrs.impact import estimate_impact
+
+    project = load(config)
+    engine = _engine(project)
+    found = estimate_impact(
+        project, engine, annotation, metric, days=days, as_of=_as_of(project, engine, as_of)
+    )
+    if fmt == TableJson.json:
+        typer.echo(json.dumps(found.to_json(), indent=2))
+    else:
+        typer.echo(found.to_table(project.label(metric), metric_unit(project, metric)))
+
+
 if __name__ == "__main__":
     main()

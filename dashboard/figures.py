@@ -39,7 +39,7 @@ from dashboard.format import (
 from metrics.definitions.models import ADDITIVE_TYPES, DEFAULT_MIN_SAMPLE, is_uncertain
 
 if TYPE_CHECKING:
-    from metrics.definitions.models import KeyResult
+    from metrics.definitions.models import Annotation, KeyResult
     from metrics.definitions.project import Project
     from metrics.okrs import KeyResultScore, ObjectiveScore, Scorecard
     from metrics.quality.flags import Shading
@@ -58,6 +58,8 @@ QUALITY_LINE = "#DC2626"
 WARNING_FILL = "rgba(217, 119, 6, 0.16)"  # amber: a data warning, never drawn as a failure
 UNCERTAIN_FILL = "#D1D5DB"  # readings of fewer than min_sample (metrics.definitions.models.is_uncertain)
 UNCERTAIN_LINE = "#6B7280"
+EVENT_LINE = "#7C3AED"  # annotations (annotations.yaml): launches, releases, incidents, campaigns
+EVENT_FILL = "rgba(124, 58, 237, 0.08)"
 PALETTE = (
     "#2563EB",
     "#F97316",
@@ -320,6 +322,82 @@ def _mark_quality(
         )
 
 
+def mark_annotations(
+    fig: _Figure,
+    annotations: Sequence[Annotation],
+    start: dt.date | None,
+    end: dt.date | None,
+    *,
+    labels: bool = True,
+) -> list[Annotation]:
+    """Draw the dated events of annotations.yaml on a time axis: a dashed vertical line on the day
+    of a one-day event, a shaded band over the days of one with an `end`, each with its label at the
+    top of the plot (`labels=False`: lines and bands only, for a sparkline) and its dates and
+    description on hover. Only the events with a day in start .. end are drawn, clipped to it; the
+    caller passes the ones that concern the chart's metric (`Project.annotations_for`). The one
+    helper every time-series figure calls. Returns the events drawn."""
+    drawn = [a for a in annotations if start is None or end is None or a.overlaps(start, end)]
+    for index, event in enumerate(drawn):
+        first = max(event.first, start) if start is not None else event.first
+        last = min(event.last, end) if end is not None else event.last
+        at = dt.datetime.combine(first, dt.time())
+        if event.end is None:
+            fig.shapes.append(
+                {
+                    "type": "line",
+                    "xref": "x",
+                    "yref": "paper",
+                    "x0": at,
+                    "x1": at,
+                    "y0": 0,
+                    "y1": 1,
+                    "line": {"color": EVENT_LINE, "width": 1.5, "dash": "dash"},
+                    "layer": "below",
+                }
+            )
+        else:
+            half = dt.timedelta(hours=12)
+            fig.shapes.append(
+                {
+                    "type": "rect",
+                    "xref": "x",
+                    "yref": "paper",
+                    "x0": at - half,
+                    "x1": dt.datetime.combine(last, dt.time()) + half,
+                    "y0": 0,
+                    "y1": 1,
+                    "fillcolor": EVENT_FILL,
+                    "line": {"width": 0},
+                    "layer": "below",
+                }
+            )
+        if not labels:
+            continue
+        days = format_date(event.first) + (f" – {format_date(event.last)}" if event.end is not None else "")
+        hover = f"<b>{plain(event.label)}</b><br>{days}"
+        if event.description:
+            hover += "<br>" + "<br>".join(plain(line) for line in textwrap.wrap(event.description, 60))
+        fig.annotations.append(
+            {
+                "text": plain(event.label),
+                "x": at,
+                "xref": "x",
+                "y": 1,
+                "yref": "paper",
+                "xanchor": "left",
+                "yanchor": "top",
+                "xshift": 3,
+                "yshift": -2 - 16 * (index % 3),  # neighbouring events' labels on different rows
+                "showarrow": False,
+                "font": {"size": 11, "color": EVENT_LINE},
+                "bgcolor": "rgba(255, 255, 255, 0.8)",
+                "hovertext": hover,
+                "name": "event",
+            }
+        )
+    return drawn
+
+
 @dataclass(frozen=True)
 class TargetPath:
     """Where a KR should be over its period: baseline at the start, milestones, target at the end."""
@@ -465,10 +543,12 @@ def metric_timeseries(
     height: int = 440,
     min_sample: int = DEFAULT_MIN_SAMPLE,
     noun: tuple[str, str | None] = ("users", None),
+    annotations: Sequence[Annotation] = (),
 ) -> go.Figure:
     """One metric over time: the series (or one line per breakdown value), its comparison period
     (dashed grey, aligned on the main periods), the KR target path and milestones, a forecast band,
-    and the periods holding days whose data failed a check (`quality_marks`, at the chart's grain).
+    the periods holding days whose data failed a check (`quality_marks`, at the chart's grain) and
+    the dated events that concern the metric (`annotations`, see `mark_annotations`).
     A rate's points (`frame` with numerator and denominator) hover with their n, and those out of
     fewer than `min_sample` are drawn as hollow grey markers (`is_uncertain`); `noun` is
     `format.sample_noun`'s answer for the metric."""
@@ -566,6 +646,7 @@ def metric_timeseries(
     if forecast is not None:
         _add_band(fig, forecast, PRIMARY)
     _mark_quality(fig, quality_marks, start, end, GRAIN_DAYS.get(grain, 1.0))
+    mark_annotations(fig, annotations, start, end)
     return fig.build()
 
 
@@ -621,9 +702,11 @@ def kr_chart(
     quality_marks: Sequence[Shading] = (),
     as_of: dt.date | None = None,
     compact: bool = False,
+    annotations: Sequence[Annotation] = (),
 ) -> go.Figure:
     """A key result over its period: its reading so far, the target path through the milestones,
-    and the forecast band to the period's end. `compact` is the sparkline of a KR tile."""
+    the forecast band to the period's end, and the dated events of its metric (`annotations`;
+    unlabelled on the sparkline). `compact` is the sparkline of a KR tile."""
     color = status_color(status)
     fig = _Figure("" if compact else title, unit, height=170 if compact else 420)
     if history is not None and history.height:
@@ -640,6 +723,7 @@ def kr_chart(
     if forecast is not None:
         _add_band(fig, forecast, color, show_legend=not compact)
     _mark_quality(fig, quality_marks, target.start, target.end, 1.0)
+    mark_annotations(fig, annotations, target.start, target.end, labels=not compact)
     if as_of is not None and target.start <= as_of <= target.end and not compact:
         moment = dt.datetime.combine(as_of, dt.time())
         fig.shapes.append(
@@ -730,6 +814,7 @@ def kr_figure(
         quality_marks=quality_marks,
         as_of=as_of,
         compact=compact,
+        annotations=project.annotations_for(kr.metric),
     )
 
 

@@ -151,6 +151,19 @@ def format_delta(current: float | None, previous: float | None, unit: str | None
     return f"{change:+.1f}{suffix}"
 
 
+def format_difference(value: float | None, unit: str | None) -> str:
+    """A signed difference of two values in their unit: '+6.5', '-769 ms', '+2.0 pp' for rates
+    (percentage points); never '-0'."""
+    if not finite(value):
+        return EMPTY
+    assert value is not None
+    if unit_kind(unit) == "percent":
+        return unsigned_zero(f"{value * 100:+.1f} pp")
+    text = format_value(abs(value), unit)
+    sign = "-" if value < 0 else "+"
+    return f"{sign}{text}" if any(c in "123456789" for c in text) else text
+
+
 def format_progress(progress: float | None) -> str:
     """A share of the way to a target, as a whole percent: 0.5 -> '50%'."""
     return EMPTY if not finite(progress) else unsigned_zero(f"{float(progress or 0) * 100:.0f}%")

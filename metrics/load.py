@@ -8,6 +8,8 @@ that runs the validation layers and the pruning.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import os
 import re
 from collections.abc import Mapping
@@ -28,9 +30,9 @@ from metrics.definitions.alerts import (
     Destination,
     Rule,
 )
-from metrics.definitions.models import METRIC_MODELS, MetricDef, Objective, ProjectConfig
+from metrics.definitions.models import METRIC_MODELS, Annotation, MetricDef, Objective, ProjectConfig
 from metrics.definitions.problems import ConfigError, Problem, Subject, did_you_mean
-from metrics.definitions.project import Project
+from metrics.definitions.project import Collector, Project
 from metrics.definitions.yaml_files import Reader, fields, plain, salvage_settings, top_section
 from metrics.validation import check_data as data_layer
 from metrics.validation import check_references, prune
@@ -161,10 +163,11 @@ def load_project(
             reader.broken.add(Subject.okr(str(index)))
 
     # alerts.yaml is read apart, so editing an alert leaves the definitions' fingerprint alone
-    alerts_reader = Reader(root, environ)
+    alerts_reader = Reader(root, environ, files)
     alerts = _load_alerts(alerts_reader)
     reader.problems += alerts_reader.problems
     reader.broken |= {s for s in alerts_reader.broken if s != Subject.file("alerts.yaml")}
+    annotations = _read_annotations(reader)
 
     project = Project(
         root=root,
@@ -172,6 +175,7 @@ def load_project(
         sources=sources,
         metrics=metrics,
         okrs=tuple(okrs),
+        annotations=annotations,
         problems=tuple(reader.problems),
         skipped=invalid,
         broken=frozenset({*reader.broken, *(Subject.metric(m) for m in invalid)}),
@@ -180,6 +184,8 @@ def load_project(
         alerts=alerts,
     )
     problems = list(reader.problems)
+    project, problems_of_days = resolve_annotation_days(project)
+    problems += problems_of_days
     problems += check_references(project)
     if check_data:
         problems += data_layer(project, check_values=check_values)
@@ -195,7 +201,7 @@ def _load_alerts(reader: Reader) -> AlertsConfig | None:
     is checked apart, so one mistake leaves out only its own definition; a `url` or `password`
     written in the file itself (not as `${VAR}`) is an error: they are credentials."""
     file = ALERTS_FILE
-    if not (reader.root / file).exists():
+    if not reader.exists(file):
         return None
     tree = reader.read(file)
     if tree is None:
@@ -283,12 +289,94 @@ def _alert_id(reader: Reader, section: str, name: Any) -> bool:
     return False
 
 
+# --- annotations.yaml (optional) ------------------------------------------------------------------
+
+
+def _read_annotations(reader: Reader) -> dict[str, Annotation]:
+    """Each valid annotation of annotations.yaml by id; the file is optional."""
+    out: dict[str, Annotation] = {}
+    file = "annotations.yaml"
+    section = top_section(reader, file, reader.read(file), "annotations", CommentedMap)
+    for name, raw in (section or {}).items():
+        if not isinstance(name, str) or not _ID.match(name):
+            reader.add(
+                file,
+                ("annotations", name),
+                f"{name!r} is not a valid annotation id",
+                "ids are lower snake_case: start with a letter, then letters, digits or _",
+            )
+            continue
+        if not isinstance(raw, CommentedMap):
+            reader.add(
+                file,
+                ("annotations", name),
+                f"annotation {name!r} must be a mapping with `label:` and `date:`",
+            )
+            continue
+        if Subject.annotation(name) in reader.broken:
+            continue  # its problem is reported (a duplicate key...)
+        try:
+            out[name] = Annotation.model_validate(plain(raw))
+        except ValidationError as exc:
+            reader.schema_errors(file, ("annotations", name), exc, fields(Annotation))
+    return out
+
+
+def resolve_annotation_days(project: Project) -> tuple[Project, list[Problem]]:
+    """Turn `data_start+Nd` into dates (the first day of the data of every source, in the project's
+    time zone, read once and only when an annotation needs it), and leave out the annotations whose
+    end is before their date or whose day cannot be resolved, each with a located problem."""
+    out = Collector(project)
+    data_start: dt.date | None = None
+    why: str | None = None
+    if any(a.relative for a in project.annotations.values()):
+        data_start, why = _data_start(project)
+    kept: dict[str, Annotation] = {}
+    for name, annotation in project.annotations.items():
+        where = ("annotations", name)
+        if annotation.relative:
+            if data_start is None:
+                field = "date" if isinstance(annotation.date, str) else "end"
+                out.at(
+                    "annotations.yaml",
+                    (*where, field),
+                    f"annotation {name!r} counts its days from data_start, which is unknown: {why}",
+                    "write the date as YYYY-MM-DD",
+                )
+                continue
+            annotation = annotation.resolved(data_start)
+        if annotation.last < annotation.first:
+            out.at(
+                "annotations.yaml",
+                (*where, "end"),
+                f"annotation {name!r} ends ({annotation.last}) before its date ({annotation.first})",
+                "`end:` is the last day of the event, on or after `date:`",
+            )
+            continue
+        kept[name] = annotation
+    return dataclasses.replace(project, annotations=kept), out.problems
+
+
+def _data_start(project: Project) -> tuple[dt.date | None, str | None]:
+    """The first local day of the data of all the project's metrics, or why it cannot be read."""
+    from metrics.engine import Engine
+
+    readable = [m for m in project.metrics if project.source_of(m) <= set(project.sources)]
+    if not readable:
+        return None, "the project has no valid metric whose data could be read"
+    try:
+        return Engine(project).data_range(readable)[0], None
+    except Exception as exc:  # an unreadable source: its own problem is reported
+        return None, str(exc) or type(exc).__name__
+
+
 def project_from_dicts(
     *,
     sources: Mapping[str, Any],
     metrics: Mapping[str, Any],
     settings: Mapping[str, Any] | None = None,
     okrs: list[Any] | None = None,
+    annotations: Mapping[str, Any] | None = None,
     root: Path | str = ".",
 ) -> Project:
     """Build a valid project in code (tests, notebooks). Raises ConfigError on any problem."""
@@ -301,10 +389,12 @@ def project_from_dicts(
             sources={k: adapter_s.validate_python(v) for k, v in sources.items()},
             metrics={k: adapter_m.validate_python(v) for k, v in metrics.items()},
             okrs=tuple(Objective.model_validate(o) for o in okrs or []),
+            annotations={k: Annotation.model_validate(v) for k, v in (annotations or {}).items()},
         )
     except ValidationError as exc:
         raise ConfigError([Problem(str(exc))]) from exc
-    problems = check_references(project)
+    project, problems = resolve_annotation_days(project)
+    problems += check_references(project)
     if problems:
         raise ConfigError(problems)
     return project

@@ -64,6 +64,7 @@ def check_references(project: Project) -> list[Problem]:
                 did_you_mean(metric_id, project.settings.review.pinned_metrics),
                 value=False,
             )
+    _check_annotations(out)
     out.problems.extend(validate_checks(project))
     _check_alerts(out)
     return out.problems
@@ -108,6 +109,22 @@ def _check_alerts(out: Collector) -> None:
                         or ("define it under `destinations:`" if word == "destination" else None),
                         subject=subject,
                     )
+
+
+def _check_annotations(out: Collector) -> None:
+    """An annotation may name only metrics the project defines."""
+    project = out.project
+    if Subject.file("metrics.yaml") in project.broken:
+        return
+    for name, annotation in project.annotations.items():
+        for index, metric_id in enumerate(annotation.metrics or []):
+            if metric_id not in project.metrics and metric_id not in project.skipped:
+                out.at(
+                    "annotations.yaml",
+                    ("annotations", name, "metrics", index),
+                    f"annotation {name!r} names unknown metric {metric_id!r}",
+                    did_you_mean(metric_id, list(project.metrics)) or "name a metric of metrics.yaml",
+                )
 
 
 def _check_metric(out: Collector, metric_id: str, metric: MetricDef) -> None:

@@ -99,6 +99,7 @@ MODELS = [
     *mm.METRIC_MODELS,
     mm.Objective,
     mm.KeyResult,
+    mm.Annotation,
     cm.FileSource,
     cm.SqlSource,
     cm.ColumnRoles,

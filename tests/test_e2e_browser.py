@@ -211,3 +211,21 @@ def test_shared_url_reproduces_the_view_on_every_page(
     assert "Parts of this link were ignored" in warning and "not a real date" in warning
     _shot(page, "07_hostile_link")
     context.close()
+
+
+def test_a_chart_shows_the_launch_annotated_in_its_range(server: dict[str, Any], browser: Any) -> None:
+    """The demo's performance release (annotations.yaml) on the p90 page-load chart: its dashed line
+    and its label drawn in the plot, and the explorer's launch-impact panel under it."""
+    release = server["summary"].launches["performance_release"]
+    start, end = release - dt.timedelta(days=60), release + dt.timedelta(days=20)
+    page = browser.new_context(viewport=VIEWPORT).new_page()
+    page.goto(f"{server['base']}/explorer?metric=p90_page_load&start={start}&end={end}&grain=day")
+    _settle(page, "Metric explorer", charts=1, marker="effect on the mean daily value")
+    chart = page.locator(".js-plotly-plot").first
+    labels = chart.locator(".annotation-text").all_text_contents()
+    assert "Performance release" in labels and "AI summary launch" in labels, labels
+    assert chart.locator(".shapelayer path").count() >= 2  # the two events' lines
+    text = _main_text(page)
+    assert "Launch impact" in text and "observational estimate, not an experiment" in text
+    _shot(page, "08_annotation_and_impact")
+    page.context.close()

@@ -19,8 +19,8 @@ from tests.conftest import DEMO_END, ROOT
 SHIPPED = sorted(p.name for p in (ROOT / "config").glob("*.yaml"))
 
 
-def test_the_demo_project_ships_all_four_files() -> None:
-    assert SHIPPED == ["metrics.yaml", "okrs.yaml", "project.yaml", "sources.yaml"]
+def test_the_demo_project_ships_all_five_files() -> None:
+    assert SHIPPED == ["annotations.yaml", "metrics.yaml", "okrs.yaml", "project.yaml", "sources.yaml"]
 
 
 @pytest.mark.parametrize("name", SHIPPED)

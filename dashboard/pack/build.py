@@ -40,7 +40,7 @@ import polars as pl
 from dashboard import derived, figures
 from dashboard.format import kr_title, metric_unit, sample_noun
 from dashboard.pack.folder import check_out, staged
-from dashboard.pack.html import render_html, render_summary
+from dashboard.pack.html import Events, render_html, render_summary
 from dashboard.pack.images import Image, ImageRenderer, Renderer, RenderStats, render_pngs
 from dashboard.pack.model import SCALE, PackError, PackItem, Plan, Quality, Stamp
 from dashboard.state import ViewState, share_url
@@ -389,6 +389,7 @@ class _Builder:
             quality_marks=self.facts.shading(sources, result.start, result.end),
             min_sample=self.project.settings.min_sample,
             noun=sample_noun(self.project, metric_id),
+            annotations=self.project.annotations_for(metric_id),
         )
         view = self.view(
             page="explorer",
@@ -547,6 +548,18 @@ def write_pack(
     )
 
 
+def pack_events(project: Project, plan: Plan) -> Events:
+    """The annotations with a day in the pack's period: the days its charts cover (every objective's
+    period, and the last PINNED_DAYS to the as-of when metrics are pinned; the as-of at least)."""
+    as_of = plan.stamp.as_of
+    starts = [o.start for o in plan.scorecard.objectives]
+    if any(item.kind == "metric" for item in plan.items):
+        starts.append(as_of - dt.timedelta(days=PINNED_DAYS - 1))
+    ends = [o.end for o in plan.scorecard.objectives]
+    start, end = min([as_of, *starts]), max([as_of, *ends])
+    return Events(start, end, project.annotations_between(start, end))
+
+
 def _write_into(
     stage: Path, plan: Plan, project: Project, *, browser: str | None, renderer: ImageRenderer | None
 ) -> tuple[RenderStats, dict[str, float], dict[str, str]]:
@@ -574,7 +587,9 @@ def _write_into(
     timings = {**plan.timings, "images": render.seconds}
 
     tick = time.perf_counter()
-    summary_md = render_summary(project, plan.scorecard, plan.items, plan.stamp)
+    summary_md = render_summary(
+        project, plan.scorecard, plan.items, plan.stamp, events=pack_events(project, plan)
+    )
     pages = {
         "index.html": render_html(project, plan.scorecard, plan.items, plan.stamp),
         "summary.md": summary_md,

@@ -6,8 +6,9 @@ Both are rendered from the pack's values (`model`) and the typed scorecard (`met
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import plotly.io as pio
@@ -29,7 +30,7 @@ from dashboard.pack.model import Kind, PackItem, Stamp
 from metrics.definitions.project import Project
 
 if TYPE_CHECKING:
-    from metrics.definitions.models import KeyResult, Objective
+    from metrics.definitions.models import Annotation, KeyResult, Objective
     from metrics.okrs import KeyResultScore, ObjectiveScore, Scorecard
 
 WARN = "⚠"
@@ -110,8 +111,41 @@ def _rows(project: Project, card: Scorecard, items: Sequence[PackItem]) -> list[
     return rows
 
 
-def render_summary(project: Project, card: Scorecard, items: Sequence[PackItem], stamp: Stamp) -> str:
-    """summary.md: a heading, the stamp, and one table of objectives and key results."""
+@dataclass(frozen=True)
+class Events:
+    """The annotations (annotations.yaml) with a day in the pack's period, by id."""
+
+    start: dt.date
+    end: dt.date
+    annotations: Mapping[str, Annotation] = field(default_factory=dict)
+
+
+def _events(project: Project, events: Events | None) -> list[str]:
+    """summary.md's list of the annotations in the pack's period (none: nothing)."""
+    if events is None or not events.annotations:
+        return []
+    lines = ["", f"Annotations ({format_range(events.start, events.end)}):", ""]
+    for annotation in events.annotations.values():
+        days = format_date(annotation.first)
+        if annotation.end is not None:
+            days += f" – {format_date(annotation.last)}"
+        names = (
+            ", ".join(project.label(m) for m in annotation.metrics) if annotation.metrics else "all metrics"
+        )
+        lines.append(f"- {days}: {_cell(annotation.label)} ({_cell(names)})")
+    return lines
+
+
+def render_summary(
+    project: Project,
+    card: Scorecard,
+    items: Sequence[PackItem],
+    stamp: Stamp,
+    *,
+    events: Events | None = None,
+) -> str:
+    """summary.md: a heading, the stamp, one table of objectives and key results, and the
+    annotations of the pack's period (`events`)."""
     lines = [
         f"# {_cell(project.settings.name)}: OKR review as of {format_date(stamp.as_of)}",
         "",
@@ -157,6 +191,7 @@ def render_summary(project: Project, card: Scorecard, items: Sequence[PackItem],
     if checks:
         lines += ["", f"{WARN} Data checks that did not pass, on the data behind the marked rows:", ""]
         lines += [f"- {_cell(reason)}" for reason in checks]
+    lines += _events(project, events)
     return "\n".join(lines) + "\n"
 
 

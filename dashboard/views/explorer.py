@@ -21,7 +21,7 @@ from dashboard.format import (
     status_words,
     table_format,
 )
-from dashboard.views import common
+from dashboard.views import common, impact_panel
 from dashboard.views.common import Ctx, md
 from dashboard.views.okrs import index_scores, kr_figure, kr_flag
 from metrics.definitions.models import RATE_TYPES, SUMMED_TYPES
@@ -260,6 +260,7 @@ def render(ctx: Ctx) -> None:
         quality_marks=marks,
         min_sample=ctx.project.settings.min_sample,
         noun=sample_noun(ctx.project, metric_id),
+        annotations=ctx.project.annotations_for(metric_id),
     )
     common.plot(fig, ctx, metric_id, view.grain, by, result.start, result.end, key="explorer_chart")
     for mark in marks:
@@ -270,6 +271,9 @@ def render(ctx: Ctx) -> None:
             f"({', '.join(format_date(d) for d in mark.periods[:4])}{' …' if len(mark.periods) > 4 else ''}): "
             f"{md(', '.join(mark.checks))}."
         )
+
+    if by is None:
+        impact_panel.render(ctx, metric_id, result.start, result.end)
 
     for objective, kr in links:
         score = scored.get((objective.id, kr.id))

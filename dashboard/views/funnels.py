@@ -80,6 +80,7 @@ def render(ctx: Ctx) -> None:
         quality_marks=common.quality_shading(ctx, funnel_id, ctx.view.grain, result.start, result.end),
         height=360,
         min_sample=ctx.project.settings.min_sample,
+        annotations=ctx.project.annotations_for(funnel_id),
     )
     common.plot(
         trend, ctx, funnel_id, "conversion", ctx.view.grain, by, result.start, result.end, key="funnel_trend"

@@ -501,3 +501,94 @@ class OkrsFile(StrictModel):
 def quarter_of(value: str) -> tuple[int, int] | None:
     match = _QUARTER.match(value)
     return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+# --- annotations.yaml: dated events drawn on the charts ------------------------------------------
+
+# A day written relative to the first day of the project's data: `data_start+319d`. For a project
+# whose data rolls forward (the bundled demo's year ends today); a real project writes the date.
+_RELATIVE_DAY = re.compile(r"^data_start\+(\d{1,5})d$")
+
+
+def relative_day(value: str) -> int | None:
+    """The N of `data_start+Nd`, or None for any other text."""
+    match = _RELATIVE_DAY.match(value)
+    return int(match.group(1)) if match else None
+
+
+AnnotationDay = Annotated[
+    dt.date | str,
+    Field(
+        description="YYYY-MM-DD (a day in the project's time zone), or data_start+Nd: N days after the "
+        "first day of the project's data (for data that rolls forward, like the demo's)."
+    ),
+]
+
+
+class Annotation(StrictModel):
+    """One dated event (a launch, a release, an incident, a campaign): drawn on the charts of the
+    metrics it names (default: every metric) and listed in review packs."""
+
+    label: str = Field(min_length=1, description="What happened, as the charts show it.")
+    date: AnnotationDay
+    end: AnnotationDay | None = Field(
+        default=None, description="The last day of an event that lasts (a campaign, an incident); inclusive."
+    )
+    metrics: list[MetricId] | None = Field(
+        default=None, min_length=1, description="The metrics it concerns; default: every metric."
+    )
+    description: str = ""
+
+    @field_validator("date", "end")
+    @classmethod
+    def _day(cls, value: dt.date | str | None) -> dt.date | str | None:
+        if value is None or isinstance(value, dt.date):
+            return value
+        if relative_day(value) is not None:
+            return value
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a real date; write it as YYYY-MM-DD (or data_start+Nd)"
+            ) from None
+
+    @property
+    def first(self) -> dt.date:
+        """Its first day (a loaded project's annotations have their days resolved)."""
+        assert isinstance(self.date, dt.date), "resolve data_start+Nd before reading the day"
+        return self.date
+
+    @property
+    def last(self) -> dt.date:
+        """Its last day: `end`, or its only day."""
+        if self.end is None:
+            return self.first
+        assert isinstance(self.end, dt.date), "resolve data_start+Nd before reading the day"
+        return self.end
+
+    def applies_to(self, metric_id: str) -> bool:
+        """Whether it concerns this metric: it names it, or names no metric (then every one)."""
+        return self.metrics is None or metric_id in self.metrics
+
+    def overlaps(self, start: dt.date, end: dt.date) -> bool:
+        """Whether any of its days lies in start .. end (both included)."""
+        return self.first <= end and self.last >= start
+
+    def resolved(self, data_start: dt.date) -> Annotation:
+        """The same annotation with `data_start+Nd` days turned into dates."""
+
+        def day(value: dt.date | str | None) -> dt.date | str | None:
+            if isinstance(value, str) and (offset := relative_day(value)) is not None:
+                return data_start + dt.timedelta(days=offset)
+            return value
+
+        return self.model_copy(update={"date": day(self.date), "end": day(self.end)})
+
+    @property
+    def relative(self) -> bool:
+        return isinstance(self.date, str) or isinstance(self.end, str)
+
+
+class AnnotationsFile(StrictModel):
+    annotations: dict[MetricId, Annotation]

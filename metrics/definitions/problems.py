@@ -16,7 +16,16 @@ from connectors.secrets import mask_secrets
 
 Severity = Literal["error", "warning"]
 SubjectKind = Literal[
-    "file", "source", "metric", "okr", "kr", "dimension", "check", "alert_rule", "alert_destination"
+    "file",
+    "source",
+    "metric",
+    "okr",
+    "kr",
+    "dimension",
+    "check",
+    "alert_rule",
+    "alert_destination",
+    "annotation",
 ]
 
 
@@ -75,6 +84,10 @@ class Subject:
     @classmethod
     def alert_destination(cls, destination: str) -> Subject:
         return cls("alert_destination", destination)
+
+    @classmethod
+    def annotation(cls, name: str) -> Subject:
+        return cls("annotation", name)
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.name}" + (f":{self.part}" if self.part is not None else "")

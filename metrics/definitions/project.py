@@ -15,6 +15,7 @@ from connectors.models import SourceConfig
 from metrics.definitions.alerts import AlertsConfig
 from metrics.definitions.models import (
     LAST_DAY_TYPES,
+    Annotation,
     MetricDef,
     Objective,
     ProjectConfig,
@@ -24,7 +25,7 @@ from metrics.definitions.models import (
 from metrics.definitions.positions import locate, value_location
 from metrics.definitions.problems import ConfigError, Location, Problem, Severity, Subject
 
-FILES = ("project.yaml", "sources.yaml", "metrics.yaml", "okrs.yaml", "alerts.yaml")
+FILES = ("project.yaml", "sources.yaml", "metrics.yaml", "okrs.yaml", "alerts.yaml", "annotations.yaml")
 REQUIRED_FILES = ("sources.yaml", "metrics.yaml")
 
 
@@ -46,6 +47,8 @@ class Project:
     trees: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     # alerts.yaml (docs/alerts.md): its valid rules and destinations; None when there is no such file
     alerts: AlertsConfig | None = None
+    # annotations.yaml: dated events by id, their days resolved (`Annotation.first` / `last`)
+    annotations: Mapping[str, Annotation] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -114,6 +117,23 @@ class Project:
         if not spans:
             return None
         return min(s[0] for s in spans), max(s[1] for s in spans)
+
+    # --- annotations ---------------------------------------------------------------------------
+
+    def annotations_for(self, metric_id: str) -> tuple[Annotation, ...]:
+        """The annotations a chart of this metric draws (those naming it or naming no metric),
+        oldest first: the one rule on which events concern a metric."""
+        return tuple(
+            sorted(
+                (a for a in self.annotations.values() if a.applies_to(metric_id)),
+                key=lambda a: (a.first, a.label),
+            )
+        )
+
+    def annotations_between(self, start: dt.date, end: dt.date) -> dict[str, Annotation]:
+        """Annotation id -> annotation, for those with a day in start .. end, oldest first."""
+        found = [(k, a) for k, a in self.annotations.items() if a.overlaps(start, end)]
+        return dict(sorted(found, key=lambda item: (item[1].first, item[1].label)))
 
 
 class Collector:

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from connectors.models import SourcesFile
 from metrics.definitions.alerts import AlertsFile
-from metrics.definitions.models import MetricsFile, OkrsFile, ProjectConfig
+from metrics.definitions.models import AnnotationsFile, MetricsFile, OkrsFile, ProjectConfig
 
 MODELS: dict[str, type[BaseModel]] = {
     "project": ProjectConfig,
@@ -16,6 +16,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "metrics": MetricsFile,
     "okrs": OkrsFile,
     "alerts": AlertsFile,
+    "annotations": AnnotationsFile,
 }
 
 

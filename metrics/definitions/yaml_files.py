@@ -133,6 +133,8 @@ def _item_of(file: str, path: tuple[Any, ...]) -> Subject:
             return Subject.alert_rule(str(path[1]))
         if file == "alerts.yaml" and path[0] == "destinations":
             return Subject.alert_destination(str(path[1]))
+        if file == "annotations.yaml":
+            return Subject.annotation(str(path[1]))
     return Subject.file(file)
 
 
@@ -183,7 +185,7 @@ class Reader:
         if subject is not None:
             self.broken.add(subject)
 
-    def _exists(self, file: str) -> bool:
+    def exists(self, file: str) -> bool:
         return file in self.files if self.files is not None else (self.root / file).exists()
 
     def _bytes(self, file: str) -> bytes:
@@ -194,7 +196,7 @@ class Reader:
             return stream.read(MAX_FILE_BYTES + 1)
 
     def read(self, file: str) -> Any:
-        if not self._exists(file):
+        if not self.exists(file):
             self.broken.add(Subject.file(file))
             if file in REQUIRED_FILES:
                 self.problems.append(
@@ -338,7 +340,7 @@ class Reader:
         errors = exc.errors()
         # A misspelt required key shows up twice (unknown key + missing field): report the typo only.
         suggested = {
-            (tuple(part for part in e["loc"][:-1] if not _is_member_tag(part)), m[0])
+            (_without_member_tags(e["loc"][:-1]), m[0])
             for e in errors
             if e["type"] == "extra_forbidden"
             and (m := difflib.get_close_matches(str(e["loc"][-1]), sorted(allowed), n=1, cutoff=0.6))
@@ -432,7 +434,7 @@ def _merge_union_errors(errors: list[Any]) -> list[Any]:
     """
     groups: dict[tuple[Any, ...], list[Any]] = {}
     for error in errors:
-        loc = tuple(part for part in error["loc"] if not _is_member_tag(part))
+        loc = _without_member_tags(error["loc"])
         groups.setdefault(loc, []).append(error)
     deeper = {loc[:i] for loc in groups for i in range(len(loc))}
     merged: list[Any] = []
@@ -460,6 +462,12 @@ def _merge_union_errors(errors: list[Any]) -> list[Any]:
             }
         )
     return merged
+
+
+def _without_member_tags(loc: Any) -> tuple[Any, ...]:
+    """An error's place without union member tags; the first part is always a field (a field may be
+    called `date`, as an annotation's is)."""
+    return tuple(part for index, part in enumerate(loc) if index == 0 or not _is_member_tag(part))
 
 
 def _is_member_tag(part: Any) -> bool:
