@@ -6,7 +6,7 @@ Both are rendered from the pack's values (`model`) and the typed scorecard (`met
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -110,8 +110,15 @@ def _rows(project: Project, card: Scorecard, items: Sequence[PackItem]) -> list[
     return rows
 
 
-def render_summary(project: Project, card: Scorecard, items: Sequence[PackItem], stamp: Stamp) -> str:
-    """summary.md: a heading, the stamp, and one table of objectives and key results."""
+def render_summary(
+    project: Project,
+    card: Scorecard,
+    items: Sequence[PackItem],
+    stamp: Stamp,
+    movers: Mapping[tuple[str, str], tuple[str, ...]] | None = None,
+) -> str:
+    """summary.md: a heading, the stamp, one table of objectives and key results, and what moved
+    each key result (`movers`: `Plan.movers`)."""
     lines = [
         f"# {_cell(project.settings.name)}: OKR review as of {format_date(stamp.as_of)}",
         "",
@@ -141,6 +148,7 @@ def render_summary(project: Project, card: Scorecard, items: Sequence[PackItem],
         lines += ["", LEGEND]
     else:
         lines.append("No objectives are defined (okrs.yaml).")
+    lines += _what_moved(project, card, movers or {})
     pinned = [i for i in items if i.kind == "metric"]
     if pinned:
         lines += ["", "Pinned metrics:", ""]
@@ -158,6 +166,31 @@ def render_summary(project: Project, card: Scorecard, items: Sequence[PackItem],
         lines += ["", f"{WARN} Data checks that did not pass, on the data behind the marked rows:", ""]
         lines += [f"- {_cell(reason)}" for reason in checks]
     return "\n".join(lines) + "\n"
+
+
+def _what_moved(
+    project: Project, card: Scorecard, movers: Mapping[tuple[str, str], tuple[str, ...]]
+) -> list[str]:
+    """Each key result's top three movers (its reading against the span of the same length just
+    before it), under its title."""
+    definitions = {(o.id, kr.id): kr for o in project.okrs for kr in o.key_results}
+    lines: list[str] = []
+    for objective in card.objectives:
+        for kr in objective.key_results:
+            said = movers.get((objective.id, kr.id))
+            kr_def = definitions.get((objective.id, kr.id))
+            if not said or kr_def is None:
+                continue
+            lines.append(f"- {_cell(kr_title(project, kr_def))}: {_cell(said[0])}")
+            lines += [f"  - {_cell(line)}" for line in said[1:]]
+    if not lines:
+        return []
+    intro = (
+        "What moved (each key result's current reading against the span of the same length just before "
+        "it; its top three segments by how far their part departs from their share; mix: the segment's "
+        "share moved, rate: its rate moved; n: what the rate is out of):"
+    )
+    return ["", intro, "", *lines]
 
 
 LEGEND = (

@@ -21,7 +21,7 @@ from dashboard.format import (
     status_words,
     table_format,
 )
-from dashboard.views import common
+from dashboard.views import common, what_moved
 from dashboard.views.common import Ctx, md
 from dashboard.views.okrs import index_scores, kr_figure, kr_flag
 from metrics.definitions.models import RATE_TYPES, SUMMED_TYPES
@@ -270,6 +270,8 @@ def render(ctx: Ctx) -> None:
             f"({', '.join(format_date(d) for d in mark.periods[:4])}{' …' if len(mark.periods) > 4 else ''}): "
             f"{md(', '.join(mark.checks))}."
         )
+
+    what_moved.explorer_panel(ctx, metric_id, result.start, result.end)
 
     for objective, kr in links:
         score = scored.get((objective.id, kr.id))
