@@ -272,7 +272,7 @@ class Drivers:
         lines += ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
         if limit is not None and len(self.segments) > limit:
             lines.append(f"... {len(self.segments) - limit} more segments (--format json lists all)")
-        if self.overlaps:
+        if any(o.current is not None or o.previous is not None for o in self.overlaps):
             lines.append("")
             lines.append(
                 f"{OVERLAP_WORDS[self.method]}, by dimension (contributions minus this = the change):"
@@ -425,28 +425,37 @@ def drivers(
             f"{metric_id!r} needs {lag} days after a cohort to read it, and the data ends on {last_day}: "
             f"end the span on {last_day - dt.timedelta(days=lag)} or earlier"
         )
-    if prev_start < first_day:
+    # A comparison that begins before the metric's data is blank, not 0 (as the explorer's compared
+    # periods, `dashboard.derived.blank_before_data`): nothing is split.
+    comparable = prev_start >= first_day
+    if not comparable:
         notes.append(
-            f"the previous span starts on {prev_start}, before the data's first day {first_day}: "
-            "its values count only the days with data"
+            f"no comparison: the previous span starts on {prev_start}, before the data's first day "
+            f"{first_day}; choose a later span"
         )
     if end > last_day:
         notes.append(f"the data ends on {last_day}, before the span's end {end}")
 
     reader, extra = _engine_for(engine, metric)
     current_total = _read(reader, metric_id, extra, start, end, observe, None).get(None, Reading(None))
-    previous_total = _read(reader, metric_id, extra, prev_start, prev_end, prev_observe, None).get(
-        None, Reading(None)
-    )
+    previous_total = Reading(None)
+    if comparable:
+        previous_total = _read(reader, metric_id, extra, prev_start, prev_end, prev_observe, None).get(
+            None, Reading(None)
+        )
     segments: list[Segment] = []
     overlaps: list[Overlap] = []
     for dim in dims:
         now = _read(reader, metric_id, extra, start, end, observe, dim)
+        if not comparable:
+            segments += [Segment(dim, k, r, Reading(None), None) for k, r in now.items()]
+            overlaps.append(Overlap(dim, None, None))
+            continue
         before = _read(reader, metric_id, extra, prev_start, prev_end, prev_observe, dim)
         found, overlap = split(method, now, before, current_total, previous_total, dim)
         segments += found
         overlaps.append(overlap)
-    if current_total.value is None or previous_total.value is None:
+    if comparable and (current_total.value is None or previous_total.value is None):
         which = "current" if current_total.value is None else "previous"
         notes.append(f"{metric_id!r} has no value over the {which} span, so there is no change to split")
     if method == "distinct" and any(o.current or o.previous for o in overlaps):
@@ -507,6 +516,9 @@ def split(
     """One dimension's segments with their contributions, and its overlap line (module docstring)."""
     keys = sorted(set(now) | set(before), key=lambda k: (k is None, k or ""))
     empty = Reading(None)
+    if total_now.value is None or total_before.value is None:  # no change to split
+        segments = [Segment(dimension, k, now.get(k, empty), before.get(k, empty), None) for k in keys]
+        return segments, Overlap(dimension, None, None)
     if method in ("additive", "distinct"):
         sums = (
             sum((now.get(k, empty).value or 0.0) for k in keys),

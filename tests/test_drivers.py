@@ -210,6 +210,19 @@ def test_a_segment_that_appears_is_all_mix() -> None:
     assert math.fsum(s.contribution or 0.0 for s in segments) == pytest.approx(0.3 - 0.5)
 
 
+def test_a_comparison_before_the_data_is_blank_not_zero() -> None:
+    """As the explorer blanks compared periods before the data starts: no change, nothing split."""
+    engine = memory_engine(synthetic("platform", "ios"), METRICS)
+    result = drivers(engine, "rows", dt.date(2026, 3, 20), dt.date(2026, 4, 5))  # previous from Mar 3
+    assert result.previous.value is None and result.change is None
+    assert result.segments and all(
+        s.contribution is None and s.previous.value is None for s in result.segments
+    )
+    assert result.top(3) == ()
+    assert any(n.startswith("no comparison: the previous span starts on 2026-03-03") for n in result.notes)
+    assert result.to_json()["change"] is None
+
+
 # --- an injected change ranks first ------------------------------------------------------------------
 
 PLATFORMS = ("web", "ios", "android")
@@ -489,7 +502,7 @@ def test_summary_md_lists_each_key_result_s_top_three_movers(small_demo: Path) -
             noun = sample_noun(project, kr.metric)[0]
             movers = [f"  - {markdown_cell(expected.mover_line(s, noun))}" for s in expected.top(3)]
             if expected.change is None:  # no reading to compare: why, instead of movers
-                assert movers == [] and lines[at + 1] == f"  - {markdown_cell(expected.notes[-1])}"
+                assert movers == [] and lines[at + 1] == f"  - {markdown_cell(expected.notes[0])}"
             else:
                 assert lines[at + 1 : at + 1 + len(movers)] == movers
                 assert len(movers) == 3  # every reading of the demo moved

@@ -510,7 +510,7 @@ def _movers(project: Project, engine: Engine, card: Scorecard) -> dict[tuple[str
                 movers = [result.mover_line(s, noun) for s in result.top(3)]
                 out[(objective.id, kr.id)] = (
                     result.headline(),
-                    *(movers or [*result.notes[-1:]] or ["no segment moved"]),
+                    *(movers or [*result.notes[:1]] or ["no segment moved"]),
                 )
     return out
 

@@ -66,7 +66,7 @@ def show(ctx: Ctx, result: Drivers, limit: int) -> None:
         "their share of it, across every dimension (docs/drivers.md)."
     )
     top = result.top(limit)
-    if not top:
+    if not top and result.change is not None:
         st.caption("No segment moved.")
     lines = []
     for segment in top:
