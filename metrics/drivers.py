@@ -155,6 +155,16 @@ class Drivers:
         """The biggest movers: the first `count` segments with a contribution other than 0."""
         return tuple(s for s in self.segments if s.contribution)[:count]
 
+    def overlaps_shown(self) -> tuple[Overlap, ...]:
+        """The overlap lines that are not 0 in some span (beyond float rounding)."""
+        values = [abs(v) for v in (self.current.value, self.previous.value) if v is not None]
+        tolerance = 1e-9 * max([*values, 1e-300])
+        return tuple(
+            o
+            for o in self.overlaps
+            if any(v is not None and abs(v) > tolerance for v in (o.current, o.previous))
+        )
+
     def overlap(self, dimension: str) -> Overlap | None:
         return next((o for o in self.overlaps if o.dimension == dimension), None)
 

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from dashboard.cli import main
 from metrics.drivers import Drivers, Reading, drivers, split
 from tests.engine_fixtures import Reference, Row, memory_engine, reference_rows
+from tests.sql_fixtures import DATABASES
 
 D0 = dt.date(2026, 3, 30)  # the synthetic data's first day
 PREVIOUS = (D0, D0 + dt.timedelta(days=13))
@@ -508,3 +509,36 @@ def test_summary_md_lists_each_key_result_s_top_three_movers(small_demo: Path) -
                 assert len(movers) == 3  # every reading of the demo moved
             checked += 1
     assert checked == sum(len(o.key_results) for o in plan.scorecard.objectives) > 0
+
+
+# --- the same split on a database -------------------------------------------------------------------
+
+SQL_METRICS = ("rows", "revenue", "users", "writers", "buy_rate", "d1", "funnel", "avg_amount", "p90_amount")
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_the_split_is_the_same_on_a_database(kind: str, tmp_path: Path) -> None:
+    """Everything comes from the engine, so a SQL source gives the same split as the file."""
+    from metrics.engine import Engine
+    from tests.sql_fixtures import loaded, sql_project
+
+    rows = synthetic("plan", "team")
+    files = memory_engine(rows, METRICS)
+    for table in loaded(kind, tmp_path, rows):
+        database = Engine(sql_project(table.url, METRICS, table=table.table))
+        assert database.project.sources["events"].dimensions == list(DIMS)
+        for metric_id in SQL_METRICS:
+            want = drivers(files, metric_id, *CURRENT).to_json()
+            got = drivers(database, metric_id, *CURRENT).to_json()
+            assert [(s["dimension"], s["value"]) for s in got["segments"]] == [
+                (s["dimension"], s["value"]) for s in want["segments"]
+            ], metric_id
+            for a, b in zip(got["segments"], want["segments"], strict=True):
+                for field in ("current", "previous", "contribution", "mix", "rate"):
+                    assert (a.get(field) is None) == (b.get(field) is None), (metric_id, field)
+                    if a.get(field) is not None:
+                        assert math.isclose(a[field], b[field], rel_tol=1e-9, abs_tol=1e-12), (
+                            metric_id,
+                            a,
+                            b,
+                        )

@@ -11,7 +11,7 @@ import streamlit as st
 
 from dashboard.cache import RESULT_TTL
 from dashboard.debug import error_text
-from dashboard.format import format_date, sample_noun
+from dashboard.format import format_date, format_value, sample_noun
 from dashboard.views.common import Ctx, md
 from metrics.drivers import OVERLAP_WORDS, Drivers, drivers, format_change, key_result_span
 
@@ -76,10 +76,17 @@ def show(ctx: Ctx, result: Drivers, limit: int) -> None:
         lines.append(f"- {line}")
     if lines:
         st.markdown("\n".join(lines))
-    overlaps = [o for o in result.overlaps if o.change]
-    if overlaps and result.method != "additive":
-        parts = ", ".join(f"{o.dimension} {format_change(o.change, unit)}" for o in overlaps)
-        st.caption(f"{md(OVERLAP_WORDS[result.method].capitalize())} (change): {md(parts)}.")
+    overlaps = result.overlaps_shown()
+    if overlaps:
+        parts = ", ".join(
+            f"{o.dimension} {format_value(o.previous, unit)} → {format_value(o.current, unit)} "
+            f"({format_change(o.change, unit)})"
+            for o in overlaps
+        )
+        st.caption(
+            f"{md(OVERLAP_WORDS[result.method].capitalize())}: {md(parts)}; the contributions minus "
+            "this change equal the change."
+        )
     for note in result.notes:
         st.caption(md(note))
     if ctx.review:
