@@ -498,6 +498,12 @@ def test_summary_md_lists_each_key_result_s_top_three_movers(small_demo: Path) -
         for kr in objective.key_results:
             expected = key_result_drivers(Engine(project), kr)
             assert expected is not None
+            # its current span is the key result's own reading, n included
+            assert (expected.current.value is None) == (kr.current is None), kr.id
+            if kr.current is not None:
+                assert math.isclose(expected.current.value or 0.0, kr.current, rel_tol=1e-9, abs_tol=1e-12)
+            if kr.n is not None:
+                assert expected.current.reading.denominator == kr.n, kr.id
             title = markdown_cell(kr_title(project, definitions[(objective.id, kr.id)]))
             at = lines.index(f"- {title}: {markdown_cell(expected.headline())}")
             noun = sample_noun(project, kr.metric)[0]
