@@ -647,5 +647,47 @@ def impact(
         typer.echo(found.to_table(project.label(metric), metric_unit(project, metric)))
 
 
+@app.command()
+def drivers(
+    metric: Annotated[str, typer.Argument(help="The metric id.", show_default=False)],
+    config: ConfigOption = DEFAULT_CONFIG,
+    start: Annotated[
+        str | None,
+        typer.Option(help="First day of the span, YYYY-MM-DD (default: 27 days before --end)."),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option(
+            help="Last day of the span, YYYY-MM-DD (default: the last complete day, minus a "
+            "retention's or funnel's maturity lag)."
+        ),
+    ] = None,
+    compare: Annotated[str, typer.Option(help="previous_period | previous_year")] = "previous_period",
+    by: Annotated[
+        list[str] | None, typer.Option(help="Split by this dimension (repeatable; default: every dimension).")
+    ] = None,
+    fmt: Annotated[TableJson, typer.Option("--format")] = TableJson.table,
+) -> None:
+    """What moved a metric: its change from the comparison span, split by every dimension's segments."""
+    from metrics.drivers import default_span
+    from metrics.drivers import drivers as split_change
+    from metrics.engine.request import COMPARISONS
+
+    if compare not in COMPARISONS:
+        raise Fail(f"unknown comparison {compare!r}; use one of {', '.join(COMPARISONS)}")
+    first, last = _date(start, "--start"), _date(end, "--end")
+    project = load(config)
+    if metric in project.skipped:
+        raise Fail(f"metric {metric!r} is not available: {project.skipped[metric]} (run northstar validate)")
+    engine = _engine(project)
+    engine.metric(metric)  # an unknown metric: one sentence with a did-you-mean
+    if last is None:
+        last = default_span(engine, metric, _as_of(project, engine, None))[1]
+    if first is None:
+        first = last - dt.timedelta(days=27)
+    result = split_change(engine, metric, first, last, compare=compare, by=by, observe_until=None)
+    typer.echo(json.dumps(result.to_json(), indent=2) if fmt == TableJson.json else result.to_table(limit=15))
+
+
 if __name__ == "__main__":
     main()

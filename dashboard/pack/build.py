@@ -484,7 +484,36 @@ def plan_pack(
     items += [builder.metric_item(m, card) for m in project.settings.review.pinned_metrics]
     stamp = builder.stamp(set(project.sources), builder.view(page="okrs"))
     timings["figures"] = time.perf_counter() - tick
-    return Plan(stamp=stamp, scorecard=card, items=tuple(items), timings=timings, report=report)
+    tick = time.perf_counter()
+    movers = _movers(project, engine, card)
+    timings["movers"] = time.perf_counter() - tick
+    return Plan(
+        stamp=stamp, scorecard=card, items=tuple(items), timings=timings, report=report, movers=movers
+    )
+
+
+def _movers(project: Project, engine: Engine, card: Scorecard) -> dict[tuple[str, str], tuple[str, ...]]:
+    """Each key result's current reading against the span just before it: the headline and its top
+    three movers in words (`metrics.drivers`), or why it could not be split."""
+    from connectors.errors import NorthstarError
+    from metrics.drivers import key_result_drivers
+
+    out: dict[tuple[str, str], tuple[str, ...]] = {}
+    for objective in card.objectives:
+        for kr in objective.key_results:
+            try:
+                result = key_result_drivers(engine, kr)
+            except NorthstarError as exc:
+                out[(objective.id, kr.id)] = (f"not split by segment: {exc}",)
+                continue
+            if result is not None:
+                noun = sample_noun(project, kr.metric)[0]
+                movers = [result.mover_line(s, noun) for s in result.top(3)]
+                out[(objective.id, kr.id)] = (
+                    result.headline(),
+                    *(movers or [*result.notes[:1]] or ["no segment moved"]),
+                )
+    return out
 
 
 @dataclass(frozen=True)
@@ -588,7 +617,12 @@ def _write_into(
 
     tick = time.perf_counter()
     summary_md = render_summary(
-        project, plan.scorecard, plan.items, plan.stamp, events=pack_events(project, plan)
+        project,
+        plan.scorecard,
+        plan.items,
+        plan.stamp,
+        events=pack_events(project, plan),
+        movers=plan.movers,
     )
     pages = {
         "index.html": render_html(project, plan.scorecard, plan.items, plan.stamp),

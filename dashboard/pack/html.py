@@ -143,9 +143,10 @@ def render_summary(
     stamp: Stamp,
     *,
     events: Events | None = None,
+    movers: Mapping[tuple[str, str], tuple[str, ...]] | None = None,
 ) -> str:
-    """summary.md: a heading, the stamp, one table of objectives and key results, and the
-    annotations of the pack's period (`events`)."""
+    """summary.md: a heading, the stamp, one table of objectives and key results, what moved each key
+    result (`movers`: `Plan.movers`) and the annotations of the pack's period (`events`)."""
     lines = [
         f"# {_cell(project.settings.name)}: OKR review as of {format_date(stamp.as_of)}",
         "",
@@ -175,6 +176,7 @@ def render_summary(
         lines += ["", LEGEND]
     else:
         lines.append("No objectives are defined (okrs.yaml).")
+    lines += _what_moved(project, card, movers or {})
     pinned = [i for i in items if i.kind == "metric"]
     if pinned:
         lines += ["", "Pinned metrics:", ""]
@@ -193,6 +195,31 @@ def render_summary(
         lines += [f"- {_cell(reason)}" for reason in checks]
     lines += _events(project, events)
     return "\n".join(lines) + "\n"
+
+
+def _what_moved(
+    project: Project, card: Scorecard, movers: Mapping[tuple[str, str], tuple[str, ...]]
+) -> list[str]:
+    """Each key result's top three movers (its reading against the span of the same length just
+    before it), under its title."""
+    definitions = {(o.id, kr.id): kr for o in project.okrs for kr in o.key_results}
+    lines: list[str] = []
+    for objective in card.objectives:
+        for kr in objective.key_results:
+            said = movers.get((objective.id, kr.id))
+            kr_def = definitions.get((objective.id, kr.id))
+            if not said or kr_def is None:
+                continue
+            lines.append(f"- {_cell(kr_title(project, kr_def))}: {_cell(said[0])}")
+            lines += [f"  - {_cell(line)}" for line in said[1:]]
+    if not lines:
+        return []
+    intro = (
+        "What moved (each key result's current reading against the span of the same length just before "
+        "it; its top three segments by how far their part departs from their share; mix: the segment's "
+        "share moved, rate: its rate moved; n: what the rate is out of):"
+    )
+    return ["", intro, "", *lines]
 
 
 LEGEND = (

@@ -150,6 +150,9 @@ class Plan:
     items: tuple[PackItem, ...]
     timings: Mapping[str, float] = field(default_factory=dict)
     report: QualityReport | None = None  # the data checks at the as-of (None: they did not run)
+    # (objective id, KR id) -> what moved its reading, in words: the headline, then its top three
+    # movers (`metrics.drivers`; a sentence instead when it could not be split)
+    movers: Mapping[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
 
     def flag_json(self, kr: KeyResultScore) -> dict[str, Any] | None:
         """A key result's data-quality flag in pack.json: `metrics.quality.flags.number_flag`, the

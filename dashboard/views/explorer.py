@@ -21,7 +21,7 @@ from dashboard.format import (
     status_words,
     table_format,
 )
-from dashboard.views import common, impact_panel
+from dashboard.views import common, impact_panel, what_moved
 from dashboard.views.common import Ctx, md
 from dashboard.views.okrs import index_scores, kr_figure, kr_flag
 from metrics.definitions.models import RATE_TYPES, SUMMED_TYPES
@@ -272,6 +272,7 @@ def render(ctx: Ctx) -> None:
             f"{md(', '.join(mark.checks))}."
         )
 
+    what_moved.explorer_panel(ctx, metric_id, result.start, result.end)
     if by is None:
         impact_panel.render(ctx, metric_id, result.start, result.end)
 

@@ -19,7 +19,7 @@ from dashboard.format import (
     read_words,
     status_words,
 )
-from dashboard.views import common
+from dashboard.views import common, what_moved
 from dashboard.views.common import Ctx, md, mdh
 
 if TYPE_CHECKING:
@@ -136,6 +136,7 @@ def kr_tile(
         fig = kr_figure(ctx, score, kr_def, compact=True)
         common.plot(fig, ctx, "kr", kr_def.id, ctx.view.as_of, key=f"spark_{objective.id}_{kr_def.id}")
         common.show_flag(kr_flag(score, report), compact=True)
+        what_moved.kr_panel(ctx, score, f"{objective.id}_{kr_def.id}")
 
 
 def review_pack_button(ctx: Ctx) -> None:
