@@ -14,8 +14,9 @@ import polars as pl
 import pytest
 
 from dashboard import figures
-from dashboard.pack.build import pack_events, plan_pack
+from dashboard.pack.build import plan_pack
 from dashboard.pack.html import render_summary
+from dashboard.pack.notes import pack_events
 from metrics.definitions.models import Annotation
 from metrics.definitions.project import Project
 from metrics.demo.generate import AI_LAUNCH_DAYS_BEFORE_END, PERF_RELEASE_DAYS_BEFORE_END

@@ -40,9 +40,10 @@ import polars as pl
 from dashboard import derived, figures
 from dashboard.format import kr_title, metric_unit, sample_noun
 from dashboard.pack.folder import check_out, staged
-from dashboard.pack.html import Events, render_html, render_summary
+from dashboard.pack.html import render_html, render_summary
 from dashboard.pack.images import Image, ImageRenderer, Renderer, RenderStats, render_pngs
-from dashboard.pack.model import SCALE, PackError, PackItem, Plan, Quality, Stamp
+from dashboard.pack.model import PINNED_DAYS, SCALE, PackError, PackItem, Plan, Quality, Stamp
+from dashboard.pack.notes import key_result_movers, pack_events
 from dashboard.state import ViewState, share_url
 from metrics.definitions.models import RatioMetric
 from metrics.definitions.project import Project
@@ -70,7 +71,6 @@ __all__ = [
 DEFAULT_BASE_URL = "http://localhost:8501"
 WIDTH = figures.EXPORT_WIDTH
 FOOTER = 46  # px added below every image for its stamp and link
-PINNED_DAYS = 90  # pinned metrics: the periods holding the last 90 days to the as-of date, vs those before
 
 
 # --- what the stamps say ---------------------------------------------------------------------------
@@ -485,35 +485,11 @@ def plan_pack(
     stamp = builder.stamp(set(project.sources), builder.view(page="okrs"))
     timings["figures"] = time.perf_counter() - tick
     tick = time.perf_counter()
-    movers = _movers(project, engine, card)
+    movers = key_result_movers(project, engine, card)
     timings["movers"] = time.perf_counter() - tick
     return Plan(
         stamp=stamp, scorecard=card, items=tuple(items), timings=timings, report=report, movers=movers
     )
-
-
-def _movers(project: Project, engine: Engine, card: Scorecard) -> dict[tuple[str, str], tuple[str, ...]]:
-    """Each key result's current reading against the span just before it: the headline and its top
-    three movers in words (`metrics.drivers`), or why it could not be split."""
-    from connectors.errors import NorthstarError
-    from metrics.drivers import key_result_drivers
-
-    out: dict[tuple[str, str], tuple[str, ...]] = {}
-    for objective in card.objectives:
-        for kr in objective.key_results:
-            try:
-                result = key_result_drivers(engine, kr)
-            except NorthstarError as exc:
-                out[(objective.id, kr.id)] = (f"not split by segment: {exc}",)
-                continue
-            if result is not None:
-                noun = sample_noun(project, kr.metric)[0]
-                movers = [result.mover_line(s, noun) for s in result.top(3)]
-                out[(objective.id, kr.id)] = (
-                    result.headline(),
-                    *(movers or [*result.notes[:1]] or ["no segment moved"]),
-                )
-    return out
 
 
 @dataclass(frozen=True)
@@ -575,18 +551,6 @@ def write_pack(
         render=render,
         timings=timings,
     )
-
-
-def pack_events(project: Project, plan: Plan) -> Events:
-    """The annotations with a day in the pack's period: the days its charts cover (every objective's
-    period, and the last PINNED_DAYS to the as-of when metrics are pinned; the as-of at least)."""
-    as_of = plan.stamp.as_of
-    starts = [o.start for o in plan.scorecard.objectives]
-    if any(item.kind == "metric" for item in plan.items):
-        starts.append(as_of - dt.timedelta(days=PINNED_DAYS - 1))
-    ends = [o.end for o in plan.scorecard.objectives]
-    start, end = min([as_of, *starts]), max([as_of, *ends])
-    return Events(start, end, project.annotations_between(start, end))
 
 
 def _write_into(

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["SCALE", "Kind", "PackError", "PackItem", "Plan", "Quality", "Stamp"]
 
 SCALE = 2  # PNG pixels per CSS pixel: 1000-px-wide figures become 2000-px-wide images
+PINNED_DAYS = 90  # pinned metrics: the periods holding the last 90 days to the as-of date, vs those before
 Kind = Literal["objective", "key_result", "metric"]
 
 
