@@ -9,7 +9,10 @@
 * Data-quality checks import Great Expectations, which is slow, so they run in a background thread
   started after the first page has rendered (`QualityRunner`); pages show the report once it is there.
 * The OKR forecasts run in a worker process that imports statsmodels while the app starts
-  (`dashboard/worker.py`), one per server process.
+  (`dashboard/worker.py`), one per server process; their outlooks are kept in the result store
+  (`metrics.okrs.forecast_store`), so a restarted server or another replica reads them.
+* Below all of these, the engine's result store (`metrics.engine.result_store`) keeps each computed
+  answer on disk, so what these in-memory caches lose on a restart is read back, not recomputed.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -132,7 +136,18 @@ def scorecard(defs: str, data: str, as_of: dt.date, _project: Project, _engine: 
     started, with statsmodels, before it loaded the project."""
     from metrics.okrs.scoring import score
 
-    return score(_project, _engine, as_of=as_of, executor=worker.shared())
+    return score(_project, _engine, as_of=as_of, executor=forecasts(_engine))
+
+
+def forecasts(engine_: Engine) -> Executor:
+    """The forecast worker, behind the stored outlooks when the engine keeps a result store (a
+    forecast fitted before, by this or another process, is read instead of fitted again)."""
+    shared = worker.shared()
+    if engine_.result_store is None:
+        return shared
+    from metrics.okrs.forecast_store import StoredOutlooks
+
+    return StoredOutlooks(engine_.result_store, shared)
 
 
 @st.cache_data(ttl=RESULT_TTL, max_entries=64, show_spinner=False)
