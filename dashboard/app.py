@@ -359,6 +359,7 @@ def main() -> None:
     runner = ctx.quality_runner()
     if not runner.started:
         runner.start()
+    cache.freeze_heap("checks" if runner.done else "first run")
     if not runner.done:
         if view.review:
             _await_quality(runner, quiet=True)

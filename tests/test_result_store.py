@@ -11,7 +11,9 @@ import datetime as dt
 import multiprocessing
 import os
 import time
+from concurrent.futures import Executor, Future
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -20,6 +22,7 @@ from metrics.engine import Engine
 from metrics.engine.request import MetricRequest
 from metrics.engine.result_store import ENV_SWITCH, ResultStore
 from metrics.load import load_project, project_from_dicts
+from metrics.okrs.forecast_store import StoredOutlooks
 from tests.engine_fixtures import MemoryConnector, Row, frame_of, write_rows
 
 START = dt.date(2026, 3, 1)
@@ -311,3 +314,83 @@ def test_concurrent_writers_leave_whole_entries(tmp_path: Path) -> None:
                 expected_dau(data, START, end).values()
             )
             assert value == want
+
+
+def test_the_data_range_is_stored_and_follows_new_data(tmp_path: Path, store: ResultStore) -> None:
+    folder = project_folder(tmp_path / "p", rows())
+    assert Engine(load_project(folder), result_store=store).data_range(("signups",)) == (
+        START,
+        START + dt.timedelta(days=DAYS - 1),
+    )
+    hits = store.stats.hits
+    assert Engine(load_project(folder), result_store=store).data_range(("signups",))[
+        1
+    ] == START + dt.timedelta(days=DAYS - 1)
+    assert store.stats.hits == hits + 1
+    time.sleep(0.01)
+    write_rows(rows(DAYS + 4), folder / "data")
+    assert Engine(load_project(folder), result_store=store).data_range(("signups",)) == (
+        START,
+        START + dt.timedelta(days=DAYS + 3),
+    )
+
+
+class Counting(Executor):
+    """Runs calls here and counts them."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.calls += 1
+        future: Future[Any] = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+def test_forecast_outlooks_are_stored_exactly(store: ResultStore) -> None:
+    from metrics.okrs.forecast import ForecastOptions, project
+
+    history: list[float | None] = [float(10 + (d % 7) + d // 5) for d in range(60)]
+    history[17] = None
+    options = ForecastOptions(kind="level", counts=True)
+    inner = Counting()
+    first = StoredOutlooks(store, inner).submit(
+        project, history, 20, options, target=30.0, direction="increase"
+    )
+    again = StoredOutlooks(store, inner).submit(
+        project, history, 20, options, target=30.0, direction="increase"
+    )
+    assert inner.calls == 1
+    assert (
+        again.result() == first.result() == project(history, 20, options, target=30.0, direction="increase")
+    )
+    assert first.result().forecast is not None
+    # any argument changed is another forecast
+    StoredOutlooks(store, inner).submit(project, history, 20, options, target=31.0, direction="increase")
+    StoredOutlooks(store, inner).submit(
+        project, [*history, 12.0], 20, options, target=30.0, direction="increase"
+    )
+    assert inner.calls == 3
+
+
+def test_a_scorecard_read_from_the_store_equals_one_computed(small_demo: Path, tmp_path: Path) -> None:
+    """The demo's scorecard three ways: no store; computing into an empty store; all from the store."""
+    from metrics.okrs import score
+
+    store = ResultStore(tmp_path / "store")
+    project = load_project(small_demo)
+    as_of = dt.date(2026, 11, 15)
+    plain = score(project, Engine(project, result_store=False), as_of).to_json()
+    filling = score(
+        project, Engine(project, result_store=store), as_of, executor=StoredOutlooks(store)
+    ).to_json()
+    writes, hits = store.stats.writes, store.stats.hits
+    assert writes > 0
+    stored = StoredOutlooks(store, Counting())
+    reading = score(
+        load_project(small_demo), Engine(project, result_store=store), as_of, executor=stored
+    ).to_json()
+    assert store.stats.writes == writes and store.stats.hits > hits
+    assert stored.hits > 0 and isinstance(stored.inner, Counting) and stored.inner.calls == 0
+    assert plain == filling == reading

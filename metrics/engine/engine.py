@@ -188,10 +188,7 @@ class Engine:
         firsts: list[dt.date] = []
         lasts: list[dt.date] = []
         for name in sorted(sources):
-            connector = self.connector(name)
-            first, last = self.backend(connector).data_range(
-                name, self.project.sources[name], connector, self.calendar
-            )
+            first, last = self._source_range(name)
             if first is not None:
                 firsts.append(first)
             if last is not None:
@@ -202,6 +199,46 @@ class Engine:
                 "pass --start and --end"
             )
         return min(firsts), max(lasts)
+
+    def _source_range(self, name: str) -> tuple[dt.date | None, dt.date | None]:
+        """First and last local day of one source's data, from the result store when it holds them."""
+        connector = self.connector(name)
+        store, key = self.result_store, self._range_key(name, connector)
+        if store is not None and key is not None:
+            stored = store.get_json(key)
+            if isinstance(stored, list) and len(stored) == 2:
+                try:
+                    return tuple(None if d is None else dt.date.fromisoformat(d) for d in stored)  # type: ignore[return-value]
+                except (TypeError, ValueError):
+                    pass
+        first, last = self.backend(connector).data_range(
+            name, self.project.sources[name], connector, self.calendar
+        )
+        if store is not None and key is not None:
+            store.put_json(key, [None if d is None else d.isoformat() for d in (first, last)])
+        return first, last
+
+    def _range_key(self, name: str, connector: Connector) -> str | None:
+        """Stored for file sources only: a SQL source's range is one cheap aggregate, and its
+        fingerprint cannot see every change (see `result_store.SQL_MAX_AGE`)."""
+        if self.result_store is None or name not in self._opened or isinstance(connector, SqlConnector):
+            return None
+        try:
+            fingerprint = connector.fingerprint()
+        except Exception:  # missing data: reading the range says so in its own words
+            return None
+        return key_of(
+            {
+                "data_range": name,
+                "source_config": self.project.sources[name].model_dump_json(),
+                "calendar": [
+                    self.calendar.timezone,
+                    self.calendar.week_start,
+                    self.calendar.fiscal_year_start,
+                ],
+                "data": fingerprint,
+            }
+        )
 
     def _resolve(self, request: MetricRequest) -> _Resolved:
         if not request.metrics:

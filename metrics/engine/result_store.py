@@ -199,7 +199,7 @@ class ResultStore:
             total -= size
 
     def get_json(self, key: str) -> Any:
-        """A stored JSON document (small answers: forecast outlooks), or None."""
+        """A stored JSON document (small answers: data ranges, forecast outlooks), or None."""
         path = self.folder / f"{key}.json"
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
