@@ -171,6 +171,10 @@ def run_size(browser: Any, events: int | None, config_arg: str | None, args: arg
         env.pop("NORTHSTAR_RESULT_STORE", None)
         if args.store_off:
             env["NORTHSTAR_RESULT_STORE"] = "off"
+        if (
+            args.watcher_off
+        ):  # Streamlit's per-session walk over every imported module (see docs/performance.md)
+            env["STREAMLIT_SERVER_FILE_WATCHER_TYPE"] = "none"
         log = folder / "server.log"
         port = free_port()
         command = northstar_command(config, port)
@@ -215,6 +219,11 @@ def main() -> None:
     parser.add_argument("--pages", nargs="+", default=list(PAGES), choices=list(PAGES))
     parser.add_argument(
         "--store-off", action="store_true", help="NORTHSTAR_RESULT_STORE=off (for comparison)"
+    )
+    parser.add_argument(
+        "--watcher-off",
+        action="store_true",
+        help="serve with Streamlit's file watcher off (STREAMLIT_SERVER_FILE_WATCHER_TYPE=none), both servers",
     )
     parser.add_argument("--keep-log", help="copy the servers' log here")
     args = parser.parse_args()
