@@ -357,19 +357,27 @@ def main() -> None:
 
     mark("total")
     runner = ctx.quality_runner()
-    if not runner.started:
+    # The checks import pandas here and Great Expectations in their thread (seconds of CPU): a
+    # session's first run only draws its page and ends; they start on the next run, the first tick
+    # of `_await_quality` two seconds later (or any rerun), unless a page started them already.
+    if not runner.started and ss.get("_ran_before"):
         runner.start()
+    cache.freeze_heap("checks" if runner.done else "first run")
     if not runner.done:
         if view.review:
             _await_quality(runner, quiet=True)
         else:
             with st.sidebar:
                 _await_quality(runner, quiet=False)
+    ss["_ran_before"] = True
 
 
 @st.fragment(run_every=2)
 def _await_quality(runner: cache.QualityRunner, quiet: bool) -> None:
-    """Rerun the page once the background data checks finish, so badges and marks appear."""
+    """Start the background data checks on this fragment's own first run (not the page's first run,
+    which it is part of), and rerun the page once they finish, so badges and marks appear."""
+    if not runner.started and st.session_state.get("_ran_before"):
+        runner.start()
     if runner.done:
         st.rerun(scope="app")
     if not quiet:

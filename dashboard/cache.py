@@ -9,7 +9,10 @@
 * Data-quality checks import Great Expectations, which is slow, so they run in a background thread
   started after the first page has rendered (`QualityRunner`); pages show the report once it is there.
 * The OKR forecasts run in a worker process that imports statsmodels while the app starts
-  (`dashboard/worker.py`), one per server process.
+  (`dashboard/worker.py`), one per server process; their outlooks are kept in the result store
+  (`metrics.okrs.forecast_store`), so a restarted server or another replica reads them.
+* Below all of these, the engine's result store (`metrics.engine.result_store`) keeps each computed
+  answer on disk, so what these in-memory caches lose on a restart is read back, not recomputed.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,6 +43,31 @@ if TYPE_CHECKING:
 
 RESULT_TTL = 30 * 60  # seconds; the data fingerprint already invalidates on new data
 QUALITY_TTL = 15 * 60  # freshness checks age with the clock, so re-run them now and then
+
+
+_FROZEN: set[str] = set()
+_FROZEN_LOCK = threading.Lock()
+
+
+def freeze_heap(stage: str) -> None:
+    """Move what the server holds so far (modules, cached projects, engines and results) out of the
+    garbage collector's sight, once per `stage` and process.
+
+    Streamlit runs a full garbage collection after every script run (`runner.postScriptGC`), and a
+    full collection walks every object the process holds: with Polars, Plotly, statsmodels and Great
+    Expectations imported that is hundreds of thousands, a few hundred milliseconds on every run of
+    every session. Frozen objects are still freed by reference counting when dropped; only cycles
+    among them are never collected, so this is done twice: after the first run (the imports and the
+    first project) and after the data checks have imported Great Expectations.
+    """
+    with _FROZEN_LOCK:
+        if stage in _FROZEN:
+            return
+        _FROZEN.add(stage)
+    import gc
+
+    gc.collect()  # what is already garbage goes first, so it is not kept forever
+    gc.freeze()
 
 
 def yaml_stamp(config_dir: str) -> tuple[tuple[str, int, int], ...]:
@@ -132,7 +161,18 @@ def scorecard(defs: str, data: str, as_of: dt.date, _project: Project, _engine: 
     started, with statsmodels, before it loaded the project."""
     from metrics.okrs.scoring import score
 
-    return score(_project, _engine, as_of=as_of, executor=worker.shared())
+    return score(_project, _engine, as_of=as_of, executor=forecasts(_engine))
+
+
+def forecasts(engine_: Engine) -> Executor:
+    """The forecast worker, behind the stored outlooks when the engine keeps a result store (a
+    forecast fitted before, by this or another process, is read instead of fitted again)."""
+    shared = worker.shared()
+    if engine_.result_store is None:
+        return shared
+    from metrics.okrs.forecast_store import StoredOutlooks
+
+    return StoredOutlooks(engine_.result_store, shared)
 
 
 @st.cache_data(ttl=RESULT_TTL, max_entries=64, show_spinner=False)

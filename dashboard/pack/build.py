@@ -437,8 +437,11 @@ def _quality_report(
 def _scorecard(project: Project, engine: Engine, as_of: dt.date) -> Scorecard:
     # Scoring's modules (forecasts among them) take half a second to import: only when a pack is made.
     from metrics.okrs import Scorecard, score
+    from metrics.okrs.forecast_store import StoredOutlooks
 
-    return score(project, engine, as_of) if project.okrs else Scorecard(as_of=as_of)
+    # forecasts fitted before (by the dashboard or an earlier pack) are read from the result store
+    stored = None if engine.result_store is None else StoredOutlooks(engine.result_store)
+    return score(project, engine, as_of, executor=stored) if project.okrs else Scorecard(as_of=as_of)
 
 
 def plan_pack(

@@ -40,6 +40,7 @@ from metrics.engine.request import (
     Window,
     check_range,
 )
+from metrics.engine.result_store import SQL_MAX_AGE, ResultStore, key_of
 
 Values = dict[str, pl.DataFrame]  # metric id -> period, [by], value, numerator, denominator (filled)
 COUNTS = ("numerator", "denominator")  # what a rate is out of (null for other types)
@@ -87,7 +88,14 @@ class _Resolved:
 
 
 class Engine:
-    """Computes metrics of one project. Keeps only its connectors (and no results) between calls."""
+    """Computes metrics of one project. Keeps its connectors between calls, and its answers in the
+    result store (`metrics.engine.result_store`), shared with other processes.
+
+    `result_store`: True (default) uses the user's store unless `NORTHSTAR_RESULT_STORE=off`; False
+    turns it off; a `ResultStore` uses that one. Only sources whose connector the engine opened
+    itself are stored: a connector passed in `connectors` vouches for its own fingerprint, and the
+    store does not rely on it.
+    """
 
     def __init__(
         self,
@@ -95,11 +103,17 @@ class Engine:
         *,
         connectors: Mapping[str, Connector] | None = None,
         today: Callable[[], dt.date] | None = None,
+        result_store: ResultStore | bool = True,
     ) -> None:
         self.project = project
         self.calendar = Calendar.of(project.settings)
         self._connectors: dict[str, Connector] = dict(connectors or {})
+        self._opened: set[str] = set()  # sources whose connector this engine opened (stored ones)
         self._today = today if today is not None else self.calendar.today
+        if isinstance(result_store, ResultStore):
+            self.result_store: ResultStore | None = result_store
+        else:
+            self.result_store = ResultStore.default() if result_store else None
 
     # --- plumbing -----------------------------------------------------------------------------
 
@@ -114,6 +128,7 @@ class Engine:
                 hint = did_you_mean(source_name, list(self.project.sources))
                 raise MetricError(f"unknown source {source_name!r}" + (f"; {hint}" if hint else ""))
             self._connectors[source_name] = connect(source_name, config, self.project.root)
+            self._opened.add(source_name)
         return self._connectors[source_name]
 
     def with_metrics(self, extra: Mapping[str, MetricDef]) -> Engine:
@@ -124,9 +139,12 @@ class Engine:
         dashboard's funnel steps and retention offsets, in `dashboard.derived`).
         """
         derived = Engine(
-            dataclasses.replace(self.project, metrics={**self.project.metrics, **extra}), today=self._today
+            dataclasses.replace(self.project, metrics={**self.project.metrics, **extra}),
+            today=self._today,
+            result_store=self.result_store or False,
         )
         derived._connectors = self._connectors  # one set of connections, opened by either engine
+        derived._opened = self._opened
         return derived
 
     def backend(self, connector: Connector) -> Backend:
@@ -170,10 +188,7 @@ class Engine:
         firsts: list[dt.date] = []
         lasts: list[dt.date] = []
         for name in sorted(sources):
-            connector = self.connector(name)
-            first, last = self.backend(connector).data_range(
-                name, self.project.sources[name], connector, self.calendar
-            )
+            first, last = self._source_range(name)
             if first is not None:
                 firsts.append(first)
             if last is not None:
@@ -184,6 +199,46 @@ class Engine:
                 "pass --start and --end"
             )
         return min(firsts), max(lasts)
+
+    def _source_range(self, name: str) -> tuple[dt.date | None, dt.date | None]:
+        """First and last local day of one source's data, from the result store when it holds them."""
+        connector = self.connector(name)
+        store, key = self.result_store, self._range_key(name, connector)
+        if store is not None and key is not None:
+            stored = store.get_json(key)
+            if isinstance(stored, list) and len(stored) == 2:
+                try:
+                    return tuple(None if d is None else dt.date.fromisoformat(d) for d in stored)  # type: ignore[return-value]
+                except (TypeError, ValueError):
+                    pass
+        first, last = self.backend(connector).data_range(
+            name, self.project.sources[name], connector, self.calendar
+        )
+        if store is not None and key is not None:
+            store.put_json(key, [None if d is None else d.isoformat() for d in (first, last)])
+        return first, last
+
+    def _range_key(self, name: str, connector: Connector) -> str | None:
+        """Stored for file sources only: a SQL source's range is one cheap aggregate, and its
+        fingerprint cannot see every change (see `result_store.SQL_MAX_AGE`)."""
+        if self.result_store is None or name not in self._opened or isinstance(connector, SqlConnector):
+            return None
+        try:
+            fingerprint = connector.fingerprint()
+        except Exception:  # missing data: reading the range says so in its own words
+            return None
+        return key_of(
+            {
+                "data_range": name,
+                "source_config": self.project.sources[name].model_dump_json(),
+                "calendar": [
+                    self.calendar.timezone,
+                    self.calendar.week_start,
+                    self.calendar.fiscal_year_start,
+                ],
+                "data": fingerprint,
+            }
+        )
 
     def _resolve(self, request: MetricRequest) -> _Resolved:
         if not request.metrics:
@@ -232,12 +287,13 @@ class Engine:
 
     def compute(self, request: MetricRequest) -> MetricResult:
         plan = self._resolve(request)
-        values = self._values(plan, plan.start, plan.end)
+        notes: list[str] = []
+        values = self._values(plan, plan.start, plan.end, notes)
         frame = self._stack(plan, values)
         comparison = compared = None
         if request.compare is not None:
             compared = self.compared_range(plan.start, plan.end, plan.grain, request.compare)
-            comparison = self._comparison(plan, request.compare, compared, values)
+            comparison = self._comparison(plan, request.compare, compared, values, notes)
         return MetricResult(
             request=request,
             start=plan.start,
@@ -246,6 +302,7 @@ class Engine:
             comparison=comparison,
             compared=compared,
             rates=frozenset(m for m in plan.metrics if self.metric(m).type in RATE_TYPES),
+            notes=tuple(dict.fromkeys(notes)),
         )
 
     def funnel_order(self, metric_id: str, start: dt.date, end: dt.date) -> FunnelOrder | None:
@@ -300,21 +357,84 @@ class Engine:
             backend = self.backend(connector)
             lines.append("")
             lines.append(f"source {source_name} ({type(backend).__name__}): {', '.join(sorted(metrics))}")
+            lines.append(self._store_words(source_name, connector, metrics, window))
             lines.append(
                 backend.explain(source_name, self.project.sources[source_name], connector, metrics, window)
             )
         return "\n".join(lines)
 
-    def _values(self, plan: _Resolved, start: dt.date, end: dt.date) -> Values:
+    # --- the result store ---------------------------------------------------------------------
+
+    def store_key(
+        self, source_name: str, connector: Connector, metrics: Mapping[str, SourcedMetric], window: Window
+    ) -> str | None:
+        """The result store's key of one backend answer, or None when it is not stored (store off, a
+        connector passed in by the caller, or data whose fingerprint cannot be read)."""
+        if self.result_store is None or source_name not in self._opened:
+            return None
+        try:
+            fingerprint = connector.fingerprint()
+        except Exception:  # missing data: computing says so in its own words
+            return None
+        return key_of(
+            {
+                "source": source_name,
+                "source_config": self.project.sources[source_name].model_dump_json(),
+                "calendar": [
+                    self.calendar.timezone,
+                    self.calendar.week_start,
+                    self.calendar.fiscal_year_start,
+                ],
+                "metrics": {m: d.model_dump_json() for m, d in sorted(metrics.items())},
+                "window": [window.start, window.end, window.grain, window.by, window.span_end],
+                "data": fingerprint,
+            }
+        )
+
+    def _store_words(
+        self, source_name: str, connector: Connector, metrics: Mapping[str, SourcedMetric], window: Window
+    ) -> str:
+        if self.result_store is None:
+            return "result store: off"
+        key = self.store_key(source_name, connector, metrics, window)
+        if key is None:
+            return "result store: not used for this source (its connector was passed in, or its data cannot be read)"
+        if self.result_store.contains(key):
+            return f"result store: stored (entry {key[:12]}); computing reads it instead of the data"
+        return f"result store: not stored yet (entry {key[:12]}); computing stores it"
+
+    def _source_values(
+        self,
+        source_name: str,
+        connector: Connector,
+        metrics: dict[str, SourcedMetric],
+        window: Window,
+        notes: list[str],
+    ) -> Values:
+        """The backend's answer for one source, from the result store when it holds it."""
+        store = self.result_store
+        key = self.store_key(source_name, connector, metrics, window)
+        if store is not None and key is not None:
+            max_age = SQL_MAX_AGE if isinstance(connector, SqlConnector) else None
+            stored = store.get(key, max_age=max_age)
+            if stored is not None and set(metrics) <= set(stored):
+                notes.append(f"source {source_name}: read from the result store")
+                return stored
+        computed = self.backend(connector).compute(
+            source_name, self.project.sources[source_name], connector, metrics, window
+        )
+        if store is not None and key is not None:
+            store.put(key, {m: computed[m] for m in metrics if m in computed})
+        return computed
+
+    def _values(self, plan: _Resolved, start: dt.date, end: dt.date, notes: list[str]) -> Values:
         """Filled values of every requested metric (and every part a ratio needs) over [start, end]."""
         window = Window(start, end, plan.grain, self.calendar, plan.by, plan.span_end)
         periods = window.periods()
         raw: Values = {}
         for source_name, metrics in sorted(plan.sourced.items()):
             connector = self.connector(source_name)
-            computed = self.backend(connector).compute(
-                source_name, self.project.sources[source_name], connector, metrics, window
-            )
+            computed = self._source_values(source_name, connector, metrics, window, notes)
             for metric_id in metrics:
                 if metric_id not in computed:
                     raise MetricError(f"source {source_name!r} returned no values for {metric_id!r}")
@@ -375,12 +495,17 @@ class Engine:
         return shift(start), shift(end)
 
     def _comparison(
-        self, plan: _Resolved, compare: Comparison, compared: tuple[dt.date, dt.date], values: Values
+        self,
+        plan: _Resolved,
+        compare: Comparison,
+        compared: tuple[dt.date, dt.date],
+        values: Values,
+        notes: list[str],
     ) -> pl.DataFrame:
         periods = self.calendar.periods(plan.start, plan.end, plan.grain)
         shift = self._shifter(compare, plan.grain, len(periods))
         start, end = compared
-        before = self._values(plan, start, end)
+        before = self._values(plan, start, end, notes)
         keys = ["period"] if plan.by is None else ["period", plan.by]
         mapping = pl.DataFrame(
             {"period": periods, "compared_period": [shift(p) for p in periods]},
