@@ -194,6 +194,9 @@ def streamlit_command(plan: ServePlan, secrets: Path, extra: Sequence[str] = ())
         "--server.address", plan.host,
         "--server.port", str(plan.port),
         "--server.headless", "true",
+        # no source watcher: every new session would walk sys.modules on the event loop (about 2 s
+        # under load); the app reads edited YAML on its next run by the files' size and mtime
+        "--server.fileWatcherType", "none",
         "--client.toolbarMode", "minimal",
         "--browser.gatherUsageStats", "false",
         "--secrets.files", str(secrets),

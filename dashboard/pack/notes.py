@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     from metrics.okrs import Scorecard
 
 
-def key_result_movers(project: Project, engine: Engine, card: Scorecard) -> dict[tuple[str, str], tuple[str, ...]]:
+def key_result_movers(
+    project: Project, engine: Engine, card: Scorecard
+) -> dict[tuple[str, str], tuple[str, ...]]:
     """Each key result's current reading against the span just before it: the headline and its top
     three movers in words (`metrics.drivers`), or why it could not be split."""
     from connectors.errors import NorthstarError
