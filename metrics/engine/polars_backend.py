@@ -267,8 +267,16 @@ class _Plan:
     def _lower_day(self) -> dt.date:
         return self.lookback if self.active else self.window.start
 
-    def _base(self, days: tuple[dt.date, dt.date] | None = None, *, shared: bool = True) -> pl.LazyFrame:
-        """The shared scan; with `days`, only the rows of those local days (first, last)."""
+    def _base(
+        self,
+        days: tuple[dt.date, dt.date] | None = None,
+        *,
+        shared: bool = True,
+        only: pl.Expr | None = None,
+    ) -> pl.LazyFrame:
+        """The shared scan; with `days`, only the rows of those local days (first, last); with
+        `only`, only the rows it keeps (on the scan's own names, applied before the cache, so a
+        pass holds only its rows)."""
         w = self.window
         exprs: list[pl.Expr] = [self.ts.day(self._lower_day(), w.end).alias(_DAY)]
         if self._needs_instant():
@@ -324,7 +332,8 @@ class _Plan:
         # pushes each output's own column set into the scan and reads the file once per set.
         # A scan read by one output only is better without: its columns are then pruned.
         rows = self._rows_read()
-        frame = lf.select(exprs).filter(keep & in_range if rows is None else keep & in_range & rows)
+        keep = keep & in_range if rows is None else keep & in_range & rows
+        frame = lf.select(exprs).filter(keep if only is None else keep & only)
         return frame.cache() if shared else frame
 
     def _rows_read(self) -> pl.Expr | None:
@@ -608,42 +617,28 @@ class _Plan:
         if self.parts == 1:
             stage1 = self._collect(self.queries)
             return self._results(stage1, self._user_counts(stage1))
-        shared: dict[str, pl.DataFrame] = {}
-        partials: list[dict[str, pl.DataFrame]] = []
-        runs: list[dict[str, pl.DataFrame]] = []
-        for part in range(self.parts):
-            stage1 = self._collect(self._pass_queries(part))
-            if self._needs_user():
-                partials.append(self._user_counts(stage1))
-            runs.append({k: v for k, v in stage1.items() if k.startswith("percentile:")})
-            if "simple" in stage1:
-                shared["simple"] = stage1["simple"]
-        for name in self._percentile_queries(self.base):
-            shared[name] = pl.concat([run[name] for run in runs if name in run], how="vertical_relaxed")
-        return self._results(shared, self._add_up(partials or [{}]))
-
-    def _pass_queries(self, part: int) -> dict[str, pl.LazyFrame]:
-        """Pass `part` of `parts`: set `part` of the users, run `part` of the periods (percentiles)
-        and, in the first pass, the period aggregates, all over one shared scan."""
-        queries: dict[str, pl.LazyFrame] = {}
-        users = self._needs_user()
-        runs = self._period_runs() if self._percentiles() else []
-        if part > 0 and not users:  # percentiles alone: the run's days are pushed into the scan
-            if part < len(runs):
-                base = self._base(days=runs[part], shared=len(self._percentiles()) > 1)
-                queries.update(self._percentile_queries(base))
-            return queries
-        base = self._base()
-        if part == 0:
-            queries.update(self._simple_query(base))
-        if part < len(runs):
-            first, last = runs[part]
-            queries.update(self._percentile_queries(base.filter(pl.col(_DAY).is_between(first, last))))
-        if not users:
-            return queries
-        in_set = pl.col(_U).hash(seed=_SEED) % self.parts == part
-        queries.update(self._user_queries(base.filter(in_set)))
-        return queries
+        # the period aggregates hold one row per period: one streaming scan of their own
+        shared = self._collect(self._simple_query(self._base(shared=False))) if self.simple else {}
+        if self._percentiles():
+            shared_scan = len(self._percentiles()) > 1
+            runs = [
+                self._collect(self._percentile_queries(self._base(days=d, shared=shared_scan)))
+                for d in self._period_runs()
+            ]
+            for name in runs[0]:
+                shared[name] = pl.concat([run[name] for run in runs], how="vertical_relaxed")
+        partials: list[dict[str, pl.DataFrame]] = [{}]
+        if self._needs_user():
+            # The set is decided once per row, in the scan: the pass holds only its users' rows.
+            partials = [
+                self._user_counts(
+                    self._collect(
+                        self._user_queries(self._base(only=pl.col(_U).hash(seed=_SEED) % self.parts == part))
+                    )
+                )
+                for part in range(self.parts)
+            ]
+        return self._results(shared, self._add_up(partials))
 
     # --- stage 2 -----------------------------------------------------------------------------
 
@@ -970,10 +965,8 @@ class PolarsBackend:
                 work.append(f"each of {plan.parts} sets of users (user-based outputs)")
             if plan._percentiles():
                 work.append(f"each of {len(plan._period_runs())} runs of periods (percentiles)")
-            passes = (
-                f"{plan.parts} streaming passes to stay within the {budget}, one scan each: one for "
-                f"{' and '.join(work)}; the first also computes the period aggregates"
-            )
+            simple = "one streaming pass for the period aggregates, then " if plan.simple else ""
+            passes = f"to stay within the {budget}: {simple}one streaming pass for {' and '.join(work)}"
         lines = [f"stage 1 ({passes}; outputs: {', '.join(names)}):", text]
         follow = []
         if plan.distinct_users:
