@@ -11,14 +11,14 @@ outputs of `pl.collect_all` on the streaming engine) and reduces it to small fra
   (which says which periods and groups have counted rows);
 * per percentile, its non-null values' quantile per (period, group) (a query of its own: quantiles
   over columns without nulls are about three times faster);
-* the per-user, per-day activity (one row per user, local day [and group]) with one flag column
-  per distinct filter that active users, retention and distinct-user counts need;
+* per distinct filter that active users, retention and distinct-user counts need, each user's
+  active local days (one row per user [and group] with the list of its days);
 * per cohort definition, each user's first ever cohort day (and its group);
 * per funnel, only its step events inside the range (user, instant, step number, day).
 
-Stage 2 derives distinct users, active users (intervals and a running sum), retention (an as-of
-join from each cohort member to their first return day on or after the start of the interval) and
-funnels (one forward as-of join per step) from those frames, comparing integers (day numbers, user
+Stage 2 derives distinct users, active users (intervals and a running sum), retention (each
+cohort member joined to their own return days) and funnels (one forward as-of join per step, on
+the entrants' step events only) from those frames, comparing integers (day numbers, user
 numbers) wherever it can; exact instants are kept only for the funnel's order and its `within`
 limit. Each user-based metric is reduced to counts that are sums over users (active users, kept
 and cohort size, converted and entrants), so when a request would not fit in the memory budget
@@ -974,9 +974,11 @@ class PolarsBackend:
         if plan.active:
             follow.append("active users: per-user day intervals merged, +1/-1 running sum, read per period")
         if plan.retention:
-            follow.append("retention: as-of join of each cohort member to their first return day")
+            follow.append(
+                "retention: each cohort member joined to their own return days, kept when one is in the interval"
+            )
         if plan.funnels:
-            follow.append("funnel: one forward as-of join per step after the entrant's first step")
+            follow.append("funnel: one forward as-of join per step on the entrants' step events")
         if follow:
             lines.append("stage 2 (on the small stage-1 frames):")
             lines.extend(f"  {item}" for item in follow)
