@@ -337,7 +337,8 @@ def main() -> None:
         return
 
     # This process stays small: a child's peak memory counts its parent's at the fork.
-    env = {**os.environ, "NORTHSTAR_CACHE_DIR": tempfile.mkdtemp(prefix="northstar-bench-cache-")}
+    cache = tempfile.TemporaryDirectory(prefix="northstar-bench-cache-")
+    env = {**os.environ, "NORTHSTAR_CACHE_DIR": cache.name}
     print(f"# {os.cpu_count()} CPUs, {args.repeat} round(s); whole processes, imports included")
     for count in (int(n) for n in args.events):
         folder = args.data / f"{count}"
@@ -392,6 +393,7 @@ def main() -> None:
                 cells += [f"{max(p for _, _, p in ours):.0f}", "", ""]
             print(f"| {kind} | {' | '.join(cells)} |", flush=True)
         print(f"\n(load average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())})")
+    cache.cleanup()
 
 
 if __name__ == "__main__":
