@@ -48,7 +48,8 @@ def test_pack_in_sets_of_users_agrees_with_duckdb(demo: Path, monkeypatch: pytes
     """Large sources are computed per set of users (about 3 here) and added up: same numbers."""
     from metrics.engine import polars_backend
 
-    monkeypatch.setattr(polars_backend, "ROWS_PER_PASS", 15_000)
+    per_row = polars_backend.USER_BYTES_PER_ROW + polars_backend.PERCENTILE_BYTES_PER_ROW
+    monkeypatch.setenv("NORTHSTAR_MEMORY_BUDGET", str(2 * 15_000 * per_row))  # 15,000 rows a pass
     start, end = dt.date(2025, 9, 1), dt.date(2026, 3, 31)
     ours = northstar_pack(demo, "Europe/Berlin", start, end)
     assert largest_difference(ours, duckdb_pack(demo, "Europe/Berlin", start, end)) < 1e-12

@@ -257,14 +257,17 @@ def test_single_span_requests_match_the_reference(
 def test_sets_of_users_match_the_reference(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch, fmt: str, case: int
 ) -> None:
-    """Above ROWS_PER_PASS rows, user-based outputs are computed per set of users and added up."""
+    """Beyond the memory budget, user-based outputs are computed per set of users and added up."""
     from metrics.engine import Engine, polars_backend
     from metrics.engine.request import MetricRequest
 
     settings, grain, by, start, end = CASES[case]
     rows = generate(seed=23 + case)
     project = make_project(tmp_path, rows, METRICS, settings, fmt=fmt)
-    monkeypatch.setattr(polars_backend, "ROWS_PER_PASS", len(rows) // 4)
+    # a budget of a quarter of the rows' working memory (below the fixed share, half is usable)
+    monkeypatch.setenv(
+        "NORTHSTAR_MEMORY_BUDGET", str(2 * (len(rows) // 4) * polars_backend.USER_BYTES_PER_ROW)
+    )
     plan = Engine(project).explain(MetricRequest(tuple(METRICS), start=start, end=end, grain=grain, by=by))
     sets = re.search(r"each of (\d+) sets of users", plan)
     assert sets is not None and int(sets.group(1)) >= 2, plan

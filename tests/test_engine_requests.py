@@ -243,7 +243,9 @@ def test_large_sources_are_computed_per_set_of_users_with_the_same_numbers(
     engine = Engine(make_project(tmp_path, ROWS, metrics))
     request = MetricRequest(tuple(metrics), grain="week", by="platform")
     once = engine.compute(request).frame
-    monkeypatch.setattr(polars_backend, "ROWS_PER_PASS", 3)
+    # a budget of 3 rows' working memory (below the fixed share, half of a budget is usable)
+    per_row = polars_backend.USER_BYTES_PER_ROW + polars_backend.PERCENTILE_BYTES_PER_ROW
+    monkeypatch.setenv("NORTHSTAR_MEMORY_BUDGET", str(2 * 3 * per_row))
     explained = engine.explain(request)
     assert f"each of {-(-len(ROWS) // 3)} sets of users" in explained
     assert engine.compute(request).frame.equals(once)

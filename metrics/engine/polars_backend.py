@@ -11,19 +11,19 @@ outputs of `pl.collect_all` on the streaming engine) and reduces it to small fra
   (which says which periods and groups have counted rows);
 * per percentile, its non-null values' quantile per (period, group) (a query of its own: quantiles
   over columns without nulls are about three times faster);
-* the per-user, per-day activity (one row per user, local day [and group]) with one flag column
-  per distinct filter that active users, retention and distinct-user counts need;
+* per distinct filter that active users, retention and distinct-user counts need, each user's
+  active local days (one row per user [and group] with the list of its days);
 * per cohort definition, each user's first ever cohort day (and its group);
 * per funnel, only its step events inside the range (user, instant, step number, day).
 
-Stage 2 derives distinct users, active users (intervals and a running sum), retention (an as-of
-join from each cohort member to their first return day on or after the start of the interval) and
-funnels (one forward as-of join per step) from those frames, comparing integers (day numbers, user
+Stage 2 derives distinct users, active users (intervals and a running sum), retention (each
+cohort member joined to their own return days) and funnels (one forward as-of join per step, on
+the entrants' step events only) from those frames, comparing integers (day numbers, user
 numbers) wherever it can; exact instants are kept only for the funnel's order and its `within`
 limit. Each user-based metric is reduced to counts that are sums over users (active users, kept
-and cohort size, converted and entrants), so above `ROWS_PER_PASS` rows the user-based outputs
-are computed per set of users and added up, and percentiles per run of whole periods: memory
-stays that of one pass of about `ROWS_PER_PASS` rows (see `_Plan._partitions`).
+and cohort size, converted and entrants), so when a request would not fit in the memory budget
+(`memory_budget.py`) the user-based outputs are computed per set of users and added up, and
+percentiles per run of whole periods, in as many passes as the budget asks (see `_Plan._partitions`).
 """
 
 from __future__ import annotations
@@ -52,11 +52,17 @@ from metrics.definitions.models import (
 )
 from metrics.engine.filter_values import filter_test
 from metrics.engine.local_days import EPOCH, MICROS_PER_DAY, PLAUSIBLE, day_number, local_midnight
+from metrics.engine.memory_budget import describe, memory_budget
 from metrics.engine.request import MetricError, Window
 
 _U, _E, _G, _T, _DAY, _DN, _P = "_u", "_e", "_g", "_t", "_day", "_dn", "_p"
 _NULL_GROUP = "\x00null"
-ROWS_PER_PASS = 8_000_000  # rows; see _Plan._partitions
+# The working memory of a pass (see _Plan._partitions), measured on the demo data: Polars' reader
+# buffers and the process's own, then per row read, the user-based outputs' share (the user-day
+# table, cohorts and step events, with stage 2's sorted copies) and each percentile's values.
+FIXED_BYTES = 300_000_000
+USER_BYTES_PER_ROW = 100
+PERCENTILE_BYTES_PER_ROW = 24
 _SEED = 0x5EED
 _TEXT_BYTES_PER_ROW = 64  # a low guess for CSV / NDJSON events: more partitions, never fewer
 SimpleMetric = CountMetric | CountDistinctMetric | AggregateMetric | PercentileMetric
@@ -192,7 +198,7 @@ class _Plan:
     window: Window
     schema: dict[str, pl.DataType] = field(default_factory=dict)
     queries: dict[str, pl.LazyFrame] = field(default_factory=dict)  # every stage-1 output, one pass
-    flags: dict[str, str] = field(default_factory=dict)  # metric id -> user_days flag column
+    days_of: dict[str, str] = field(default_factory=dict)  # metric id -> stage-1 active-days query
     cohort_of: dict[str, str] = field(default_factory=dict)  # retention id -> stage-1 cohort query
     _cache: dict[str, pl.DataFrame] = field(default_factory=dict)
 
@@ -219,6 +225,7 @@ class _Plan:
             dtype=pl.Date,
         )
         self.base = self._base()
+        self.budget = memory_budget()
         self.parts = self._partitions()
         self.queries = {
             **self._simple_query(self.base),
@@ -261,10 +268,15 @@ class _Plan:
         return self.lookback if self.active else self.window.start
 
     def _base(
-        self, part: int | None = None, days: tuple[dt.date, dt.date] | None = None, *, shared: bool = True
+        self,
+        days: tuple[dt.date, dt.date] | None = None,
+        *,
+        shared: bool = True,
+        only: pl.Expr | None = None,
     ) -> pl.LazyFrame:
-        """The shared scan; with `part`, only the rows of the users in that set (of `parts`); with
-        `days`, only the rows of those local days (first, last)."""
+        """The shared scan; with `days`, only the rows of those local days (first, last); with
+        `only`, only the rows it keeps (on the scan's own names, applied before the cache, so a
+        pass holds only its rows)."""
         w = self.window
         exprs: list[pl.Expr] = [self.ts.day(self._lower_day(), w.end).alias(_DAY)]
         if self._needs_instant():
@@ -299,8 +311,6 @@ class _Plan:
             )
 
         lf = self.connector.scan()
-        if part is not None:
-            lf = lf.filter(pl.col(self._role("user")).hash(seed=_SEED) % self.parts == part)
         lower_day, last = self._lower_day(), w.end
         if days is not None:
             lower_day, last = days
@@ -321,8 +331,31 @@ class _Plan:
         # An explicit cache: every stage-1 output reads this one scan. Without it the optimizer
         # pushes each output's own column set into the scan and reads the file once per set.
         # A scan read by one output only is better without: its columns are then pruned.
-        frame = lf.select(exprs).filter(keep & in_range)
+        rows = self._rows_read()
+        keep = keep & in_range if rows is None else keep & in_range & rows
+        frame = lf.select(exprs).filter(keep if only is None else keep & only)
         return frame.cache() if shared else frame
+
+    def _rows_read(self) -> pl.Expr | None:
+        """The rows any output reads, when every output has a filter (None: all rows).
+
+        Pushed into the scan: Polars then reads the other columns only for those rows.
+        """
+        needs: list[pl.Expr | None] = []
+        for metric in self.metrics.values():
+            cond = self.condition(metric)
+            if isinstance(metric, RetentionMetric):
+                returns = metric.return_event
+                events = [metric.cohort_event, *(returns if isinstance(returns, list) else [returns])]
+                by_event = None if ANY_EVENT in events else pl.col(_E).is_in(events).fill_null(False)
+                cond = by_event if cond is None else cond if by_event is None else cond & by_event
+            elif isinstance(metric, FunnelMetric):
+                by_event = pl.col(_E).is_in([*metric.steps, *metric.exclude]).fill_null(False)
+                cond = by_event if cond is None else cond & by_event
+            needs.append(cond)
+        if not needs or any(cond is None for cond in needs):
+            return None
+        return pl.any_horizontal([c for c in needs if c is not None])
 
     def condition(self, metric: SourcedMetric) -> pl.Expr | None:
         """The metric's filter on the base frame, or None when it keeps every row."""
@@ -354,18 +387,16 @@ class _Plan:
 
     # --- stage 1 -----------------------------------------------------------------------------
 
-    def _flag(self, metric_id: str, cond: pl.Expr | None, named: dict[str, pl.Expr]) -> None:
-        """Mark which user-days `metric_id` reads; equal conditions share one column."""
-        if cond is None:
-            return
-        key = str(cond)
-        for column, existing in named.items():
-            if str(existing) == key:
-                self.flags[metric_id] = column
+    def _days_query(self, metric_id: str, cond: pl.Expr | None, named: dict[str, pl.Expr | None]) -> None:
+        """Mark which active days `metric_id` reads; equal conditions share one query."""
+        key = "" if cond is None else str(cond)
+        for name, existing in named.items():
+            if ("" if existing is None else str(existing)) == key:
+                self.days_of[metric_id] = name
                 return
-        column = f"_flag{len(named)}"
-        named[column] = cond
-        self.flags[metric_id] = column
+        name = f"days{len(named)}"
+        named[name] = cond
+        self.days_of[metric_id] = name
 
     def _simple_query(self, base: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
         """One aggregate per period (and group) for every count/sum/avg/min/max/count_distinct."""
@@ -411,11 +442,14 @@ class _Plan:
         queries: dict[str, pl.LazyFrame] = {}
         in_window = pl.col(_DAY).is_between(w.start, w.end)
         if self.active or self.retention or self.distinct_users:
-            named: dict[str, pl.Expr] = {}
+            # Per distinct filter, each user's active days (one list per user, or per user and
+            # group with a breakdown): grouping by user alone is about twice as fast as by user and
+            # day, and stage 2 numbers the users by their row.
+            named: dict[str, pl.Expr | None] = {}
             for metric_id, au in self.active.items():
-                self._flag(metric_id, self.condition(au), named)
+                self._days_query(metric_id, self.condition(au), named)
             for metric_id, distinct in self.distinct_users.items():
-                self._flag(metric_id, self.condition(distinct), named)
+                self._days_query(metric_id, self.condition(distinct), named)
             for metric_id, ret in self.retention.items():
                 returns = ret.return_event
                 ret_cond = self.condition(ret)
@@ -423,15 +457,19 @@ class _Plan:
                     names = returns if isinstance(returns, list) else [returns]
                     by_event = pl.col(_E).is_in(names).fill_null(False)
                     ret_cond = by_event if ret_cond is None else ret_cond & by_event
-                self._flag(metric_id, ret_cond, named)
-            group = [_G] if w.by is not None and (self.active or self.distinct_users) else []
-            queries["user_days"] = (
-                base.filter(pl.col(_U).is_not_null() & (pl.col(_DAY) >= self._lower_day()))
-                .group_by([_U, _DAY, *group])
-                .agg(
-                    [cond.any().alias(column) for column, cond in named.items()] or [pl.len().alias("_rows")]
+                self._days_query(metric_id, ret_cond, named)
+            for name, cond in named.items():
+                readers = [k for k, v in self.days_of.items() if v == name]
+                entities = w.by is not None and any(
+                    k in self.active or k in self.distinct_users for k in readers
                 )
-            )
+                lower = self._lower_day() if any(k in self.active for k in readers) else w.start
+                keep = pl.col(_U).is_not_null() & (pl.col(_DAY) >= lower)
+                queries[name] = (
+                    base.filter(keep if cond is None else keep & cond)
+                    .group_by([_U, _G] if entities else [_U])
+                    .agg(pl.col(_DAY).cast(pl.Int32).unique().alias("_days"))
+                )
         cohort_queries: dict[str, str] = {}
         for metric_id, ret in self.retention.items():
             cond = pl.col(_U).is_not_null()
@@ -493,17 +531,28 @@ class _Plan:
         """In how many passes the outputs that grow with the data are computed.
 
         The user-day table, the cohorts, the funnel's step events and each percentile's values
-        grow with the data, and so does the memory of holding them. Above `ROWS_PER_PASS` rows the
-        work is split into `ceil(rows / ROWS_PER_PASS)` passes: user-based outputs per set of users
-        (split by a hash of the user id; every user-based metric is a sum over users, so the sets'
-        counts add up), percentiles per run of whole periods (each period's values stay in one
-        pass). Peak memory then stays that of a pass of about `ROWS_PER_PASS` rows however large
-        the source grows, for one more scan per pass.
+        grow with the data, and so does the memory of holding them. When the request's estimated
+        working state (`_estimated_bytes`) is larger than the memory budget
+        (`memory_budget.memory_budget`), the work is split into passes: user-based outputs per set
+        of users (split by a hash of the user id; every user-based metric is a sum over users, so
+        the sets' counts add up), percentiles per run of whole periods (each period's values stay in
+        one pass). Pass k computes set k and run k over one shared scan (and the first pass also
+        the period aggregates), so a request reads its source once per pass.
         """
         if not (self._needs_user() or self._percentiles()):
             return 1
-        rows = self._estimated_rows()
-        return max(1, -(-rows // ROWS_PER_PASS)) if rows is not None else 1
+        usable = self.budget - FIXED_BYTES if self.budget > 2 * FIXED_BYTES else self.budget // 2
+        per_row = self._bytes_per_row()
+        total = self._total_rows()
+        if total is None or total * per_row <= usable:
+            return 1
+        rows = self._rows_in_range()
+        return max(1, -(-rows * per_row // max(1, usable))) if rows is not None else 1
+
+    def _bytes_per_row(self) -> int:
+        """Working memory per row read: its share of the user-based outputs and percentile values."""
+        per_row = USER_BYTES_PER_ROW if self._needs_user() else 0
+        return per_row + PERCENTILE_BYTES_PER_ROW * len(self._percentiles())
 
     def _percentiles(self) -> list[str]:
         return [k for k, m in self.simple.items() if isinstance(m, PercentileMetric)]
@@ -519,22 +568,12 @@ class _Plan:
             runs.append((max(chunk[0], w.start), w.last_day(chunk[-1])))
         return runs
 
-    def _estimated_rows(self) -> int | None:
-        """Rows the request reads: for parquet, the rows in its days (when the footers say there
-        are more than `ROWS_PER_PASS` in all); for text files, a guess from their size."""
+    def _total_rows(self) -> int | None:
+        """Rows of the source: for parquet from the footers (no data read); for CSV and NDJSON a
+        guess from the files' size (a low guess per row: more passes, never fewer)."""
         if self.source.type == "parquet":
             try:
-                rows = int(self.connector.scan().select(pl.len()).collect().item())
-                if rows <= ROWS_PER_PASS:
-                    return rows
-                frame = self.connector.scan()
-                for bound in (
-                    self.ts.before(self.window.end + dt.timedelta(days=1)),
-                    self.ts.not_before(self._lower_day()),
-                ):
-                    if bound is not None:
-                        frame = frame.filter(bound)
-                return int(frame.select(pl.len()).collect(engine="streaming").item())
+                return int(self.connector.scan().select(pl.len()).collect().item())
             except pl.exceptions.PolarsError:
                 return None
         files = getattr(self.connector, "files", None)
@@ -544,6 +583,23 @@ class _Plan:
             except (OSError, ConnectorError):
                 return None
         return None
+
+    def _rows_in_range(self) -> int | None:
+        """Rows the request reads: for parquet, the rows in its days (one scan of the timestamps);
+        otherwise the source's rows."""
+        if self.source.type != "parquet":
+            return self._total_rows()
+        frame = self.connector.scan()
+        for bound in (
+            self.ts.before(self.window.end + dt.timedelta(days=1)),
+            self.ts.not_before(self._lower_day()),
+        ):
+            if bound is not None:
+                frame = frame.filter(bound)
+        try:
+            return int(frame.select(pl.len()).collect(engine="streaming").item())
+        except pl.exceptions.PolarsError:
+            return None
 
     def _collect(self, queries: Mapping[str, pl.LazyFrame]) -> dict[str, pl.DataFrame]:
         names = list(queries)
@@ -561,7 +617,8 @@ class _Plan:
         if self.parts == 1:
             stage1 = self._collect(self.queries)
             return self._results(stage1, self._user_counts(stage1))
-        shared = self._collect(self._simple_query(self.base)) if self.simple else {}
+        # the period aggregates hold one row per period: one streaming scan of their own
+        shared = self._collect(self._simple_query(self._base(shared=False))) if self.simple else {}
         if self._percentiles():
             shared_scan = len(self._percentiles()) > 1
             runs = [
@@ -572,8 +629,13 @@ class _Plan:
                 shared[name] = pl.concat([run[name] for run in runs], how="vertical_relaxed")
         partials: list[dict[str, pl.DataFrame]] = [{}]
         if self._needs_user():
+            # The set is decided once per row, in the scan: the pass holds only its users' rows.
             partials = [
-                self._user_counts(self._collect(self._user_queries(self._base(part))))
+                self._user_counts(
+                    self._collect(
+                        self._user_queries(self._base(only=pl.col(_U).hash(seed=_SEED) % self.parts == part))
+                    )
+                )
                 for part in range(self.parts)
             ]
         return self._results(shared, self._add_up(partials))
@@ -585,12 +647,12 @@ class _Plan:
         out: dict[str, pl.DataFrame] = {}
         self._cache.clear()
         for metric_id in self.distinct_users:
-            out[metric_id] = self._distinct_users(metric_id, stage1["user_days"])
+            out[metric_id] = self._distinct_users(self._user_days(stage1, metric_id))
         for metric_id, au in self.active.items():
-            out[metric_id] = self._active_users(metric_id, au, stage1["user_days"])
+            out[metric_id] = self._active_users(au, self._user_days(stage1, metric_id))
         for metric_id, ret in self.retention.items():
             cohorts = stage1[self.cohort_of[metric_id]]
-            out[metric_id] = self._retention(metric_id, ret, cohorts, stage1["user_days"])
+            out[metric_id] = self._retention(ret, cohorts, stage1[self.days_of[metric_id]])
         for metric_id, funnel in self.funnels.items():
             out[metric_id] = self._funnel(funnel, stage1[f"funnel:{metric_id}"])
         self._cache.clear()
@@ -667,52 +729,37 @@ class _Plan:
             schema={_P: pl.Date, "_eval": pl.Int32},
         )
 
-    def _user_days(self, user_days: pl.DataFrame, metric_id: str) -> pl.DataFrame:
-        """The user-days a metric reads, sorted by user, [group] and day, with integer ids.
-
-        `_uid` numbers the users and `_eid` the entities (the user, or the user and group with a
-        breakdown), once and in sorted order, so later steps compare and join integers.
-        """
-        if "_sorted" not in self._cache:
-            by = _G in user_days.columns
-            rows = user_days.sort([_U, _G, _DAY] if by else [_U, _DAY], nulls_last=True)
-            new_user = (pl.col(_U) != pl.col(_U).shift(1)).fill_null(True)
-            new_entity = new_user | pl.col(_G).ne_missing(pl.col(_G).shift(1)) if by else new_user
-            self._cache["_sorted"] = rows.with_columns(
-                new_user.cum_sum().cast(pl.UInt32).alias("_uid"),
-                new_entity.fill_null(True).cum_sum().cast(pl.UInt32).alias("_eid"),
-                pl.col(_DAY).cast(pl.Int32).alias(_DN),
+    def _user_days(self, stage1: Mapping[str, pl.DataFrame], metric_id: str) -> pl.DataFrame:
+        """The active days a metric reads, one row per entity and day: `_eid` numbers the entities
+        (a user, or a user and group with a breakdown) by their stage-1 row, and `_dn` is the day
+        number, sorted within each entity."""
+        name = self.days_of[metric_id]
+        if name not in self._cache:
+            self._cache[name] = (
+                stage1[name]
+                .lazy()
+                .with_row_index("_eid")
+                .select(pl.exclude(_U, "_days"), pl.col("_days").list.sort())
+                .explode("_days")
+                .rename({"_days": _DN})
+                .filter(pl.col(_DN).is_not_null())
+                .collect()
             )
-        rows = self._cache["_sorted"]
-        flag = self.flags.get(metric_id)
-        if flag is None:
-            return rows
-        if flag not in self._cache:
-            self._cache[flag] = rows.filter(pl.col(flag))
-        return self._cache[flag]
+        return self._cache[name]
 
-    def _user_ids(self, user_days: pl.DataFrame) -> pl.DataFrame:
-        """(user, _uid): one row per user of the user-day table."""
-        if "_users" not in self._cache:
-            rows = self._user_days(user_days, "")
-            self._cache["_users"] = rows.select(_U, "_uid").unique("_uid", keep="first")
-        return self._cache["_users"]
-
-    def _distinct_users(self, metric_id: str, user_days: pl.DataFrame) -> pl.DataFrame:
+    def _distinct_users(self, days: pl.DataFrame) -> pl.DataFrame:
         w = self.window
-        rows = self._user_days(user_days, metric_id).lazy().filter(pl.col(_DAY) >= w.start)
-        rows = rows.with_columns(self.period_of(pl.col(_DAY)).alias(_P))
-        if w.grain == "day" and w.span_end is None:  # one row per user, day (and group) already
+        rows = days.lazy().filter(pl.col(_DN) >= day_number(w.start))
+        rows = rows.with_columns(self.period_of(pl.col(_DN).cast(pl.Date)).alias(_P))
+        if w.grain == "day" and w.span_end is None:  # one row per entity and day already
             return rows.group_by(self.keys()).agg(pl.len().alias("value")).collect()
-        return rows.group_by(self.keys()).agg(pl.col(_U).n_unique().alias("value")).collect()
+        return rows.group_by(self.keys()).agg(pl.col("_eid").n_unique().alias("value")).collect()
 
-    def _active_users(
-        self, metric_id: str, metric: ActiveUsersMetric, user_days: pl.DataFrame
-    ) -> pl.DataFrame:
+    def _active_users(self, metric: ActiveUsersMetric, days: pl.DataFrame) -> pl.DataFrame:
         w = self.window
         by = w.by is not None
         width = metric.window
-        rows = self._user_days(user_days, metric_id).lazy()
+        rows = days.lazy()
         if by:  # as-of joins never match a null `by` key: stand in a value no dimension holds
             rows = rows.with_columns(pl.col(_G).fill_null(_NULL_GROUP))
         rows = rows.filter(pl.col(_DN) >= day_number(w.start) - (width - 1))
@@ -756,40 +803,35 @@ class _Plan:
             out = out.with_columns(pl.when(pl.col(_G) != _NULL_GROUP).then(pl.col(_G)))
         return out.collect()
 
-    def _returns(self, user_days: pl.DataFrame, metric_id: str) -> pl.DataFrame:
-        """(user, day number) of the return events a retention metric reads, sorted by day."""
-        key = f"returns:{self.flags.get(metric_id)}"
-        if key not in self._cache:
-            rows = self._user_days(user_days, metric_id).lazy().filter(pl.col(_DAY) >= self.window.start)
-            rows = rows.select("_uid", _DN)
-            if _G in user_days.columns:
-                rows = rows.unique()
-            self._cache[key] = rows.sort(_DN).collect()
-        return self._cache[key]
-
-    def _retention(
-        self, metric_id: str, metric: RetentionMetric, cohorts: pl.DataFrame, user_days: pl.DataFrame
-    ) -> pl.DataFrame:
+    def _retention(self, metric: RetentionMetric, cohorts: pl.DataFrame, days: pl.DataFrame) -> pl.DataFrame:
+        """Cohort size and kept members per period (and group): a member is kept when one of their
+        return days (any group's) falls in their interval."""
         w = self.window
         first, last = metric.interval
-        returns = self._returns(user_days, metric_id).lazy()
         members = (
             cohorts.lazy()
             .filter(pl.col("_c").is_between(w.start, w.end))
-            .join(self._user_ids(user_days).lazy(), on=_U, how="left")
+            .with_row_index("_mid")
             .with_columns(
                 self.period_of(pl.col("_c")).alias(_P),
                 (pl.col("_c").cast(pl.Int32) + first).alias("_lo"),
             )
-            .sort("_lo")
         )
-        # each member's first return on or after the start of their interval
-        joined = members.join_asof(
-            returns, left_on="_lo", right_on=_DN, by="_uid", strategy="forward", check_sortedness=False
+        returns = days.lazy().select(_U, "_days")
+        kept = (
+            members.select("_mid", _U, "_lo")
+            .join(returns, on=_U, how="inner")
+            .explode("_days")
+            .filter(pl.col("_days").is_between(pl.col("_lo"), pl.col("_lo") + (last - first)))
+            .select("_mid")
+            .unique()
+            .with_columns(pl.lit(True).alias("_kept"))
         )
-        retained = pl.col(_DN).is_not_null() & (pl.col(_DN) <= pl.col("_lo") + (last - first))
         return (
-            joined.group_by(self.keys()).agg(pl.len().alias("_size"), retained.sum().alias("_kept")).collect()
+            members.join(kept, on="_mid", how="left")
+            .group_by(self.keys())
+            .agg(pl.len().alias("_size"), pl.col("_kept").fill_null(False).sum().alias("_kept"))
+            .collect()
         )
 
     def _retention_rate(self, metric: RetentionMetric, table: pl.DataFrame) -> pl.DataFrame:
@@ -825,12 +867,15 @@ class _Plan:
             .collect()
         )
         current = entrants.lazy()
+        # later steps only matter for entrants: a semi-join first keeps the as-of joins small
+        users = entrants.lazy().select(_U).unique()
         strict = metric.order == "strict"
         for previous, step in itertools.pairwise(metric.steps):
             later = (
                 events.lazy()
                 .filter(pl.col(_E) == names.index(step))
                 .select(_U, pl.col(_T).alias("_tk"))
+                .join(users, on=_U, how="semi")
                 .sort("_tk")
             )
             # strict: the earliest event at or after the previous step's; any: at or after t0
@@ -854,7 +899,11 @@ class _Plan:
         if metric.exclude:
             # the first excluded event strictly after t0 must not come before completion (`_prev`)
             excluded = (
-                events.lazy().filter(pl.col(_E) == len(names)).select(_U, pl.col(_T).alias("_tx")).sort("_tx")
+                events.lazy()
+                .filter(pl.col(_E) == len(names))
+                .select(_U, pl.col(_T).alias("_tx"))
+                .join(users, on=_U, how="semi")
+                .sort("_tx")
             )
             current = (
                 current.sort("_t0")
@@ -907,13 +956,17 @@ class PolarsBackend:
         plan = _Plan(source_name, source, _frame_connector(connector, source_name), metrics, window)
         names = list(plan.queries)
         text = pl.explain_all([plan.queries[n] for n in names])
-        passes = (
-            "one streaming pass"
-            if plan.parts == 1
-            else f"more than {ROWS_PER_PASS:,} rows: one streaming pass for the period aggregates, "
-            f"then one for each of {len(plan._period_runs())} runs of periods (percentiles) and for "
-            f"each of {plan.parts} sets of users (user-based outputs)"
-        )
+        budget = f"memory budget {describe(plan.budget)}"
+        if plan.parts == 1:
+            passes = f"one streaming pass, within the {budget}"
+        else:
+            work = []
+            if plan._needs_user():
+                work.append(f"each of {plan.parts} sets of users (user-based outputs)")
+            if plan._percentiles():
+                work.append(f"each of {len(plan._period_runs())} runs of periods (percentiles)")
+            simple = "one streaming pass for the period aggregates, then " if plan.simple else ""
+            passes = f"to stay within the {budget}: {simple}one streaming pass for {' and '.join(work)}"
         lines = [f"stage 1 ({passes}; outputs: {', '.join(names)}):", text]
         follow = []
         if plan.distinct_users:
@@ -921,9 +974,11 @@ class PolarsBackend:
         if plan.active:
             follow.append("active users: per-user day intervals merged, +1/-1 running sum, read per period")
         if plan.retention:
-            follow.append("retention: as-of join of each cohort member to their first return day")
+            follow.append(
+                "retention: each cohort member joined to their own return days, kept when one is in the interval"
+            )
         if plan.funnels:
-            follow.append("funnel: one forward as-of join per step after the entrant's first step")
+            follow.append("funnel: one forward as-of join per step on the entrants' step events")
         if follow:
             lines.append("stage 2 (on the small stage-1 frames):")
             lines.extend(f"  {item}" for item in follow)
