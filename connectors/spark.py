@@ -413,8 +413,14 @@ class SparkConnector:
             ) from None
         try:
             with _quiet():
+                from pyspark.logger import PySparkLogger
                 from pyspark.sql import SparkSession
                 from pyspark.sql.connect.client.retries import DefaultPolicy
+
+                # pyspark logs every failed query to stderr with the JVM's stack trace; the error
+                # reaches the user as one sentence instead (`_error`)
+                for logger_name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+                    PySparkLogger.getLogger(logger_name).disabled = True
 
                 session = SparkSession.builder.remote(self.address).create()
                 session.client.set_retry_policies(
@@ -441,8 +447,7 @@ class SparkConnector:
         again once."""
         for attempt in (1, 2):
             try:
-                with _quiet():
-                    return work(self._session())
+                return work(self._session())
             except ConnectorError:
                 raise
             except Exception as error:

@@ -52,7 +52,7 @@ DEFAULT_URL = "sc://127.0.0.1:15002"
 ONE_OF_EACH = {
     k: METRICS[k]
     for k in (
-        "signups", "users", "revenue", "avg_amount", "min_amount", "max_amount", "p90", "wau",
+        "signups", "users", "revenue", "avg_amount", "min_amount", "max_amount", "p90", "dau", "mau",
         "stickiness", "d1", "w1_first_seen_open", "activation", "activation_any", "activation_no_open",
     )
 }  # fmt: skip
@@ -310,7 +310,9 @@ def test_an_unreachable_server_is_one_sentence_within_seconds(tmp_path: Path) ->
     assert "\n" not in str(raised.value) and "token=***" in str(raised.value)
 
 
-def test_a_missing_table_or_path_is_one_sentence(spark_url: str, tmp_path: Path) -> None:
+def test_a_missing_table_or_path_is_one_sentence(
+    spark_url: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     from connectors.base import connect
     from connectors.models import SparkSource
 
@@ -323,6 +325,7 @@ def test_a_missing_table_or_path_is_one_sentence(spark_url: str, tmp_path: Path)
     nothing = SparkSource.model_validate({**base, "path": "empty/nothing.parquet"})
     with pytest.raises(ConnectorError, match=r"Spark finds no files at 'empty/nothing\.parquet'"):
         connect("events", nothing, tmp_path).schema()
+    assert capfd.readouterr().err == ""  # pyspark's own log of the failure (a JVM stack trace) is off
 
 
 def test_a_local_path_outside_the_project_is_refused(tmp_path: Path) -> None:
