@@ -2,7 +2,8 @@
 
 A connector knows where rows come from and nothing about what the numbers mean. Two shapes exist:
 frame connectors hand the engine a Polars LazyFrame (file sources); SQL connectors hand it a
-SQLAlchemy selectable and run the statement the engine compiled (so the database does the work).
+SQLAlchemy selectable and run the statement the engine compiled (so the database does the work):
+SQLAlchemy sources (`connectors.sql`) and Spark through Spark Connect (`connectors.spark`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 import polars as pl
 
 from connectors.errors import ConnectorError
-from connectors.models import FileSource, SourceConfig, SqlSource
+from connectors.models import FileSource, SourceConfig, SparkSource, SqlSource
 
 if TYPE_CHECKING:  # SQLAlchemy loads with the first SQL source, not with this protocol
     from sqlalchemy.engine import URL
@@ -74,6 +75,7 @@ REGISTRY: dict[str, str] = {
     "csv": "connectors.files:FileConnector",
     "ndjson": "connectors.files:FileConnector",
     "sql": "connectors.sql:SqlAlchemyConnector",
+    "spark": "connectors.spark:SparkConnector",
 }
 
 
@@ -93,6 +95,7 @@ __all__ = [
     "ConnectorError",
     "FileSource",
     "FrameConnector",
+    "SparkSource",
     "SqlConnector",
     "SqlSource",
     "connect",

@@ -142,8 +142,61 @@ class SqlSource(_SourceBase):
         return self
 
 
-SourceConfig = Annotated[FileSource | SqlSource, Field(discriminator="type")]
-SOURCE_TYPES = ("parquet", "csv", "ndjson", "sql")
+SPARK_SCHEME = "sc://"
+
+
+class SparkSource(_SourceBase):
+    """Rows that a Spark cluster reads, through Spark Connect; the metrics run there as Spark SQL."""
+
+    type: Literal["spark"]
+    url: str = Field(
+        description="Spark Connect URL: sc://host:port, with parameters after /; "
+        "(sc://host:443/;token=${SPARK_TOKEN}); write credentials as ${VAR}."
+    )
+    table: str | None = Field(
+        default=None, description="A catalog table: name, schema.name or catalog.schema.name."
+    )
+    path: str | None = Field(
+        default=None,
+        description="Files the Spark server reads: a folder, file or glob (s3a://..., abfss://..., dbfs:/...); "
+        "a path without a scheme is a local path, relative to the config folder.",
+    )
+    format: Literal["parquet", "orc", "json", "csv", "delta"] | None = Field(
+        default=None, description="The files' format (with `path:`); default parquet."
+    )
+    timeout_seconds: float = Field(
+        default=300, gt=0, description="A statement running longer is interrupted."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _spark_connect_url(cls, url: str) -> str:
+        if not url.strip().lower().startswith(SPARK_SCHEME):
+            raise ValueError(
+                "a spark source's url is a Spark Connect URL: sc://host:port (e.g. sc://localhost:15002)"
+            )
+        return url.strip()
+
+    @model_validator(mode="after")
+    def _table_or_path(self) -> SparkSource:
+        if (self.table is None) == (self.path is None):
+            raise ValueError("a spark source needs exactly one of `table:` or `path:`")
+        if self.table is not None and self.format is not None:
+            raise ValueError("`format:` goes with `path:`; a `table:` knows its own format")
+        if self.table is not None and not self.table.strip():
+            raise ValueError("`table:` is empty")
+        return self
+
+    @property
+    def file_format(self) -> str:
+        """The format Spark reads `path:` with (parquet unless `format:` says otherwise)."""
+        return self.format or "parquet"
+
+
+SourceConfig = Annotated[FileSource | SqlSource | SparkSource, Field(discriminator="type")]
+# Sources whose metrics compile to SQL that the database (or Spark) runs: `isinstance(x, QuerySource)`.
+QuerySource = SqlSource | SparkSource
+SOURCE_TYPES = ("parquet", "csv", "ndjson", "sql", "spark")
 
 
 class SourcesFile(StrictModel):

@@ -40,7 +40,7 @@ from sqlalchemy.sql.functions import Function
 from sqlalchemy.sql.selectable import CTE, FromClause, Select
 
 from connectors.base import Connector, SqlConnector
-from connectors.models import SourceConfig, SqlSource
+from connectors.models import QuerySource, SourceConfig
 from connectors.sql import kind_of
 from metrics.definitions.calendar import Calendar
 from metrics.definitions.models import (
@@ -87,7 +87,7 @@ class _Compiler:
     """Builds the branches for one source and one window, and the decoders for their rows."""
 
     def __init__(
-        self, source_name: str, source: SqlSource, connector: SqlConnector, window: Window, lookback: int
+        self, source_name: str, source: QuerySource, connector: SqlConnector, window: Window, lookback: int
     ) -> None:
         self.source_name = source_name
         self.source = source
@@ -841,7 +841,7 @@ class SqlBackend:
         metrics: Mapping[str, SourcedMetric],
         window: Window,
     ) -> CompiledRequest:
-        if not isinstance(source, SqlSource) or not isinstance(connector, SqlConnector):
+        if not isinstance(source, QuerySource) or not isinstance(connector, SqlConnector):
             raise MetricError(f"source {source_name!r} is not a SQL source")
         if window.end < window.start:
             raise MetricError(f"the range ends ({window.end}) before it starts ({window.start})")
@@ -888,7 +888,7 @@ class SqlBackend:
     def data_range(
         self, source_name: str, source: SourceConfig, connector: Connector, calendar: Calendar
     ) -> tuple[dt.date | None, dt.date | None]:
-        if not isinstance(source, SqlSource) or not isinstance(connector, SqlConnector):
+        if not isinstance(source, QuerySource) or not isinstance(connector, SqlConnector):
             raise MetricError(f"source {source_name!r} is not a SQL source")
         dialect = dialect_for(connector.dialect_name)
         src = connector.selectable()

@@ -13,6 +13,7 @@ is dialect code:
 | postgresql, duckdb | `timezone(zone, timezone('UTC', ts))` (`timezone(zone, ts)` for zoned columns) |
 | mysql / mariadb | `CONVERT_TZ(ts, '+00:00', zone)`; needs the server's time zone tables |
 | trino | `CAST(at_timezone(with_timezone(ts, 'UTC'), zone) AS TIMESTAMP)` |
+| spark | `from_utc_timestamp(ts, zone)` in a session whose time zone is UTC |
 | sqlite | no time zone support: the UTC offset is a `CASE` over the zone's transitions (from Python's zoneinfo) in the requested range, applied with `strftime(..., '+N seconds')` |
 
 Besides the compiler's expressions, a dialect declares what the rest of Northstar asks of a database:
@@ -388,6 +389,45 @@ class TrinoDialect(SqlDialect):
         )
 
 
+class SparkDialect(SqlDialect):
+    """Spark SQL through Spark Connect (`connectors.spark`, whose session runs in UTC).
+
+    Local time is `from_utc_timestamp(ts, zone)`, whose value read in the UTC session is the local
+    wall-clock time; a TIMESTAMP_NTZ column is cast to an instant in that UTC session, so naive
+    timestamps are UTC as everywhere. Instants are `timestamp_micros(n)` (no client time zone can
+    touch them), day numbers `unix_date(date)`, and `percentile_cont` is native.
+    """
+
+    native_percentile = True
+    # GX's Spark data source needs a classic SparkSession; expectations run on a pandas frame of
+    # the columns they name, read through the connector
+    gx_sql_supported = False
+
+    def instant(self, moment: dt.datetime, ctx: TimeContext) -> Expr:
+        delta = moment.astimezone(dt.UTC) - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        micros = (delta.days * 86_400 + delta.seconds) * MICROS + delta.microseconds
+        return sa.func.timestamp_micros(sa.literal(micros, sa.BigInteger()), type_=sa.DateTime(timezone=True))
+
+    def local(self, ts: Expr, ctx: TimeContext) -> Expr:
+        if ctx.utc:
+            return ts
+        return sa.func.from_utc_timestamp(ts, sa.literal(ctx.zone), type_=sa.DateTime())
+
+    def day_number(self, local: Expr) -> Expr:
+        return sa.func.unix_date(sa.cast(local, sa.Date()), type_=sa.Integer())
+
+    def month_index(self, local: Expr) -> Expr:
+        return sa.func.year(local) * 12 + sa.func.month(local) - 1
+
+    def plus_seconds(self, ts: Expr, seconds: float) -> Expr:
+        micro = sa.literal(round(seconds * MICROS), sa.BigInteger())
+        return sa.func.timestampadd(sa.literal_column("MICROSECOND"), micro, ts, type_=ts.type)
+
+    def epoch_seconds(self, ts: Expr) -> Expr:
+        micros = sa.func.unix_micros(sa.cast(ts, sa.DateTime(timezone=True)))
+        return sa.cast(micros, sa.Double()) / sa.literal_column("1e6")
+
+
 DIALECTS: dict[str, type[SqlDialect]] = {
     "postgresql": PostgresDialect,
     "duckdb": DuckDbDialect,
@@ -395,6 +435,7 @@ DIALECTS: dict[str, type[SqlDialect]] = {
     "mariadb": MySqlDialect,
     "sqlite": SqliteDialect,
     "trino": TrinoDialect,
+    "spark": SparkDialect,
 }
 
 

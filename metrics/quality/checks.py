@@ -250,9 +250,9 @@ def _expectations(
     from metrics.engine.sql_dialects import dialect_or_ansi
     from metrics.quality import gx_runner
 
-    if isinstance(source, SqlSource) and isinstance(connector, SqlConnector):
+    if isinstance(connector, SqlConnector):
         dialect = dialect_or_ansi(connector.dialect_name)
-        if dialect.gx_sql_supported:
+        if dialect.gx_sql_supported and isinstance(source, SqlSource):  # Spark: the pandas frame below
             query = source.query.strip().rstrip(";").strip() if source.query else None
             table = source.table
             if until is not None:
