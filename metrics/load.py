@@ -20,7 +20,7 @@ from pydantic import TypeAdapter, ValidationError
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from connectors.files import outside_roots, unsafe_root
-from connectors.models import ID_PATTERN, FileSource, SourceConfig, SqlSource
+from connectors.models import ID_PATTERN, FileSource, SourceConfig, SparkSource, SqlSource
 from metrics.definitions.alerts import (
     DESTINATION_MODELS,
     RULE_MODELS,
@@ -93,7 +93,9 @@ def load_project(
         try:
             sources[name] = source_adapter.validate_python(plain(raw))
         except ValidationError as exc:
-            reader.schema_errors("sources.yaml", ("sources", name), exc, fields(FileSource, SqlSource))
+            reader.schema_errors(
+                "sources.yaml", ("sources", name), exc, fields(FileSource, SqlSource, SparkSource)
+            )
             reader.broken.add(Subject.source(name))
 
     data_roots = []
@@ -336,6 +338,8 @@ def resolve_annotation_days(project: Project) -> tuple[Project, list[Problem]]:
         where = ("annotations", name)
         if annotation.relative:
             if data_start is None:
+                if why is None:  # no source could be read: their own problems say why
+                    continue
                 field = "date" if isinstance(annotation.date, str) else "end"
                 out.at(
                     "annotations.yaml",
@@ -363,7 +367,8 @@ def _data_start(project: Project) -> tuple[dt.date | None, str | None]:
 
     readable = [m for m in project.metrics if project.source_of(m) <= set(project.sources)]
     if not readable:
-        return None, "the project has no valid metric whose data could be read"
+        # a follow-up of the problems that left out the sources or metrics, unless there are none
+        return None, None if project.broken else "the project has no valid metric whose data could be read"
     try:
         return Engine(project).data_range(readable)[0], None
     except Exception as exc:  # an unreadable source: its own problem is reported
