@@ -15,9 +15,10 @@ fingerprint; the newest day is always a batch of its own, so a day still being l
 The combined verdict is the one GX gives on all the rows at once, by GX's own arithmetic
 (`combine`): success is `mostly` of the rows judged (vacuously true with none), the share is of the
 rows judged, the days are those of the unexpected rows when there are at most `gx_runner.DAY_ROWS` of
-them and every one has a timestamp. GX sees the rows in time order (by timestamp, then by value), so
-its sample, the first unexpected values, is the earliest ones and does not depend on how the file
-orders rows or how the days were batched. Each column is given to GX in the pandas type it has when
+them and every one has a timestamp. The sample is the earliest unexpected values (by timestamp, then
+by value: GX's listed rows put in that order; a batch with more unexpected rows than GX lists runs
+again on its rows sorted by time), so it does not depend on how the file orders rows or how the days
+were batched. Each column is given to GX in the pandas type it has when
 all the rows are given (an integer column with a null anywhere is float), so a value reads the same.
 
 The key of a state file holds everything a verdict depends on besides the rows: the expectation and
@@ -57,7 +58,8 @@ FORMAT = 1  # bump when the stored layout or the meaning of a verdict changes
 MAX_BATCHES = 400  # per file: the least recently used beyond this are dropped
 SAMPLE_SIZE = 5
 NO_DAY = "-"
-_BUCKET_US = BUCKET_SECONDS * 1_000_000  # the rows without a (readable) timestamp
+_BUCKET_US = BUCKET_SECONDS * 1_000_000
+_EPOCH = "_northstar_epoch"  # the rows without a (readable) timestamp
 # Expectations whose verdict on a row depends on that row alone (and GX's arithmetic on the counts
 # is the generic one of map expectations): tests/test_quality_scale.py checks both against GX.
 ROW_WISE = frozenset(
@@ -148,22 +150,34 @@ class Batch:
     head: list[list[Any]]
 
 
-def from_outcome(outcome: Outcome, days: Mapping[str, str], day_of: Callable[[Any], str]) -> Batch | None:
+def from_outcome(
+    outcome: Outcome,
+    days: Mapping[str, str],
+    day_of: Callable[[Any], str],
+    in_order: Callable[[Sequence[Any]], list[int]] | None,
+) -> Batch | None:
     """The batch a GX run on the rows of `days` gives; None when GX did not give what it needs
-    (an error, no counts): such an outcome is reported as it is and not kept."""
+    (an error, no counts): such an outcome is reported as it is and not kept. `in_order` puts GX's
+    listed rows (their keys) in time order, when the frame GX saw was not already in it."""
     if outcome.unexpected_count is None or outcome.element_count is None or outcome.considered is None:
         return None
     count = outcome.unexpected_count
     listed = outcome.listed_keys or ()
-    if count and len(listed) < min(count, SAMPLE_SIZE):
+    values = outcome.listed_values or ()
+    if len(values) != len(listed) or (count and len(listed) < min(count, SAMPLE_SIZE)):
         return None
+    if in_order is not None and len(listed) < count:
+        return None  # the earliest may be among the rows GX did not list: run on rows in time order
     per_day: dict[str, int] | None = None
     if outcome.unexpected_keys is not None or count == 0:
         per_day = {}
         for key in outcome.unexpected_keys or ():
             day = day_of(key)
             per_day[day] = per_day.get(day, 0) + 1
-    head = [[day_of(key), value] for key, value in zip(listed, outcome.sample[:SAMPLE_SIZE], strict=False)]
+    first = (
+        in_order(listed)[:SAMPLE_SIZE] if in_order is not None else list(range(min(len(listed), SAMPLE_SIZE)))
+    )
+    head = [[day_of(listed[i]), values[i]] for i in first]
     return Batch(dict(days), outcome.element_count, outcome.considered, count, per_day, head)
 
 
@@ -315,12 +329,9 @@ def run_by_day(
             if part != every_day:
                 buckets = [b for b, day in bucket_day.items() if day in part]
                 rows = frame.filter(bucket_filter(buckets, NO_DAY in part, epoch))
-            order = list(dict.fromkeys(["_northstar_epoch", timestamp, *wanted]))
             try:
-                batch = (
-                    rows.select(epoch.alias("_northstar_epoch"), *dict.fromkeys([timestamp, *wanted]))
-                    .sort(order, nulls_last=True, maintain_order=True)
-                    .collect(engine="streaming")
+                batch = rows.select(epoch.alias(_EPOCH), *dict.fromkeys([timestamp, *wanted])).collect(
+                    engine="streaming"
                 )
                 expected = sum(int(state[members[0]][0][d].split(":")[0]) for d in part)
                 if batch.height != expected:  # the data changed since the scan
@@ -329,15 +340,34 @@ def run_by_day(
             except Exception:  # run on all rows instead, which says what is wrong
                 failed.update(members)
                 continue
-            stamps = batch["_northstar_epoch"]
-
-            def day_of(position: Any, stamps: pl.Series = stamps) -> str:
-                value = stamps[int(position)]
-                return NO_DAY if value is None else bucket_day[int(value) // _BUCKET_US]
-
             ran = gx_runner.run_on_pandas(pandas, [specs[i] for i in members])
             for index, outcome in zip(members, ran, strict=True):
-                made = from_outcome(outcome, {d: state[index][0][d] for d in part}, day_of)
+                keys = [_EPOCH, *dict.fromkeys([timestamp, *per_day[index]])]
+                made = from_outcome(
+                    outcome,
+                    {d: state[index][0][d] for d in part},
+                    _day_of(batch, bucket_day),
+                    _in_order(batch, keys),
+                )
+                if (
+                    made is None
+                    and outcome.unexpected_count is not None
+                    and outcome.element_count is not None
+                ):
+                    # More unexpected rows than GX lists: the earliest come from a run on rows in time order.
+                    try:
+                        ordered = batch.sort(keys, nulls_last=True, maintain_order=True)
+                        again = gx_runner.run_on_pandas(
+                            _pandas(ordered.select(wanted), schema, nulls), [specs[index]]
+                        )
+                        made = from_outcome(
+                            again[0],
+                            {d: state[index][0][d] for d in part},
+                            _day_of(ordered, bucket_day),
+                            None,
+                        )
+                    except Exception:
+                        made = None
                 if made is None:
                     failed.add(index)
                 else:
@@ -355,6 +385,29 @@ def run_by_day(
             save(key, {c: nulls[c] for c in cols}, kept)
     plan.join()
     return outcomes
+
+
+def _day_of(batch: pl.DataFrame, bucket_day: Mapping[int, str]) -> Callable[[Any], str]:
+    """The day key of a row of `batch` by its position (GX's key on pandas)."""
+    stamps = batch[_EPOCH]
+
+    def day_of(position: Any) -> str:
+        value = stamps[int(position)]
+        return NO_DAY if value is None else bucket_day[int(value) // _BUCKET_US]
+
+    return day_of
+
+
+def _in_order(batch: pl.DataFrame, keys: list[str]) -> Callable[[Sequence[Any]], list[int]]:
+    """Indexes into a list of positions of `batch`, in time order (then by value; nulls last)."""
+
+    def in_order(positions: Sequence[Any]) -> list[int]:
+        if not positions:
+            return []
+        picked = batch[[int(p) for p in positions]].select(keys).with_row_index("_northstar_i")
+        return [int(i) for i in picked.sort(keys, nulls_last=True, maintain_order=True)["_northstar_i"]]
+
+    return in_order
 
 
 def _pandas(frame: pl.DataFrame, schema: Mapping[str, Any], nulls: Mapping[str, bool]) -> Any:

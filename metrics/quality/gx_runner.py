@@ -198,6 +198,7 @@ class Outcome:
     element_count: int | None = field(default=None, compare=False)
     considered: int | None = field(default=None, compare=False)
     listed_keys: tuple[Any, ...] | None = field(default=None, compare=False)
+    listed_values: tuple[Any, ...] | None = field(default=None, compare=False)
 
 
 def _result_format(index_column: str | None) -> dict[str, Any]:
@@ -424,6 +425,7 @@ def _outcome(result: Any, index_column: str | None = None) -> Outcome:
         element_count=element_count,
         considered=considered,
         listed_keys=tuple(listed) if isinstance(listed, list) else None,
+        listed_values=tuple(plain(v) for v in partial) if isinstance(partial, list) else None,
     )
 
 
