@@ -11,7 +11,14 @@ Each figure is measured in a fresh subprocess (best and median of --repeat runs)
   catalog, metrics/quality/expectations.json: must not import GX) and with them removed;
 - `run_checks` on the demo parquet: cold (first run in the process, GX already imported by the
   load) and warm (the cached second call);
-- with --sqlite / --postgres: the same checks with the demo loaded into that database.
+- with --sqlite / --postgres: the same checks with the demo loaded into that database;
+- `run_checks_as_of` on the last day (what `northstar check` and the dashboard's quality runner run)
+  and `northstar check --as-of` as a whole command: the first run (an empty user cache folder, so
+  Great Expectations judges every day) and a repeat run in a new process on the same data (its
+  stored per-day verdicts reused), for this tree and, with --peer DIR, for another checkout (e.g.
+  main) measured in the same run, interleaved, with the ratio. The load average is printed with them.
+
+    .venv/bin/python benchmarks/bench_quality.py --events 1e7 --repeat 3 --peer /work/main --only-as-of
 """
 
 from __future__ import annotations
@@ -19,11 +26,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +40,69 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 END = dt.date(2026, 11, 20)
+
+
+def _seconds(code: str, root: Path, cache: Path) -> float:
+    """Run `code` with `root`'s code first on the path and `cache` as the user cache folder."""
+    env = {**os.environ, "NORTHSTAR_CACHE_DIR": str(cache), "PYTHONPATH": str(root)}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env=env,
+        check=True,
+        timeout=1800,
+    )
+    return float(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _command(config: Path, root: Path, cache: Path) -> float:
+    env = {**os.environ, "NORTHSTAR_CACHE_DIR": str(cache), "PYTHONPATH": str(root)}
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "dashboard.cli", "check", "--config", str(config), "--as-of", END.isoformat()],
+        capture_output=True, cwd=root, env=env, timeout=1800, check=False,
+    )  # fmt: skip
+    return time.perf_counter() - started
+
+
+AS_OF = (
+    "import time, datetime as dt; from metrics.load import load_project\n"
+    "from metrics.quality import run_checks_as_of\n"
+    "p = load_project({path!r})\n"
+    "t = time.perf_counter(); run_checks_as_of(p, None, dt.date.fromisoformat({day!r}))\n"
+    "print(time.perf_counter() - t)"
+)
+
+
+def as_of_runs(config: Path, repeat: int, peer: Path | None, work: Path) -> None:
+    """First and repeat runs of the checks as of the last day, per tree, interleaved."""
+    trees = {"this tree": ROOT, **({"peer " + str(peer): peer} if peer else {})}
+    found: dict[tuple[str, str], list[float]] = {}
+    print(f"load average before: {os.getloadavg()[0]:.1f}")
+    for attempt in range(repeat):
+        for label, root in trees.items():
+            cache = work / f"cache-{label.replace(' ', '_').replace('/', '_')}-{attempt}"
+            code = AS_OF.format(path=str(config), day=END.isoformat())
+            found.setdefault((label, "run_checks_as_of, first run"), []).append(_seconds(code, root, cache))
+            found.setdefault((label, "run_checks_as_of, repeat run"), []).append(_seconds(code, root, cache))
+            command_cache = work / f"cmd-{label.replace(' ', '_').replace('/', '_')}-{attempt}"
+            found.setdefault((label, "northstar check --as-of, first run"), []).append(
+                _command(config, root, command_cache)
+            )
+            found.setdefault((label, "northstar check --as-of, repeat run"), []).append(
+                _command(config, root, command_cache)
+            )
+    for (label, what), values in found.items():
+        _line(f"{what} [{label}]", values)
+    if peer:
+        for what in sorted({w for _, w in found}):
+            mine, theirs = found[("this tree", what)], found[("peer " + str(peer), what)]
+            print(
+                f"{what}: peer / this tree = {statistics.median(theirs) / statistics.median(mine):.1f}x (medians)"
+            )
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
 def _timed(code: str, repeat: int) -> list[float]:
@@ -71,11 +143,21 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sqlite", action="store_true")
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument(
+        "--peer", type=Path, help="another checkout to measure in the same run (e.g. /work/main)"
+    )
+    parser.add_argument(
+        "--only-as-of", action="store_true", help="only the first and repeat runs as of a day"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="northstar-quality-"))
     config = _project(work, int(args.events), expect=True)
     plain = _project(work, int(args.events), expect=False)
     print(f"{int(args.events):,} demo events in {work}\n")
+    as_of_runs(config, args.repeat, args.peer, work)
+    if args.only_as_of:
+        shutil.rmtree(work, ignore_errors=True)
+        return
 
     _line("import great_expectations", _timed(
         "import time; t = time.perf_counter(); import great_expectations; print(time.perf_counter() - t)",

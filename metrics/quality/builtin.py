@@ -3,9 +3,13 @@
 Both kinds of source reduce to one small *profile* before any check is judged: per 15-minute bucket
 of UTC time (epoch seconds // 900), the number of rows, of rows without a user, of rows later than
 `now`, and the newest timestamp at or before `now`; plus the groups of duplicate rows. File sources
-build it with Polars (one pass over two columns, one group-by for duplicates); SQL sources with two
+build it with Polars in one streaming scan (`frame_profile`: the timestamp, the user's nullness and
+row hashes, never pandas; only the rows of duplicate candidates are read again); SQL sources with two
 or three aggregate queries that run in the database. The checks are then judged in plain Python on
 the profile, so files and databases give the same verdicts by construction.
+
+The module is one stage, and long: the profile of both kinds of source and the verdicts judged on
+it are one contract (files and databases must agree), so they stay together.
 
 Buckets of 15 minutes map to local days exactly in every time zone in use (all UTC offsets are
 multiples of 15 minutes), so days are local calendar days in the project time zone, as everywhere
@@ -57,6 +61,8 @@ class Profile:
     future_sample: list[Any]
     duplicates: Duplicates | None = None
     duplicates_error: str | None = None
+    # Per raw bucket (null: no timestamp): rows, and one UInt64 column per fingerprinted column set.
+    prints: pl.DataFrame | None = None
 
     @property
     def rows(self) -> int:
@@ -119,6 +125,12 @@ def _epoch_us(column: str, dtype: pl.DataType, zone: str) -> pl.Expr:
     )
 
 
+def epoch_expr(column: str, dtype: pl.DataType, zone: str) -> pl.Expr:
+    """Microseconds since the epoch of each row's timestamp, as every data check reads it (naive: UTC;
+    a date: local midnight; text: parsed as UTC, null when unreadable)."""
+    return _epoch_us(column, dtype, zone)
+
+
 def cut_frame(
     frame: pl.LazyFrame, source: SourceConfig, zone: str, until: dt.datetime | None
 ) -> pl.LazyFrame:
@@ -155,7 +167,20 @@ def frame_profile(
     *,
     duplicates: bool,
     until: dt.datetime | None = None,
+    prints: Mapping[str, Sequence[str]] | None = None,
 ) -> Profile:
+    """The profile of a file source from one streaming scan of the (cut) rows.
+
+    The scan keeps a narrow frame in memory, one row per data row: the timestamp as epoch
+    microseconds, whether the user is null, a 64-bit hash of the duplicate check's columns, and a
+    hash of each `prints` entry's columns (with the timestamp). Everything is judged from it: the
+    15-minute buckets, and the duplicate candidates (hashes that occur twice or more, found by a sort).
+    Only the rows of candidates are read again, to group them by their real values, so a hash
+    collision can add a candidate but never a duplicate: the copies are exact, as before.
+    `prints` (name -> columns): per raw bucket, the wrapping sum of those hashes and the nulls of each
+    of those columns (`Profile.prints`: `name` and `nulls:COLUMN`), for the day fingerprints of the
+    expectations that run per day (`metrics.quality.gx_days`).
+    """
     frame = cut_frame(frame, source, zone, until)
     schema = frame.collect_schema()
     roles = source.columns
@@ -164,43 +189,99 @@ def frame_profile(
     if roles.user is not None and roles.user not in schema:
         raise ConnectorError(f"the user column {roles.user!r} is not in the data")
     raw_epoch = _epoch_us(roles.timestamp, schema[roles.timestamp], zone)
-    low, high = (s * 1_000_000 for s in PLAUSIBLE_SECONDS)
-    epoch = pl.when(raw_epoch.is_between(low, high, closed="left")).then(raw_epoch)  # else: not a time
     now_us = round(epoch_seconds(now) * 1_000_000)
     user_null = pl.col(roles.user).is_null() if roles.user is not None else pl.lit(False)
-    e = pl.col("_e")
+    dup_columns: list[str] | None = None
+    dups_error: str | None = None
+    if duplicates and source.checks.duplicates is not None:
+        dup_columns = list(source.checks.duplicates.columns or schema)
+        missing = [c for c in dup_columns if c not in schema]
+        if missing:
+            dups_error = f"column {missing[0]!r} is not in the data"
+            dup_columns = None
+    prints = dict(prints or {})
+    narrow = [raw_epoch.alias("_r"), user_null.alias("_u")]
+    if dup_columns is not None:
+        narrow.append(_row_hash(dup_columns).alias("_h"))
+    narrow.extend(
+        _row_hash([roles.timestamp, *(c for c in columns if c != roles.timestamp)]).alias(f"_p{i}")
+        for i, columns in enumerate(prints.values())
+    )
+    counted = list(dict.fromkeys(c for columns in prints.values() for c in columns))
+    narrow.extend(pl.col(c).is_null().alias(f"_n{j}") for j, c in enumerate(counted))
+    rows = frame.select(narrow).collect(engine="streaming")  # the one scan
+    r = pl.col("_r")
+    raw = rows.group_by((r // (BUCKET_SECONDS * 1_000_000)).alias("raw")).agg(
+        pl.len().alias("rows"),
+        pl.col("_u").sum().alias("null_users"),
+        (r > now_us).sum().alias("future"),
+        (r.filter(r <= now_us).max() / 1_000_000).alias("newest"),
+        *(pl.col(f"_p{i}").sum().alias(f"_p{i}") for i in range(len(prints))),
+        *(pl.col(f"_n{j}").sum().alias(f"_n{j}") for j in range(len(counted))),
+    )
+    # A bucket is plausible or not as a whole (the bounds are UTC midnights); an implausible one is
+    # no time at all: its rows join the rows without a timestamp, and nothing in it is future or newest.
+    low, high = (s // BUCKET_SECONDS for s in PLAUSIBLE_SECONDS)
+    plausible = pl.col("raw").is_between(low, high, closed="left")
     buckets = (
-        frame.select(epoch.alias("_e"), user_null.alias("_u"))
-        .group_by((e // (BUCKET_SECONDS * 1_000_000)).alias("bucket"))
-        .agg(
-            pl.len().alias("rows"),
-            pl.col("_u").sum().alias("null_users"),
-            (e > now_us).sum().alias("future"),
-            (e.filter(e <= now_us).max() / 1_000_000).alias("newest"),
+        raw.select(
+            pl.when(plausible).then(pl.col("raw")).alias("bucket"),
+            "rows",
+            "null_users",
+            pl.when(plausible).then(pl.col("future")).otherwise(0).alias("future"),
+            pl.when(plausible).then(pl.col("newest")).alias("newest"),
         )
-        .collect()
+        .group_by("bucket")
+        .agg(pl.col("rows").sum(), pl.col("null_users").sum(), pl.col("future").sum(), pl.col("newest").max())
     )
     future_sample: list[Any] = []
+    low_us, high_us = (s * 1_000_000 for s in PLAUSIBLE_SECONDS)
+    epoch = pl.when(raw_epoch.is_between(low_us, high_us, closed="left")).then(raw_epoch)  # else: not a time
     if buckets.height and int(buckets["future"].sum()) > 0:
         found = frame.filter(epoch > now_us).select(roles.timestamp).head(SAMPLE_SIZE).collect()
         future_sample = [plain(v) for v in found.to_series()]
     dups: Duplicates | None = None
-    dups_error: str | None = None
-    if duplicates and source.checks.duplicates is not None:
-        columns = source.checks.duplicates.columns or list(schema)
-        missing = [c for c in columns if c not in schema]
-        if missing:
-            dups_error = f"column {missing[0]!r} is not in the data"
+    if dup_columns is not None:
+        hashes = rows["_h"].sort()
+        candidates = hashes.filter(hashes == hashes.shift(1)).unique()
+        if candidates.len() == 0:
+            groups = pl.DataFrame(
+                schema={**{c: schema[c] for c in dup_columns}, _COPIES: pl.UInt32, _BUCKET: pl.Int64}
+            )
         else:
+            if roles.timestamp in dup_columns:  # copies share their timestamp: read only those times
+                stamps = rows.filter(pl.col("_h").is_in(candidates.implode()))["_r"].unique()
+                wanted = raw_epoch.is_in(stamps.drop_nulls().implode())
+                if stamps.null_count():
+                    wanted = wanted | raw_epoch.is_null()
+            else:
+                wanted = _row_hash(dup_columns).is_in(candidates.implode())
             groups = (
-                frame.with_columns((epoch // (BUCKET_SECONDS * 1_000_000)).alias(_BUCKET))
-                .group_by(columns)
+                frame.filter(wanted)
+                .with_columns((epoch // (BUCKET_SECONDS * 1_000_000)).alias(_BUCKET))
+                .group_by(dup_columns)
                 .agg(pl.len().alias(_COPIES), pl.col(_BUCKET).min())
                 .filter(pl.col(_COPIES) > 1)
                 .collect()
             )
-            dups = _duplicates(tuple(columns), groups)
-    return Profile(_normalise(buckets), future_sample, dups, dups_error)
+        dups = _duplicates(tuple(dup_columns), groups)
+    printed = (
+        raw.select(
+            pl.col("raw").alias("bucket"),
+            "rows",
+            *(pl.col(f"_p{i}").alias(name) for i, name in enumerate(prints)),
+            *(pl.col(f"_n{j}").alias(f"nulls:{c}") for j, c in enumerate(counted)),
+        )
+        if prints
+        else None
+    )
+    return Profile(_normalise(buckets), future_sample, dups, dups_error, printed)
+
+
+def _row_hash(columns: Sequence[str]) -> pl.Expr:
+    """A 64-bit hash of each row's values in `columns` (equal rows, equal hashes; stable within one
+    Polars version, which is part of every key that stores it)."""
+    return pl.struct([pl.col(c) for c in columns]).hash()
 
 
 def _duplicates(columns: tuple[str, ...], groups: pl.DataFrame) -> Duplicates:
@@ -210,9 +291,15 @@ def _duplicates(columns: tuple[str, ...], groups: pl.DataFrame) -> Duplicates:
         .agg((pl.col(_COPIES).cast(pl.Int64) - 1).sum().alias("extra"))
         .sort("bucket")
     )
+    try:  # the most copies first, then the earliest, then by value: the same sample every run
+        ordered = groups.sort(
+            [_COPIES, _BUCKET, *columns], descending=[True, *[False] * (len(columns) + 1)], nulls_last=True
+        )
+    except pl.exceptions.PolarsError:  # a column Polars cannot sort by
+        ordered = groups.sort(_COPIES, descending=True, maintain_order=True)
     sample = [
         {**{c: plain(row[c]) for c in columns}, "copies": int(row[_COPIES])}
-        for row in groups.sort(_COPIES, descending=True).head(SAMPLE_SIZE).iter_rows(named=True)
+        for row in ordered.head(SAMPLE_SIZE).iter_rows(named=True)
     ]
     extra = int((groups[_COPIES].cast(pl.Int64) - 1).sum()) if groups.height else 0
     return Duplicates(columns, extra, groups.height, by_bucket, sample)

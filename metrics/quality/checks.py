@@ -31,7 +31,9 @@ from connectors.models import SourceConfig, SqlSource
 from metrics.definitions.problems import did_you_mean
 from metrics.definitions.project import Project
 from metrics.engine.request import MetricError
+from metrics.quality import gx_days
 from metrics.quality.builtin import (
+    Profile,
     builtin_results,
     cut_frame,
     cut_selectable,
@@ -142,7 +144,9 @@ def _checked(
         if cached is not None:
             _cache.move_to_end(key)
             return cached
-    results = _run_source(name, source, connector, zone, now, until)
+    results = _run_source(
+        name, source, connector, zone, now, until, identity=(str(project.root.resolve()), name)
+    )
     if not (len(results) == 1 and results[0].check == "readable"):
         with _lock:
             _cache[key] = results
@@ -188,23 +192,31 @@ def _run_source(
     zone: str,
     now: dt.datetime,
     until: dt.datetime | None,
+    *,
+    identity: tuple[str, ...] = (),
 ) -> tuple[CheckResult, ...]:
     ran_at = dt.datetime.now(dt.UTC)
     wants_duplicates = source.checks.duplicates is not None
     specs = _specs(source)
+    days: gx_days.DayPlan | None = None
     try:
         if isinstance(connector, SqlConnector):
             profile = sql_profile(connector, source, now, duplicates=wants_duplicates, until=until)
         elif isinstance(connector, FrameConnector):
             frame = connector.scan()
-            profile = frame_profile(frame, source, zone, now, duplicates=wants_duplicates, until=until)
+            days = gx_days.plan(source, specs, frame.collect_schema(), zone, identity)
+            profile = frame_profile(
+                frame, source, zone, now, duplicates=wants_duplicates, until=until, prints=days.prints
+            )
         else:
             raise ConnectorError(f"source {name!r}: its connector offers neither rows nor SQL")
     except Exception as exc:
+        if days is not None:
+            days.join()
         return (_unreadable(name, exc),)
     results = builtin_results(name, source, profile, zone=zone, now=now, ran_at=ran_at)
     if specs:
-        outcomes = _expectations(connector, source, specs, zone, until)
+        outcomes = _expectations(connector, source, specs, zone, until, days=days, profile=profile)
         ran_at = dt.datetime.now(dt.UTC)
         results.extend(
             CheckResult(
@@ -241,7 +253,14 @@ def _specs(source: SourceConfig) -> list[Spec]:
 
 
 def _expectations(
-    connector: Connector, source: SourceConfig, specs: list[Spec], zone: str, until: dt.datetime | None
+    connector: Connector,
+    source: SourceConfig,
+    specs: list[Spec],
+    zone: str,
+    until: dt.datetime | None,
+    *,
+    days: gx_days.DayPlan | None = None,
+    profile: Profile | None = None,
 ) -> list[Outcome]:
     """Inside the database through GX's SQL data source where its dialect says GX runs there; else on
     a pandas frame of the needed columns, fetched through the connector. Either way on the rows
@@ -275,9 +294,22 @@ def _expectations(
         )
     assert isinstance(connector, FrameConnector)
     frame = cut_frame(connector.scan(), source, zone, until)
-    return _on_pandas(
-        specs, source, zone, list(frame.collect_schema()), lambda cols: frame.select(cols).collect()
-    )
+    available = list(frame.collect_schema())
+    found: dict[int, Outcome] = {}
+    prints = profile.prints if profile is not None else None
+    if (
+        days is not None and days.columns and prints is not None and prints.height
+    ):  # no rows: GX's own verdict
+        found = gx_days.run_by_day(frame, source, specs, zone, days, prints)
+    if days is not None:
+        days.join()
+    rest = [i for i in range(len(specs)) if i not in found]
+    if rest:
+        ran = _on_pandas(
+            [specs[i] for i in rest], source, zone, available, lambda cols: frame.select(cols).collect()
+        )
+        found.update(zip(rest, ran, strict=True))
+    return [found[i] for i in range(len(specs))]
 
 
 def _with_days(outcome: Outcome, stamps: Callable[[tuple[Any, ...]], pl.Series], zone: str) -> Outcome:

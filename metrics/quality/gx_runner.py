@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import numbers
+import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +40,7 @@ SQL_ONLY = frozenset(
 )
 _COLUMN_ARGS = ("column", "column_A", "column_B")
 _names: frozenset[str] | None = None
+_threshold_lock = threading.Lock()
 
 
 def expectation_names() -> frozenset[str]:
@@ -190,6 +193,12 @@ class Outcome:
     sample: list[Any] = field(default_factory=list)
     unexpected_keys: tuple[Any, ...] | None = None
     days: tuple[dt.date, ...] = ()
+    # What a per-day verdict keeps (`metrics.quality.gx_days`): GX's element count, the rows it judged
+    # (element count less missing rows, when GX counts those), and the keys it listed (up to DAY_ROWS).
+    element_count: int | None = field(default=None, compare=False)
+    considered: int | None = field(default=None, compare=False)
+    listed_keys: tuple[Any, ...] | None = field(default=None, compare=False)
+    listed_values: tuple[Any, ...] | None = field(default=None, compare=False)
 
 
 def _result_format(index_column: str | None) -> dict[str, Any]:
@@ -210,7 +219,7 @@ def run_on_pandas(frame: Any, specs: Sequence[Spec]) -> list[Outcome]:
     which the row-level expectations' `unexpected_keys` are)."""
     if not specs:
         return []
-    with quiet():
+    with quiet(), _no_frame_fingerprint():
         context = _context()
         asset = context.data_sources.add_pandas(_name("pandas")).add_dataframe_asset(_name("frame"))
         batch_definition = asset.add_batch_definition_whole_dataframe(_name("all"))
@@ -219,6 +228,28 @@ def run_on_pandas(frame: Any, specs: Sequence[Spec]) -> list[Outcome]:
         except Exception as exc:
             return [Outcome(False, None, f"could not run: {_one_line(exc)}") for _ in specs]
         return _validate(batch, specs, None)
+
+
+@contextlib.contextmanager
+def _no_frame_fingerprint() -> Iterator[None]:
+    """GX fingerprints every pandas batch under 1 GB (an MD5 of pandas' hash of every row, twice per
+    run) for a batch marker nothing reads; at 10M rows that was four fifths of GX's time. Its own
+    threshold turns it off; put back afterwards. Without the setting (another GX) nothing changes."""
+    try:
+        from great_expectations.execution_engine import pandas_execution_engine as engine
+    except ImportError:  # pragma: no cover - GX moved it: run as GX does
+        yield
+        return
+    if not hasattr(engine, "HASH_THRESHOLD"):  # pragma: no cover
+        yield
+        return
+    with _threshold_lock:
+        saved = engine.HASH_THRESHOLD
+        engine.HASH_THRESHOLD = 0
+        try:
+            yield
+        finally:
+            engine.HASH_THRESHOLD = saved
 
 
 def run_on_sql(
@@ -359,22 +390,18 @@ def _outcome(result: Any, index_column: str | None = None) -> Outcome:
     res: Mapping[str, Any] = result.result or {}
     unexpected = res.get("unexpected_count")
     count = int(unexpected) if unexpected is not None else None
-    total = res.get("element_count")
     partial = res.get("partial_unexpected_list")
     sample = [plain(v) for v in partial[:SAMPLE_SIZE]] if isinstance(partial, list) else []
     observed = res.get("observed_value")
     if count is not None:
-        of = f" of {int(total):,}" if isinstance(total, int | float) else ""
-        if count == 0:
-            details = f"no unexpected values{of}"
-        else:
-            share = (
-                f" ({res['unexpected_percent']:.2g}% of non-null)" if res.get("unexpected_percent") else ""
-            )
-            shown = ", ".join(repr(v) for v in sample[:3])
-            details = f"{count:,}{of} values are unexpected{share}" + (f", e.g. {shown}" if shown else "")
-            if result.success:
-                details += " (within `mostly`)"
+        total = res.get("element_count")
+        details = describe(
+            bool(result.success),
+            count,
+            int(total) if isinstance(total, int | float) else None,
+            res.get("unexpected_percent"),
+            sample,
+        )
     elif name == "unexpected_rows_expectation" and isinstance(observed, int):  # observed = rows found
         count = observed
         details = "no row matches the query" if count == 0 else f"{count:,} rows match the query"
@@ -385,7 +412,40 @@ def _outcome(result: Any, index_column: str | None = None) -> Outcome:
     else:
         details = "passed" if result.success else "failed"
     keys = _keys(res, count, index_column) if "unexpected_count" in res else None
-    return Outcome(bool(result.success), count, details, sample, keys)
+    element_count = _whole(res.get("element_count"))
+    missing = _whole(res.get("missing_count"))
+    considered = None if element_count is None else element_count - (missing or 0)
+    listed = res.get("partial_unexpected_index_list")
+    return Outcome(
+        bool(result.success),
+        count,
+        details,
+        sample,
+        keys,
+        element_count=element_count,
+        considered=considered,
+        listed_keys=tuple(listed) if isinstance(listed, list) else None,
+        listed_values=tuple(plain(v) for v in partial) if isinstance(partial, list) else None,
+    )
+
+
+def _whole(value: Any) -> int | None:
+    """A count GX gave (a Python or NumPy integer), else None."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    return None
+
+
+def describe(success: bool, count: int, total: int | None, percent: Any, sample: Sequence[Any]) -> str:
+    """The details of an expectation that counts unexpected values (GX's result, or the same combined
+    from per-day verdicts by `metrics.quality.gx_days`)."""
+    of = f" of {total:,}" if total is not None else ""
+    if count == 0:
+        return f"no unexpected values{of}"
+    share = f" ({percent:.2g}% of non-null)" if percent else ""
+    shown = ", ".join(repr(v) for v in sample[:3])
+    details = f"{count:,}{of} values are unexpected{share}" + (f", e.g. {shown}" if shown else "")
+    return details + (" (within `mostly`)" if success else "")
 
 
 def _one_line(exc: object) -> str:
