@@ -17,7 +17,8 @@ columns, `metric, p, [g], n, v, w`:
 
 Plain aggregates (count, count_distinct, sum, avg, min, max and, where the database has
 `percentile_cont`, percentile) share one scan: one `GROUP BY p, g` with a `CASE` per filter. Active
-users, retention and funnels are computed from per-user-day rows with window functions and joins,
+users and retention are computed from per-user-day rows with window functions and joins, funnels from
+each user's events with window functions alone (no join: linear whatever plan the database picks),
 inside the database. Values are bound parameters; identifiers come from the validated config and
 the reflected table, and the dialect quotes them.
 """
@@ -635,7 +636,13 @@ class _Compiler:
         columns: list[Any] = [user.label("u"), self.ts.label("t"), code.label("k")]
         if grouped:
             columns.append(cast(Expr, group).label("g"))
-        level: FromClause = sa.select(*columns).where(*where).subquery(self.name("funnel_rows"))
+
+        def stage(select: Select[Any], stem: str) -> FromClause:
+            """A stage's rows: a CTE, so that the statement stays flat (SQLite's parser overflows on
+            deeply nested subqueries); a subquery where WITH elements are few (MariaDB: 64)."""
+            return select.cte(self.name(stem)) if self.dialect.many_ctes else select.subquery(self.name(stem))
+
+        level: FromClause = stage(sa.select(*columns).where(*where), "funnel_rows")
         repeats = any(a == b for a, b in itertools.pairwise(metric.steps))
         if repeats:
             # a repeated step needs a later instant: one row per user, instant and code, so that
@@ -645,78 +652,138 @@ class _Compiler:
             if grouped:
                 null_first = sa.func.max(sa.case((level.c.g.is_(None), 1), else_=0))
                 values.append(sa.case((null_first == 0, sa.func.min(level.c.g))).label("g"))
-            level = (
-                sa.select(level.c.u, level.c.t, level.c.k, *values)
-                .group_by(level.c.u, level.c.t, level.c.k)
-                .subquery(self.name("funnel_instants"))
+            level = stage(
+                sa.select(level.c.u, level.c.t, level.c.k, *values).group_by(level.c.u, level.c.t, level.c.k),
+                "funnel_instants",
             )
         kept = ["u", "t", "k", *(["g"] if grouped else [])]
 
-        def order(row: FromClause) -> list[Expr]:
-            """Latest first; at one instant, step events before excluded ones."""
-            if not excluded:
-                return [row.c.t.desc()]
-            return [row.c.t.desc(), sa.case((row.c.k == out_code, 1), else_=0)]
+        incremental = self.dialect.incremental_window_min
 
-        def earliest(row: FromClause, value: Expr, strictly_after: bool) -> Expr:
-            """The smallest `value` over this user's rows at or after (strictly after) this instant."""
-            if strictly_after:  # rows before this one in the order: later instants (see `order`)
-                return sa.func.min(value).over(partition_by=row.c.u, order_by=order(row), rows=(None, -1))
-            return sa.func.min(value).over(partition_by=row.c.u, order_by=order(row), range_=(None, 0))
+        def latest_first(row: FromClause, strictly_after: bool) -> list[Expr]:
+            """Latest instant first; for the strict frames, at one instant the step events before
+            the excluded ones (strict frames are read at step events only)."""
+            order: list[Expr] = [row.c.t.desc()]
+            if strictly_after and excluded:
+                order.append(sa.case((row.c.k == out_code, 1), else_=0))
+            return order
+
+        def running(row: FromClause, items: list[tuple[str, Expr, bool]], carried: list[str]) -> FromClause:
+            """Per item (label, value, strictly after): the smallest value over this user's rows at or
+            after (strictly after) this row's instant, as column `label`.
+
+            At or after: a RANGE frame, whose peers are every row at the same instant. Strictly
+            after: the rows before this one in `latest_first` order; a repeated step's rows are
+            one per instant (see above), so none of them shares the reading row's instant.
+            Every value only ever grows with the instant, so the smallest is also the nearest
+            later one: where MIN over a growing frame is not incremental (MariaDB recomputes
+            it row by row), the nearest later value is found with a running COUNT of values and
+            a MAX over each stretch of rows that share that count, both linear.
+            """
+            base = [row.c[c] for c in [*kept, *carried]]
+            if incremental:
+                windows = [
+                    sa.func.min(value)
+                    .over(
+                        partition_by=row.c.u,
+                        order_by=latest_first(row, strict),
+                        **({"rows": (None, -1)} if strict else {"range_": (None, 0)}),  # type: ignore[arg-type]
+                    )
+                    .label(label)
+                    for label, value, strict in items
+                ]
+                return sa.select(*base, *windows).subquery(self.name("funnel_pass"))
+            shifted = sa.select(
+                *base,
+                *[
+                    (
+                        Function("lag", value, type_=value.type).over(
+                            partition_by=row.c.u, order_by=latest_first(row, True)
+                        )
+                        if strict
+                        else value
+                    ).label(f"v_{label}")
+                    for label, value, strict in items
+                ],
+            ).subquery(self.name("funnel_values"))
+            counted = sa.select(
+                *shifted.c,
+                *[
+                    sa.func.count(shifted.c[f"v_{label}"])
+                    .over(
+                        partition_by=shifted.c.u,
+                        order_by=latest_first(shifted, strict),
+                        **({"rows": (None, 0)} if strict else {"range_": (None, 0)}),  # type: ignore[arg-type]
+                    )
+                    .label(f"n_{label}")
+                    for label, _, strict in items
+                ],
+            ).subquery(self.name("funnel_counts"))
+            return sa.select(
+                *[counted.c[c] for c in [*kept, *carried]],
+                *[
+                    sa.func.max(counted.c[f"v_{label}"])
+                    .over(partition_by=[counted.c.u, counted.c[f"n_{label}"]])
+                    .label(label)
+                    for label, _, _ in items
+                ],
+            ).subquery(self.name("funnel_pass"))
 
         def when(row: FromClause, step: str, value: Expr) -> Expr:
             return sa.case((row.c.k == code_of[step], value))
 
-        def next_level(
-            row: FromClause, computed: list[Any], carried: list[str], codes: list[str]
+        def keep_only(
+            row: FromClause, derived: list[Any], carried: list[str], codes: list[str]
         ) -> FromClause:
-            """One window pass; then only the rows of the given steps go on (later passes read no other)."""
-            done = sa.select(*[row.c[c] for c in [*kept, *carried]], *computed).subquery(
-                self.name("funnel_pass")
-            )
+            """The pass's results; then only the rows of the given steps go on (later passes read no other)."""
             keep = sorted({code_of[name] for name in codes})
-            if len(keep) == out_code and not excluded:
-                return done
-            test = done.c.k.in_(keep) if len(keep) > 1 else done.c.k == keep[0]
-            return sa.select(*done.c).where(test).subquery(self.name("funnel_kept"))
+            test = row.c.k.in_(keep) if len(keep) > 1 else row.c.k == keep[0]
+            select = sa.select(*[row.c[c] for c in [*kept, *carried]], *derived).where(test)
+            return stage(select, "funnel_kept")
 
-        def first_excluded(row: FromClause) -> Expr:
-            return earliest(row, sa.case((row.c.k == out_code, row.c.t)), True).label("x")
+        def first_excluded(row: FromClause) -> tuple[str, Expr, bool]:
+            return ("x", sa.case((row.c.k == out_code, row.c.t)), True)
 
         steps = metric.steps
         ends: list[str]  # the columns, at the entrant's event, that must fall before the deadline
         if metric.order == "any":  # distinct steps: each other step's first event at or after t0
-            computed: list[Any] = [
-                earliest(level, when(level, step, level.c.t), False).label(f"s{i + 2}")
-                for i, step in enumerate(steps[1:])
+            ends = [f"s{i + 2}" for i in range(len(steps) - 1)]
+            items = [
+                (end, when(level, step, level.c.t), False) for end, step in zip(ends, steps[1:], strict=True)
             ]
             if excluded:
-                computed.append(first_excluded(level))
-            ends = [f"s{i + 2}" for i in range(len(steps) - 1)]
-            level = next_level(level, computed, [], steps[:1])
+                items.append(first_excluded(level))
+            done = running(level, items, [])
+            level = keep_only(done, [done.c[label] for label, _, _ in items], [], steps[:1])
         else:
             # the pass of step k reads H_k at the step-k rows and writes H_{k-1} at the step-(k-1) rows
             for k in range(len(steps) - 1, 0, -1):
                 value = level.c.t if k == len(steps) - 1 else level.c.h
-                done = earliest(level, when(level, steps[k], value), steps[k] == steps[k - 1])
-                computed = [when(level, steps[k - 1], done).label("h")]
+                items = [("done", when(level, steps[k], value), steps[k] == steps[k - 1])]
                 carried: list[str] = []
                 if excluded:
                     if k == len(steps) - 1:
-                        computed.append(first_excluded(level))
+                        items.append(first_excluded(level))
                     else:
                         carried.append("x")
-                level = next_level(level, computed, carried, steps[:k])
+                done = running(level, items, carried)
+                derived: list[Any] = [when(done, steps[k - 1], done.c.done).label("h")]
+                if excluded and k == len(steps) - 1:
+                    derived.append(done.c.x)
+                level = keep_only(done, derived, carried, steps[:k])
             ends = ["h"]
         tail = [*ends, *(["x"] if excluded else [])]
         # entrants: each user's first step-1 event per period (ties: a null group first, then the smallest)
-        entries = sa.select(
-            level.c.u,
-            level.c.t,
-            *([level.c.g] if grouped else []),
-            *[level.c[c] for c in tail],
-            self.period(level.c.t).label("p"),
-        ).subquery(self.name("funnel_entries"))
+        entries = stage(
+            sa.select(
+                level.c.u,
+                level.c.t,
+                *([level.c.g] if grouped else []),
+                *[level.c[c] for c in tail],
+                self.period(level.c.t).label("p"),
+            ),
+            "funnel_entries",
+        )
         tie = _tie_order(entries.c.t, entries.c.g) if grouped else [entries.c.t]
         ranked = sa.select(
             *entries.c,
