@@ -151,7 +151,9 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=60.0, help="statement timeout of the SQL source (s)")
     parser.add_argument("--databases", default="postgres,mariadb", help="comma-separated: postgres, mariadb")
     parser.add_argument("--keep", action="store_true", help="leave the loaded tables in place")
+    parser.add_argument("--table", default=TABLE, help="name of the table loaded into each database")
     args = parser.parse_args()
+    _use_table(args.table)
     os.environ.setdefault("NORTHSTAR_CACHE_DIR", tempfile.mkdtemp(prefix="northstar-bench-cache-"))
 
     folder = Path(tempfile.mkdtemp(prefix="northstar-bench-funnel-"))
@@ -207,6 +209,11 @@ def main() -> None:
             for kind in wanted:
                 execute(URLS[kind], f"DROP TABLE IF EXISTS {TABLE}")
         dispose_engines()
+
+
+def _use_table(name: str) -> None:
+    global TABLE
+    TABLE = name
 
 
 def _check_no_statistics(url: str) -> None:

@@ -633,7 +633,11 @@ class _Compiler:
         if condition is not None:
             where.append(condition)
         code = sa.case(*[(event == name, sa.literal(i)) for name, i in code_of.items()], else_=out_code)
-        columns: list[Any] = [user.label("u"), self.ts.label("t"), code.label("k")]
+        columns: list[Any] = [
+            self.dialect.partition_key(user).label("u"),
+            self.ts.label("t"),
+            code.label("k"),
+        ]
         if grouped:
             columns.append(cast(Expr, group).label("g"))
 

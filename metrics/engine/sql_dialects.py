@@ -140,6 +140,10 @@ class SqlDialect(abc.ABC):
             value = value.replace(tzinfo=None)
         return sa.literal(value, sa.DateTime(timezone=ctx.aware))
 
+    def partition_key(self, key: Expr) -> Expr:
+        """A key that window functions partition (and sort) by: only its equality matters."""
+        return key
+
     def plus_seconds(self, ts: Expr, seconds: float) -> Expr:
         return ts + sa.literal(dt.timedelta(seconds=seconds), sa.Interval())
 
@@ -198,6 +202,14 @@ class PostgresDialect(SqlDialect):
     analyze_after_load = True
     load_connect_args: ClassVar[Mapping[str, str | int]] = {"connect_timeout": 5}
 
+    def partition_key(self, key: Expr) -> Expr:
+        # equality is byte equality in every deterministic collation; "C" compares bytes, where the
+        # database's default (even C.UTF-8) goes through the locale: a third of a funnel's sort;
+        # user ids are exact values (as in the Polars engine), so "C" is also the right equality
+        if isinstance(key.type, sa.String) and not isinstance(key.type, sa.Enum):
+            return key.collate("C")
+        return key
+
     def local(self, ts: Expr, ctx: TimeContext) -> Expr:
         if ctx.utc and not ctx.aware:
             return ts
@@ -218,6 +230,9 @@ class DuckDbDialect(PostgresDialect):
     bulk_load: BulkLoad = "arrow"
     analyze_after_load = False
     load_connect_args: ClassVar[Mapping[str, str | int]] = {}
+
+    def partition_key(self, key: Expr) -> Expr:
+        return key
 
     def epoch_seconds(self, ts: Expr) -> Expr:
         return sa.func.epoch(ts)

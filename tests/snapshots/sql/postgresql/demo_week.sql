@@ -30,7 +30,7 @@ lagged_3 AS
 (SELECT user_days_3.d AS d, lag(user_days_3.d) OVER (PARTITION BY user_days_3.u ORDER BY user_days_3.d) AS prev 
 FROM user_days_3), 
 funnel_rows_1 AS 
-(SELECT events.user_id AS u, events.ts AS t, CASE WHEN (events.event = 'signup') THEN 0 WHEN (events.event = 'create_note') THEN 1 WHEN (events.event = 'create_project') THEN 2 WHEN (events.event = 'invite_teammate') THEN 3 ELSE 4 END AS k 
+(SELECT events.user_id COLLATE "C" AS u, events.ts AS t, CASE WHEN (events.event = 'signup') THEN 0 WHEN (events.event = 'create_note') THEN 1 WHEN (events.event = 'create_project') THEN 2 WHEN (events.event = 'invite_teammate') THEN 3 ELSE 4 END AS k 
 FROM events 
 WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event IN ('signup', 'create_note', 'create_project', 'invite_teammate')), 
 funnel_kept_1 AS 

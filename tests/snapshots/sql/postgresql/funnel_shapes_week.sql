@@ -1,7 +1,7 @@
 -- Northstar: funnel shapes (tests/test_sql_snapshots.py FUNNEL_SHAPES, 3 sourced metrics), grain week, by -,
 -- 2026-01-01 .. 2026-03-31 in Europe/Berlin, compiled for postgresql. Values are shown inline; at run time they are bound parameters.
 WITH funnel_rows_1 AS 
-(SELECT events.user_id AS u, events.ts AS t, CASE WHEN (events.event = 'signup') THEN 0 WHEN (events.event = 'create_note') THEN 1 WHEN (events.event = 'create_project') THEN 2 ELSE 3 END AS k 
+(SELECT events.user_id COLLATE "C" AS u, events.ts AS t, CASE WHEN (events.event = 'signup') THEN 0 WHEN (events.event = 'create_note') THEN 1 WHEN (events.event = 'create_project') THEN 2 ELSE 3 END AS k 
 FROM events 
 WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event IN ('signup', 'create_note', 'create_project')), 
 funnel_kept_1 AS 
@@ -13,7 +13,7 @@ funnel_entries_1 AS
 (SELECT funnel_kept_1.u AS u, funnel_kept_1.t AS t, funnel_kept_1.s2 AS s2, funnel_kept_1.s3 AS s3, CAST(CAST(timezone('Europe/Berlin', timezone('UTC', funnel_kept_1.t)) AS DATE) - CAST('1970-01-01' AS DATE) AS INTEGER) - (CAST(CAST(timezone('Europe/Berlin', timezone('UTC', funnel_kept_1.t)) AS DATE) - CAST('1970-01-01' AS DATE) AS INTEGER) + 700003) % 7 AS p 
 FROM funnel_kept_1), 
 funnel_rows_2 AS 
-(SELECT events.user_id AS u, events.ts AS t, CASE WHEN (events.event = 'signup') THEN 0 WHEN (events.event = 'create_note') THEN 1 WHEN (events.event = 'create_project') THEN 2 ELSE 3 END AS k 
+(SELECT events.user_id COLLATE "C" AS u, events.ts AS t, CASE WHEN (events.event = 'signup') THEN 0 WHEN (events.event = 'create_note') THEN 1 WHEN (events.event = 'create_project') THEN 2 ELSE 3 END AS k 
 FROM events 
 WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event IN ('signup', 'create_note', 'create_project', 'purchase')), 
 funnel_kept_2 AS 
@@ -30,7 +30,7 @@ funnel_entries_2 AS
 (SELECT funnel_kept_3.u AS u, funnel_kept_3.t AS t, funnel_kept_3.h AS h, funnel_kept_3.x AS x, CAST(CAST(timezone('Europe/Berlin', timezone('UTC', funnel_kept_3.t)) AS DATE) - CAST('1970-01-01' AS DATE) AS INTEGER) - (CAST(CAST(timezone('Europe/Berlin', timezone('UTC', funnel_kept_3.t)) AS DATE) - CAST('1970-01-01' AS DATE) AS INTEGER) + 700003) % 7 AS p 
 FROM funnel_kept_3), 
 funnel_rows_3 AS 
-(SELECT events.user_id AS u, events.ts AS t, CASE WHEN (events.event = 'signup') THEN 0 WHEN (events.event = 'create_note') THEN 1 WHEN (events.event = 'create_project') THEN 2 ELSE 3 END AS k 
+(SELECT events.user_id COLLATE "C" AS u, events.ts AS t, CASE WHEN (events.event = 'signup') THEN 0 WHEN (events.event = 'create_note') THEN 1 WHEN (events.event = 'create_project') THEN 2 ELSE 3 END AS k 
 FROM events 
 WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event IN ('signup', 'create_note', 'create_project', 'purchase', 'page_view')), 
 funnel_kept_4 AS 
