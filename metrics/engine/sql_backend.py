@@ -17,7 +17,8 @@ columns, `metric, p, [g], n, v, w`:
 
 Plain aggregates (count, count_distinct, sum, avg, min, max and, where the database has
 `percentile_cont`, percentile) share one scan: one `GROUP BY p, g` with a `CASE` per filter. Active
-users, retention and funnels are computed from per-user-day rows with window functions and joins,
+users and retention are computed from per-user-day rows with window functions and joins, funnels from
+each user's events with window functions alone (no join: linear whatever plan the database picks),
 inside the database. Values are bound parameters; identifiers come from the validated config and
 the reflected table, and the dialect quotes them.
 """
@@ -591,158 +592,228 @@ class _Compiler:
         self.branches.append(select)
         self.decoders[metric_id] = self._rate_decoder(metric_id, maturity=metric.maturity_lag)
 
-    # -- funnels --
+    # -- funnels: running MINs over each user's events in time order, no join --
 
     def funnel(self, metric_id: str, metric: FunnelMetric) -> None:
+        """Entrants and their earliest completion, from window functions over each user's events.
+
+        The rows are the funnel's events (its steps and exclusions, inside [start, end]), each with
+        a code: its step name's position, or one past the last for an excluded event. Read from a
+        user's latest event back, a running MIN gives at every event the earliest completion from
+        there:
+
+        - strict: at a last-step event, H = t. One step back, G_k(t) is the smallest H_k over the
+          step-k events at or after t (strictly after when step k repeats step k-1), and
+          H_{k-1} = G_k at a step-(k-1) event. G_k never decreases with t, so that minimum sits at
+          the first step-k event at or after t: it is the greedy chain (each step's earliest event
+          at or after the previous step's) and its completion is the earliest possible. G_2 at the
+          entrant's t0 is its completion.
+        - any: each other step's first event at or after t0; the funnel completes at the last.
+        - exclude: the first excluded event strictly after t0; it must not come before completion.
+
+        Each step is one window pass in the same order (user, instant descending), and each pass
+        keeps only the rows that later passes read, so the work is one sort and a linear pass per
+        step whatever plan the database picks: no join meets a user's repeated events with each
+        other, with or without table statistics.
+        """
         user = self.role("user")
-        condition = self.condition(metric.filter)
+        event = self.role("event")
         group = self.group()
         grouped = group is not None
-        step_one = [
+        names = list(dict.fromkeys(metric.steps))
+        excluded = list(dict.fromkeys(metric.exclude))
+        code_of = {name: index for index, name in enumerate(names)}
+        out_code = len(names)  # every excluded event
+        where = [
             *self.in_days(self.ts, self.window.start, self.window.end),
             user.is_not(None),
-            self.event_is(metric.steps[0]),
+            self.event_is([*names, *excluded]),
         ]
+        condition = self.condition(metric.filter)
         if condition is not None:
-            step_one.append(condition)
-        rows = (
-            sa.select(
-                user.label("u"),
-                self.period(self.ts).label("p"),
-                self.ts.label("t"),
-                *([group.label("g")] if group is not None else []),
-            )
-            .where(*step_one)
-            .subquery(self.name("entry_rows"))
-        )
+            where.append(condition)
+        code = sa.case(*[(event == name, sa.literal(i)) for name, i in code_of.items()], else_=out_code)
+        columns: list[Any] = [
+            self.dialect.partition_key(user).label("u"),
+            self.ts.label("t"),
+            code.label("k"),
+        ]
         if grouped:
-            ranked = sa.select(
-                *rows.c,
-                sa.func.row_number()
-                .over(partition_by=[rows.c.u, rows.c.p], order_by=_tie_order(rows.c.t, rows.c.g))
-                .label("rn"),
-            ).subquery(self.name("entry_ranked"))
-            entries = (
-                sa.select(ranked.c.u, ranked.c.p, ranked.c.t.label("t0"), ranked.c.g)
-                .where(ranked.c.rn == 1)
-                .cte(self.name("entries"))
-            )
-        else:
-            entries = (
-                sa.select(rows.c.u, rows.c.p, sa.func.min(rows.c.t).label("t0"))
-                .group_by(rows.c.u, rows.c.p)
-                .cte(self.name("entries"))
-            )
-        within = metric.within * SECONDS_PER_DAY
+            columns.append(cast(Expr, group).label("g"))
 
-        def events_of(names: str | list[str], label: str) -> FromClause:
-            where = [
-                *self.in_days(self.ts, self.window.start, self.window.end),
-                user.is_not(None),
-                self.event_is(names),
-            ]
-            if condition is not None:
-                where.append(condition)
-            return sa.select(user.label("u"), self.ts.label("t")).where(*where).subquery(self.name(label))
+        def stage(select: Select[Any], stem: str) -> FromClause:
+            """A stage's rows: a CTE, so that the statement stays flat (SQLite's parser overflows on
+            deeply nested subqueries); a subquery where WITH elements are few (MariaDB: 64)."""
+            return select.cte(self.name(stem)) if self.dialect.many_ctes else select.subquery(self.name(stem))
 
-        deadline = self.dialect.plus_seconds(entries.c.t0, within)
-        done: FromClause
-        if metric.order == "any":
-            # each other step's first event at or after t0, aggregated per step before joining
-            firsts = []
-            for step in metric.steps[1:]:
-                events = events_of(step, "step_rows")
-                firsts.append(
-                    sa.select(entries.c.u, entries.c.p, sa.func.min(events.c.t).label("t"))
-                    .select_from(
-                        entries.join(
-                            events,
-                            sa.and_(
-                                events.c.u == entries.c.u, events.c.t >= entries.c.t0, events.c.t < deadline
-                            ),
+        level: FromClause = stage(sa.select(*columns).where(*where), "funnel_rows")
+        repeats = any(a == b for a, b in itertools.pairwise(metric.steps))
+        if repeats:
+            # a repeated step needs a later instant: one row per user, instant and code, so that
+            # "the rows before this one" (ROWS ... 1 PRECEDING) holds no other event of its code
+            # at its instant; the group of an instant's step-1 events: a null first, then the smallest
+            values: list[Any] = []
+            if grouped:
+                null_first = sa.func.max(sa.case((level.c.g.is_(None), 1), else_=0))
+                values.append(sa.case((null_first == 0, sa.func.min(level.c.g))).label("g"))
+            level = stage(
+                sa.select(level.c.u, level.c.t, level.c.k, *values).group_by(level.c.u, level.c.t, level.c.k),
+                "funnel_instants",
+            )
+        kept = ["u", "t", "k", *(["g"] if grouped else [])]
+
+        incremental = self.dialect.incremental_window_min
+
+        def latest_first(row: FromClause, strictly_after: bool) -> list[Expr]:
+            """Latest instant first; for the strict frames, at one instant the step events before
+            the excluded ones (strict frames are read at step events only)."""
+            order: list[Expr] = [row.c.t.desc()]
+            if strictly_after and excluded:
+                order.append(sa.case((row.c.k == out_code, 1), else_=0))
+            return order
+
+        def running(row: FromClause, items: list[tuple[str, Expr, bool]], carried: list[str]) -> FromClause:
+            """Per item (label, value, strictly after): the smallest value over this user's rows at or
+            after (strictly after) this row's instant, as column `label`.
+
+            At or after: a RANGE frame, whose peers are every row at the same instant. Strictly
+            after: the rows before this one in `latest_first` order; a repeated step's rows are
+            one per instant (see above), so none of them shares the reading row's instant.
+            Every value only ever grows with the instant, so the smallest is also the nearest
+            later one: where MIN over a growing frame is not incremental (MariaDB recomputes
+            it row by row), the nearest later value is found with a running COUNT of values and
+            a MAX over each stretch of rows that share that count, both linear.
+            """
+            base = [row.c[c] for c in [*kept, *carried]]
+            if incremental:
+                windows = [
+                    sa.func.min(value)
+                    .over(
+                        partition_by=row.c.u,
+                        order_by=latest_first(row, strict),
+                        **({"rows": (None, -1)} if strict else {"range_": (None, 0)}),  # type: ignore[arg-type]
+                    )
+                    .label(label)
+                    for label, value, strict in items
+                ]
+                return sa.select(*base, *windows).subquery(self.name("funnel_pass"))
+            shifted = sa.select(
+                *base,
+                *[
+                    (
+                        Function("lag", value, type_=value.type).over(
+                            partition_by=row.c.u, order_by=latest_first(row, True)
                         )
+                        if strict
+                        else value
+                    ).label(f"v_{label}")
+                    for label, value, strict in items
+                ],
+            ).subquery(self.name("funnel_values"))
+            counted = sa.select(
+                *shifted.c,
+                *[
+                    sa.func.count(shifted.c[f"v_{label}"])
+                    .over(
+                        partition_by=shifted.c.u,
+                        order_by=latest_first(shifted, strict),
+                        **({"rows": (None, 0)} if strict else {"range_": (None, 0)}),  # type: ignore[arg-type]
                     )
-                    .group_by(entries.c.u, entries.c.p)
-                    .subquery(self.name("step"))
-                )
-            joined_all: FromClause = firsts[0]
-            for other in firsts[1:]:
-                joined_all = joined_all.join(
-                    other, sa.and_(other.c.u == firsts[0].c.u, other.c.p == firsts[0].c.p)
-                )
-            done = (
-                sa.select(
-                    firsts[0].c.u, firsts[0].c.p, *[f.c.t.label(f"s{i + 2}") for i, f in enumerate(firsts)]
-                )
-                .select_from(joined_all)
-                .subquery(self.name("done"))
-            )
-            finished = [done.c[f"s{i + 2}"] for i in range(len(firsts))]
+                    .label(f"n_{label}")
+                    for label, _, strict in items
+                ],
+            ).subquery(self.name("funnel_counts"))
+            return sa.select(
+                *[counted.c[c] for c in [*kept, *carried]],
+                *[
+                    sa.func.max(counted.c[f"v_{label}"])
+                    .over(partition_by=[counted.c.u, counted.c[f"n_{label}"]])
+                    .label(label)
+                    for label, _, _ in items
+                ],
+            ).subquery(self.name("funnel_pass"))
+
+        def when(row: FromClause, step: str, value: Expr) -> Expr:
+            return sa.case((row.c.k == code_of[step], value))
+
+        def keep_only(
+            row: FromClause, derived: list[Any], carried: list[str], codes: list[str]
+        ) -> FromClause:
+            """The pass's results; then only the rows of the given steps go on (later passes read no other)."""
+            keep = sorted({code_of[name] for name in codes})
+            test = row.c.k.in_(keep) if len(keep) > 1 else row.c.k == keep[0]
+            select = sa.select(*[row.c[c] for c in [*kept, *carried]], *derived).where(test)
+            return stage(select, "funnel_kept")
+
+        def first_excluded(row: FromClause) -> tuple[str, Expr, bool]:
+            return ("x", sa.case((row.c.k == out_code, row.c.t)), True)
+
+        steps = metric.steps
+        ends: list[str]  # the columns, at the entrant's event, that must fall before the deadline
+        if metric.order == "any":  # distinct steps: each other step's first event at or after t0
+            ends = [f"s{i + 2}" for i in range(len(steps) - 1)]
+            items = [
+                (end, when(level, step, level.c.t), False) for end, step in zip(ends, steps[1:], strict=True)
+            ]
+            if excluded:
+                items.append(first_excluded(level))
+            done = running(level, items, [])
+            level = keep_only(done, [done.c[label] for label, _, _ in items], [], steps[:1])
         else:
-            previous: FromClause = sa.select(
-                entries.c.u, entries.c.p, entries.c.t0, entries.c.t0.label("t")
-            ).subquery(self.name("step"))
-            for before, step in itertools.pairwise(metric.steps):
-                events = events_of(step, "step_rows")
-                joined = previous.join(
-                    events,
-                    sa.and_(
-                        events.c.u == previous.c.u,
-                        # a repeated step (view, view) needs a second event: one row cannot be both
-                        events.c.t > previous.c.t if step == before else events.c.t >= previous.c.t,
-                        events.c.t < self.dialect.plus_seconds(previous.c.t0, within),
-                    ),
-                )
-                previous = (
-                    sa.select(previous.c.u, previous.c.p, previous.c.t0, sa.func.min(events.c.t).label("t"))
-                    .select_from(joined)
-                    .group_by(previous.c.u, previous.c.p, previous.c.t0)
-                    .subquery(self.name("step"))
-                )
-            done = previous
-            finished = [previous.c.t]
-        if metric.exclude:
-            # the first excluded event strictly after t0; it must not come before completion
-            excluded = events_of(list(dict.fromkeys(metric.exclude)), "excluded_rows")
-            first_excluded = (
-                sa.select(entries.c.u, entries.c.p, sa.func.min(excluded.c.t).label("tx"))
-                .select_from(
-                    entries.join(
-                        excluded,
-                        sa.and_(
-                            excluded.c.u == entries.c.u, excluded.c.t > entries.c.t0, excluded.c.t < deadline
-                        ),
-                    )
-                )
-                .group_by(entries.c.u, entries.c.p)
-                .subquery(self.name("excluded"))
+            # the pass of step k reads H_k at the step-k rows and writes H_{k-1} at the step-(k-1) rows
+            for k in range(len(steps) - 1, 0, -1):
+                value = level.c.t if k == len(steps) - 1 else level.c.h
+                items = [("done", when(level, steps[k], value), steps[k] == steps[k - 1])]
+                carried: list[str] = []
+                if excluded:
+                    if k == len(steps) - 1:
+                        items.append(first_excluded(level))
+                    else:
+                        carried.append("x")
+                done = running(level, items, carried)
+                derived: list[Any] = [when(done, steps[k - 1], done.c.done).label("h")]
+                if excluded and k == len(steps) - 1:
+                    derived.append(done.c.x)
+                level = keep_only(done, derived, carried, steps[:k])
+            ends = ["h"]
+        tail = [*ends, *(["x"] if excluded else [])]
+        # entrants: each user's first step-1 event per period (ties: a null group first, then the smallest)
+        entries = stage(
+            sa.select(
+                level.c.u,
+                level.c.t,
+                *([level.c.g] if grouped else []),
+                *[level.c[c] for c in tail],
+                self.period(level.c.t).label("p"),
+            ),
+            "funnel_entries",
+        )
+        tie = _tie_order(entries.c.t, entries.c.g) if grouped else [entries.c.t]
+        ranked = sa.select(
+            *entries.c,
+            sa.func.row_number().over(partition_by=[entries.c.u, entries.c.p], order_by=tie).label("rn"),
+        ).subquery(self.name("funnel_ranked"))
+        deadline = self.dialect.plus_seconds(ranked.c.t, metric.within * SECONDS_PER_DAY)
+        finished = [ranked.c[c] for c in ends]
+        tests: list[Expr] = [t < deadline for t in finished]  # a NULL (never done) is not below it
+        if excluded:
+            x = ranked.c.x
+            tests.append(sa.or_(x.is_(None), sa.and_(*[t <= x for t in finished])))
+        converted = sa.func.sum(sa.case((sa.and_(*tests), 1), else_=0))
+        keys = [ranked.c.p] + ([ranked.c.g] if grouped else [])
+        select = (
+            self.emit(
+                metric_id,
+                ranked.c.p,
+                ranked.c.g if grouped else None,
+                sa.func.count(),
+                converted,
+                None,
+                ranked,
             )
-            done = (
-                sa.select(done.c.u, done.c.p)
-                .select_from(
-                    done.outerjoin(
-                        first_excluded,
-                        sa.and_(first_excluded.c.u == done.c.u, first_excluded.c.p == done.c.p),
-                    )
-                )
-                .where(
-                    sa.or_(
-                        first_excluded.c.tx.is_(None), sa.and_(*[t <= first_excluded.c.tx for t in finished])
-                    )
-                )
-                .subquery(self.name("kept"))
-            )
-        converted = entries.outerjoin(done, sa.and_(done.c.u == entries.c.u, done.c.p == entries.c.p))
-        keys = [entries.c.p] + ([entries.c.g] if grouped else [])
-        select = self.emit(
-            metric_id,
-            entries.c.p,
-            entries.c.g if grouped else None,
-            sa.func.count(),
-            sa.func.count(done.c.u),
-            None,
-            converted,
-        ).group_by(*keys)
+            .where(ranked.c.rn == 1)
+            .group_by(*keys)
+        )
         self.branches.append(select)
         self.decoders[metric_id] = self._rate_decoder(metric_id, maturity=None)
 

@@ -1,52 +1,41 @@
 -- Northstar: funnel shapes (tests/test_sql_snapshots.py FUNNEL_SHAPES, 3 sourced metrics), grain week, by -,
 -- 2026-01-01 .. 2026-03-31 in Europe/Berlin, compiled for mysql. Values are shown inline; at run time they are bound parameters.
-WITH entries_1 AS 
-(SELECT entry_rows_1.u AS u, entry_rows_1.p AS p, min(entry_rows_1.t) AS t0 
-FROM (SELECT events.user_id AS u, datediff(convert_tz(events.ts, '+00:00', 'Europe/Berlin'), '1970-01-01') - (datediff(convert_tz(events.ts, '+00:00', 'Europe/Berlin'), '1970-01-01') + 700003) % 7 AS p, events.ts AS t 
+SELECT 'any_order' AS metric, funnel_ranked_1.p AS p, CAST(count(*) AS SIGNED INTEGER) AS n, sum(CASE WHEN (funnel_ranked_1.s2 < timestampadd(MICROSECOND, 604800000000, funnel_ranked_1.t) AND funnel_ranked_1.s3 < timestampadd(MICROSECOND, 604800000000, funnel_ranked_1.t)) THEN 1 ELSE 0 END) * 1e0 AS v, NULL * 1e0 AS w 
+FROM (SELECT funnel_entries_1.u AS u, funnel_entries_1.t AS t, funnel_entries_1.s2 AS s2, funnel_entries_1.s3 AS s3, funnel_entries_1.p AS p, row_number() OVER (PARTITION BY funnel_entries_1.u, funnel_entries_1.p ORDER BY funnel_entries_1.t) AS rn 
+FROM (SELECT funnel_kept_1.u AS u, funnel_kept_1.t AS t, funnel_kept_1.s2 AS s2, funnel_kept_1.s3 AS s3, datediff(convert_tz(funnel_kept_1.t, '+00:00', 'Europe/Berlin'), '1970-01-01') - (datediff(convert_tz(funnel_kept_1.t, '+00:00', 'Europe/Berlin'), '1970-01-01') + 700003) % 7 AS p 
+FROM (SELECT funnel_pass_1.u AS u, funnel_pass_1.t AS t, funnel_pass_1.k AS k, funnel_pass_1.s2 AS s2, funnel_pass_1.s3 AS s3 
+FROM (SELECT funnel_counts_1.u AS u, funnel_counts_1.t AS t, funnel_counts_1.k AS k, max(funnel_counts_1.v_s2) OVER (PARTITION BY funnel_counts_1.u, funnel_counts_1.n_s2) AS s2, max(funnel_counts_1.v_s3) OVER (PARTITION BY funnel_counts_1.u, funnel_counts_1.n_s3) AS s3 
+FROM (SELECT funnel_values_1.u AS u, funnel_values_1.t AS t, funnel_values_1.k AS k, funnel_values_1.v_s2 AS v_s2, funnel_values_1.v_s3 AS v_s3, count(funnel_values_1.v_s2) OVER (PARTITION BY funnel_values_1.u ORDER BY funnel_values_1.t DESC RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS n_s2, count(funnel_values_1.v_s3) OVER (PARTITION BY funnel_values_1.u ORDER BY funnel_values_1.t DESC RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS n_s3 
+FROM (SELECT funnel_rows_1.u AS u, funnel_rows_1.t AS t, funnel_rows_1.k AS k, CASE WHEN (funnel_rows_1.k = 1) THEN funnel_rows_1.t END AS v_s2, CASE WHEN (funnel_rows_1.k = 2) THEN funnel_rows_1.t END AS v_s3 
+FROM (SELECT events.user_id AS u, events.ts AS t, CASE WHEN (events.event = 'signup') THEN 0 WHEN (events.event = 'create_note') THEN 1 WHEN (events.event = 'create_project') THEN 2 ELSE 3 END AS k 
 FROM events 
-WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event = 'signup') AS entry_rows_1 GROUP BY entry_rows_1.u, entry_rows_1.p), 
-entries_2 AS 
-(SELECT entry_rows_2.u AS u, entry_rows_2.p AS p, min(entry_rows_2.t) AS t0 
-FROM (SELECT events.user_id AS u, datediff(convert_tz(events.ts, '+00:00', 'Europe/Berlin'), '1970-01-01') - (datediff(convert_tz(events.ts, '+00:00', 'Europe/Berlin'), '1970-01-01') + 700003) % 7 AS p, events.ts AS t 
+WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event IN ('signup', 'create_note', 'create_project')) AS funnel_rows_1) AS funnel_values_1) AS funnel_counts_1) AS funnel_pass_1 
+WHERE funnel_pass_1.k = 0) AS funnel_kept_1) AS funnel_entries_1) AS funnel_ranked_1 
+WHERE funnel_ranked_1.rn = 1 GROUP BY funnel_ranked_1.p UNION ALL SELECT 'strict_exclude' AS metric, funnel_ranked_2.p AS p, CAST(count(*) AS SIGNED INTEGER) AS n, sum(CASE WHEN (funnel_ranked_2.h < timestampadd(MICROSECOND, 604800000000, funnel_ranked_2.t) AND (funnel_ranked_2.x IS NULL OR funnel_ranked_2.h <= funnel_ranked_2.x)) THEN 1 ELSE 0 END) * 1e0 AS v, NULL * 1e0 AS w 
+FROM (SELECT funnel_entries_2.u AS u, funnel_entries_2.t AS t, funnel_entries_2.h AS h, funnel_entries_2.x AS x, funnel_entries_2.p AS p, row_number() OVER (PARTITION BY funnel_entries_2.u, funnel_entries_2.p ORDER BY funnel_entries_2.t) AS rn 
+FROM (SELECT funnel_kept_3.u AS u, funnel_kept_3.t AS t, funnel_kept_3.h AS h, funnel_kept_3.x AS x, datediff(convert_tz(funnel_kept_3.t, '+00:00', 'Europe/Berlin'), '1970-01-01') - (datediff(convert_tz(funnel_kept_3.t, '+00:00', 'Europe/Berlin'), '1970-01-01') + 700003) % 7 AS p 
+FROM (SELECT funnel_pass_3.u AS u, funnel_pass_3.t AS t, funnel_pass_3.k AS k, funnel_pass_3.x AS x, CASE WHEN (funnel_pass_3.k = 0) THEN funnel_pass_3.done END AS h 
+FROM (SELECT funnel_counts_3.u AS u, funnel_counts_3.t AS t, funnel_counts_3.k AS k, funnel_counts_3.x AS x, max(funnel_counts_3.v_done) OVER (PARTITION BY funnel_counts_3.u, funnel_counts_3.n_done) AS done 
+FROM (SELECT funnel_values_3.u AS u, funnel_values_3.t AS t, funnel_values_3.k AS k, funnel_values_3.x AS x, funnel_values_3.v_done AS v_done, count(funnel_values_3.v_done) OVER (PARTITION BY funnel_values_3.u ORDER BY funnel_values_3.t DESC RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS n_done 
+FROM (SELECT funnel_kept_2.u AS u, funnel_kept_2.t AS t, funnel_kept_2.k AS k, funnel_kept_2.x AS x, CASE WHEN (funnel_kept_2.k = 1) THEN funnel_kept_2.h END AS v_done 
+FROM (SELECT funnel_pass_2.u AS u, funnel_pass_2.t AS t, funnel_pass_2.k AS k, CASE WHEN (funnel_pass_2.k = 1) THEN funnel_pass_2.done END AS h, funnel_pass_2.x AS x 
+FROM (SELECT funnel_counts_2.u AS u, funnel_counts_2.t AS t, funnel_counts_2.k AS k, max(funnel_counts_2.v_done) OVER (PARTITION BY funnel_counts_2.u, funnel_counts_2.n_done) AS done, max(funnel_counts_2.v_x) OVER (PARTITION BY funnel_counts_2.u, funnel_counts_2.n_x) AS x 
+FROM (SELECT funnel_values_2.u AS u, funnel_values_2.t AS t, funnel_values_2.k AS k, funnel_values_2.v_done AS v_done, funnel_values_2.v_x AS v_x, count(funnel_values_2.v_done) OVER (PARTITION BY funnel_values_2.u ORDER BY funnel_values_2.t DESC RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS n_done, count(funnel_values_2.v_x) OVER (PARTITION BY funnel_values_2.u ORDER BY funnel_values_2.t DESC, CASE WHEN (funnel_values_2.k = 3) THEN 1 ELSE 0 END ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS n_x 
+FROM (SELECT funnel_rows_2.u AS u, funnel_rows_2.t AS t, funnel_rows_2.k AS k, CASE WHEN (funnel_rows_2.k = 2) THEN funnel_rows_2.t END AS v_done, lag(CASE WHEN (funnel_rows_2.k = 3) THEN funnel_rows_2.t END) OVER (PARTITION BY funnel_rows_2.u ORDER BY funnel_rows_2.t DESC, CASE WHEN (funnel_rows_2.k = 3) THEN 1 ELSE 0 END) AS v_x 
+FROM (SELECT events.user_id AS u, events.ts AS t, CASE WHEN (events.event = 'signup') THEN 0 WHEN (events.event = 'create_note') THEN 1 WHEN (events.event = 'create_project') THEN 2 ELSE 3 END AS k 
 FROM events 
-WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event = 'signup') AS entry_rows_2 GROUP BY entry_rows_2.u, entry_rows_2.p), 
-entries_3 AS 
-(SELECT entry_rows_3.u AS u, entry_rows_3.p AS p, min(entry_rows_3.t) AS t0 
-FROM (SELECT events.user_id AS u, datediff(convert_tz(events.ts, '+00:00', 'Europe/Berlin'), '1970-01-01') - (datediff(convert_tz(events.ts, '+00:00', 'Europe/Berlin'), '1970-01-01') + 700003) % 7 AS p, events.ts AS t 
+WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event IN ('signup', 'create_note', 'create_project', 'purchase')) AS funnel_rows_2) AS funnel_values_2) AS funnel_counts_2) AS funnel_pass_2 
+WHERE funnel_pass_2.k IN (0, 1)) AS funnel_kept_2) AS funnel_values_3) AS funnel_counts_3) AS funnel_pass_3 
+WHERE funnel_pass_3.k = 0) AS funnel_kept_3) AS funnel_entries_2) AS funnel_ranked_2 
+WHERE funnel_ranked_2.rn = 1 GROUP BY funnel_ranked_2.p UNION ALL SELECT 'any_exclude' AS metric, funnel_ranked_3.p AS p, CAST(count(*) AS SIGNED INTEGER) AS n, sum(CASE WHEN (funnel_ranked_3.s2 < timestampadd(MICROSECOND, 604800000000, funnel_ranked_3.t) AND funnel_ranked_3.s3 < timestampadd(MICROSECOND, 604800000000, funnel_ranked_3.t) AND (funnel_ranked_3.x IS NULL OR funnel_ranked_3.s2 <= funnel_ranked_3.x AND funnel_ranked_3.s3 <= funnel_ranked_3.x)) THEN 1 ELSE 0 END) * 1e0 AS v, NULL * 1e0 AS w 
+FROM (SELECT funnel_entries_3.u AS u, funnel_entries_3.t AS t, funnel_entries_3.s2 AS s2, funnel_entries_3.s3 AS s3, funnel_entries_3.x AS x, funnel_entries_3.p AS p, row_number() OVER (PARTITION BY funnel_entries_3.u, funnel_entries_3.p ORDER BY funnel_entries_3.t) AS rn 
+FROM (SELECT funnel_kept_4.u AS u, funnel_kept_4.t AS t, funnel_kept_4.s2 AS s2, funnel_kept_4.s3 AS s3, funnel_kept_4.x AS x, datediff(convert_tz(funnel_kept_4.t, '+00:00', 'Europe/Berlin'), '1970-01-01') - (datediff(convert_tz(funnel_kept_4.t, '+00:00', 'Europe/Berlin'), '1970-01-01') + 700003) % 7 AS p 
+FROM (SELECT funnel_pass_4.u AS u, funnel_pass_4.t AS t, funnel_pass_4.k AS k, funnel_pass_4.s2 AS s2, funnel_pass_4.s3 AS s3, funnel_pass_4.x AS x 
+FROM (SELECT funnel_counts_4.u AS u, funnel_counts_4.t AS t, funnel_counts_4.k AS k, max(funnel_counts_4.v_s2) OVER (PARTITION BY funnel_counts_4.u, funnel_counts_4.n_s2) AS s2, max(funnel_counts_4.v_s3) OVER (PARTITION BY funnel_counts_4.u, funnel_counts_4.n_s3) AS s3, max(funnel_counts_4.v_x) OVER (PARTITION BY funnel_counts_4.u, funnel_counts_4.n_x) AS x 
+FROM (SELECT funnel_values_4.u AS u, funnel_values_4.t AS t, funnel_values_4.k AS k, funnel_values_4.v_s2 AS v_s2, funnel_values_4.v_s3 AS v_s3, funnel_values_4.v_x AS v_x, count(funnel_values_4.v_s2) OVER (PARTITION BY funnel_values_4.u ORDER BY funnel_values_4.t DESC RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS n_s2, count(funnel_values_4.v_s3) OVER (PARTITION BY funnel_values_4.u ORDER BY funnel_values_4.t DESC RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS n_s3, count(funnel_values_4.v_x) OVER (PARTITION BY funnel_values_4.u ORDER BY funnel_values_4.t DESC, CASE WHEN (funnel_values_4.k = 3) THEN 1 ELSE 0 END ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS n_x 
+FROM (SELECT funnel_rows_3.u AS u, funnel_rows_3.t AS t, funnel_rows_3.k AS k, CASE WHEN (funnel_rows_3.k = 1) THEN funnel_rows_3.t END AS v_s2, CASE WHEN (funnel_rows_3.k = 2) THEN funnel_rows_3.t END AS v_s3, lag(CASE WHEN (funnel_rows_3.k = 3) THEN funnel_rows_3.t END) OVER (PARTITION BY funnel_rows_3.u ORDER BY funnel_rows_3.t DESC, CASE WHEN (funnel_rows_3.k = 3) THEN 1 ELSE 0 END) AS v_x 
+FROM (SELECT events.user_id AS u, events.ts AS t, CASE WHEN (events.event = 'signup') THEN 0 WHEN (events.event = 'create_note') THEN 1 WHEN (events.event = 'create_project') THEN 2 ELSE 3 END AS k 
 FROM events 
-WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event = 'signup') AS entry_rows_3 GROUP BY entry_rows_3.u, entry_rows_3.p)
- SELECT 'any_order' AS metric, entries_1.p AS p, CAST(count(*) AS SIGNED INTEGER) AS n, count(done_1.u) * 1e0 AS v, NULL * 1e0 AS w 
-FROM entries_1 LEFT OUTER JOIN (SELECT step_1.u AS u, step_1.p AS p, step_1.t AS s2, step_2.t AS s3 
-FROM (SELECT entries_1.u AS u, entries_1.p AS p, min(step_rows_1.t) AS t 
-FROM entries_1 INNER JOIN (SELECT events.user_id AS u, events.ts AS t 
-FROM events 
-WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event = 'create_note') AS step_rows_1 ON step_rows_1.u = entries_1.u AND step_rows_1.t >= entries_1.t0 AND step_rows_1.t < timestampadd(MICROSECOND, 604800000000, entries_1.t0) GROUP BY entries_1.u, entries_1.p) AS step_1 INNER JOIN (SELECT entries_1.u AS u, entries_1.p AS p, min(step_rows_2.t) AS t 
-FROM entries_1 INNER JOIN (SELECT events.user_id AS u, events.ts AS t 
-FROM events 
-WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event = 'create_project') AS step_rows_2 ON step_rows_2.u = entries_1.u AND step_rows_2.t >= entries_1.t0 AND step_rows_2.t < timestampadd(MICROSECOND, 604800000000, entries_1.t0) GROUP BY entries_1.u, entries_1.p) AS step_2 ON step_2.u = step_1.u AND step_2.p = step_1.p) AS done_1 ON done_1.u = entries_1.u AND done_1.p = entries_1.p GROUP BY entries_1.p UNION ALL SELECT 'strict_exclude' AS metric, entries_2.p AS p, CAST(count(*) AS SIGNED INTEGER) AS n, count(kept_1.u) * 1e0 AS v, NULL * 1e0 AS w 
-FROM entries_2 LEFT OUTER JOIN (SELECT step_5.u AS u, step_5.p AS p 
-FROM (SELECT step_4.u AS u, step_4.p AS p, step_4.t0 AS t0, min(step_rows_4.t) AS t 
-FROM (SELECT step_3.u AS u, step_3.p AS p, step_3.t0 AS t0, min(step_rows_3.t) AS t 
-FROM (SELECT entries_2.u AS u, entries_2.p AS p, entries_2.t0 AS t0, entries_2.t0 AS t 
-FROM entries_2) AS step_3 INNER JOIN (SELECT events.user_id AS u, events.ts AS t 
-FROM events 
-WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event = 'create_note') AS step_rows_3 ON step_rows_3.u = step_3.u AND step_rows_3.t >= step_3.t AND step_rows_3.t < timestampadd(MICROSECOND, 604800000000, step_3.t0) GROUP BY step_3.u, step_3.p, step_3.t0) AS step_4 INNER JOIN (SELECT events.user_id AS u, events.ts AS t 
-FROM events 
-WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event = 'create_project') AS step_rows_4 ON step_rows_4.u = step_4.u AND step_rows_4.t >= step_4.t AND step_rows_4.t < timestampadd(MICROSECOND, 604800000000, step_4.t0) GROUP BY step_4.u, step_4.p, step_4.t0) AS step_5 LEFT OUTER JOIN (SELECT entries_2.u AS u, entries_2.p AS p, min(excluded_rows_1.t) AS tx 
-FROM entries_2 INNER JOIN (SELECT events.user_id AS u, events.ts AS t 
-FROM events 
-WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event IN ('purchase')) AS excluded_rows_1 ON excluded_rows_1.u = entries_2.u AND excluded_rows_1.t > entries_2.t0 AND excluded_rows_1.t < timestampadd(MICROSECOND, 604800000000, entries_2.t0) GROUP BY entries_2.u, entries_2.p) AS excluded_1 ON excluded_1.u = step_5.u AND excluded_1.p = step_5.p 
-WHERE excluded_1.tx IS NULL OR step_5.t <= excluded_1.tx) AS kept_1 ON kept_1.u = entries_2.u AND kept_1.p = entries_2.p GROUP BY entries_2.p UNION ALL SELECT 'any_exclude' AS metric, entries_3.p AS p, CAST(count(*) AS SIGNED INTEGER) AS n, count(kept_2.u) * 1e0 AS v, NULL * 1e0 AS w 
-FROM entries_3 LEFT OUTER JOIN (SELECT done_2.u AS u, done_2.p AS p 
-FROM (SELECT step_6.u AS u, step_6.p AS p, step_6.t AS s2, step_7.t AS s3 
-FROM (SELECT entries_3.u AS u, entries_3.p AS p, min(step_rows_5.t) AS t 
-FROM entries_3 INNER JOIN (SELECT events.user_id AS u, events.ts AS t 
-FROM events 
-WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event = 'create_note') AS step_rows_5 ON step_rows_5.u = entries_3.u AND step_rows_5.t >= entries_3.t0 AND step_rows_5.t < timestampadd(MICROSECOND, 604800000000, entries_3.t0) GROUP BY entries_3.u, entries_3.p) AS step_6 INNER JOIN (SELECT entries_3.u AS u, entries_3.p AS p, min(step_rows_6.t) AS t 
-FROM entries_3 INNER JOIN (SELECT events.user_id AS u, events.ts AS t 
-FROM events 
-WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event = 'create_project') AS step_rows_6 ON step_rows_6.u = entries_3.u AND step_rows_6.t >= entries_3.t0 AND step_rows_6.t < timestampadd(MICROSECOND, 604800000000, entries_3.t0) GROUP BY entries_3.u, entries_3.p) AS step_7 ON step_7.u = step_6.u AND step_7.p = step_6.p) AS done_2 LEFT OUTER JOIN (SELECT entries_3.u AS u, entries_3.p AS p, min(excluded_rows_2.t) AS tx 
-FROM entries_3 INNER JOIN (SELECT events.user_id AS u, events.ts AS t 
-FROM events 
-WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event IN ('purchase', 'page_view')) AS excluded_rows_2 ON excluded_rows_2.u = entries_3.u AND excluded_rows_2.t > entries_3.t0 AND excluded_rows_2.t < timestampadd(MICROSECOND, 604800000000, entries_3.t0) GROUP BY entries_3.u, entries_3.p) AS excluded_2 ON excluded_2.u = done_2.u AND excluded_2.p = done_2.p 
-WHERE excluded_2.tx IS NULL OR done_2.s2 <= excluded_2.tx AND done_2.s3 <= excluded_2.tx) AS kept_2 ON kept_2.u = entries_3.u AND kept_2.p = entries_3.p GROUP BY entries_3.p;
+WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event IN ('signup', 'create_note', 'create_project', 'purchase', 'page_view')) AS funnel_rows_3) AS funnel_values_4) AS funnel_counts_4) AS funnel_pass_4 
+WHERE funnel_pass_4.k = 0) AS funnel_kept_4) AS funnel_entries_3) AS funnel_ranked_3 
+WHERE funnel_ranked_3.rn = 1 GROUP BY funnel_ranked_3.p;

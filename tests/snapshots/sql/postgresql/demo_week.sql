@@ -29,11 +29,28 @@ WHERE events.ts >= '2025-12-25 23:00:00' AND events.ts < '2026-03-31 22:00:00' A
 lagged_3 AS 
 (SELECT user_days_3.d AS d, lag(user_days_3.d) OVER (PARTITION BY user_days_3.u ORDER BY user_days_3.d) AS prev 
 FROM user_days_3), 
-entries_1 AS 
-(SELECT entry_rows_1.u AS u, entry_rows_1.p AS p, min(entry_rows_1.t) AS t0 
-FROM (SELECT events.user_id AS u, CAST(CAST(timezone('Europe/Berlin', timezone('UTC', events.ts)) AS DATE) - CAST('1970-01-01' AS DATE) AS INTEGER) - (CAST(CAST(timezone('Europe/Berlin', timezone('UTC', events.ts)) AS DATE) - CAST('1970-01-01' AS DATE) AS INTEGER) + 700003) % 7 AS p, events.ts AS t 
+funnel_rows_1 AS 
+(SELECT events.user_id COLLATE "C" AS u, events.ts AS t, CASE WHEN (events.event = 'signup') THEN 0 WHEN (events.event = 'create_note') THEN 1 WHEN (events.event = 'create_project') THEN 2 WHEN (events.event = 'invite_teammate') THEN 3 ELSE 4 END AS k 
 FROM events 
-WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event = 'signup') AS entry_rows_1 GROUP BY entry_rows_1.u, entry_rows_1.p), 
+WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event IN ('signup', 'create_note', 'create_project', 'invite_teammate')), 
+funnel_kept_1 AS 
+(SELECT funnel_pass_1.u AS u, funnel_pass_1.t AS t, funnel_pass_1.k AS k, CASE WHEN (funnel_pass_1.k = 2) THEN funnel_pass_1.done END AS h 
+FROM (SELECT funnel_rows_1.u AS u, funnel_rows_1.t AS t, funnel_rows_1.k AS k, min(CASE WHEN (funnel_rows_1.k = 3) THEN funnel_rows_1.t END) OVER (PARTITION BY funnel_rows_1.u ORDER BY funnel_rows_1.t DESC RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS done 
+FROM funnel_rows_1) AS funnel_pass_1 
+WHERE funnel_pass_1.k IN (0, 1, 2)), 
+funnel_kept_2 AS 
+(SELECT funnel_pass_2.u AS u, funnel_pass_2.t AS t, funnel_pass_2.k AS k, CASE WHEN (funnel_pass_2.k = 1) THEN funnel_pass_2.done END AS h 
+FROM (SELECT funnel_kept_1.u AS u, funnel_kept_1.t AS t, funnel_kept_1.k AS k, min(CASE WHEN (funnel_kept_1.k = 2) THEN funnel_kept_1.h END) OVER (PARTITION BY funnel_kept_1.u ORDER BY funnel_kept_1.t DESC RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS done 
+FROM funnel_kept_1) AS funnel_pass_2 
+WHERE funnel_pass_2.k IN (0, 1)), 
+funnel_kept_3 AS 
+(SELECT funnel_pass_3.u AS u, funnel_pass_3.t AS t, funnel_pass_3.k AS k, CASE WHEN (funnel_pass_3.k = 0) THEN funnel_pass_3.done END AS h 
+FROM (SELECT funnel_kept_2.u AS u, funnel_kept_2.t AS t, funnel_kept_2.k AS k, min(CASE WHEN (funnel_kept_2.k = 1) THEN funnel_kept_2.h END) OVER (PARTITION BY funnel_kept_2.u ORDER BY funnel_kept_2.t DESC RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS done 
+FROM funnel_kept_2) AS funnel_pass_3 
+WHERE funnel_pass_3.k = 0), 
+funnel_entries_1 AS 
+(SELECT funnel_kept_3.u AS u, funnel_kept_3.t AS t, funnel_kept_3.h AS h, CAST(CAST(timezone('Europe/Berlin', timezone('UTC', funnel_kept_3.t)) AS DATE) - CAST('1970-01-01' AS DATE) AS INTEGER) - (CAST(CAST(timezone('Europe/Berlin', timezone('UTC', funnel_kept_3.t)) AS DATE) - CAST('1970-01-01' AS DATE) AS INTEGER) + 700003) % 7 AS p 
+FROM funnel_kept_3), 
 cohort_1 AS 
 (SELECT cohort_days_1.u AS u, cohort_days_1.c AS c, cohort_days_1.p AS p 
 FROM (SELECT firsts_1.u AS u, CAST(CAST(timezone('Europe/Berlin', timezone('UTC', firsts_1.t)) AS DATE) - CAST('1970-01-01' AS DATE) AS INTEGER) AS c, CAST(CAST(timezone('Europe/Berlin', timezone('UTC', firsts_1.t)) AS DATE) - CAST('1970-01-01' AS DATE) AS INTEGER) - (CAST(CAST(timezone('Europe/Berlin', timezone('UTC', firsts_1.t)) AS DATE) - CAST('1970-01-01' AS DATE) AS INTEGER) + 700003) % 7 AS p 
@@ -77,18 +94,10 @@ FROM (SELECT deltas_5.x AS x, sum(deltas_5.delta) AS s
 FROM (SELECT CASE WHEN (lagged_3.prev IS NULL OR lagged_3.prev + 7 <= lagged_3.d) THEN lagged_3.d ELSE lagged_3.prev + 7 END AS x, 1 AS delta 
 FROM lagged_3 UNION ALL SELECT lagged_3.d + 7 AS x, -1 AS delta 
 FROM lagged_3) AS deltas_5 
-WHERE deltas_5.x <= 20543 GROUP BY deltas_5.x) AS per_day_5 UNION ALL SELECT 'activation' AS metric, entries_1.p AS p, CAST(count(*) AS BIGINT) AS n, CAST(count(step_4.u) AS DOUBLE PRECISION) AS v, CAST(NULL AS DOUBLE PRECISION) AS w 
-FROM entries_1 LEFT OUTER JOIN (SELECT step_3.u AS u, step_3.p AS p, step_3.t0 AS t0, min(step_rows_3.t) AS t 
-FROM (SELECT step_2.u AS u, step_2.p AS p, step_2.t0 AS t0, min(step_rows_2.t) AS t 
-FROM (SELECT step_1.u AS u, step_1.p AS p, step_1.t0 AS t0, min(step_rows_1.t) AS t 
-FROM (SELECT entries_1.u AS u, entries_1.p AS p, entries_1.t0 AS t0, entries_1.t0 AS t 
-FROM entries_1) AS step_1 JOIN (SELECT events.user_id AS u, events.ts AS t 
-FROM events 
-WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event = 'create_note') AS step_rows_1 ON step_rows_1.u = step_1.u AND step_rows_1.t >= step_1.t AND step_rows_1.t < step_1.t0 + make_interval(secs=>604800.0) GROUP BY step_1.u, step_1.p, step_1.t0) AS step_2 JOIN (SELECT events.user_id AS u, events.ts AS t 
-FROM events 
-WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event = 'create_project') AS step_rows_2 ON step_rows_2.u = step_2.u AND step_rows_2.t >= step_2.t AND step_rows_2.t < step_2.t0 + make_interval(secs=>604800.0) GROUP BY step_2.u, step_2.p, step_2.t0) AS step_3 JOIN (SELECT events.user_id AS u, events.ts AS t 
-FROM events 
-WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event = 'invite_teammate') AS step_rows_3 ON step_rows_3.u = step_3.u AND step_rows_3.t >= step_3.t AND step_rows_3.t < step_3.t0 + make_interval(secs=>604800.0) GROUP BY step_3.u, step_3.p, step_3.t0) AS step_4 ON step_4.u = entries_1.u AND step_4.p = entries_1.p GROUP BY entries_1.p UNION ALL SELECT 'd1_retention' AS metric, cohort_1.p AS p, CAST(count(*) AS BIGINT) AS n, CAST(count(kept_1.u) AS DOUBLE PRECISION) AS v, CAST(NULL AS DOUBLE PRECISION) AS w 
+WHERE deltas_5.x <= 20543 GROUP BY deltas_5.x) AS per_day_5 UNION ALL SELECT 'activation' AS metric, funnel_ranked_1.p AS p, CAST(count(*) AS BIGINT) AS n, CAST(sum(CASE WHEN (funnel_ranked_1.h < funnel_ranked_1.t + make_interval(secs=>604800.0)) THEN 1 ELSE 0 END) AS DOUBLE PRECISION) AS v, CAST(NULL AS DOUBLE PRECISION) AS w 
+FROM (SELECT funnel_entries_1.u AS u, funnel_entries_1.t AS t, funnel_entries_1.h AS h, funnel_entries_1.p AS p, row_number() OVER (PARTITION BY funnel_entries_1.u, funnel_entries_1.p ORDER BY funnel_entries_1.t) AS rn 
+FROM funnel_entries_1) AS funnel_ranked_1 
+WHERE funnel_ranked_1.rn = 1 GROUP BY funnel_ranked_1.p UNION ALL SELECT 'd1_retention' AS metric, cohort_1.p AS p, CAST(count(*) AS BIGINT) AS n, CAST(count(kept_1.u) AS DOUBLE PRECISION) AS v, CAST(NULL AS DOUBLE PRECISION) AS w 
 FROM cohort_1 LEFT OUTER JOIN (SELECT DISTINCT cohort_1.u AS u 
 FROM cohort_1 JOIN (SELECT DISTINCT user_days_2.u AS u, user_days_2.d AS d 
 FROM user_days_2 

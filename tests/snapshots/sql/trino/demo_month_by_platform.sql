@@ -29,13 +29,28 @@ WHERE events.ts >= CAST('2025-12-25 23:00:00.000000' AS TIMESTAMP) AND events.ts
 lagged_3 AS 
 (SELECT user_days_3.g AS g, user_days_3.d AS d, lag(user_days_3.d) OVER (PARTITION BY user_days_3.u, user_days_3.g ORDER BY user_days_3.d) AS prev 
 FROM user_days_3), 
-entries_1 AS 
-(SELECT entry_ranked_1.u AS u, entry_ranked_1.p AS p, entry_ranked_1.t AS t0, entry_ranked_1.g AS g 
-FROM (SELECT entry_rows_1.u AS u, entry_rows_1.p AS p, entry_rows_1.t AS t, entry_rows_1.g AS g, row_number() OVER (PARTITION BY entry_rows_1.u, entry_rows_1.p ORDER BY entry_rows_1.t, CASE WHEN (entry_rows_1.g IS NULL) THEN 0 ELSE 1 END, entry_rows_1.g) AS rn 
-FROM (SELECT events.user_id AS u, CAST((EXTRACT(year FROM CAST(at_timezone(with_timezone(events.ts, 'UTC'), 'Europe/Berlin') AS TIMESTAMP)) * 12 + EXTRACT(month FROM CAST(at_timezone(with_timezone(events.ts, 'UTC'), 'Europe/Berlin') AS TIMESTAMP))) - 1 AS INTEGER) AS p, events.ts AS t, events.platform AS g 
+funnel_rows_1 AS 
+(SELECT events.user_id AS u, events.ts AS t, CASE WHEN (events.event = 'signup') THEN 0 WHEN (events.event = 'create_note') THEN 1 WHEN (events.event = 'create_project') THEN 2 WHEN (events.event = 'invite_teammate') THEN 3 ELSE 4 END AS k, events.platform AS g 
 FROM events 
-WHERE events.ts >= CAST('2025-12-31 23:00:00.000000' AS TIMESTAMP) AND events.ts < CAST('2026-03-31 22:00:00.000000' AS TIMESTAMP) AND events.user_id IS NOT NULL AND events.event = 'signup') AS entry_rows_1) AS entry_ranked_1 
-WHERE entry_ranked_1.rn = 1), 
+WHERE events.ts >= CAST('2025-12-31 23:00:00.000000' AS TIMESTAMP) AND events.ts < CAST('2026-03-31 22:00:00.000000' AS TIMESTAMP) AND events.user_id IS NOT NULL AND events.event IN ('signup', 'create_note', 'create_project', 'invite_teammate')), 
+funnel_kept_1 AS 
+(SELECT funnel_pass_1.u AS u, funnel_pass_1.t AS t, funnel_pass_1.k AS k, funnel_pass_1.g AS g, CASE WHEN (funnel_pass_1.k = 2) THEN funnel_pass_1.done END AS h 
+FROM (SELECT funnel_rows_1.u AS u, funnel_rows_1.t AS t, funnel_rows_1.k AS k, funnel_rows_1.g AS g, min(CASE WHEN (funnel_rows_1.k = 3) THEN funnel_rows_1.t END) OVER (PARTITION BY funnel_rows_1.u ORDER BY funnel_rows_1.t DESC RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS done 
+FROM funnel_rows_1) AS funnel_pass_1 
+WHERE funnel_pass_1.k IN (0, 1, 2)), 
+funnel_kept_2 AS 
+(SELECT funnel_pass_2.u AS u, funnel_pass_2.t AS t, funnel_pass_2.k AS k, funnel_pass_2.g AS g, CASE WHEN (funnel_pass_2.k = 1) THEN funnel_pass_2.done END AS h 
+FROM (SELECT funnel_kept_1.u AS u, funnel_kept_1.t AS t, funnel_kept_1.k AS k, funnel_kept_1.g AS g, min(CASE WHEN (funnel_kept_1.k = 2) THEN funnel_kept_1.h END) OVER (PARTITION BY funnel_kept_1.u ORDER BY funnel_kept_1.t DESC RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS done 
+FROM funnel_kept_1) AS funnel_pass_2 
+WHERE funnel_pass_2.k IN (0, 1)), 
+funnel_kept_3 AS 
+(SELECT funnel_pass_3.u AS u, funnel_pass_3.t AS t, funnel_pass_3.k AS k, funnel_pass_3.g AS g, CASE WHEN (funnel_pass_3.k = 0) THEN funnel_pass_3.done END AS h 
+FROM (SELECT funnel_kept_2.u AS u, funnel_kept_2.t AS t, funnel_kept_2.k AS k, funnel_kept_2.g AS g, min(CASE WHEN (funnel_kept_2.k = 1) THEN funnel_kept_2.h END) OVER (PARTITION BY funnel_kept_2.u ORDER BY funnel_kept_2.t DESC RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS done 
+FROM funnel_kept_2) AS funnel_pass_3 
+WHERE funnel_pass_3.k = 0), 
+funnel_entries_1 AS 
+(SELECT funnel_kept_3.u AS u, funnel_kept_3.t AS t, funnel_kept_3.g AS g, funnel_kept_3.h AS h, CAST((EXTRACT(year FROM CAST(at_timezone(with_timezone(funnel_kept_3.t, 'UTC'), 'Europe/Berlin') AS TIMESTAMP)) * 12 + EXTRACT(month FROM CAST(at_timezone(with_timezone(funnel_kept_3.t, 'UTC'), 'Europe/Berlin') AS TIMESTAMP))) - 1 AS INTEGER) AS p 
+FROM funnel_kept_3), 
 cohort_1 AS 
 (SELECT cohort_days_1.u AS u, cohort_days_1.c AS c, cohort_days_1.p AS p, cohort_days_1.g AS g 
 FROM (SELECT firsts_1.u AS u, date_diff('day', CAST('1970-01-01' AS DATE), CAST(CAST(at_timezone(with_timezone(firsts_1.t, 'UTC'), 'Europe/Berlin') AS TIMESTAMP) AS DATE)) AS c, CAST((EXTRACT(year FROM CAST(at_timezone(with_timezone(firsts_1.t, 'UTC'), 'Europe/Berlin') AS TIMESTAMP)) * 12 + EXTRACT(month FROM CAST(at_timezone(with_timezone(firsts_1.t, 'UTC'), 'Europe/Berlin') AS TIMESTAMP))) - 1 AS INTEGER) AS p, firsts_1.g AS g 
@@ -95,18 +110,10 @@ FROM lagged_3 UNION ALL SELECT lagged_3.g AS g, lagged_3.d + 7 AS x, -1 AS delta
 FROM lagged_3) AS deltas_5 
 WHERE deltas_5.x <= 20543 GROUP BY deltas_5.g, deltas_5.x) AS per_day_5 UNION ALL SELECT 'ai_summary_users:groups' AS metric, 0 AS p, user_days_3.g AS g, CAST(NULL AS BIGINT) AS n, CAST(NULL AS DOUBLE) AS v, CAST(NULL AS DOUBLE) AS w 
 FROM user_days_3 
-WHERE user_days_3.d >= 20454 GROUP BY user_days_3.g UNION ALL SELECT 'activation' AS metric, entries_1.p AS p, entries_1.g AS g, CAST(count(*) AS BIGINT) AS n, CAST(count(step_4.u) AS DOUBLE) AS v, CAST(NULL AS DOUBLE) AS w 
-FROM entries_1 LEFT OUTER JOIN (SELECT step_3.u AS u, step_3.p AS p, step_3.t0 AS t0, min(step_rows_3.t) AS t 
-FROM (SELECT step_2.u AS u, step_2.p AS p, step_2.t0 AS t0, min(step_rows_2.t) AS t 
-FROM (SELECT step_1.u AS u, step_1.p AS p, step_1.t0 AS t0, min(step_rows_1.t) AS t 
-FROM (SELECT entries_1.u AS u, entries_1.p AS p, entries_1.t0 AS t0, entries_1.t0 AS t 
-FROM entries_1) AS step_1 JOIN (SELECT events.user_id AS u, events.ts AS t 
-FROM events 
-WHERE events.ts >= CAST('2025-12-31 23:00:00.000000' AS TIMESTAMP) AND events.ts < CAST('2026-03-31 22:00:00.000000' AS TIMESTAMP) AND events.user_id IS NOT NULL AND events.event = 'create_note') AS step_rows_1 ON step_rows_1.u = step_1.u AND step_rows_1.t >= step_1.t AND step_rows_1.t < date_add('millisecond', 604800000, step_1.t0) GROUP BY step_1.u, step_1.p, step_1.t0) AS step_2 JOIN (SELECT events.user_id AS u, events.ts AS t 
-FROM events 
-WHERE events.ts >= CAST('2025-12-31 23:00:00.000000' AS TIMESTAMP) AND events.ts < CAST('2026-03-31 22:00:00.000000' AS TIMESTAMP) AND events.user_id IS NOT NULL AND events.event = 'create_project') AS step_rows_2 ON step_rows_2.u = step_2.u AND step_rows_2.t >= step_2.t AND step_rows_2.t < date_add('millisecond', 604800000, step_2.t0) GROUP BY step_2.u, step_2.p, step_2.t0) AS step_3 JOIN (SELECT events.user_id AS u, events.ts AS t 
-FROM events 
-WHERE events.ts >= CAST('2025-12-31 23:00:00.000000' AS TIMESTAMP) AND events.ts < CAST('2026-03-31 22:00:00.000000' AS TIMESTAMP) AND events.user_id IS NOT NULL AND events.event = 'invite_teammate') AS step_rows_3 ON step_rows_3.u = step_3.u AND step_rows_3.t >= step_3.t AND step_rows_3.t < date_add('millisecond', 604800000, step_3.t0) GROUP BY step_3.u, step_3.p, step_3.t0) AS step_4 ON step_4.u = entries_1.u AND step_4.p = entries_1.p GROUP BY entries_1.p, entries_1.g UNION ALL SELECT 'd1_retention' AS metric, cohort_1.p AS p, cohort_1.g AS g, CAST(count(*) AS BIGINT) AS n, CAST(count(kept_1.u) AS DOUBLE) AS v, CAST(NULL AS DOUBLE) AS w 
+WHERE user_days_3.d >= 20454 GROUP BY user_days_3.g UNION ALL SELECT 'activation' AS metric, funnel_ranked_1.p AS p, funnel_ranked_1.g AS g, CAST(count(*) AS BIGINT) AS n, CAST(sum(CASE WHEN (funnel_ranked_1.h < date_add('millisecond', 604800000, funnel_ranked_1.t)) THEN 1 ELSE 0 END) AS DOUBLE) AS v, CAST(NULL AS DOUBLE) AS w 
+FROM (SELECT funnel_entries_1.u AS u, funnel_entries_1.t AS t, funnel_entries_1.g AS g, funnel_entries_1.h AS h, funnel_entries_1.p AS p, row_number() OVER (PARTITION BY funnel_entries_1.u, funnel_entries_1.p ORDER BY funnel_entries_1.t, CASE WHEN (funnel_entries_1.g IS NULL) THEN 0 ELSE 1 END, funnel_entries_1.g) AS rn 
+FROM funnel_entries_1) AS funnel_ranked_1 
+WHERE funnel_ranked_1.rn = 1 GROUP BY funnel_ranked_1.p, funnel_ranked_1.g UNION ALL SELECT 'd1_retention' AS metric, cohort_1.p AS p, cohort_1.g AS g, CAST(count(*) AS BIGINT) AS n, CAST(count(kept_1.u) AS DOUBLE) AS v, CAST(NULL AS DOUBLE) AS w 
 FROM cohort_1 LEFT OUTER JOIN (SELECT DISTINCT cohort_1.u AS u 
 FROM cohort_1 JOIN (SELECT DISTINCT user_days_2.u AS u, user_days_2.d AS d 
 FROM user_days_2 
