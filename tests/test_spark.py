@@ -154,6 +154,21 @@ def test_spark_equals_polars_engine(
     assert_same(got, want)
 
 
+def test_funnels_on_repeated_steps_match_polars(spark_url: str, tmp_path: Path) -> None:
+    """The heavy-repetition funnels of tests/test_sql_funnel_repetition.py (hundreds of events per
+    user and step, ties, exclusions, order any, Berlin across its DST change) by day and platform."""
+    from tests import test_sql_funnel_repetition as rep
+
+    parquet = write_parquet(rep.ROWS, tmp_path / "events.parquet")
+    ids = list(rep.METRICS)
+    spark = spark_project(spark_url, tmp_path, rep.METRICS, rep.SETTINGS, path=parquet.name)
+    files = parquet_project(parquet, rep.METRICS, rep.SETTINGS)
+    got = compute_rows(spark, ids, rep.START, rep.END, "day", "platform", counts=True)
+    want = compute_rows(files, ids, rep.START, rep.END, "day", "platform", counts=True)
+    assert any(k[0].endswith("#numerator") and v for k, v in want.items()), "nothing converted"
+    assert_same(got, want)
+
+
 @pytest.mark.parametrize("aware", [False, True], ids=["timestamp_ntz", "timestamp"])
 def test_catalog_tables_with_naive_and_zoned_timestamps(spark_url: str, tmp_path: Path, aware: bool) -> None:
     """`table:` sources; a TIMESTAMP (instant) column gives the numbers of a naive UTC one."""

@@ -6,8 +6,8 @@ the same event twice at one instant, an excluded event tied with t0), null users
 in Europe/Berlin across its DST change. Strict funnels (a repeated step, a step that comes back
 later in the funnel), `order: any`, exclusions on both orders, a filter, a breakdown and one span.
 The same rows are read by the Polars engine from parquet and by SQLite, DuckDB, PostgreSQL and
-MariaDB from a table; PostgreSQL twice: right after the load with no table statistics (the state
-after any bulk load until autovacuum runs) and after ANALYZE. A plain-Python greedy reference,
+MariaDB from a table (Spark: tests/test_spark.py); PostgreSQL twice: right after the load with no
+table statistics (the state after any bulk load until autovacuum runs) and after ANALYZE. A plain-Python greedy reference,
 written from CONTRACT.md, anchors the Polars numbers.
 """
 
