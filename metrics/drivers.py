@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from metrics.definitions.models import CountMetric, MetricDef, RatioMetric
 from metrics.definitions.problems import did_you_mean
 from metrics.engine.request import COMPARISONS, Comparison, MetricError, MetricRequest
-from metrics.format import EMPTY, format_delta, format_value, metric_unit, raw_number, unit_kind
+from metrics.format import format_delta, format_difference, format_value, metric_unit, raw_number, unit_kind
 
 if TYPE_CHECKING:
     from metrics.definitions.project import Project
@@ -228,7 +228,7 @@ class Drivers:
         return (
             f"{self.label}: {format_value(self.current.value, unit)} ({self.current.start} .. {self.current.end})"
             f" vs {format_value(self.previous.value, unit)} ({self.previous.start} .. {self.previous.end}): "
-            f"{format_change(self.change, unit)}"
+            f"{format_difference(self.change, unit)}"
             + (f" ({delta})" if delta and unit_kind(unit) != "percent" else "")
         )
 
@@ -237,14 +237,14 @@ class Drivers:
         a rate adds its mix and rate effects and its n ('n 171 -> 160 users'), a level its rows."""
         unit = self.unit
         text = (
-            f"{segment.label}: {format_change(segment.contribution, unit)} "
+            f"{segment.label}: {format_difference(segment.contribution, unit)} "
             f"({format_value(segment.previous.value, unit)} → {format_value(segment.current.value, unit)}; "
-            f"{format_change(segment.excess, unit)} against its share)"
+            f"{format_difference(segment.excess, unit)} against its share)"
         )
         if self.method in ("rate", "level"):
             words = noun if self.method == "rate" else "rows"
             text += (
-                f"; mix {format_change(segment.mix, unit)}, rate {format_change(segment.rate, unit)}; "
+                f"; mix {format_difference(segment.mix, unit)}, rate {format_difference(segment.rate, unit)}; "
                 f"n {format_value(segment.previous.denominator, 'count')} → "
                 f"{format_value(segment.current.denominator, 'count')} {words}"
             )
@@ -266,13 +266,13 @@ class Drivers:
                 "(none)" if item.value is None else str(item.value),
                 format_value(item.previous.value, unit),
                 format_value(item.current.value, unit),
-                format_change(item.contribution, unit),
-                format_change(item.excess, unit),
+                format_difference(item.contribution, unit),
+                format_difference(item.excess, unit),
             ]
             if split:
                 row += [
-                    format_change(item.mix, unit),
-                    format_change(item.rate, unit),
+                    format_difference(item.mix, unit),
+                    format_difference(item.rate, unit),
                     f"{format_value(item.previous.denominator, 'count')} -> "
                     f"{format_value(item.current.denominator, 'count')}",
                 ]
@@ -290,23 +290,10 @@ class Drivers:
             for overlap in self.overlaps:
                 lines.append(
                     f"  {overlap.dimension}: {format_value(overlap.previous, unit)} -> "
-                    f"{format_value(overlap.current, unit)} ({format_change(overlap.change, unit)})"
+                    f"{format_value(overlap.current, unit)} ({format_difference(overlap.change, unit)})"
                 )
         lines += [f"note: {note}" for note in self.notes]
         return "\n".join(lines)
-
-
-def format_change(value: float | None, unit: str) -> str:
-    """A signed change in the metric's unit: '+172', '-$1,200', '+1.5 pp' for rates."""
-    if value is None or value != value:
-        return EMPTY
-    if unit_kind(unit) == "percent":
-        text = f"{value * 100:+.1f} pp"
-        return text if text not in ("+0.0 pp", "-0.0 pp") else "±0.0 pp"
-    body = format_value(abs(value), unit)
-    if body.strip("0.,$€£ msk") == "":  # rounds to nothing
-        return f"±{body}"
-    return ("-" if value < 0 else "+") + body
 
 
 # --- spans --------------------------------------------------------------------------------------
@@ -609,7 +596,6 @@ __all__ = [
     "default_span",
     "dimensions_of",
     "drivers",
-    "format_change",
     "key_result_drivers",
     "key_result_span",
     "split",

@@ -152,16 +152,16 @@ def format_delta(current: float | None, previous: float | None, unit: str | None
 
 
 def format_difference(value: float | None, unit: str | None) -> str:
-    """A signed difference of two values in their unit: '+6.5', '-769 ms', '+2.0 pp' for rates
-    (percentage points); never '-0'."""
+    """A signed difference of two values (a change, an effect, a contribution) in their unit: '+6.5',
+    '-769 ms', '-$1,200', '+2.0 pp' for rates (percentage points); one that rounds to nothing is
+    '±0', '±0.0 pp', as `format_delta` writes no change."""
     if not finite(value):
         return EMPTY
     assert value is not None
-    if unit_kind(unit) == "percent":
-        return unsigned_zero(f"{value * 100:+.1f} pp")
-    text = format_value(abs(value), unit)
-    sign = "-" if value < 0 else "+"
-    return f"{sign}{text}" if any(c in "123456789" for c in text) else text
+    text = f"{abs(value) * 100:.1f} pp" if unit_kind(unit) == "percent" else format_value(abs(value), unit)
+    if not any(c in "123456789" for c in text):
+        return f"±{text}"
+    return ("-" if value < 0 else "+") + text
 
 
 def format_progress(progress: float | None) -> str:

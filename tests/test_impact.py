@@ -181,5 +181,7 @@ def test_differences_are_signed_in_the_metrics_unit() -> None:
     assert format_difference(6.53, "count") == "+6.53"
     assert format_difference(-768.7, "ms") == "-769 ms"
     assert format_difference(0.02, "percent") == "+2.0 pp"  # rates: percentage points
-    assert format_difference(-0.0001, "ms") == "0 ms"  # never a signed zero
+    assert format_difference(-0.0001, "ms") == "±0 ms"  # never a signed zero
+    assert format_difference(0.0, "percent") == "±0.0 pp"
+    assert format_difference(-1200.0, "currency") == "-$1,200"
     assert format_difference(None, "count") == "–"

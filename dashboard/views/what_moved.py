@@ -13,7 +13,8 @@ from dashboard.cache import RESULT_TTL
 from dashboard.debug import error_text
 from dashboard.format import format_date, format_value, sample_noun
 from dashboard.views.common import Ctx, md
-from metrics.drivers import OVERLAP_WORDS, Drivers, drivers, format_change, key_result_span
+from metrics.drivers import OVERLAP_WORDS, Drivers, drivers, key_result_span
+from metrics.format import format_difference
 
 if TYPE_CHECKING:
     from metrics.engine import Engine
@@ -80,7 +81,7 @@ def show(ctx: Ctx, result: Drivers, limit: int) -> None:
     if overlaps:
         parts = ", ".join(
             f"{o.dimension} {format_value(o.previous, unit)} → {format_value(o.current, unit)} "
-            f"({format_change(o.change, unit)})"
+            f"({format_difference(o.change, unit)})"
             for o in overlaps
         )
         st.caption(
