@@ -130,6 +130,15 @@ def test_the_impact_of_a_launch_on_a_metric(project_dir: Path) -> None:
     # the other event in the window is named in the caveat
     assert [key for key, _ in found.others] == ["promo"]
     assert "not an experiment" in found.caveat and "Promo week" in found.caveat
+    assert "annotated on other metrics" not in found.caveat
+
+
+def test_events_annotated_on_other_metrics_are_listed_too(project_dir: Path) -> None:
+    """A promotion annotated on sign-ups still happened in d1's window: the caveat names it."""
+    project = load_project(project_dir)
+    found = estimate_impact(project, Engine(project), "launch", "d1", as_of=LAUNCH + dt.timedelta(days=28))
+    assert [key for key, _ in found.others] == ["promo"]
+    assert "Promo week (" in found.caveat and "annotated on other metrics" in found.caveat
 
 
 def test_fewer_days_than_asked_when_the_as_of_comes_first(project_dir: Path) -> None:

@@ -138,7 +138,10 @@ class Impact:
             "expected. Anything else that changed in those days counts as effect too."
         )
         if self.others:
-            listed = "; ".join(f"{a.label} ({_days(a)})" for _, a in self.others)
+            listed = "; ".join(
+                f"{a.label} ({_days(a)}{'' if a.applies_to(self.metric) else ', annotated on other metrics'})"
+                for _, a in self.others
+            )
             return f"{text} Other events in the window: {listed}."
         return f"{text} No other annotated event falls in the window."
 
@@ -268,10 +271,10 @@ def estimate_impact(
     first_day, _ = engine.data_range([metric_id])
     before_start = max(first_day, launch - dt.timedelta(days=BEFORE_DAYS))
     window = (before_start, max(after_end, launch))
+    # every other event in the window, also those annotated on other metrics: a release aimed at
+    # page load may move active users too
     others = tuple(
-        (key, other)
-        for key, other in project.annotations_between(*window).items()
-        if key != annotation_id and other.applies_to(metric_id)
+        (key, other) for key, other in project.annotations_between(*window).items() if key != annotation_id
     )
     base = Impact(annotation_id, annotation.label, metric_id, launch, None, None, days, others=others)
     if after_end < launch:
