@@ -9,6 +9,7 @@ from typing import Any
 from dashboard.escape import markdown_cell, markdown_code
 from metrics.diff.changes import PRESENTATION
 from metrics.diff.compare import DiffReport, KeyResultDiff, KeyResultSide, MetricDiff, Span, Values
+from metrics.diff.revisions import Revision
 from metrics.format import (
     format_delta,
     format_progress,
@@ -242,13 +243,16 @@ def _headline(report: DiffReport) -> str:
     return "; ".join(parts) + "."
 
 
+def _revision(revision: Revision) -> str:
+    """A revision as named, with its short commit unless the name is that commit already."""
+    if revision.commit is None:
+        return "the working tree"
+    name = markdown_code(revision.name)
+    return name if revision.commit.startswith(revision.name) else f"{name} ({revision.commit[:7]})"
+
+
 def to_markdown(report: DiffReport) -> str:
-    head = (
-        "the working tree"
-        if report.head.commit is None
-        else f"{markdown_code(report.head.name)} ({report.head.commit[:7]})"
-    )
-    base = f"{markdown_code(report.base.name)} ({(report.base.commit or '')[:7]})"
+    head, base = _revision(report.head), _revision(report.base)
     out = [
         "## Northstar: what this change does to the numbers",
         "",
