@@ -303,7 +303,7 @@ def test_postgres_down_then_back(postgres_url: str, tmp_path: Path) -> None:
     forwarder = Forwarder(_closed_port())
     url = f"postgresql+psycopg://postgres:{PASSWORD}@127.0.0.1:{forwarder.port}/test"
     project = sql_project(url, {"rows": METRICS["rows"]}, table=table.table)
-    engine = Engine(project)
+    engine = Engine(project, result_store=False)  # the connection itself: no stored answer stands in
     request = MetricRequest(("rows",), start=dt.date(2026, 3, 2), end=dt.date(2026, 3, 3))
     try:
         with pytest.raises(ConnectorError, match="cannot reach the database") as raised:
