@@ -92,6 +92,13 @@ def berlin_users_on(data: Path, day: dt.date, event: str, platforms: list[str] |
     return rows["user_id"].n_unique()
 
 
+def berlin_rows(data: Path, first: dt.date, last: dt.date, event: str) -> int:
+    """Rows of `event` on Berlin-local days first .. last: a count metric over that span."""
+    rows = pl.read_parquet(data / "events.parquet")
+    local = pl.col("ts").dt.replace_time_zone("UTC").dt.convert_time_zone("Europe/Berlin").dt.date()
+    return rows.filter(local.is_between(first, last) & (pl.col("event") == event)).height
+
+
 NARROW_DAU = ("filter: {event: session_start}", "filter: {event: session_start, platform: [ios, android]}")
 NARROW_WRITERS = ("filter: {event: create_note}", "filter: {event: create_note, platform: ios}")
 
@@ -112,6 +119,13 @@ def test_narrowed_filter_moves_its_metric_the_ratio_over_it_and_the_key_result(
     assert dau["base"] == berlin_users_on(demo_data, AS_OF, "session_start", None)
     assert dau["head"] == berlin_users_on(demo_data, AS_OF, "session_start", ["ios", "android"])
     assert dau["head"] < dau["base"]
+    # the last complete quarter (Q3) as one period: active users read its last day
+    quarter_end = dt.date(2026, 9, 30)
+    assert dau["spans"]["quarter"] == {"start": "2026-07-01", "end": quarter_end.isoformat()}
+    assert dau["base_numbers"]["quarter"] == berlin_users_on(demo_data, quarter_end, "session_start", None)
+    assert dau["head_numbers"]["quarter"] == berlin_users_on(
+        demo_data, quarter_end, "session_start", ["ios", "android"]
+    )
     assert metrics["stickiness"]["reasons"] == ["numerator dau"]
     assert metrics["stickiness"]["head"] < metrics["stickiness"]["base"]
     assert "signups" not in metrics  # untouched metrics are not in the report
@@ -166,7 +180,7 @@ def test_a_status_flip_is_bold_and_trips_the_status_gate(
 
 
 def test_a_rename_is_one_renamed_metric_with_the_same_numbers(
-    capsys: pytest.CaptureFixture[str], repo: Path
+    capsys: pytest.CaptureFixture[str], repo: Path, demo_data: Path
 ) -> None:
     config = repo / "config"
     edit(config / "metrics.yaml", "\n  signups:\n", "\n  new_signups:\n")
@@ -184,6 +198,11 @@ def test_a_rename_is_one_renamed_metric_with_the_same_numbers(
     removed, added = rows[("signups", "removed")], rows[("new_signups", "added")]
     assert removed["renamed_to"] == "new_signups" and added["renamed_from"] == "signups"
     assert removed["base"] == added["head"] and added["head"] is not None
+    # a count over the 28 days ending on the as-of, and over the last complete week, from the file
+    first = AS_OF - dt.timedelta(days=27)
+    assert added["head"] == berlin_rows(demo_data, first, AS_OF, "signup")
+    week = added["head_numbers"]["week"]
+    assert week == berlin_rows(demo_data, dt.date(2026, 11, 23), AS_OF, "signup")
     # the ratio over it is rewritten, not changed: same numbers
     conversion = rows[("conversion_to_paid", "changed")]
     assert conversion["numbers_changed"] is False and conversion["base"] == conversion["head"]

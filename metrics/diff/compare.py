@@ -135,11 +135,9 @@ class DiffReport:
         return metric_moved or any(kr.moved for kr in self.key_results) or bool(self.problems)
 
 
-def mature_span(
-    calendar_project: Project, engine: Engine, metric_id: str, as_of: dt.date, grain: Grain
-) -> Span:
+def mature_span(project: Project, engine: Engine, metric_id: str, as_of: dt.date, grain: Grain) -> Span:
     """The last complete `grain` bucket whose cohorts are mature as of `as_of`."""
-    last = as_of - dt.timedelta(days=calendar_project.maturity_lag(metric_id))
+    last = as_of - dt.timedelta(days=project.maturity_lag(metric_id))
     start = engine.calendar.bucket_start(last, grain)
     if engine.calendar.bucket_end(start, grain) != last:
         start = engine.calendar.bucket_start(start - _DAY, grain)
