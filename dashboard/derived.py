@@ -13,16 +13,10 @@ engine compute them in one pass over the source:
   platforms is in one group, as in the funnel metric.
 * retention at offset k: the same retention metric with `offset: k`.
 
-And one rule every chart with a comparison follows (the explorer and the review pack): a compared
-period that begins before the metric's data does is blank, since its 0 means "no data", not "nothing
-happened" (`blank_before_data`).
-
 No streamlit here: the review pack can call it too.
 """
 
 from __future__ import annotations
-
-import datetime as dt
 
 import polars as pl
 
@@ -130,13 +124,3 @@ def latest_cohorts(grid: pl.DataFrame, latest: int = 5) -> pl.DataFrame:
     if not lines:
         return pl.DataFrame(schema=CURVE_SCHEMA)
     return pl.concat(lines, how="vertical")
-
-
-def blank_before_data(past: pl.DataFrame, first: dt.date | None) -> pl.DataFrame:
-    """A comparison frame (`MetricResult.comparison`) with the values of compared periods that begin
-    before `first` (the first day of the metric's data) set to null; unchanged without a first day."""
-    if first is None:
-        return past
-    return past.with_columns(
-        pl.when(pl.col("compared_period") < first).then(None).otherwise(pl.col("value")).alias("value")
-    )

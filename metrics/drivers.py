@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from metrics.definitions.models import CountMetric, MetricDef, RatioMetric
 from metrics.definitions.problems import did_you_mean
+from metrics.engine.engine import begins_before_data
 from metrics.engine.request import COMPARISONS, Comparison, MetricError, MetricRequest
 from metrics.format import format_delta, format_difference, format_value, metric_unit, raw_number, unit_kind
 
@@ -422,9 +423,8 @@ def drivers(
             f"{metric_id!r} needs {lag} days after a cohort to read it, and the data ends on {last_day}: "
             f"end the span on {last_day - dt.timedelta(days=lag)} or earlier"
         )
-    # A comparison that begins before the metric's data is blank, not 0 (as the explorer's compared
-    # periods, `dashboard.derived.blank_before_data`): nothing is split.
-    comparable = prev_start >= first_day
+    # A comparison that begins before the metric's data is blank, not 0: nothing is split.
+    comparable = not begins_before_data(prev_start, first_day)
     if not comparable:
         notes.append(
             f"no comparison: the previous span starts on {prev_start}, before the data's first day "

@@ -157,8 +157,9 @@ def test_previous_period_comparison(engine: Engine) -> None:
         )
     )
     assert month.comparison is not None
+    # December begins before the data (Dec 20): its 3.0 would read as a month's revenue, so it is blank
     assert month.comparison.to_dicts() == [
-        {"metric": "revenue", "period": D(2026, 1, 1), "compared_period": D(2025, 12, 1), "value": 3.0}
+        {"metric": "revenue", "period": D(2026, 1, 1), "compared_period": D(2025, 12, 1), "value": None}
     ]
 
 
@@ -175,8 +176,17 @@ def test_previous_year_comparison_fills_by_type(engine: Engine) -> None:
     assert result.comparison is not None
     first = result.comparison.row(0, named=True)
     assert first["period"] == D(2025, 12, 29) and first["compared_period"] == D(2024, 12, 30)  # 52 weeks
-    assert set(values(result.comparison, "revenue")) == {0.0}
+    # a year before the data began: blank whatever the type, never a 0 that reads as "nothing happened"
+    assert set(values(result.comparison, "revenue")) == {None}
     assert set(values(result.comparison, "avg_amount")) == {None}
+    inside = engine.compute(
+        MetricRequest(
+            ("revenue", "avg_amount"), start=D(2025, 12, 27), end=D(2025, 12, 30), compare="previous_period"
+        )
+    )
+    assert inside.comparison is not None  # Dec 23-26, after the data began: a sum fills 0, an average null
+    assert values(inside.comparison, "revenue") == [0.0, 0.0, 2.0, 0.0]
+    assert values(inside.comparison, "avg_amount") == [None, None, 2.0, None]
 
 
 def test_comparison_with_breakdown_keeps_the_main_groups(engine: Engine) -> None:
@@ -261,7 +271,7 @@ def test_previous_year_by_day_keeps_calendar_dates(tmp_path: Path) -> None:
     assert result.comparison is not None
     got = [(r["period"], r["compared_period"], r["value"]) for r in result.comparison.to_dicts()]
     assert got == [
-        (D(2025, 2, 27), D(2024, 2, 27), 0.0),
+        (D(2025, 2, 27), D(2024, 2, 27), None),  # the day before the data began: blank, not 0
         (D(2025, 2, 28), D(2024, 2, 28), 1.0),
         (D(2025, 3, 1), D(2024, 3, 1), 0.0),
     ]

@@ -203,10 +203,8 @@ def test_one_formatting_home_prints_every_surface(project: Project) -> None:
 
 
 def test_pinned_grains_and_blank_comparisons_have_one_home() -> None:
-    import polars as pl
-
-    from dashboard.derived import blank_before_data
     from metrics.definitions.models import ReviewSettings
+    from metrics.engine.engine import begins_before_data
 
     review = ReviewSettings(pinned_metrics=["dau", "activation", "signups"], grains={"signups": "week"})
     assert (
@@ -214,9 +212,32 @@ def test_pinned_grains_and_blank_comparisons_have_one_home() -> None:
     )
     assert review.grain_of("signups", "count") == "week"
     day = dt.date
-    past = pl.DataFrame({"compared_period": [day(2026, 1, 1), day(2026, 2, 1)], "value": [0.0, 4.0]})
-    assert blank_before_data(past, day(2026, 1, 15))["value"].to_list() == [None, 4.0]
-    assert blank_before_data(past, None)["value"].to_list() == [0.0, 4.0]
+    assert begins_before_data(day(2026, 1, 1), day(2026, 1, 15))
+    assert not begins_before_data(day(2026, 1, 15), day(2026, 1, 15))
+    assert not begins_before_data(day(2026, 1, 1), None)
+
+
+def test_compared_periods_before_the_data_are_blank_on_every_surface(tmp_path: Path) -> None:
+    """The engine's comparison, which `compute --compare`, the explorer and the review pack all read: a
+    compared period that begins before the data is blank, not the 0 a count fills elsewhere."""
+    from metrics.engine import Engine
+    from metrics.engine.request import MetricRequest
+
+    events = tmp_path / "events.csv"  # one sign-up a day from Monday 2026-01-05 to 2026-01-28
+    rows = [f"u{d},signup,2026-01-{d:02d}T10:00:00Z" for d in range(5, 29)]
+    events.write_text("user_id,event,ts\n" + "\n".join(rows) + "\n")
+    project = project_from_dicts(
+        sources={"events": {"type": "csv", "path": str(events), "columns": SOURCE["columns"]}},
+        metrics={"signups": METRICS["signups"]},
+    )
+    day = dt.date
+    request = MetricRequest(("signups",), day(2026, 1, 12), day(2026, 1, 28), "week", None, "previous_period")
+    result = Engine(project).compute(request)
+    assert result.comparison is not None
+    past = result.comparison.sort("period")
+    assert past["compared_period"].to_list() == [day(2025, 12, 22), day(2025, 12, 29), day(2026, 1, 5)]
+    assert past["value"].to_list() == [None, None, 3.0]  # Jan 5-7, like the partial week of Jan 26-28
+    assert result.series("signups")["value"].to_list() == [7.0, 7.0, 3.0]
 
 
 def test_which_metrics_read_a_period_on_its_last_day(project: Project) -> None:

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 import plotly.graph_objects as go
 import polars as pl
 
-from dashboard import derived, figures
+from dashboard import figures
 from dashboard.format import kr_title, metric_unit, sample_noun
 from dashboard.pack.folder import check_out, staged
 from dashboard.pack.html import render_html, render_summary
@@ -370,8 +370,6 @@ class _Builder:
         past = (
             result.comparison.filter(pl.col("metric") == metric_id) if result.comparison is not None else None
         )
-        if past is not None:  # as in the explorer: no data is no line, not a line at 0
-            past = derived.blank_before_data(past, self._data_from(metric_id))
         # As in the explorer: a rate or level read by a key result shows that KR's target and forecast.
         target, band = figures.kr_overlay(self.project, card, metric_id)
         label = self.project.label(metric_id)
@@ -411,12 +409,6 @@ class _Builder:
             width=WIDTH,
             height=int(fig.layout.height or 440) + footer_height(stamp),
         )
-
-    def _data_from(self, metric_id: str) -> dt.date | None:
-        try:
-            return self.engine.data_range([metric_id])[0]
-        except Exception:  # an unreadable or empty source: nothing to blank; its checks say why
-            return None
 
 
 # --- the pack ---------------------------------------------------------------------------------------

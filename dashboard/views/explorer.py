@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal, TypedDict
 import polars as pl
 import streamlit as st
 
-from dashboard import cache, derived, figures
+from dashboard import cache, figures
 from dashboard.debug import error_text
 from dashboard.format import (
     format_date,
@@ -25,6 +25,7 @@ from dashboard.views import common, impact_panel, what_moved
 from dashboard.views.common import Ctx, md
 from dashboard.views.okrs import index_scores, kr_figure, kr_flag
 from metrics.definitions.models import RATE_TYPES, SUMMED_TYPES
+from metrics.engine.engine import begins_before_data
 from metrics.engine.request import MetricRequest
 
 if TYPE_CHECKING:
@@ -186,21 +187,21 @@ def span_value(ctx: Ctx, metric_id: str, start: dt.date, end: dt.date) -> float 
 
 
 def mask_before_data(ctx: Ctx, metric_id: str, past: pl.DataFrame) -> pl.DataFrame | None:
-    """Blank out compared periods that begin before the metric's data does: a 0 there is "no data",
-    not "nothing happened". None when nothing comparable is left (with a note saying so)."""
+    """Say which compared periods the engine left blank because they begin before the metric's data
+    (`metrics.engine.engine.begins_before_data`). None when nothing comparable is left (with a note)."""
     try:
         first, _ = cache.data_range(ctx.project.fingerprint, ctx.data_fp, (metric_id,), ctx.engine)
     except Exception:
         return past
     if first is None:
         return past
-    masked = derived.blank_before_data(past, first)
-    if masked["value"].null_count() == masked.height:
+    if not any(begins_before_data(p, first) for p in past["compared_period"]):
+        return past
+    if past["value"].null_count() == past.height:
         st.caption(f"No comparison: the data starts on {format_date(first)}, after the compared period.")
         return None
-    if masked["value"].null_count() > past["value"].null_count():
-        st.caption(f"Compared periods before {format_date(first)} (where the data starts) are left blank.")
-    return masked
+    st.caption(f"Compared periods before {format_date(first)} (where the data starts) are left blank.")
+    return past
 
 
 def key_results_of(ctx: Ctx, metric_id: str) -> list[tuple[Objective, KeyResult]]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from connectors.base import Connector, FrameConnector, SqlConnector, connect
+from connectors.errors import NorthstarError
 from metrics.definitions.calendar import Calendar
 from metrics.definitions.models import (
     GRAINS,
@@ -199,6 +200,13 @@ class Engine:
                 "pass --start and --end"
             )
         return min(firsts), max(lasts)
+
+    def first_day(self, metric_id: str) -> dt.date | None:
+        """The first local day of the data this metric reads; None when no source could say."""
+        try:
+            return self.data_range([metric_id])[0]
+        except NorthstarError:  # an unreadable or empty source: its own error or check says why
+            return None
 
     def _source_range(self, name: str) -> tuple[dt.date | None, dt.date | None]:
         """First and last local day of one source's data, from the result store when it holds them."""
@@ -519,6 +527,15 @@ class Engine:
             joined = main.join(past, on=on, how="left", nulls_equal=True)
             if self._zero(metric_id):
                 joined = joined.with_columns(pl.col("value").fill_null(0.0))
+            first = self.first_day(metric_id)
+            blank = [p for p in mapping["compared_period"] if begins_before_data(p, first)]
+            if blank:
+                joined = joined.with_columns(
+                    pl.when(pl.col("compared_period").is_in(pl.Series(blank, dtype=pl.Date)))
+                    .then(None)
+                    .otherwise(pl.col("value"))
+                    .alias("value")
+                )
             frames.append(
                 joined.sort(keys, nulls_last=True).select(
                     pl.lit(metric_id, pl.String).alias("metric"), *keys, "compared_period", "value"
@@ -541,6 +558,13 @@ class Engine:
             return lambda day: day - dt.timedelta(days=7 * buckets)
         months = buckets * (1 if grain == "month" else 3)
         return lambda day: shift_months(day, months)
+
+
+def begins_before_data(period_start: dt.date, first: dt.date | None) -> bool:
+    """Whether a compared period (or span) begins before the metric's data does: the one home of the rule
+    that such a comparison is blank, not 0 (a 0 there means "no data", not "nothing happened"). Used by
+    every comparison the engine returns (CLI, explorer, review pack) and by `metrics.drivers`."""
+    return first is not None and period_start < first
 
 
 def shift_months(day: dt.date, months: int) -> dt.date:
