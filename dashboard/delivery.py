@@ -176,6 +176,11 @@ def send_mail(destination: EmailDestination, message: EmailMessage, settings: De
         raise Permanent(
             f"SMTP server {host}:{port} refused the recipients {sorted(exc.recipients)}"
         ) from None
+    except ssl.SSLCertVerificationError as exc:  # retrying cannot help; nothing was sent
+        raise Permanent(
+            f"SMTP server {host}:{port}: its TLS certificate does not check out ({exc.verify_message}); "
+            "nothing was sent. Fix the server's certificate, or trust its authority with SSL_CERT_FILE"
+        ) from None
     except (smtplib.SMTPException, OSError) as exc:
         raise Retryable(f"SMTP server {host}:{port}: {type(exc).__name__}: {exc}") from None
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from connectors.models import ID_PATTERN, StrictModel
 from metrics.definitions.models import http_url
@@ -138,6 +138,15 @@ class EmailDestination(StrictModel):
     @classmethod
     def _recipients(cls, value: list[str]) -> list[str]:
         return [_address(v) for v in value]
+
+    @model_validator(mode="after")
+    def _no_login_in_the_clear(self) -> EmailDestination:
+        if self.security == "none" and (self.username is not None or self.password is not None):
+            raise ValueError(
+                "a login is never sent in the clear: with a username or password use security: starttls "
+                "or ssl (security: none is for a relay on the same machine or network that needs no login)"
+            )
+        return self
 
     @property
     def smtp_port(self) -> int:
