@@ -1,6 +1,7 @@
 """What `northstar serve` runs: the dashboard (`dashboard/app.py`) as a Streamlit `st.App`, so the
-server can refuse unknown Host names and close the shared browser and the forecast worker when it
-stops.
+server can refuse unknown Host names, bring a visitor back to the shared link they opened once they
+have signed in (`dashboard.return_after_sign_in`), and close the shared browser and the forecast
+worker when it stops.
 
 `streamlit run dashboard/asgi_app.py` finds the `app` below and serves it with uvicorn. The
 allowed host names come from NORTHSTAR_ALLOWED_HOSTS (comma-separated; `dashboard/server.py` sets
@@ -24,6 +25,7 @@ import streamlit as st  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 
 from dashboard.access import LOOPBACK_HOSTS, host_allowed  # noqa: E402
+from dashboard.return_after_sign_in import ReturnAfterSignIn  # noqa: E402
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -82,6 +84,6 @@ async def _lifespan(_app: Any) -> AsyncIterator[None]:
 
 app = st.App(
     str(ROOT / "dashboard" / "app.py"),
-    middleware=[Middleware(HostCheck, allowed=allowed_from_env())],
+    middleware=[Middleware(HostCheck, allowed=allowed_from_env()), Middleware(ReturnAfterSignIn)],
     lifespan=_lifespan,
 )

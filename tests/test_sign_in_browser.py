@@ -4,7 +4,7 @@
 Signed out, a visitor sees the sign-in page and nothing of the project (checked on the page's text
 and on its HTML, which holds whatever came over the WebSocket); an allowed person signs in and sees
 the OKR page; a person outside `allow` is refused and sees nothing of the project; signing out
-returns to the sign-in page.
+returns to the sign-in page; a shared deep link opened signed out is the view shown after sign-in.
 """
 
 from __future__ import annotations
@@ -236,4 +236,25 @@ def test_person_outside_allow_is_refused(served: dict[str, Any], browser: Any, e
     page.get_by_text("is not allowed to see this dashboard").wait_for(timeout=60_000)
     _settle(page)
     _assert_nothing_of_the_project(page, frames, served["words"])
+    context.close()
+
+
+def test_a_shared_link_opened_signed_out_is_the_view_after_sign_in(
+    served: dict[str, Any], browser: Any
+) -> None:
+    base = served["base"]
+    link = "/explorer?metric=revenue&grain=week&start=2026-09-07&end=2026-11-29"
+    context = browser.new_context(viewport={"width": 1440, "height": 1200})
+    page = context.new_page()
+    page.goto(base + link)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Authorize Client").wait_for(timeout=30_000)
+    page.get_by_role("button", name=ALLOWED, exact=True).click()
+    page.wait_for_url(re.compile(re.escape(base + "/explorer?")), timeout=30_000)
+    page.get_by_role("heading", name="Metric explorer", level=1).wait_for(timeout=90_000)
+    _settle(page)
+    shown = page.url.removeprefix(base)
+    for part in ("metric=revenue", "grain=week", "start=2026-09-07", "end=2026-11-29"):
+        assert part in shown, f"{part} lost on the way through sign-in: {shown}"
+    page.get_by_text("Amount billed").first.wait_for(timeout=60_000)  # the revenue metric's description
     context.close()
