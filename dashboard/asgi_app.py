@@ -1,7 +1,7 @@
 """What `northstar serve` runs: the dashboard (`dashboard/app.py`) as a Streamlit `st.App`, so the
 server can refuse unknown Host names, bring a visitor back to the shared link they opened once they
-have signed in (`dashboard.return_after_sign_in`), and close the shared browser and the forecast
-worker when it stops.
+have signed in, mark cookies Secure behind an https URL (`dashboard.sign_in_middleware`), and close
+the shared browser and the forecast worker when it stops.
 
 `streamlit run dashboard/asgi_app.py` finds the `app` below and serves it with uvicorn. The
 allowed host names come from NORTHSTAR_ALLOWED_HOSTS (comma-separated; `dashboard/server.py` sets
@@ -25,7 +25,7 @@ import streamlit as st  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 
 from dashboard.access import LOOPBACK_HOSTS, host_allowed  # noqa: E402
-from dashboard.return_after_sign_in import ReturnAfterSignIn  # noqa: E402
+from dashboard.sign_in_middleware import ReturnAfterSignIn, SecureCookies  # noqa: E402
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -84,6 +84,10 @@ async def _lifespan(_app: Any) -> AsyncIterator[None]:
 
 app = st.App(
     str(ROOT / "dashboard" / "app.py"),
-    middleware=[Middleware(HostCheck, allowed=allowed_from_env()), Middleware(ReturnAfterSignIn)],
+    middleware=[
+        Middleware(HostCheck, allowed=allowed_from_env()),
+        Middleware(SecureCookies, enabled=os.environ.get("NORTHSTAR_SECURE_COOKIES") == "1"),
+        Middleware(ReturnAfterSignIn),
+    ],
     lifespan=_lifespan,
 )

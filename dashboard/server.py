@@ -289,6 +289,19 @@ def stop_tree(process: subprocess.Popen[bytes], grace: float = GRACE_SECONDS) ->
     _reap()
 
 
+def child_environment(plan: ServePlan, env: Mapping[str, str]) -> dict[str, str]:
+    """The environment streamlit runs in: sign-in on or off, the allowed Host names, Secure cookies
+    behind an https public URL, and never the cookie secret (it goes through the secrets file only)."""
+    child = {
+        **env,
+        "NORTHSTAR_SIGN_IN": "oidc" if plan.auth else "off",
+        "NORTHSTAR_ALLOWED_HOSTS": ",".join(sorted(plan.allowed)),
+        "NORTHSTAR_SECURE_COOKIES": "1" if plan.public_url.lower().startswith("https://") else "0",
+    }
+    child.pop(COOKIE_SECRET_ENV, None)
+    return child
+
+
 def serve(plan: ServePlan, env: Mapping[str, str], extra_args: Sequence[str] = ()) -> int:
     """Run the dashboard until it ends or a signal asks us to stop; the exit code."""
     secrets = write_secrets(plan)
@@ -301,14 +314,10 @@ def serve(plan: ServePlan, env: Mapping[str, str], extra_args: Sequence[str] = (
     process: subprocess.Popen[bytes] | None = None
     try:
         _become_subreaper()
-        child_env = {
-            **env,
-            "NORTHSTAR_SIGN_IN": "oidc" if plan.auth else "off",
-            "NORTHSTAR_ALLOWED_HOSTS": ",".join(sorted(plan.allowed)),
-        }
-        child_env.pop(COOKIE_SECRET_ENV, None)  # it reaches streamlit through the secrets file only
         process = subprocess.Popen(
-            streamlit_command(plan, secrets, extra_args), env=child_env, start_new_session=True
+            streamlit_command(plan, secrets, extra_args),
+            env=child_environment(plan, env),
+            start_new_session=True,
         )
         ticks = 0
         while not stop:

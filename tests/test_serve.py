@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from dashboard.access import allowed_hosts, host_allowed, host_name, is_allowed
-from dashboard.server import ServeError, plan_serve, secrets_toml, write_secrets
+from dashboard.server import ServeError, child_environment, plan_serve, secrets_toml, write_secrets
 from metrics.load import load_project
 from tests.app_support import ROOT
 
@@ -210,6 +210,11 @@ def test_secrets_file_is_private_outside_the_project_and_carries_the_settings(tm
     assert secrets["northstar"] == {"sign_in": "oidc", "allow": ["pm@acme.example", "@friends.example"]}
     off = plan_serve(project, host="127.0.0.1", port=9000, no_auth=True, environ={})
     assert tomllib.loads(secrets_toml(off)) == {"northstar": {"sign_in": "off"}}
+    # what streamlit runs with: Secure cookies behind the https URL only, and never the cookie secret
+    child = child_environment(plan, {"NORTHSTAR_COOKIE_SECRET": SECRET, "PATH": "/usr/bin"})
+    assert child["NORTHSTAR_SECURE_COOKIES"] == "1" and child["NORTHSTAR_SIGN_IN"] == "oidc"
+    assert "NORTHSTAR_COOKIE_SECRET" not in child and child["PATH"] == "/usr/bin"
+    assert child_environment(off, {})["NORTHSTAR_SECURE_COOKIES"] == "0"  # http://localhost:9000
 
 
 def test_default_public_url_and_callback(tmp_path: Path) -> None:

@@ -1,5 +1,7 @@
-"""A shared link survives sign-in: whoever opens a deep link signed out lands on that same view after
-signing in, not on the home page.
+"""ASGI middleware around Streamlit's sign-in, in front of the app in `dashboard/asgi_app.py`.
+
+`ReturnAfterSignIn`: a shared link survives sign-in. Whoever opens a deep link signed out lands on
+that same view after signing in, not on the home page.
 
 Streamlit's sign-in (`st.login`) always sends the browser back to the app's base URL after the
 provider's callback, so the page and the query string of the link (the view the sender shared) would
@@ -15,6 +17,12 @@ across the round trip to the provider:
 Only a same-origin path under the app's base is ever saved or followed (`safe_target`), so the
 cookie cannot become an open redirect; without a Referer (a browser set not to send one) the visitor
 lands on the home page as before.
+
+`SecureCookies`: when the dashboard's public URL is https (`serve --public-url https://...` sets
+NORTHSTAR_SECURE_COOKIES), every cookie the server sets is marked `Secure`, Streamlit's 30-day
+sign-in cookie included, so a browser never sends it over plain http. Streamlit leaves the flag off
+on purpose (Safari drops Secure cookies on http://localhost), which is why it is added only for an
+https public URL.
 """
 
 from __future__ import annotations
@@ -128,3 +136,30 @@ def _returning(send: Send, target: str | None, base: str) -> Send:
         await send(message)
 
     return wrapped
+
+
+class SecureCookies:
+    """Mark every Set-Cookie of every HTTP response `Secure`; see the module's docstring."""
+
+    def __init__(self, app: ASGIApp, enabled: bool = True) -> None:
+        self.app = app
+        self.enabled = enabled
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.enabled or scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    (k, v + b"; Secure") if k == b"set-cookie" and not _has_secure(v) else (k, v)
+                    for k, v in message.get("headers", [])
+                ]
+            await send(message)
+
+        await self.app(scope, receive, wrapped)
+
+
+def _has_secure(cookie: bytes) -> bool:
+    return any(part.strip().lower() == b"secure" for part in cookie.split(b";")[1:])

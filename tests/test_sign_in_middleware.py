@@ -1,5 +1,5 @@
 """The middleware that brings a visitor back to the shared link after sign-in
-(`dashboard/return_after_sign_in.py`), on ASGI messages: what it saves, what it follows, and every
+(`dashboard/sign_in_middleware.py`), on ASGI messages: what it saves, what it follows, and every
 shape of a hostile Referer or cookie that must not become an open redirect. The whole round trip
 through a real provider and Chromium is in tests/test_sign_in_browser.py."""
 
@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
-from dashboard.return_after_sign_in import COOKIE, ReturnAfterSignIn, safe_target
+from dashboard.sign_in_middleware import COOKIE, ReturnAfterSignIn, safe_target
 
 LINK = "/explorer?metric=signups&grain=week&start=2026-09-01&end=2026-11-30"
 
@@ -126,3 +126,32 @@ def test_only_a_redirect_to_the_home_page_is_pointed_elsewhere() -> None:
     elsewhere = _run("/oauth2callback", {"Host": "h", "Cookie": cookie}, location="/somewhere")
     assert elsewhere["location"] == "/somewhere"
     assert safe_target(LINK, "/") == LINK and safe_target("/é", "/") is None
+
+
+def _cookies_through_secure(enabled: bool, cookies: list[bytes], kind: str = "http") -> list[bytes]:
+    from dashboard.sign_in_middleware import SecureCookies
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send(
+            {"type": "http.response.start", "status": 302, "headers": [(b"set-cookie", c) for c in cookies]}
+        )
+
+    sent: list[Any] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request"}
+
+    asyncio.run(SecureCookies(app, enabled=enabled)({"type": kind, "path": "/oauth2callback"}, receive, send))
+    return [v for k, v in sent[0]["headers"] if k == b"set-cookie"]
+
+
+def test_behind_an_https_url_every_cookie_is_secure() -> None:
+    streamlit_user = b"_streamlit_user=2|1:0|abc; HttpOnly; Max-Age=2592000; Path=/; SameSite=lax"
+    already = b"x=1; Path=/; secure"
+    assert _cookies_through_secure(True, [streamlit_user, already]) == [streamlit_user + b"; Secure", already]
+    assert _cookies_through_secure(False, [streamlit_user]) == [
+        streamlit_user
+    ]  # http://localhost: as Streamlit sets it
