@@ -78,3 +78,30 @@ def test_the_grain_pinned_in_config_wins(project: Project) -> None:
     )
     assert _spacing(_trace(plan, "activation", project.label("activation"))) == {1}
     assert _spacing(_trace(plan, "signups", project.label("signups"))) <= {28, 29, 30, 31}
+
+
+def test_a_pinned_typo_is_left_out_and_listed_with_its_place(small_demo: Path, tmp_path: Path) -> None:
+    """One bad pin does not cost the review its pack: the other charts are drawn, and the summary and
+    index.html name the left-out id with the located problem that `northstar validate` gives."""
+    from dashboard.pack.html import render_html, render_summary
+
+    config = tmp_path / "config"
+    config.mkdir()
+    (tmp_path / "data").symlink_to(small_demo.parent / "data")  # the shipped ../data/demo resolves
+    for path in small_demo.glob("*.yaml"):
+        (config / path.name).write_text(path.read_text())
+    text = (config / "project.yaml").read_text()
+    assert "pinned_metrics: [weekly_active_writers, signups," in text
+    (config / "project.yaml").write_text(
+        text.replace("[weekly_active_writers, signups,", "[weekly_active_writers, signup,")
+    )
+    broken = dataclasses.replace(load_project(config), okrs=())
+    assert [str(p) for p in broken.problems] == [
+        f"{config / 'project.yaml'}:10:43: unknown metric 'signup' (did you mean 'signups'?)"
+    ]
+    plan = _plan(broken, dt.date(2026, 11, 30))
+    assert [i.id for i in plan.items if i.kind == "metric"] == ["weekly_active_writers", "dau", "revenue"]
+    summary = render_summary(broken, plan.scorecard, plan.items, plan.stamp)
+    assert "Pinned metrics left out:" in summary and "unknown metric 'signup'" in summary
+    html = render_html(broken, plan.scorecard, plan.items, plan.stamp)
+    assert "<code>signup</code>" in html and "did you mean &#x27;signups&#x27;?" in html

@@ -230,19 +230,9 @@ def test_a_missing_browser_is_one_sentence_with_the_fix(monkeypatch: pytest.Monk
         find_browser()
 
 
-def test_bad_base_url_and_pinned_metric_are_errors(project: Project, engine: Engine) -> None:
+def test_a_bad_base_url_is_an_error(project: Project, engine: Engine) -> None:
     with pytest.raises(PackError, match="is not a web address"):
         plan_pack(project, engine, as_of=AS_OF, base_url="northstar.example.com")
-    broken = Project(
-        root=project.root,
-        settings=project.settings.model_copy(
-            update={"review": project.settings.review.model_copy(update={"pinned_metrics": ["nope"]})}
-        ),
-        sources=project.sources,
-        metrics=project.metrics,
-    )
-    with pytest.raises(PackError, match="pinned metric 'nope'"):
-        plan_pack(broken, engine, as_of=AS_OF, base_url=BASE)
 
 
 # --- what the pack holds (no browser) --------------------------------------------------------------

@@ -448,12 +448,6 @@ def plan_pack(
     base = (base_url or project.settings.review.base_url or DEFAULT_BASE_URL).strip()
     if not base.startswith(("http://", "https://")):
         raise PackError(f"the base URL {base!r} is not a web address; write it as https://host[:port][/path]")
-    for metric_id in project.settings.review.pinned_metrics:
-        if metric_id not in project.metrics:
-            raise PackError(
-                f"pinned metric {metric_id!r} (review.pinned_metrics in project.yaml) is not a valid metric; "
-                "fix it or run `northstar validate`"
-            )
     day = as_of if as_of is not None else default_as_of(project, engine)
 
     def checks(day: dt.date = day) -> tuple[QualityReport | None, str | None, float]:
@@ -476,7 +470,10 @@ def plan_pack(
         project, engine, day, base, _Facts(project, engine, report, report_error), config_commit(project.root)
     )
     items = builder.okr_items(card)
-    items += [builder.metric_item(m, card) for m in project.settings.review.pinned_metrics]
+    # a pinned metric that is not valid is left out and listed with its located problem (`html.left_out`)
+    items += [
+        builder.metric_item(m, card) for m in project.settings.review.pinned_metrics if m in project.metrics
+    ]
     stamp = builder.stamp(set(project.sources), builder.view(page="okrs"))
     timings["figures"] = time.perf_counter() - tick
     tick = time.perf_counter()

@@ -189,6 +189,11 @@ def render_summary(
     problems = _problems(items)
     if problems:
         lines += ["", "Not scored:", ""] + [f"- {_cell(title)}: {_cell(note)}" for title, note in problems]
+    missing = left_out(project)
+    if missing:
+        lines += ["", "Pinned metrics left out:", ""] + [
+            f"- `{_cell(m)}`: {_cell(why)}" for m, why in missing
+        ]
     checks = _checks(items)
     if checks:
         lines += ["", f"{WARN} Data checks that did not pass, on the data behind the marked rows:", ""]
@@ -264,6 +269,22 @@ def _mark(item: PackItem) -> str:
 
 def _problems(items: Sequence[PackItem]) -> list[tuple[str, str]]:
     return [(i.title, i.note) for i in items if i.note]
+
+
+def left_out(project: Project) -> list[tuple[str, str]]:
+    """Pinned metrics the pack cannot chart (an unknown id, or a definition with an error): the id and
+    the located problem that says why, so the rest of the pack is still written."""
+    from metrics.definitions.problems import Subject
+
+    missing = [m for m in project.settings.review.pinned_metrics if m not in project.metrics]
+    out = []
+    for metric_id in missing:
+        errors = [p for p in project.problems if p.severity == "error"]
+        why = next((p for p in errors if p.subject == Subject.metric(metric_id)), None) or next(
+            (p for p in errors if repr(metric_id) in p.message), None
+        )
+        out.append((metric_id, str(why) if why else "not a valid metric; run `northstar validate`"))
+    return out
 
 
 def _checks(items: Sequence[PackItem]) -> list[str]:
@@ -388,6 +409,11 @@ def render_html(project: Project, card: Scorecard, items: Sequence[PackItem], st
     if problems:
         parts.append('<p class="stamp"><b>Not scored:</b></p><ul class="stamp">')
         parts += [f"<li>{escape.html_text(t)}: {escape.html_text(n)}</li>" for t, n in problems]
+        parts.append("</ul>")
+    missing = left_out(project)
+    if missing:
+        parts.append('<p class="stamp"><b>Pinned metrics left out:</b></p><ul class="stamp">')
+        parts += [f"<li><code>{escape.html_text(m)}</code>: {escape.html_text(w)}</li>" for m, w in missing]
         parts.append("</ul>")
     checks = _checks(items)
     if checks:
