@@ -40,7 +40,16 @@ from metrics.definitions.models import CountMetric, MetricDef, RatioMetric
 from metrics.definitions.problems import did_you_mean
 from metrics.engine.engine import begins_before_data
 from metrics.engine.request import COMPARISONS, Comparison, MetricError, MetricRequest
-from metrics.format import format_delta, format_difference, format_value, metric_unit, raw_number, unit_kind
+from metrics.format import (
+    format_date,
+    format_delta,
+    format_difference,
+    format_range,
+    format_value,
+    metric_unit,
+    raw_number,
+    unit_kind,
+)
 
 if TYPE_CHECKING:
     from metrics.definitions.project import Project
@@ -223,12 +232,12 @@ class Drivers:
         }
 
     def headline(self) -> str:
-        """'Sign-ups: 812 (Nov 1 .. Nov 28) vs 640 (Oct 4 .. Oct 31): +172 (+26.9%)'."""
+        """'Sign-ups: 812 (Nov 1 – Nov 28, 2026) vs 640 (Oct 4 – Oct 31, 2026): +172 (+26.9%)'."""
         unit = self.unit
         delta = format_delta(self.current.value, self.previous.value, unit)
         return (
-            f"{self.label}: {format_value(self.current.value, unit)} ({self.current.start} .. {self.current.end})"
-            f" vs {format_value(self.previous.value, unit)} ({self.previous.start} .. {self.previous.end}): "
+            f"{self.label}: {format_value(self.current.value, unit)} ({format_range(self.current.start, self.current.end)})"
+            f" vs {format_value(self.previous.value, unit)} ({format_range(self.previous.start, self.previous.end)}): "
             f"{format_difference(self.change, unit)}"
             + (f" ({delta})" if delta and unit_kind(unit) != "percent" else "")
         )
@@ -427,11 +436,11 @@ def drivers(
     comparable = not begins_before_data(prev_start, first_day)
     if not comparable:
         notes.append(
-            f"no comparison: the previous span starts on {prev_start}, before the data's first day "
-            f"{first_day}; choose a later span"
+            f"no comparison: the previous span starts on {format_date(prev_start)}, before the data's first "
+            f"day {format_date(first_day)}; choose a later span"
         )
     if end > last_day:
-        notes.append(f"the data ends on {last_day}, before the span's end {end}")
+        notes.append(f"the data ends on {format_date(last_day)}, before the span's end {format_date(end)}")
 
     reader, extra = _engine_for(engine, metric)
     current_total = _read(reader, metric_id, extra, start, end, observe, None).get(None, Reading(None))
