@@ -232,10 +232,7 @@ def base_url(project: Project, url_path: str) -> str:
     the browser uses (less the current page's path), else http://localhost:8501."""
     if project.settings.review.base_url:
         return project.settings.review.base_url
-    here = (st.context.url or "").rstrip("/")
-    if url_path and here.endswith("/" + url_path):
-        here = here.removesuffix("/" + url_path)
-    return here or "http://localhost:8501"
+    return state.root_url(st.context.url or "", url_path, str(st.get_option("server.baseUrlPath") or ""))
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from dashboard import escape
 from metrics.definitions.models import GRAINS, Grain
@@ -110,6 +110,21 @@ class ViewState:
 def page_path(page: str) -> str:
     """The URL path of a page below the app's root: the OKR overview is the root itself."""
     return "" if page == "okrs" else page
+
+
+def root_url(here: str, url_path: str, base_path: str) -> str:
+    """The app's root from the address the browser shows, less the current page's path. The OKR
+    overview is the root itself, but a typed `/okrs` opens it too (after Streamlit's "Page not found"):
+    that is not the root either, or every link shared from there would point below it."""
+    parts = urlsplit(here)
+    path, base = parts.path.strip("/"), base_path.strip("/")
+    for name in (url_path, "okrs"):
+        if name and (path == name or path.endswith("/" + name)) and path != base:
+            path = path[: -len(name)].rstrip("/")
+            break
+    if not parts.scheme or not parts.netloc:
+        return "http://localhost:8501"
+    return urlunsplit((parts.scheme, parts.netloc, f"/{path}" if path else "", "", ""))
 
 
 def share_url(base_url: str, page: str, state: ViewState) -> str:

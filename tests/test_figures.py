@@ -160,6 +160,25 @@ def test_share_url_puts_the_page_in_the_path_and_every_control_in_the_query() ->
     assert root == "http://localhost:8501/?grain=day&as_of=2026-11-20&review=1"
 
 
+@pytest.mark.parametrize(
+    ("here", "page", "base_path", "root"),
+    [
+        ("http://localhost:8501/", "", "", "http://localhost:8501"),
+        ("http://localhost:8501/explorer", "explorer", "", "http://localhost:8501"),
+        ("http://localhost:8501/okrs", "", "", "http://localhost:8501"),  # typed: still the root's links
+        ("https://ns.example.com/acme/okrs/", "", "", "https://ns.example.com/acme"),  # a proxy's prefix
+        ("https://ns.example.com/acme/funnels?x=1", "funnels", "acme", "https://ns.example.com/acme"),
+        ("https://ns.example.com/okrs", "", "okrs", "https://ns.example.com/okrs"),  # served under /okrs
+        ("", "", "", "http://localhost:8501"),
+    ],
+)
+def test_the_root_of_shared_links(here: str, page: str, base_path: str, root: str) -> None:
+    from dashboard.state import root_url
+
+    assert root_url(here, page, base_path) == root
+    assert share_url(root_url(here, page, base_path), "explorer", ViewState()).startswith(root + "/explorer?")
+
+
 def test_defaults_without_params() -> None:
     view, warnings = parse({}, OPTIONS)
     assert warnings == []
