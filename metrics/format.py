@@ -135,6 +135,19 @@ def _format_value(value: float | int | None, unit: str | None, *, short: bool) -
     return f"{text} {unit}"
 
 
+def format_share(part: float, whole: float) -> str:
+    """`part` as a share of `whole`, to a tenth of a percent, never rounded to a claim it does not make:
+    1 of 2,136 is '<0.1%', not '0.0%'; 2,135 of 2,136 is '>99.9%', not '100.0%'. Empty without a whole."""
+    if not whole:
+        return ""
+    share = part / whole
+    if 0 < share < 0.0005:
+        return "<0.1%"
+    if 0.9995 <= share < 1:
+        return ">99.9%"
+    return format_value(share, "percent")
+
+
 def format_delta(current: float | None, previous: float | None, unit: str | None) -> str | None:
     """Change from `previous` to `current`: percentage points for rates, relative % otherwise."""
     if not (finite(current) and finite(previous)):

@@ -197,6 +197,20 @@ def test_one_formatting_home_prints_every_surface(project: Project) -> None:
     assert home.format_value(0.0243902, "percent") == "2.4%"
     assert home.raw_number(22.0, "count") == 22 and isinstance(home.raw_number(22.0, "count"), int)
     assert home.plural(1, "day") == "1 day"
+    assert home.format_share(1, 2136) == "<0.1%" and home.format_share(2135, 2136) == ">99.9%"
+    assert (
+        home.format_share(0, 5) == "0.0%"
+        and home.format_share(1, 8) == "12.5%"
+        and home.format_share(1, 0) == ""
+    )
+    from metrics.engine.engine import FunnelOrder
+
+    order = FunnelOrder(entrants=2136, in_order=1155, any_order=1156, reversed_pairs=(("a", "b", 1083),))
+    assert order.sentence().startswith("1 of 2,136 entrants (<0.1% of them)")
+    assert (
+        "(in order: 1,155; in any order: 1,156)" in order.sentence()
+        and "b then a by 1,083" in order.sentence()
+    )
     assert home.metric_unit(project, "buyers_per_signup") == "ratio"  # a ratio left at count reads as %
     assert dashboard_format.format_value is home.format_value
     assert scorecard.format_value is home.format_value  # the CLI's scorecard table calls the same home

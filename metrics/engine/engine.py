@@ -42,6 +42,7 @@ from metrics.engine.request import (
     check_range,
 )
 from metrics.engine.result_store import SQL_MAX_AGE, ResultStore, key_of
+from metrics.format import format_share, format_value
 
 Values = dict[str, pl.DataFrame]  # metric id -> period, [by], value, numerator, denominator (filled)
 COUNTS = ("numerator", "denominator")  # what a rate is out of (null for other types)
@@ -63,14 +64,17 @@ class FunnelOrder:
         return self.any_order - self.in_order
 
     def sentence(self) -> str:
-        share = f" ({self.out_of_order / self.entrants:.1%} of them)" if self.entrants else ""
+        def n(count: int) -> str:
+            return format_value(count, "count")
+
+        share = f" ({format_share(self.out_of_order, self.entrants)} of them)" if self.entrants else ""
         text = (
-            f"{self.out_of_order} of {self.entrants} entrants{share} did every step within the window "
+            f"{n(self.out_of_order)} of {n(self.entrants)} entrants{share} did every step within the window "
             f"but a later step before an earlier one, so the strict order does not count them "
-            f"(in order: {self.in_order}; in any order: {self.any_order})"
+            f"(in order: {n(self.in_order)}; in any order: {n(self.any_order)})"
         )
         pairs = [
-            f"{later} then {earlier} by {users}" for earlier, later, users in self.reversed_pairs if users
+            f"{later} then {earlier} by {n(users)}" for earlier, later, users in self.reversed_pairs if users
         ]
         if pairs:
             text += f"; steps done the other way round within the window (or at the same instant): {', '.join(pairs)}"
