@@ -56,6 +56,7 @@ FORECAST_FILL = "rgba(37, 99, 235, 0.14)"
 QUALITY_FILL = "rgba(220, 38, 38, 0.10)"
 QUALITY_LINE = "#DC2626"
 WARNING_FILL = "rgba(217, 119, 6, 0.16)"  # amber: a data warning, never drawn as a failure
+MATURING_FILL = "rgba(107, 114, 128, 0.12)"  # grey: cohorts that can still convert or return
 UNCERTAIN_FILL = "#D1D5DB"  # readings of fewer than min_sample (metrics.definitions.models.is_uncertain)
 UNCERTAIN_LINE = "#6B7280"
 EVENT_LINE = "#7C3AED"  # annotations (annotations.yaml): launches, releases, incidents, campaigns
@@ -322,6 +323,29 @@ def _mark_quality(
         )
 
 
+def _mark_maturing(
+    fig: _Figure,
+    periods: Sequence[dt.date],
+    label: str,
+    start: dt.date | None,
+    end: dt.date | None,
+    width: float,
+) -> None:
+    """Shade the periods whose values can still rise (grey), with a legend entry that says why."""
+    bands = _quality_bands(periods, start, end, width, MATURING_FILL)
+    if not bands:
+        return
+    fig.shapes.extend(bands)
+    fig.add(
+        x=[None],
+        y=[None],
+        mode="markers",
+        marker={"symbol": "square", "size": 12, "color": MATURING_FILL, "line": {"width": 0}},
+        name=plain(label),
+        hoverinfo="skip",
+    )
+
+
 def mark_annotations(
     fig: _Figure,
     annotations: Sequence[Annotation],
@@ -544,10 +568,13 @@ def metric_timeseries(
     min_sample: int = DEFAULT_MIN_SAMPLE,
     noun: tuple[str, str | None] = ("users", None),
     annotations: Sequence[Annotation] = (),
+    maturing: Sequence[dt.date] = (),
+    maturing_label: str = "Still maturing",
 ) -> go.Figure:
     """One metric over time: the series (or one line per breakdown value), its comparison period
     (dashed grey, aligned on the main periods), the KR target path and milestones, a forecast band,
-    the periods holding days whose data failed a check (`quality_marks`, at the chart's grain) and
+    the periods holding days whose data failed a check (`quality_marks`, at the chart's grain), the
+    periods whose cohorts are still maturing (`maturing`: `Engine.maturing_periods`, grey) and
     the dated events that concern the metric (`annotations`, see `mark_annotations`).
     A rate's points (`frame` with numerator and denominator) hover with their n, and those out of
     fewer than `min_sample` are drawn as hollow grey markers (`is_uncertain`); `noun` is
@@ -646,6 +673,7 @@ def metric_timeseries(
     if forecast is not None:
         _add_band(fig, forecast, PRIMARY)
     _mark_quality(fig, quality_marks, start, end, GRAIN_DAYS.get(grain, 1.0))
+    _mark_maturing(fig, maturing, maturing_label, start, end, GRAIN_DAYS.get(grain, 1.0))
     mark_annotations(fig, annotations, start, end)
     return fig.build()
 

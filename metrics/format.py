@@ -148,6 +148,13 @@ def format_share(part: float, whole: float) -> str:
     return format_value(share, "percent")
 
 
+def maturing_label(project: Project, metric_id: str) -> str:
+    """The legend of a chart's still-maturing periods (`Engine.maturing_periods`)."""
+    types = {m.type for m in project.leaves(metric_id).values()}
+    verb = "convert" if types == {"funnel"} else "return" if types == {"retention"} else "mature"
+    return f"Still maturing: under {plural(project.maturity_lag(metric_id), 'day')} to {verb}"
+
+
 def format_delta(current: float | None, previous: float | None, unit: str | None) -> str | None:
     """Change from `previous` to `current`: percentage points for rates, relative % otherwise."""
     if not (finite(current) and finite(previous)):

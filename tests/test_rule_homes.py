@@ -296,3 +296,46 @@ def test_min_sample_defaults_to_30_and_is_at_least_1() -> None:
     assert ProjectConfig().uncertain(29) and not ProjectConfig().uncertain(30)
     with pytest.raises(ValidationError, match="greater than or equal to 1"):
         ProjectConfig(min_sample=0)
+
+
+def test_which_periods_are_still_maturing_has_one_home(project: Project) -> None:
+    """`Engine.maturing_periods`, which the explorer, the funnel page and the review pack shade: a
+    funnel within 2.5 days needs 3 whole days, so by Thursday 2026-01-15 the cohorts of Jan 13-15 are
+    not final; at week grain that is the week of Monday Jan 12; a count never matures."""
+    import polars as pl
+
+    from dashboard.figures import MATURING_FILL, metric_timeseries
+    from metrics.engine import Engine
+    from metrics.format import maturing_label
+
+    engine = Engine(project)
+    day = dt.date
+    start, end = day(2026, 1, 1), day(2026, 1, 15)
+    assert engine.maturing_periods("activation", start, end, "day") == (
+        day(2026, 1, 13),
+        day(2026, 1, 14),
+        end,
+    )
+    assert engine.maturing_periods("activation", start, end, "week") == (day(2026, 1, 12),)
+    assert engine.maturing_periods("d7", start, end, "day")[0] == day(2026, 1, 9)  # returns on day 7
+    assert engine.maturing_periods("mixed", start, end, "day")[0] == start  # w2 needs 7*2+6 days
+    assert engine.maturing_periods("signups", start, end, "day") == ()
+    assert maturing_label(project, "activation") == "Still maturing: under 3 days to convert"
+    assert maturing_label(project, "d7") == "Still maturing: under 7 days to return"
+    frame = pl.DataFrame(
+        {"period": [start + dt.timedelta(days=i) for i in range(15)], "value": [0.5] * 15},
+        schema={"period": pl.Date, "value": pl.Float64},
+    )
+    fig = metric_timeseries(
+        frame,
+        label="Activation",
+        unit="percent",
+        start=start,
+        end=end,
+        grain="day",
+        maturing=engine.maturing_periods("activation", start, end, "day"),
+        maturing_label=maturing_label(project, "activation"),
+    )
+    bands = [s for s in fig.layout.shapes if s.fillcolor == MATURING_FILL]
+    assert len(bands) == 1 and bands[0].x0 == dt.datetime(2026, 1, 12, 12)  # half a day before Jan 13
+    assert "Still maturing: under 3 days to convert" in [t.name for t in fig.data]

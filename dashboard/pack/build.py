@@ -38,7 +38,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from dashboard import figures
-from dashboard.format import kr_title, metric_unit, sample_noun
+from dashboard.format import kr_title, maturing_label, metric_unit, sample_noun
 from dashboard.pack.folder import check_out, staged
 from dashboard.pack.html import render_html, render_summary
 from dashboard.pack.images import Image, ImageRenderer, Renderer, RenderStats, render_pngs
@@ -388,6 +388,8 @@ class _Builder:
             min_sample=self.project.settings.min_sample,
             noun=sample_noun(self.project, metric_id),
             annotations=self.project.annotations_for(metric_id),
+            maturing=self.engine.maturing_periods(metric_id, result.start, result.end, grain),
+            maturing_label=maturing_label(self.project, metric_id),
         )
         view = self.view(
             page="explorer",

@@ -16,6 +16,7 @@ from dashboard.format import (
     format_progress,
     format_value,
     kr_title,
+    maturing_label,
     period_value_words,
     sample_noun,
     status_words,
@@ -262,6 +263,8 @@ def render(ctx: Ctx) -> None:
         min_sample=ctx.project.settings.min_sample,
         noun=sample_noun(ctx.project, metric_id),
         annotations=ctx.project.annotations_for(metric_id),
+        maturing=ctx.engine.maturing_periods(metric_id, result.start, result.end, view.grain),
+        maturing_label=maturing_label(ctx.project, metric_id),
     )
     common.plot(fig, ctx, metric_id, view.grain, by, result.start, result.end, key="explorer_chart")
     for mark in marks:

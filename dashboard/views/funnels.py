@@ -8,7 +8,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import cache, derived, figures
-from dashboard.format import format_date, format_value, plural
+from dashboard.format import format_date, format_value, maturing_label, plural
 from dashboard.views import common
 from dashboard.views.common import Ctx, md, mdc
 from metrics.definitions.models import FunnelMetric
@@ -81,6 +81,8 @@ def render(ctx: Ctx) -> None:
         height=360,
         min_sample=ctx.project.settings.min_sample,
         annotations=ctx.project.annotations_for(funnel_id),
+        maturing=ctx.engine.maturing_periods(funnel_id, result.start, result.end, ctx.view.grain),
+        maturing_label=maturing_label(ctx.project, funnel_id),
     )
     common.plot(
         trend, ctx, funnel_id, "conversion", ctx.view.grain, by, result.start, result.end, key="funnel_trend"

@@ -499,6 +499,23 @@ class Engine:
 
     # --- comparisons --------------------------------------------------------------------------
 
+    def maturing_periods(
+        self, metric_id: str, start: dt.date, end: dt.date, grain: Grain
+    ) -> tuple[dt.date, ...]:
+        """The periods of start .. end (their first days) holding a cohort that has not had the metric's
+        maturity lag by `end`: a funnel's entrants of the last `within` days can still convert and a
+        retention cohort can still return, so those values are not final. The one home of that rule
+        for charts (explorer, funnel page, review pack); () for metrics without a lag."""
+        lag = self.project.maturity_lag(metric_id)
+        if lag <= 0:
+            return ()
+        last_mature = end - dt.timedelta(days=lag)
+        return tuple(
+            p
+            for p in self.calendar.periods(start, end, grain)
+            if min(self.calendar.bucket_end(p, grain), end) > last_mature
+        )
+
     def compared_range(
         self, start: dt.date, end: dt.date, grain: Grain, compare: Comparison
     ) -> tuple[dt.date, dt.date]:
