@@ -252,8 +252,8 @@ def main() -> None:
         initial_sidebar_state="collapsed" if review_hint else "expanded",
     )
     st.markdown(APP_CSS, unsafe_allow_html=True)
-    signed_in = auth.gate()  # before anything of the project is read: stops the run when refused
     folder = config_dir()
+    signed_in = auth.gate(folder)  # before anything of the project is shown: stops the run when refused
     if folder == ROOT / "config" and not os.environ.get("NORTHSTAR_NO_DEMO"):
         try:
             _ensure_demo(str(ROOT))

@@ -4,13 +4,15 @@
 section in Streamlit's secrets, written by `dashboard/server.py`); an `[auth]` section in the
 secrets alone turns it on too. With sign-in on, a visitor who has not signed in sees a page with a
 "Sign in" button (Streamlit's `st.login`, the OIDC provider of project.yaml's `auth:`), and a
-signed-in person whom `allow` does not list (`dashboard.access.is_allowed`) sees a refusal and a
-"Sign out" button. Neither page holds anything of the project: not its name, a metric or a number.
+signed-in person whom `allow` does not list (`dashboard.access.is_allowed`, against `allow` as
+project.yaml says it now: `allow_list`) sees a refusal and a "Sign out" button. Neither page holds anything of the project: not its name, a metric or a number.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -37,15 +39,41 @@ def sign_in_required() -> bool:
     return os.environ.get("NORTHSTAR_SIGN_IN", "").strip().lower() == "oidc" or _section("auth") is not None
 
 
-def _allow_list() -> list[str]:
+def _started_allow() -> list[str]:
     settings = _section("northstar") or {}
     allow = settings.get("allow")
     return [str(a) for a in allow] if isinstance(allow, list) else []
 
 
-def gate() -> str | None:
+@functools.lru_cache(maxsize=4)
+def _allow_in_file(folder: str, stamp: tuple[tuple[str, int, int], ...]) -> tuple[str, ...] | None:
+    from metrics.load import load_project
+
+    try:
+        project = load_project(Path(folder), check_data=False, check_values=False)
+    except Exception:  # load_project reports problems rather than raising; this is belt and braces
+        return None
+    auth = project.settings.auth
+    return None if auth is None else tuple(auth.allow)
+
+
+def allow_list(folder: Path | None) -> list[str]:
+    """Who may see the dashboard now: `auth.allow` as project.yaml says it at this moment (re-read when
+    a project file changes), so removing someone takes effect on their next click, not at the next
+    restart. When project.yaml has no valid `auth:` block any more (a typo, or the block deleted),
+    the list the server started with applies: an edit can never open the dashboard to everyone."""
+    started = _started_allow()
+    if folder is None:
+        return started
+    from dashboard.cache import yaml_stamp
+
+    current = _allow_in_file(str(folder), yaml_stamp(str(folder)))
+    return list(current) if current is not None else started
+
+
+def gate(folder: Path | None = None) -> str | None:
     """Stop this run unless the visitor may see the project; the signed-in email (None when sign-in
-    is off)."""
+    is off). `folder`: the project's config folder, whose project.yaml says who is allowed now."""
     if not sign_in_required():
         return None
     if _section("auth") is None:  # told to require sign-in but given no provider: refuse everyone
@@ -59,7 +87,7 @@ def gate() -> str | None:
             st.login()
         st.stop()
     email = st.user.get("email")
-    if not is_allowed(email, st.user.get("email_verified"), _allow_list()):
+    if not is_allowed(email, st.user.get("email_verified"), allow_list(folder)):
         st.markdown(GATE_CSS, unsafe_allow_html=True)
         st.title("Northstar")
         who = escape.markdown_code(email) if isinstance(email, str) and email else "This account"

@@ -241,3 +241,33 @@ def test_cli_serve_on_all_addresses_without_sign_in_exits_1(tmp_path: Path) -> N
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: refusing to serve on 0.0.0.0 without sign-in")
     assert "Traceback" not in result.stderr
+
+
+def test_the_allow_list_is_read_as_project_yaml_says_it_now(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Removing someone from `auth.allow` takes effect on their next click; an edit that breaks the
+    block falls back to the list the server started with, never to "everyone"."""
+    import os
+
+    from dashboard import auth
+
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    started = ["pm@acme.example", "@friends.example"]
+    monkeypatch.setattr(auth, "_started_allow", lambda: list(started))
+    config = _project(tmp_path, AUTH_BLOCK)
+    assert auth.allow_list(config) == started
+    assert auth.allow_list(None) == started  # no folder known: the started list
+
+    def edit(text: str, tick: int) -> None:
+        (config / "project.yaml").write_text(text)
+        stamp = (config / "project.yaml").stat().st_mtime_ns + tick * 1_000_000_000
+        os.utime(config / "project.yaml", ns=(stamp, stamp))  # a new mtime even within one clock tick
+
+    edit("name: Secretive Co\n" + AUTH_BLOCK.replace('"@friends.example"', "pm2@acme.example"), 1)
+    assert auth.allow_list(config) == ["pm@acme.example", "pm2@acme.example"]  # @friends.example revoked
+    edit("name: Secretive Co\n" + AUTH_BLOCK.replace("allow: [", "allow: [not an entry, "), 2)
+    assert auth.allow_list(config) == started  # a broken block: the list the server started with
+    edit("name: Secretive Co\n", 3)
+    assert auth.allow_list(config) == started  # the block deleted: still the started list, not "everyone"

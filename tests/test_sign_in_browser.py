@@ -258,3 +258,27 @@ def test_a_shared_link_opened_signed_out_is_the_view_after_sign_in(
         assert part in shown, f"{part} lost on the way through sign-in: {shown}"
     page.get_by_text("Amount billed").first.wait_for(timeout=60_000)  # the revenue metric's description
     context.close()
+
+
+def test_removing_someone_from_allow_takes_effect_without_a_restart(
+    served: dict[str, Any], browser: Any
+) -> None:
+    base, project_yaml = served["base"], served["config"] / "project.yaml"
+    original = project_yaml.read_text()
+    context = browser.new_context(viewport={"width": 1440, "height": 1200})
+    page = context.new_page()
+    frames = _listen(page)
+    try:
+        _sign_in_as(page, base, ALLOWED)
+        page.get_by_role("heading", name="OKRs", level=1).wait_for(timeout=90_000)
+        allow = '  allow: [PM@acme.example, "@friends.example", "@acme.example"]\n'
+        assert allow in original
+        project_yaml.write_text(original.replace(allow, '  allow: ["@friends.example"]\n'))
+        frames.clear()
+        page.goto(base + "/explorer?metric=signups")  # the next click, same signed-in session cookie
+        page.get_by_text("is not allowed to see this dashboard").wait_for(timeout=60_000)
+        _settle(page)
+        _assert_nothing_of_the_project(page, frames, served["words"])
+    finally:
+        project_yaml.write_text(original)
+        context.close()
