@@ -11,6 +11,7 @@ import calendar as pycalendar
 import dataclasses
 import datetime as dt
 import itertools
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ from metrics.definitions.models import (
 )
 from metrics.definitions.problems import did_you_mean
 from metrics.definitions.project import Project
+from metrics.engine import incremental
 from metrics.engine.backend import Backend
 from metrics.engine.request import (
     COMPARISONS,
@@ -211,11 +213,26 @@ class Engine:
                     return tuple(None if d is None else dt.date.fromisoformat(d) for d in stored)  # type: ignore[return-value]
                 except (TypeError, ValueError):
                     pass
-        first, last = self.backend(connector).data_range(
-            name, self.project.sources[name], connector, self.calendar
+        backend, config = self.backend(connector), self.project.sources[name]
+        state = lineage = grown = None
+        if store is not None and key is not None:
+            lineage = key_of({"data_range_lineage": name, **self._store_document(name, {})})
+            try:
+                state = incremental.data_state(name, config, connector, self.calendar, backend)
+                earlier = incremental.earlier_range(store, lineage)
+                if state is not None and earlier is not None:
+                    grown = incremental.grown_range(
+                        earlier[1], earlier[0], state, name, config, connector, self.calendar, backend
+                    )
+            except Exception:  # reading the range in full says what is wrong in its own words
+                state = grown = None
+        first, last = (
+            grown if grown is not None else backend.data_range(name, config, connector, self.calendar)
         )
         if store is not None and key is not None:
             store.put_json(key, [None if d is None else d.isoformat() for d in (first, last)])
+            if state is not None and lineage is not None:
+                incremental.remember_range(store, lineage, state, (first, last))
         return first, last
 
     def _range_key(self, name: str, connector: Connector) -> str | None:
@@ -227,18 +244,7 @@ class Engine:
             fingerprint = connector.fingerprint()
         except Exception:  # missing data: reading the range says so in its own words
             return None
-        return key_of(
-            {
-                "data_range": name,
-                "source_config": self.project.sources[name].model_dump_json(),
-                "calendar": [
-                    self.calendar.timezone,
-                    self.calendar.week_start,
-                    self.calendar.fiscal_year_start,
-                ],
-                "data": fingerprint,
-            }
-        )
+        return key_of({"data_range": name, **self._store_document(name, {}), "data": fingerprint})
 
     def _resolve(self, request: MetricRequest) -> _Resolved:
         if not request.metrics:
@@ -379,17 +385,59 @@ class Engine:
         return key_of(
             {
                 "source": source_name,
-                "source_config": self.project.sources[source_name].model_dump_json(),
-                "calendar": [
-                    self.calendar.timezone,
-                    self.calendar.week_start,
-                    self.calendar.fiscal_year_start,
-                ],
-                "metrics": {m: d.model_dump_json() for m, d in sorted(metrics.items())},
+                **self._store_document(source_name, metrics),
                 "window": [window.start, window.end, window.grain, window.by, window.span_end],
                 "data": fingerprint,
             }
         )
+
+    def _store_document(self, source_name: str, metrics: Mapping[str, SourcedMetric]) -> dict[str, object]:
+        """What a stored answer of one source depends on besides its window and data."""
+        document: dict[str, object] = {
+            "source_config": self.project.sources[source_name].model_dump_json(),
+            "calendar": [self.calendar.timezone, self.calendar.week_start, self.calendar.fiscal_year_start],
+        }
+        if metrics:
+            document["metrics"] = {m: d.model_dump_json() for m, d in sorted(metrics.items())}
+        return document
+
+    def _lineage(self, source_name: str, metrics: Mapping[str, SourcedMetric], window: Window) -> str:
+        """The key of the earlier stored answers of this request, whatever their range and data."""
+        return incremental.lineage_key(
+            {
+                "source": source_name,
+                **self._store_document(source_name, metrics),
+                "shape": [window.grain, window.by, window.span_end is not None],
+            }
+        )
+
+    def _splice_plan(
+        self, source_name: str, connector: Connector, metrics: Mapping[str, SourcedMetric], window: Window
+    ) -> tuple[incremental.State | None, incremental.Splice | None]:
+        """The data's state to record beside the answer (None: not recorded) and an earlier stored
+        answer whose first periods a full recompute would give again (None: compute in full). A
+        source that cannot be read is left to computing, which says why."""
+        store, config, backend = self.result_store, self.project.sources[source_name], self.backend(connector)
+        if store is None or window.span_end is not None:
+            return None, None
+        try:
+            state = incremental.data_state(source_name, config, connector, self.calendar, backend)
+        except Exception:
+            return None, None
+        if state is None:
+            return None, None
+        try:
+            return state, incremental.find_splice(
+                store,
+                self._lineage(source_name, metrics, window),
+                state,
+                metrics,
+                window,
+                incremental.Source(source_name, config, connector, self.calendar, backend),
+                max_age=SQL_MAX_AGE if isinstance(connector, SqlConnector) else None,
+            )
+        except Exception:  # a check that fails proves nothing: compute in full
+            return state, None
 
     def _store_words(
         self, source_name: str, connector: Connector, metrics: Mapping[str, SourcedMetric], window: Window
@@ -401,7 +449,9 @@ class Engine:
             return "result store: not used for this source (its connector was passed in, or its data cannot be read)"
         if self.result_store.contains(key):
             return f"result store: stored (entry {key[:12]}); computing reads it instead of the data"
-        return f"result store: not stored yet (entry {key[:12]}); computing stores it"
+        words = f"result store: not stored yet (entry {key[:12]}); computing stores it"
+        plan = self._splice_plan(source_name, connector, metrics, window)[1]
+        return words if plan is None else f"{words}; incremental: {plan.words(window)}"
 
     def _source_values(
         self,
@@ -420,11 +470,48 @@ class Engine:
             if stored is not None and set(metrics) <= set(stored):
                 notes.append(f"source {source_name}: read from the result store")
                 return stored
-        computed = self.backend(connector).compute(
-            source_name, self.project.sources[source_name], connector, metrics, window
-        )
-        if store is not None and key is not None:
-            store.put(key, {m: computed[m] for m in metrics if m in computed})
+        if store is None or key is None:
+            return self.backend(connector).compute(
+                source_name, self.project.sources[source_name], connector, metrics, window
+            )
+        return self._compute_stored(source_name, connector, metrics, window, notes, store, key)
+
+    def _compute_stored(
+        self,
+        source_name: str,
+        connector: Connector,
+        metrics: dict[str, SourcedMetric],
+        window: Window,
+        notes: list[str],
+        store: ResultStore,
+        key: str,
+    ) -> Values:
+        """Compute an answer that is not stored, splicing an earlier one when the data only grew
+        (`metrics.engine.incremental`), and store it with the data's state beside it."""
+        backend, config = self.backend(connector), self.project.sources[source_name]
+        created = time.time()  # before reading: a SQL answer's age covers every row it may hold
+        state, plan = self._splice_plan(source_name, connector, metrics, window)
+        if plan is None:
+            computed = backend.compute(source_name, config, connector, metrics, window)
+        else:
+            tail: Values = {}
+            part = {m: d for m, d in metrics.items() if m not in plan.whole}
+            if plan.tail_start <= window.end:
+                rest = Window(plan.tail_start, window.end, window.grain, self.calendar, window.by)
+                tail = backend.compute(source_name, config, connector, part, rest)
+            computed = incremental.splice(plan.frames, tail, part, window, plan.tail_start)
+            if plan.whole:
+                whole = {m: metrics[m] for m in plan.whole}
+                computed.update(backend.compute(source_name, config, connector, whole, window))
+            if isinstance(connector, SqlConnector):
+                created = min(created, plan.created)  # the head is as old as the answer it came from
+            store.stats.spliced += 1
+            notes.append(plan.sentence(source_name, window))
+        store.put(key, {m: computed[m] for m in metrics if m in computed}, created=created)
+        if state is not None:
+            incremental.remember(
+                store, self._lineage(source_name, metrics, window), key, window, state, created
+            )
         return computed
 
     def _values(self, plan: _Resolved, start: dt.date, end: dt.date, notes: list[str]) -> Values:
