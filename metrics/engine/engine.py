@@ -498,7 +498,8 @@ class Engine:
             part = {m: d for m, d in metrics.items() if m not in plan.whole}
             if plan.tail_start <= window.end:
                 rest = Window(plan.tail_start, window.end, window.grain, self.calendar, window.by)
-                tail = backend.compute(source_name, config, connector, part, rest)
+                for group in incremental.tail_groups(part):
+                    tail.update(backend.compute(source_name, config, connector, group, rest))
             computed = incremental.splice(plan.frames, tail, part, window, plan.tail_start)
             if plan.whole:
                 whole = {m: metrics[m] for m in plan.whole}

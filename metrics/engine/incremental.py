@@ -52,7 +52,13 @@ from connectors.base import Connector
 from connectors.files import FileConnector
 from connectors.models import SourceConfig
 from metrics.definitions.calendar import Calendar
-from metrics.definitions.models import AggregateMetric, CountMetric, FunnelMetric, SourcedMetric
+from metrics.definitions.models import (
+    AggregateMetric,
+    CountMetric,
+    FunnelMetric,
+    RetentionMetric,
+    SourcedMetric,
+)
 from metrics.engine.backend import Backend
 from metrics.engine.request import Window
 from metrics.engine.result_store import ResultStore, key_of
@@ -337,6 +343,15 @@ def find_splice(
     return None
 
 
+def tail_groups(metrics: Mapping[str, SourcedMetric]) -> list[dict[str, SourcedMetric]]:
+    """The tail's metrics in the backend calls that read least: retention reads its cohort events
+    over all history, so a scan shared with it cannot skip the rows before the tail; the other types
+    read from the tail's first day (less their look-back) and get a scan of their own."""
+    cohorts: dict[str, SourcedMetric] = {m: d for m, d in metrics.items() if isinstance(d, RetentionMetric)}
+    rest = {m: d for m, d in metrics.items() if m not in cohorts}
+    return [group for group in (rest, cohorts) if group]
+
+
 def order_sensitive(metrics: Mapping[str, SourcedMetric], connector: Connector) -> frozenset[str]:
     """Sums and averages of a column that is not whole numbers: a sum of floats depends on the order
     the rows are added in (the last bits change with the files' layout and the threads), so a stored
@@ -456,4 +471,5 @@ __all__ = [
     "reusable_until",
     "splice",
     "state_of",
+    "tail_groups",
 ]

@@ -16,7 +16,9 @@ A backend's answer for one source (`Backend.compute`: every requested metric of 
   reads an answer computed by other code.
 
 So a stored answer is never stale: whatever could change it is in its key, and an entry is never
-updated in place, only written once under its key. A restarted server, a second replica and the
+updated in place, only written once under its key. When the data only grew, the engine builds the
+new answer from an earlier one's first periods and a computed rest (`metrics.engine.incremental`,
+which keeps its bookkeeping here as small JSON notes: `read_note`, `write_note`). A restarted server, a second replica and the
 review pack read what another process computed. Frames are stored in Arrow IPC, so a stored answer
 is bit for bit the computed one (dtypes included).
 
@@ -233,10 +235,14 @@ class ResultStore:
     def read_note(self, key: str) -> Any:
         """A bookkeeping document (`metrics.engine.incremental`'s lineages and data states), or
         None; not counted in `stats`."""
+        path = self.folder / f"{key}.json"
         try:
-            return json.loads((self.folder / f"{key}.json").read_text(encoding="utf-8"))
+            document = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
+        with contextlib.suppress(OSError):
+            os.utime(path)  # kept as long as the entries it leads to
+        return document
 
     def write_note(self, key: str, document: Any) -> None:
         try:
