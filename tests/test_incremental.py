@@ -28,7 +28,7 @@ from connectors.sql import dispose_engines
 from metrics.definitions.calendar import Calendar
 from metrics.definitions.models import ActiveUsersMetric, CountMetric, FunnelMetric, RetentionMetric
 from metrics.engine import Engine
-from metrics.engine.incremental import reusable_until
+from metrics.engine.incremental import order_sensitive, reusable_until
 from metrics.engine.request import MetricRequest, MetricResult, Window
 from metrics.engine.result_store import ResultStore
 from metrics.load import load_project, project_from_dicts
@@ -498,3 +498,55 @@ def test_frames_helper_sanity() -> None:
     returning = set(old["user_id"].drop_nulls()) & set(new["user_id"].drop_nulls())
     assert len(returning) > 20
     assert new.filter(pl.col("event") == "create_project").height > 10
+
+
+@pytest.mark.parametrize(("name", "spliced"), [("events_001.csv", 1), ("aaa_events.csv", 0)])
+def test_csv_files_are_spliced_only_when_the_new_one_sorts_last(
+    tmp_path: Path, store: ResultStore, name: str, spliced: int
+) -> None:
+    """A CSV set's schema is inferred from its first file: a new file sorting first could change it."""
+    folder = tmp_path / "p"
+    (folder / "data").mkdir(parents=True)
+    frame_of(rows_for(FIRST, OLD_DAYS)).write_csv(folder / "data" / "events_000.csv")
+    source = {"type": "csv", "path": "data/*.csv", **SOURCE}
+
+    def project() -> Any:
+        return project_from_dicts(sources={"events": source}, metrics=METRICS, settings={}, root=folder)
+
+    def grow() -> None:
+        frame_of(rows_for(FIRST + dt.timedelta(days=OLD_DAYS), 2)).write_csv(folder / "data" / name)
+
+    got, full, _ = grown_run(project, grow, request(), store)
+    same(got, full)
+    assert store.stats.spliced == spliced
+
+
+def test_an_integer_sum_is_spliced_and_a_float_sum_computed_over_the_whole_range(
+    tmp_path: Path, store: ResultStore
+) -> None:
+    """Whole numbers add up exactly in any order, so their sums are spliced; sums of floats are
+    computed over the whole range (`order_sensitive`). Both equal the full recompute bit for bit."""
+
+    def write_whole(rows: Sequence[Row], path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame_of(rows).with_columns(pl.col("amount").round().cast(pl.Int64)).write_parquet(path)
+
+    folder = tmp_path / "p"
+    write_whole(rows_for(FIRST, OLD_DAYS), folder / "data" / "events_000.parquet")
+    project = file_project(folder)
+    sourced = {m: project.leaves(m)[m] for m in ("revenue", "avg_amount", "signups")}
+    assert order_sensitive(sourced, Engine(project).connector("events")) == frozenset()
+    floats = tmp_path / "f"
+    write(rows_for(FIRST, 2), floats / "data" / "events_000.parquet")
+    assert order_sensitive(sourced, Engine(file_project(floats)).connector("events")) == {
+        "revenue",
+        "avg_amount",
+    }
+
+    def grow() -> None:
+        write_whole(rows_for(FIRST + dt.timedelta(days=OLD_DAYS), 2), folder / "data" / "events_001.parquet")
+
+    got, full, _ = grown_run(lambda: file_project(folder), grow, request(), store)
+    same(got, full)
+    assert store.stats.spliced == 1
+    assert full.frame.filter(pl.col("metric") == "revenue")["value"].sum() > 0
