@@ -550,3 +550,24 @@ def test_an_integer_sum_is_spliced_and_a_float_sum_computed_over_the_whole_range
     same(got, full)
     assert store.stats.spliced == 1
     assert full.frame.filter(pl.col("metric") == "revenue")["value"].sum() > 0
+
+
+def test_a_compared_request_is_spliced_and_equals_a_full_recompute(
+    tmp_path: Path, store: ResultStore
+) -> None:
+    """The main range and the compared one each find their own earlier answer."""
+    folder = tmp_path / "p"
+    write(rows_for(FIRST, OLD_DAYS), folder / "data" / "events_000.parquet")
+    req = MetricRequest(
+        ALL, FIRST + dt.timedelta(days=1), None, grain="day", by="platform", compare="previous_period"
+    )
+
+    def grow() -> None:
+        write(rows_for(FIRST + dt.timedelta(days=OLD_DAYS), 7), folder / "data" / "events_001.parquet")
+
+    got, full, _ = grown_run(lambda: file_project(folder), grow, req, store)
+    same(got, full)
+    assert got.comparison is not None and full.comparison is not None
+    assert got.comparison.equals(full.comparison)
+    assert got.compared == full.compared
+    assert store.stats.spliced >= 1

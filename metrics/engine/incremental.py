@@ -192,7 +192,7 @@ def _file_growth(
     added = sorted(path for path in now if path not in before)
     if not added:
         return Growth(None, "no new rows")
-    if config.type != "parquet" and before and min(added) < max(before):
+    if config.type != "parquet" and before and min(map(Path, added)) < max(map(Path, before)):
         return None  # a CSV/NDJSON file sorted first would give the whole set another schema
     try:
         first, _ = backend.data_range(source_name, config, _only(connector, added), calendar)
