@@ -213,25 +213,15 @@ class Engine:
                     return tuple(None if d is None else dt.date.fromisoformat(d) for d in stored)  # type: ignore[return-value]
                 except (TypeError, ValueError):
                     pass
-        backend, config = self.backend(connector), self.project.sources[name]
-        state = lineage = grown = None
-        if store is not None and key is not None:
-            lineage = key_of({"data_range_lineage": name, **self._store_document(name, {})})
-            try:
-                state = incremental.data_state(name, config, connector, self.calendar, backend)
-                earlier = incremental.earlier_range(store, lineage)
-                if state is not None and earlier is not None:
-                    grown = incremental.grown_range(
-                        earlier[1], earlier[0], state, name, config, connector, self.calendar, backend
-                    )
-            except Exception:  # reading the range in full says what is wrong in its own words
-                state = grown = None
-        first, last = (
-            grown if grown is not None else backend.data_range(name, config, connector, self.calendar)
-        )
+        backend = self.backend(connector)
+        source = incremental.Source(name, self.project.sources[name], connector, self.calendar, backend)
+        lineage = key_of({"data_range_lineage": name, **self._store_document(name, {})})
+        on = store is not None and key is not None
+        state, grown = incremental.grown_source_range(store, lineage, source) if on else (None, None)
+        first, last = grown or backend.data_range(name, source.config, connector, self.calendar)
         if store is not None and key is not None:
             store.put_json(key, [None if d is None else d.isoformat() for d in (first, last)])
-            if state is not None and lineage is not None:
+            if state is not None:
                 incremental.remember_range(store, lineage, state, (first, last))
         return first, last
 
@@ -414,30 +404,12 @@ class Engine:
     def _splice_plan(
         self, source_name: str, connector: Connector, metrics: Mapping[str, SourcedMetric], window: Window
     ) -> tuple[incremental.State | None, incremental.Splice | None]:
-        """The data's state to record beside the answer (None: not recorded) and an earlier stored
-        answer whose first periods a full recompute would give again (None: compute in full). A
-        source that cannot be read is left to computing, which says why."""
-        store, config, backend = self.result_store, self.project.sources[source_name], self.backend(connector)
-        if store is None or window.span_end is not None:
-            return None, None
-        try:
-            state = incremental.data_state(source_name, config, connector, self.calendar, backend)
-        except Exception:
-            return None, None
-        if state is None:
-            return None, None
-        try:
-            return state, incremental.find_splice(
-                store,
-                self._lineage(source_name, metrics, window),
-                state,
-                metrics,
-                window,
-                incremental.Source(source_name, config, connector, self.calendar, backend),
-                max_age=SQL_MAX_AGE if isinstance(connector, SqlConnector) else None,
-            )
-        except Exception:  # a check that fails proves nothing: compute in full
-            return state, None
+        """The data's state to record beside the answer, and an earlier answer to splice (`incremental.plan`)."""
+        config, backend = self.project.sources[source_name], self.backend(connector)
+        source = incremental.Source(source_name, config, connector, self.calendar, backend)
+        lineage = self._lineage(source_name, metrics, window)
+        max_age = SQL_MAX_AGE if isinstance(connector, SqlConnector) else None
+        return incremental.plan(self.result_store, lineage, source, metrics, window, max_age)
 
     def _store_words(
         self, source_name: str, connector: Connector, metrics: Mapping[str, SourcedMetric], window: Window
@@ -494,16 +466,8 @@ class Engine:
         if plan is None:
             computed = backend.compute(source_name, config, connector, metrics, window)
         else:
-            tail: Values = {}
-            part = {m: d for m, d in metrics.items() if m not in plan.whole}
-            if plan.tail_start <= window.end:
-                rest = Window(plan.tail_start, window.end, window.grain, self.calendar, window.by)
-                for group in incremental.tail_groups(part):
-                    tail.update(backend.compute(source_name, config, connector, group, rest))
-            computed = incremental.splice(plan.frames, tail, part, window, plan.tail_start)
-            if plan.whole:
-                whole = {m: metrics[m] for m in plan.whole}
-                computed.update(backend.compute(source_name, config, connector, whole, window))
+            source = incremental.Source(source_name, config, connector, self.calendar, backend)
+            computed = incremental.compute_spliced(plan, source, metrics, window)
             if isinstance(connector, SqlConnector):
                 created = min(created, plan.created)  # the head is as old as the answer it came from
             store.stats.spliced += 1

@@ -307,6 +307,75 @@ class Source:
     backend: Backend
 
 
+def plan(
+    store: ResultStore | None,
+    lineage: str,
+    source: Source,
+    metrics: Mapping[str, SourcedMetric],
+    window: Window,
+    max_age: float | None,
+) -> tuple[State | None, Splice | None]:
+    """The data's state to record beside the answer (None: not recorded) and an earlier stored
+    answer whose first periods a full recompute would give again (None: compute in full). A source
+    that cannot be read is left to computing, which says why."""
+    if store is None or window.span_end is not None:
+        return None, None
+    try:
+        state = data_state(source.name, source.config, source.connector, source.calendar, source.backend)
+    except Exception:
+        return None, None
+    if state is None:
+        return None, None
+    try:
+        return state, find_splice(store, lineage, state, metrics, window, source, max_age)
+    except Exception:  # a check that fails proves nothing: compute in full
+        return state, None
+
+
+def compute_spliced(
+    plan: Splice, source: Source, metrics: Mapping[str, SourcedMetric], window: Window
+) -> dict[str, pl.DataFrame]:
+    """The answer a splice gives: the reused head, the rest computed per `tail_groups`, and the
+    `whole` metrics over the whole window."""
+    part = {m: d for m, d in metrics.items() if m not in plan.whole}
+    tail: dict[str, pl.DataFrame] = {}
+    if plan.tail_start <= window.end:
+        rest = Window(plan.tail_start, window.end, window.grain, window.calendar, window.by)
+        for group in tail_groups(part):
+            tail.update(source.backend.compute(source.name, source.config, source.connector, group, rest))
+    out = splice(plan.frames, tail, part, window, plan.tail_start)
+    if plan.whole:
+        whole = {m: metrics[m] for m in plan.whole}
+        out.update(source.backend.compute(source.name, source.config, source.connector, whole, window))
+    return out
+
+
+def grown_source_range(
+    store: ResultStore | None, lineage: str, source: Source
+) -> tuple[State | None, tuple[dt.date | None, dt.date | None] | None]:
+    """(the data's state to record, a file source's grown range from the recorded one or None)."""
+    if store is None:
+        return None, None
+    try:
+        state = data_state(source.name, source.config, source.connector, source.calendar, source.backend)
+        earlier = earlier_range(store, lineage)
+        if state is None or earlier is None:
+            return state, None
+        found = grown_range(
+            earlier[1],
+            earlier[0],
+            state,
+            source.name,
+            source.config,
+            source.connector,
+            source.calendar,
+            source.backend,
+        )
+        return state, found
+    except Exception:  # reading the range in full says what is wrong in its own words
+        return None, None
+
+
 def find_splice(
     store: ResultStore,
     lineage: str,
@@ -459,13 +528,16 @@ __all__ = [
     "Source",
     "Splice",
     "candidates",
+    "compute_spliced",
     "data_state",
     "earlier_range",
     "find_splice",
     "grown_range",
+    "grown_source_range",
     "growth",
     "lineage_key",
     "order_sensitive",
+    "plan",
     "remember",
     "remember_range",
     "reusable_until",
