@@ -125,6 +125,14 @@ class SqlSource(_SourceBase):
     table: str | None = Field(default=None, description="schema.name or name")
     query: str | None = Field(default=None, description="A SELECT whose rows are the events.")
     timeout_seconds: float = Field(default=60, gt=0, description="Statement timeout.")
+    late_arrival_days: int = Field(
+        default=3,
+        ge=0,
+        le=366,
+        description="Days before the newest row's day where new rows may still arrive: after new rows, "
+        "stored results are recomputed from that day on (earlier days are reused only when a count "
+        "shows no row before it changed).",
+    )
 
     @field_validator("query")
     @classmethod

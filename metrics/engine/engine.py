@@ -11,6 +11,7 @@ import calendar as pycalendar
 import dataclasses
 import datetime as dt
 import itertools
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ from metrics.definitions.models import (
 )
 from metrics.definitions.problems import did_you_mean
 from metrics.definitions.project import Project
+from metrics.engine import incremental
 from metrics.engine.backend import Backend
 from metrics.engine.request import (
     COMPARISONS,
@@ -223,11 +225,16 @@ class Engine:
                     return tuple(None if d is None else dt.date.fromisoformat(d) for d in stored)  # type: ignore[return-value]
                 except (TypeError, ValueError):
                     pass
-        first, last = self.backend(connector).data_range(
-            name, self.project.sources[name], connector, self.calendar
-        )
+        backend = self.backend(connector)
+        source = incremental.Source(name, self.project.sources[name], connector, self.calendar, backend)
+        lineage = key_of({"data_range_lineage": name, **self._store_document(name, {})})
+        on = store is not None and key is not None
+        state, grown = incremental.grown_source_range(store, lineage, source) if on else (None, None)
+        first, last = grown or backend.data_range(name, source.config, connector, self.calendar)
         if store is not None and key is not None:
             store.put_json(key, [None if d is None else d.isoformat() for d in (first, last)])
+            if state is not None:
+                incremental.remember_range(store, lineage, state, (first, last))
         return first, last
 
     def _range_key(self, name: str, connector: Connector) -> str | None:
@@ -239,18 +246,7 @@ class Engine:
             fingerprint = connector.fingerprint()
         except Exception:  # missing data: reading the range says so in its own words
             return None
-        return key_of(
-            {
-                "data_range": name,
-                "source_config": self.project.sources[name].model_dump_json(),
-                "calendar": [
-                    self.calendar.timezone,
-                    self.calendar.week_start,
-                    self.calendar.fiscal_year_start,
-                ],
-                "data": fingerprint,
-            }
-        )
+        return key_of({"data_range": name, **self._store_document(name, {}), "data": fingerprint})
 
     def _resolve(self, request: MetricRequest) -> _Resolved:
         if not request.metrics:
@@ -391,17 +387,41 @@ class Engine:
         return key_of(
             {
                 "source": source_name,
-                "source_config": self.project.sources[source_name].model_dump_json(),
-                "calendar": [
-                    self.calendar.timezone,
-                    self.calendar.week_start,
-                    self.calendar.fiscal_year_start,
-                ],
-                "metrics": {m: d.model_dump_json() for m, d in sorted(metrics.items())},
+                **self._store_document(source_name, metrics),
                 "window": [window.start, window.end, window.grain, window.by, window.span_end],
                 "data": fingerprint,
             }
         )
+
+    def _store_document(self, source_name: str, metrics: Mapping[str, SourcedMetric]) -> dict[str, object]:
+        """What a stored answer of one source depends on besides its window and data."""
+        document: dict[str, object] = {
+            "source_config": self.project.sources[source_name].model_dump_json(),
+            "calendar": [self.calendar.timezone, self.calendar.week_start, self.calendar.fiscal_year_start],
+        }
+        if metrics:
+            document["metrics"] = {m: d.model_dump_json() for m, d in sorted(metrics.items())}
+        return document
+
+    def _lineage(self, source_name: str, metrics: Mapping[str, SourcedMetric], window: Window) -> str:
+        """The key of the earlier stored answers of this request, whatever their range and data."""
+        return incremental.lineage_key(
+            {
+                "source": source_name,
+                **self._store_document(source_name, metrics),
+                "shape": [window.grain, window.by, window.span_end is not None],
+            }
+        )
+
+    def _splice_plan(
+        self, source_name: str, connector: Connector, metrics: Mapping[str, SourcedMetric], window: Window
+    ) -> tuple[incremental.State | None, incremental.Splice | None]:
+        """The data's state to record beside the answer, and an earlier answer to splice (`incremental.plan`)."""
+        config, backend = self.project.sources[source_name], self.backend(connector)
+        source = incremental.Source(source_name, config, connector, self.calendar, backend)
+        lineage = self._lineage(source_name, metrics, window)
+        max_age = SQL_MAX_AGE if isinstance(connector, SqlConnector) else None
+        return incremental.plan(self.result_store, lineage, source, metrics, window, max_age)
 
     def _store_words(
         self, source_name: str, connector: Connector, metrics: Mapping[str, SourcedMetric], window: Window
@@ -413,7 +433,9 @@ class Engine:
             return "result store: not used for this source (its connector was passed in, or its data cannot be read)"
         if self.result_store.contains(key):
             return f"result store: stored (entry {key[:12]}); computing reads it instead of the data"
-        return f"result store: not stored yet (entry {key[:12]}); computing stores it"
+        words = f"result store: not stored yet (entry {key[:12]}); computing stores it"
+        plan = self._splice_plan(source_name, connector, metrics, window)[1]
+        return words if plan is None else f"{words}; incremental: {plan.words(window)}"
 
     def _source_values(
         self,
@@ -432,11 +454,41 @@ class Engine:
             if stored is not None and set(metrics) <= set(stored):
                 notes.append(f"source {source_name}: read from the result store")
                 return stored
-        computed = self.backend(connector).compute(
-            source_name, self.project.sources[source_name], connector, metrics, window
-        )
-        if store is not None and key is not None:
-            store.put(key, {m: computed[m] for m in metrics if m in computed})
+        if store is None or key is None:
+            return self.backend(connector).compute(
+                source_name, self.project.sources[source_name], connector, metrics, window
+            )
+        return self._compute_stored(source_name, connector, metrics, window, notes, store, key)
+
+    def _compute_stored(
+        self,
+        source_name: str,
+        connector: Connector,
+        metrics: dict[str, SourcedMetric],
+        window: Window,
+        notes: list[str],
+        store: ResultStore,
+        key: str,
+    ) -> Values:
+        """Compute an answer that is not stored, splicing an earlier one when the data only grew
+        (`metrics.engine.incremental`), and store it with the data's state beside it."""
+        backend, config = self.backend(connector), self.project.sources[source_name]
+        created = time.time()  # before reading: a SQL answer's age covers every row it may hold
+        state, plan = self._splice_plan(source_name, connector, metrics, window)
+        if plan is None:
+            computed = backend.compute(source_name, config, connector, metrics, window)
+        else:
+            source = incremental.Source(source_name, config, connector, self.calendar, backend)
+            computed = incremental.compute_spliced(plan, source, metrics, window)
+            if isinstance(connector, SqlConnector):
+                created = min(created, plan.created)  # the head is as old as the answer it came from
+            store.stats.spliced += 1
+            notes.append(plan.sentence(source_name, window))
+        store.put(key, {m: computed[m] for m in metrics if m in computed}, created=created)
+        if state is not None:
+            incremental.remember(
+                store, self._lineage(source_name, metrics, window), key, window, state, created
+            )
         return computed
 
     def _values(self, plan: _Resolved, start: dt.date, end: dt.date, notes: list[str]) -> Values:

@@ -16,7 +16,9 @@ A backend's answer for one source (`Backend.compute`: every requested metric of 
   reads an answer computed by other code.
 
 So a stored answer is never stale: whatever could change it is in its key, and an entry is never
-updated in place, only written once under its key. A restarted server, a second replica and the
+updated in place, only written once under its key. When the data only grew, the engine builds the
+new answer from an earlier one's first periods and a computed rest (`metrics.engine.incremental`,
+which keeps its bookkeeping here as small JSON notes: `read_note`, `write_note`). A restarted server, a second replica and the
 review pack read what another process computed. Frames are stored in Arrow IPC, so a stored answer
 is bit for bit the computed one (dtypes included).
 
@@ -62,6 +64,7 @@ SQL_MAX_AGE = 30 * 60
 # The code whose output is stored: a change to any of these files gives every entry a new key.
 _CODE = (
     "engine/engine.py",
+    "engine/incremental.py",
     "engine/polars_backend.py",
     "engine/sql_backend.py",
     "engine/sql_dialects.py",
@@ -131,6 +134,7 @@ class StoreStats:
     hits: int = 0
     misses: int = 0
     writes: int = 0
+    spliced: int = 0  # answers made from a stored head and a recomputed tail (engine.incremental)
 
 
 class ResultStore:
@@ -154,25 +158,36 @@ class ResultStore:
 
     def get(self, key: str, max_age: float | None = None) -> Frames | None:
         """The stored frames, or None (not stored, older than `max_age` seconds, unreadable or damaged)."""
+        found = self.get_dated(key, max_age)
+        return None if found is None else found[1]
+
+    def get_dated(
+        self, key: str, max_age: float | None = None, *, counted: bool = True
+    ) -> tuple[float, Frames] | None:
+        """(when it was computed, the stored frames), or None as for `get`. `counted=False`: not
+        counted as a hit or miss (an earlier answer read as the head of a splice)."""
         path = self.path(key)
         try:
             data = path.read_bytes()
             created, frames = _decode(data)
         except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError):
-            self.stats.misses += 1
+            self.stats.misses += counted
             return None
         if max_age is not None and not 0 <= time.time() - created <= max_age:
-            self.stats.misses += 1
+            self.stats.misses += counted
             return None
         with contextlib.suppress(OSError):
             os.utime(path)  # recently used: kept when the folder is trimmed
-        self.stats.hits += 1
-        return frames
+        self.stats.hits += counted
+        return created, frames
 
-    def put(self, key: str, frames: Mapping[str, pl.DataFrame]) -> None:
-        """Store the frames under `key` (atomically); a disk that refuses is passed over."""
+    def put(self, key: str, frames: Mapping[str, pl.DataFrame], created: float | None = None) -> None:
+        """Store the frames under `key` (atomically); a disk that refuses is passed over.
+
+        `created` (default now) is when the oldest part of the answer was computed: an answer spliced
+        from a stored head keeps the head's time, so `max_age` bounds the age of all of it."""
         try:
-            self._write(self.path(key).name, _encode(frames))
+            self._write(self.path(key).name, _encode(frames, created))
         except OSError:
             return  # a read-only or full disk: the answer is still right, only not kept
 
@@ -217,7 +232,25 @@ class ResultStore:
         except OSError:
             return
 
-    def _write(self, name: str, data: bytes) -> None:
+    def read_note(self, key: str) -> Any:
+        """A bookkeeping document (`metrics.engine.incremental`'s lineages and data states), or
+        None; not counted in `stats`."""
+        path = self.folder / f"{key}.json"
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(path)  # kept as long as the entries it leads to
+        return document
+
+    def write_note(self, key: str, document: Any) -> None:
+        try:
+            self._write(f"{key}.json", json.dumps(document).encode(), counted=False)
+        except OSError:
+            return
+
+    def _write(self, name: str, data: bytes, counted: bool = True) -> None:
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
         try:
@@ -228,7 +261,7 @@ class ResultStore:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
             raise
-        self.stats.writes += 1
+        self.stats.writes += counted
         self.trim()
 
     def clear(self) -> None:
@@ -239,14 +272,17 @@ class ResultStore:
                         os.unlink(entry.path)
 
 
-def _encode(frames: Mapping[str, pl.DataFrame]) -> bytes:
+def _encode(frames: Mapping[str, pl.DataFrame], created: float | None = None) -> bytes:
     """MAGIC, one JSON line naming each frame and its length, then each frame in Arrow IPC."""
     blobs: list[tuple[str, bytes]] = []
     for name, frame in frames.items():
         buffer = io.BytesIO()
         frame.write_ipc(buffer)
         blobs.append((name, buffer.getvalue()))
-    header = {"created": time.time(), "frames": [[name, len(blob)] for name, blob in blobs]}
+    header = {
+        "created": time.time() if created is None else created,
+        "frames": [[name, len(blob)] for name, blob in blobs],
+    }
     return MAGIC + json.dumps(header).encode() + b"\n" + b"".join(blob for _, blob in blobs)
 
 
