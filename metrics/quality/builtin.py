@@ -222,7 +222,7 @@ def frame_profile(
         pl.len().alias("rows"),
         pl.col("_u").sum().alias("null_users"),
         (r > now_us).sum().alias("future"),
-        (r.filter(r <= now_us).max() / 1_000_000).alias("newest"),
+        (pl.when(r <= now_us).then(r).max() / 1_000_000).alias("newest"),  # one pass, not per group
         *(pl.col(f"_p{i}").sum().alias(f"_p{i}") for i in range(len(prints))),
         *(pl.col(f"_n{j}").sum().alias(f"_n{j}") for j in range(len(counted))),
         *(pl.col(f"_f{k}").sum().alias(f"_f{k}") for k in range(len(flags))),
