@@ -282,10 +282,11 @@ def _expectations(
     before `until` (and those without a timestamp), as the built-in checks. A row-level expectation
     that failed names the local days of its unexpected rows (`Outcome.days`) when GX gave them all.
     On files, `natives` (by index) are judged from the profile's flags, without GX."""
-    from metrics.engine.sql_dialects import dialect_or_ansi
     from metrics.quality import gx_runner
 
     if isinstance(connector, SqlConnector):
+        from metrics.engine.sql_dialects import dialect_or_ansi  # SQLAlchemy: not for files
+
         dialect = dialect_or_ansi(connector.dialect_name)
         if dialect.gx_sql_supported and isinstance(source, SqlSource):  # Spark: the pandas frame below
             query = source.query.strip().rstrip(";").strip() if source.query else None
