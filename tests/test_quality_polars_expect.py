@@ -65,6 +65,10 @@ SPECS: list[tuple[str, dict[str, Any]]] = [
         "expect_column_values_to_be_between",
         {"column": "count", "min_value": 1, "strict_max": True, "max_value": 7},
     ),
+    ("expect_column_values_to_not_be_null", {"column": "amount"}),
+    ("expect_column_values_to_not_be_null", {"column": "clicks", "mostly": 0.9}),
+    ("expect_column_values_to_not_be_null", {"column": "platform", "mostly": 0.99}),
+    ("expect_column_values_to_not_be_null", {"column": "count"}),
     ("expect_column_values_to_be_in_set", {"column": "platform", "value_set": ["web", "ios", "android"]}),
     ("expect_column_values_to_be_in_set", {"column": "platform", "value_set": ["web"], "mostly": 0.3}),
     ("expect_column_values_to_be_in_set", {"column": "clicks", "value_set": [0, 1, 2, 3, 4, 5]}),
@@ -260,7 +264,9 @@ def test_no_rows_left_to_gx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         ("expect_column_values_to_be_in_set", {"column": "clicks", "value_set": [1, 2.5]}),
         ("expect_column_values_to_be_in_set", {"column": "clicks", "value_set": []}),
         ("expect_column_values_to_be_in_set", {"column": "amount", "value_set": [True]}),
-        ("expect_column_values_to_not_be_null", {"column": "amount"}),
+        ("expect_column_values_to_be_null", {"column": "amount"}),
+        ("expect_column_values_to_not_be_null", {"column": "ts"}),
+        ("expect_column_values_to_not_be_null", {"column": "amount", "row_condition": 'platform=="web"'}),
     ],
 )
 def test_other_arguments_stay_with_gx(tmp_path: Path, name: str, args: dict[str, Any]) -> None:
@@ -277,7 +283,7 @@ def test_untranslated_entries_still_run_in_gx(tmp_path: Path, monkeypatch: pytes
         SPECS[0],
         ("expect_column_values_to_be_between", {"column": "amount", "min_value": 5, "max_value": 1}),
         ("expect_column_values_to_be_in_set", {"column": "clicks", "value_set": [1, 2.5]}),
-        ("expect_column_values_to_not_be_null", {"column": "platform", "mostly": 0.5}),
+        ("expect_column_values_to_match_regex", {"column": "platform", "regex": "^w", "mostly": 0.5}),
         ("expect_column_mean_to_be_between", {"column": "small", "min_value": -1, "max_value": 1}),
     ]
     seen: set[str] = set()

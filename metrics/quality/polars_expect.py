@@ -1,11 +1,12 @@
-"""Two of Great Expectations' row-wise expectations judged in Polars, inside the built-in checks' scan.
+"""Three of Great Expectations' row-wise expectations judged in Polars, in the built-in checks' scan.
 
-`expect_column_values_to_be_between` and `expect_column_values_to_be_in_set` on a file source are
-the expectations most projects write, and importing GX to judge them costs seconds in every process
-(on 10M rows, more than the scan itself). Their pandas semantics are short and fixed, so where the
+`expect_column_values_to_be_between`, `expect_column_values_to_be_in_set` and
+`expect_column_values_to_not_be_null` on a file source are the expectations most projects write,
+and importing GX to judge them costs seconds in every process (on 10M rows, more than the scan). Their pandas semantics are short and fixed, so where the
 arguments and the column's type leave no doubt (`translate`) they are judged here, by the same rules:
 
-- a row whose value is missing (null; NaN in a float column, as pandas reads it) is not judged;
+- a row whose value is missing (null; NaN in a float column, as pandas reads it) is not judged,
+  except by `not_null`, which judges every row and finds exactly those unexpected (GX's own rule);
 - `between`: `min_value <= value <= max_value` (`<` with `strict_min` / `strict_max`), either bound
   may be left out; GX's model holds the bounds as floats, so every value is compared as a float64
   (an integer beyond 2**53 too); `in_set`: the value is one of `value_set`;
@@ -16,9 +17,9 @@ arguments and the column's type leave no doubt (`translate`) they are judged her
   counts (`mostly` of the rows judged), the sample is the earliest unexpected values in time order,
   as the per-day path reports them.
 
-Every other expectation, and these two with any other argument (`row_condition`, a string or date
+Every other expectation, and these with any other argument (`row_condition`, a string or date
 bound, bounds the wrong way round, a set of mixed types...), or on another column type, runs in GX as
-before. `tests/test_quality_polars_expect.py` holds both against GX's own verdict on the same rows.
+before. `tests/test_quality_polars_expect.py` holds them against GX's own verdict on the same rows.
 The per-row flags are computed in `builtin.frame_profile`'s one scan (`flags`), summed per raw bucket;
 only the earliest unexpected rows are read again, when there are any.
 """
@@ -40,8 +41,15 @@ if TYPE_CHECKING:
     from metrics.quality.gx_runner import Outcome, Spec
 
 # The expectations judged here (tests set it empty to run them in GX).
-TRANSLATED = frozenset({"expect_column_values_to_be_between", "expect_column_values_to_be_in_set"})
+TRANSLATED = frozenset(
+    {
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_not_be_null",
+    }
+)
 _ARGS = {
+    "expect_column_values_to_not_be_null": frozenset({"column", "mostly"}),
     "expect_column_values_to_be_between": frozenset(
         {"column", "min_value", "max_value", "strict_min", "strict_max", "mostly"}
     ),
@@ -74,6 +82,8 @@ def translate(spec: Spec, schema: Mapping[str, Any]) -> Native | None:
     if share is None or not isinstance(column, str) or column not in schema:
         return None
     dtype = schema[column]
+    if spec.name == "expect_column_values_to_not_be_null":
+        return _not_null(column, dtype, share)
     integer = any(dtype == t for t in _INTS)
     kind = "int" if integer else "float" if dtype == pl.Float64 else "str" if dtype == pl.String else None
     if kind is None:
@@ -91,6 +101,16 @@ def translate(spec: Spec, schema: Mapping[str, Any]) -> Native | None:
     if integer and spec.name == "expect_column_values_to_be_in_set":
         as_float = (~test(col.cast(pl.Float64), True)).fill_null(False) & ~missing
     return Native(column, integer, share, missing, unexpected, as_float)
+
+
+def _not_null(column: str, dtype: Any, share: float) -> Native | None:
+    """GX's own rule: every row is judged (none is missing), a null (NaN in a float column) is
+    unexpected, and its value shows as None (on a date or time column GX shows 'NaT': left to GX)."""
+    if not any(dtype == t for t in (*_INTS, pl.Float64, pl.String)):
+        return None
+    col = pl.col(column)
+    unexpected = (col.is_null() | col.is_nan()) if dtype == pl.Float64 else col.is_null()
+    return Native(column, False, share, pl.lit(False), unexpected, None)
 
 
 def _number(value: Any) -> bool:
