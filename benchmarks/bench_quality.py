@@ -42,7 +42,10 @@ if str(ROOT) not in sys.path:
 END = dt.date(2026, 11, 20)
 
 
-def _seconds(code: str, root: Path, cache: Path) -> float:
+IMPORTED: dict[str, list[bool]] = {}  # label -> whether each run imported Great Expectations
+
+
+def _seconds(code: str, root: Path, cache: Path, label: str = "") -> float:
     """Run `code` with `root`'s code first on the path and `cache` as the user cache folder."""
     env = {**os.environ, "NORTHSTAR_CACHE_DIR": str(cache), "PYTHONPATH": str(root)}
     done = subprocess.run(
@@ -54,6 +57,9 @@ def _seconds(code: str, root: Path, cache: Path) -> float:
         check=True,
         timeout=1800,
     )
+    if label:
+        lines = done.stderr.strip().splitlines()
+        IMPORTED.setdefault(label, []).append(bool(lines) and lines[-1] == "True")
     return float(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
@@ -68,11 +74,12 @@ def _command(config: Path, root: Path, cache: Path) -> float:
 
 
 AS_OF = (
-    "import time, datetime as dt; from metrics.load import load_project\n"
+    "import sys, time, datetime as dt; from metrics.load import load_project\n"
     "from metrics.quality import run_checks_as_of\n"
     "p = load_project({path!r})\n"
     "t = time.perf_counter(); run_checks_as_of(p, None, dt.date.fromisoformat({day!r}))\n"
-    "print(time.perf_counter() - t)"
+    "d = time.perf_counter() - t\n"
+    "print('great_expectations' in sys.modules, file=sys.stderr); print(d)"
 )
 
 
@@ -85,8 +92,8 @@ def as_of_runs(config: Path, repeat: int, peer: Path | None, work: Path) -> None
         for label, root in trees.items():
             cache = work / f"cache-{label.replace(' ', '_').replace('/', '_')}-{attempt}"
             code = AS_OF.format(path=str(config), day=END.isoformat())
-            found.setdefault((label, "run_checks_as_of, first run"), []).append(_seconds(code, root, cache))
-            found.setdefault((label, "run_checks_as_of, repeat run"), []).append(_seconds(code, root, cache))
+            for what in ("run_checks_as_of, first run", "run_checks_as_of, repeat run"):
+                found.setdefault((label, what), []).append(_seconds(code, root, cache, f"{what} [{label}]"))
             command_cache = work / f"cmd-{label.replace(' ', '_').replace('/', '_')}-{attempt}"
             found.setdefault((label, "northstar check --as-of, first run"), []).append(
                 _command(config, root, command_cache)
@@ -95,7 +102,9 @@ def as_of_runs(config: Path, repeat: int, peer: Path | None, work: Path) -> None
                 _command(config, root, command_cache)
             )
     for (label, what), values in found.items():
-        _line(f"{what} [{label}]", values)
+        imported = IMPORTED.get(f"{what} [{label}]")
+        note = "" if imported is None else f"   GX imported: {'yes' if any(imported) else 'no'}"
+        _line(f"{what} [{label}]", values, note)
     if peer:
         for what in sorted({w for _, w in found}):
             mine, theirs = found[("this tree", what)], found[("peer " + str(peer), what)]
@@ -116,8 +125,8 @@ def _timed(code: str, repeat: int) -> list[float]:
     return out
 
 
-def _line(label: str, values: list[float]) -> None:
-    print(f"{label:<58} best {min(values):6.2f} s   median {statistics.median(values):6.2f} s")
+def _line(label: str, values: list[float], note: str = "") -> None:
+    print(f"{label:<58} best {min(values):6.2f} s   median {statistics.median(values):6.2f} s{note}")
 
 
 def _project(root: Path, events: int, *, expect: bool) -> Path:

@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from metrics.quality import builtin, clear_cache, gx_days, gx_runner, run_checks
+from metrics.quality import builtin, clear_cache, gx_days, gx_runner, polars_expect, run_checks
 from tests.conftest import ROOT
 from tests.test_quality_helpers import by_check, project
 
@@ -85,6 +85,13 @@ def _report(
         (r.check, r.severity, r.success, r.unexpected_count, r.details, r.sample, r.days)
         for r in report.results
     ]
+
+
+@pytest.fixture(autouse=True)
+def _gx_judges_every_expectation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about GX's per-day runs, which serve every row-wise expectation that is not
+    judged in Polars; here GX judges all of them (tests/test_quality_polars_expect.py: the others)."""
+    monkeypatch.setattr(polars_expect, "TRANSLATED", frozenset())
 
 
 @pytest.fixture
@@ -192,7 +199,11 @@ def test_a_repeat_run_does_not_run_gx(
 def test_a_repeat_process_does_not_import_gx(tmp_path: Path, cache_dir: Path) -> None:
     folder = tmp_path / "p"
     _write(folder, _rows(range(0, 8), 3))
-    checks = EXPECT.split("  - expect_column_mean")[0]
+    # a regex is judged by GX (per day) in the new process too: its stored verdicts are what is reused
+    checks = (
+        EXPECT.split("  - expect_column_mean")[0]
+        + "  - expect_column_values_to_match_regex: {column: platform, regex: '^[a-z]+$'}\n"
+    )
     _report(folder, cache_dir, checks=checks)
     code = (
         "import sys, datetime as dt; from metrics.load import load_project; from metrics.quality import run_checks\n"

@@ -63,6 +63,8 @@ class Profile:
     duplicates_error: str | None = None
     # Per raw bucket (null: no timestamp): rows, and one UInt64 column per fingerprinted column set.
     prints: pl.DataFrame | None = None
+    # Per raw bucket (null: no timestamp): rows, and the count of each of `frame_profile`'s `flags`.
+    flags: pl.DataFrame | None = None
 
     @property
     def rows(self) -> int:
@@ -168,6 +170,7 @@ def frame_profile(
     duplicates: bool,
     until: dt.datetime | None = None,
     prints: Mapping[str, Sequence[str]] | None = None,
+    flags: Mapping[str, pl.Expr] | None = None,
 ) -> Profile:
     """The profile of a file source from one streaming scan of the (cut) rows.
 
@@ -180,6 +183,8 @@ def frame_profile(
     `prints` (name -> columns): per raw bucket, the wrapping sum of those hashes and the nulls of each
     of those columns (`Profile.prints`: `name` and `nulls:COLUMN`), for the day fingerprints of the
     expectations that run per day (`metrics.quality.gx_days`).
+    `flags` (name -> a boolean expression per row): per raw bucket, how many rows it holds for
+    (`Profile.flags`: `name`), for the expectations judged in Polars (`metrics.quality.polars_expect`).
     """
     frame = cut_frame(frame, source, zone, until)
     schema = frame.collect_schema()
@@ -209,15 +214,18 @@ def frame_profile(
     )
     counted = list(dict.fromkeys(c for columns in prints.values() for c in columns))
     narrow.extend(pl.col(c).is_null().alias(f"_n{j}") for j, c in enumerate(counted))
+    flags = dict(flags or {})
+    narrow.extend(expr.alias(f"_f{k}") for k, expr in enumerate(flags.values()))
     rows = frame.select(narrow).collect(engine="streaming")  # the one scan
     r = pl.col("_r")
     raw = rows.group_by((r // (BUCKET_SECONDS * 1_000_000)).alias("raw")).agg(
         pl.len().alias("rows"),
         pl.col("_u").sum().alias("null_users"),
         (r > now_us).sum().alias("future"),
-        (r.filter(r <= now_us).max() / 1_000_000).alias("newest"),
+        (pl.when(r <= now_us).then(r).max() / 1_000_000).alias("newest"),  # one pass, not per group
         *(pl.col(f"_p{i}").sum().alias(f"_p{i}") for i in range(len(prints))),
         *(pl.col(f"_n{j}").sum().alias(f"_n{j}") for j in range(len(counted))),
+        *(pl.col(f"_f{k}").sum().alias(f"_f{k}") for k in range(len(flags))),
     )
     # A bucket is plausible or not as a whole (the bounds are UTC midnights); an implausible one is
     # no time at all: its rows join the rows without a timestamp, and nothing in it is future or newest.
@@ -275,7 +283,16 @@ def frame_profile(
         if prints
         else None
     )
-    return Profile(_normalise(buckets), future_sample, dups, dups_error, printed)
+    flagged = (
+        raw.select(
+            pl.col("raw").alias("bucket"),
+            "rows",
+            *(pl.col(f"_f{k}").alias(name) for k, name in enumerate(flags)),
+        )
+        if flags
+        else None
+    )
+    return Profile(_normalise(buckets), future_sample, dups, dups_error, printed, flagged)
 
 
 def _row_hash(columns: Sequence[str]) -> pl.Expr:

@@ -2,7 +2,9 @@
 
 `run_checks(project)` reads each source once for the built-in checks (Polars for files, aggregate
 SQL in the database) and hands its `expect:` entries to Great Expectations (imported only when a
-source has any). A source that cannot be read gives one failed check, `readable`, with the reason.
+source has any that GX must judge: on files, `between` and `in_set` with plain arguments are judged
+in the same Polars scan, by GX's rules, `metrics.quality.polars_expect`). A source that cannot be
+read gives one failed check, `readable`, with the reason.
 
 Results are cached per source in a small in-process LRU keyed by what changes the answer: the
 source's definition and the project time zone, the connector's data fingerprint (file sizes and
@@ -31,7 +33,7 @@ from connectors.models import SourceConfig, SqlSource
 from metrics.definitions.problems import did_you_mean
 from metrics.definitions.project import Project
 from metrics.engine.request import MetricError
-from metrics.quality import gx_days
+from metrics.quality import gx_days, polars_expect
 from metrics.quality.builtin import (
     Profile,
     builtin_results,
@@ -199,14 +201,24 @@ def _run_source(
     wants_duplicates = source.checks.duplicates is not None
     specs = _specs(source)
     days: gx_days.DayPlan | None = None
+    natives: dict[int, polars_expect.Native] = {}
     try:
         if isinstance(connector, SqlConnector):
             profile = sql_profile(connector, source, now, duplicates=wants_duplicates, until=until)
         elif isinstance(connector, FrameConnector):
             frame = connector.scan()
-            days = gx_days.plan(source, specs, frame.collect_schema(), zone, identity)
+            schema = frame.collect_schema()
+            natives = polars_expect.plan(specs, schema) if source.columns.timestamp in schema else {}
+            days = gx_days.plan(source, specs, schema, zone, identity, skip=natives)
             profile = frame_profile(
-                frame, source, zone, now, duplicates=wants_duplicates, until=until, prints=days.prints
+                frame,
+                source,
+                zone,
+                now,
+                duplicates=wants_duplicates,
+                until=until,
+                prints=days.prints,
+                flags=polars_expect.flags(natives),
             )
         else:
             raise ConnectorError(f"source {name!r}: its connector offers neither rows nor SQL")
@@ -216,7 +228,9 @@ def _run_source(
         return (_unreadable(name, exc),)
     results = builtin_results(name, source, profile, zone=zone, now=now, ran_at=ran_at)
     if specs:
-        outcomes = _expectations(connector, source, specs, zone, until, days=days, profile=profile)
+        outcomes = _expectations(
+            connector, source, specs, zone, until, days=days, profile=profile, natives=natives
+        )
         ran_at = dt.datetime.now(dt.UTC)
         results.extend(
             CheckResult(
@@ -261,15 +275,18 @@ def _expectations(
     *,
     days: gx_days.DayPlan | None = None,
     profile: Profile | None = None,
+    natives: Mapping[int, polars_expect.Native] | None = None,
 ) -> list[Outcome]:
     """Inside the database through GX's SQL data source where its dialect says GX runs there; else on
     a pandas frame of the needed columns, fetched through the connector. Either way on the rows
     before `until` (and those without a timestamp), as the built-in checks. A row-level expectation
-    that failed names the local days of its unexpected rows (`Outcome.days`) when GX gave them all."""
-    from metrics.engine.sql_dialects import dialect_or_ansi
+    that failed names the local days of its unexpected rows (`Outcome.days`) when GX gave them all.
+    On files, `natives` (by index) are judged from the profile's flags, without GX."""
     from metrics.quality import gx_runner
 
     if isinstance(connector, SqlConnector):
+        from metrics.engine.sql_dialects import dialect_or_ansi  # SQLAlchemy: not for files
+
         dialect = dialect_or_ansi(connector.dialect_name)
         if dialect.gx_sql_supported and isinstance(source, SqlSource):  # Spark: the pandas frame below
             query = source.query.strip().rstrip(";").strip() if source.query else None
@@ -296,11 +313,15 @@ def _expectations(
     frame = cut_frame(connector.scan(), source, zone, until)
     available = list(frame.collect_schema())
     found: dict[int, Outcome] = {}
+    counted = profile.flags if profile is not None else None
+    if natives and counted is not None and counted.height:  # no rows: GX's own verdict
+        timestamp = source.columns.timestamp
+        found.update(polars_expect.outcomes(natives, counted, frame, timestamp, zone, gx_runner.DAY_ROWS))
     prints = profile.prints if profile is not None else None
     if (
         days is not None and days.columns and prints is not None and prints.height
     ):  # no rows: GX's own verdict
-        found = gx_days.run_by_day(frame, source, specs, zone, days, prints)
+        found.update(gx_days.run_by_day(frame, source, specs, zone, days, prints))
     if days is not None:
         days.join()
     rest = [i for i in range(len(specs)) if i not in found]

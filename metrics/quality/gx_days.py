@@ -23,7 +23,8 @@ all the rows are given (an integer column with a null anywhere is float), so a v
 
 The key of a state file holds everything a verdict depends on besides the rows: the expectation and
 its arguments, the time zone, the columns' types, the installed Polars, pandas and GX, and this code;
-so a stored verdict is never stale. Aggregate and table-level expectations (a mean, unique values,
+so a stored verdict is never stale. `between` and `in_set` with plain arguments never come here:
+they are judged in the scan itself (`metrics.quality.polars_expect`). Aggregate and table-level expectations (a mean, unique values,
 the row count) need every row of the column at once: they run on the column only, every time
 (`metrics.quality.checks`).
 """
@@ -38,7 +39,7 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
@@ -270,19 +271,27 @@ def _print_name(columns: Sequence[str]) -> str:
 
 
 def plan(
-    source: SourceConfig, specs: list[Spec], schema: Mapping[str, Any], zone: str, identity: tuple[str, ...]
+    source: SourceConfig,
+    specs: list[Spec],
+    schema: Mapping[str, Any],
+    zone: str,
+    identity: tuple[str, ...],
+    skip: Collection[int] = (),
 ) -> DayPlan:
-    if not specs:
+    """The plan for `specs` but those in `skip` (judged without GX: `metrics.quality.polars_expect`)."""
+    if len(skip) >= len(specs):
         return DayPlan({}, {}, warm=False)
     available = list(schema)
     columns: dict[int, tuple[str, ...]] = {}
     keys: dict[int, str | None] = {}
     for index, spec in enumerate(specs):
+        if index in skip:
+            continue
         found = day_columns(spec, available) if source.columns.timestamp in schema else None
         if found is not None:
             columns[index] = found
             keys[index] = state_key(identity, spec, zone, {c: str(schema[c]) for c in found})
-    warm = len(columns) < len(specs) or any(k is None or not exists(k) for k in keys.values())
+    warm = len(columns) < len(specs) - len(skip) or any(k is None or not exists(k) for k in keys.values())
     return DayPlan(columns, keys, warm)
 
 
