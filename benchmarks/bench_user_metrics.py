@@ -25,7 +25,7 @@ runs made together means much.
 Both sides run as an installed program does: with Python's bytecode cache (a folder of the run's
 own, `PYTHONPYCACHEPREFIX`, even when the environment says `PYTHONDONTWRITEBYTECODE`; pip compiles
 an installed package's modules the same way), after one unmeasured warm-up run of each side per
-size (it also brings the file into the page cache), and with Northstar's result store off
+size (it also brings the file into the page cache; `--no-warm-up` skips it), and with Northstar's result store off
 (`NORTHSTAR_RESULT_STORE=off`: a later round would otherwise read the first round's answer instead
 of the data). `--baseline DIR` also runs the Northstar of another checkout (e.g. `/work/main`, the
 code before a change) in the same rounds, so a change is measured against the code it replaces.
@@ -385,6 +385,9 @@ def main() -> None:
         type=Path,
         help="also run Northstar from this checkout (its own dashboard/ and metrics/) in the same rounds",
     )
+    parser.add_argument(
+        "--no-warm-up", action="store_true", help="skip the unmeasured first run of each side (e.g. at 1e8)"
+    )
     parser.add_argument("--prepare", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.prepare:
@@ -411,7 +414,7 @@ def main() -> None:
         rows, version = json.loads(
             subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT).stdout
         )
-        for side in sides:  # warm-up: bytecode written, the file in the page cache
+        for side in [] if args.no_warm_up else sides:  # warm-up: bytecode written, file in the page cache
             command, cwd = side_command(side, project, args.types[0], args.baseline)
             run(command, env, cwd)
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
