@@ -21,6 +21,14 @@ Northstar/DuckDB, and each side's peak memory (the child's maximum resident set)
 numbers are compared: the values (and a rate's numerator and denominator) must agree to 1e-9.
 The load average is printed with each size: the machine may be shared, so only the ratio of two
 runs made together means much.
+
+Both sides run as an installed program does: with Python's bytecode cache (a folder of the run's
+own, `PYTHONPYCACHEPREFIX`, even when the environment says `PYTHONDONTWRITEBYTECODE`; pip compiles
+an installed package's modules the same way), after one unmeasured warm-up run of each side per
+size (it also brings the file into the page cache; `--no-warm-up` skips it), and with Northstar's result store off
+(`NORTHSTAR_RESULT_STORE=off`: a later round would otherwise read the first round's answer instead
+of the data). `--baseline DIR` also runs the Northstar of another checkout (e.g. `/work/main`, the
+code before a change) in the same rounds, so a change is measured against the code it replaces.
 """
 
 from __future__ import annotations
@@ -252,11 +260,13 @@ print(json.dumps(out))
 # --- measuring ------------------------------------------------------------------------------------
 
 
-def run(command: list[str], env: dict[str, str]) -> tuple[float, float, float, list[dict[str, Any]]]:
+def run(
+    command: list[str], env: dict[str, str], cwd: Path = ROOT
+) -> tuple[float, float, float, list[dict[str, Any]]]:
     """Wall seconds from launch to exit, CPU seconds (all threads), peak resident MB, and the JSON rows."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         began = time.perf_counter()
-        child = subprocess.Popen(command, stdout=out, stderr=err, cwd=ROOT, env=env)
+        child = subprocess.Popen(command, stdout=out, stderr=err, cwd=cwd, env=env)
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - began
         child.returncode = os.waitstatus_to_exitcode(status)
@@ -319,6 +329,46 @@ def largest_difference(ours: list[dict[str, Any]], theirs: list[dict[str, Any]])
     return worst
 
 
+def side_command(side: str, project: Path, kind: str, baseline: Path | None) -> tuple[list[str], Path]:
+    """The command of one side and the folder it runs in (Northstar's code is the one in that folder)."""
+    if side == "duckdb":
+        return duckdb(project, kind), ROOT
+    if side == "baseline":
+        assert baseline is not None
+        return northstar(project, kind), baseline.resolve()
+    return northstar(project, kind), ROOT
+
+
+def cells(measured: dict[str, list[tuple[float, float, float]]], worst: float) -> list[str]:
+    """The table's cells after the metric type (see `main`'s header)."""
+    ours, theirs = measured["northstar"], measured.get("duckdb", [])
+    out = [f"{min(w for w, _, _ in ours):.2f}"]
+    if not theirs:
+        out += ["", "", "", f"{statistics.median(c for _, c, _ in ours):.2f}", "", ""]
+        return [*out, f"{max(p for _, _, p in ours):.0f}", "", ""]
+    walls = [a[0] / b[0] for a, b in zip(ours, theirs, strict=True)]
+    cpus = [a[1] / b[1] for a, b in zip(ours, theirs, strict=True)]
+    out += [
+        f"{min(w for w, _, _ in theirs):.2f}",
+        f"**{statistics.median(walls):.2f}**",
+        " ".join(f"{r:.2f}" for r in walls),
+        f"{statistics.median(c for _, c, _ in ours):.2f}",
+        f"{statistics.median(c for _, c, _ in theirs):.2f}",
+        f"{statistics.median(cpus):.2f}",
+        f"{max(p for _, _, p in ours):.0f}",
+        f"{max(p for _, _, p in theirs):.0f}",
+        f"{worst:.1e}",
+    ]
+    base = measured.get("baseline")
+    if base:
+        out += [
+            f"{min(w for w, _, _ in base):.2f}",
+            f"{statistics.median(a[0] / b[0] for a, b in zip(base, theirs, strict=True)):.2f}",
+            f"{statistics.median(a[0] / b[0] for a, b in zip(ours, base, strict=True)):.2f}",
+        ]
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -330,6 +380,14 @@ def main() -> None:
     parser.add_argument(
         "--no-duckdb", action="store_true", help="Northstar alone (e.g. for peak memory at 1e8)"
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="also run Northstar from this checkout (its own dashboard/ and metrics/) in the same rounds",
+    )
+    parser.add_argument(
+        "--no-warm-up", action="store_true", help="skip the unmeasured first run of each side (e.g. at 1e8)"
+    )
     parser.add_argument("--prepare", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.prepare:
@@ -338,8 +396,17 @@ def main() -> None:
 
     # This process stays small: a child's peak memory counts its parent's at the fork.
     cache = tempfile.TemporaryDirectory(prefix="northstar-bench-cache-")
-    env = {**os.environ, "NORTHSTAR_CACHE_DIR": cache.name}
+    env = {**os.environ, "NORTHSTAR_CACHE_DIR": cache.name, "NORTHSTAR_RESULT_STORE": "off"}
+    env["PYTHONPYCACHEPREFIX"] = str(Path(cache.name) / "bytecode")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    sides = ["northstar", "duckdb"]
+    if args.no_duckdb:
+        sides.remove("duckdb")
+    if args.baseline:
+        sides.append("baseline")
     print(f"# {os.cpu_count()} CPUs, {args.repeat} round(s); whole processes, imports included")
+    if args.baseline:
+        print(f"# baseline: Northstar from {args.baseline}")
     for count in (int(n) for n in args.events):
         folder = args.data / f"{count}"
         project = folder / "project"
@@ -347,51 +414,46 @@ def main() -> None:
         rows, version = json.loads(
             subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT).stdout
         )
+        for side in [] if args.no_warm_up else sides:  # warm-up: bytecode written, file in the page cache
+            command, cwd = side_command(side, project, args.types[0], args.baseline)
+            run(command, env, cwd)
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(
             f"\n## {rows:,} events, {FIRST} .. {LAST} at day grain, polars {version} (load average {load})\n"
         )
-        print(
-            "| metric type | Northstar wall (s) | DuckDB wall (s) | Northstar/DuckDB wall | per round "
-            "| Northstar CPU (s) | DuckDB CPU (s) | Northstar/DuckDB CPU | Northstar peak (MB) "
-            "| DuckDB peak (MB) | largest difference |"
-        )
-        print("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|")
+        header = [
+            "metric type",
+            "Northstar wall (s)",
+            "DuckDB wall (s)",
+            "Northstar/DuckDB wall",
+            "per round",
+            "Northstar CPU (s)",
+            "DuckDB CPU (s)",
+            "Northstar/DuckDB CPU",
+            "Northstar peak (MB)",
+            "DuckDB peak (MB)",
+            "largest difference",
+        ]
+        if args.baseline:
+            header += ["baseline wall (s)", "baseline/DuckDB wall", "Northstar/baseline wall"]
+        print(f"| {' | '.join(header)} |")
+        print("|---|" + "---:|" * 3 + "---|" + "---:|" * (len(header) - 5))
         for kind in args.types:
-            measured: dict[str, list[tuple[float, float, float]]] = {"northstar": [], "duckdb": []}
+            measured: dict[str, list[tuple[float, float, float]]] = {side: [] for side in sides}
             worst = 0.0
             for i in range(args.repeat):
-                order = ["northstar", "duckdb"] if i % 2 == 0 else ["duckdb", "northstar"]
-                if args.no_duckdb:
-                    order = ["northstar"]
+                order = sides[i % len(sides) :] + sides[: i % len(sides)]
                 got: dict[str, list[dict[str, Any]]] = {}
                 for side in order:
-                    command = northstar(project, kind) if side == "northstar" else duckdb(project, kind)
-                    wall, cpu, peak, out = run(command, env)
+                    command, cwd = side_command(side, project, kind, args.baseline)
+                    wall, cpu, peak, out = run(command, env, cwd)
                     measured[side].append((wall, cpu, peak))
                     got[side] = out
                 if "duckdb" in got:
-                    worst = max(worst, largest_difference(got["northstar"], got["duckdb"]))
-            ours, theirs = measured["northstar"], measured["duckdb"]
-            cells = [f"{min(w for w, _, _ in ours):.2f}"]
-            if theirs:
-                walls = [a[0] / b[0] for a, b in zip(ours, theirs, strict=True)]
-                cpus = [a[1] / b[1] for a, b in zip(ours, theirs, strict=True)]
-                cells += [
-                    f"{min(w for w, _, _ in theirs):.2f}",
-                    f"**{statistics.median(walls):.2f}**",
-                    " ".join(f"{r:.2f}" for r in walls),
-                    f"{statistics.median(c for _, c, _ in ours):.2f}",
-                    f"{statistics.median(c for _, c, _ in theirs):.2f}",
-                    f"{statistics.median(cpus):.2f}",
-                    f"{max(p for _, _, p in ours):.0f}",
-                    f"{max(p for _, _, p in theirs):.0f}",
-                    f"{worst:.1e}",
-                ]
-            else:
-                cells += ["", "", "", f"{statistics.median(c for _, c, _ in ours):.2f}", "", ""]
-                cells += [f"{max(p for _, _, p in ours):.0f}", "", ""]
-            print(f"| {kind} | {' | '.join(cells)} |", flush=True)
+                    for side in ("northstar", "baseline"):
+                        if side in got:
+                            worst = max(worst, largest_difference(got[side], got["duckdb"]))
+            print(f"| {kind} | {' | '.join(cells(measured, worst))} |", flush=True)
         print(f"\n(load average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())})")
     cache.cleanup()
 

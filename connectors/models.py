@@ -20,7 +20,7 @@ Severity = Literal["error", "warn"]
 class StrictModel(BaseModel):
     """Unknown keys are errors; models are immutable once loaded."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 def parse_duration(value: object) -> timedelta:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -38,6 +39,27 @@ from metrics.validation import check_data as data_layer
 from metrics.validation import check_references, prune
 
 _ID = re.compile(ID_PATTERN)
+
+
+# One validator per union, built on first use and kept (a TypeAdapter builds its schema when made).
+@functools.cache
+def _source_adapter() -> TypeAdapter[SourceConfig]:
+    return TypeAdapter(SourceConfig)
+
+
+@functools.cache
+def _metric_adapter() -> TypeAdapter[MetricDef]:
+    return TypeAdapter(MetricDef)
+
+
+@functools.cache
+def _destination_adapter() -> TypeAdapter[Destination]:
+    return TypeAdapter(Destination)
+
+
+@functools.cache
+def _rule_adapter() -> TypeAdapter[Rule]:
+    return TypeAdapter(Rule)
 
 
 def load_project(
@@ -75,7 +97,7 @@ def load_project(
         else:
             reader.add("project.yaml", (), "project.yaml must be a mapping of settings")
 
-    source_adapter: TypeAdapter[SourceConfig] = TypeAdapter(SourceConfig)
+    source_adapter = _source_adapter()
 
     sources: dict[str, SourceConfig] = {}
     section = top_section(reader, "sources.yaml", reader.read("sources.yaml"), "sources", CommentedMap)
@@ -125,7 +147,7 @@ def load_project(
                 subject=Subject.source(name),
             )
 
-    metric_adapter: TypeAdapter[MetricDef] = TypeAdapter(MetricDef)
+    metric_adapter = _metric_adapter()
 
     metric_fields = fields(*METRIC_MODELS)
     metrics: dict[str, MetricDef] = {}
@@ -227,7 +249,7 @@ def _load_alerts(reader: Reader) -> AlertsConfig | None:
             reader.schema_errors(file, ("delivery",), exc, fields(DeliverySettings))
 
     destinations: dict[str, Destination] = {}
-    adapter_d: TypeAdapter[Destination] = TypeAdapter(Destination)
+    adapter_d = _destination_adapter()
     for name, raw in _alert_section(reader, tree, "destinations").items():
         subject = Subject.alert_destination(str(name))
         if not _alert_id(reader, "destinations", name) or subject in reader.broken:
@@ -257,7 +279,7 @@ def _load_alerts(reader: Reader) -> AlertsConfig | None:
             reader.broken.add(subject)
 
     rules: dict[str, Rule] = {}
-    adapter_r: TypeAdapter[Rule] = TypeAdapter(Rule)
+    adapter_r = _rule_adapter()
     for name, raw in _alert_section(reader, tree, "rules").items():
         if not _alert_id(reader, "rules", name) or Subject.alert_rule(str(name)) in reader.broken:
             continue
@@ -385,8 +407,7 @@ def project_from_dicts(
     root: Path | str = ".",
 ) -> Project:
     """Build a valid project in code (tests, notebooks). Raises ConfigError on any problem."""
-    adapter_s: TypeAdapter[SourceConfig] = TypeAdapter(SourceConfig)
-    adapter_m: TypeAdapter[MetricDef] = TypeAdapter(MetricDef)
+    adapter_s, adapter_m = _source_adapter(), _metric_adapter()
     try:
         project = Project(
             root=Path(root),

@@ -183,6 +183,12 @@ UNUSED_BY_COMPUTE = (
     "plotly",
     "kaleido",
     "streamlit",
+    # our own: the data checks' runner (loading a project validates `checks:` without it)
+    "metrics.quality.checks",
+    "metrics.quality.gx_days",
+    "metrics.quality.gx_cache",
+    "metrics.quality.builtin",
+    "metrics.quality.gx_runner",
 )
 
 
@@ -196,6 +202,10 @@ def test_compute_imports_nothing_it_does_not_use(tmp_path: Path) -> None:
                         "type": "parquet",
                         "path": "events.parquet",
                         "columns": {"timestamp": "ts", "user": "user_id", "event": "event"},
+                        "checks": {
+                            "freshness": {"warn_after": "24h", "error_after": "72h"},
+                            "duplicates": {},
+                        },
                     }
                 }
             }
