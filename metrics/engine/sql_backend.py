@@ -778,17 +778,16 @@ class _Compiler:
                 done = nearest_later(
                     rows, [("reached", code_of[steps[k]])] + (x_item if first else []), strict
                 )
-                # the first excluded event after t0: written by the first pass, then carried
-                barrier: Expr | None = (done.c.x_next if first else done.c.x) if excluded else None
+                x = done.c.x_next if excluded and first else (done.c.x if excluded else None)
                 reached = done.c.reached
                 kept: list[Expr] = [done.c.k == chain_code, reached < deadline(done)]  # NULL: never reached
-                if barrier is not None:
-                    kept.append(sa.or_(barrier.is_(None), reached <= barrier))
+                if x is not None:
+                    kept.append(sa.or_(x.is_(None), reached <= x))
                 values: list[Any] = [done.c.u, reached.label("t"), done.c.t0, done.c.p]
                 if grouped:
                     values.append(done.c.g)
-                if barrier is not None:
-                    values.append(barrier.label("x"))
+                if x is not None:
+                    values.append(x.label("x"))
                 chain = stage(sa.select(*values).where(*kept), "funnel_chain")
             converted = sa.select(chain.c.p, *([chain.c.g] if grouped else []))
         # entrants count 1 in n, converted entrants 1 in v: one GROUP BY period[, group], no join
