@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import math
 import weakref
 from collections import defaultdict
@@ -591,31 +592,29 @@ class _Compiler:
         self.branches.append(select)
         self.decoders[metric_id] = self._rate_decoder(metric_id, maturity=metric.maturity_lag)
 
-    # -- funnels: the greedy chain, one step at a time, with window functions and no join --
+    # -- funnels: running MINs over each user's events in time order, no join --
 
     def funnel(self, metric_id: str, metric: FunnelMetric) -> None:
-        """Entrants and their earliest completion, step by step from the entrants forward.
+        """Entrants and their earliest completion, from window functions over each user's events.
 
         The rows are the funnel's events (its steps and exclusions, inside [start, end]), each with
-        a code: its step name's position, or one past the last for an excluded event.
+        a code: its step name's position, or one past the last for an excluded event. Read from a
+        user's latest event back, a running MIN gives at every event the earliest completion from
+        there:
 
-        - entrants: each user's first step-1 event per period, at t0 (ties at one instant: a null
-          group first, then the smallest).
-        - strict: the chain starts at t0; step k's instant is the first step-k event at or after
-          step k-1's (strictly after when step k repeats step k-1), which is the greedy chain of the
-          contract and the earliest completion. Each step is one window pass over the chain's rows
-          (at most one per entrant) and the step's own events: read latest first, a running MIN of
-          the step events' instants gives at every chain row the first one at or after it. A chain
-          row past the deadline or after an excluded event is dropped (later steps only come later).
-        - any: one pass over the entrants and the other steps' events: each step's first event at or
-          after t0; the funnel completes at the last.
-        - exclude: in the first pass, the first excluded event strictly after t0; it must not come
-          before completion.
+        - strict: at a last-step event, H = t. One step back, G_k(t) is the smallest H_k over the
+          step-k events at or after t (strictly after when step k repeats step k-1), and
+          H_{k-1} = G_k at a step-(k-1) event. G_k never decreases with t, so that minimum sits at
+          the first step-k event at or after t: it is the greedy chain (each step's earliest event
+          at or after the previous step's) and its completion is the earliest possible. G_2 at the
+          entrant's t0 is its completion.
+        - any: each other step's first event at or after t0; the funnel completes at the last.
+        - exclude: the first excluded event strictly after t0; it must not come before completion.
 
-        Each pass reads one step's events once, beside at most one row per entrant, so the work is
-        linear in the rows (one sort per step) whatever plan the database picks: no join meets a
-        user's repeated events with each other, with or without table statistics, and no pass carries
-        the other steps' events along.
+        Each step is one window pass in the same order (user, instant descending), and each pass
+        keeps only the rows that later passes read, so the work is one sort and a linear pass per
+        step whatever plan the database picks: no join meets a user's repeated events with each
+        other, with or without table statistics.
         """
         user = self.role("user")
         event = self.role("event")
@@ -625,192 +624,196 @@ class _Compiler:
         excluded = list(dict.fromkeys(metric.exclude))
         code_of = {name: index for index, name in enumerate(names)}
         out_code = len(names)  # every excluded event
-        chain_code = -1  # a row of the chain (an entrant at its current step), not an event
-        where = [*self.in_days(self.ts, self.window.start, self.window.end), user.is_not(None)]
+        where = [
+            *self.in_days(self.ts, self.window.start, self.window.end),
+            user.is_not(None),
+            self.event_is([*names, *excluded]),
+        ]
         condition = self.condition(metric.filter)
         if condition is not None:
             where.append(condition)
         code = sa.case(*[(event == name, sa.literal(i)) for name, i in code_of.items()], else_=out_code)
-
-        def events_of(codes: list[int]) -> Select[Any]:
-            """The events of the given codes (a step's position, `out_code` for every excluded event),
-            read from the source for each pass: a scan each, cheaper than keeping every row of the
-            funnel in a stage that each pass reads in full."""
-            wanted = [name for name, i in code_of.items() if i in codes] + (
-                excluded if out_code in codes else []
-            )
-            columns: list[Any] = [
-                self.dialect.partition_key(user).label("u"),
-                self.ts.label("t"),
-                (code if len(codes) > 1 else sa.literal(codes[0], sa.Integer())).label("k"),
-            ]
-            if grouped:
-                columns.append(cast(Expr, group).label("g"))
-            return sa.select(*columns).where(*where, self.event_is(wanted))
+        columns: list[Any] = [
+            self.dialect.partition_key(user).label("u"),
+            self.ts.label("t"),
+            code.label("k"),
+        ]
+        if grouped:
+            columns.append(cast(Expr, group).label("g"))
 
         def stage(select: Select[Any], stem: str) -> FromClause:
             """A stage's rows: a CTE, so that the statement stays flat (SQLite's parser overflows on
             deeply nested subqueries); a subquery where WITH elements are few (MariaDB: 64)."""
             return select.cte(self.name(stem)) if self.dialect.many_ctes else select.subquery(self.name(stem))
 
-        # entrants: each user's first step-1 event per period
-        step_rows = events_of([code_of[metric.steps[0]]]).subquery(self.name("funnel_firsts"))
-        step_one = sa.select(
-            step_rows.c.u,
-            step_rows.c.t,
-            *([step_rows.c.g] if grouped else []),
-            self.period(step_rows.c.t).label("p"),
-        ).subquery(self.name("funnel_periods"))
-        tie = _tie_order(step_one.c.t, step_one.c.g) if grouped else [step_one.c.t]
-        ranked = sa.select(
-            *step_one.c,
-            sa.func.row_number().over(partition_by=[step_one.c.u, step_one.c.p], order_by=tie).label("rn"),
-        ).subquery(self.name("funnel_ranked"))
-        entrants = stage(
-            sa.select(ranked.c.u, ranked.c.t, *([ranked.c.g] if grouped else []), ranked.c.p).where(
-                ranked.c.rn == 1
-            ),
-            "funnel_entrants",
-        )
-        # a chain row: user, instant reached (t), code, t0, period, [group], [first excluded after t0]
-        carried = ["t0", "p", *(["g"] if grouped else []), *(["x"] if excluded else [])]
-
-        def chain_rows(row: FromClause, first: bool) -> list[Any]:
-            """The columns of a chain row, from the entrants (`first`) or from the last pass's chain."""
-            values: list[Any] = [row.c.u, row.c.t, sa.literal(chain_code, sa.Integer()).label("k")]
-            values.append((row.c.t if first else row.c.t0).label("t0"))
-            values.append(row.c.p)
+        level: FromClause = stage(sa.select(*columns).where(*where), "funnel_rows")
+        repeats = any(a == b for a, b in itertools.pairwise(metric.steps))
+        if repeats:
+            # a repeated step needs a later instant: one row per user, instant and code, so that
+            # "the rows before this one" (ROWS ... 1 PRECEDING) holds no other event of its code
+            # at its instant; the group of an instant's step-1 events: a null first, then the smallest
+            values: list[Any] = []
             if grouped:
-                values.append(row.c.g)
-            if excluded and not first:
-                values.append(row.c.x)
-            elif excluded:
-                values.append(row.c.t.label("x"))  # a placeholder: the first pass writes x
-            return values
-
-        def event_rows(codes: list[int]) -> Select[Any]:
-            """Events of the given codes, in the chain's columns (those they do not have are fillers,
-            never read: the windows read them at the chain rows only)."""
-            rows = events_of(codes).subquery(self.name("funnel_events"))
-            values: list[Any] = [rows.c.u, rows.c.t, rows.c.k, rows.c.t.label("t0")]
-            values.append(sa.literal(0, sa.Integer()).label("p"))
-            if grouped:
-                values.append(rows.c.g)
-            if excluded:
-                values.append(rows.c.t.label("x"))
-            return sa.select(*values)
+                null_first = sa.func.max(sa.case((level.c.g.is_(None), 1), else_=0))
+                values.append(sa.case((null_first == 0, sa.func.min(level.c.g))).label("g"))
+            level = stage(
+                sa.select(level.c.u, level.c.t, level.c.k, *values).group_by(level.c.u, level.c.t, level.c.k),
+                "funnel_instants",
+            )
+        kept = ["u", "t", "k", *(["g"] if grouped else [])]
 
         incremental = self.dialect.incremental_window_min
 
-        def nearest_later(row: FromClause, items: list[tuple[str, int]], strict: set[int]) -> FromClause:
-            """Per item (label, code): at every row, the instant of this user's first event of the
-            code at or after the row's instant (strictly after for the codes in `strict`).
+        def latest_first(row: FromClause, strictly_after: bool) -> list[Expr]:
+            """Latest instant first; for the strict frames, at one instant the step events before
+            the excluded ones (strict frames are read at step events only)."""
+            order: list[Expr] = [row.c.t.desc()]
+            if strictly_after and excluded:
+                order.append(sa.case((row.c.k == out_code, 1), else_=0))
+            return order
 
-            Rows are read latest first; at one instant the at-or-after events come before the chain
-            rows and the strictly-after ones after them, so a running frame up to the current row
-            (ROWS) holds exactly the events a chain row may take. Instants only grow, so the smallest
-            in the frame is the nearest one: where MIN over a growing frame is not incremental
-            (MariaDB recomputes it row by row), a running COUNT of the code's events numbers the
-            stretches of rows that share the nearest one, and a MAX over each stretch hands it to
-            every row in it, both linear.
+        def running(row: FromClause, items: list[tuple[str, Expr, bool]], carried: list[str]) -> FromClause:
+            """Per item (label, value, strictly after): the smallest value over this user's rows at or
+            after (strictly after) this row's instant, as column `label`.
+
+            At or after: a RANGE frame, whose peers are every row at the same instant. Strictly
+            after: the rows before this one in `latest_first` order; a repeated step's rows are
+            one per instant (see above), so none of them shares the reading row's instant.
+            Every value only ever grows with the instant, so the smallest is also the nearest
+            later one: where MIN over a growing frame is not incremental (MariaDB recomputes
+            it row by row), the nearest later value is found with a running COUNT of values and
+            a MAX over each stretch of rows that share that count, both linear.
             """
-            at_same = [
-                sa.case((row.c.k == chain_code, 1), *[(row.c.k == c, 2) for c in sorted(strict)], else_=0)
-            ]
-            order: list[Any] = [row.c.t.desc(), *at_same]
-            base = [row.c[c] for c in ["u", "t", "k", *carried]]
-            values = [(label, sa.case((row.c.k == c, row.c.t))) for label, c in items]
+            base = [row.c[c] for c in [*kept, *carried]]
             if incremental:
                 windows = [
-                    sa.func.min(value).over(partition_by=row.c.u, order_by=order, rows=(None, 0)).label(label)
-                    for label, value in values
+                    sa.func.min(value)
+                    .over(
+                        partition_by=row.c.u,
+                        order_by=latest_first(row, strict),
+                        **({"rows": (None, -1)} if strict else {"range_": (None, 0)}),  # type: ignore[arg-type]
+                    )
+                    .label(label)
+                    for label, value, strict in items
                 ]
                 return sa.select(*base, *windows).subquery(self.name("funnel_pass"))
-            counted = sa.select(
+            shifted = sa.select(
                 *base,
-                *[value.label(f"v_{label}") for label, value in values],
                 *[
-                    sa.func.count(value)
-                    .over(partition_by=row.c.u, order_by=order, rows=(None, 0))
+                    (
+                        Function("lag", value, type_=value.type).over(
+                            partition_by=row.c.u, order_by=latest_first(row, True)
+                        )
+                        if strict
+                        else value
+                    ).label(f"v_{label}")
+                    for label, value, strict in items
+                ],
+            ).subquery(self.name("funnel_values"))
+            counted = sa.select(
+                *shifted.c,
+                *[
+                    sa.func.count(shifted.c[f"v_{label}"])
+                    .over(
+                        partition_by=shifted.c.u,
+                        order_by=latest_first(shifted, strict),
+                        **({"rows": (None, 0)} if strict else {"range_": (None, 0)}),  # type: ignore[arg-type]
+                    )
                     .label(f"n_{label}")
-                    for label, value in values
+                    for label, _, strict in items
                 ],
             ).subquery(self.name("funnel_counts"))
             return sa.select(
-                *[counted.c[c] for c in ["u", "t", "k", *carried]],
+                *[counted.c[c] for c in [*kept, *carried]],
                 *[
                     sa.func.max(counted.c[f"v_{label}"])
                     .over(partition_by=[counted.c.u, counted.c[f"n_{label}"]])
                     .label(label)
-                    for label, _ in items
+                    for label, _, _ in items
                 ],
             ).subquery(self.name("funnel_pass"))
 
-        def deadline(row: FromClause) -> Expr:
-            return self.dialect.plus_seconds(row.c.t0, metric.within * SECONDS_PER_DAY)
+        def when(row: FromClause, step: str, value: Expr) -> Expr:
+            return sa.case((row.c.k == code_of[step], value))
+
+        def keep_only(
+            row: FromClause, derived: list[Any], carried: list[str], codes: list[str]
+        ) -> FromClause:
+            """The pass's results; then only the rows of the given steps go on (later passes read no other)."""
+            keep = sorted({code_of[name] for name in codes})
+            test = row.c.k.in_(keep) if len(keep) > 1 else row.c.k == keep[0]
+            select = sa.select(*[row.c[c] for c in [*kept, *carried]], *derived).where(test)
+            return stage(select, "funnel_kept")
+
+        def first_excluded(row: FromClause) -> tuple[str, Expr, bool]:
+            return ("x", sa.case((row.c.k == out_code, row.c.t)), True)
 
         steps = metric.steps
-        x_item = [("x_next", out_code)] if excluded else []
+        ends: list[str]  # the columns, at the entrant's event, that must fall before the deadline
         if metric.order == "any":  # distinct steps: each other step's first event at or after t0
-            items = [(f"s{i + 2}", code_of[step]) for i, step in enumerate(steps[1:])]
-            rows = sa.union_all(
-                sa.select(*chain_rows(entrants, True)),
-                event_rows([c for _, c in items] + ([out_code] if excluded else [])),
-            ).subquery(self.name("funnel_steps"))
-            done = nearest_later(rows, items + x_item, {out_code})
-            finished = [done.c[label] for label, _ in items]
-            tests: list[Expr] = [t < deadline(done) for t in finished]  # a NULL (never done) is not below it
+            ends = [f"s{i + 2}" for i in range(len(steps) - 1)]
+            items = [
+                (end, when(level, step, level.c.t), False) for end, step in zip(ends, steps[1:], strict=True)
+            ]
             if excluded:
-                x = done.c.x_next
-                tests.append(sa.or_(x.is_(None), sa.and_(*[t <= x for t in finished])))
-            converted = sa.select(done.c.p, *([done.c.g] if grouped else [])).where(
-                done.c.k == chain_code, *tests
-            )
+                items.append(first_excluded(level))
+            done = running(level, items, [])
+            level = keep_only(done, [done.c[label] for label, _, _ in items], [], steps[:1])
         else:
-            chain: FromClause = entrants
-            for k in range(1, len(steps)):
-                first = k == 1
-                codes = [code_of[steps[k]]] + ([out_code] if excluded and first else [])
-                rows = sa.union_all(sa.select(*chain_rows(chain, first)), event_rows(codes)).subquery(
-                    self.name("funnel_step")
-                )
-                strict = {out_code} | ({code_of[steps[k]]} if steps[k] == steps[k - 1] else set())
-                done = nearest_later(
-                    rows, [("reached", code_of[steps[k]])] + (x_item if first else []), strict
-                )
-                x = done.c.x_next if excluded and first else (done.c.x if excluded else None)
-                reached = done.c.reached
-                kept: list[Expr] = [done.c.k == chain_code, reached < deadline(done)]  # NULL: never reached
-                if x is not None:
-                    kept.append(sa.or_(x.is_(None), reached <= x))
-                values: list[Any] = [done.c.u, reached.label("t"), done.c.t0, done.c.p]
-                if grouped:
-                    values.append(done.c.g)
-                if x is not None:
-                    values.append(x.label("x"))
-                chain = stage(sa.select(*values).where(*kept), "funnel_chain")
-            converted = sa.select(chain.c.p, *([chain.c.g] if grouped else []))
-        # entrants count 1 in n, converted entrants 1 in v: one GROUP BY period[, group], no join
-        keys = ["p", *(["g"] if grouped else [])]
-        counted_rows = sa.union_all(
+            # the pass of step k reads H_k at the step-k rows and writes H_{k-1} at the step-(k-1) rows
+            for k in range(len(steps) - 1, 0, -1):
+                value = level.c.t if k == len(steps) - 1 else level.c.h
+                items = [("done", when(level, steps[k], value), steps[k] == steps[k - 1])]
+                carried: list[str] = []
+                if excluded:
+                    if k == len(steps) - 1:
+                        items.append(first_excluded(level))
+                    else:
+                        carried.append("x")
+                done = running(level, items, carried)
+                derived: list[Any] = [when(done, steps[k - 1], done.c.done).label("h")]
+                if excluded and k == len(steps) - 1:
+                    derived.append(done.c.x)
+                level = keep_only(done, derived, carried, steps[:k])
+            ends = ["h"]
+        tail = [*ends, *(["x"] if excluded else [])]
+        # entrants: each user's first step-1 event per period (ties: a null group first, then the smallest)
+        entries = stage(
             sa.select(
-                *[entrants.c[c] for c in keys],
-                sa.literal(1, sa.Integer()).label("n"),
-                sa.literal(0, sa.Integer()).label("v"),
+                level.c.u,
+                level.c.t,
+                *([level.c.g] if grouped else []),
+                *[level.c[c] for c in tail],
+                self.period(level.c.t).label("p"),
             ),
-            converted.add_columns(
-                sa.literal(0, sa.Integer()).label("n"), sa.literal(1, sa.Integer()).label("v")
-            ),
-        ).subquery(self.name("funnel_counted"))
-        select = self.emit(
-            metric_id,
-            counted_rows.c.p,
-            counted_rows.c.g if grouped else None,
-            sa.func.sum(counted_rows.c.n),
-            sa.func.sum(counted_rows.c.v),
-            None,
-            counted_rows,
-        ).group_by(*[counted_rows.c[c] for c in keys])
+            "funnel_entries",
+        )
+        tie = _tie_order(entries.c.t, entries.c.g) if grouped else [entries.c.t]
+        ranked = sa.select(
+            *entries.c,
+            sa.func.row_number().over(partition_by=[entries.c.u, entries.c.p], order_by=tie).label("rn"),
+        ).subquery(self.name("funnel_ranked"))
+        deadline = self.dialect.plus_seconds(ranked.c.t, metric.within * SECONDS_PER_DAY)
+        finished = [ranked.c[c] for c in ends]
+        tests: list[Expr] = [t < deadline for t in finished]  # a NULL (never done) is not below it
+        if excluded:
+            x = ranked.c.x
+            tests.append(sa.or_(x.is_(None), sa.and_(*[t <= x for t in finished])))
+        converted = sa.func.sum(sa.case((sa.and_(*tests), 1), else_=0))
+        keys = [ranked.c.p] + ([ranked.c.g] if grouped else [])
+        select = (
+            self.emit(
+                metric_id,
+                ranked.c.p,
+                ranked.c.g if grouped else None,
+                sa.func.count(),
+                converted,
+                None,
+                ranked,
+            )
+            .where(ranked.c.rn == 1)
+            .group_by(*keys)
+        )
         self.branches.append(select)
         self.decoders[metric_id] = self._rate_decoder(metric_id, maturity=None)
 
