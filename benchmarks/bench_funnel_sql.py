@@ -17,8 +17,9 @@ payment, purchase; within 7 days; day grain over the whole range, in Europe/Berl
 * MariaDB (InnoDB keeps its own statistics).
 
 Every SQL result is checked against the Polars engine's numbers (a mismatch stops the run). It prints
-the best of `--repeat` runs in seconds and the ratio SQL / Polars measured in the same run. A query
-that runs past `--timeout` seconds is reported as a timeout.
+the best of `--repeat` runs in seconds and the ratio SQL / Polars measured in the same run, then a
+table per step count with one column per engine (PostgreSQL without and with statistics, MariaDB).
+A query that runs past `--timeout` seconds is reported as a timeout.
 """
 
 from __future__ import annotations
@@ -95,7 +96,9 @@ def project(source: dict[str, Any], root: Path, timeout: float) -> Project:
 
 def run(proj: Project, metric: str) -> dict[tuple[dt.date, str], float | None]:
     end = START + dt.timedelta(days=DAYS - 1)
-    result = Engine(proj).compute(MetricRequest((metric,), start=START, end=end, grain="day"))
+    result = Engine(proj, result_store=False).compute(
+        MetricRequest((metric,), start=START, end=end, grain="day")
+    )
     out: dict[tuple[dt.date, str], float | None] = {}
     for row in result.frame.iter_rows(named=True):
         out[(row["period"], "value")] = row["value"]
@@ -188,6 +191,7 @@ def main() -> None:
 
     header = f"{'funnel':<10} {'engine':<26} {'best (s)':>9} {'SQL/Polars':>11}"
     print("\n" + header + "\n" + "-" * len(header))
+    cells: dict[tuple[str, str], str] = {}  # (metric, engine) -> "SQL s (Polars s: ratio)"
     try:
         for name, proj, prepare in runs:
             prepare()
@@ -200,15 +204,26 @@ def main() -> None:
                 print(f"{metric:<10} {'polars':<26} {polars_s:>9.2f}")
                 if sql_s is None or got is None:
                     print(f"{metric:<10} {name:<26} {'-':>9} {'-':>11}  ({error})")
+                    cells[(metric, name)] = f"- ({error[:30]})"
                     continue
                 if not same(got, want):
                     raise SystemExit(f"{name}: {metric} differs from the Polars engine")
                 print(f"{metric:<10} {name:<26} {sql_s:>9.2f} {sql_s / polars_s:>10.2f}x")
+                cells[(metric, name)] = f"{sql_s:.2f} ({polars_s:.2f}: {sql_s / polars_s:.1f}x)"
+        _summary(cells, [name for name, _, _ in runs])
     finally:
         if not args.keep:
             for kind in wanted:
                 execute(URLS[kind], f"DROP TABLE IF EXISTS {TABLE}")
         dispose_engines()
+
+
+def _summary(cells: dict[tuple[str, str], str], engines: list[str]) -> None:
+    """Per step count and engine: SQL seconds (the Polars engine's in the same run: SQL/Polars)."""
+    print("\nsteps | " + " | ".join(engines) + "   [SQL s (Polars s: SQL/Polars)]")
+    for metric in metrics():
+        steps = metric.removeprefix("funnel_")
+        print(f"{steps:>5} | " + " | ".join(cells.get((metric, engine), "-") for engine in engines))
 
 
 def _use_table(name: str) -> None:

@@ -26,6 +26,7 @@ import pytest
 import sqlalchemy as sa
 
 from connectors.sql import dispose_engines
+from metrics.engine import sql_backend
 from metrics.engine.sql_dialects import dialect_for
 from tests.engine_fixtures import Row, assert_same, compute_rows
 from tests.sql_fixtures import DATABASES, LoadedTable, parquet_project, sql_project
@@ -191,6 +192,13 @@ class Greedy:
         return max(found)
 
 
+@pytest.fixture(autouse=True)
+def _always_compute(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No stored answers: each statistics state and each compiled form must run its own statement
+    (the result store's key holds neither)."""
+    monkeypatch.setenv("NORTHSTAR_RESULT_STORE", "off")
+
+
 @pytest.fixture(scope="module", params=DATABASES)
 def table(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoadedTable]:
     loaded = LoadedTable(request.param, tmp_path_factory.mktemp(request.param), ROWS)
@@ -270,13 +278,26 @@ def test_polars_equals_the_greedy_reference(
                 assert not value, (metric_id, period, group, value)
 
 
-def test_the_count_and_max_form_on_every_database(
-    table: LoadedTable, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("forward_from", "swap_min"),
+    [
+        pytest.param(2, False, id="forward"),
+        pytest.param(99, False, id="backward"),
+        pytest.param(2, True, id="forward-other-min"),
+        pytest.param(99, True, id="backward-other-min"),
+    ],
+)
+def test_both_compiled_forms_on_every_database(
+    table: LoadedTable, monkeypatch: pytest.MonkeyPatch, forward_from: int, swap_min: bool
 ) -> None:
-    """The form MariaDB runs (no incremental MIN over a growing frame) gives the same numbers
-    everywhere; and the MIN form on MariaDB too, so both forms meet every database."""
-    dialect = type(dialect_for(sa.engine.make_url(table.url).get_backend_name()))
-    monkeypatch.setattr(dialect, "incremental_window_min", not dialect.incremental_window_min)
+    """Every funnel compiled forward from its entrants, then every one back from its last step (the
+    default picks by step count), each with the dialect's own running MIN and with the other form:
+    the form MariaDB runs (no incremental MIN over a growing frame) everywhere, and the MIN form on
+    MariaDB, so every form meets every database."""
+    monkeypatch.setattr(sql_backend, "FORWARD_FROM_STEPS", forward_from)
+    if swap_min:
+        dialect = type(dialect_for(sa.engine.make_url(table.url).get_backend_name()))
+        monkeypatch.setattr(dialect, "incremental_window_min", not dialect.incremental_window_min)
     ids = list(METRICS)
     files = parquet_project(table.parquet, METRICS, SETTINGS)
     want = compute_rows(files, ids, START, END, "day", "platform", counts=True)

@@ -88,28 +88,46 @@ FROM lagged_3 UNION ALL SELECT lagged_3.g AS g, lagged_3.d + 7 AS x, -1 AS delta
 FROM lagged_3) AS deltas_5 
 WHERE deltas_5.x <= 20543 GROUP BY deltas_5.g, deltas_5.x) AS per_day_5 UNION ALL SELECT 'ai_summary_users:groups' AS metric, 0 AS p, user_days_3.g AS g, CAST(NULL AS SIGNED INTEGER) AS n, NULL * 1e0 AS v, NULL * 1e0 AS w 
 FROM user_days_3 
-WHERE user_days_3.d >= 20454 GROUP BY user_days_3.g UNION ALL SELECT 'activation' AS metric, funnel_ranked_1.p AS p, funnel_ranked_1.g AS g, CAST(count(*) AS SIGNED INTEGER) AS n, sum(CASE WHEN (funnel_ranked_1.h < timestampadd(MICROSECOND, 604800000000, funnel_ranked_1.t)) THEN 1 ELSE 0 END) * 1e0 AS v, NULL * 1e0 AS w 
-FROM (SELECT funnel_entries_1.u AS u, funnel_entries_1.t AS t, funnel_entries_1.g AS g, funnel_entries_1.h AS h, funnel_entries_1.p AS p, row_number() OVER (PARTITION BY funnel_entries_1.u, funnel_entries_1.p ORDER BY funnel_entries_1.t, CASE WHEN (funnel_entries_1.g IS NULL) THEN 0 ELSE 1 END, funnel_entries_1.g) AS rn 
-FROM (SELECT funnel_kept_3.u AS u, funnel_kept_3.t AS t, funnel_kept_3.g AS g, funnel_kept_3.h AS h, CAST((EXTRACT(year FROM convert_tz(funnel_kept_3.t, '+00:00', 'Europe/Berlin')) * 12 + EXTRACT(month FROM convert_tz(funnel_kept_3.t, '+00:00', 'Europe/Berlin'))) - 1 AS SIGNED INTEGER) AS p 
-FROM (SELECT funnel_pass_3.u AS u, funnel_pass_3.t AS t, funnel_pass_3.k AS k, funnel_pass_3.g AS g, CASE WHEN (funnel_pass_3.k = 0) THEN funnel_pass_3.done END AS h 
-FROM (SELECT funnel_counts_3.u AS u, funnel_counts_3.t AS t, funnel_counts_3.k AS k, funnel_counts_3.g AS g, max(funnel_counts_3.v_done) OVER (PARTITION BY funnel_counts_3.u, funnel_counts_3.n_done) AS done 
-FROM (SELECT funnel_values_3.u AS u, funnel_values_3.t AS t, funnel_values_3.k AS k, funnel_values_3.g AS g, funnel_values_3.v_done AS v_done, count(funnel_values_3.v_done) OVER (PARTITION BY funnel_values_3.u ORDER BY funnel_values_3.t DESC RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS n_done 
-FROM (SELECT funnel_kept_2.u AS u, funnel_kept_2.t AS t, funnel_kept_2.k AS k, funnel_kept_2.g AS g, CASE WHEN (funnel_kept_2.k = 1) THEN funnel_kept_2.h END AS v_done 
-FROM (SELECT funnel_pass_2.u AS u, funnel_pass_2.t AS t, funnel_pass_2.k AS k, funnel_pass_2.g AS g, CASE WHEN (funnel_pass_2.k = 1) THEN funnel_pass_2.done END AS h 
-FROM (SELECT funnel_counts_2.u AS u, funnel_counts_2.t AS t, funnel_counts_2.k AS k, funnel_counts_2.g AS g, max(funnel_counts_2.v_done) OVER (PARTITION BY funnel_counts_2.u, funnel_counts_2.n_done) AS done 
-FROM (SELECT funnel_values_2.u AS u, funnel_values_2.t AS t, funnel_values_2.k AS k, funnel_values_2.g AS g, funnel_values_2.v_done AS v_done, count(funnel_values_2.v_done) OVER (PARTITION BY funnel_values_2.u ORDER BY funnel_values_2.t DESC RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS n_done 
-FROM (SELECT funnel_kept_1.u AS u, funnel_kept_1.t AS t, funnel_kept_1.k AS k, funnel_kept_1.g AS g, CASE WHEN (funnel_kept_1.k = 2) THEN funnel_kept_1.h END AS v_done 
-FROM (SELECT funnel_pass_1.u AS u, funnel_pass_1.t AS t, funnel_pass_1.k AS k, funnel_pass_1.g AS g, CASE WHEN (funnel_pass_1.k = 2) THEN funnel_pass_1.done END AS h 
-FROM (SELECT funnel_counts_1.u AS u, funnel_counts_1.t AS t, funnel_counts_1.k AS k, funnel_counts_1.g AS g, max(funnel_counts_1.v_done) OVER (PARTITION BY funnel_counts_1.u, funnel_counts_1.n_done) AS done 
-FROM (SELECT funnel_values_1.u AS u, funnel_values_1.t AS t, funnel_values_1.k AS k, funnel_values_1.g AS g, funnel_values_1.v_done AS v_done, count(funnel_values_1.v_done) OVER (PARTITION BY funnel_values_1.u ORDER BY funnel_values_1.t DESC RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS n_done 
-FROM (SELECT funnel_rows_1.u AS u, funnel_rows_1.t AS t, funnel_rows_1.k AS k, funnel_rows_1.g AS g, CASE WHEN (funnel_rows_1.k = 3) THEN funnel_rows_1.t END AS v_done 
-FROM (SELECT events.user_id AS u, events.ts AS t, CASE WHEN (events.event = 'signup') THEN 0 WHEN (events.event = 'create_note') THEN 1 WHEN (events.event = 'create_project') THEN 2 WHEN (events.event = 'invite_teammate') THEN 3 ELSE 4 END AS k, events.platform AS g 
+WHERE user_days_3.d >= 20454 GROUP BY user_days_3.g UNION ALL SELECT 'activation' AS metric, funnel_counted_1.p AS p, funnel_counted_1.g AS g, CAST(sum(funnel_counted_1.n) AS SIGNED INTEGER) AS n, sum(funnel_counted_1.v) * 1e0 AS v, NULL * 1e0 AS w 
+FROM (SELECT funnel_entrants_1.p AS p, funnel_entrants_1.g AS g, 1 AS n, 0 AS v 
+FROM (SELECT funnel_ranked_1.u AS u, funnel_ranked_1.t AS t, funnel_ranked_1.g AS g, funnel_ranked_1.p AS p 
+FROM (SELECT funnel_periods_1.u AS u, funnel_periods_1.t AS t, funnel_periods_1.g AS g, funnel_periods_1.p AS p, row_number() OVER (PARTITION BY funnel_periods_1.u, funnel_periods_1.p ORDER BY funnel_periods_1.t, CASE WHEN (funnel_periods_1.g IS NULL) THEN 0 ELSE 1 END, funnel_periods_1.g) AS rn 
+FROM (SELECT funnel_firsts_1.u AS u, funnel_firsts_1.t AS t, funnel_firsts_1.g AS g, CAST((EXTRACT(year FROM convert_tz(funnel_firsts_1.t, '+00:00', 'Europe/Berlin')) * 12 + EXTRACT(month FROM convert_tz(funnel_firsts_1.t, '+00:00', 'Europe/Berlin'))) - 1 AS SIGNED INTEGER) AS p 
+FROM (SELECT events.user_id AS u, events.ts AS t, 0 AS k, events.platform AS g 
 FROM events 
-WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event IN ('signup', 'create_note', 'create_project', 'invite_teammate')) AS funnel_rows_1) AS funnel_values_1) AS funnel_counts_1) AS funnel_pass_1 
-WHERE funnel_pass_1.k IN (0, 1, 2)) AS funnel_kept_1) AS funnel_values_2) AS funnel_counts_2) AS funnel_pass_2 
-WHERE funnel_pass_2.k IN (0, 1)) AS funnel_kept_2) AS funnel_values_3) AS funnel_counts_3) AS funnel_pass_3 
-WHERE funnel_pass_3.k = 0) AS funnel_kept_3) AS funnel_entries_1) AS funnel_ranked_1 
-WHERE funnel_ranked_1.rn = 1 GROUP BY funnel_ranked_1.p, funnel_ranked_1.g UNION ALL SELECT 'd1_retention' AS metric, cohort_1.p AS p, cohort_1.g AS g, CAST(count(*) AS SIGNED INTEGER) AS n, count(kept_1.u) * 1e0 AS v, NULL * 1e0 AS w 
+WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event IN ('signup')) AS funnel_firsts_1) AS funnel_periods_1) AS funnel_ranked_1 
+WHERE funnel_ranked_1.rn = 1) AS funnel_entrants_1 UNION ALL SELECT funnel_chain_3.p AS p, funnel_chain_3.g AS g, 0 AS n, 1 AS v 
+FROM (SELECT funnel_pass_3.u AS u, funnel_pass_3.reached AS t, funnel_pass_3.t0 AS t0, funnel_pass_3.p AS p, funnel_pass_3.g AS g 
+FROM (SELECT funnel_counts_3.u AS u, funnel_counts_3.t AS t, funnel_counts_3.k AS k, funnel_counts_3.t0 AS t0, funnel_counts_3.p AS p, funnel_counts_3.g AS g, max(funnel_counts_3.v_reached) OVER (PARTITION BY funnel_counts_3.u, funnel_counts_3.n_reached) AS reached 
+FROM (SELECT funnel_step_3.u AS u, funnel_step_3.t AS t, funnel_step_3.k AS k, funnel_step_3.t0 AS t0, funnel_step_3.p AS p, funnel_step_3.g AS g, CASE WHEN (funnel_step_3.k = 3) THEN funnel_step_3.t END AS v_reached, count(CASE WHEN (funnel_step_3.k = 3) THEN funnel_step_3.t END) OVER (PARTITION BY funnel_step_3.u ORDER BY funnel_step_3.t DESC, CASE WHEN (funnel_step_3.k = -1) THEN 1 WHEN (funnel_step_3.k = 4) THEN 2 ELSE 0 END ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS n_reached 
+FROM (SELECT funnel_chain_2.u AS u, funnel_chain_2.t AS t, -1 AS k, funnel_chain_2.t0 AS t0, funnel_chain_2.p AS p, funnel_chain_2.g AS g 
+FROM (SELECT funnel_pass_2.u AS u, funnel_pass_2.reached AS t, funnel_pass_2.t0 AS t0, funnel_pass_2.p AS p, funnel_pass_2.g AS g 
+FROM (SELECT funnel_counts_2.u AS u, funnel_counts_2.t AS t, funnel_counts_2.k AS k, funnel_counts_2.t0 AS t0, funnel_counts_2.p AS p, funnel_counts_2.g AS g, max(funnel_counts_2.v_reached) OVER (PARTITION BY funnel_counts_2.u, funnel_counts_2.n_reached) AS reached 
+FROM (SELECT funnel_step_2.u AS u, funnel_step_2.t AS t, funnel_step_2.k AS k, funnel_step_2.t0 AS t0, funnel_step_2.p AS p, funnel_step_2.g AS g, CASE WHEN (funnel_step_2.k = 2) THEN funnel_step_2.t END AS v_reached, count(CASE WHEN (funnel_step_2.k = 2) THEN funnel_step_2.t END) OVER (PARTITION BY funnel_step_2.u ORDER BY funnel_step_2.t DESC, CASE WHEN (funnel_step_2.k = -1) THEN 1 WHEN (funnel_step_2.k = 4) THEN 2 ELSE 0 END ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS n_reached 
+FROM (SELECT funnel_chain_1.u AS u, funnel_chain_1.t AS t, -1 AS k, funnel_chain_1.t0 AS t0, funnel_chain_1.p AS p, funnel_chain_1.g AS g 
+FROM (SELECT funnel_pass_1.u AS u, funnel_pass_1.reached AS t, funnel_pass_1.t0 AS t0, funnel_pass_1.p AS p, funnel_pass_1.g AS g 
+FROM (SELECT funnel_counts_1.u AS u, funnel_counts_1.t AS t, funnel_counts_1.k AS k, funnel_counts_1.t0 AS t0, funnel_counts_1.p AS p, funnel_counts_1.g AS g, max(funnel_counts_1.v_reached) OVER (PARTITION BY funnel_counts_1.u, funnel_counts_1.n_reached) AS reached 
+FROM (SELECT funnel_step_1.u AS u, funnel_step_1.t AS t, funnel_step_1.k AS k, funnel_step_1.t0 AS t0, funnel_step_1.p AS p, funnel_step_1.g AS g, CASE WHEN (funnel_step_1.k = 1) THEN funnel_step_1.t END AS v_reached, count(CASE WHEN (funnel_step_1.k = 1) THEN funnel_step_1.t END) OVER (PARTITION BY funnel_step_1.u ORDER BY funnel_step_1.t DESC, CASE WHEN (funnel_step_1.k = -1) THEN 1 WHEN (funnel_step_1.k = 4) THEN 2 ELSE 0 END ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS n_reached 
+FROM (SELECT funnel_entrants_1.u AS u, funnel_entrants_1.t AS t, -1 AS k, funnel_entrants_1.t AS t0, funnel_entrants_1.p AS p, funnel_entrants_1.g AS g 
+FROM (SELECT funnel_ranked_1.u AS u, funnel_ranked_1.t AS t, funnel_ranked_1.g AS g, funnel_ranked_1.p AS p 
+FROM (SELECT funnel_periods_1.u AS u, funnel_periods_1.t AS t, funnel_periods_1.g AS g, funnel_periods_1.p AS p, row_number() OVER (PARTITION BY funnel_periods_1.u, funnel_periods_1.p ORDER BY funnel_periods_1.t, CASE WHEN (funnel_periods_1.g IS NULL) THEN 0 ELSE 1 END, funnel_periods_1.g) AS rn 
+FROM (SELECT funnel_firsts_1.u AS u, funnel_firsts_1.t AS t, funnel_firsts_1.g AS g, CAST((EXTRACT(year FROM convert_tz(funnel_firsts_1.t, '+00:00', 'Europe/Berlin')) * 12 + EXTRACT(month FROM convert_tz(funnel_firsts_1.t, '+00:00', 'Europe/Berlin'))) - 1 AS SIGNED INTEGER) AS p 
+FROM (SELECT events.user_id AS u, events.ts AS t, 0 AS k, events.platform AS g 
+FROM events 
+WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event IN ('signup')) AS funnel_firsts_1) AS funnel_periods_1) AS funnel_ranked_1 
+WHERE funnel_ranked_1.rn = 1) AS funnel_entrants_1 UNION ALL SELECT funnel_events_1.u AS u, funnel_events_1.t AS t, funnel_events_1.k AS k, funnel_events_1.t AS t0, 0 AS p, funnel_events_1.g AS g 
+FROM (SELECT events.user_id AS u, events.ts AS t, 1 AS k, events.platform AS g 
+FROM events 
+WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event IN ('create_note')) AS funnel_events_1) AS funnel_step_1) AS funnel_counts_1) AS funnel_pass_1 
+WHERE funnel_pass_1.k = -1 AND funnel_pass_1.reached < timestampadd(MICROSECOND, 604800000000, funnel_pass_1.t0)) AS funnel_chain_1 UNION ALL SELECT funnel_events_2.u AS u, funnel_events_2.t AS t, funnel_events_2.k AS k, funnel_events_2.t AS t0, 0 AS p, funnel_events_2.g AS g 
+FROM (SELECT events.user_id AS u, events.ts AS t, 2 AS k, events.platform AS g 
+FROM events 
+WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event IN ('create_project')) AS funnel_events_2) AS funnel_step_2) AS funnel_counts_2) AS funnel_pass_2 
+WHERE funnel_pass_2.k = -1 AND funnel_pass_2.reached < timestampadd(MICROSECOND, 604800000000, funnel_pass_2.t0)) AS funnel_chain_2 UNION ALL SELECT funnel_events_3.u AS u, funnel_events_3.t AS t, funnel_events_3.k AS k, funnel_events_3.t AS t0, 0 AS p, funnel_events_3.g AS g 
+FROM (SELECT events.user_id AS u, events.ts AS t, 3 AS k, events.platform AS g 
+FROM events 
+WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event IN ('invite_teammate')) AS funnel_events_3) AS funnel_step_3) AS funnel_counts_3) AS funnel_pass_3 
+WHERE funnel_pass_3.k = -1 AND funnel_pass_3.reached < timestampadd(MICROSECOND, 604800000000, funnel_pass_3.t0)) AS funnel_chain_3) AS funnel_counted_1 GROUP BY funnel_counted_1.p, funnel_counted_1.g UNION ALL SELECT 'd1_retention' AS metric, cohort_1.p AS p, cohort_1.g AS g, CAST(count(*) AS SIGNED INTEGER) AS n, count(kept_1.u) * 1e0 AS v, NULL * 1e0 AS w 
 FROM cohort_1 LEFT OUTER JOIN (SELECT DISTINCT cohort_1.u AS u 
 FROM cohort_1 INNER JOIN (SELECT DISTINCT user_days_2.u AS u, user_days_2.d AS d 
 FROM user_days_2 

@@ -29,28 +29,41 @@ WHERE events.ts >= '2025-12-25 23:00:00' AND events.ts < '2026-03-31 22:00:00' A
 lagged_3 AS 
 (SELECT user_days_3.g AS g, user_days_3.d AS d, lag(user_days_3.d) OVER (PARTITION BY user_days_3.u, user_days_3.g ORDER BY user_days_3.d) AS prev 
 FROM user_days_3), 
-funnel_rows_1 AS 
-(SELECT events.user_id COLLATE "C" AS u, events.ts AS t, CASE WHEN (events.event = 'signup') THEN 0 WHEN (events.event = 'create_note') THEN 1 WHEN (events.event = 'create_project') THEN 2 WHEN (events.event = 'invite_teammate') THEN 3 ELSE 4 END AS k, events.platform AS g 
+funnel_entrants_1 AS 
+(SELECT funnel_ranked_1.u AS u, funnel_ranked_1.t AS t, funnel_ranked_1.g AS g, funnel_ranked_1.p AS p 
+FROM (SELECT funnel_periods_1.u AS u, funnel_periods_1.t AS t, funnel_periods_1.g AS g, funnel_periods_1.p AS p, row_number() OVER (PARTITION BY funnel_periods_1.u, funnel_periods_1.p ORDER BY funnel_periods_1.t, CASE WHEN (funnel_periods_1.g IS NULL) THEN 0 ELSE 1 END, funnel_periods_1.g) AS rn 
+FROM (SELECT funnel_firsts_1.u AS u, funnel_firsts_1.t AS t, funnel_firsts_1.g AS g, CAST((EXTRACT(year FROM timezone('Europe/Berlin', timezone('UTC', funnel_firsts_1.t))) * 12 + EXTRACT(month FROM timezone('Europe/Berlin', timezone('UTC', funnel_firsts_1.t)))) - 1 AS INTEGER) AS p 
+FROM (SELECT events.user_id COLLATE "C" AS u, events.ts AS t, 0 AS k, events.platform AS g 
 FROM events 
-WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event IN ('signup', 'create_note', 'create_project', 'invite_teammate')), 
-funnel_kept_1 AS 
-(SELECT funnel_pass_1.u AS u, funnel_pass_1.t AS t, funnel_pass_1.k AS k, funnel_pass_1.g AS g, CASE WHEN (funnel_pass_1.k = 2) THEN funnel_pass_1.done END AS h 
-FROM (SELECT funnel_rows_1.u AS u, funnel_rows_1.t AS t, funnel_rows_1.k AS k, funnel_rows_1.g AS g, min(CASE WHEN (funnel_rows_1.k = 3) THEN funnel_rows_1.t END) OVER (PARTITION BY funnel_rows_1.u ORDER BY funnel_rows_1.t DESC RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS done 
-FROM funnel_rows_1) AS funnel_pass_1 
-WHERE funnel_pass_1.k IN (0, 1, 2)), 
-funnel_kept_2 AS 
-(SELECT funnel_pass_2.u AS u, funnel_pass_2.t AS t, funnel_pass_2.k AS k, funnel_pass_2.g AS g, CASE WHEN (funnel_pass_2.k = 1) THEN funnel_pass_2.done END AS h 
-FROM (SELECT funnel_kept_1.u AS u, funnel_kept_1.t AS t, funnel_kept_1.k AS k, funnel_kept_1.g AS g, min(CASE WHEN (funnel_kept_1.k = 2) THEN funnel_kept_1.h END) OVER (PARTITION BY funnel_kept_1.u ORDER BY funnel_kept_1.t DESC RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS done 
-FROM funnel_kept_1) AS funnel_pass_2 
-WHERE funnel_pass_2.k IN (0, 1)), 
-funnel_kept_3 AS 
-(SELECT funnel_pass_3.u AS u, funnel_pass_3.t AS t, funnel_pass_3.k AS k, funnel_pass_3.g AS g, CASE WHEN (funnel_pass_3.k = 0) THEN funnel_pass_3.done END AS h 
-FROM (SELECT funnel_kept_2.u AS u, funnel_kept_2.t AS t, funnel_kept_2.k AS k, funnel_kept_2.g AS g, min(CASE WHEN (funnel_kept_2.k = 1) THEN funnel_kept_2.h END) OVER (PARTITION BY funnel_kept_2.u ORDER BY funnel_kept_2.t DESC RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS done 
-FROM funnel_kept_2) AS funnel_pass_3 
-WHERE funnel_pass_3.k = 0), 
-funnel_entries_1 AS 
-(SELECT funnel_kept_3.u AS u, funnel_kept_3.t AS t, funnel_kept_3.g AS g, funnel_kept_3.h AS h, CAST((EXTRACT(year FROM timezone('Europe/Berlin', timezone('UTC', funnel_kept_3.t))) * 12 + EXTRACT(month FROM timezone('Europe/Berlin', timezone('UTC', funnel_kept_3.t)))) - 1 AS INTEGER) AS p 
-FROM funnel_kept_3), 
+WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event IN ('signup')) AS funnel_firsts_1) AS funnel_periods_1) AS funnel_ranked_1 
+WHERE funnel_ranked_1.rn = 1), 
+funnel_chain_1 AS 
+(SELECT funnel_pass_1.u AS u, funnel_pass_1.reached AS t, funnel_pass_1.t0 AS t0, funnel_pass_1.p AS p, funnel_pass_1.g AS g 
+FROM (SELECT funnel_step_1.u AS u, funnel_step_1.t AS t, funnel_step_1.k AS k, funnel_step_1.t0 AS t0, funnel_step_1.p AS p, funnel_step_1.g AS g, min(CASE WHEN (funnel_step_1.k = 1) THEN funnel_step_1.t END) OVER (PARTITION BY funnel_step_1.u ORDER BY funnel_step_1.t DESC, CASE WHEN (funnel_step_1.k = -1) THEN 1 WHEN (funnel_step_1.k = 4) THEN 2 ELSE 0 END ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS reached 
+FROM (SELECT funnel_entrants_1.u AS u, funnel_entrants_1.t AS t, -1 AS k, funnel_entrants_1.t AS t0, funnel_entrants_1.p AS p, funnel_entrants_1.g AS g 
+FROM funnel_entrants_1 UNION ALL SELECT funnel_events_1.u AS u, funnel_events_1.t AS t, funnel_events_1.k AS k, funnel_events_1.t AS t0, 0 AS p, funnel_events_1.g AS g 
+FROM (SELECT events.user_id COLLATE "C" AS u, events.ts AS t, 1 AS k, events.platform AS g 
+FROM events 
+WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event IN ('create_note')) AS funnel_events_1) AS funnel_step_1) AS funnel_pass_1 
+WHERE funnel_pass_1.k = -1 AND funnel_pass_1.reached < funnel_pass_1.t0 + make_interval(secs=>604800.0)), 
+funnel_chain_2 AS 
+(SELECT funnel_pass_2.u AS u, funnel_pass_2.reached AS t, funnel_pass_2.t0 AS t0, funnel_pass_2.p AS p, funnel_pass_2.g AS g 
+FROM (SELECT funnel_step_2.u AS u, funnel_step_2.t AS t, funnel_step_2.k AS k, funnel_step_2.t0 AS t0, funnel_step_2.p AS p, funnel_step_2.g AS g, min(CASE WHEN (funnel_step_2.k = 2) THEN funnel_step_2.t END) OVER (PARTITION BY funnel_step_2.u ORDER BY funnel_step_2.t DESC, CASE WHEN (funnel_step_2.k = -1) THEN 1 WHEN (funnel_step_2.k = 4) THEN 2 ELSE 0 END ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS reached 
+FROM (SELECT funnel_chain_1.u AS u, funnel_chain_1.t AS t, -1 AS k, funnel_chain_1.t0 AS t0, funnel_chain_1.p AS p, funnel_chain_1.g AS g 
+FROM funnel_chain_1 UNION ALL SELECT funnel_events_2.u AS u, funnel_events_2.t AS t, funnel_events_2.k AS k, funnel_events_2.t AS t0, 0 AS p, funnel_events_2.g AS g 
+FROM (SELECT events.user_id COLLATE "C" AS u, events.ts AS t, 2 AS k, events.platform AS g 
+FROM events 
+WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event IN ('create_project')) AS funnel_events_2) AS funnel_step_2) AS funnel_pass_2 
+WHERE funnel_pass_2.k = -1 AND funnel_pass_2.reached < funnel_pass_2.t0 + make_interval(secs=>604800.0)), 
+funnel_chain_3 AS 
+(SELECT funnel_pass_3.u AS u, funnel_pass_3.reached AS t, funnel_pass_3.t0 AS t0, funnel_pass_3.p AS p, funnel_pass_3.g AS g 
+FROM (SELECT funnel_step_3.u AS u, funnel_step_3.t AS t, funnel_step_3.k AS k, funnel_step_3.t0 AS t0, funnel_step_3.p AS p, funnel_step_3.g AS g, min(CASE WHEN (funnel_step_3.k = 3) THEN funnel_step_3.t END) OVER (PARTITION BY funnel_step_3.u ORDER BY funnel_step_3.t DESC, CASE WHEN (funnel_step_3.k = -1) THEN 1 WHEN (funnel_step_3.k = 4) THEN 2 ELSE 0 END ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS reached 
+FROM (SELECT funnel_chain_2.u AS u, funnel_chain_2.t AS t, -1 AS k, funnel_chain_2.t0 AS t0, funnel_chain_2.p AS p, funnel_chain_2.g AS g 
+FROM funnel_chain_2 UNION ALL SELECT funnel_events_3.u AS u, funnel_events_3.t AS t, funnel_events_3.k AS k, funnel_events_3.t AS t0, 0 AS p, funnel_events_3.g AS g 
+FROM (SELECT events.user_id COLLATE "C" AS u, events.ts AS t, 3 AS k, events.platform AS g 
+FROM events 
+WHERE events.ts >= '2025-12-31 23:00:00' AND events.ts < '2026-03-31 22:00:00' AND events.user_id IS NOT NULL AND events.event IN ('invite_teammate')) AS funnel_events_3) AS funnel_step_3) AS funnel_pass_3 
+WHERE funnel_pass_3.k = -1 AND funnel_pass_3.reached < funnel_pass_3.t0 + make_interval(secs=>604800.0)), 
 cohort_1 AS 
 (SELECT cohort_days_1.u AS u, cohort_days_1.c AS c, cohort_days_1.p AS p, cohort_days_1.g AS g 
 FROM (SELECT firsts_1.u AS u, CAST(CAST(timezone('Europe/Berlin', timezone('UTC', firsts_1.t)) AS DATE) - CAST('1970-01-01' AS DATE) AS INTEGER) AS c, CAST((EXTRACT(year FROM timezone('Europe/Berlin', timezone('UTC', firsts_1.t))) * 12 + EXTRACT(month FROM timezone('Europe/Berlin', timezone('UTC', firsts_1.t)))) - 1 AS INTEGER) AS p, firsts_1.g AS g 
@@ -106,10 +119,10 @@ FROM lagged_3 UNION ALL SELECT lagged_3.g AS g, lagged_3.d + 7 AS x, -1 AS delta
 FROM lagged_3) AS deltas_5 
 WHERE deltas_5.x <= 20543 GROUP BY deltas_5.g, deltas_5.x) AS per_day_5 UNION ALL SELECT 'ai_summary_users:groups' AS metric, 0 AS p, user_days_3.g AS g, CAST(NULL AS BIGINT) AS n, CAST(NULL AS DOUBLE PRECISION) AS v, CAST(NULL AS DOUBLE PRECISION) AS w 
 FROM user_days_3 
-WHERE user_days_3.d >= 20454 GROUP BY user_days_3.g UNION ALL SELECT 'activation' AS metric, funnel_ranked_1.p AS p, funnel_ranked_1.g AS g, CAST(count(*) AS BIGINT) AS n, CAST(sum(CASE WHEN (funnel_ranked_1.h < funnel_ranked_1.t + make_interval(secs=>604800.0)) THEN 1 ELSE 0 END) AS DOUBLE PRECISION) AS v, CAST(NULL AS DOUBLE PRECISION) AS w 
-FROM (SELECT funnel_entries_1.u AS u, funnel_entries_1.t AS t, funnel_entries_1.g AS g, funnel_entries_1.h AS h, funnel_entries_1.p AS p, row_number() OVER (PARTITION BY funnel_entries_1.u, funnel_entries_1.p ORDER BY funnel_entries_1.t, CASE WHEN (funnel_entries_1.g IS NULL) THEN 0 ELSE 1 END, funnel_entries_1.g) AS rn 
-FROM funnel_entries_1) AS funnel_ranked_1 
-WHERE funnel_ranked_1.rn = 1 GROUP BY funnel_ranked_1.p, funnel_ranked_1.g UNION ALL SELECT 'd1_retention' AS metric, cohort_1.p AS p, cohort_1.g AS g, CAST(count(*) AS BIGINT) AS n, CAST(count(kept_1.u) AS DOUBLE PRECISION) AS v, CAST(NULL AS DOUBLE PRECISION) AS w 
+WHERE user_days_3.d >= 20454 GROUP BY user_days_3.g UNION ALL SELECT 'activation' AS metric, funnel_counted_1.p AS p, funnel_counted_1.g AS g, CAST(sum(funnel_counted_1.n) AS BIGINT) AS n, CAST(sum(funnel_counted_1.v) AS DOUBLE PRECISION) AS v, CAST(NULL AS DOUBLE PRECISION) AS w 
+FROM (SELECT funnel_entrants_1.p AS p, funnel_entrants_1.g AS g, 1 AS n, 0 AS v 
+FROM funnel_entrants_1 UNION ALL SELECT funnel_chain_3.p AS p, funnel_chain_3.g AS g, 0 AS n, 1 AS v 
+FROM funnel_chain_3) AS funnel_counted_1 GROUP BY funnel_counted_1.p, funnel_counted_1.g UNION ALL SELECT 'd1_retention' AS metric, cohort_1.p AS p, cohort_1.g AS g, CAST(count(*) AS BIGINT) AS n, CAST(count(kept_1.u) AS DOUBLE PRECISION) AS v, CAST(NULL AS DOUBLE PRECISION) AS w 
 FROM cohort_1 LEFT OUTER JOIN (SELECT DISTINCT cohort_1.u AS u 
 FROM cohort_1 JOIN (SELECT DISTINCT user_days_2.u AS u, user_days_2.d AS d 
 FROM user_days_2 
