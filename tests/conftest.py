@@ -94,3 +94,7 @@ def _user_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
     """`validate` keeps GX's verdicts in the user's cache folder: in tests, a temporary one (inherited
     by the subprocesses tests start), never the real ~/.cache."""
     os.environ["NORTHSTAR_CACHE_DIR"] = str(tmp_path_factory.mktemp("user-cache"))
+    # Every test computes from the data, not from an answer another test (or an earlier state of a
+    # database in the same test) left in the result store: a second compute after a change must run
+    # its own statement. The store's own tests pass a store of their own (tests/test_result_store.py).
+    os.environ["NORTHSTAR_RESULT_STORE"] = "off"
