@@ -11,13 +11,19 @@
 * The OKR forecasts run in a worker process that imports statsmodels while the app starts
   (`dashboard/worker.py`), one per server process; their outlooks are kept in the result store
   (`metrics.okrs.forecast_store`), so a restarted server or another replica reads them.
+* Figures: `st.cache_resource` (`shared_figure`), one object for every session, keyed by the
+  content of everything the figure is drawn from (`content_key`), so a new session places the same
+  figure without building it again (Plotly validates every property it is given, which is most of a
+  page's own time). A placed figure is only read (`st.plotly_chart` copies it), never changed.
 * Below all of these, the engine's result store (`metrics.engine.result_store`) keeps each computed
   answer on disk, so what these in-memory caches lose on a restart is read back, not recomputed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 import os
 import threading
 import time
@@ -36,6 +42,8 @@ from metrics.engine.request import MetricRequest, MetricResult
 from metrics.load import load_project
 
 if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
     from metrics.engine import Engine
     from metrics.engine.engine import FunnelOrder
     from metrics.okrs import Scorecard
@@ -83,10 +91,26 @@ def yaml_stamp(config_dir: str) -> tuple[tuple[str, int, int], ...]:
     return tuple(out)
 
 
+# Projects loaded before the server answered (`dashboard.preload`), by (folder, yaml_stamp): taken
+# once by `_project`, which would otherwise load the same files again.
+_OFFERED: dict[tuple[str, tuple[tuple[str, int, int], ...]], Project] = {}
+_OFFERED_LOCK = threading.Lock()
+
+
+def offer_project(config_dir: str) -> None:
+    """Load the project in `config_dir` now, for the app's first run to take (`dashboard.preload`)."""
+    stamp = yaml_stamp(config_dir)
+    loaded = load_project(Path(config_dir))
+    with _OFFERED_LOCK:
+        _OFFERED[(config_dir, stamp)] = loaded
+
+
 @st.cache_resource(max_entries=8, ttl=120, show_spinner="Loading and checking the project's definitions…")
 def _project(config_dir: str, stamp: tuple[tuple[str, int, int], ...]) -> Project:
     # ttl: a data file that appears or disappears changes what validates even when no YAML changed.
-    return load_project(Path(config_dir))
+    with _OFFERED_LOCK:
+        offered = _OFFERED.pop((config_dir, stamp), None)
+    return offered if offered is not None else load_project(Path(config_dir))
 
 
 def project(config_dir: str) -> Project:
@@ -173,6 +197,47 @@ def forecasts(engine_: Engine) -> Executor:
     from metrics.okrs.forecast_store import StoredOutlooks
 
     return StoredOutlooks(engine_.result_store, shared)
+
+
+def _canonical(value: object, out: list[str]) -> None:
+    """Append a text that differs whenever `value`'s content differs (dataclasses field by field,
+    frames by their schema and every row: the small frames a figure is drawn from)."""
+    import polars as pl
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out.append(f"<{type(value).__qualname__}")
+        for item in dataclasses.fields(value):
+            out.append(f"{item.name}=")
+            _canonical(getattr(value, item.name), out)
+        out.append(">")
+    elif isinstance(value, pl.DataFrame):
+        out.append(f"<frame {value.schema!r} {value.rows()!r}>")
+    elif isinstance(value, list | tuple):
+        out.append(f"<{type(value).__name__}")
+        for item in value:
+            _canonical(item, out)
+        out.append(">")
+    else:
+        out.append(f"{type(value).__qualname__}:{value!r};")
+
+
+def content_key(*values: object) -> str:
+    """A hash of the values' content: what `shared_figure` keys a figure by."""
+    out: list[str] = []
+    for value in values:
+        _canonical(value, out)
+    return hashlib.sha256("".join(out).encode()).hexdigest()
+
+
+@st.cache_resource(max_entries=256, ttl=RESULT_TTL, show_spinner=False)
+def _figure(key: str, _build: Callable[[], go.Figure]) -> go.Figure:
+    return _build()
+
+
+def shared_figure(key: str, build: Callable[[], go.Figure]) -> go.Figure:
+    """The figure `build()` draws, built once for every session while `key` (a `content_key` of all
+    its inputs) stays the same. Callers only place it; nothing may change it."""
+    return _figure(key, build)
 
 
 @st.cache_data(ttl=RESULT_TTL, max_entries=64, show_spinner=False)
