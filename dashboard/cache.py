@@ -91,26 +91,10 @@ def yaml_stamp(config_dir: str) -> tuple[tuple[str, int, int], ...]:
     return tuple(out)
 
 
-# Projects loaded before the server answered (`dashboard.preload`), by (folder, yaml_stamp): taken
-# once by `_project`, which would otherwise load the same files again.
-_OFFERED: dict[tuple[str, tuple[tuple[str, int, int], ...]], Project] = {}
-_OFFERED_LOCK = threading.Lock()
-
-
-def offer_project(config_dir: str) -> None:
-    """Load the project in `config_dir` now, for the app's first run to take (`dashboard.preload`)."""
-    stamp = yaml_stamp(config_dir)
-    loaded = load_project(Path(config_dir))
-    with _OFFERED_LOCK:
-        _OFFERED[(config_dir, stamp)] = loaded
-
-
 @st.cache_resource(max_entries=8, ttl=120, show_spinner="Loading and checking the project's definitions…")
 def _project(config_dir: str, stamp: tuple[tuple[str, int, int], ...]) -> Project:
     # ttl: a data file that appears or disappears changes what validates even when no YAML changed.
-    with _OFFERED_LOCK:
-        offered = _OFFERED.pop((config_dir, stamp), None)
-    return offered if offered is not None else load_project(Path(config_dir))
+    return load_project(Path(config_dir))
 
 
 def project(config_dir: str) -> Project:

@@ -1,14 +1,22 @@
-"""What `northstar serve` does once, before its server answers: import what a page's first run needs
-and load the project, so the first visitor after a (re)start waits for the page, not for the imports.
+"""What `northstar serve` does once when it starts, so the first visitor after a (re)start waits for
+the page, not for the process.
 
 Without it the first session of a new server process imports Polars, Plotly, pydantic, the engine and
-the OKR code, reads and validates the YAML (with the data's catalog) and makes Plotly create each
-property's validator, about 2 s of CPU on a 2-core machine, all inside that visitor's wait. Here the
-same work runs in the server's start-up (`dashboard/asgi_app.py`'s lifespan), before it listens, as a
-readiness check would have it. The project loaded here is handed to the app's project cache
-(`dashboard.cache.offer_project`) under the same key the app looks it up by (the folder and the YAML
-files' sizes and modification times), so nothing is loaded twice; any failure is passed over (the app
-loads the project itself and shows the problem on the page).
+the OKR code, makes Plotly create each property's validator, reads and validates the YAML (with the
+data's catalog), reads the scorecard and builds the OKR page's figures: seconds of CPU on a 2-core
+machine, all inside that visitor's wait. Now:
+
+* `warm()`, in the server's start-up (`dashboard/asgi_app.py`'s lifespan), before it listens, as a
+  readiness check would have it: starts the forecast worker, imports what a page's first run needs,
+  draws a throwaway figure and freezes the heap. Nothing here reads the project or the data, so a
+  slow or unreachable database never holds the server's start.
+* `warm_scorecard()`, in a thread once the server listens: loads the project, and fills the app's
+  caches for the default view of the OKR page (engine, data range, default as-of, scorecard, figures)
+  through the same cached functions with the same arguments as the app. A visitor who asks for one
+  of them meanwhile waits for it (Streamlit computes a cached value once), so nothing is done twice;
+  with a warm result store it is all read, with a cold one it starts what the first visitor needs.
+
+Any failure here is passed over: the page computes (and reports) everything itself.
 """
 
 from __future__ import annotations
@@ -52,10 +60,9 @@ MODULES = (
 )
 
 
-def warm(config_dir: str | None = None) -> None:
-    """Start the forecast worker, import `MODULES`, draw one throwaway figure in the shared template,
-    and load the project in `config_dir` (default: NORTHSTAR_CONFIG, as the app reads it). Never
-    raises."""
+def warm() -> None:
+    """Start the forecast worker, import `MODULES`, draw one throwaway figure in the shared template
+    and freeze the heap. Never raises."""
     try:  # first: its process imports statsmodels on the other core meanwhile (`dashboard.worker`)
         from dashboard import worker
 
@@ -71,14 +78,6 @@ def warm(config_dir: str | None = None) -> None:
         _draw()
     except Exception:
         log.debug("preload: the warm-up figure failed", exc_info=True)
-    folder = config_dir or os.environ.get("NORTHSTAR_CONFIG", "").strip()
-    if folder:  # resolved as `dashboard.app.config_dir` resolves it: the key must be the same
-        try:
-            from dashboard import cache
-
-            cache.offer_project(str(Path(folder).expanduser().resolve()))
-        except Exception:
-            log.debug("preload: could not load the project", exc_info=True)
     # Streamlit's first element in a process asks whether it runs in a REPL (`inspect.stack()`), and
     # inspect maps every loaded module to its file on the first such call (a few hundred ms with
     # everything above imported); later calls only map modules imported since.
@@ -92,11 +91,9 @@ def warm(config_dir: str | None = None) -> None:
 
 
 def warm_scorecard(config_dir: str | None = None) -> None:
-    """Fill the app's caches for the default view's scorecard (the engine, the data range, the
-    default as-of day and the scorecard, through the same cached functions and arguments as the app),
-    in a thread once the server listens: with a warm result store this reads it, with a cold one it
-    starts the computation the first visitor would start. A visitor asking for the same while it
-    runs waits for it (Streamlit computes one cached value once); nothing is computed twice."""
+    """Fill the app's caches for the OKR page's default view: the project in `config_dir` (default:
+    NORTHSTAR_CONFIG, resolved as `dashboard.app.config_dir` resolves it), the engine, the data range,
+    the default as-of day, the scorecard and its figures. Never raises."""
     folder = config_dir or os.environ.get("NORTHSTAR_CONFIG", "").strip()
     if not folder:
         return

@@ -96,7 +96,8 @@ def test_an_edited_yaml_is_not_answered_by_the_preloaded_project(
     demo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cache._project.clear()
-    preload.warm()  # offers the project of the files as they are now
+    preload.warm()
+    preload.warm_scorecard()  # loads the project of the files as they are now
     okrs_file = demo / "okrs.yaml"
     text = okrs_file.read_text()
     assert "description: 2,400 sign-ups this quarter\n" in text
