@@ -380,7 +380,9 @@ def test_a_restart_reads_the_stored_catalog_and_new_data_is_scanned(
     assert len(scans) == 3 and set(narrowed.values) == {"platform"}
 
 
-def test_the_catalog_is_not_stored_with_the_store_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_catalog_is_not_stored_with_the_store_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("NORTHSTAR_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("NORTHSTAR_RESULT_STORE", "off")
     config = _project(tmp_path / "p")
