@@ -8,6 +8,7 @@
   fingerprint, the data's fingerprint (each connector's) and the request.
 * Data-quality checks import Great Expectations, which is slow, so they run in a background thread
   started after the first page has rendered (`QualityRunner`); pages show the report once it is there.
+  As of a day that is over, the report is kept between processes (`dashboard.quality_store`).
 * The OKR forecasts run in a worker process that imports statsmodels while the app starts
   (`dashboard/worker.py`), one per server process; their outlooks are kept in the result store
   (`metrics.okrs.forecast_store`), so a restarted server or another replica reads them.
@@ -246,11 +247,14 @@ class QualityRunner:
         engine_: Engine,
         run: Callable[[Project, Engine], QualityReport] | None = None,
         as_of: dt.date | None = None,
+        data: str | None = None,
     ) -> None:
         self._project = project_
         self._engine = engine_
         self._run_checks = run
         self.as_of = as_of
+        self._data = data  # the data's fingerprint: with it, a past day's report is kept (quality_store)
+        self.stored = False  # True when the report was read from the store
         self._done = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -290,12 +294,32 @@ class QualityRunner:
                 if self.as_of is None:
                     self.report = run_checks(self._project, self._engine)
                 else:
-                    self.report = run_checks_as_of(self._project, self._engine, self.as_of)
+                    self.report = self._stored_or_run(run_checks_as_of)
         except Exception as exc:  # shown on the quality page; never takes the app down
             self.error = error_text(exc)
         finally:
             self.seconds = time.perf_counter() - began
             self._done.set()
+
+    def _stored_or_run(self, run: Callable[[Project, Engine, dt.date], QualityReport]) -> QualityReport:
+        """The checks as of a past day from the store (`dashboard.quality_store`), else run and stored."""
+        from dashboard import quality_store
+
+        assert self.as_of is not None
+        key = (
+            None
+            if self._data is None
+            else quality_store.key(self._project, self._engine, self.as_of, self._data)
+        )
+        if key is not None:
+            stored = quality_store.load(self._engine, key)
+            if stored is not None:
+                self.stored = True
+                return stored
+        report = run(self._project, self._engine, self.as_of)
+        if key is not None:
+            quality_store.save(self._engine, key, report)
+        return report
 
     def wait(self, timeout: float | None = None) -> QualityReport | None:
         self.start()
@@ -308,7 +332,7 @@ def quality_runner(
     defs: str, data: str, as_of: dt.date | None, _project: Project, _engine: Engine
 ) -> QualityRunner:
     """The checks as of `as_of`: their verdicts depend on it, so it keys the cache."""
-    return QualityRunner(_project, _engine, as_of=as_of)
+    return QualityRunner(_project, _engine, as_of=as_of, data=data)
 
 
 @st.cache_data(ttl=QUALITY_TTL, max_entries=16, show_spinner=False)

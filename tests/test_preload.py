@@ -134,3 +134,47 @@ def test_content_key_follows_every_value_a_figure_is_drawn_from(demo: Path) -> N
     ) != (cache.content_key(kr))
     assert cache.content_key(kr, (), None) != cache.content_key(kr, (), "2026-01-01")
     assert cache.content_key(1) != cache.content_key(1.0) != cache.content_key("1")
+
+
+# --- the data-quality report between processes (dashboard.quality_store) --------------------------
+
+
+def _runner(config: Path, as_of: Any, data: str) -> cache.QualityRunner:
+    from metrics.engine import Engine
+    from metrics.load import load_project
+
+    project = load_project(config)
+    runner = cache.QualityRunner(project, Engine(project), as_of=as_of, data=data)
+    runner.wait(300)
+    assert runner.error is None, runner.error
+    return runner
+
+
+def _everything(report: Any) -> list[Any]:
+    return [(r.to_json(), r.sample, r.days, r.ran_at) for r in report.results] + [report.ran_at]
+
+
+def test_a_past_days_report_is_read_back_whole_and_new_data_runs_the_checks(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+
+    import metrics.quality
+
+    monkeypatch.setenv("NORTHSTAR_CACHE_DIR", str(tmp_path / "cache"))
+    runs = _counting(monkeypatch, metrics.quality, "run_checks_as_of")
+    day = dt.date.today() - dt.timedelta(days=3)
+    first = _runner(demo, day, "data-1")
+    assert len(runs) == 1 and not first.stored and first.report is not None
+    assert any(not r.success for r in first.report.results)  # the demo's planted problems
+    assert any(r.sample for r in first.report.results) and any(r.days for r in first.report.results)
+    again = _runner(demo, day, "data-1")  # a restarted server: the same definitions, data and day
+    assert len(runs) == 1 and again.stored and again.report is not None
+    assert _everything(again.report) == _everything(first.report)
+    _runner(demo, day, "data-2")  # new data
+    _runner(demo, day - dt.timedelta(days=1), "data-1")  # another day
+    assert len(runs) == 3
+    today = dt.date.today() + dt.timedelta(days=1)  # not over yet: freshness ages with the clock
+    _runner(demo, today, "data-1")
+    _runner(demo, today, "data-1")
+    assert len(runs) == 5
