@@ -15,7 +15,9 @@ timed from the navigation until Streamlit says the script has stopped running (`
 * `cold`: the first visit of each page on a server started with an empty result store (one server
   for all pages, in the order given: the first pays for the imports and the project too).
 * `first`: the first visit after a restart, with the store warm (the server is restarted before
-  each page: every page is the first one its process draws).
+  each page: every page is the first one its process draws). Before the first restart, one session
+  of the cold server stays open until the app's background data checks have finished, as on a
+  server that has run for a while (a report as of a day that is over is stored too).
 * `new`: the median of `--sessions` later visits to the same server, each a new session.
 
 Visits are timed from the moment the server answers its health check; `serve` imports what the
@@ -136,6 +138,30 @@ def visit(browser: Any, url: str) -> float:
         context.close()
 
 
+CHECKS_DONE = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const sidebar = document.querySelector('[data-testid="stSidebar"]');
+  return !!app && app.getAttribute('data-test-script-state') === 'notRunning'
+    && !(sidebar && sidebar.textContent.includes('Running the data checks'));
+}"""
+
+
+def settle(browser: Any, url: str) -> float:
+    """Keep one session open until the app's background data checks have finished (their caption in
+    the sidebar is gone): what a server that has run for a while has done, and stored."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1200})
+    try:
+        page = context.new_page()
+        began = time.perf_counter()
+        page.goto(url, wait_until="commit")
+        page.wait_for_function(DONE, timeout=600_000, polling=20)
+        page.wait_for_timeout(3_000)  # the checks start on the session's second run, two seconds on
+        page.wait_for_function(CHECKS_DONE, timeout=600_000, polling=200)
+        return time.perf_counter() - began
+    finally:
+        context.close()
+
+
 def northstar_command(config: Path, port: int) -> list[str]:
     return [
         sys.executable, "-m", "dashboard.cli", "serve", "--no-auth", "--port", str(port), "--config", str(config),
@@ -210,6 +236,8 @@ def run_size(browser: Any, events: int | None, config_arg: str | None, args: arg
             with served(server.command, server.env, port, log, server.name, server.cwd) as base:
                 for name in args.pages:
                     cold[(server.name, name)] = visit(browser, f"{base}/{PAGES[name]}")
+                waited = settle(browser, f"{base}/{PAGES[args.pages[0]]}")
+                print(f"northstar{server.name}: data checks done {waited:.1f} s after a visit", flush=True)
         rows: list[tuple[str, float | None, float, float]] = []
         hello = Server("one-line page", one_line_command(folder, port), env)
         hello_first, hello_new = measure(browser, hello, port, "", args.sessions, log)
