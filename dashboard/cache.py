@@ -262,9 +262,29 @@ class QualityRunner:
         self.error: str | None = None
         self.seconds: float | None = None
 
+    def read_stored(self) -> bool:
+        """Take the report an earlier process kept (`dashboard.quality_store`: as of a day that is
+        over, for these definitions and data), now, in the caller's thread: a JSON read, so a page can
+        draw its badges on its first run instead of rerunning when a background run ends. True when
+        the report is there (read now or before)."""
+        from dashboard import quality_store
+
+        with self._lock:
+            if self.done or self._thread is not None:
+                return self.done
+            if self._run_checks is not None or self.as_of is None or self._data is None:
+                return False
+            key = quality_store.key(self._project, self._engine, self.as_of, self._data)
+            stored = None if key is None else quality_store.load(self._engine, key)
+            if stored is None:
+                return False
+            self.report, self.stored, self.seconds = stored, True, 0.0
+            self._done.set()
+            return True
+
     def start(self) -> QualityRunner:
         with self._lock:
-            if self._thread is None:
+            if self._thread is None and not self.done:
                 # pandas whole before the checks' thread imports it (through Great Expectations):
                 # Plotly reads sys.modules["pandas"] without the import lock, so a figure built while
                 # that thread is halfway through `import pandas` fails on a half-made module.

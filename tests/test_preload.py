@@ -178,3 +178,38 @@ def test_a_past_days_report_is_read_back_whole_and_new_data_runs_the_checks(
     _runner(demo, today, "data-1")
     _runner(demo, today, "data-1")
     assert len(runs) == 5
+
+
+def test_a_stored_report_is_taken_on_the_pages_first_run(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+
+    import metrics.quality
+
+    monkeypatch.setenv("NORTHSTAR_CACHE_DIR", str(tmp_path / "cache"))
+    runs = _counting(monkeypatch, metrics.quality, "run_checks_as_of")
+    day = dt.date.today() - dt.timedelta(days=3)
+    from metrics.engine import Engine
+    from metrics.load import load_project
+
+    project = load_project(demo)
+    fresh = cache.QualityRunner(project, Engine(project), as_of=day, data="data-1")
+    assert not fresh.read_stored() and not fresh.done  # nothing stored yet: the thread runs them
+    first = _runner(demo, day, "data-1")
+    assert len(runs) == 1
+    taken = cache.QualityRunner(project, Engine(project), as_of=day, data="data-1")
+    assert taken.read_stored() and taken.done and taken.stored and not taken.started
+    assert taken.report is not None and first.report is not None
+    assert _everything(taken.report) == _everything(first.report)
+    taken.start()  # nothing to start: the report is there
+    assert not taken.started and len(runs) == 1
+
+    at = _page(demo)  # the checks of the default day through the app, then a restarted server
+    ctx = at.session_state["_northstar_ctx"]
+    assert ctx.quality_runner().wait(300) is not None
+    cache.quality_runner.clear()
+    again = _page(demo)
+    runner = again.session_state["_northstar_ctx"].quality_runner()
+    assert runner.stored and runner.done and not runner.started
+    assert not any("Running the data checks" in str(c.value) for c in again.sidebar.caption)
