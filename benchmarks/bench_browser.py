@@ -1,7 +1,7 @@
 """What a PM waits for when opening a shared link: each page in Chromium, beside a one-line page.
 
     .venv/bin/python benchmarks/bench_browser.py [--events 1000000 10000000] [--sessions 3]
-        [--pages okrs explorer funnels retention definitions quality] [--config DIR]
+        [--pages okrs explorer funnels retention definitions quality] [--config DIR] [--peer DIR]
 
 For each demo size (the shipped config/ over `northstar demo --events N`, generated into a temporary
 folder) it serves the dashboard with `northstar serve --no-auth` (through `python -m dashboard.cli`,
@@ -15,8 +15,14 @@ timed from the navigation until Streamlit says the script has stopped running (`
 * `cold`: the first visit of each page on a server started with an empty result store (one server
   for all pages, in the order given: the first pays for the imports and the project too).
 * `first`: the first visit after a restart, with the store warm (the server is restarted before
-  each page: every page is the first one its process draws).
+  each page: every page is the first one its process draws). Before the first restart, one session
+  of the cold server stays open until the app's background data checks have finished, as on a
+  server that has run for a while (a report as of a day that is over is stored too).
 * `new`: the median of `--sessions` later visits to the same server, each a new session.
+
+Visits are timed from the moment the server answers its health check; `serve` imports what the
+pages need and loads the project before that (`dashboard/preload.py`), so the table also prints
+each server's median time from launch to healthy.
 
 The one-line page is measured the same way (its `first` after a restart, its `new` sessions). The
 table prints each figure and its difference from the one-line page's. The data-quality checks run in
@@ -39,6 +45,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -79,12 +86,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+STARTS: dict[str, list[float]] = {}  # server -> seconds from launch until it answered its health check
+
+
 @contextlib.contextmanager
-def served(command: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[str]:
+def served(
+    command: list[str], env: dict[str, str], port: int, log: Path, name: str = "", cwd: Path = ROOT
+) -> Iterator[str]:
     """A server started in a session of its own; stopped with SIGTERM (then SIGKILL) at the end."""
+    launched = time.perf_counter()
     with log.open("a") as out:
         process = subprocess.Popen(
-            command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -95,6 +108,7 @@ def served(command: list[str], env: dict[str, str], port: int, log: Path) -> Ite
                 urllib.request.urlopen(f"{base}/_stcore/health", timeout=1) as response,
             ):
                 if response.status == 200:
+                    STARTS.setdefault(name, []).append(time.perf_counter() - launched)
                     break
             if process.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"the server did not start; see {log}")
@@ -124,6 +138,30 @@ def visit(browser: Any, url: str) -> float:
         context.close()
 
 
+CHECKS_DONE = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const sidebar = document.querySelector('[data-testid="stSidebar"]');
+  return !!app && app.getAttribute('data-test-script-state') === 'notRunning'
+    && !(sidebar && sidebar.textContent.includes('Running the data checks'));
+}"""
+
+
+def settle(browser: Any, url: str) -> float:
+    """Keep one session open until the app's background data checks have finished (their caption in
+    the sidebar is gone): what a server that has run for a while has done, and stored."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1200})
+    try:
+        page = context.new_page()
+        began = time.perf_counter()
+        page.goto(url, wait_until="commit")
+        page.wait_for_function(DONE, timeout=600_000, polling=20)
+        page.wait_for_timeout(3_000)  # the checks start on the session's second run, two seconds on
+        page.wait_for_function(CHECKS_DONE, timeout=600_000, polling=200)
+        return time.perf_counter() - began
+    finally:
+        context.close()
+
+
 def northstar_command(config: Path, port: int) -> list[str]:
     return [
         sys.executable, "-m", "dashboard.cli", "serve", "--no-auth", "--port", str(port), "--config", str(config),
@@ -142,11 +180,21 @@ def one_line_command(folder: Path, port: int) -> list[str]:
     ]  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Server:
+    """One app under measurement: its name in the table, command, environment and folder."""
+
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    cwd: Path = ROOT
+
+
 def measure(
-    browser: Any, command: list[str], env: dict[str, str], port: int, path: str, sessions: int, log: Path
+    browser: Any, server: Server, port: int, path: str, sessions: int, log: Path
 ) -> tuple[float, float]:
     """(first visit after a start, median of `sessions` later new sessions)."""
-    with served(command, env, port, log) as base:
+    with served(server.command, server.env, port, log, server.name, server.cwd) as base:
         url = f"{base}/{path}"
         first = visit(browser, url)
         later = [visit(browser, url) for _ in range(sessions)]
@@ -177,34 +225,49 @@ def run_size(browser: Any, events: int | None, config_arg: str | None, args: arg
             env["STREAMLIT_SERVER_FILE_WATCHER_TYPE"] = "none"
         log = folder / "server.log"
         port = free_port()
-        command = northstar_command(config, port)
+        servers = [Server("", northstar_command(config, port), env)]
+        if args.peer:  # the same measurement of another checkout, with a result store of its own
+            peer = Path(args.peer).resolve()
+            peer_env = {**env, "NORTHSTAR_CACHE_DIR": str(folder / "peer-cache"), "PYTHONPATH": str(peer)}
+            servers.append(Server(" (peer)", northstar_command(config, port), peer_env, peer))
 
-        cold: dict[str, float] = {}
-        with served(command, env, port, log) as base:  # an empty store: what the first visitor waits for
-            for name in args.pages:
-                cold[name] = visit(browser, f"{base}/{PAGES[name]}")
-        rows = []
-        hello_first, hello_new = measure(
-            browser, one_line_command(folder, port), env, port, "", args.sessions, log
-        )
+        cold: dict[tuple[str, str], float] = {}
+        for server in servers:  # an empty store: what the first visitor waits for
+            with served(server.command, server.env, port, log, server.name, server.cwd) as base:
+                for name in args.pages:
+                    cold[(server.name, name)] = visit(browser, f"{base}/{PAGES[name]}")
+                waited = settle(browser, f"{base}/{PAGES[args.pages[0]]}")
+                print(f"northstar{server.name}: data checks done {waited:.1f} s after a visit", flush=True)
+        rows: list[tuple[str, float | None, float, float]] = []
+        hello = Server("one-line page", one_line_command(folder, port), env)
+        hello_first, hello_new = measure(browser, hello, port, "", args.sessions, log)
         rows.append(("one-line page", None, hello_first, hello_new))
         for name in args.pages:
-            first, new = measure(browser, command, env, port, PAGES[name], args.sessions, log)
-            rows.append((name, cold[name], first, new))
+            for server in servers:
+                first, new = measure(browser, server, port, PAGES[name], args.sessions, log)
+                rows.append((name + server.name, cold[(server.name, name)], first, new))
         stored = (
             sum(f.stat().st_size for f in (cache / "results").glob("*.arrows"))
             if (cache / "results").exists()
             else 0
         )
         print(f"\n{label}: result store {stored / 1e6:.1f} MB; seconds (difference from the one-line page)")
-        print(f"{'page':<14} {'cold':>8} {'first after restart':>24} {'new session':>20}")
+        print(f"{'page':<21} {'cold':>8} {'first after restart':>24} {'new session':>20}")
         for name, cold_s, first, new in rows:
             cold_text = "-" if cold_s is None else f"{cold_s:.2f}"
             print(
-                f"{name:<14} {cold_text:>8} {first:>12.2f} ({first - hello_first:+.2f}) "
+                f"{name:<21} {cold_text:>8} {first:>12.2f} ({first - hello_first:+.2f}) "
                 f"{new:>12.2f} ({new - hello_new:+.2f})",
                 flush=True,
             )
+        print(
+            "server start to healthy (median s): "
+            + ", ".join(
+                f"{name or 'northstar'} {statistics.median(times):.2f}" for name, times in STARTS.items()
+            ),
+            flush=True,
+        )
+        STARTS.clear()
         if args.keep_log:
             shutil.copy(log, args.keep_log)
 
@@ -226,6 +289,11 @@ def main() -> None:
         help="serve with Streamlit's file watcher off (STREAMLIT_SERVER_FILE_WATCHER_TYPE=none), both servers",
     )
     parser.add_argument("--keep-log", help="copy the servers' log here")
+    parser.add_argument(
+        "--peer",
+        help="another checkout of Northstar (e.g. /work/main) measured the same way in the same run, "
+        "page by page after this one, with a result store of its own; its rows say (peer)",
+    )
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)")

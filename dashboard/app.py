@@ -314,6 +314,7 @@ def main() -> None:
         warnings=list(ss.get("_warnings", [])),
     )
     ss[CTX_KEY] = ctx
+    ctx.quality_runner().read_stored()  # a report kept by an earlier process: badges on this run
     if ctx.warnings and view == ss.get("_parsed_view", view).replace(page=page_name):
         st.warning(
             "**Parts of this link were ignored:**\n\n" + "\n".join(f"- {w}" for w in ctx.warnings),

@@ -8,16 +8,23 @@
   fingerprint, the data's fingerprint (each connector's) and the request.
 * Data-quality checks import Great Expectations, which is slow, so they run in a background thread
   started after the first page has rendered (`QualityRunner`); pages show the report once it is there.
+  As of a day that is over, the report is kept between processes (`dashboard.quality_store`).
 * The OKR forecasts run in a worker process that imports statsmodels while the app starts
   (`dashboard/worker.py`), one per server process; their outlooks are kept in the result store
   (`metrics.okrs.forecast_store`), so a restarted server or another replica reads them.
+* Figures: `st.cache_resource` (`shared_figure`), one object for every session, keyed by the
+  content of everything the figure is drawn from (`content_key`), so a new session places the same
+  figure without building it again (Plotly validates every property it is given, which is most of a
+  page's own time). A placed figure is only read (`st.plotly_chart` copies it), never changed.
 * Below all of these, the engine's result store (`metrics.engine.result_store`) keeps each computed
   answer on disk, so what these in-memory caches lose on a restart is read back, not recomputed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 import os
 import threading
 import time
@@ -36,6 +43,8 @@ from metrics.engine.request import MetricRequest, MetricResult
 from metrics.load import load_project
 
 if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
     from metrics.engine import Engine
     from metrics.engine.engine import FunnelOrder
     from metrics.okrs import Scorecard
@@ -175,6 +184,47 @@ def forecasts(engine_: Engine) -> Executor:
     return StoredOutlooks(engine_.result_store, shared)
 
 
+def _canonical(value: object, out: list[str]) -> None:
+    """Append a text that differs whenever `value`'s content differs (dataclasses field by field,
+    frames by their schema and every row: the small frames a figure is drawn from)."""
+    import polars as pl
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out.append(f"<{type(value).__qualname__}")
+        for item in dataclasses.fields(value):
+            out.append(f"{item.name}=")
+            _canonical(getattr(value, item.name), out)
+        out.append(">")
+    elif isinstance(value, pl.DataFrame):
+        out.append(f"<frame {value.schema!r} {value.rows()!r}>")
+    elif isinstance(value, list | tuple):
+        out.append(f"<{type(value).__name__}")
+        for item in value:
+            _canonical(item, out)
+        out.append(">")
+    else:
+        out.append(f"{type(value).__qualname__}:{value!r};")
+
+
+def content_key(*values: object) -> str:
+    """A hash of the values' content: what `shared_figure` keys a figure by."""
+    out: list[str] = []
+    for value in values:
+        _canonical(value, out)
+    return hashlib.sha256("".join(out).encode()).hexdigest()
+
+
+@st.cache_resource(max_entries=256, ttl=RESULT_TTL, show_spinner=False)
+def _figure(key: str, _build: Callable[[], go.Figure]) -> go.Figure:
+    return _build()
+
+
+def shared_figure(key: str, build: Callable[[], go.Figure]) -> go.Figure:
+    """The figure `build()` draws, built once for every session while `key` (a `content_key` of all
+    its inputs) stays the same. Callers only place it; nothing may change it."""
+    return _figure(key, build)
+
+
 @st.cache_data(ttl=RESULT_TTL, max_entries=64, show_spinner=False)
 def explain(defs: str, data: str, request_key: str, _engine: Engine, _request: MetricRequest) -> str:
     return _engine.explain(_request)
@@ -197,11 +247,14 @@ class QualityRunner:
         engine_: Engine,
         run: Callable[[Project, Engine], QualityReport] | None = None,
         as_of: dt.date | None = None,
+        data: str | None = None,
     ) -> None:
         self._project = project_
         self._engine = engine_
         self._run_checks = run
         self.as_of = as_of
+        self._data = data  # the data's fingerprint: with it, a past day's report is kept (quality_store)
+        self.stored = False  # True when the report was read from the store
         self._done = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -209,9 +262,29 @@ class QualityRunner:
         self.error: str | None = None
         self.seconds: float | None = None
 
+    def read_stored(self) -> bool:
+        """Take the report an earlier process kept (`dashboard.quality_store`: as of a day that is
+        over, for these definitions and data), now, in the caller's thread: a JSON read, so a page can
+        draw its badges on its first run instead of rerunning when a background run ends. True when
+        the report is there (read now or before)."""
+        from dashboard import quality_store
+
+        with self._lock:
+            if self.done or self._thread is not None:
+                return self.done
+            if self._run_checks is not None or self.as_of is None or self._data is None:
+                return False
+            key = quality_store.key(self._project, self._engine, self.as_of, self._data)
+            stored = None if key is None else quality_store.load(self._engine, key)
+            if stored is None:
+                return False
+            self.report, self.stored, self.seconds = stored, True, 0.0
+            self._done.set()
+            return True
+
     def start(self) -> QualityRunner:
         with self._lock:
-            if self._thread is None:
+            if self._thread is None and not self.done:
                 # pandas whole before the checks' thread imports it (through Great Expectations):
                 # Plotly reads sys.modules["pandas"] without the import lock, so a figure built while
                 # that thread is halfway through `import pandas` fails on a half-made module.
@@ -241,12 +314,32 @@ class QualityRunner:
                 if self.as_of is None:
                     self.report = run_checks(self._project, self._engine)
                 else:
-                    self.report = run_checks_as_of(self._project, self._engine, self.as_of)
+                    self.report = self._stored_or_run(run_checks_as_of)
         except Exception as exc:  # shown on the quality page; never takes the app down
             self.error = error_text(exc)
         finally:
             self.seconds = time.perf_counter() - began
             self._done.set()
+
+    def _stored_or_run(self, run: Callable[[Project, Engine, dt.date], QualityReport]) -> QualityReport:
+        """The checks as of a past day from the store (`dashboard.quality_store`), else run and stored."""
+        from dashboard import quality_store
+
+        assert self.as_of is not None
+        key = (
+            None
+            if self._data is None
+            else quality_store.key(self._project, self._engine, self.as_of, self._data)
+        )
+        if key is not None:
+            stored = quality_store.load(self._engine, key)
+            if stored is not None:
+                self.stored = True
+                return stored
+        report = run(self._project, self._engine, self.as_of)
+        if key is not None:
+            quality_store.save(self._engine, key, report)
+        return report
 
     def wait(self, timeout: float | None = None) -> QualityReport | None:
         self.start()
@@ -259,7 +352,7 @@ def quality_runner(
     defs: str, data: str, as_of: dt.date | None, _project: Project, _engine: Engine
 ) -> QualityRunner:
     """The checks as of `as_of`: their verdicts depend on it, so it keys the cache."""
-    return QualityRunner(_project, _engine, as_of=as_of)
+    return QualityRunner(_project, _engine, as_of=as_of, data=data)
 
 
 @st.cache_data(ttl=QUALITY_TTL, max_entries=16, show_spinner=False)

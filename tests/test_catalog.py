@@ -334,3 +334,66 @@ def test_a_metric_left_out_for_an_error_carries_no_warning(tmp_path: Path) -> No
     ]
     assert "pro_web_buys" not in project.metrics
     assert project.warnings == ()
+
+
+# --- the catalog across processes (the result store) ------------------------------------------
+
+
+def _fresh_catalog(config: Path) -> Any:
+    """The catalog as a new process sees it: nothing in this process's memory."""
+    catalog_module._cache.clear()
+    project = load_project(config, check_data=False)
+    return catalog(connect("events", project.sources["events"], project.root))
+
+
+def test_a_restart_reads_the_stored_catalog_and_new_data_is_scanned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NORTHSTAR_CACHE_DIR", str(tmp_path / "cache"))
+    rows = [*ROWS, Row(T0 + dt.timedelta(days=5), "u4", "purchase", "web", amount=2.5, plan="42")]
+    config = _project(tmp_path / "p", rows=rows)
+    scans: list[str] = []
+    real = catalog_module._scan
+
+    def counting(connector: Any, cap: int) -> Any:
+        scans.append(connector.name)
+        return real(connector, cap)
+
+    monkeypatch.setattr(catalog_module, "_scan", counting)
+    scanned = _fresh_catalog(config)
+    stored = _fresh_catalog(config)
+    assert len(scans) == 1  # the second "process" read the store
+    assert stored == scanned and stored is not scanned
+    assert [type(e.first_seen) for e in stored.events] == [dt.datetime] * len(stored.events)
+    assert "42" in stored.values["plan"] and 42 not in stored.values["plan"]  # a text value stays text
+    got = sorted((e.to_json() for e in stored.events), key=lambda e: e["event"])
+    assert got == _expected(rows)
+
+    grown = [*rows, Row(T0 + dt.timedelta(days=9), "u9", "upgrade", "web")]
+    frame_of(grown).write_parquet(config / "events.parquet")
+    os.utime(config / "events.parquet", ns=(10**18, 10**18))
+    changed = _fresh_catalog(config)
+    assert len(scans) == 2 and "upgrade" in changed.event_names
+
+    (config / "sources.yaml").write_text(SOURCES.replace("[platform, plan]", "[platform]"))
+    narrowed = _fresh_catalog(config)  # an edited source is a new key
+    assert len(scans) == 3 and set(narrowed.values) == {"platform"}
+
+
+def test_the_catalog_is_not_stored_with_the_store_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NORTHSTAR_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("NORTHSTAR_RESULT_STORE", "off")
+    config = _project(tmp_path / "p")
+    _fresh_catalog(config)
+    assert not (tmp_path / "cache").exists()
+
+
+def test_a_damaged_stored_catalog_is_scanned_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NORTHSTAR_CACHE_DIR", str(tmp_path / "cache"))
+    config = _project(tmp_path / "p")
+    scanned = _fresh_catalog(config)
+    (entry,) = (tmp_path / "cache" / "results").glob("*.json")
+    entry.write_text('{"source": "events", "events": [[["weird", 1], 1, 1, ["none"], ["none"]]]}')
+    assert _fresh_catalog(config) == scanned

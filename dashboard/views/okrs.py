@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import escape, figures
+from dashboard import cache, escape, figures
 from dashboard.debug import for_viewers
 from dashboard.format import (
     format_date,
@@ -24,7 +24,7 @@ from dashboard.views.common import Ctx, md, mdh
 
 if TYPE_CHECKING:
     from metrics.definitions.models import KeyResult, Objective
-    from metrics.okrs import KeyResultScore, Scorecard
+    from metrics.okrs import KeyResultScore, ObjectiveScore, Scorecard
     from metrics.quality.flags import Flag
     from metrics.quality.report import QualityReport
 
@@ -38,13 +38,25 @@ def index_scores(card: Scorecard | None) -> dict[tuple[str, str], KeyResultScore
 
 def kr_figure(ctx: Ctx, score: KeyResultScore, kr: KeyResult, *, compact: bool = False) -> go.Figure:
     """The key result's chart, with the days of its period (to the day read) whose data failed a
-    check shaded."""
+    check shaded; built once for every session that shows the same (`cache.shared_figure`)."""
     from metrics.quality.flags import period_shading
 
     marks = period_shading(ctx.quality(), score, ctx.calendar)
-    return figures.kr_figure(
-        ctx.project, score, kr, quality_marks=marks, as_of=ctx.view.as_of, compact=compact
+    project, as_of = ctx.project, ctx.view.as_of
+    key = cache.content_key(
+        "kr", cache.project_key(project), ctx.data_fp, score, repr(kr), marks, as_of, compact
     )
+    return cache.shared_figure(
+        key,
+        lambda: figures.kr_figure(project, score, kr, quality_marks=marks, as_of=as_of, compact=compact),
+    )
+
+
+def objective_figure(ctx: Ctx, objective: ObjectiveScore) -> go.Figure:
+    """The objective as one chart (`figures.objective_figure`), built once for every session."""
+    project, as_of = ctx.project, ctx.view.as_of
+    key = cache.content_key("objective", cache.project_key(project), ctx.data_fp, objective, as_of)
+    return cache.shared_figure(key, lambda: figures.objective_figure(project, objective, as_of=as_of))
 
 
 def kr_flag(score: KeyResultScore, report: QualityReport | None) -> Flag | None:
@@ -206,7 +218,7 @@ def render(ctx: Ctx) -> None:
                     kr_tile(ctx, definition, kr_defs[score.id], score, report)
         if not ctx.review:
             with st.expander("This objective as one chart (for slides)"):
-                fig = figures.objective_figure(ctx.project, objective, as_of=ctx.view.as_of)
+                fig = objective_figure(ctx, objective)
                 common.plot(fig, ctx, "objective", objective.id, ctx.view.as_of)
 
 

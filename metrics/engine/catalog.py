@@ -6,15 +6,25 @@ data-aware validation all read `catalog()`. For SQL sources the database groups 
 Polars query does. Results are bounded (at most `cap` event names and `cap` values per dimension;
 beyond that the set is marked incomplete and nothing is concluded from it) and cached by the
 connector's data fingerprint, so a changed file or table is scanned again.
+
+A file source's catalog is also kept in the result store (`metrics.engine.result_store`, as JSON),
+keyed like a stored answer (`key_of`: the source's definition, the data fingerprint, the cap, and the
+engine's and this module's code), so a restarted server or another process reads it instead of
+scanning the files again, and new data (a new fingerprint) is scanned. A SQL source's catalog is one
+query in the database and its fingerprint cannot see every change, so it is not stored, as the
+engine stores no SQL data range.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -108,9 +118,137 @@ def _key(connector: Connector, *extra: Any) -> tuple[Any, ...]:
 
 
 def catalog(connector: Connector, cap: int = CAP) -> SourceCatalog:
-    """The source's catalog, scanned once per data fingerprint."""
-    result: SourceCatalog = _cached(_key(connector, "catalog", cap), lambda: _scan(connector, cap))
+    """The source's catalog, scanned once per data fingerprint (a file source's read back from the
+    result store when another process scanned the same data)."""
+    result: SourceCatalog = _cached(_key(connector, "catalog", cap), lambda: _stored_scan(connector, cap))
     return result
+
+
+@functools.cache
+def _code() -> str:
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+
+
+def _store_key(connector: Connector, cap: int) -> str | None:
+    """The catalog's key in the result store, or None when it is not stored (a SQL source, the store
+    turned off, data that cannot be fingerprinted)."""
+    from metrics.engine.result_store import enabled_by_env, key_of
+
+    if isinstance(connector, SqlConnector) or not enabled_by_env():
+        return None
+    try:
+        fingerprint = connector.fingerprint()
+    except Exception:  # missing data: the scan says so in its own words
+        return None
+    return key_of(
+        {
+            "catalog": connector.name,
+            "catalog_code": _code(),
+            "source_config": connector.config.model_dump_json(),
+            "fingerprint": fingerprint,
+            "cap": cap,
+        }
+    )
+
+
+def _stored_scan(connector: Connector, cap: int) -> SourceCatalog:
+    key = _store_key(connector, cap)
+    if key is None:
+        return _scan(connector, cap)
+    from metrics.engine.result_store import ResultStore
+
+    store = ResultStore()
+    document = store.get_json(key)
+    if document is not None:
+        try:
+            return _from_json(document)
+        except (KeyError, TypeError, ValueError):  # a damaged entry: scanned again and rewritten
+            pass
+    found = _scan(connector, cap)
+    encoded = _to_json(found)
+    if encoded is not None:
+        store.put_json(key, encoded)
+    return found
+
+
+# Values as tagged JSON, so every one reads back as the same type (1 and "1" and True stay apart).
+def _tag(value: Any) -> list[Any] | None:
+    if value is None:
+        return ["none"]
+    if isinstance(value, bool):
+        return ["bool", value]
+    if isinstance(value, int):
+        return ["int", str(value)]
+    if isinstance(value, float):
+        return ["float", repr(value)]
+    if isinstance(value, str):
+        return ["str", value]
+    if isinstance(value, dt.datetime):  # naive only: a zone would read back as a bare offset
+        return ["datetime", value.isoformat()] if value.tzinfo is None else None
+    if isinstance(value, dt.date):
+        return ["date", value.isoformat()]
+    return None  # another type (a decimal, a duration, ...): the catalog is not stored
+
+
+def _untag(tagged: list[Any]) -> Any:
+    kind = tagged[0]
+    if kind == "none":
+        return None
+    value = tagged[1]
+    readers: dict[str, Any] = {
+        "bool": bool,
+        "int": int,
+        "float": float,
+        "str": str,
+        "datetime": dt.datetime.fromisoformat,
+        "date": dt.date.fromisoformat,
+    }
+    if kind not in readers or (kind == "bool" and not isinstance(value, bool)):
+        raise ValueError(f"unknown stored value {tagged!r}")
+    return readers[kind](value)
+
+
+def _to_json(found: SourceCatalog) -> dict[str, Any] | None:
+    events = []
+    for e in found.events:
+        fields = [_tag(e.event), _tag(e.first_seen), _tag(e.last_seen)]
+        if any(f is None for f in fields):
+            return None
+        events.append([fields[0], e.rows, e.users, fields[1], fields[2]])
+    values: dict[str, list[Any]] = {}
+    for dim, members in found.values.items():
+        tagged = [_tag(v) for v in members]
+        if any(t is None for t in tagged):
+            return None
+        values[dim] = tagged
+    return {
+        "source": found.source,
+        "events": events,
+        "events_complete": found.events_complete,
+        "values": values,
+        "complete": sorted(found.complete),
+    }
+
+
+def _from_json(document: Mapping[str, Any]) -> SourceCatalog:
+    events = tuple(
+        EventStats(
+            str(document["source"]),
+            _untag(event),
+            int(rows),
+            None if users is None else int(users),
+            _untag(first),
+            _untag(last),
+        )
+        for event, rows, users, first, last in document["events"]
+    )
+    return SourceCatalog(
+        source=str(document["source"]),
+        events=events,
+        events_complete=bool(document["events_complete"]),
+        values={str(d): frozenset(_untag(v) for v in vs) for d, vs in document["values"].items()},
+        complete=frozenset(str(d) for d in document["complete"]),
+    )
 
 
 def any_row(connector: Connector, filters: Mapping[str, Any]) -> bool:
@@ -137,9 +275,12 @@ def _scan(connector: Connector, cap: int) -> SourceCatalog:
 
 
 def _timestamp(value: Any) -> dt.datetime | dt.date | None:
+    """A naive UTC datetime (a date stays a date)."""
     if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
         return value
-    from connectors.sql import utc_datetime  # also parses SQLite's text timestamps
+    if isinstance(value, dt.datetime):  # what Polars and most drivers give: no SQLAlchemy import
+        return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo is not None else value
+    from connectors.sql import utc_datetime  # SQLite's text timestamps
 
     aware = utc_datetime(value)
     return aware.replace(tzinfo=None) if aware is not None else None

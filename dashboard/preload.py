@@ -1,0 +1,191 @@
+"""What `northstar serve` does once when it starts, so the first visitor after a (re)start waits for
+the page, not for the process.
+
+Without it the first session of a new server process imports Polars, Plotly, pydantic, the engine and
+the OKR code, makes Plotly create each property's validator, reads and validates the YAML (with the
+data's catalog), reads the scorecard and builds the OKR page's figures: seconds of CPU on a 2-core
+machine, all inside that visitor's wait. Now:
+
+* `warm()`, in the server's start-up (`dashboard/asgi_app.py`'s lifespan), before it listens, as a
+  readiness check would have it: starts the forecast worker, imports what a page's first run needs,
+  draws a throwaway figure and freezes the heap. Nothing here reads the project or the data, so a
+  slow or unreachable database never holds the server's start.
+* `warm_scorecard()`, in a thread once the server listens: loads the project, and fills the app's
+  caches for the default view of the OKR page (engine, data range, default as-of, scorecard, figures)
+  through the same cached functions with the same arguments as the app. A visitor who asks for one
+  of them meanwhile waits for it (Streamlit computes a cached value once), so nothing is done twice;
+  with a warm result store it is all read, with a cold one it starts what the first visitor needs.
+
+Any failure here is passed over: the page computes (and reports) everything itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from metrics.definitions.project import Project
+    from metrics.engine import Engine
+    from metrics.okrs import Scorecard
+
+log = logging.getLogger(__name__)
+
+MODULES = (
+    "polars",
+    "plotly.graph_objects",
+    "plotly.io",
+    "connectors.files",
+    "metrics.load",
+    "metrics.validation",
+    "metrics.engine",
+    "metrics.engine.as_of",
+    "metrics.okrs.scoring",
+    "metrics.okrs.forecast_store",
+    "metrics.quality.flags",
+    "metrics.drivers",
+    "dashboard.cache",
+    "dashboard.figures",
+    "dashboard.state",
+    "dashboard.auth",
+    "dashboard.views.common",
+    "dashboard.views.what_moved",
+    "dashboard.pack.build",
+)
+
+
+def warm() -> None:
+    """Start the forecast worker, import `MODULES`, draw one throwaway figure in the shared template
+    and freeze the heap. Never raises."""
+    try:  # first: its process imports statsmodels on the other core meanwhile (`dashboard.worker`)
+        from dashboard import worker
+
+        worker.shared()
+    except Exception:
+        log.debug("preload: the forecast worker did not start", exc_info=True)
+    for name in MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception:  # the page reports a missing piece in its own words
+            log.debug("preload: could not import %s", name, exc_info=True)
+    try:
+        _draw()
+    except Exception:
+        log.debug("preload: the warm-up figure failed", exc_info=True)
+    # Streamlit's first element in a process asks whether it runs in a REPL (`inspect.stack()`), and
+    # inspect maps every loaded module to its file on the first such call (a few hundred ms with
+    # everything above imported); later calls only map modules imported since.
+    inspect.stack()
+    try:  # what is loaded so far is out of the collector's sight before the first run's collection
+        from dashboard import cache
+
+        cache.freeze_heap("preload")
+    except Exception:
+        log.debug("preload: the heap was not frozen", exc_info=True)
+
+
+def warm_scorecard(config_dir: str | None = None) -> None:
+    """Fill the app's caches for the OKR page's default view: the project in `config_dir` (default:
+    NORTHSTAR_CONFIG, resolved as `dashboard.app.config_dir` resolves it), the engine, the data range,
+    the default as-of day, the scorecard and its figures. Never raises."""
+    folder = config_dir or os.environ.get("NORTHSTAR_CONFIG", "").strip()
+    if not folder:
+        return
+    try:
+        from dashboard import cache
+        from metrics.definitions.calendar import Calendar
+
+        resolved = str(Path(folder).expanduser().resolve())
+        project = cache.project(resolved)
+        if not project.metrics or not project.okrs:
+            return
+        engine = cache.engine(resolved, project)
+        data = cache.data_fingerprint(engine, project)
+        today = Calendar.of(project.settings).today()
+        cache.data_range(project.fingerprint, data, tuple(sorted(project.metrics)), engine)
+        as_of = cache.default_as_of(project.fingerprint, data, today, project, engine)
+        card = cache.scorecard(project.fingerprint, data, as_of, project, engine)
+        _figures(resolved, project, engine, data, today, as_of, card)
+    except Exception:  # the page computes (and reports) it itself
+        log.debug("preload: the scorecard was not warmed", exc_info=True)
+
+
+def _figures(
+    folder: str,
+    project: Project,
+    engine: Engine,
+    data: str,
+    today: dt.date,
+    as_of: dt.date,
+    card: Scorecard,
+) -> None:
+    """The OKR page's figures for the default view, through the page's own functions: they are
+    cached by their content (`dashboard.cache.shared_figure`), so the page finds them built."""
+    from dashboard.state import Options, ViewState
+    from dashboard.views import okrs
+    from dashboard.views.common import Ctx
+    from metrics.definitions.calendar import Calendar
+
+    ctx = Ctx(
+        config_dir=Path(folder),
+        project=project,
+        engine=engine,
+        data_fp=data,
+        view=ViewState(as_of=as_of),
+        options=Options(metrics=list(project.metrics), dimensions=[], today=today),
+        today=today,
+        data_first=None,
+        data_last=None,
+        calendar=Calendar.of(project.settings),
+    )
+    definitions = {o.id: o for o in project.okrs}
+    for objective in card.objectives:
+        definition = definitions.get(objective.id)
+        if definition is None:
+            continue
+        kr_defs = {kr.id: kr for kr in definition.key_results}
+        for score in objective.key_results:
+            if score.id in kr_defs:
+                okrs.kr_figure(ctx, score, kr_defs[score.id], compact=True)
+        okrs.objective_figure(ctx, objective)
+
+
+def _draw() -> None:
+    """Plotly creates a property's validator the first time a figure sets it: set the ones every
+    chart of the dashboard sets (lines, bands, bars, shapes, annotations, the template's layout)."""
+    import datetime as dt
+
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    from dashboard.figures import TEMPLATE
+
+    days = [dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(3)]
+    fig = go.Figure(
+        data=[
+            go.Scatter(x=days, y=[1.0, 2.0, 3.0], mode="lines+markers", name="a", line={"width": 2}),
+            go.Scatter(
+                x=days, y=[0.5, 1.0, 1.5], fill="tonexty", fillcolor="rgba(0,0,0,0.1)", hoverinfo="skip"
+            ),
+            go.Bar(x=["a", "b"], y=[1, 2], marker={"color": ["#000", "#111"]}, text=["1", "2"]),
+            go.Heatmap(z=[[1, 2], [3, 4]], colorscale="Blues"),
+        ],
+        layout=go.Layout(
+            template=TEMPLATE,
+            title={"text": "warm-up"},
+            height=300,
+            xaxis={"tickformat": "%b %d"},
+            yaxis={"tickformat": ",.0f", "rangemode": "tozero"},
+            shapes=[{"type": "rect", "x0": days[0], "x1": days[1], "y0": 0, "y1": 1, "yref": "paper"}],
+            annotations=[{"text": "a", "x": days[0], "y": 1, "yref": "paper", "showarrow": False}],
+        ),
+    )
+    fig.add_hline(y=1.5, line_dash="dot")
+    fig.add_vline(x=days[1], line_dash="dash")
+    pio.to_json(fig, validate=False)

@@ -1,0 +1,215 @@
+"""What `serve` does before and right after it answers (`dashboard/preload.py`), and the figures the
+OKR page shares between sessions (`dashboard.cache.shared_figure`).
+
+The page a preloaded server draws is the page an unprepared one draws (the same charts, the same
+numbers); the preloaded project and scorecard are taken, not computed again; a figure is shared only
+while everything it is drawn from is the same.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import cache, figures, preload
+from tests.app_support import APP, chart_specs, make_demo
+
+TIMEOUT = 60
+
+
+@pytest.fixture
+def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A demo of its own per test: the app's caches are keyed by its folder, so nothing is shared
+    with another test's runs."""
+    config, _ = make_demo(tmp_path / "demo", events=20_000)
+    monkeypatch.setenv("NORTHSTAR_CONFIG", str(config))
+    return config
+
+
+def _page(config: Path) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[object]:
+    calls: list[object] = []
+    real = getattr(owner, name)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args[0] if args else None)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counted)
+    return calls
+
+
+def _numbers(at: AppTest) -> list[tuple[str, str]]:
+    return [(m.label, m.value) for m in at.metric]
+
+
+def test_a_second_session_places_the_same_figures_without_building_them(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = _counting(monkeypatch, figures, "kr_figure")
+    first = _page(demo)
+    assert len(built) >= 3  # the demo's key results
+    count = len(built)
+    second = _page(demo)
+    assert len(built) == count  # none built again
+    assert chart_specs(second) == chart_specs(first)
+    assert _numbers(second) == _numbers(first)
+
+
+def test_the_preloaded_server_draws_the_same_page_and_loads_and_scores_once(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain = _page(demo)  # an unprepared server's first page (fills the caches for this folder)
+    specs, numbers = chart_specs(plain), _numbers(plain)
+    cache._project.clear()  # a restarted server: nothing in memory
+    cache.scorecard.clear()
+    cache._figure.clear()
+    loads = _counting(monkeypatch, cache, "load_project")
+    from metrics.okrs import scoring
+
+    scores = _counting(monkeypatch, scoring, "score")
+    built = _counting(monkeypatch, figures, "kr_figure")
+    preload.warm()
+    preload.warm_scorecard()
+    assert len(loads) == 1 and len(scores) == 1 and built
+    count = len(built)
+    at = _page(demo)
+    assert len(loads) == 1 and len(scores) == 1  # taken from the preload, not done again
+    assert len(built) == count  # the default view's figures were built by the preload
+    assert chart_specs(at) == specs
+    assert _numbers(at) == numbers
+
+
+def test_an_edited_yaml_is_not_answered_by_the_preloaded_project(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache._project.clear()
+    preload.warm()
+    preload.warm_scorecard()  # loads the project of the files as they are now
+    okrs_file = demo / "okrs.yaml"
+    text = okrs_file.read_text()
+    assert "description: 2,400 sign-ups this quarter\n" in text
+    okrs_file.write_text(text.replace("2,400 sign-ups this quarter\n", "2,400 sign-ups, edited\n"))
+    at = _page(demo)
+    shown = json.dumps(chart_specs(at)) + " ".join(str(e.value) for e in at.markdown)
+    assert "2,400 sign-ups, edited" in shown and "2,400 sign-ups this quarter" not in shown
+
+
+def _score(project_dir: Path) -> Any:
+    from metrics.engine import Engine
+    from metrics.load import load_project
+    from metrics.okrs.scoring import score
+
+    project = load_project(project_dir)
+    card = score(project, Engine(project))
+    return card.objectives[0].key_results[0]
+
+
+def test_content_key_follows_every_value_a_figure_is_drawn_from(demo: Path) -> None:
+    kr = _score(demo)
+    again = dataclasses.replace(kr)
+    assert cache.content_key(kr) == cache.content_key(again)  # another object, the same content
+    history = kr.history
+    moved = history.with_columns(
+        pl.when(pl.int_range(pl.len()) == history.height - 1)
+        .then(pl.col("value") + 1e-9)
+        .otherwise(pl.col("value"))
+        .alias("value")
+    )
+    assert cache.content_key(dataclasses.replace(kr, history=moved)) != cache.content_key(kr)
+    assert cache.content_key(
+        dataclasses.replace(kr, status="at_risk" if kr.status != "at_risk" else "on_track")
+    ) != (cache.content_key(kr))
+    assert cache.content_key(kr, (), None) != cache.content_key(kr, (), "2026-01-01")
+    assert cache.content_key(1) != cache.content_key(1.0) != cache.content_key("1")
+
+
+# --- the data-quality report between processes (dashboard.quality_store) --------------------------
+
+
+def _runner(config: Path, as_of: Any, data: str) -> cache.QualityRunner:
+    from metrics.engine import Engine
+    from metrics.load import load_project
+
+    project = load_project(config)
+    runner = cache.QualityRunner(project, Engine(project), as_of=as_of, data=data)
+    runner.wait(300)
+    assert runner.error is None, runner.error
+    return runner
+
+
+def _everything(report: Any) -> list[Any]:
+    return [(r.to_json(), r.sample, r.days, r.ran_at) for r in report.results] + [report.ran_at]
+
+
+def test_a_past_days_report_is_read_back_whole_and_new_data_runs_the_checks(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+
+    import metrics.quality
+
+    monkeypatch.setenv("NORTHSTAR_CACHE_DIR", str(tmp_path / "cache"))
+    runs = _counting(monkeypatch, metrics.quality, "run_checks_as_of")
+    day = dt.date.today() - dt.timedelta(days=3)
+    first = _runner(demo, day, "data-1")
+    assert len(runs) == 1 and not first.stored and first.report is not None
+    assert any(not r.success for r in first.report.results)  # the demo's planted problems
+    assert any(r.sample for r in first.report.results) and any(r.days for r in first.report.results)
+    again = _runner(demo, day, "data-1")  # a restarted server: the same definitions, data and day
+    assert len(runs) == 1 and again.stored and again.report is not None
+    assert _everything(again.report) == _everything(first.report)
+    _runner(demo, day, "data-2")  # new data
+    _runner(demo, day - dt.timedelta(days=1), "data-1")  # another day
+    assert len(runs) == 3
+    today = dt.date.today() + dt.timedelta(days=1)  # not over yet: freshness ages with the clock
+    _runner(demo, today, "data-1")
+    _runner(demo, today, "data-1")
+    assert len(runs) == 5
+
+
+def test_a_stored_report_is_taken_on_the_pages_first_run(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+
+    import metrics.quality
+
+    monkeypatch.setenv("NORTHSTAR_CACHE_DIR", str(tmp_path / "cache"))
+    runs = _counting(monkeypatch, metrics.quality, "run_checks_as_of")
+    day = dt.date.today() - dt.timedelta(days=3)
+    from metrics.engine import Engine
+    from metrics.load import load_project
+
+    project = load_project(demo)
+    fresh = cache.QualityRunner(project, Engine(project), as_of=day, data="data-1")
+    assert not fresh.read_stored() and not fresh.done  # nothing stored yet: the thread runs them
+    first = _runner(demo, day, "data-1")
+    assert len(runs) == 1
+    taken = cache.QualityRunner(project, Engine(project), as_of=day, data="data-1")
+    assert taken.read_stored() and taken.done and taken.stored and not taken.started
+    assert taken.report is not None and first.report is not None
+    assert _everything(taken.report) == _everything(first.report)
+    taken.start()  # nothing to start: the report is there
+    assert not taken.started and len(runs) == 1
+
+    at = _page(demo)  # the checks of the default day through the app, then a restarted server
+    ctx = at.session_state["_northstar_ctx"]
+    assert ctx.quality_runner().wait(300) is not None
+    cache.quality_runner.clear()
+    again = _page(demo)
+    runner = again.session_state["_northstar_ctx"].quality_runner()
+    assert runner.stored and runner.done and not runner.started
+    assert not any("Running the data checks" in str(c.value) for c in again.sidebar.caption)
