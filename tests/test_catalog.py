@@ -350,6 +350,7 @@ def test_a_restart_reads_the_stored_catalog_and_new_data_is_scanned(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NORTHSTAR_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("NORTHSTAR_RESULT_STORE", "on")  # tests/conftest.py turns it off
     rows = [*ROWS, Row(T0 + dt.timedelta(days=5), "u4", "purchase", "web", amount=2.5, plan="42")]
     config = _project(tmp_path / "p", rows=rows)
     scans: list[str] = []
@@ -392,6 +393,7 @@ def test_the_catalog_is_not_stored_with_the_store_off(
 
 def test_a_damaged_stored_catalog_is_scanned_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NORTHSTAR_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("NORTHSTAR_RESULT_STORE", "on")  # tests/conftest.py turns it off
     config = _project(tmp_path / "p")
     scanned = _fresh_catalog(config)
     (entry,) = (tmp_path / "cache" / "results").glob("*.json")

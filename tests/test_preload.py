@@ -162,6 +162,7 @@ def test_a_past_days_report_is_read_back_whole_and_new_data_runs_the_checks(
     import metrics.quality
 
     monkeypatch.setenv("NORTHSTAR_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("NORTHSTAR_RESULT_STORE", "on")  # tests/conftest.py turns it off
     runs = _counting(monkeypatch, metrics.quality, "run_checks_as_of")
     day = dt.date.today() - dt.timedelta(days=3)
     first = _runner(demo, day, "data-1")
@@ -188,6 +189,7 @@ def test_a_stored_report_is_taken_on_the_pages_first_run(
     import metrics.quality
 
     monkeypatch.setenv("NORTHSTAR_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("NORTHSTAR_RESULT_STORE", "on")  # tests/conftest.py turns it off
     runs = _counting(monkeypatch, metrics.quality, "run_checks_as_of")
     day = dt.date.today() - dt.timedelta(days=3)
     from metrics.engine import Engine
