@@ -469,6 +469,11 @@ def test_a_misspelt_event_shows_as_a_warning_on_its_metric(run: Any, demo: Path,
         assert not at.error  # a warning leaves the project valid
     at = run("explorer", config=config, metric="dau")
     assert not any("invite_teamate" in w.value for w in at.warning)
+    # the OKR page too: the key result that reads the metric says why it may read low, not a bare number
+    at = run(None, config=config)
+    shown = " ".join(w.value for w in at.warning).replace("\\", "")
+    assert "event 'invite_teamate' never occurs in source 'events'" in shown
+    assert shown.count("invite_teamate") == 1  # once, on the one key result that reads `activation`
 
 
 def test_explorer_range_tile_is_the_metric_over_the_whole_range(run: Any, engine: Engine, demo: Path) -> None:
