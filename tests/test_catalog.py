@@ -257,7 +257,9 @@ def test_okrs_prints_the_warning_beside_a_score_it_makes_zero(tmp_path: Path) ->
     line, col = _line_col(text, "purchse")
     run = _cli("okrs", "--config", str(config), "--as-of", "2026-03-05")
     assert run.returncode == 0, run.stderr
-    assert f"metrics.yaml:{line}:{col}: warning: event 'purchse' never occurs in source 'events'" in run.stderr
+    assert (
+        f"metrics.yaml:{line}:{col}: warning: event 'purchse' never occurs in source 'events'" in run.stderr
+    )
     assert "did you mean 'purchase'?" in run.stderr
     assert "Traceback" not in run.stderr
 
