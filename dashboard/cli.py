@@ -340,6 +340,12 @@ def okrs(
     project = load(config, check_values=True)
     engine = _engine(project)
     card = score(project, engine, _as_of(project, engine, as_of))
+    if fmt == TableJson.table and not card.objectives and project.okr_errors:
+        typer.echo(
+            f"OKRs as of {card.as_of}: no objective can be scored: okrs.yaml has {project.okr_errors} "
+            f"error{'' if project.okr_errors == 1 else 's'} (see `northstar validate --config {config}`)."
+        )
+        return
     typer.echo(json.dumps(card.to_json(), indent=2) if fmt == TableJson.json else card.to_table())
 
 

@@ -454,6 +454,22 @@ def test_definitions_lists_the_events_and_the_metrics_that_use_them(run: Any, de
     assert "activation" not in used["purchase"].split(", ")
 
 
+def test_okrs_page_with_every_objective_broken_points_at_the_errors(
+    run: Any, demo: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(demo, config)
+    (tmp_path / "data").symlink_to(demo.parent / "data")
+    text = (config / "okrs.yaml").read_text()
+    (config / "okrs.yaml").write_text(
+        re.sub(r"period: \S+", "period: {start: 2026-02-30, end: 2026-03-31}", text)
+    )
+    at = run(None, config=config)
+    shown = " ".join(i.value for i in at.info)
+    assert "No objectives yet" not in shown
+    assert "okrs.yaml has errors" in shown
+
+
 def test_a_misspelt_event_shows_as_a_warning_on_its_metric(run: Any, demo: Path, tmp_path: Path) -> None:
     config = tmp_path / "config"
     shutil.copytree(demo, config)

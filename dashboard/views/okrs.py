@@ -166,7 +166,10 @@ def review_pack_button(ctx: Ctx) -> None:
 def render(ctx: Ctx) -> None:
     common.header(ctx, "OKRs")
     if not ctx.project.okrs:
-        st.info("No objectives yet. Add them to okrs.yaml (see docs/okrs.md).")
+        if ctx.project.okr_errors:  # left out for their errors, listed at the top: not "none yet"
+            st.info("No objective can be scored: okrs.yaml has errors (listed above; `northstar validate`).")
+        else:
+            st.info("No objectives yet. Add them to okrs.yaml (see docs/okrs.md).")
         return
     card = ctx.scorecard()
     report = ctx.quality()
