@@ -101,11 +101,8 @@ def _prepare(config: Path) -> Path:
 
 
 def load(config: Path, *, check_data: bool = True, check_values: bool = False) -> Project:
-    """Load the project (generating the demo's data on first use); warn about problems on stderr.
-
-    `check_values` (the scorecard and the review pack) also scans each source for names that never
-    occur and prints each such warning where it was written: a key result that reads 0 because of a
-    misspelt event must not pass for a real zero."""
+    """Load the project (generating the demo's data on first use); warn about problems on stderr
+    (`check_values`: also each name that never occurs in its source, so a typo's 0 is never silent)."""
     from metrics.load import load_project
 
     config = _resolve_config(config)
@@ -340,13 +337,8 @@ def okrs(
     project = load(config, check_values=True)
     engine = _engine(project)
     card = score(project, engine, _as_of(project, engine, as_of))
-    if fmt == TableJson.table and not card.objectives and project.okr_errors:
-        typer.echo(
-            f"OKRs as of {card.as_of}: no objective can be scored: okrs.yaml has {project.okr_errors} "
-            f"error{'' if project.okr_errors == 1 else 's'} (see `northstar validate --config {config}`)."
-        )
-        return
-    typer.echo(json.dumps(card.to_json(), indent=2) if fmt == TableJson.json else card.to_table())
+    table = card.to_table(okr_errors=project.okr_errors)
+    typer.echo(json.dumps(card.to_json(), indent=2) if fmt == TableJson.json else table)
 
 
 @app.command()
