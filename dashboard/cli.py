@@ -100,21 +100,24 @@ def _prepare(config: Path) -> Path:
     return config
 
 
-def load(config: Path, *, check_data: bool = True) -> Project:
-    """Load the project (generating the demo's data on first use); warn about problems on stderr."""
+def load(config: Path, *, check_data: bool = True, check_values: bool = False) -> Project:
+    """Load the project (generating the demo's data on first use); warn about problems on stderr
+    (`check_values`: also each name that never occurs in its source, so a typo's 0 is never silent)."""
     from metrics.load import load_project
 
     config = _resolve_config(config)
     if not config.is_dir():
         raise Fail(f"config folder {config} does not exist; pass --config DIR (the folder with metrics.yaml)")
-    # the value warnings (a scan of each source) are for `validate` and the dashboard
-    project = load_project(_prepare(config), check_data=check_data, check_values=False)
+    # the value warnings cost a scan of each source: `validate`, the dashboard, `okrs` and `snapshot`
+    project = load_project(_prepare(config), check_data=check_data, check_values=check_values)
     if project.problems:
         typer.echo(
             f"warning: {len(project.problems)} problem(s) in the project; the affected definitions are left out "
             f"(see `northstar validate --config {config}`)",
             err=True,
         )
+    for warning in project.warnings if check_values else ():
+        typer.echo(str(warning), err=True)
     return project
 
 
@@ -331,10 +334,11 @@ def okrs(
     _date(as_of, "--as-of")
     from metrics.okrs.scoring import score
 
-    project = load(config)
+    project = load(config, check_values=True)
     engine = _engine(project)
     card = score(project, engine, _as_of(project, engine, as_of))
-    typer.echo(json.dumps(card.to_json(), indent=2) if fmt == TableJson.json else card.to_table())
+    table = card.to_table(okr_errors=project.okr_errors)
+    typer.echo(json.dumps(card.to_json(), indent=2) if fmt == TableJson.json else table)
 
 
 @app.command()
@@ -431,7 +435,7 @@ def snapshot(
     from dashboard.pack.build import build_pack
 
     _date(as_of, "--as-of")
-    project = load(config)
+    project = load(config, check_values=True)
     from dashboard.alerts_run import post_pack, post_target
 
     targets = [post_target(project, value) for value in post or []]  # refuse before the work

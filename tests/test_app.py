@@ -454,6 +454,22 @@ def test_definitions_lists_the_events_and_the_metrics_that_use_them(run: Any, de
     assert "activation" not in used["purchase"].split(", ")
 
 
+def test_okrs_page_with_every_objective_broken_points_at_the_errors(
+    run: Any, demo: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(demo, config)
+    (tmp_path / "data").symlink_to(demo.parent / "data")
+    text = (config / "okrs.yaml").read_text()
+    (config / "okrs.yaml").write_text(
+        re.sub(r"period: \S+", "period: {start: 2026-02-30, end: 2026-03-31}", text)
+    )
+    at = run(None, config=config)
+    shown = " ".join(i.value for i in at.info)
+    assert "No objectives yet" not in shown
+    assert "okrs.yaml has errors" in shown
+
+
 def test_a_misspelt_event_shows_as_a_warning_on_its_metric(run: Any, demo: Path, tmp_path: Path) -> None:
     config = tmp_path / "config"
     shutil.copytree(demo, config)
@@ -469,6 +485,11 @@ def test_a_misspelt_event_shows_as_a_warning_on_its_metric(run: Any, demo: Path,
         assert not at.error  # a warning leaves the project valid
     at = run("explorer", config=config, metric="dau")
     assert not any("invite_teamate" in w.value for w in at.warning)
+    # the OKR page too: the key result that reads the metric says why it may read low, not a bare number
+    at = run(None, config=config)
+    shown = " ".join(w.value for w in at.warning).replace("\\", "")
+    assert "event 'invite_teamate' never occurs in source 'events'" in shown
+    assert shown.count("invite_teamate") == 1  # once, on the one key result that reads `activation`
 
 
 def test_explorer_range_tile_is_the_metric_over_the_whole_range(run: Any, engine: Engine, demo: Path) -> None:

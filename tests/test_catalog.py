@@ -245,6 +245,25 @@ def test_a_misspelt_name_is_a_located_warning_with_did_you_mean(
     assert set(project.metrics) == {"buys", "activation", "d1", "pro_web_buys"}  # nothing left out
 
 
+def test_okrs_prints_the_warning_beside_a_score_it_makes_zero(tmp_path: Path) -> None:
+    """`northstar okrs` (like the review pack) shows a misspelt event's warning on stderr: a key result
+    that reads 0 because of a typo must not look like a real zero."""
+    text = METRICS.replace("filter: {event: purchase, platform", "filter: {event: purchse, platform")
+    config = _project(tmp_path / "p", text)
+    (config / "okrs.yaml").write_text(
+        "okrs:\n  - id: sell\n    objective: Sell more\n    period: {start: 2026-03-01, end: 2026-03-31}\n"
+        "    key_results:\n      - {id: buys_up, metric: buys, read: period_to_date, target: 10}\n"
+    )
+    line, col = _line_col(text, "purchse")
+    run = _cli("okrs", "--config", str(config), "--as-of", "2026-03-05")
+    assert run.returncode == 0, run.stderr
+    assert (
+        f"metrics.yaml:{line}:{col}: warning: event 'purchse' never occurs in source 'events'" in run.stderr
+    )
+    assert "did you mean 'purchase'?" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
 def test_each_name_in_a_list_filter_is_checked(tmp_path: Path) -> None:
     text = METRICS.replace("filter: {event: purchase, plan: pro}", "filter: {event: [purchase, upgrde]}")
     config = _project(tmp_path / "p", text)

@@ -114,3 +114,20 @@ def test_serve_debug_reaches_the_app_and_streamlit(project: Path, monkeypatch: p
 )
 def test_without_paths(text: str, shown: str) -> None:
     assert without_paths(text) == shown
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_the_engine_plan_on_definitions_names_the_file_not_its_folder(
+    project: Path, monkeypatch: pytest.MonkeyPatch, debug: bool
+) -> None:
+    """The definitions page shows the plan the engine runs (a Polars plan names the files it scans):
+    a viewer sees the file's name, never where the server keeps it; `--debug` shows the full path."""
+    monkeypatch.setenv("NORTHSTAR_CONFIG", str(project))
+    monkeypatch.setenv("NORTHSTAR_DEBUG", "1" if debug else "0")
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params["metric"] = "dau"
+    at.run()
+    at.switch_page("views/definitions.py").run()
+    plan = "\n".join(str(c.value) for c in at.code)
+    assert "events.parquet" in plan, plan  # the plan is shown, naming its file
+    assert ("acme-internal" in plan) is debug, plan

@@ -637,6 +637,24 @@ def test_summary_str_says_what_was_written(pack: PackSummary) -> None:
     assert "as of Nov 20, 2026" in text
 
 
+def test_a_pack_whose_objectives_all_have_errors_says_so(small_demo: Path, tmp_path: Path) -> None:
+    """A bad date in okrs.yaml leaves every objective out: the pack must not tell the review there
+    are none defined (the PM would send it); it names okrs.yaml's errors."""
+    config = copy_project(small_demo, tmp_path / "config")
+    (config / "okrs.yaml").write_text(
+        "okrs:\n  - id: grow\n    objective: Grow\n    period: {start: 2026-02-30, end: 2026-03-31}\n"
+        "    key_results:\n      - {id: more, metric: signups, read: period_to_date, target: 100}\n"
+    )
+    out = tmp_path / "pack"
+    code, _, stderr = _cli(
+        "snapshot", "--config", str(config), "--out", str(out), "--as-of", AS_OF.isoformat()
+    )
+    assert code == 0, stderr
+    summary = (out / "summary.md").read_text()
+    assert "No objectives are defined" not in summary
+    assert "No objective can be scored: okrs.yaml has 1 error" in summary
+
+
 def test_cli_snapshot_writes_a_pack_and_reports_errors_in_one_line(small_demo: Path, tmp_path: Path) -> None:
     """The CLI path, on a copy of the project with nothing to draw (so no browser is needed)."""
     config = copy_project(

@@ -83,6 +83,17 @@ def test_cli_validate_json_for_ci_tools() -> None:
     ]
 
 
+def test_cli_okrs_says_its_objectives_have_errors_not_that_there_are_none() -> None:
+    """An objective left out for a bad date is not "no objectives are defined": that would send the
+    PM to write okrs.yaml again instead of fixing the line `validate` names."""
+    run = _cli("okrs", "--config", "tests/broken/okr_impossible_date")
+    assert run.returncode == 0
+    assert "no objectives are defined" not in run.stdout
+    assert "no objective can be scored: okrs.yaml has 1 error" in run.stdout
+    assert "northstar validate" in run.stdout
+    assert "Traceback" not in run.stderr
+
+
 def test_cli_validate_missing_folder_is_one_sentence() -> None:
     run = _cli("validate", "--config", "no/such/folder")
     assert run.returncode == 1

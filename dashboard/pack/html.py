@@ -175,7 +175,13 @@ def render_summary(
             )
         lines += ["", LEGEND]
     else:
-        lines.append("No objectives are defined (okrs.yaml).")
+        errors = project.okr_errors  # objectives left out for their errors are not "none defined"
+        lines.append(
+            f"No objective can be scored: okrs.yaml has {errors} error{'' if errors == 1 else 's'} "
+            "(`northstar validate` lists them)."
+            if errors
+            else "No objectives are defined (okrs.yaml)."
+        )
     lines += _what_moved(project, card, movers or {})
     pinned = [i for i in items if i.kind == "metric"]
     if pinned:

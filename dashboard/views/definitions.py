@@ -8,7 +8,7 @@ from typing import assert_never
 import polars as pl
 import streamlit as st
 
-from dashboard.debug import error_text
+from dashboard.debug import error_text, for_viewers
 from dashboard.format import format_value, plural
 from dashboard.views import common
 from dashboard.views.common import Ctx, md, mdc
@@ -237,7 +237,7 @@ def render(ctx: Ctx) -> None:
     request = MetricRequest((metric_id,), start, end, ctx.view.grain)
     with st.expander(f"How the engine computes it ({start} .. {end}, {ctx.view.grain})", expanded=True):
         try:
-            st.code(ctx.explain(request), language=None)
+            st.code(for_viewers(ctx.explain(request)), language=None)  # a plan names its files: no folders
         except Exception as exc:
             st.error(f"The engine cannot plan this metric: {md(error_text(exc))}")
 

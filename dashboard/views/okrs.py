@@ -145,6 +145,7 @@ def kr_tile(
             )
         if score.problem:
             st.warning(md(for_viewers(score.problem)), icon=":material/warning:")
+        common.definition_warnings(ctx, kr_def.metric)  # a misspelt event reads as a low number, not a fact
         fig = kr_figure(ctx, score, kr_def, compact=True)
         common.plot(fig, ctx, "kr", kr_def.id, ctx.view.as_of, key=f"spark_{objective.id}_{kr_def.id}")
         common.show_flag(kr_flag(score, report), compact=True)
@@ -177,7 +178,10 @@ def review_pack_button(ctx: Ctx) -> None:
 def render(ctx: Ctx) -> None:
     common.header(ctx, "OKRs")
     if not ctx.project.okrs:
-        st.info("No objectives yet. Add them to okrs.yaml (see docs/okrs.md).")
+        if ctx.project.okr_errors:  # left out for their errors, listed at the top: not "none yet"
+            st.info("No objective can be scored: okrs.yaml has errors (listed above; `northstar validate`).")
+        else:
+            st.info("No objectives yet. Add them to okrs.yaml (see docs/okrs.md).")
         return
     card = ctx.scorecard()
     report = ctx.quality()

@@ -59,6 +59,14 @@ class Project:
             raise ConfigError(self.problems)
         return self
 
+    @property
+    def okr_errors(self) -> int:
+        """How many errors okrs.yaml holds (each leaves out its objective or key result): with none
+        left to score, "no objectives" would be the wrong thing to say."""
+        return sum(
+            1 for p in self.problems if p.location is not None and Path(p.location.file).name == "okrs.yaml"
+        )
+
     def warnings_for(self, metric_id: str) -> list[Problem]:
         """The warnings on a metric, or on the parts of a ratio."""
         parts = {Subject.metric(m) for m in (metric_id, *self.leaves(metric_id))}

@@ -121,8 +121,14 @@ class Scorecard:
         """The contract's `northstar okrs --format json` object (with `flag`: each KR's flag too)."""
         return {"as_of": self.as_of.isoformat(), "objectives": [o.to_json(flag) for o in self.objectives]}
 
-    def to_table(self) -> str:
-        """The scorecard for people: one block per objective, one row per key result."""
+    def to_table(self, okr_errors: int = 0) -> str:
+        """The scorecard for people: one block per objective, one row per key result. `okr_errors`:
+        the errors of okrs.yaml, which leave their objectives out (then none is not "none defined")."""
+        if not self.objectives and okr_errors:
+            return (
+                f"OKRs as of {self.as_of}: no objective can be scored: okrs.yaml has {okr_errors} "
+                f"error{'' if okr_errors == 1 else 's'} (`northstar validate` lists them)."
+            )
         if not self.objectives:
             return f"OKRs as of {self.as_of}: no objectives are defined (add them to okrs.yaml)."
         lines = [f"OKRs as of {self.as_of}"]
