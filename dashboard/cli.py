@@ -9,13 +9,14 @@ import sys
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from typer.exceptions import TyperException
 
 from connectors.errors import NorthstarError
 from connectors.secrets import mask_secrets
+from dashboard.cli_tables import rows_csv, rows_table
 
 if TYPE_CHECKING:
     from metrics.definitions.project import Project
@@ -194,7 +195,7 @@ def events(
     for name, config_ in project.sources.items():
         if source is None or name == source:
             rows += [e.to_json() for e in catalog(connect(name, config_, project.root)).events]
-    typer.echo(json.dumps({"events": rows}, indent=2) if fmt == TableJson.json else _table(rows))
+    typer.echo(json.dumps({"events": rows}, indent=2) if fmt == TableJson.json else rows_table(rows))
 
 
 @app.command()
@@ -255,6 +256,8 @@ def compute(
             )
     result = _engine(project).compute(request)
     rows = result.rows()
+    if blank := [m for m in metric if not any(r["value"] for r in rows if r["metric"] == m)]:
+        _warn_names_that_never_occur(config, blank)  # all 0 or empty: a typo's 0 is never silent
     if result.comparison is not None:
         compared = {
             (r["metric"], r["period"], r.get(by) if by else None): r
@@ -275,7 +278,7 @@ def compute(
             {k: format_value(v, units[row["metric"]]) if k in numbers else v for k, v in row.items()}
             for row in rows
         ]
-        typer.echo(_table(shown))
+        typer.echo(rows_table(shown))
         return
     raw = [
         {k: raw_number(v, units[row["metric"]]) if k in numbers else v for k, v in row.items()}
@@ -284,44 +287,17 @@ def compute(
     if fmt == TableJsonCsv.json:
         typer.echo(json.dumps(raw))
     else:
-        typer.echo(_csv(raw), nl=False)
+        typer.echo(rows_csv(raw), nl=False)
 
 
-def _csv(rows: Sequence[dict[str, Any]]) -> str:
-    """Raw numbers, a whole count as an integer (a frame would widen a column of counts and rates to floats)."""
-    import csv
-    import io
+def _warn_names_that_never_occur(config: Path, metric_ids: list[str]) -> None:
+    """Print the value warnings (an event or value that never occurs in the source) of these metrics,
+    found by a scan of their sources that `compute` only pays for when a metric came out all zero."""
+    from metrics.load import load_project
 
-    out = io.StringIO()
-    if rows:
-        fields = list(dict.fromkeys(key for row in rows for key in row))  # a rate adds its counts
-        writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    return out.getvalue()
-
-
-def _table(rows: Sequence[dict[str, Any]]) -> str:
-    """Rows of formatted cells as aligned columns, the last one (the value) right-aligned."""
-    if not rows:
-        return "(no rows)"
-    headers = list(dict.fromkeys(key for row in rows for key in row))  # a rate adds its counts
-    from metrics.format import EMPTY
-
-    body = [[EMPTY if row.get(h) is None else str(row.get(h)) for h in headers] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    for r in body:
-        lines.append(
-            "  ".join(
-                c.rjust(w)
-                if headers[i] in {"value", "compared_value", "numerator", "denominator"}
-                else c.ljust(w)
-                for i, (c, w) in enumerate(zip(r, widths, strict=True))
-            )
-        )
-    return "\n".join(lines)
+    project = load_project(_resolve_config(config), check_values=True)
+    for warning in dict.fromkeys(w for m in metric_ids for w in project.warnings_for(m)):
+        typer.echo(str(warning), err=True)
 
 
 @app.command()

@@ -264,6 +264,26 @@ def test_okrs_prints_the_warning_beside_a_score_it_makes_zero(tmp_path: Path) ->
     assert "Traceback" not in run.stderr
 
 
+def test_compute_warns_when_a_typo_makes_its_numbers_zero(tmp_path: Path) -> None:
+    """`northstar compute` skips the scan for names that never occur (it costs a read of the source)
+    unless a metric comes out all zero: then the typo behind the zeros is named on stderr."""
+    text = METRICS.replace("filter: {event: purchase, platform", "filter: {event: purchse, platform")
+    config = _project(tmp_path / "p", text)
+    line, col = _line_col(text, "purchse")
+    args = ("--config", str(config), "--start", "2026-03-01", "--end", "2026-03-05")
+    run = _cli("compute", "buys", *args)
+    assert run.returncode == 0, run.stderr
+    assert all(
+        row["value"] == 0 for row in json.loads(_cli("compute", "buys", *args, "--format", "json").stdout)
+    )
+    assert (
+        f"metrics.yaml:{line}:{col}: warning: event 'purchse' never occurs in source 'events'" in run.stderr
+    )
+    assert "did you mean 'purchase'?" in run.stderr and "Traceback" not in run.stderr
+    fine = _cli("compute", "pro_web_buys", *args)  # real numbers: no scan, no warning
+    assert fine.returncode == 0 and "warning" not in fine.stderr
+
+
 def test_each_name_in_a_list_filter_is_checked(tmp_path: Path) -> None:
     text = METRICS.replace("filter: {event: purchase, plan: pro}", "filter: {event: [purchase, upgrde]}")
     config = _project(tmp_path / "p", text)
