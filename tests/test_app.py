@@ -573,7 +573,9 @@ def test_okr_tiles_show_the_scorecard(run: Any, engine: Engine) -> None:
         assert statuses.get(kr.status, kr.status) in page
         assert f"Progress <b>{format_progress(kr.progress)}</b>" in page
     on_track = sum(kr.status in ("on_track", "achieved") for kr in krs)
+    assert {kr.status for kr in krs} <= {"on_track", "at_risk", "off_track"}  # mid-period: no final words
     assert metric(at, "Key results on track").value == str(on_track)
+    assert metric(at, "Off track").value == str(sum(kr.status == "off_track" for kr in krs))
     sparks = [s for s in chart_specs(at) if s["layout"].get("height") == 170]
     assert len(sparks) == len(krs)
     target = next(t for t in sparks[0]["data"] if t.get("name") == "Target path")
@@ -756,3 +758,18 @@ def test_explorer_shows_a_rates_n_on_tiles_chart_and_table(run: Any, engine: Eng
     assert small and [x[:10] for x in rings[0]["x"]] == small
     table = at.dataframe[0].value
     assert list(table["denominator"]) == [r["denominator"] for r in rows]
+
+
+def test_the_count_tiles_say_achieved_and_missed_as_the_cards_do() -> None:
+    from dashboard.views.okrs import status_tiles
+
+    mid = ["on_track", "at_risk", "off_track", "off_track"]
+    assert status_tiles(mid) == [("Key results on track", 1), ("At risk", 1), ("Off track", 2)]
+    ended = ["achieved", "missed", "missed", None]
+    assert status_tiles(ended) == [("Key results achieved", 1), ("At risk", 0), ("Missed", 2)]
+    mixed = ["on_track", "achieved", "missed", "off_track"]
+    assert status_tiles(mixed) == [
+        ("Key results on track or achieved", 2),
+        ("At risk", 0),
+        ("Off track or missed", 2),
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
@@ -175,6 +176,19 @@ def review_pack_button(ctx: Ctx) -> None:
     )
 
 
+def status_tiles(statuses: Sequence[str | None]) -> list[tuple[str, int]]:
+    """The three count tiles over the key results' statuses, each named by the statuses it counts as
+    the cards word them: after a period has ended they are "Achieved" and "Missed", and a tile saying
+    "Off track" over cards saying "Missed" would read as two answers."""
+    tiles = []
+    for group in (("on_track", "achieved"), ("at_risk",), ("off_track", "missed")):
+        names = [status_words(s) for s in group if s in statuses] or [status_words(group[0])]
+        words = " or ".join([names[0], *(n.lower() for n in names[1:])])
+        label = f"Key results {words.lower()}" if group[0] == "on_track" else words
+        tiles.append((label, sum(s in group for s in statuses)))
+    return tiles
+
+
 def render(ctx: Ctx) -> None:
     common.header(ctx, "OKRs")
     if not ctx.project.okrs:
@@ -190,11 +204,8 @@ def render(ctx: Ctx) -> None:
     statuses = [kr.status for o in scores for kr in o.key_results]
     cols = st.columns(4)
     cols[0].metric("Objectives", f"{len(scores)}", border=True)
-    cols[1].metric(
-        "Key results on track", f"{sum(s in ('on_track', 'achieved') for s in statuses)}", border=True
-    )
-    cols[2].metric("At risk", f"{sum(s == 'at_risk' for s in statuses)}", border=True)
-    cols[3].metric("Off track", f"{sum(s in ('off_track', 'missed') for s in statuses)}", border=True)
+    for col, (label, count) in zip(cols[1:], status_tiles(statuses), strict=True):
+        col.metric(label, f"{count}", border=True)
     review_pack_button(ctx)
     for objective in scores:
         definition = definitions.get(objective.id)
