@@ -280,3 +280,17 @@ def test_previous_year_by_day_keeps_calendar_dates(tmp_path: Path) -> None:
     )
     assert leap.comparison is not None
     assert leap.comparison.row(0, named=True)["compared_period"] == D(2027, 2, 28)
+
+
+def test_a_metric_of_an_unreadable_metrics_yaml_says_the_file_could_not_be_read(tmp_path: Path) -> None:
+    """Not "unknown metric": the metric may well be defined, in a file with a syntax error."""
+    from metrics.load import load_project
+
+    (tmp_path / "sources.yaml").write_text("sources: {}\n")
+    (tmp_path / "metrics.yaml").write_text("metrics:\n  signups: {type: count, source: events\n  dau: [\n")
+    engine = Engine(load_project(tmp_path, check_data=False))
+    with pytest.raises(
+        MetricError,
+        match=r"'signups' is not available: metrics.yaml could not be read \(.*metrics.yaml:\d+:\d+: YAML syntax error",
+    ):
+        engine.compute(MetricRequest(("signups",), start=D(2026, 1, 1), end=D(2026, 1, 2)))

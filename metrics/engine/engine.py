@@ -175,6 +175,11 @@ class Engine:
                 f"metric {metric_id!r} is not available because {self.project.skipped[metric_id]}; "
                 "run `northstar validate` to see why"
             )
+        unread = [p for p in self.project.problems if p.location and p.location.file.endswith("metrics.yaml")]
+        if "metrics.yaml" not in self.project.trees and unread:  # no metric was read at all: say why
+            raise MetricError(
+                f"metric {metric_id!r} is not available: metrics.yaml could not be read ({unread[0]})"
+            )
         hint = did_you_mean(metric_id, list(self.project.metrics))
         raise MetricError(
             f"unknown metric {metric_id!r}; " + (hint or "run `northstar validate` to list the metrics")
