@@ -518,9 +518,11 @@ def build(
             "Edit first: the targets marked `set me` in okrs.yaml, then `timezone:` in project.yaml, then "
             "check the column roles in sources.yaml and the starter metrics in metrics.yaml.",
             "",
+            "From this folder:",
+            "",
             "```bash",
-            f"northstar validate --config {target.name}",
-            f"northstar serve --config {target.name}",
+            "northstar validate --config .",
+            "northstar serve --config .",
             "```",
             "",
         ]

@@ -142,7 +142,9 @@ def test_init_then_validate_then_dau_is_distinct_users_per_day(
     assert all(value == expected.get(day, 0) for day, value in got.items())
 
 
-def test_starter_metrics_fit_the_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_starter_metrics_fit_the_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     data = rows()
     source = write_data(tmp_path, data, "parquet")
     project = tmp_path / "p"
@@ -187,7 +189,11 @@ def test_starter_metrics_fit_the_data(tmp_path: Path, capsys: pytest.CaptureFixt
     assert scorecard["period"] == {"start": "2026-01-01", "end": "2026-03-31"}  # the data's quarter
     wau = scorecard["key_results"][0]
     assert (wau["metric"], wau["current"]) == ("wau", users_on_last_day_window(data, 7))
-    assert "set me" in (project / "README.md").read_text()
+    readme = (project / "README.md").read_text()
+    assert "set me" in readme and "northstar validate --config ." in readme
+    monkeypatch.chdir(project)  # the README's command, run where it says: from the project's folder
+    code, out, err = cli(capsys, "validate", "--config", ".")
+    assert code == 0, err
     assert "timezone: UTC" in (project / "project.yaml").read_text()  # naive data says no zone
 
 
