@@ -73,12 +73,10 @@ def allowed_from_env() -> frozenset[str]:
 
 @contextlib.asynccontextmanager
 async def _lifespan(_app: Any) -> AsyncIterator[None]:
-    import threading
-
     from dashboard import preload
 
     preload.warm()  # before the server answers: the first visitor does not wait for the imports
-    threading.Thread(target=preload.warm_scorecard, name="northstar-warm", daemon=True).start()
+    preload.start_warm_thread()
     yield
     # The server is stopping: close what this process started besides streamlit itself.
     from dashboard import worker

@@ -90,6 +90,27 @@ def warm() -> None:
         log.debug("preload: the heap was not frozen", exc_info=True)
 
 
+WARM_THREAD = "northstar-warm"
+
+
+class _NoContextWarning(logging.Filter):
+    """Streamlit warns "missing ScriptRunContext" each time a cached function runs outside a session,
+    which the warm-up thread does on purpose: two lines of noise in every server's log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.threadName != WARM_THREAD
+
+
+def start_warm_thread() -> None:
+    """`warm_scorecard` in a daemon thread of its own, without Streamlit's no-session warnings."""
+    import threading
+
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
+        _NoContextWarning()
+    )
+    threading.Thread(target=warm_scorecard, name=WARM_THREAD, daemon=True).start()
+
+
 def warm_scorecard(config_dir: str | None = None) -> None:
     """Fill the app's caches for the OKR page's default view: the project in `config_dir` (default:
     NORTHSTAR_CONFIG, resolved as `dashboard.app.config_dir` resolves it), the engine, the data range,

@@ -215,3 +215,18 @@ def test_a_stored_report_is_taken_on_the_pages_first_run(
     runner = again.session_state["_northstar_ctx"].quality_runner()
     assert runner.stored and runner.done and not runner.started
     assert not any("Running the data checks" in str(c.value) for c in again.sidebar.caption)
+
+
+def test_the_warm_thread_does_not_fill_the_log_with_streamlits_no_session_warning() -> None:
+    import logging
+
+    from dashboard.preload import WARM_THREAD, _NoContextWarning
+
+    def record(thread: str) -> logging.LogRecord:
+        made = logging.LogRecord("x", logging.WARNING, __file__, 1, "missing ScriptRunContext!", None, None)
+        made.threadName = thread
+        return made
+
+    quiet = _NoContextWarning()
+    assert not quiet.filter(record(WARM_THREAD))
+    assert quiet.filter(record("ScriptRunner.scriptThread"))  # a real session's warning still shows
