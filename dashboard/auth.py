@@ -5,7 +5,8 @@ section in Streamlit's secrets, written by `dashboard/server.py`); an `[auth]` s
 secrets alone turns it on too. With sign-in on, a visitor who has not signed in sees a page with a
 "Sign in" button (Streamlit's `st.login`, the OIDC provider of project.yaml's `auth:`), and a
 signed-in person whom `allow` does not list (`dashboard.access.is_allowed`, against `allow` as
-project.yaml says it now: `allow_list`) sees a refusal and a "Sign out" button. Neither page holds anything of the project: not its name, a metric or a number.
+project.yaml says it now: `allow_list`) sees a refusal and a "Sign out" button. Neither page holds
+anything of the project: not its name, a metric or a number.
 """
 
 from __future__ import annotations

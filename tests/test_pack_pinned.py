@@ -103,5 +103,6 @@ def test_a_pinned_typo_is_left_out_and_listed_with_its_place(small_demo: Path, t
     assert [i.id for i in plan.items if i.kind == "metric"] == ["weekly_active_writers", "dau", "revenue"]
     summary = render_summary(broken, plan.scorecard, plan.items, plan.stamp)
     assert "Pinned metrics left out:" in summary and "unknown metric 'signup'" in summary
+    assert "project.yaml\\:10\\:43" in summary and str(tmp_path) not in summary  # relative: a pack is shared
     html = render_html(broken, plan.scorecard, plan.items, plan.stamp)
     assert "<code>signup</code>" in html and "did you mean &#x27;signups&#x27;?" in html

@@ -279,7 +279,9 @@ def _problems(items: Sequence[PackItem]) -> list[tuple[str, str]]:
 
 def left_out(project: Project) -> list[tuple[str, str]]:
     """Pinned metrics the pack cannot chart (an unknown id, or a definition with an error): the id and
-    the located problem that says why, so the rest of the pack is still written."""
+    the located problem that says why (its file relative to the project: a pack is shared, the
+    server's folders are not), so the rest of the pack is still written."""
+    from dashboard.debug import problem_line
     from metrics.definitions.problems import Subject
 
     missing = [m for m in project.settings.review.pinned_metrics if m not in project.metrics]
@@ -289,7 +291,12 @@ def left_out(project: Project) -> list[tuple[str, str]]:
         why = next((p for p in errors if p.subject == Subject.metric(metric_id)), None) or next(
             (p for p in errors if repr(metric_id) in p.message), None
         )
-        out.append((metric_id, str(why) if why else "not a valid metric; run `northstar validate`"))
+        out.append(
+            (
+                metric_id,
+                problem_line(why, project.root) if why else "not a valid metric; run `northstar validate`",
+            )
+        )
     return out
 
 
