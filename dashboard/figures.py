@@ -309,18 +309,7 @@ def _mark_quality(
     errors in red, warnings in amber, each with a legend entry that names the checks."""
     for mark in marks:
         fill = QUALITY_FILL if mark.severity == "error" else WARNING_FILL
-        bands = _quality_bands(mark.periods, start, end, width_days, fill)
-        if not bands:
-            continue
-        fig.shapes.extend(bands)
-        fig.add(
-            x=[None],
-            y=[None],
-            mode="markers",
-            marker={"symbol": "square", "size": 12, "color": fill, "line": {"width": 0}},
-            name=plain(mark.label),
-            hoverinfo="skip",
-        )
+        _shade_periods(fig, mark.periods, mark.label, fill, start, end, width_days)
 
 
 def _mark_maturing(
@@ -332,7 +321,20 @@ def _mark_maturing(
     width: float,
 ) -> None:
     """Shade the periods whose values can still rise (grey), with a legend entry that says why."""
-    bands = _quality_bands(periods, start, end, width, MATURING_FILL)
+    _shade_periods(fig, periods, label, MATURING_FILL, start, end, width)
+
+
+def _shade_periods(
+    fig: _Figure,
+    periods: Iterable[dt.date],
+    label: str,
+    fill: str,
+    start: dt.date | None,
+    end: dt.date | None,
+    width_days: float,
+) -> None:
+    """Bands over these periods' points and one legend entry (a square of the fill) naming them."""
+    bands = _quality_bands(periods, start, end, width_days, fill)
     if not bands:
         return
     fig.shapes.extend(bands)
@@ -340,7 +342,7 @@ def _mark_maturing(
         x=[None],
         y=[None],
         mode="markers",
-        marker={"symbol": "square", "size": 12, "color": MATURING_FILL, "line": {"width": 0}},
+        marker={"symbol": "square", "size": 12, "color": fill, "line": {"width": 0}},
         name=plain(label),
         hoverinfo="skip",
     )
