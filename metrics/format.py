@@ -46,14 +46,11 @@ def currency_symbol(unit: str | None) -> str:
 
 
 def metric_unit(project: Project, metric_id: str) -> str:
-    """The unit a metric's numbers are shown in: its `unit`, except that a ratio left at the
-    default unit (count) reads as a ratio, shown as a percentage."""
+    """The unit a metric's numbers are shown in on every surface: its `unit` as written, or its
+    type's default (a ratio's is `ratio`, shown as a percentage; an explicit `unit: count` on a
+    ratio reads as a number, 1.19 purchases per buyer, never 119.0%)."""
     metric = project.metrics.get(metric_id)
-    if metric is None:
-        return "count"
-    if metric.type == "ratio" and metric.unit == "count":
-        return "ratio"
-    return metric.unit
+    return "count" if metric is None else metric.unit
 
 
 def finite(value: float | int | None) -> bool:

@@ -215,6 +215,30 @@ def test_a_rename_is_one_renamed_metric_with_the_same_numbers(
     assert code == 0
 
 
+def test_a_ratio_reads_in_the_unit_every_surface_shows_it_in(
+    capsys: pytest.CaptureFixture[str], repo: Path
+) -> None:
+    """A ratio left at its default unit is a percentage in `compute`, the dashboard and the pack,
+    so in the PR comment too (it read `0.05 -> 0.04` here); `unit: count` reads as a number."""
+    from metrics.format import format_value, metric_unit
+    from metrics.load import load_project
+
+    metrics_yaml = repo / "config" / "metrics.yaml"
+    edit(metrics_yaml, "    denominator: mau\n    unit: percent\n", "    denominator: mau\n")
+    git(repo, "commit", "-qam", "stickiness at the default unit")
+    edit(metrics_yaml, *NARROW_DAU)
+    report = as_json(capsys, repo, "--base", "main")
+    stickiness = by_metric(report)["stickiness"]
+    project = load_project(repo / "config")
+    assert metric_unit(project, "stickiness") == "ratio"
+    shown = [format_value(stickiness[side], "ratio") for side in ("base", "head")]
+    assert all(text.endswith("%") for text in shown)
+    code, markdown, _ = run(capsys, repo, "--base", "main")
+    assert code == 0
+    row = next(line for line in markdown.splitlines() if "`stickiness`" in line)
+    assert f"{shown[0]} → {shown[1]}" in row and " pp)" in row
+
+
 def test_a_label_edit_changes_no_number(capsys: pytest.CaptureFixture[str], repo: Path) -> None:
     edit(repo / "config" / "metrics.yaml", "label: Sign-ups", "label: New accounts")
     report = as_json(capsys, repo, "--base", "main")

@@ -89,7 +89,8 @@ def test_key_result_words_and_units() -> None:
     assert read_words("latest") == "on the day"
     metrics = {
         "signups": SimpleNamespace(type="count", unit="count", label="Sign-ups"),
-        "stickiness": SimpleNamespace(type="ratio", unit="count", label=None),
+        "stickiness": SimpleNamespace(type="ratio", unit="ratio", label=None),  # RatioMetric's default
+        "per_buyer": SimpleNamespace(type="ratio", unit="count", label=None),
         "arpu": SimpleNamespace(type="ratio", unit="currency", label=None),
     }
     project = SimpleNamespace(
@@ -105,6 +106,7 @@ def test_key_result_words_and_units() -> None:
     assert metric_unit(project, "stickiness") == "ratio"  # type: ignore[arg-type]
     assert format_value(0.3125, metric_unit(project, "stickiness")) == "31.2%"  # type: ignore[arg-type]
     assert metric_unit(project, "arpu") == "currency"  # type: ignore[arg-type]
+    assert format_value(1.19, metric_unit(project, "per_buyer")) == "1.19"  # type: ignore[arg-type]
     assert metric_unit(project, "signups") == "count"  # type: ignore[arg-type]
 
 

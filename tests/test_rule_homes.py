@@ -211,7 +211,17 @@ def test_one_formatting_home_prints_every_surface(project: Project) -> None:
         "(in order: 1,155; in any order: 1,156)" in order.sentence()
         and "b then a by 1,083" in order.sentence()
     )
-    assert home.metric_unit(project, "buyers_per_signup") == "ratio"  # a ratio left at count reads as %
+    assert home.metric_unit(project, "buyers_per_signup") == "ratio"  # a ratio left at its default reads as %
+    # a ratio whose unit is written is shown in it: 1.19 purchases per buyer, never 119.0%
+    per_buyer = project_from_dicts(
+        sources={"events": SOURCE},
+        metrics={
+            **METRICS,
+            "per_buyer": {"type": "ratio", "numerator": "signups", "denominator": "buyers", "unit": "count"},
+        },
+    )
+    assert home.metric_unit(per_buyer, "per_buyer") == "count"
+    assert home.format_value(1.1940, home.metric_unit(per_buyer, "per_buyer")) == "1.19"
     assert dashboard_format.format_value is home.format_value
     assert scorecard.format_value is home.format_value  # the CLI's scorecard table calls the same home
 

@@ -312,6 +312,11 @@ class RatioMetric(_MetricBase):
     type: Literal["ratio"]
     numerator: str
     denominator: str
+    unit: str = Field(
+        default="ratio",
+        description="Default `ratio`: shown as a percentage. Any other unit is shown as written "
+        "(`unit: count` reads 1.19, `unit: currency` $12.50).",
+    )
 
 
 class ActiveUsersMetric(_SourcedMetric):

@@ -31,6 +31,7 @@ from metrics.diff.revisions import Revision, at_revision
 from metrics.engine.as_of import default_as_of
 from metrics.engine.engine import Engine
 from metrics.engine.request import MetricRequest
+from metrics.format import metric_unit
 from metrics.load import load_project
 from metrics.okrs.readings import read_spec
 from metrics.okrs.scorecard import KeyResultScore
@@ -249,7 +250,7 @@ def compare(
             MetricDiff(
                 change=change,
                 label=side_project.label(side_id),
-                unit=side_project.metrics[side_id].unit,
+                unit=metric_unit(side_project, side_id),
                 window=window,
                 week=week,
                 quarter=quarter,
@@ -271,7 +272,7 @@ def compare(
                 objective=key[0],
                 id=key[1],
                 label=owner.label(metric_id) if metric_id in owner.metrics else metric_id,
-                unit=owner.metrics[metric_id].unit if metric_id in owner.metrics else "count",
+                unit=metric_unit(owner, metric_id),
                 base=base_krs.get(key),
                 head=head_krs.get(key),
             )
