@@ -30,6 +30,7 @@ from dashboard.format import (
     format_progress,
     format_range,
     format_sample,
+    format_target,
     format_value,
     kr_title,
     metric_unit,
@@ -883,7 +884,7 @@ def objective_figure(
                 expected=kr.expected_progress,
                 status=kr.status,
                 current=format_value(kr.current, unit),
-                target=format_value(kr.target, unit),
+                target=format_target(kr.target, unit, kr.direction),
                 probability=kr.probability,
             )
         )
@@ -929,7 +930,7 @@ def scorecard(title: str, subtitle: str, rows: Sequence[KrBar]) -> go.Figure:
     low = min([0.0, *shown])  # a KR behind its baseline draws its bar left of zero
     colors = [status_color(r.status) for r in rows][::-1]
     texts = [
-        f"{format_progress(r.progress)} · {r.current} of {r.target} · {status_words(r.status)}"
+        f"{format_progress(r.progress)} · {r.current} · target {r.target} · {status_words(r.status)}"
         + (f" · {format_probability(r.probability)} likely" if r.probability is not None else "")
         for r in rows
     ][::-1]

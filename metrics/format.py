@@ -53,6 +53,14 @@ def metric_unit(project: Project, metric_id: str) -> str:
     return "count" if metric is None else metric.unit
 
 
+def format_target(value: float | int | None, unit: str | None, direction: str) -> str:
+    """A key result's target as every surface shows it (the CLI's scorecard, the dashboard's tile, the
+    review pack's table and images): '≤ 250 s' for a decrease key result, whose target is a ceiling
+    ('313 s of 250 s' read as if 250 s were more to reach), the plain value otherwise."""
+    text = format_value(value, unit)
+    return f"≤ {text}" if direction == "decrease" and text != EMPTY else text
+
+
 def finite(value: float | int | None) -> bool:
     return value is not None and not (isinstance(value, float) and not math.isfinite(value))
 

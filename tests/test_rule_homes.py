@@ -223,6 +223,17 @@ def test_one_formatting_home_prints_every_surface(project: Project) -> None:
     assert home.metric_unit(per_buyer, "per_buyer") == "count"
     assert home.format_value(1.1940, home.metric_unit(per_buyer, "per_buyer")) == "1.19"
     assert dashboard_format.format_value is home.format_value
+    # a decrease key result's target is a ceiling, written so on every surface (the CLI wrote
+    # '<= 250 s', the pack's table and the dashboard's tile '250 s', the objective image '313 s of 250 s')
+    assert home.format_target(250, "seconds", "decrease") == "≤ 250 s"
+    assert home.format_target(0.5, "percent", "increase") == "50.0%"
+    assert home.format_target(None, "count", "decrease") == home.EMPTY
+    from dashboard import figures
+    from dashboard.pack import html as pack_html
+    from dashboard.views import okrs as okr_page
+
+    for surface in (scorecard, pack_html, figures, okr_page):
+        assert surface.format_target is home.format_target, surface.__name__
     assert scorecard.format_value is home.format_value  # the CLI's scorecard table calls the same home
 
 

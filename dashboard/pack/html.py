@@ -19,6 +19,7 @@ from dashboard.format import (
     format_probability,
     format_progress,
     format_range,
+    format_target,
     format_value,
     format_with_sample,
     kr_title,
@@ -80,7 +81,7 @@ def _kr_row(project: Project, kr: KeyResultScore, kr_def: KeyResult, item: PackI
         detail="",
         current=format_with_sample(kr.current, unit, kr.numerator, kr.n, *sample_noun(project, kr_def.metric))
         + (" (uncertain)" if kr.uncertain else ""),
-        target=format_value(kr.target, unit),
+        target=format_target(kr.target, unit, kr.direction),
         progress=format_progress(kr.progress),
         status=status_words(kr.status),
         status_key=kr.status,

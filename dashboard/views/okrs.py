@@ -15,6 +15,7 @@ from dashboard.format import (
     format_probability,
     format_progress,
     format_range,
+    format_target,
     format_value,
     kr_title,
     read_words,
@@ -115,7 +116,7 @@ def kr_tile(
             common.sample_line(ctx, kr_def.metric, score.numerator, score.n)
         baseline = "" if score.baseline is None else f" · baseline {format_value(score.baseline, unit)}"
         st.markdown(
-            f'<div class="ns-small">Target <b>{escape.html_text(format_value(score.target, unit))}</b>{baseline}</div>'
+            f'<div class="ns-small">Target <b>{escape.html_text(format_target(score.target, unit, score.direction))}</b>{baseline}</div>'
             + progress_bar(score.progress, score.expected_progress, score.status)
             + f'<div class="ns-small">Progress <b>{format_progress(score.progress)}</b> · expected '
             f"{format_progress(score.expected_progress)} by now</div>",

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from metrics.format import EMPTY, format_progress, format_value, raw_number, status_words
+from metrics.format import EMPTY, format_progress, format_target, format_value, raw_number, status_words
 
 if TYPE_CHECKING:
     import polars as pl
@@ -158,7 +158,7 @@ class Scorecard:
                         kr.id,
                         f"{kr.metric} ({kr.read})",
                         format_value(kr.current, kr.unit),
-                        ("<= " if kr.direction == "decrease" else "") + format_value(kr.target, kr.unit),
+                        format_target(kr.target, kr.unit, kr.direction),
                         format_progress(kr.progress),
                         format_progress(kr.expected_progress),
                         EMPTY
