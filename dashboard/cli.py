@@ -254,7 +254,10 @@ def compute(
             raise Fail(
                 f"metric {metric_id!r} is not available: {project.skipped[metric_id]} (run northstar validate)"
             )
-    result = _engine(project).compute(request)
+    engine = _engine(project)
+    result = engine.compute(request)
+    if gap := engine.outside_data(metric, result.start, result.end):
+        typer.echo(f"warning: {gap}", err=True)
     rows = result.rows()
     if blank := [m for m in metric if not any(r["value"] for r in rows if r["metric"] == m)]:
         _warn_names_that_never_occur(config, blank)  # all 0 or empty: a typo's 0 is never silent

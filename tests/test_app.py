@@ -232,6 +232,24 @@ def test_explorer_tiles_and_chart_show_the_engines_numbers(run: Any, engine: Eng
     assert [float(v) for v in table["value"]] == values
 
 
+def test_explorer_says_when_the_range_reaches_past_the_data(run: Any, engine: Engine) -> None:
+    """A link whose range is a year off shows 0s for lack of data: the page says so, in the engine's
+    words (`metrics.engine.engine.outside_data`), as `northstar compute` does."""
+    first, last = engine.data_range(["signups"])
+    start, end = (
+        first.replace(year=first.year - 1),
+        first.replace(year=first.year - 1) + dt.timedelta(days=30),
+    )
+    at = run("explorer", metric="signups", start=str(start), end=str(end), grain="week")
+    sentence = engine.outside_data(["signups"], start, end)
+    assert sentence is not None
+    assert [w for w in at.warning if w.value == f"{sentence[:1].upper()}{sentence[1:]}."]
+    inside = run(
+        "explorer", metric="signups", start=str(last - dt.timedelta(days=30)), end=str(last), grain="week"
+    )
+    assert not [w for w in inside.warning if "no data" in w.value]
+
+
 def test_explorer_breakdown_and_csv(run: Any, engine: Engine) -> None:
     start, end = dt.date(2026, 10, 1), dt.date(2026, 10, 31)
     at = run("explorer", metric="revenue", start=str(start), end=str(end), grain="week", by="plan")

@@ -284,6 +284,27 @@ def test_compute_warns_when_a_typo_makes_its_numbers_zero(tmp_path: Path) -> Non
     assert fine.returncode == 0 and "warning" not in fine.stderr
 
 
+def test_compute_says_when_its_range_reaches_past_the_data(tmp_path: Path) -> None:
+    """A range typed a year off reads 0 everywhere for lack of data: it is never silent, and a range
+    inside the data (March 1-5, 2026) costs no warning."""
+    config = _project(tmp_path / "p")
+    off = _cli(
+        "compute", "pro_web_buys", "--config", str(config), "--start", "2025-03-01", "--end", "2025-03-05"
+    )
+    assert off.returncode == 0, off.stderr
+    assert (
+        "warning: no data in Mar 1 – Mar 5, 2025: the data runs from Mar 1, 2026 to Mar 5, 2026" in off.stderr
+    )
+    late = _cli(
+        "compute", "pro_web_buys", "--config", str(config), "--start", "2026-03-01", "--end", "2026-03-31"
+    )
+    assert "has days after Mar 5, 2026, where there is no data" in late.stderr
+    inside = _cli(
+        "compute", "pro_web_buys", "--config", str(config), "--start", "2026-03-01", "--end", "2026-03-05"
+    )
+    assert inside.returncode == 0 and "warning" not in inside.stderr
+
+
 def test_each_name_in_a_list_filter_is_checked(tmp_path: Path) -> None:
     text = METRICS.replace("filter: {event: purchase, plan: pro}", "filter: {event: [purchase, upgrde]}")
     config = _project(tmp_path / "p", text)

@@ -360,3 +360,23 @@ def test_which_periods_are_still_maturing_has_one_home(project: Project) -> None
     bands = [s for s in fig.layout.shapes if s.fillcolor == MATURING_FILL]
     assert len(bands) == 1 and bands[0].x0 == dt.datetime(2026, 1, 12, 12)  # half a day before Jan 13
     assert "Still maturing: under 3 days to convert" in [t.name for t in fig.data]
+
+
+def test_a_range_past_the_data_has_one_sentence() -> None:
+    """`northstar compute` and the explorer both say it through `outside_data`."""
+    from dashboard.views import explorer
+    from metrics.engine.engine import outside_data
+
+    first, last = dt.date(2024, 1, 4), dt.date(2024, 6, 30)
+    assert outside_data(first, last, first, last) is None
+    assert outside_data(dt.date(2024, 2, 1), dt.date(2024, 2, 29), first, last) is None
+    before = outside_data(dt.date(2023, 1, 1), dt.date(2023, 1, 31), first, last)
+    assert before is not None and before.startswith(
+        "no data in Jan 1 – Jan 31, 2023: the data runs from Jan 4"
+    )
+    assert "after Jun 30, 2024" in (
+        outside_data(dt.date(2024, 6, 1), dt.date(2024, 7, 31), first, last) or ""
+    )
+    both = outside_data(dt.date(2024, 1, 1), dt.date(2024, 7, 1), first, last) or ""
+    assert "before Jan 4, 2024 and after Jun 30, 2024" in both
+    assert explorer.engine_outside_data is outside_data

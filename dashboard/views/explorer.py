@@ -27,6 +27,7 @@ from dashboard.views.common import Ctx, md
 from dashboard.views.okrs import index_scores, kr_figure, kr_flag
 from metrics.definitions.models import RATE_TYPES, SUMMED_TYPES
 from metrics.engine.engine import begins_before_data
+from metrics.engine.engine import outside_data as engine_outside_data
 from metrics.engine.request import MetricRequest
 
 if TYPE_CHECKING:
@@ -205,6 +206,18 @@ def mask_before_data(ctx: Ctx, metric_id: str, past: pl.DataFrame) -> pl.DataFra
     return past
 
 
+def outside_data(ctx: Ctx, metric_id: str, start: dt.date, end: dt.date) -> str | None:
+    """The engine's sentence when the range reaches past the metric's data
+    (`metrics.engine.engine.outside_data`), from the cached data range."""
+    try:
+        first, last = cache.data_range(ctx.project.fingerprint, ctx.data_fp, (metric_id,), ctx.engine)
+    except Exception:
+        return None
+    if first is None or last is None:
+        return None
+    return engine_outside_data(start, end, first, last)
+
+
 def key_results_of(ctx: Ctx, metric_id: str) -> list[tuple[Objective, KeyResult]]:
     """(objective, key result) definitions that read this metric."""
     return [(o, kr) for o in ctx.project.okrs for kr in o.key_results if kr.metric == metric_id]
@@ -230,6 +243,8 @@ def render(ctx: Ctx) -> None:
 
     request = MetricRequest((metric_id,), start, end, view.grain, by, view.compare)
     result = ctx.compute(request)
+    if gap := outside_data(ctx, metric_id, result.start, result.end):
+        st.warning(f"{gap[:1].upper()}{gap[1:]}.")
     main = result.series(metric_id)
     past = result.comparison.filter(pl.col("metric") == metric_id) if result.comparison is not None else None
     if past is not None:
