@@ -305,6 +305,21 @@ def test_compute_says_when_its_range_reaches_past_the_data(tmp_path: Path) -> No
     assert inside.returncode == 0 and "warning" not in inside.stderr
 
 
+def test_a_start_after_the_data_is_not_told_to_swap(tmp_path: Path) -> None:
+    """Without --end, the range ends on the data's last day: "swap --start and --end" named a flag
+    never given."""
+    config = str(_project(tmp_path / "p"))
+    late = _cli("compute", "buys", "--config", config, "--start", "2026-04-01")
+    assert late.returncode == 1
+    assert "after the data's last day 2026-03-05 (the default end); give an earlier --start" in late.stderr
+    early = _cli("compute", "buys", "--config", config, "--end", "2026-02-01")
+    assert (
+        early.returncode == 1 and "before the data's first day 2026-03-01 (the default start)" in early.stderr
+    )
+    both = _cli("compute", "buys", "--config", config, "--start", "2026-03-04", "--end", "2026-03-02")
+    assert both.returncode == 1 and "swap --start and --end" in both.stderr
+
+
 def test_each_name_in_a_list_filter_is_checked(tmp_path: Path) -> None:
     text = METRICS.replace("filter: {event: purchase, plan: pro}", "filter: {event: [purchase, upgrde]}")
     config = _project(tmp_path / "p", text)

@@ -294,6 +294,16 @@ class Engine:
             first, last = self.data_range(ids)
             start = first if start is None else start
             end = last if end is None else end
+        if start > end and request.end is None:  # --start after the data: swapping would not help
+            raise MetricError(
+                f"the range starts on {start}, after the data's last day {end} (the default end); "
+                "give an earlier --start"
+            )
+        if start > end and request.start is None:
+            raise MetricError(
+                f"the range ends on {end}, before the data's first day {start} (the default start); "
+                "give a later --end, or a --start too"
+            )
         if start > end:
             raise MetricError(f"the range starts on {start} after it ends on {end}; swap --start and --end")
         check_range(start, end)
