@@ -119,7 +119,7 @@ def _format_value(value: float | int | None, unit: str | None, *, short: bool) -
     v = float(value)
     kind = unit_kind(unit)
     if kind == "percent":
-        return f"{v * 100:.1f}%"
+        return f"{v * 100:,.1f}%"
     if kind == "currency":
         symbol = currency_symbol(unit)
         sign = "-" if v < 0 else ""
@@ -173,7 +173,7 @@ def format_delta(current: float | None, previous: float | None, unit: str | None
         change, suffix = (current - previous) / abs(previous) * 100, "%"
     if round(change, 1) == 0:  # no change, to the digit shown: neither up nor down
         return f"±0.0{suffix}"
-    return f"{change:+.1f}{suffix}"
+    return f"{change:+,.1f}{suffix}"
 
 
 def format_difference(value: float | None, unit: str | None) -> str:

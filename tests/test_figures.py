@@ -38,6 +38,7 @@ D = dt.date
     [
         (0.4523, "percent", False, "45.2%"),
         (1, "percent", False, "100.0%"),
+        (27.6, "percent", False, "2,760.0%"),  # a ratio far above 1 groups its thousands like any number
         (12345, "users", False, "12,345"),
         (12345, "users", True, "12.3k"),
         (4_560_000, "count", True, "4.56M"),
@@ -69,6 +70,7 @@ def test_compact_and_deltas() -> None:
     assert format_delta(0.45, 0.40, "percent") == "+5.0 pp"
     assert format_delta(110, 100, "count") == "+10.0%"
     assert format_delta(90, 100, "count") == "-10.0%"
+    assert format_delta(138, 10, "count") == "+1,280.0%"  # thousands grouped, as in the values
     assert format_delta(5, 0, "count") == "new"
     assert format_delta(3, 3, "count") == format_delta(99.96, 100, "count") == "±0.0%"  # no arrow
     assert format_delta(0.45, 0.4502, "percent") == "±0.0 pp"
