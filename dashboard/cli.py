@@ -258,23 +258,12 @@ def compute(
     result = engine.compute(request)
     if gap := engine.outside_data(metric, result.start, result.end):
         typer.echo(f"warning: {gap}", err=True)
-    rows = result.rows()
+    rows = result.rows_compared()
     if blank := [m for m in metric if not any(r["value"] for r in rows if r["metric"] == m)]:
         _warn_names_that_never_occur(config, blank)  # all 0 or empty: a typo's 0 is never silent
-    if result.comparison is not None:
-        compared = {
-            (r["metric"], r["period"], r.get(by) if by else None): r
-            for r in result.comparison.iter_rows(named=True)
-        }
-        for row in rows:
-            match = compared.get(
-                (row["metric"], dt.date.fromisoformat(row["period"]), row.get(by) if by else None)
-            )
-            row["compared_period"] = match["compared_period"].isoformat() if match else None
-            row["compared_value"] = match["value"] if match else None
-    from metrics.format import format_value, metric_unit, raw_number
+    from metrics.format import format_value, metric_unit
 
-    units = {row["metric"]: metric_unit(project, row["metric"]) for row in rows}
+    units = {metric_id: metric_unit(project, metric_id) for metric_id in metric}
     numbers = ("value", "compared_value")
     if fmt == TableJsonCsv.table:
         shown = [
@@ -283,10 +272,7 @@ def compute(
         ]
         typer.echo(rows_table(shown))
         return
-    raw = [
-        {k: raw_number(v, units[row["metric"]]) if k in numbers else v for k, v in row.items()}
-        for row in rows
-    ]
+    raw = result.export_rows(units)
     if fmt == TableJsonCsv.json:
         typer.echo(json.dumps(raw))
     else:

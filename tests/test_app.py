@@ -262,6 +262,47 @@ def test_explorer_breakdown_and_csv(run: Any, engine: Engine) -> None:
     assert download.proto.label == "Download CSV"
 
 
+@pytest.mark.parametrize("metric_id", ["signups", "activation"])
+def test_explorer_csv_is_the_file_compute_writes(
+    metric_id: str,
+    run: Any,
+    demo: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """One question, one file: the explorer's Download CSV is byte for byte what `northstar compute
+    --format csv` writes for the same request (it wrote 21.0 where compute writes 21)."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    from dashboard.cli import main
+
+    saved: list[bytes] = []
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def keep(self: Any, path_or_data: Any, mimetype: str, kind: Any, filename: str | None = None) -> str:
+        if mimetype == "text/csv":
+            saved.append(path_or_data.encode() if isinstance(path_or_data, str) else path_or_data)
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
+    asked = {"start": "2026-09-07", "end": "2026-11-22", "grain": "week", "compare": "previous_period"}
+    run("explorer", metric=metric_id, **asked)
+    capsys.readouterr()
+    main(
+        [
+            "compute",
+            metric_id,
+            "--config",
+            str(demo),
+            "--format",
+            "csv",
+            *[f"--{k}={v}" for k, v in asked.items()],
+        ]
+    )
+    written = capsys.readouterr().out
+    assert saved and saved[-1].decode() == written
+
+
 def test_explorer_says_when_a_breakdown_does_not_apply(run: Any, demo: Path, tmp_path: Path) -> None:
     at = run("explorer", metric="stickiness", by="country")
     assert at.get("plotly_chart")  # stickiness's parts share the events source: it applies

@@ -20,7 +20,6 @@ from dashboard.format import (
     format_progress,
     format_range,
     format_target,
-    format_value,
     format_with_sample,
     kr_title,
     metric_unit,

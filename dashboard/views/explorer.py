@@ -9,6 +9,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import cache, figures
+from dashboard.cli_tables import rows_csv
 from dashboard.debug import error_text
 from dashboard.format import (
     format_date,
@@ -28,7 +29,7 @@ from dashboard.views.okrs import index_scores, kr_figure, kr_flag
 from metrics.definitions.models import RATE_TYPES, SUMMED_TYPES
 from metrics.engine.engine import begins_before_data
 from metrics.engine.engine import outside_data as engine_outside_data
-from metrics.engine.request import MetricRequest
+from metrics.engine.request import MetricRequest, MetricResult
 
 if TYPE_CHECKING:
     from metrics.definitions.models import KeyResult, Objective
@@ -307,7 +308,7 @@ def render(ctx: Ctx) -> None:
         common.show_flag(kr_flag(score, ctx.quality()))
         common.plot(kr_figure(ctx, score, kr), ctx, "kr", kr.id, ctx.view.as_of, key=f"kr_{kr.id}")
 
-    table(ctx, metric_id, main, past, by, result.start, result.end)
+    table(ctx, metric_id, main, past, by, result.start, result.end, result)
 
 
 def scorecard(ctx: Ctx) -> Scorecard | None:
@@ -326,6 +327,7 @@ def table(
     by: str | None,
     start: dt.date,
     end: dt.date,
+    result: MetricResult,
 ) -> None:
     keys = ["period"] if by is None else ["period", by]
     rate = ctx.project.metrics[metric_id].type in RATE_TYPES
@@ -363,7 +365,8 @@ def table(
     name = figures.file_name(metric_id, ctx.view.grain, by, start, end)
     st.download_button(
         "Download CSV",
-        frame.write_csv(),
+        # the very file `northstar compute --format csv` writes for this request (one home: export_rows)
+        rows_csv(result.export_rows({metric_id: unit})),
         file_name=f"{name}.csv",
         mime="text/csv",
         icon=":material/download:",

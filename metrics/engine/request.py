@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -98,6 +99,39 @@ class MetricResult:
                 item["denominator"] = raw_number(row["denominator"], "count")
             out.append(item)
         return out
+
+    def rows_compared(self) -> list[dict[str, Any]]:
+        """`rows()` with the comparison beside each row, when one was asked: "compared_period"
+        (YYYY-MM-DD) and "compared_value" (null where the compared period has no row)."""
+        rows = self.rows()
+        if self.comparison is None:
+            return rows
+        by = self.request.by
+        compared = {
+            (r["metric"], r["period"], r.get(by) if by else None): r
+            for r in self.comparison.iter_rows(named=True)
+        }
+        for row in rows:
+            match = compared.get(
+                (row["metric"], dt.date.fromisoformat(row["period"]), row.get(by) if by else None)
+            )
+            row["compared_period"] = match["compared_period"].isoformat() if match else None
+            row["compared_value"] = match["value"] if match else None
+        return rows
+
+    def export_rows(self, units: Mapping[str, str]) -> list[dict[str, Any]]:
+        """The rows `northstar compute --format json|csv` and the explorer's "Download CSV" carry, one
+        home for both: `rows_compared()` with value and compared_value as `raw_number`s in each
+        metric's unit (`units`: metric id -> `metrics.format.metric_unit`), so a whole count is 22,
+        never 22.0, in either file."""
+        numbers = ("value", "compared_value")
+        return [
+            {
+                k: raw_number(v, units.get(row["metric"], "count")) if k in numbers else v
+                for k, v in row.items()
+            }
+            for row in self.rows_compared()
+        ]
 
     def series(self, metric: str) -> pl.DataFrame:
         return self.frame.filter(pl.col("metric") == metric)
