@@ -521,7 +521,9 @@ def split(
 ) -> tuple[list[Segment], Overlap]:
     """One dimension's segments with their contributions, and its overlap line (module docstring)."""
     keys = sorted(set(now) | set(before), key=lambda k: (k is None, k or ""))
-    empty = Reading(None)
+    # a segment with no row in a span: a rate of nobody is 0 of 0 (docs/metrics.md, Sample sizes),
+    # so its n reads 0, not blank; its value stays blank
+    empty = Reading(None, 0.0, 0.0) if method in ("rate", "level") else Reading(None)
     if total_now.value is None or total_before.value is None:  # no change to split
         segments = [Segment(dimension, k, now.get(k, empty), before.get(k, empty), None) for k in keys]
         return segments, Overlap(dimension, None, None)

@@ -208,6 +208,8 @@ def test_a_segment_that_appears_is_all_mix() -> None:
     segments, _ = split("rate", now, before, Reading(60 / 200, 60, 200), Reading(0.5, 50, 100), "dim")
     new = next(s for s in segments if s.value == "b")
     assert new.rate == 0.0 and new.mix == pytest.approx(new.contribution)
+    # nobody in the segment before: 0 of 0 (its n reads 0, as a rate's empty row does), no value
+    assert (new.previous.value, new.previous.denominator) == (None, 0.0)
     assert math.fsum(s.contribution or 0.0 for s in segments) == pytest.approx(0.3 - 0.5)
 
 
