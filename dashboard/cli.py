@@ -537,8 +537,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     except typer.Abort:
         _die("aborted", 1)
     except TyperException as exc:  # typer's own click: usage errors such as a missing argument
-        name = getattr(getattr(exc, "ctx", None), "info_name", None)
-        hint = f" (see `northstar {name} --help`)" if name and name != "northstar" else ""
+        ctx = getattr(exc, "ctx", None)
+        # a subcommand's own help; none at the top level, whose name is however the CLI was started
+        # (`python -m dashboard.cli` read "see `northstar python -m dashboard.cli --help`")
+        hint = (
+            f" (see `northstar {ctx.info_name} --help`)" if ctx is not None and ctx.parent is not None else ""
+        )
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         message = message.replace("Value error, ", "")
         typer.echo(f"error: {' '.join(message.split())}{hint}", err=True)

@@ -130,6 +130,8 @@ def test_cli_compute_by_dimension_and_csv(small_demo: Path) -> None:
         (["compute", "signups", "--start", "2026-11-10", "--end", "2026-11-01"], "2026-11-10"),
         (["okrs", "--as-of", "yesterday"], "--as-of 'yesterday' is not a date"),
         (["compute"], "Missing argument"),
+        (["compute", "signups", "--grian", "week"], "(see `northstar compute --help`)"),
+        (["explain", "signups"], "No such command 'explain'"),
     ],
 )
 def test_cli_bad_input_is_one_sentence(small_demo: Path, args: list[str], needle: str) -> None:
@@ -139,6 +141,7 @@ def test_cli_bad_input_is_one_sentence(small_demo: Path, args: list[str], needle
     lines = [line for line in run.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1, run.stderr
     assert needle in lines[0]
+    assert "python" not in lines[0]  # the hint names `northstar`, however the CLI was started
 
 
 def test_cli_compute_json_carries_a_rates_counts(small_demo: Path) -> None:
