@@ -161,6 +161,9 @@ def test_review_mode_hides_controls_and_chrome(run: Any) -> None:
     assert any('[data-testid="stSidebar"]' in m.value for m in at.markdown)
     assert at.get("plotly_chart")
     assert at.query_params["review"] == "1"
+    okrs = run(review="1")  # the OKR page: no "What moved" toggle under a KR tile either
+    assert okrs.get("plotly_chart") and not okrs.toggle
+    assert run().toggle  # outside review mode each KR tile has one
 
 
 def test_broken_yaml_lists_problems_and_keeps_valid_metrics(run: Any, demo: Path, tmp_path: Path) -> None:

@@ -116,7 +116,7 @@ def kr_panel(ctx: Ctx, score: KeyResultScore, key: str) -> None:
     """A key result's top three movers, computed when the toggle is turned on (each split reads the
     data once per dimension and span)."""
     span = key_result_span(ctx.project, score)
-    if span is None:
+    if span is None or ctx.review:  # review mode shows no control (docs/dashboard.md)
         return
     if not st.toggle(
         "What moved",
