@@ -223,7 +223,8 @@ def sample_noun(project: Project, metric_id: str) -> tuple[str, str | None]:
 def format_sample(
     numerator: float | None, denominator: float | None, noun: str = "users", numerator_unit: str | None = None
 ) -> str:
-    """What a rate is out of: '3 of 8 users'; a numerator in another unit: '$872 over 23 paying users';
+    """What a rate is out of: '3 of 8 users'; a numerator in another unit, or above the denominator (a
+    ratio such as purchases per buyer): '$872 over 23 paying users', '378 over 276 buyers';
     an immature retention cohort (no numerator yet): '8 users'. Empty without a denominator."""
     if not finite(denominator):
         return ""
@@ -233,7 +234,11 @@ def format_sample(
         return f"{count} {noun}"
     if numerator_unit is not None:
         return f"{format_value(numerator, numerator_unit)} over {count} {noun}"
-    return f"{format_value(numerator, 'count')} of {count} {noun}"
+    assert numerator is not None
+    # "of" says the counted are among the denominator's: never true of more than all of them (a
+    # ratio such as purchases per buyer read "378 of 276 buyers")
+    word = "of" if numerator <= denominator else "over"
+    return f"{format_value(numerator, 'count')} {word} {count} {noun}"
 
 
 def format_with_sample(

@@ -199,6 +199,11 @@ def test_one_formatting_home_prints_every_surface(project: Project) -> None:
     assert home.plural(1, "day") == "1 day"
     assert home.format_share(1, 2136) == "<0.1%" and home.format_share(2135, 2136) == ">99.9%"
     assert (
+        home.format_sample(3, 8) == "3 of 8 users"
+        and home.format_sample(43, 43, "buyers") == "43 of 43 buyers"
+    )
+    assert home.format_sample(378, 276, "buyers") == "378 over 276 buyers"  # never "378 of 276"
+    assert (
         home.format_share(0, 5) == "0.0%"
         and home.format_share(1, 8) == "12.5%"
         and home.format_share(1, 0) == ""
