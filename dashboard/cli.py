@@ -256,7 +256,13 @@ def compute(
             )
     engine = _engine(project)
     result = engine.compute(request)
-    if gap := engine.outside_data(metric, result.start, result.end):
+    from metrics.engine.request import outside_data
+
+    try:  # a range past the data reads 0 for lack of data: never silent (as in the explorer)
+        gap = outside_data(result.start, result.end, *engine.data_range(metric))
+    except NorthstarError:  # an empty or unreadable source: its own error or check says why
+        gap = None
+    if gap:
         typer.echo(f"warning: {gap}", err=True)
     rows = result.rows_compared()
     if blank := [m for m in metric if not any(r["value"] for r in rows if r["metric"] == m)]:

@@ -24,7 +24,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.format import format_delta, format_progress, format_value
 from metrics.demo.generate import DemoSummary
 from metrics.engine import Engine
-from metrics.engine.request import MetricRequest
+from metrics.engine.request import MetricRequest, outside_data
 from metrics.load import load_project
 from tests.app_support import APP, chart_specs, chart_titles, make_demo
 
@@ -237,14 +237,14 @@ def test_explorer_tiles_and_chart_show_the_engines_numbers(run: Any, engine: Eng
 
 def test_explorer_says_when_the_range_reaches_past_the_data(run: Any, engine: Engine) -> None:
     """A link whose range is a year off shows 0s for lack of data: the page says so, in the engine's
-    words (`metrics.engine.engine.outside_data`), as `northstar compute` does."""
+    words (`metrics.engine.request.outside_data`), as `northstar compute` does."""
     first, last = engine.data_range(["signups"])
     start, end = (
         first.replace(year=first.year - 1),
         first.replace(year=first.year - 1) + dt.timedelta(days=30),
     )
     at = run("explorer", metric="signups", start=str(start), end=str(end), grain="week")
-    sentence = engine.outside_data(["signups"], start, end)
+    sentence = outside_data(start, end, first, last)
     assert sentence is not None
     assert [w for w in at.warning if w.value == f"{sentence[:1].upper()}{sentence[1:]}."]
     inside = run(

@@ -370,7 +370,7 @@ def test_which_periods_are_still_maturing_has_one_home(project: Project) -> None
 def test_a_range_past_the_data_has_one_sentence() -> None:
     """`northstar compute` and the explorer both say it through `outside_data`."""
     from dashboard.views import explorer
-    from metrics.engine.engine import outside_data
+    from metrics.engine.request import outside_data
 
     first, last = dt.date(2024, 1, 4), dt.date(2024, 6, 30)
     assert outside_data(first, last, first, last) is None

@@ -28,8 +28,8 @@ from dashboard.views.common import Ctx, md
 from dashboard.views.okrs import index_scores, kr_figure, kr_flag
 from metrics.definitions.models import RATE_TYPES, SUMMED_TYPES
 from metrics.engine.engine import begins_before_data
-from metrics.engine.engine import outside_data as engine_outside_data
 from metrics.engine.request import MetricRequest, MetricResult
+from metrics.engine.request import outside_data as engine_outside_data
 
 if TYPE_CHECKING:
     from metrics.definitions.models import KeyResult, Objective
@@ -209,7 +209,7 @@ def mask_before_data(ctx: Ctx, metric_id: str, past: pl.DataFrame) -> pl.DataFra
 
 def outside_data(ctx: Ctx, metric_id: str, start: dt.date, end: dt.date) -> str | None:
     """The engine's sentence when the range reaches past the metric's data
-    (`metrics.engine.engine.outside_data`), from the cached data range."""
+    (`metrics.engine.request.outside_data`), from the cached data range."""
     try:
         first, last = cache.data_range(ctx.project.fingerprint, ctx.data_fp, (metric_id,), ctx.engine)
     except Exception:

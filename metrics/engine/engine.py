@@ -44,7 +44,7 @@ from metrics.engine.request import (
     check_range,
 )
 from metrics.engine.result_store import SQL_MAX_AGE, ResultStore, key_of
-from metrics.format import format_date, format_range, format_share, format_value
+from metrics.format import format_share, format_value
 
 Values = dict[str, pl.DataFrame]  # metric id -> period, [by], value, numerator, denominator (filled)
 COUNTS = ("numerator", "denominator")  # what a rate is out of (null for other types)
@@ -212,16 +212,6 @@ class Engine:
             )
         return min(firsts), max(lasts)
 
-    def outside_data(self, metric_ids: Sequence[str], start: dt.date, end: dt.date) -> str | None:
-        """A sentence when the range reaches past the data these metrics read (`outside_data`), so
-        that a 0 read for lack of data (a range typed a year off, a link from another dataset) is
-        never silent; None when the range lies inside it or no source could say."""
-        try:
-            first, last = self.data_range(metric_ids)
-        except NorthstarError:  # an unreadable or empty source: its own error or check says why
-            return None
-        return outside_data(start, end, first, last)
-
     def first_day(self, metric_id: str) -> dt.date | None:
         """The first local day of the data this metric reads; None when no source could say."""
         try:
@@ -294,19 +284,7 @@ class Engine:
             first, last = self.data_range(ids)
             start = first if start is None else start
             end = last if end is None else end
-        if start > end and request.end is None:  # --start after the data: swapping would not help
-            raise MetricError(
-                f"the range starts on {start}, after the data's last day {end} (the default end); "
-                "give an earlier --start"
-            )
-        if start > end and request.start is None:
-            raise MetricError(
-                f"the range ends on {end}, before the data's first day {start} (the default start); "
-                "give a later --end, or a --start too"
-            )
-        if start > end:
-            raise MetricError(f"the range starts on {start} after it ends on {end}; swap --start and --end")
-        check_range(start, end)
+        check_range(start, end, start_given=request.start is not None, end_given=request.end is not None)
         span_end = request.span_end
         if span_end is not None:
             if not start <= span_end <= end:
@@ -663,26 +641,6 @@ def begins_before_data(period_start: dt.date, first: dt.date | None) -> bool:
     that such a comparison is blank, not 0 (a 0 there means "no data", not "nothing happened"). Used by
     every comparison the engine returns (CLI, explorer, review pack) and by `metrics.drivers`."""
     return first is not None and period_start < first
-
-
-def outside_data(start: dt.date, end: dt.date, first: dt.date, last: dt.date) -> str | None:
-    """The one home of the rule that a range reaching past the data [first, last] says so, in
-    `northstar compute` and the explorer alike: its 0s there mean "no data", not "nothing happened"
-    (the range rule of docs/metrics.md counts them as 0). None when [start, end] lies inside."""
-    data = f"the data runs from {format_date(first)} to {format_date(last)}"
-    if end < first or start > last:
-        return (
-            f"no data in {format_range(start, end)}: {data}, so every value here is 0 or empty for lack "
-            "of data, not because nothing happened"
-        )
-    outside = [f"before {format_date(first)}"] if start < first else []
-    outside += [f"after {format_date(last)}"] if end > last else []
-    if not outside:
-        return None
-    return (
-        f"the range {format_range(start, end)} has days {' and '.join(outside)}, where there is no data "
-        f"({data}): the values of those days are 0 or empty for lack of data"
-    )
 
 
 def shift_months(day: dt.date, months: int) -> dt.date:

@@ -12,7 +12,7 @@ import polars as pl
 from connectors.errors import NorthstarError
 from metrics.definitions.calendar import Calendar
 from metrics.definitions.models import Grain
-from metrics.format import raw_number
+from metrics.format import format_date, format_range, raw_number
 
 Comparison = Literal["previous_period", "previous_year"]
 COMPARISONS: tuple[Comparison, ...] = ("previous_period", "previous_year")
@@ -43,7 +43,41 @@ def too_long(start: dt.date, end: dt.date) -> str | None:
     return f"{start} .. {end} covers {days:,} days; Northstar computes at most {MAX_RANGE_DAYS:,} days (50 years)"
 
 
-def check_range(start: dt.date, end: dt.date) -> None:
+def outside_data(start: dt.date, end: dt.date, first: dt.date, last: dt.date) -> str | None:
+    """The one home of the rule that a range reaching past the data [first, last] says so, in
+    `northstar compute` and the explorer alike: its 0s there mean "no data", not "nothing happened"
+    (the range rule of docs/metrics.md counts them as 0). None when [start, end] lies inside."""
+    data = f"the data runs from {format_date(first)} to {format_date(last)}"
+    if end < first or start > last:
+        return (
+            f"no data in {format_range(start, end)}: {data}, so every value here is 0 or empty for lack "
+            "of data, not because nothing happened"
+        )
+    outside = [f"before {format_date(first)}"] if start < first else []
+    outside += [f"after {format_date(last)}"] if end > last else []
+    if not outside:
+        return None
+    return (
+        f"the range {format_range(start, end)} has days {' and '.join(outside)}, where there is no data "
+        f"({data}): the values of those days are 0 or empty for lack of data"
+    )
+
+
+def check_range(start: dt.date, end: dt.date, *, start_given: bool = True, end_given: bool = True) -> None:
+    """A range in order and not too long; a bound not given is the data's first or last day, and
+    the message says so (swapping --start and --end would not mend a --start after the data)."""
+    if start > end and not end_given:
+        raise MetricError(
+            f"the range starts on {start}, after the data's last day {end} (the default end); "
+            "give an earlier --start"
+        )
+    if start > end and not start_given:
+        raise MetricError(
+            f"the range ends on {end}, before the data's first day {start} (the default start); "
+            "give a later --end, or a --start too"
+        )
+    if start > end:
+        raise MetricError(f"the range starts on {start} after it ends on {end}; swap --start and --end")
     problem = too_long(start, end)
     if problem:
         raise RangeTooLong(f"the range {problem} at once; choose a shorter range")
