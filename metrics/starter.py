@@ -389,6 +389,8 @@ def build(
             "    columns:",
             *columns,
             f"    dimensions: [{', '.join(_q(d) for d in guess.dimensions)}]   # the columns you may break down and filter by",
+            "    checks:   # docs/quality.md; a day far below its norm (a late load, a last day cut short) is flagged",
+            "      volume: {max_deviation: 6, severity: warn}",
             "",
         ]
     )

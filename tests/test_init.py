@@ -435,3 +435,30 @@ def test_a_folder_that_cannot_be_made_is_one_sentence(
     source = write_data(tmp_path / "data", rows(), "parquet")
     code, _out, err = cli(capsys, "init", str(source / "inside-a-file"), "--from", str(source))
     assert code == 1 and err.startswith("error: cannot write the project into") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("cut_short", [False, True])
+def test_a_last_day_cut_short_is_flagged_by_the_starter_checks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], cut_short: bool
+) -> None:
+    """The default as-of is the data's last day when the data ended in the past (CONTRACT.md), so an
+    export cut off early that day would read as a collapse; the starter's volume check says so."""
+    rng = random.Random(11)
+    start = dt.datetime(2026, 3, 1)
+    data = []
+    for day in range(30):
+        hours = 3 if cut_short and day == 29 else 24
+        for _ in range(200 * hours // 24):
+            when = start + dt.timedelta(days=day, minutes=rng.randrange(hours * 60))
+            data.append({"occurred_at": when, "account_id": f"acct_{rng.randrange(150)}", "action": "open_app"})
+    source = write_data(tmp_path / "data", sorted(data, key=lambda r: r["occurred_at"]), "parquet")
+    project = tmp_path / "project"
+    code, _, err = cli(capsys, "init", str(project), "--from", str(source))
+    assert code == 0, err
+    code, out, err = cli(capsys, "check", "--config", str(project), "--format", "json")
+    assert code == 0, err
+    volume = next(c for c in json.loads(out)["checks"] if c["check"] == "volume")
+    assert volume["severity"] == "warn"
+    assert volume["success"] is not cut_short
+    if cut_short:
+        assert "2026-03-30" in json.dumps(volume)
