@@ -183,12 +183,17 @@ UNUSED_BY_COMPUTE = (
     "plotly",
     "kaleido",
     "streamlit",
-    # our own: the data checks' runner (loading a project validates `checks:` without it)
+    "numpy",  # with pyarrow: the demo generator's, imported only to write the demo data
+    "pyarrow",
+    # our own: the data checks' runner (loading a project validates `checks:` and their `expect:`
+    # entries without it) and the demo generator
     "metrics.quality.checks",
     "metrics.quality.gx_days",
     "metrics.quality.gx_cache",
     "metrics.quality.builtin",
     "metrics.quality.gx_runner",
+    "metrics.quality.report",
+    "metrics.demo.generate",
 )
 
 
@@ -205,6 +210,7 @@ def test_compute_imports_nothing_it_does_not_use(tmp_path: Path) -> None:
                         "checks": {
                             "freshness": {"warn_after": "24h", "error_after": "72h"},
                             "duplicates": {},
+                            "expect": [{"expect_column_values_to_not_be_null": {"column": "user_id"}}],
                         },
                     }
                 }

@@ -664,8 +664,11 @@ class _Plan:
     # --- stage 2 -----------------------------------------------------------------------------
 
     def _user_counts(self, stage1: Mapping[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
-        """Per user-based metric, its counts per period (and group): sums over users."""
-        out: dict[str, pl.DataFrame] = {}
+        """Per user-based metric, its counts per period (and group): sums over users.
+
+        The metrics' queries are independent: one `collect_all` runs them side by side (the
+        pack's stage 2 was about 0.5 s run one after the other, on one core at a time)."""
+        out: dict[str, pl.LazyFrame] = {}
         self._cache.clear()
         for metric_id in self.distinct_users:
             out[metric_id] = self._distinct_users(self._user_days(stage1, metric_id))
@@ -676,8 +679,10 @@ class _Plan:
             out[metric_id] = self._retention(ret, cohorts, stage1[self.days_of[metric_id]])
         for metric_id, funnel in self.funnels.items():
             out[metric_id] = self._funnel(funnel, stage1[f"funnel:{metric_id}"])
+        names = list(out)
+        frames = pl.collect_all([out[n] for n in names])
         self._cache.clear()
-        return out
+        return dict(zip(names, frames, strict=True))
 
     def _add_up(self, partials: Sequence[Mapping[str, pl.DataFrame]]) -> dict[str, pl.DataFrame]:
         """The counts of disjoint sets of users, added per period (and group)."""
@@ -768,15 +773,15 @@ class _Plan:
             )
         return self._cache[name]
 
-    def _distinct_users(self, days: pl.DataFrame) -> pl.DataFrame:
+    def _distinct_users(self, days: pl.DataFrame) -> pl.LazyFrame:
         w = self.window
         rows = days.lazy().filter(pl.col(_DN) >= day_number(w.start))
         rows = rows.with_columns(self.period_of(pl.col(_DN).cast(pl.Date)).alias(_P))
         if w.grain == "day" and w.span_end is None:  # one row per entity and day already
-            return rows.group_by(self.keys()).agg(pl.len().alias("value")).collect()
-        return rows.group_by(self.keys()).agg(pl.col("_eid").n_unique().alias("value")).collect()
+            return rows.group_by(self.keys()).agg(pl.len().alias("value"))
+        return rows.group_by(self.keys()).agg(pl.col("_eid").n_unique().alias("value"))
 
-    def _active_users(self, metric: ActiveUsersMetric, days: pl.DataFrame) -> pl.DataFrame:
+    def _active_users(self, metric: ActiveUsersMetric, days: pl.DataFrame) -> pl.LazyFrame:
         w = self.window
         by = w.by is not None
         width = metric.window
@@ -822,9 +827,9 @@ class _Plan:
         out = joined.select(*self.keys(), pl.col("_active").fill_null(0).alias("value"))
         if by:
             out = out.with_columns(pl.when(pl.col(_G) != _NULL_GROUP).then(pl.col(_G)))
-        return out.collect()
+        return out
 
-    def _retention(self, metric: RetentionMetric, cohorts: pl.DataFrame, days: pl.DataFrame) -> pl.DataFrame:
+    def _retention(self, metric: RetentionMetric, cohorts: pl.DataFrame, days: pl.DataFrame) -> pl.LazyFrame:
         """Cohort size and kept members per period (and group): a member is kept when one of their
         return days (any group's) falls in their interval."""
         w = self.window
@@ -852,7 +857,6 @@ class _Plan:
             members.join(kept, on="_mid", how="left")
             .group_by(self.keys())
             .agg(pl.len().alias("_size"), pl.col("_kept").fill_null(False).sum().alias("_kept"))
-            .collect()
         )
 
     def _retention_rate(self, metric: RetentionMetric, table: pl.DataFrame) -> pl.DataFrame:
@@ -867,7 +871,7 @@ class _Plan:
             pl.col("_size").alias("denominator"),
         )
 
-    def _funnel(self, metric: FunnelMetric, events: pl.DataFrame) -> pl.DataFrame:
+    def _funnel(self, metric: FunnelMetric, events: pl.DataFrame) -> pl.LazyFrame:
         by = self.window.by is not None
         within = round(metric.within * MICROS_PER_DAY)
         names = list(dict.fromkeys(metric.steps))  # the stage-1 frame numbers the step events
@@ -948,7 +952,6 @@ class _Plan:
             .agg(pl.len().alias("_entrants"))
             .join(converted, on=keys, how="left", nulls_equal=True)
             .with_columns(pl.col("_converted").fill_null(0))
-            .collect()
         )
 
 
