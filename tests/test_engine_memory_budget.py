@@ -231,3 +231,46 @@ def test_compute_imports_nothing_it_does_not_use(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)  # it computed
     assert json.loads(run.stderr.strip().splitlines()[-1]) == []
+
+
+def _stage1_plan(engine: Engine, metrics: tuple[str, ...]) -> str:
+    text = engine.explain(MetricRequest(metrics, dt.date(2026, 3, 1), dt.date(2026, 4, 9)))
+    return text.split("stage 1", 1)[1].split("stage 2", 1)[0]
+
+
+def test_a_single_output_pushes_its_filters_into_the_reader(tmp_path: Path) -> None:
+    """A cache node stops Polars from pushing filters into the parquet reader: a request with one
+    stage-1 output reads a plain scan, whose event filter and time bounds become the scan's
+    SELECTION; several outputs still share one cached scan."""
+    metrics = {
+        "revenue": {"type": "sum", "source": "events", "column": "amount", "filter": {"event": "purchase"}},
+        **USER_PACK,
+    }
+    engine = _project(tmp_path, metrics)
+    alone = _stage1_plan(engine, ("revenue",))
+    selection = alone.split("SELECTION:", 1)[1].splitlines()[0] if "SELECTION:" in alone else ""
+    assert '"purchase"' in selection and "2026-03-01" in selection, alone
+    assert "CACHE" not in alone
+    shared = _stage1_plan(engine, ("revenue", "users", "d7"))
+    assert "CACHE[" in shared, shared
+
+
+def test_the_command_line_collects_garbage_rarely_and_restores_the_thresholds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    from dashboard import cli
+
+    seen: list[tuple[int, ...]] = []
+
+    def spy(config: Path) -> Path:
+        seen.append(gc.get_threshold())
+        return config
+
+    monkeypatch.setattr(cli, "_resolve_config", spy)
+    before = gc.get_threshold()
+    with pytest.raises(SystemExit):
+        cli.main(["compute", "users", "--config", str(tmp_path / "missing")])
+    assert seen == [cli.QUIET_GC]
+    assert gc.get_threshold() == before != cli.QUIET_GC
