@@ -29,6 +29,11 @@ size (it also brings the file into the page cache; `--no-warm-up` skips it), and
 (`NORTHSTAR_RESULT_STORE=off`: a later round would otherwise read the first round's answer instead
 of the data). `--baseline DIR` also runs the Northstar of another checkout (e.g. `/work/main`, the
 code before a change) in the same rounds, so a change is measured against the code it replaces.
+`--floor` also runs, for count, count_distinct, sum and retention, the smallest Python process that
+answers the same question with Polars: `import polars`, one lazy query over the file written for that
+metric alone (filters and time bounds pushed into the reader), the empty days filled, JSON printed.
+It is what any Polars-based command pays at best, so floor/DuckDB is the lowest Northstar/DuckDB
+this engine can reach for that type on this machine.
 """
 
 from __future__ import annotations
@@ -257,6 +262,56 @@ print(json.dumps(out))
 """
 
 
+# --- the Polars floor: the same metric as one bare Polars query ----------------------------------
+
+FLOOR_CHILD = """
+import datetime as dt, json, sys
+import polars as pl
+kind, path, first, last = sys.argv[1], sys.argv[2], *map(dt.date.fromisoformat, sys.argv[3:5])
+lo, hi = dt.datetime.combine(first, dt.time()), dt.datetime.combine(last + dt.timedelta(days=1), dt.time())
+scan = pl.scan_parquet(path)
+inside = scan.filter(pl.col("ts") >= lo, pl.col("ts") < hi)
+day = pl.col("ts").dt.date().alias("period")
+if kind == "count":
+    v = inside.filter(pl.col("event") == "page_view").group_by(day).agg(pl.len().alias("value"))
+elif kind == "sum":
+    v = inside.filter(pl.col("event") == "purchase").group_by(day).agg(pl.col("amount").sum().alias("value"))
+elif kind == "count_distinct":
+    v = inside.select(day, "user_id").drop_nulls().unique().group_by("period").agg(pl.len().alias("value"))
+else:  # retention: first ever sign-up day, kept when a session falls on that day + 7
+    cohort = (
+        scan.filter(pl.col("ts") < hi, pl.col("event") == "signup", pl.col("user_id").is_not_null())
+        .group_by("user_id").agg(pl.col("ts").min().dt.date().alias("period"))
+        .filter(pl.col("period") >= first)
+    )
+    back = inside.filter(pl.col("event") == "session_start").select(
+        "user_id", (pl.col("ts").dt.date() - dt.timedelta(days=7)).alias("period"), pl.lit(1).alias("kept")
+    ).unique()
+    v = cohort.join(back, on=["user_id", "period"], how="left").group_by("period").agg(
+        pl.len().alias("denominator"), pl.col("kept").count().alias("numerator")
+    )
+days = pl.LazyFrame({"period": pl.date_range(first, last, eager=True)})
+out = days.join(v.collect(engine="streaming").lazy(), on="period", how="left").sort("period").collect()
+rows = []
+for row in out.iter_rows(named=True):
+    if kind == "retention":
+        mature = row["period"] + dt.timedelta(days=7) <= last
+        size, kept = row["denominator"] or 0, row["numerator"] or 0
+        row = {"period": row["period"], "value": kept / size if mature and size else None,
+               "numerator": kept if mature else None, "denominator": size}
+    else:
+        row["value"] = row["value"] or 0
+    rows.append({"metric": kind, **row, "period": row["period"].isoformat()})
+print(json.dumps(rows))
+"""
+FLOOR_TYPES = ("count", "count_distinct", "sum", "retention")
+
+
+def floor(project: Path, kind: str) -> list[str]:
+    path = project / "events.parquet"
+    return [sys.executable, "-c", FLOOR_CHILD, kind, str(path), str(FIRST), str(LAST)]
+
+
 # --- measuring ------------------------------------------------------------------------------------
 
 
@@ -333,6 +388,8 @@ def side_command(side: str, project: Path, kind: str, baseline: Path | None) -> 
     """The command of one side and the folder it runs in (Northstar's code is the one in that folder)."""
     if side == "duckdb":
         return duckdb(project, kind), ROOT
+    if side == "floor":
+        return floor(project, kind), ROOT
     if side == "baseline":
         assert baseline is not None
         return northstar(project, kind), baseline.resolve()
@@ -366,6 +423,15 @@ def cells(measured: dict[str, list[tuple[float, float, float]]], worst: float) -
             f"{statistics.median(a[0] / b[0] for a, b in zip(base, theirs, strict=True)):.2f}",
             f"{statistics.median(a[0] / b[0] for a, b in zip(ours, base, strict=True)):.2f}",
         ]
+    low = measured.get("floor")
+    if low:
+        out += [
+            f"{min(w for w, _, _ in low):.2f}",
+            f"{statistics.median(a[0] / b[0] for a, b in zip(low, theirs, strict=True)):.2f}",
+            f"{statistics.median(a[0] / b[0] for a, b in zip(ours, low, strict=True)):.2f}",
+        ]
+    elif "floor" in measured:
+        out += ["", "", ""]
     return out
 
 
@@ -388,6 +454,11 @@ def main() -> None:
     parser.add_argument(
         "--no-warm-up", action="store_true", help="skip the unmeasured first run of each side (e.g. at 1e8)"
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help=f"also run the bare Polars query of {', '.join(FLOOR_TYPES)} (the floor; see above)",
+    )
     parser.add_argument("--prepare", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.prepare:
@@ -404,6 +475,8 @@ def main() -> None:
         sides.remove("duckdb")
     if args.baseline:
         sides.append("baseline")
+    if args.floor:
+        sides.append("floor")
     print(f"# {os.cpu_count()} CPUs, {args.repeat} round(s); whole processes, imports included")
     if args.baseline:
         print(f"# baseline: Northstar from {args.baseline}")
@@ -415,6 +488,8 @@ def main() -> None:
             subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT).stdout
         )
         for side in [] if args.no_warm_up else sides:  # warm-up: bytecode written, file in the page cache
+            if side == "floor" and args.types[0] not in FLOOR_TYPES:
+                continue
             command, cwd = side_command(side, project, args.types[0], args.baseline)
             run(command, env, cwd)
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -436,13 +511,16 @@ def main() -> None:
         ]
         if args.baseline:
             header += ["baseline wall (s)", "baseline/DuckDB wall", "Northstar/baseline wall"]
+        if args.floor:
+            header += ["Polars floor wall (s)", "floor/DuckDB wall", "Northstar/floor wall"]
         print(f"| {' | '.join(header)} |")
         print("|---|" + "---:|" * 3 + "---|" + "---:|" * (len(header) - 5))
         for kind in args.types:
+            here = [s for s in sides if s != "floor" or kind in FLOOR_TYPES]
             measured: dict[str, list[tuple[float, float, float]]] = {side: [] for side in sides}
             worst = 0.0
             for i in range(args.repeat):
-                order = sides[i % len(sides) :] + sides[: i % len(sides)]
+                order = here[i % len(here) :] + here[: i % len(here)]
                 got: dict[str, list[dict[str, Any]]] = {}
                 for side in order:
                     command, cwd = side_command(side, project, kind, args.baseline)
@@ -450,7 +528,7 @@ def main() -> None:
                     measured[side].append((wall, cpu, peak))
                     got[side] = out
                 if "duckdb" in got:
-                    for side in ("northstar", "baseline"):
+                    for side in ("northstar", "baseline", "floor"):
                         if side in got:
                             worst = max(worst, largest_difference(got[side], got["duckdb"]))
             print(f"| {kind} | {' | '.join(cells(measured, worst))} |", flush=True)

@@ -183,12 +183,17 @@ UNUSED_BY_COMPUTE = (
     "plotly",
     "kaleido",
     "streamlit",
-    # our own: the data checks' runner (loading a project validates `checks:` without it)
+    "numpy",  # with pyarrow: the demo generator's, imported only to write the demo data
+    "pyarrow",
+    # our own: the data checks' runner (loading a project validates `checks:` and their `expect:`
+    # entries without it) and the demo generator
     "metrics.quality.checks",
     "metrics.quality.gx_days",
     "metrics.quality.gx_cache",
     "metrics.quality.builtin",
     "metrics.quality.gx_runner",
+    "metrics.quality.report",
+    "metrics.demo.generate",
 )
 
 
@@ -205,6 +210,7 @@ def test_compute_imports_nothing_it_does_not_use(tmp_path: Path) -> None:
                         "checks": {
                             "freshness": {"warn_after": "24h", "error_after": "72h"},
                             "duplicates": {},
+                            "expect": [{"expect_column_values_to_not_be_null": {"column": "user_id"}}],
                         },
                     }
                 }
@@ -225,3 +231,46 @@ def test_compute_imports_nothing_it_does_not_use(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)  # it computed
     assert json.loads(run.stderr.strip().splitlines()[-1]) == []
+
+
+def _stage1_plan(engine: Engine, metrics: tuple[str, ...]) -> str:
+    text = engine.explain(MetricRequest(metrics, dt.date(2026, 3, 1), dt.date(2026, 4, 9)))
+    return text.split("stage 1", 1)[1].split("stage 2", 1)[0]
+
+
+def test_a_single_output_pushes_its_filters_into_the_reader(tmp_path: Path) -> None:
+    """A cache node stops Polars from pushing filters into the parquet reader: a request with one
+    stage-1 output reads a plain scan, whose event filter and time bounds become the scan's
+    SELECTION; several outputs still share one cached scan."""
+    metrics = {
+        "revenue": {"type": "sum", "source": "events", "column": "amount", "filter": {"event": "purchase"}},
+        **USER_PACK,
+    }
+    engine = _project(tmp_path, metrics)
+    alone = _stage1_plan(engine, ("revenue",))
+    selection = alone.split("SELECTION:", 1)[1].splitlines()[0] if "SELECTION:" in alone else ""
+    assert '"purchase"' in selection and "2026-03-01" in selection, alone
+    assert "CACHE" not in alone
+    shared = _stage1_plan(engine, ("revenue", "users", "d7"))
+    assert "CACHE[" in shared, shared
+
+
+def test_the_command_line_collects_garbage_rarely_and_restores_the_thresholds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    from dashboard import cli
+
+    seen: list[tuple[int, ...]] = []
+
+    def spy(config: Path) -> Path:
+        seen.append(gc.get_threshold())
+        return config
+
+    monkeypatch.setattr(cli, "_resolve_config", spy)
+    before = gc.get_threshold()
+    with pytest.raises(SystemExit):
+        cli.main(["compute", "users", "--config", str(tmp_path / "missing")])
+    assert seen == [cli.QUIET_GC]
+    assert gc.get_threshold() == before != cli.QUIET_GC

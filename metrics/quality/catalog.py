@@ -34,6 +34,15 @@ REGENERATE = "python -m metrics.quality.catalog --write"
 RESERVED_ARGS = frozenset(
     {"id", "batch_id", "result_format", "catch_exceptions", "rendered_content", "windows"}
 )
+# Expectations that run SQL of their own: they work on SQL sources only (here, not in
+# gx_runner, so that validating a project's `expect:` entries never imports the runner).
+SQL_ONLY = frozenset(
+    {
+        "unexpected_rows_expectation",
+        "expect_query_results_to_match_comparison",
+        "expect_table_row_count_to_equal_other_table",
+    }
+)
 # Fields every GX expectation has that are not arguments a user writes (`severity` is Northstar's).
 GX_FIELDS = frozenset(
     {"id", "meta", "notes", "result_format", "description", "catch_exceptions", "rendered_content", "severity",

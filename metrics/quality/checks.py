@@ -33,7 +33,7 @@ from connectors.models import SourceConfig, SqlSource
 from metrics.definitions.problems import did_you_mean
 from metrics.definitions.project import Project
 from metrics.engine.request import MetricError
-from metrics.quality import gx_days, polars_expect
+from metrics.quality import catalog, gx_days, polars_expect
 from metrics.quality.builtin import (
     Profile,
     builtin_results,
@@ -374,9 +374,9 @@ def _on_pandas(
     outcomes: dict[int, Outcome] = {
         i: gx_runner.Outcome(False, None, f"{s.name} runs SQL of its own, so it works on SQL sources only")
         for i, s in enumerate(specs)
-        if s.name in gx_runner.SQL_ONLY
+        if s.name in catalog.SQL_ONLY
     }
-    runnable = [s for s in specs if s.name not in gx_runner.SQL_ONLY]
+    runnable = [s for s in specs if s.name not in catalog.SQL_ONLY]
     if runnable:
         wanted: list[str] = []
         for spec in runnable:
@@ -402,7 +402,7 @@ def _on_pandas(
                 ran = [_with_days(o, lambda keys: stamps.gather(list(keys)), zone) for o in ran]
         it = iter(ran)
         for i, spec in enumerate(specs):
-            if spec.name not in gx_runner.SQL_ONLY:
+            if spec.name not in catalog.SQL_ONLY:
                 outcomes[i] = next(it)
     return [outcomes[i] for i in range(len(specs))]
 

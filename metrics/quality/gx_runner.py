@@ -30,14 +30,6 @@ SAMPLE_SIZE = 5
 # At most this many unexpected rows per expectation come back with their keys (GX's
 # `partial_unexpected_count`); with more, the check names no days (it flags every number of its source).
 DAY_ROWS = 2000
-# Expectations that run SQL of their own: they work on SQL sources only.
-SQL_ONLY = frozenset(
-    {
-        "unexpected_rows_expectation",
-        "expect_query_results_to_match_comparison",
-        "expect_table_row_count_to_equal_other_table",
-    }
-)
 _COLUMN_ARGS = ("column", "column_A", "column_B")
 _names: frozenset[str] | None = None
 _threshold_lock = threading.Lock()

@@ -77,7 +77,6 @@ def _check_entry(out: _Out, where: tuple[Any, ...], entry: Mapping[str, Any], *,
             value=False,
         )
     from metrics.quality import catalog  # not at the top: `python -m metrics.quality.catalog` runs it
-    from metrics.quality.gx_runner import SQL_ONLY
 
     names = catalog.expectation_names()
     for name, raw in entry.items():
@@ -98,7 +97,7 @@ def _check_entry(out: _Out, where: tuple[Any, ...], entry: Mapping[str, Any], *,
                 value=False,
             )
             continue
-        if name in SQL_ONLY and not is_sql:
+        if name in catalog.SQL_ONLY and not is_sql:
             out.source_at(here, f"{name} runs SQL of its own, so it works on SQL sources only", value=False)
             continue
         _report(out, here, catalog.argument_problems(name, args))
@@ -122,11 +121,11 @@ def deep_validate_checks(project: Project) -> list[Problem]:
     GX's own validators are what this adds, e.g. a `strftime_format` that is no format, a
     `value_pairs_set` whose items are not pairs, `min_value` above `max_value` for a row count.
     """
-    from metrics.quality import catalog, gx_cache, gx_runner
+    from metrics.quality import catalog, gx_cache
 
     out = _Out(project)
     for source_name, index, name, args, is_sql in _entries(project):
-        if name not in catalog.expectation_names() or (name in gx_runner.SQL_ONLY and not is_sql):
+        if name not in catalog.expectation_names() or (name in catalog.SQL_ONLY and not is_sql):
             continue
         if catalog.argument_problems(name, args):
             continue  # already reported on load
