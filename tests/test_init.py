@@ -450,7 +450,9 @@ def test_a_last_day_cut_short_is_flagged_by_the_starter_checks(
         hours = 3 if cut_short and day == 29 else 24
         for _ in range(200 * hours // 24):
             when = start + dt.timedelta(days=day, minutes=rng.randrange(hours * 60))
-            data.append({"occurred_at": when, "account_id": f"acct_{rng.randrange(150)}", "action": "open_app"})
+            data.append(
+                {"occurred_at": when, "account_id": f"acct_{rng.randrange(150)}", "action": "open_app"}
+            )
     source = write_data(tmp_path / "data", sorted(data, key=lambda r: r["occurred_at"]), "parquet")
     project = tmp_path / "project"
     code, _, err = cli(capsys, "init", str(project), "--from", str(source))
