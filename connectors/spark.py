@@ -243,6 +243,7 @@ _LOCK = threading.RLock()
 _SESSIONS: dict[str, Any] = {}  # URL -> SparkSession
 _VIEWS: dict[tuple[str, str, str], str] = {}  # (URL, path, format) -> temporary view name
 _FINGERPRINTS: dict[tuple[str, str], tuple[float, str]] = {}
+_REFRESHED: dict[tuple[str, str], float] = {}  # source -> when its session last re-listed it
 
 
 @contextmanager
@@ -261,6 +262,7 @@ def close_sessions() -> None:
         _SESSIONS.clear()
         _VIEWS.clear()
         _FINGERPRINTS.clear()
+        _REFRESHED.clear()
     for session in sessions:
         with contextlib.suppress(Exception):  # a server that is gone has nothing to release
             session.stop()
@@ -502,10 +504,37 @@ class SparkConnector:
 
     # -- running statements --
 
+    def _key(self) -> tuple[str, str]:
+        return (masked(self.address), self.config.table or f"{self.config.file_format}:{self.files}")
+
+    def _refresh(self, session: Any) -> None:
+        """Let the session see rows added since it last looked, at most once per
+        FINGERPRINT_TTL_SECONDS: Spark keeps a table's (or a file view's) file listing and metadata
+        for the session's life, so a new file, or rows another session inserted, stay invisible to
+        every later query until `catalog.refreshTable` (which only drops that cached listing: it reads
+        and writes no rows). A refresh forgets the memoized fingerprint, so the fingerprint always
+        describes what the statements read."""
+        key = self._key()
+        now = time.monotonic()
+        seen = _REFRESHED.get(key)
+        if seen is not None and now - seen < FINGERPRINT_TTL_SECONDS:
+            return
+        name = self._source_name(session)
+        _REFRESHED[key] = now
+        _FINGERPRINTS.pop(key, None)
+        try:
+            session.catalog.refreshTable(name)
+        except Exception as error:
+            if _is_session_lost(error) or _is_unreachable(error):
+                raise  # the statement's own retry or message
+            # a catalog that refuses it (a principal without the right): the rows read are those the
+            # session listed, as before
+
     def fingerprint(self) -> str:
-        """Row count and newest timestamp (one aggregate in Spark, memoized for a minute); for files,
-        their listing's size and times are not visible here, so the same aggregate stands for them."""
-        key = (masked(self.address), self.config.table or f"{self.config.file_format}:{self.files}")
+        """Row count and newest timestamp (one aggregate in Spark, memoized for a minute, taken after
+        a refresh of the source's listing when one is due: `_refresh`); for files, their listing's
+        size and times are not visible here, so the same aggregate stands for them."""
+        key = self._key()
         now = time.monotonic()
         cached = _FINGERPRINTS.get(key)
         if cached is not None and now - cached[0] < FINGERPRINT_TTL_SECONDS:
@@ -526,6 +555,7 @@ class SparkConnector:
 
         def run(session: Any) -> pl.DataFrame:
             self._source_name(session)  # a new session (the old one closed) gets the view again
+            self._refresh(session)
             tag = f"northstar-{uuid.uuid4().hex[:12]}"
             session.addTag(tag)
             timer = threading.Timer(self.config.timeout_seconds, _interrupt, (session, tag))

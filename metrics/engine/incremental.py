@@ -13,12 +13,13 @@ full recompute would give again:
     added; the earliest local day of the new files' rows is read from those files alone, so nothing
     before that day changed. CSV and NDJSON files must sort after the earlier ones (the first file
     gives the whole set's inferred schema);
-  - SQL (`type: sql`): the state holds `bound`, the newest row's local day minus the source's
-    `late_arrival_days`, and the number of rows before `bound`. The same count now proves that no row
-    before `bound` was added or removed; rows on or after it are recomputed. An update that keeps the
-    count is as invisible as it is to the fingerprint, so a head read from SQL is used only while the
-    answer it came from is younger than `result_store.SQL_MAX_AGE` (the spliced answer keeps its age).
-  - other sources (Spark): nothing is proven; full recompute.
+  - SQL and Spark (`type: sql`, `type: spark`: `QuerySource`, one path for both): the state holds
+    `bound`, the newest row's local day minus the source's `late_arrival_days`, and the number of
+    rows before `bound`, counted by the database (or Spark) itself with the backend's own compiled
+    count (`_rows_between`). The same count now proves that no row before `bound` was added or
+    removed; rows on or after it are recomputed. An update that keeps the count is as invisible as it
+    is to the fingerprint, so a head read from SQL or Spark is used only while the answer it came from
+    is younger than `result_store.SQL_MAX_AGE` (the spliced answer keeps its age).
 * **Which periods stay** (`reusable_until`). A period's value reads the days `days_read` names for
   its type: its own days (count, sum, count_distinct, avg, min, max, percentile), the `window` days
   ending on its last day (active users: looking back is harmless, since new rows only come later),
@@ -50,7 +51,7 @@ import polars as pl
 
 from connectors.base import Connector
 from connectors.files import FileConnector
-from connectors.models import SourceConfig
+from connectors.models import QuerySource, SourceConfig
 from metrics.definitions.calendar import Calendar
 from metrics.definitions.models import (
     AggregateMetric,
@@ -120,11 +121,11 @@ def data_state(
             stat = path.stat()
             files.append([str(path), stat.st_size, stat.st_mtime_ns])
         return {"files": files}
-    if config.type == "sql":
+    if isinstance(config, QuerySource):
         first, last = backend.data_range(source_name, config, connector, calendar)
         if first is None or last is None:
             return None
-        bound = max(first, last - dt.timedelta(days=getattr(config, "late_arrival_days", 0)))
+        bound = max(first, last - dt.timedelta(days=config.late_arrival_days))
         rows = _rows_between(source_name, config, connector, calendar, backend, first, bound)
         return {"first": first.isoformat(), "bound": bound.isoformat(), "rows_before": rows}
     return None
@@ -139,7 +140,8 @@ def _rows_between(
     first: dt.date,
     bound: dt.date,
 ) -> int:
-    """Rows whose local day is in first .. bound - 1 (one counted span, by the backend itself)."""
+    """Rows whose local day is in first .. bound - 1 (one counted span, by the backend itself: on
+    SQL and Spark one compiled COUNT with bound parameters, run where the data is)."""
     last = bound - dt.timedelta(days=1)
     if last < first:
         return 0
@@ -161,7 +163,7 @@ def growth(
     """How the data may differ from the recorded `old` state (None: not provably grown)."""
     if "files" in old and "files" in new and isinstance(connector, FileConnector):
         return _file_growth(old, new, source_name, config, connector, calendar, backend)
-    if "bound" in old and "bound" in new and config.type == "sql":
+    if "bound" in old and "bound" in new and isinstance(config, QuerySource):
         bound = dt.date.fromisoformat(old["bound"])
         first = dt.date.fromisoformat(old["first"])
         if dt.date.fromisoformat(new["first"]) < first:
