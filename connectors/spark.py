@@ -268,6 +268,14 @@ def close_sessions() -> None:
             session.stop()
 
 
+def forget_listings() -> None:
+    """Make each source's next statement refresh its listing and fingerprint, as when
+    FINGERPRINT_TTL_SECONDS has passed (benchmarks and tests, right after they add data)."""
+    with _LOCK:
+        _REFRESHED.clear()
+        _FINGERPRINTS.clear()
+
+
 def _first_line(error: BaseException) -> str:
     text = str(error)
     found = re.search(r'details = "([^"]*)"', text)  # a gRPC error: its details say why
@@ -595,6 +603,7 @@ __all__ = [
     "SparkSqlDialect",
     "close_sessions",
     "compile_spark",
+    "forget_listings",
     "masked",
     "table_parts",
 ]
