@@ -15,9 +15,16 @@ retry), and a statement timeout (`timeout_seconds:`) that interrupts the stateme
 `path:` source is read with `spark.read.format(...).load(path)` into a temporary view of that session;
 a session that the server has closed (idle timeout) is opened again once, views included.
 
+New data: a Spark session keeps a table's (or a file view's) file listing for its life, so before a
+statement the connector refreshes the source (`catalog.refreshTable`: drops the cached listing, reads
+no rows) once FINGERPRINT_TTL_SECONDS have passed, and the fingerprint is always taken after the last
+refresh (`_refresh`). The engine's incremental recompute treats a Spark source as a SQL one
+(`metrics.engine.incremental`: the count of rows before the late-arrival bound runs in Spark).
+
 Safety: Spark Connect has no read-only session. Northstar sends only the SELECTs it compiled (no
-`query:` text exists for Spark sources, `execute` refuses anything but a SELECT), and identifiers are
-quoted; the credentials in the URL should still be a read-only principal (docs/sql.md).
+`query:` text exists for Spark sources, `execute` refuses anything but a SELECT) and the refresh of
+the source's listing, and identifiers are quoted; the credentials in the URL should still be a
+read-only principal (docs/sql.md).
 """
 
 from __future__ import annotations

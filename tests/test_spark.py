@@ -8,7 +8,8 @@ week edges, null users, funnels out of order and late), written to parquet in a 
 that the local server reads (`path:` sources) or registers as a catalog table (`table:`). Every
 metric type, grain, breakdown and time zone of that suite; microsecond funnels; the hand-worked
 shapes; naive (TIMESTAMP_NTZ) and zoned (TIMESTAMP) columns; data checks; `northstar compute` on
-the demo. One Spark session per module (the connector's), small data.
+the demo; incremental recompute after new files (one folder of old rows and one catalog table over
+it, shared by those tests). One Spark session per module (the connector's), small data.
 """
 
 from __future__ import annotations
