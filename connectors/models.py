@@ -119,12 +119,10 @@ class FileSource(_SourceBase):
     path: str = Field(description="A file or a glob, relative to the config folder.")
 
 
-class SqlSource(_SourceBase):
-    type: Literal["sql"]
-    url: str = Field(description="SQLAlchemy URL; write credentials as ${VAR}.")
-    table: str | None = Field(default=None, description="schema.name or name")
-    query: str | None = Field(default=None, description="A SELECT whose rows are the events.")
-    timeout_seconds: float = Field(default=60, gt=0, description="Statement timeout.")
+class _CountedSource(_SourceBase):
+    """A source whose growth is proven by a count the database (or Spark) takes: `sql` and `spark`
+    (`metrics.engine.incremental`)."""
+
     late_arrival_days: int = Field(
         default=3,
         ge=0,
@@ -133,6 +131,14 @@ class SqlSource(_SourceBase):
         "stored results are recomputed from that day on (earlier days are reused only when a count "
         "shows no row before it changed).",
     )
+
+
+class SqlSource(_CountedSource):
+    type: Literal["sql"]
+    url: str = Field(description="SQLAlchemy URL; write credentials as ${VAR}.")
+    table: str | None = Field(default=None, description="schema.name or name")
+    query: str | None = Field(default=None, description="A SELECT whose rows are the events.")
+    timeout_seconds: float = Field(default=60, gt=0, description="Statement timeout.")
 
     @field_validator("query")
     @classmethod
@@ -153,7 +159,7 @@ class SqlSource(_SourceBase):
 SPARK_SCHEME = "sc://"
 
 
-class SparkSource(_SourceBase):
+class SparkSource(_CountedSource):
     """Rows that a Spark cluster reads, through Spark Connect; the metrics run there as Spark SQL."""
 
     type: Literal["spark"]

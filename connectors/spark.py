@@ -15,9 +15,16 @@ retry), and a statement timeout (`timeout_seconds:`) that interrupts the stateme
 `path:` source is read with `spark.read.format(...).load(path)` into a temporary view of that session;
 a session that the server has closed (idle timeout) is opened again once, views included.
 
+New data: a Spark session keeps a table's (or a file view's) file listing for its life, so before a
+statement the connector refreshes the source (`catalog.refreshTable`: drops the cached listing, reads
+no rows) once FINGERPRINT_TTL_SECONDS have passed, and the fingerprint is always taken after the last
+refresh (`_refresh`). The engine's incremental recompute treats a Spark source as a SQL one
+(`metrics.engine.incremental`: the count of rows before the late-arrival bound runs in Spark).
+
 Safety: Spark Connect has no read-only session. Northstar sends only the SELECTs it compiled (no
-`query:` text exists for Spark sources, `execute` refuses anything but a SELECT), and identifiers are
-quoted; the credentials in the URL should still be a read-only principal (docs/sql.md).
+`query:` text exists for Spark sources, `execute` refuses anything but a SELECT) and the refresh of
+the source's listing, and identifiers are quoted; the credentials in the URL should still be a
+read-only principal (docs/sql.md).
 """
 
 from __future__ import annotations
@@ -243,6 +250,7 @@ _LOCK = threading.RLock()
 _SESSIONS: dict[str, Any] = {}  # URL -> SparkSession
 _VIEWS: dict[tuple[str, str, str], str] = {}  # (URL, path, format) -> temporary view name
 _FINGERPRINTS: dict[tuple[str, str], tuple[float, str]] = {}
+_REFRESHED: dict[tuple[str, str], float] = {}  # source -> when its session last re-listed it
 
 
 @contextmanager
@@ -261,9 +269,18 @@ def close_sessions() -> None:
         _SESSIONS.clear()
         _VIEWS.clear()
         _FINGERPRINTS.clear()
+        _REFRESHED.clear()
     for session in sessions:
         with contextlib.suppress(Exception):  # a server that is gone has nothing to release
             session.stop()
+
+
+def forget_listings() -> None:
+    """Make each source's next statement refresh its listing and fingerprint, as when
+    FINGERPRINT_TTL_SECONDS has passed (benchmarks and tests, right after they add data)."""
+    with _LOCK:
+        _REFRESHED.clear()
+        _FINGERPRINTS.clear()
 
 
 def _first_line(error: BaseException) -> str:
@@ -502,10 +519,37 @@ class SparkConnector:
 
     # -- running statements --
 
+    def _key(self) -> tuple[str, str]:
+        return (masked(self.address), self.config.table or f"{self.config.file_format}:{self.files}")
+
+    def _refresh(self, session: Any) -> None:
+        """Let the session see rows added since it last looked, at most once per
+        FINGERPRINT_TTL_SECONDS: Spark keeps a table's (or a file view's) file listing and metadata
+        for the session's life, so a new file, or rows another session inserted, stay invisible to
+        every later query until `catalog.refreshTable` (which only drops that cached listing: it reads
+        and writes no rows). A refresh forgets the memoized fingerprint, so the fingerprint always
+        describes what the statements read."""
+        key = self._key()
+        now = time.monotonic()
+        seen = _REFRESHED.get(key)
+        if seen is not None and now - seen < FINGERPRINT_TTL_SECONDS:
+            return
+        name = self._source_name(session)
+        _REFRESHED[key] = now
+        _FINGERPRINTS.pop(key, None)
+        try:
+            session.catalog.refreshTable(name)
+        except Exception as error:
+            if _is_session_lost(error) or _is_unreachable(error):
+                raise  # the statement's own retry or message
+            # a catalog that refuses it (a principal without the right): the rows read are those the
+            # session listed, as before
+
     def fingerprint(self) -> str:
-        """Row count and newest timestamp (one aggregate in Spark, memoized for a minute); for files,
-        their listing's size and times are not visible here, so the same aggregate stands for them."""
-        key = (masked(self.address), self.config.table or f"{self.config.file_format}:{self.files}")
+        """Row count and newest timestamp (one aggregate in Spark, memoized for a minute, taken after
+        a refresh of the source's listing when one is due: `_refresh`); for files, their listing's
+        size and times are not visible here, so the same aggregate stands for them."""
+        key = self._key()
         now = time.monotonic()
         cached = _FINGERPRINTS.get(key)
         if cached is not None and now - cached[0] < FINGERPRINT_TTL_SECONDS:
@@ -526,6 +570,7 @@ class SparkConnector:
 
         def run(session: Any) -> pl.DataFrame:
             self._source_name(session)  # a new session (the old one closed) gets the view again
+            self._refresh(session)
             tag = f"northstar-{uuid.uuid4().hex[:12]}"
             session.addTag(tag)
             timer = threading.Timer(self.config.timeout_seconds, _interrupt, (session, tag))
@@ -565,6 +610,7 @@ __all__ = [
     "SparkSqlDialect",
     "close_sessions",
     "compile_spark",
+    "forget_listings",
     "masked",
     "table_parts",
 ]

@@ -8,7 +8,8 @@ week edges, null users, funnels out of order and late), written to parquet in a 
 that the local server reads (`path:` sources) or registers as a catalog table (`table:`). Every
 metric type, grain, breakdown and time zone of that suite; microsecond funnels; the hand-worked
 shapes; naive (TIMESTAMP_NTZ) and zoned (TIMESTAMP) columns; data checks; `northstar compute` on
-the demo. One Spark session per module (the connector's), small data.
+the demo; incremental recompute after new files (one folder of old rows and one catalog table over
+it, shared by those tests). One Spark session per module (the connector's), small data.
 """
 
 from __future__ import annotations
@@ -288,6 +289,128 @@ def test_the_statement_binds_every_value(spark_url: str, events: Path) -> None:
     assert frame.filter(frame["metric"] == "odd")["value"].to_list() == [0.0, 0.0, 0.0]
 
 
+# --- incremental recompute --------------------------------------------------------------------
+
+# The pack of tests/test_incremental.py's types that a splice can get wrong: count, count_distinct,
+# active users (1 and 7 days), retention (day and week cohorts), funnels (strict; any order with an
+# exclusion), a ratio of two of them, and a float sum (computed over the whole range: order_sensitive).
+INCREMENTAL_PACK = (
+    "signups", "users", "revenue", "dau", "wau", "d1", "w1", "activation", "invited", "signups_per_user",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def grown_folder(spark_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """One folder of old rows (35 days, tests/test_incremental.py's users who return and complete
+    funnels) as `data/events_000.parquet`, and a catalog table over `data/`, shared by the tests
+    below; each test adds its new files and removes them after (`add_files`)."""
+    from tests import test_incremental as inc
+
+    folder = tmp_path_factory.mktemp("spark-incremental")
+    old = write_parquet(inc.rows_for(inc.FIRST, inc.SQL_DAYS), folder / "data" / "events_000.parquet")
+    table = CatalogTable(spark_url, old)
+    try:
+        yield folder, f"default.{table.name}"
+    finally:
+        table.close()
+
+
+@pytest.fixture
+def add_files(grown_folder: tuple[Path, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """`add(rows)` writes a new file into the shared folder; the files go again after the test."""
+    import connectors.spark as spark_module
+
+    monkeypatch.setattr(spark_module, "FINGERPRINT_TTL_SECONDS", 0.0)  # see every new file at once
+    added: list[Path] = []
+
+    def add(rows: list[Row]) -> None:
+        path = grown_folder[0] / "data" / f"events_{len(added) + 1:03}.parquet"
+        added.append(write_parquet(rows, path))
+
+    yield add
+    for path in added:
+        path.unlink()
+
+
+def incremental_project(url: str, folder: Path, table: str | None, late: int | None, zone: str) -> Any:
+    from tests import test_incremental as inc
+
+    extra: dict[str, Any] = {} if late is None else {"late_arrival_days": late}
+    metrics = {m: inc.METRICS[m] for m in INCREMENTAL_PACK}
+    source = {"path": "data"} if table is None else {"table": table}
+    return spark_project(url, folder, metrics, {"timezone": zone}, **source, extra=extra)
+
+
+@pytest.mark.parametrize(
+    ("where", "grain", "by", "zone"),
+    [("table", "day", "platform", "Europe/Berlin"), ("path", "week", None, "UTC")],
+)
+def test_new_days_on_spark_are_spliced_and_equal_a_full_recompute(
+    spark_url: str,
+    grown_folder: tuple[Path, str],
+    add_files: Any,
+    tmp_path: Path,
+    where: str,
+    grain: str,
+    by: str | None,
+    zone: str,
+) -> None:
+    """New days and a late row inside the late-arrival window (two days before the newest stored
+    day): Spark counts the rows before the bound, the count is unchanged, so the stored periods
+    before the bound are reused and only the rest is computed in Spark. The answer equals a full
+    recompute (float sums to 1e-12, as on any SQL engine), and the incremental path was taken."""
+    from metrics.engine.result_store import ResultStore
+    from tests import test_incremental as inc
+
+    folder, table = grown_folder
+    new_first = inc.FIRST + dt.timedelta(days=inc.SQL_DAYS)
+    late = Row(dt.datetime.combine(new_first - dt.timedelta(days=2), dt.time(13)), "u3", "invite")
+    store = ResultStore(tmp_path / "store")
+    spliced, full, words = inc.grown_run(
+        lambda: incremental_project(spark_url, folder, table if where == "table" else None, None, zone),
+        lambda: add_files([*inc.rows_for(new_first, 3, seed=4), late]),
+        MetricRequest(INCREMENTAL_PACK, start=inc.FIRST, grain=grain, by=by),  # type: ignore[arg-type]
+        store,
+    )
+    inc.same(spliced, full, float_sums_exact=False)
+    assert full.end >= new_first + dt.timedelta(days=2)  # Spark saw the new file (a refreshed listing)
+    assert store.stats.spliced == 1
+    assert any("rows before" in line and "unchanged" in line for line in words), words
+    assert any("read from an earlier stored answer" in note for note in spliced.notes), spliced.notes
+
+
+def test_a_spark_row_before_the_late_window_gives_a_full_recompute(
+    spark_url: str, grown_folder: tuple[Path, str], add_files: Any, tmp_path: Path
+) -> None:
+    """A row 30 days back (before `late_arrival_days: 2` from the newest day) changes Spark's count of
+    the rows before the bound: nothing is reused, and the answer is the full recompute's."""
+    from metrics.engine.result_store import ResultStore
+    from tests import test_incremental as inc
+
+    folder, table = grown_folder
+    store = ResultStore(tmp_path / "store")
+    request = MetricRequest(INCREMENTAL_PACK, start=inc.FIRST, grain="day")
+
+    def project() -> Any:
+        return incremental_project(spark_url, folder, table, 2, "UTC")
+
+    before = Engine(project(), result_store=store).compute(request)
+    old_day = inc.FIRST + dt.timedelta(days=4)
+    new_day = inc.day_rows(inc.FIRST + dt.timedelta(days=inc.SQL_DAYS), seed=9)
+    add_files([Row(dt.datetime.combine(old_day, dt.time(9)), "u7", "signup"), *new_day])
+    engine = Engine(project(), result_store=store)
+    words = engine.explain(request)
+    got = engine.compute(request)
+    inc.same(got, Engine(project(), result_store=False).compute(request), float_sums_exact=False)
+    assert store.stats.spliced == 0 and "incremental" not in words
+
+    def signups(result: Any) -> float:
+        frame = result.frame
+        return float(frame.filter((frame["metric"] == "signups") & (frame["period"] == old_day))["value"][0])
+
+    assert signups(got) == signups(before) + 1  # the old row is counted: nothing stale was reused
+
+
 # --- sources, errors ---------------------------------------------------------------------------
 
 
@@ -366,6 +489,7 @@ def test_a_local_path_outside_the_project_is_refused(tmp_path: Path) -> None:
         ({"url": DEFAULT_URL, "table": "t", "path": "p"}, "exactly one of `table:` or `path:`"),
         ({"url": DEFAULT_URL, "table": "t", "format": "csv"}, "`format:` goes with `path:`"),
         ({"url": DEFAULT_URL, "path": "p", "format": "xlsx"}, "expected 'parquet', 'orc'"),
+        ({"url": DEFAULT_URL, "table": "t", "late_arrival_days": -1}, "late_arrival_days"),
     ],
 )
 def test_spark_source_fields_are_validated(tmp_path: Path, fields: dict[str, Any], message: str) -> None:

@@ -13,12 +13,15 @@ full recompute would give again:
     added; the earliest local day of the new files' rows is read from those files alone, so nothing
     before that day changed. CSV and NDJSON files must sort after the earlier ones (the first file
     gives the whole set's inferred schema);
-  - SQL (`type: sql`): the state holds `bound`, the newest row's local day minus the source's
-    `late_arrival_days`, and the number of rows before `bound`. The same count now proves that no row
-    before `bound` was added or removed; rows on or after it are recomputed. An update that keeps the
-    count is as invisible as it is to the fingerprint, so a head read from SQL is used only while the
-    answer it came from is younger than `result_store.SQL_MAX_AGE` (the spliced answer keeps its age).
-  - other sources (Spark): nothing is proven; full recompute.
+  - SQL and Spark (`type: sql`, `type: spark`: `QuerySource`, one path for both): the state holds
+    `bound`, the newest row's local day minus the source's `late_arrival_days`, and the number of
+    rows before `bound`, counted by the database (or Spark) itself with the backend's own compiled
+    count, per local day (`_rows_by_day`: one statement, bound parameters). The same count now proves
+    that no row before `bound` was added or removed; rows on or after it are recomputed. When the
+    bound moved on with the new rows, the count before the earlier bound is the sum of the new
+    count's days before it, so proving growth costs one count, not two. An update that keeps the count is as invisible as it
+    is to the fingerprint, so a head read from SQL or Spark is used only while the answer it came from
+    is younger than `result_store.SQL_MAX_AGE` (the spliced answer keeps its age).
 * **Which periods stay** (`reusable_until`). A period's value reads the days `days_read` names for
   its type: its own days (count, sum, count_distinct, avg, min, max, percentile), the `window` days
   ending on its last day (active users: looking back is harmless, since new rows only come later),
@@ -50,7 +53,7 @@ import polars as pl
 
 from connectors.base import Connector
 from connectors.files import FileConnector
-from connectors.models import SourceConfig
+from connectors.models import QuerySource, SourceConfig
 from metrics.definitions.calendar import Calendar
 from metrics.definitions.models import (
     AggregateMetric,
@@ -110,27 +113,39 @@ class Splice:
 # --- the data's state ------------------------------------------------------------------------------
 
 
+Days = dict[dt.date, int]  # rows per local day before a SQL or Spark source's bound (not stored)
+
+
 def data_state(
     source_name: str, config: SourceConfig, connector: Connector, calendar: Calendar, backend: Backend
 ) -> State | None:
     """What growth is judged against later (None: this source is never spliced)."""
+    found = _state_and_days(source_name, config, connector, calendar, backend)
+    return None if found is None else found[0]
+
+
+def _state_and_days(
+    source_name: str, config: SourceConfig, connector: Connector, calendar: Calendar, backend: Backend
+) -> tuple[State, Days] | None:
+    """The state, and for a SQL or Spark source the rows per day its count was the sum of."""
     if isinstance(connector, FileConnector):
         files = []
         for path in connector.files():
             stat = path.stat()
             files.append([str(path), stat.st_size, stat.st_mtime_ns])
-        return {"files": files}
-    if config.type == "sql":
+        return {"files": files}, {}
+    if isinstance(config, QuerySource):
         first, last = backend.data_range(source_name, config, connector, calendar)
         if first is None or last is None:
             return None
-        bound = max(first, last - dt.timedelta(days=getattr(config, "late_arrival_days", 0)))
-        rows = _rows_between(source_name, config, connector, calendar, backend, first, bound)
-        return {"first": first.isoformat(), "bound": bound.isoformat(), "rows_before": rows}
+        bound = max(first, last - dt.timedelta(days=config.late_arrival_days))
+        days = _rows_by_day(source_name, config, connector, calendar, backend, first, bound)
+        state = {"first": first.isoformat(), "bound": bound.isoformat(), "rows_before": sum(days.values())}
+        return state, days
     return None
 
 
-def _rows_between(
+def _rows_by_day(
     source_name: str,
     config: SourceConfig,
     connector: Connector,
@@ -138,15 +153,17 @@ def _rows_between(
     backend: Backend,
     first: dt.date,
     bound: dt.date,
-) -> int:
-    """Rows whose local day is in first .. bound - 1 (one counted span, by the backend itself)."""
+) -> Days:
+    """Rows per local day in first .. bound - 1, days without rows left out (one count at day grain,
+    by the backend itself: on SQL and Spark one compiled COUNT ... GROUP BY with bound parameters,
+    run where the data is)."""
     last = bound - dt.timedelta(days=1)
     if last < first:
-        return 0
+        return {}
     count = CountMetric(type="count", source=source_name)
-    window = Window(first, last, "day", calendar, None, span_end=last)
+    window = Window(first, last, "day", calendar, None)
     frame = backend.compute(source_name, config, connector, {"rows": count}, window)["rows"]
-    return int(frame["value"].sum() or 0) if frame.height else 0
+    return {day: int(n) for day, n in frame.select("period", "value").iter_rows() if n}
 
 
 def growth(
@@ -157,19 +174,23 @@ def growth(
     connector: Connector,
     calendar: Calendar,
     backend: Backend,
+    days: Days | None = None,
 ) -> Growth | None:
-    """How the data may differ from the recorded `old` state (None: not provably grown)."""
+    """How the data may differ from the recorded `old` state (None: not provably grown). `days`:
+    the rows per day that `new`'s count summed, if at hand."""
     if "files" in old and "files" in new and isinstance(connector, FileConnector):
         return _file_growth(old, new, source_name, config, connector, calendar, backend)
-    if "bound" in old and "bound" in new and config.type == "sql":
+    if "bound" in old and "bound" in new and isinstance(config, QuerySource):
         bound = dt.date.fromisoformat(old["bound"])
         first = dt.date.fromisoformat(old["first"])
         if dt.date.fromisoformat(new["first"]) < first:
             return None  # rows before the old first day: they come before the bound too
         if new["first"] == old["first"] and new["bound"] == old["bound"]:
             rows = int(new["rows_before"])
+        elif days is not None and dt.date.fromisoformat(new["bound"]) >= bound:
+            rows = sum(n for day, n in days.items() if day < bound)  # new's days cover first .. bound
         else:
-            rows = _rows_between(source_name, config, connector, calendar, backend, first, bound)
+            rows = sum(_rows_by_day(source_name, config, connector, calendar, backend, first, bound).values())
         if rows != int(old["rows_before"]):
             return None
         return Growth(bound, f"rows before {bound} unchanged; late_arrival_days from the newest day")
@@ -321,13 +342,14 @@ def plan(
     if store is None or window.span_end is not None:
         return None, None
     try:
-        state = data_state(source.name, source.config, source.connector, source.calendar, source.backend)
+        found = _state_and_days(source.name, source.config, source.connector, source.calendar, source.backend)
     except Exception:
         return None, None
-    if state is None:
+    if found is None:
         return None, None
+    state, days = found
     try:
-        return state, find_splice(store, lineage, state, metrics, window, source, max_age)
+        return state, find_splice(store, lineage, state, metrics, window, source, max_age, days)
     except Exception:  # a check that fails proves nothing: compute in full
         return state, None
 
@@ -384,9 +406,11 @@ def find_splice(
     window: Window,
     source: Source,
     max_age: float | None,
+    days: Days | None = None,
 ) -> Splice | None:
     """An earlier stored answer of this lineage whose first periods a full recompute would give
-    again, with the day from which to compute; None when there is none (see the module's docstring)."""
+    again, with the day from which to compute; None when there is none (see the module's docstring).
+    `days`: the rows per day that `state`'s count summed (SQL and Spark), if at hand."""
     if window.span_end is not None:
         return None
     whole = order_sensitive(metrics, source.connector)
@@ -397,7 +421,7 @@ def find_splice(
         if old is None:
             continue
         grown = growth(
-            old, state, source.name, source.config, source.connector, source.calendar, source.backend
+            old, state, source.name, source.config, source.connector, source.calendar, source.backend, days
         )
         if grown is None:
             continue
