@@ -60,8 +60,7 @@ def render(ctx: Ctx, metric_id: str, start: dt.date, end: dt.date) -> None:
         assert found.after is not None
         st.metric(
             f"{title}: effect on the mean daily value",
-            f"{format_difference(effect.effect, unit)}  "
-            f"({format_difference(effect.low, unit)} to {format_difference(effect.high, unit)}, 80%)",
+            f"{format_difference(effect.effect, unit)}  ({effect.interval_words(unit)})",
             border=True,
             help="Observed mean daily value over the days compared minus the forecast's median, the "
             "forecast fitted on the days before the launch only (docs/impact.md).",

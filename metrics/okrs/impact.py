@@ -43,7 +43,7 @@ from connectors.errors import NorthstarError
 from metrics.definitions.models import COUNT_TYPES, Annotation, FunnelMetric, RatioMetric, RetentionMetric
 from metrics.definitions.problems import did_you_mean
 from metrics.engine.request import MetricRequest
-from metrics.format import format_difference, format_probability, format_value, plural
+from metrics.format import format_difference, format_interval, format_probability, format_value, plural
 from metrics.okrs.forecast import COVERAGE, SIMULATIONS, ForecastOptions, simulate_end
 
 if TYPE_CHECKING:
@@ -74,6 +74,11 @@ class Effect:
     def relative(self) -> float | None:
         """The effect as a share of the expected value (None when that is 0)."""
         return self.effect / self.expected if self.expected else None
+
+    def interval_words(self, unit: str | None) -> str:
+        """The effect's interval, naming its coverage (`metrics.format.format_interval`), as the CLI
+        and the dashboard write it: '80%: -927 ms to -614 ms'."""
+        return format_interval(self.low, self.high, unit, coverage=COVERAGE, signed=True)
 
 
 def effect_of(
@@ -167,8 +172,8 @@ class Impact:
             lines += [
                 f"  observed       {format_value(effect.observed, unit)} (mean daily value)",
                 f"  expected       {format_value(effect.expected, unit)} (the forecast's median)",
-                f"  effect         {format_difference(effect.effect, unit)} (80% interval "
-                f"{format_difference(effect.low, unit)} to {format_difference(effect.high, unit)}){relative}",
+                f"  effect         {format_difference(effect.effect, unit)} "
+                f"({effect.interval_words(unit)}){relative}",
                 f"  P(effect > 0)  {format_probability(effect.probability)}",
             ]
         lines += ["", textwrap.fill(self.caveat, 100)]
