@@ -286,7 +286,8 @@ def estimate_impact(
         lag = project.maturity_lag(metric_id)
         why = f" (its cohorts take {lag} days to mature)" if lag else ""
         return _without(
-            base, f"there is no day of or after {annotation.label} to compare yet as of {as_of.isoformat()}{why}"
+            base,
+            f"there is no day of or after {annotation.label} to compare yet as of {as_of.isoformat()}{why}",
         )
     if before_start >= launch:
         return _without(
