@@ -39,6 +39,7 @@ from metrics.format import (
     sample_noun,
     sample_words,
     status_words,
+    uncertain_words,
     unit_kind,
 )
 
@@ -77,6 +78,7 @@ __all__ = [
     "slug",
     "status_words",
     "table_format",
+    "uncertain_words",
     "unit_kind",
 ]
 
