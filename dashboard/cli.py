@@ -628,7 +628,7 @@ def impact(
     as_of: Annotated[str | None, typer.Option("--as-of", help=AS_OF_HELP.format(what="Estimate"))] = None,
     fmt: Annotated[TableJson, typer.Option("--format")] = TableJson.table,
 ) -> None:
-    """The metric after an annotated launch against the forecast from the days before it (docs/impact.md)."""
+    """The metric after an annotated event (a launch, an incident) against the forecast from the days before it (docs/impact.md)."""
     _date(as_of, "--as-of")
     from metrics.format import metric_unit
     from metrics.okrs.impact import estimate_impact

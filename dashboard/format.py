@@ -21,6 +21,8 @@ from metrics.format import (
     format_age,
     format_date,
     format_delta,
+    format_forecast,
+    format_interval,
     format_probability,
     format_progress,
     format_range,
@@ -35,7 +37,9 @@ from metrics.format import (
     raw_number,
     read_words,
     sample_noun,
+    sample_words,
     status_words,
+    uncertain_words,
     unit_kind,
 )
 
@@ -53,6 +57,8 @@ __all__ = [
     "format_age",
     "format_date",
     "format_delta",
+    "format_forecast",
+    "format_interval",
     "format_probability",
     "format_progress",
     "format_range",
@@ -68,9 +74,11 @@ __all__ = [
     "raw_number",
     "read_words",
     "sample_noun",
+    "sample_words",
     "slug",
     "status_words",
     "table_format",
+    "uncertain_words",
     "unit_kind",
 ]
 

@@ -134,37 +134,47 @@ def share_url(base_url: str, page: str, state: ViewState) -> str:
     return f"{base_url.rstrip('/')}/{page_path(page)}?{urlencode(state.to_params())}"
 
 
-def _shown(value: str) -> str:
-    """A user-supplied value made safe to echo in a markdown warning: a short code span (markdown
-    shows code spans literally, so neither HTML nor markdown in the value can take effect)."""
-    text = value if len(value) <= 40 else value[:37] + "..."
-    return escape.markdown_code("".join(ch if ch.isprintable() else "?" for ch in text))
+def _printable(value: object) -> str:
+    text = str(value)
+    text = text if len(text) <= 40 else text[:37] + "..."
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
+def link_param(name: str, value: object | None = None) -> str:
+    """A link parameter as the address bar shows it, in every warning about the link (the one home
+    of their style): `metric=purchses`, or the name alone (`grain`) where no value is meant. A
+    user-supplied name or value is shortened and made safe to echo in markdown: one code span
+    (markdown shows code spans literally, so neither HTML nor markdown in it can take effect)."""
+    text = _printable(name) if value is None else f"{_printable(name)}={_printable(value)}"
+    return escape.markdown_code(text)
 
 
 def _single(name: str, raw: object, warnings: list[str]) -> str | None:
     if isinstance(raw, list | tuple):
         if not raw:
             return None
-        warnings.append(f"`{name}` was given {len(raw)} times in the link; using the last one.")
+        warnings.append(f"{link_param(name)} was given {len(raw)} times in the link; using the last one.")
         raw = raw[-1]
     value = str(raw)
     if len(value) > MAX_VALUE_LENGTH:
-        warnings.append(f"`{name}` in the link is too long ({len(value)} characters); ignored it.")
+        warnings.append(f"{link_param(name)} in the link is too long ({len(value)} characters); ignored it.")
         return None
     return value.strip()
 
 
 def _date(name: str, value: str, options: Options, warnings: list[str]) -> dt.date | None:
     if not _DATE.match(value):
-        warnings.append(f"`{name}` = {_shown(value)} is not a date (use YYYY-MM-DD); using the default.")
+        warnings.append(f"{link_param(name, value)} is not a date (use YYYY-MM-DD); using the default.")
         return None
     try:
         day = dt.date.fromisoformat(value)
     except ValueError:
-        warnings.append(f"`{name}` = {_shown(value)} is not a real date; using the default.")
+        warnings.append(f"{link_param(name, value)} is not a real date; using the default.")
         return None
     if not options.min_date <= day <= options.max_date:
-        warnings.append(f"`{name}={value}` is outside the years this dashboard covers; using the default.")
+        warnings.append(
+            f"{link_param(name, value)} is outside the years this dashboard covers; using the default."
+        )
         return None
     return day
 
@@ -174,7 +184,7 @@ def _choice(name: str, value: str, allowed: Sequence[str], what: str, warnings: 
         return value
     listed = ", ".join(list(allowed)[:8]) + (" ..." if len(allowed) > 8 else "")
     warnings.append(
-        f"`{name}` = {_shown(value)} is not a known {what}"
+        f"{link_param(name, value)} is not a known {what}"
         + (f" (one of: {listed})" if listed else "")
         + "; using the default."
     )
@@ -196,7 +206,7 @@ def parse(params: Mapping[str, object], options: Options) -> tuple[ViewState, li
         if single is not None:
             raw[key] = single
     if unknown:
-        names = ", ".join(_shown(k) for k in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+        names = ", ".join(link_param(k) for k in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
         warnings.append(f"Ignored unknown link parameter{'s' if len(unknown) > 1 else ''} {names}.")
 
     state = ViewState(grain=options.default_grain)
@@ -214,7 +224,7 @@ def parse(params: Mapping[str, object], options: Options) -> tuple[ViewState, li
         if key in raw and raw[key] != "":
             value = raw[key]
             if not _ID.match(value):
-                warnings.append(f"`{key}` = {_shown(value)} is not a metric id; using the default.")
+                warnings.append(f"{link_param(key, value)} is not a metric id; using the default.")
             else:
                 chosen = _choice(key, value, allowed, what, warnings)
                 if chosen:
@@ -230,7 +240,7 @@ def parse(params: Mapping[str, object], options: Options) -> tuple[ViewState, li
     if "by" in raw and raw["by"] not in ("", "none"):
         value = raw["by"]
         if not _DIMENSION.match(value):
-            warnings.append(f"`by` = {_shown(value)} is not a dimension name; showing no breakdown.")
+            warnings.append(f"{link_param('by', value)} is not a dimension name; showing no breakdown.")
         else:
             by = _choice("by", value, options.dimensions, "dimension", warnings)
             if by:
@@ -240,23 +250,33 @@ def parse(params: Mapping[str, object], options: Options) -> tuple[ViewState, li
         if flag in _TRUE:
             changes["review"] = True
         elif flag not in _FALSE:
-            warnings.append(f"`review` = {_shown(raw['review'])} should be 1 or 0; review mode is off.")
+            warnings.append(f"{link_param('review', raw['review'])} should be 1 or 0; review mode is off.")
 
     start = _date("start", raw["start"], options, warnings) if raw.get("start") else None
     end = _date("end", raw["end"], options, warnings) if raw.get("end") else None
     as_of = _date("as_of", raw["as_of"], options, warnings) if raw.get("as_of") else None
     if start and end and end < start:
-        warnings.append(f"`end={end}` is before `start={start}`; using the default range.")
+        warnings.append(
+            f"{link_param('end', end)} is before {link_param('start', start)}; using the default range."
+        )
         start = end = None
     if start and end and (end - start).days > MAX_RANGE_DAYS:
         warnings.append(
-            f"The range {start} .. {end} is longer than {MAX_RANGE_DAYS} days; using the default range."
+            f"{link_param('start', start)} to {link_param('end', end)} is longer than {MAX_RANGE_DAYS:,} days; "
+            "using the default range."
         )
         start = end = None
     first = start or options.default_start
     last = end or options.default_end
     if first and last and last < first:
-        warnings.append(f"The link's range {first} .. {last} ends before it starts; using the default range.")
+        if start:  # the link's start is after the default end
+            warnings.append(
+                f"{link_param('start', start)} is after the default end, {last}; using the default range."
+            )
+        elif end:  # the link's end is before the default start
+            warnings.append(
+                f"{link_param('end', end)} is before the default start, {first}; using the default range."
+            )
         first, last = options.default_start, options.default_end
     changes["start"], changes["end"] = first, last
     changes["as_of"] = as_of or options.default_as_of or options.today

@@ -248,10 +248,75 @@ def format_with_sample(
     denominator: float | None,
     noun: str = "users",
     numerator_unit: str | None = None,
+    *,
+    min_sample: int | None = None,
 ) -> str:
-    """A rate with its n: '37.5% · 3 of 8 users' (the value alone when there is no denominator)."""
-    sample = format_sample(numerator, denominator, noun, numerator_unit)
+    """A rate with its n: '37.5% · 3 of 8 users', '5.9% · 1 of 17 users (uncertain: below min_sample
+    30)' (`sample_words`); the value alone when there is no denominator."""
+    sample = sample_words(numerator, denominator, noun, numerator_unit, min_sample=min_sample)
     return format_value(value, unit) + (f" · {sample}" if sample else "")
+
+
+def sample_words(
+    numerator: float | None,
+    denominator: float | None,
+    noun: str = "users",
+    numerator_unit: str | None = None,
+    *,
+    min_sample: int | None = None,
+) -> str:
+    """What a reading is out of, as every surface writes it (the CLI's scorecard, the dashboard's
+    tiles, the review pack, alert bodies): `format_sample`'s '10 of 455 monthly active users', and
+    below `min_sample` (project.yaml) '3 of 8 users (uncertain: below min_sample 30)'. Empty
+    without a denominator."""
+    sample = format_sample(numerator, denominator, noun, numerator_unit)
+    if sample and min_sample is not None and denominator is not None and denominator < min_sample:
+        return f"{sample} ({uncertain_words(min_sample)})"
+    return sample
+
+
+def uncertain_words(min_sample: int) -> str:
+    """Why a reading is marked uncertain: 'uncertain: below min_sample 30'."""
+    return f"uncertain: below min_sample {min_sample:,}"
+
+
+# --- ranges (docs/okrs.md, Forecasts; docs/impact.md) ----------------------------------------------
+
+
+def format_interval(
+    low: float | None,
+    high: float | None,
+    unit: str | None,
+    *,
+    coverage: float | None = None,
+    signed: bool = False,
+) -> str:
+    """A range of two values in their unit, as every surface writes one: '160–190', '$1,000–$1,400';
+    'to' between bounds that hold a space or a sign ('250 s to 300 s', '-927 ms to -614 ms'), where
+    a dash would read as a minus. `signed`: the bounds are differences ('+2.0 pp', `format_difference`).
+    With its `coverage` first: '80%: 160–190'."""
+    if not (finite(low) and finite(high)):
+        return EMPTY
+    shown = format_difference if signed else format_value
+    lo, hi = shown(low, unit), shown(high, unit)
+    plain = not any(c in text for text in (lo, hi) for c in " -+±")
+    text = f"{lo}–{hi}" if plain else f"{lo} to {hi}"
+    return text if coverage is None else f"{format_coverage(coverage)}: {text}"
+
+
+def format_coverage(coverage: float) -> str:
+    """The share of cases an interval is meant to hold: 0.8 -> '80%', 0.95 -> '95%'."""
+    return f"{coverage * 100:g}%"
+
+
+def format_forecast(
+    value: float | None, low: float | None, high: float | None, unit: str | None, *, coverage: float
+) -> str:
+    """A forecast with its interval, naming the coverage: '174 (80%: 160–190)', '45.2% (80%:
+    40.1%–50.3%)' (the CLI's scorecard, the dashboard's tiles, alert bodies)."""
+    if not finite(value):
+        return EMPTY
+    return f"{format_value(value, unit)} ({format_interval(low, high, unit, coverage=coverage)})"
 
 
 def format_date(day: dt.date | None) -> str:

@@ -27,6 +27,7 @@ from dashboard.cli import main
 from metrics.alerts.rules import MAD_SCALE, Evaluation, Finding, forecast_interval, robust_deviation
 from metrics.alerts.state import AlertState, advance, load_state, state_file
 from metrics.definitions.alerts import KrStatusRule
+from metrics.format import format_interval
 from metrics.load import load_project
 from tests.delivery_servers import HttpReceiver, SmtpReceiver, http_receiver, smtp_receiver
 
@@ -234,6 +235,12 @@ def test_every_rule_fires_once_then_resolves_once(
     assert all(a["status"] == "firing" for a in alerts.values())
     forecast = alerts["signups_forecast"]["facts"]
     assert forecast["value"] == 5 * _pattern(AS_OF) and forecast["value"] > forecast["high"]
+    # the interval in the words of every surface, naming its coverage (`metrics.format.format_interval`)
+    interval = format_interval(forecast["low"], forecast["high"], "count", coverage=forecast["coverage"])
+    assert (
+        interval.startswith(f"{forecast['coverage'] * 100:g}%: ")
+        and f"({interval})" in alerts["signups_forecast"]["text"]
+    )
     assert alerts["kr_low_chance"]["facts"]["probability"] < 0.5
     # email: one message to both recipients
     ((sender, recipients, message),) = smtp.messages

@@ -751,7 +751,7 @@ def test_the_checks_thread_never_races_a_figure_for_pandas() -> None:
 
 def test_small_samples_are_marked_uncertain_with_their_n(run: Any, demo: Path, engine: Engine) -> None:
     """KR tiles and retention cells show what a rate is out of; below min_sample (30) they are marked."""
-    from dashboard.format import format_sample, sample_noun
+    from dashboard.format import format_sample, sample_noun, sample_words
     from metrics.okrs.scoring import score
 
     as_of = dt.date(2026, 11, 20)
@@ -761,8 +761,12 @@ def test_small_samples_are_marked_uncertain_with_their_n(run: Any, demo: Path, e
     page = texts(run("okrs", as_of=str(as_of)))
     for kr in rates:
         sample = format_sample(kr.numerator, kr.n, *sample_noun(engine.project, kr.metric))
-        assert (f"Uncertain: {sample} (below 30)" in page) is kr.uncertain, (kr.id, sample)
-        assert sample in page
+        # the words of every surface (the CLI's note, the pack's cell): the one home, `sample_words`
+        assert kr.sample() == sample_words(
+            kr.numerator, kr.n, *sample_noun(engine.project, kr.metric), min_sample=30
+        )
+        assert (f"{sample} (uncertain: below min_sample 30)" in page) is kr.uncertain, (kr.id, sample)
+        assert kr.sample() in page
         caveat = f"The forecast starts from a reading of only {kr.n:,.0f}"
         assert (caveat in page) is (kr.uncertain and kr.forecast is not None), kr.id
 

@@ -36,9 +36,17 @@ from typing import Any
 
 import pytest
 
-from dashboard.format import format_probability, format_progress, format_value, metric_unit, status_words
+from dashboard.format import (
+    format_forecast,
+    format_probability,
+    format_progress,
+    format_value,
+    metric_unit,
+    status_words,
+)
 from metrics.definitions.calendar import Calendar
 from metrics.load import load_project
+from metrics.okrs.forecast import COVERAGE
 from tests.app_support import APP
 from tests.conftest import ROOT
 
@@ -331,7 +339,9 @@ def _tiles_show(app: AppReading, reading: Reading, project_dir: Path) -> None:
         ]
         if kr["forecast"] is not None and kr["probability"] is not None:
             shown += [format_probability(kr["probability"])]
-            shown += [format_value(kr["forecast"][k], unit) for k in ("value", "low", "high")]
+            low, high = kr["forecast"]["low"], kr["forecast"]["high"]
+            # the words of `northstar okrs` and of alert bodies too: '174 (80%: 160–190)'
+            shown += [format_forecast(kr["forecast"]["value"], low, high, unit, coverage=COVERAGE)]
         for text in shown:
             assert tile.shows(text), f"{key}: the tile shows no {text!r}: {tile.texts}"
 

@@ -318,3 +318,90 @@ def test_sparklines_share_one_scale() -> None:
     base, head = sparklines([0.0, 5.0, 10.0], [10.0, None, 0.0])
     assert base == "▁▅█" and head == "█·▁"
     assert sparklines([3.0, 3.0], [3.0]) == ("▅▅", "▅")  # a flat series sits mid-height
+
+
+def rows_in(data: Path, zone: str, first: dt.date, last: dt.date, event: str) -> int:
+    """Rows of `event` on days first .. last of a time zone: a count metric over that span."""
+    rows = pl.read_parquet(data / "events.parquet")
+    local = pl.col("ts").dt.replace_time_zone("UTC").dt.convert_time_zone(zone).dt.date()
+    return rows.filter(local.is_between(first, last) & (pl.col("event") == event)).height
+
+
+def local_days(data: Path, zone: str) -> tuple[dt.date, dt.date]:
+    """The data's first and last day in a time zone."""
+    ts = pl.read_parquet(data / "events.parquet")["ts"].dt.replace_time_zone("UTC").dt.convert_time_zone(zone)
+    return ts.min().date(), ts.max().date()  # type: ignore[union-attr]
+
+
+def test_a_calendar_change_labels_each_number_with_its_own_span_and_says_where_a_side_has_no_data(
+    capsys: pytest.CaptureFixture[str], repo: Path, demo_data: Path
+) -> None:
+    """The tour (UTC -> Asia/Tokyo, week_start -> sunday) read both sides as of the head's default
+    as-of, a day with no data in the base's calendar ("Daily active users 0 -> 10 (new)"), and put
+    the base's Monday week and the head's Sunday week under one "Last complete week" heading."""
+    from metrics.engine.request import outside_data
+    from metrics.format import format_range
+
+    base_zone, zone = "America/Los_Angeles", "Pacific/Kiritimati"  # UTC-8 and UTC+14
+    edit(repo / "config" / "project.yaml", "timezone: Europe/Berlin", f"timezone: {base_zone}")
+    git(repo, "commit", "-qam", "Los Angeles")
+    edit(repo / "config" / "project.yaml", f"timezone: {base_zone}", f"timezone: {zone}")
+    edit(repo / "config" / "project.yaml", "week_start: monday", "week_start: sunday")
+    base_first, base_last = local_days(demo_data, base_zone)
+    head_last = local_days(demo_data, zone)[1]
+    assert head_last > base_last  # the premise: the head's default as-of has no data in Los Angeles
+    capsys.readouterr()
+    main(["diff", "--config", str(repo / "config"), "--base", "HEAD", "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    as_of = dt.date.fromisoformat(report["as_of"])
+    assert as_of == head_last  # the head's default, shared by both sides (CONTRACT.md: one as-of)
+    assert report["calendar"]["base"]["timezone"] == base_zone
+    assert report["calendar"]["head"] == {"timezone": zone, "week_start": "sunday", "fiscal_year_start": 1}
+    metrics = by_metric(report)
+    dau, signups = metrics["dau"], metrics["signups"]
+    assert dau["reasons"] == ["calendar settings"]
+    # (a) the base reads a day after its data ends: it says so, in `outside_data`'s words
+    window = dt.date.fromisoformat(dau["base_spans"]["window"]["start"]), as_of
+    gap = dau["outside_data"]["base"]
+    assert gap["sentence"] == outside_data(*window, base_first, base_last) and "window" in gap["numbers"]
+    assert dau["outside_data"]["head"] is None
+    # (b) each side's last complete week on its own calendar, and each number read over its own
+    base_week = {k: dt.date.fromisoformat(v) for k, v in signups["base_spans"]["week"].items()}
+    head_week = {k: dt.date.fromisoformat(v) for k, v in signups["head_spans"]["week"].items()}
+    assert base_week["start"].weekday() == 0 and head_week["start"].weekday() == 6  # Monday; Sunday
+    assert base_week != head_week
+    assert signups["base_numbers"]["week"] == rows_in(
+        demo_data, base_zone, base_week["start"], base_week["end"], "signup"
+    )
+    assert signups["head_numbers"]["week"] == rows_in(
+        demo_data, zone, head_week["start"], head_week["end"], "signup"
+    )
+
+    code, markdown, _ = run_without_as_of(capsys, repo)
+    assert code == 0
+    heading = (
+        f"Last complete week (base {format_range(base_week['start'], base_week['end'])}; "
+        f"head {format_range(head_week['start'], head_week['end'])})"
+    )
+    assert heading in markdown, markdown
+    assert "time zone America/Los_Angeles → Pacific/Kiritimati, weeks from Monday → Sunday" in markdown
+    row = next(line for line in markdown.splitlines() if "`dau`" in line and line.startswith("| "))
+    assert "(new)" not in row and "†" in row, row  # no silent 0 read as a change
+    spans = (
+        f"({base_week['start']:%b} {base_week['start'].day} – {base_week['end']:%b} {base_week['end'].day})"
+    )
+    assert spans in next(
+        line for line in markdown.splitlines() if "`signups`" in line and line.startswith("| ")
+    )
+    assert "- † base (" in markdown and outside_data(*window, base_first, base_last) in markdown
+
+
+def run_without_as_of(capsys: pytest.CaptureFixture[str], repo: Path) -> tuple[int, str, str]:
+    capsys.readouterr()
+    try:
+        main(["diff", "--config", str(repo / "config"), "--base", "HEAD"])
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err

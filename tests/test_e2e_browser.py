@@ -226,6 +226,6 @@ def test_a_chart_shows_the_launch_annotated_in_its_range(server: dict[str, Any],
     assert "Performance release" in labels and "AI summary launch" in labels, labels
     assert chart.locator(".shapelayer path").count() >= 2  # the two events' lines
     text = _main_text(page)
-    assert "Launch impact" in text and "observational estimate, not an experiment" in text
+    assert "Event impact" in text and "observational estimate, not an experiment" in text
     _shot(page, "08_annotation_and_impact")
     page.context.close()

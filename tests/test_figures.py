@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import polars as pl
 import pytest
 
-from dashboard import figures
+from dashboard import escape, figures
 from dashboard.format import (
     compact,
     format_age,
@@ -228,7 +228,7 @@ def test_hostile_params_fall_back_with_a_warning(
 def test_warnings_never_echo_markup() -> None:
     _, warnings = parse({"metric": "<img src=x onerror=alert(1)>", "grain": "**bold**[x](y)"}, OPTIONS)
     text = " ".join(warnings)
-    assert "`<img src=x onerror=alert(1)>`" in text  # shown literally, inside a code span
+    assert "`metric=<img src=x onerror=alert(1)>`" in text  # shown literally, inside a code span
     outside = re.sub(r"`[^`]*`", "", text)
     assert "<" not in outside and "**" not in outside and "](" not in outside
     _, warnings = parse({"metric": "a`<b>`c"}, OPTIONS)
@@ -629,3 +629,35 @@ def test_retention_curves_show_n_and_ring_small_cohorts() -> None:
     ]
     (rings,) = [t for t in fig.data if t.legendgroup == "uncertain"]
     assert list(rings.x) == [1, 7] and list(rings.y) == [0.375, 0.125]  # the cohort of 8 only
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"metric": "purchses"}, "`metric=purchses`"),
+        ({"metric": "Bad-Id"}, "`metric=Bad-Id`"),
+        ({"start": "2026-02-30"}, "`start=2026-02-30`"),
+        ({"end": "tomorrow"}, "`end=tomorrow`"),
+        ({"as_of": "9999-01-01"}, "`as_of=9999-01-01`"),
+        ({"start": "2026-11-20", "end": "2026-11-01"}, "`end=2026-11-01` is before `start=2026-11-20`"),
+        ({"start": "2020-01-01", "end": "2026-11-01"}, "`start=2020-01-01` to `end=2026-11-01`"),
+        ({"start": "2026-12-20"}, "`start=2026-12-20` is after the default end, 2026-11-26"),
+        ({"grain": "hour"}, "`grain=hour`"),
+        ({"by": "user id"}, "`by=user id`"),
+        ({"review": "maybe"}, "`review=maybe`"),
+        ({"utm_source": "mail"}, "`utm_source`"),
+        ({"grain": ["week", "month"]}, "`grain` was given 2 times"),
+    ],
+)
+def test_link_warnings_name_a_parameter_as_the_address_bar_shows_it(
+    params: dict[str, object], named: str
+) -> None:
+    """The tour found `metric` = `purchses` beside `end=2024-01-01` in one warnings box: every warning
+    now names the parameter the one way (`dashboard.state.link_param`), as it stands in the link."""
+    from dashboard.state import link_param
+
+    _, warnings = parse(params, OPTIONS)
+    assert len(warnings) == 1 and named in warnings[0], warnings
+    assert " = " not in warnings[0] and " .. " not in warnings[0], warnings
+    assert link_param("metric", "purchses") == "`metric=purchses`"
+    assert link_param("x", "`<b>`\n") == escape.markdown_code("x=`<b>`?")

@@ -8,6 +8,7 @@ counts as `22.0`, and a one-day funnel read "within 1 days".
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -21,7 +22,10 @@ import pytest
 
 from dashboard import format as dashboard_format
 from metrics import format as home
+from metrics.definitions.models import KeyResult
+from metrics.definitions.project import Project
 from metrics.load import project_from_dicts
+from metrics.okrs.forecast import Forecast
 from metrics.okrs.scorecard import KeyResultScore, ObjectiveScore, Scorecard
 from tests.conftest import ROOT
 
@@ -221,3 +225,85 @@ def test_a_number_that_rounds_to_zero_has_no_sign() -> None:
     assert format_value(-0.001, "currency") == "$0.00"
     assert format_value(-0.4, "count") == "-0.4"
     assert format_value(-12.0, "currency") == "-$12.00"
+
+
+# --- forecast ranges and sample sizes: one wording on every surface (the PM tour) ----------------------
+
+
+def test_ranges_name_their_coverage_and_keep_a_dash_from_reading_as_a_minus() -> None:
+    assert home.format_interval(160, 190, "count") == "160–190"
+    assert home.format_interval(0.401, 0.503, "percent", coverage=0.8) == "80%: 40.1%–50.3%"
+    assert home.format_interval(250, 300, "seconds") == "250 s to 300 s"  # '250 s–300 s' reads as one unit
+    assert home.format_interval(-927, -614, "ms", coverage=0.8, signed=True) == "80%: -927 ms to -614 ms"
+    assert home.format_interval(-5, 3, "count") == "-5 to 3"  # never '-5–3'
+    assert home.format_interval(None, 3, "count") == home.EMPTY
+    assert home.format_forecast(174, 160, 190, "count", coverage=0.8) == "174 (80%: 160–190)"
+    assert home.format_coverage(0.95) == "95%"
+
+
+def _rate_kr() -> tuple[KeyResultScore, Project]:
+    """A stickiness KR (DAU / MAU) out of 455 monthly active users, with a forecast."""
+    source = {
+        "type": "parquet",
+        "path": "e.parquet",
+        "columns": {"timestamp": "ts", "user": "u", "event": "e"},
+    }
+    project = project_from_dicts(
+        sources={"events": source},
+        metrics={
+            "dau": {"type": "active_users", "source": "events", "window": 1},
+            "mau": {
+                "type": "active_users",
+                "source": "events",
+                "window": 28,
+                "label": "Monthly active users",
+            },
+            "stickiness": {"type": "ratio", "numerator": "dau", "denominator": "mau"},
+        },
+    )
+    noun, numerator_unit = home.sample_noun(project, "stickiness")
+    kr = dataclasses.replace(
+        _kr("stickier", "ratio", 10 / 455, 0.5),
+        metric="stickiness",
+        forecast=Forecast(0.022, 0.018, 0.031),
+        probability=0.0,
+        n=455.0,
+        numerator=10.0,
+        noun=noun,
+        numerator_unit=numerator_unit,
+        min_sample=30,
+    )
+    return kr, project
+
+
+def test_every_surface_writes_a_forecast_range_and_a_sample_the_same_way() -> None:
+    """The tour found `northstar okrs` writing '174 (174 .. 174)' and 'out of n = 455' where the
+    dashboard wrote '174 (80%: 174–174)' and '10 of 455 monthly active users'. The dashboard's tile
+    writes `forecast_words()` and `sample_words` (tests/test_app.py, tests/test_consistency.py)."""
+    from dashboard.pack.html import _kr_row
+    from metrics.alerts.rules import _kr_text
+
+    kr, project = _rate_kr()
+    kr_def = KeyResult(id="stickier", metric="stickiness", target=0.5)
+
+    def table(score: KeyResultScore) -> str:
+        return Scorecard(
+            CARD.as_of, (dataclasses.replace(CARD.objectives[0], key_results=(score,)),)
+        ).to_table()
+
+    forecast = home.format_forecast(0.022, 0.018, 0.031, "ratio", coverage=0.8)
+    assert forecast == "2.2% (80%: 1.8%–3.1%)" == kr.forecast_words()
+    assert kr.sample() == "10 of 455 monthly active users"
+    cli = table(kr)
+    assert forecast in _row(cli, "stickier") and " .. " not in _row(cli, "stickier")
+    assert "note: stickier: current reading: 10 of 455 monthly active users" in cli
+    assert "out of n" not in cli
+    alert = _kr_text(kr)  # the body of an alert on the key result
+    assert f"forecast {forecast}" in alert and "(10 of 455 monthly active users)" in alert
+    assert _kr_row(project, kr, kr_def, None).current == "2.2% · 10 of 455 monthly active users"
+
+    small = dataclasses.replace(kr, n=17.0, numerator=1.0, uncertain=True)
+    words = "1 of 17 monthly active users (uncertain: below min_sample 30)"
+    assert small.sample() == words
+    assert _kr_row(project, small, kr_def, None).current.endswith(f" · {words}")
+    assert f"current reading: {words}" in table(small)

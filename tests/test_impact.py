@@ -62,7 +62,7 @@ def test_too_little_history_is_a_reason_not_a_number() -> None:
     assert effect_of([10.0] * 5, [12.0] * 7, ForecastOptions()) == (
         "only 5 days of history; a forecast needs at least 14 days"
     )
-    assert effect_of([10.0] * 30, [], ForecastOptions()) == "there is no day after the launch to compare yet"
+    assert effect_of([10.0] * 30, [], ForecastOptions()) == "there is no day after the event to compare yet"
 
 
 def test_backtest_coverage_is_near_80_percent() -> None:
@@ -150,7 +150,7 @@ def test_fewer_days_than_asked_when_the_as_of_comes_first(project_dir: Path) -> 
     span = estimate_impact(project, Engine(project), "promo", "signups", as_of=LAUNCH + dt.timedelta(days=28))
     assert span.days == 7  # an event with an end compares its own days by default
     early = estimate_impact(project, Engine(project), "launch", "d1", as_of=LAUNCH)
-    assert early.effect is None and "no day after the launch" in (early.reason or "")  # cohorts not mature
+    assert early.effect is None and "no day of or after Launch" in (early.reason or "")  # cohorts not mature
 
 
 def test_unknown_names_are_errors_with_a_hint(project_dir: Path) -> None:
@@ -178,6 +178,19 @@ def test_the_command(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> N
     main(["impact", "launch", "signups", "--config", str(project_dir), "--as-of", as_of, "--days", "14"])
     text = capsys.readouterr().out
     assert "Impact of Launch" in text and "P(effect > 0)" in text and "14 days" in text
+
+
+def test_the_words_name_the_event_not_a_launch(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The tour found "days before the launch" for an incident: an annotation has no kind, so every
+    sentence names the event by its label ("before Promo week")."""
+    as_of = (LAUNCH + dt.timedelta(days=28)).isoformat()
+    main(["impact", "promo", "signups", "--config", str(project_dir), "--as-of", as_of])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "days before Promo week" in text and "daily value since Promo week lies" in text, text
+    assert "the launch" not in text, text
+    project = load_project(project_dir)
+    early = estimate_impact(project, Engine(project), "promo", "signups", as_of=LAUNCH)
+    assert early.reason == f"there is no day of or after Promo week to compare yet as of {LAUNCH}"
     with pytest.raises(SystemExit) as done:
         main(["impact", "nope", "signups", "--config", str(project_dir)])
     assert done.value.code == 1

@@ -551,7 +551,8 @@ def test_a_small_sample_is_uncertain_and_its_forecast_says_so(
     )
     kr = card.objectives[0].key_results[0]
     assert kr.n == 7 and kr.uncertain is uncertain
-    note = "k: current reading out of n = 7" + (" (uncertain: below min_sample)" if uncertain else "")
+    shaky = f" (uncertain: below min_sample {min_sample or 30})" if uncertain else ""
+    note = "k: current reading: 2 of 7 signups" + shaky
     assert f"note: {note}\n" in card.to_table() + "\n"
     assert kr.forecast is not None  # daily readings since Sep 21: enough history
     caveats = [note for note in kr.notes if "uncertain" in note]

@@ -385,3 +385,24 @@ def test_a_range_past_the_data_has_one_sentence() -> None:
     both = outside_data(dt.date(2024, 1, 1), dt.date(2024, 7, 1), first, last) or ""
     assert "before Jan 4, 2024 and after Jun 30, 2024" in both
     assert explorer.engine_outside_data is outside_data
+
+
+def test_ranges_samples_and_link_parameters_have_one_home() -> None:
+    """The PM tour found two wordings of each: `174 (174 .. 174)` beside `174 (80%: 174–174)`,
+    `out of n = 455` beside `10 of 455 monthly active users`, `metric` = `purchses` beside
+    `end=2024-01-01`. Every surface now calls the one home (tests/test_formatting.py and
+    tests/test_figures.py check the words); a range past the data is `outside_data`'s in `diff` too."""
+    from dashboard import format as dashboard_format
+    from dashboard.pack import html
+    from dashboard.views import common
+    from metrics import format as home
+    from metrics.alerts import rules
+    from metrics.diff import compare
+    from metrics.engine.request import outside_data
+    from metrics.okrs import impact, scorecard
+
+    assert dashboard_format.format_forecast is home.format_forecast is scorecard.format_forecast
+    assert dashboard_format.sample_words is home.sample_words is scorecard.sample_words is common.sample_words
+    assert html.format_with_sample is home.format_with_sample
+    assert rules.format_interval is home.format_interval is impact.format_interval
+    assert compare.outside_data is outside_data

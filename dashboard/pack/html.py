@@ -78,8 +78,14 @@ def _kr_row(project: Project, kr: KeyResultScore, kr_def: KeyResult, item: PackI
         kind="key_result",
         title=kr_title(project, kr_def),
         detail="",
-        current=format_with_sample(kr.current, unit, kr.numerator, kr.n, *sample_noun(project, kr_def.metric))
-        + (" (uncertain)" if kr.uncertain else ""),
+        current=format_with_sample(
+            kr.current,
+            unit,
+            kr.numerator,
+            kr.n,
+            *sample_noun(project, kr_def.metric),
+            min_sample=project.settings.min_sample,
+        ),
         target=format_target(kr.target, unit, kr.direction),
         progress=format_progress(kr.progress),
         status=status_words(kr.status),
@@ -254,7 +260,7 @@ def _uncertain(project: Project, card: Scorecard) -> list[tuple[str, str]]:
             out.append(
                 (
                     kr_title(project, kr_def),
-                    f"read out of only {kr.n:,.0f} (below min_sample {project.settings.min_sample}){forecast}",
+                    f"{kr.sample()}{forecast}",
                 )
             )
     return out

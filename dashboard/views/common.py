@@ -13,7 +13,7 @@ import streamlit as st
 from dashboard import cache, escape
 from dashboard.debug import for_viewers, problem_line
 from dashboard.figures import chart_config, file_name
-from dashboard.format import format_age, format_date, format_sample, metric_unit, sample_noun
+from dashboard.format import format_age, format_date, metric_unit, sample_noun, sample_words
 from dashboard.state import Options, ViewState, share_url
 from metrics.definitions.calendar import Calendar
 from metrics.definitions.models import Grain
@@ -176,16 +176,18 @@ def plot(fig: go.Figure, ctx: Ctx, *parts: object, key: str | None = None) -> No
 
 
 def sample_line(ctx: Ctx, metric_id: str, numerator: float | None, denominator: float | None) -> None:
-    """What a rate's reading is out of ('3 of 8 users'), hatched grey with a word when that is below
-    the project's min_sample (`ProjectConfig.uncertain`); nothing without a denominator."""
-    sample = escape.html_text(format_sample(numerator, denominator, *sample_noun(ctx.project, metric_id)))
+    """What a rate's reading is out of ('3 of 8 users'), hatched grey and worded as uncertain when that
+    is below the project's min_sample (`ProjectConfig.uncertain`), in the words of
+    `metrics.format.sample_words` (as the CLI and the pack write it); nothing without a denominator."""
+    minimum = ctx.project.settings.min_sample
+    noun, numerator_unit = sample_noun(ctx.project, metric_id)
+    sample = escape.html_text(sample_words(numerator, denominator, noun, numerator_unit, min_sample=minimum))
     if not sample:
         return
     if ctx.project.settings.uncertain(denominator):
-        minimum = ctx.project.settings.min_sample
         st.markdown(
             f'<div class="ns-uncertain" title="fewer than min_sample ({minimum}): the reading may move a lot">'
-            f"Uncertain: {sample} (below {minimum})</div>",
+            f"{sample}</div>",
             unsafe_allow_html=True,
         )
     else:

@@ -1,4 +1,4 @@
-"""The explorer's "Launch impact" panel: for each annotation of the metric whose date lies in the
+"""The explorer's "Event impact" panel: for each annotation of the metric whose date lies in the
 range, the metric after it against the forecast from the days before (`metrics.okrs.impact`)."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 MAX_EVENTS = 3  # the newest launches in the range; `northstar impact` answers for any other
 
 
-@st.cache_data(ttl=RESULT_TTL, max_entries=64, show_spinner="Estimating the launch's impact…")
+@st.cache_data(ttl=RESULT_TTL, max_entries=64, show_spinner="Estimating the event's impact…")
 def _impact(
     defs: str, data: str, annotation: str, metric: str, as_of: dt.date, _project: Project, _engine: Engine
 ) -> Impact:
@@ -43,7 +43,7 @@ def render(ctx: Ctx, metric_id: str, start: dt.date, end: dt.date) -> None:
         return
     as_of = ctx.view.as_of or ctx.today
     unit = ctx.unit(metric_id)
-    st.subheader("Launch impact")
+    st.subheader("Event impact")
     for key in events:
         try:
             found = _impact(
@@ -60,11 +60,10 @@ def render(ctx: Ctx, metric_id: str, start: dt.date, end: dt.date) -> None:
         assert found.after is not None
         st.metric(
             f"{title}: effect on the mean daily value",
-            f"{format_difference(effect.effect, unit)}  "
-            f"({format_difference(effect.low, unit)} to {format_difference(effect.high, unit)}, 80%)",
+            f"{format_difference(effect.effect, unit)}  ({effect.interval_words(unit)})",
             border=True,
             help="Observed mean daily value over the days compared minus the forecast's median, the "
-            "forecast fitted on the days before the launch only (docs/impact.md).",
+            "forecast fitted on the days before the event only (docs/impact.md).",
         )
         st.caption(
             f"{format_value(effect.observed, unit)} a day observed over {found.days} days from "

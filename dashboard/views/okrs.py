@@ -126,9 +126,7 @@ def kr_tile(
         if score.probability is not None and forecast is not None:
             st.markdown(
                 f'<div class="ns-small"><b>{format_probability(score.probability)}</b> likely to reach the target · '
-                f"forecast {escape.html_text(format_value(forecast.value, unit))} "
-                f"(80%: {escape.html_text(format_value(forecast.low, unit))}–{escape.html_text(format_value(forecast.high, unit))})"
-                "</div>",
+                f"forecast {escape.html_text(score.forecast_words())}</div>",
                 unsafe_allow_html=True,
             )
             if score.uncertain:  # the caveat scoring adds to the KR's notes, as the pack and CLI show it

@@ -11,7 +11,7 @@ import streamlit as st
 
 from dashboard.cache import RESULT_TTL
 from dashboard.debug import error_text
-from dashboard.format import format_date, format_value, sample_noun
+from dashboard.format import format_date, format_value, sample_noun, uncertain_words
 from dashboard.views.common import Ctx, md
 from metrics.drivers import OVERLAP_WORDS, Drivers, drivers, key_result_span
 from metrics.format import format_difference
@@ -73,7 +73,7 @@ def show(ctx: Ctx, result: Drivers, limit: int) -> None:
     for segment in top:
         line = md(result.mover_line(segment, noun))
         if result.method == "rate" and ctx.project.settings.uncertain(segment.current.denominator):
-            line += f" · *uncertain: below {ctx.project.settings.min_sample}*"
+            line += f" · *{uncertain_words(ctx.project.settings.min_sample)}*"  # as every surface says it
         lines.append(f"- {line}")
     if lines:
         st.markdown("\n".join(lines))

@@ -37,7 +37,15 @@ from metrics.definitions.alerts import (
 )
 from metrics.definitions.models import COUNT_TYPES, RATE_TYPES, RatioMetric
 from metrics.engine.request import MetricRequest
-from metrics.format import format_date, format_probability, format_value, metric_unit, status_words
+from metrics.format import (
+    format_date,
+    format_interval,
+    format_probability,
+    format_target,
+    format_value,
+    metric_unit,
+    status_words,
+)
 
 if TYPE_CHECKING:
     from metrics.definitions.project import Project
@@ -177,17 +185,16 @@ def _kr_name(project: Project, kr: KeyResultScore) -> str:
 
 
 def _kr_text(kr: KeyResultScore) -> str:
+    sample = kr.sample()
     parts = [
-        f"current {format_value(kr.current, kr.unit)} of target {format_value(kr.target, kr.unit)}",
+        f"current {format_value(kr.current, kr.unit)}" + (f" ({sample})" if sample else ""),
+        f"target {format_target(kr.target, kr.unit, kr.direction)}",
         f"status {status_words(kr.status).lower()}",
     ]
     if kr.probability is not None:
         parts.append(f"chance of landing {format_probability(kr.probability)}")
     if kr.forecast is not None:
-        parts.append(
-            f"forecast {format_value(kr.forecast.value, kr.unit)} "
-            f"({format_value(kr.forecast.low, kr.unit)} – {format_value(kr.forecast.high, kr.unit)})"
-        )
+        parts.append(f"forecast {kr.forecast_words()}")
     return "; ".join(parts)
 
 
@@ -260,8 +267,7 @@ def _metric_rule(
         low, high = interval
         firing = value < low or value > high
         side = "above" if value > high else "below"
-        band = f"{format_value(low, unit)} – {format_value(high, unit)}"
-        coverage = f"{rule.coverage:.0%}"
+        band = format_interval(low, high, unit, coverage=rule.coverage)
         return Finding(
             rule=rule_id,
             when=rule.when,
@@ -270,8 +276,8 @@ def _metric_rule(
             title=f"{label} on {format_date(day)} is {side} its forecast ({shown})"
             if firing
             else f"{label} on {format_date(day)} is within its forecast ({shown})",
-            text=f"{label} was {shown} on {format_date(day)}; the {coverage} forecast interval "
-            f"from the {len(history)} days before was {band}",
+            text=f"{label} was {shown} on {format_date(day)}, against its forecast from the "
+            f"{len(history)} days before ({band})",
             facts={**common, "low": low, "high": high, "coverage": rule.coverage},
             metric=metric_id,
             span=(start, day),

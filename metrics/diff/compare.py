@@ -6,6 +6,13 @@ key result reads it (`metrics.okrs.readings.read_spec`: retention and funnels re
 only, so their spans end `maturity_lag` days before the as-of). Per affected key result: both
 scorecards' current reading, progress and status. Both sides read the data as it is now, so every
 difference comes from the definitions.
+
+Each side reads its spans on its own calendar (project.yaml's time zone, week start and fiscal
+year): after a calendar change "the last complete week" is a different week on each side, and each
+number carries the spans it read (`MetricDiff.base_spans`, `head_spans`). Both sides share one
+as-of day, which in the base's calendar can fall after its data's last day: then that side's
+numbers say so (`metrics.engine.request.outside_data`, the rule of `northstar compute` and the
+explorer) instead of reading as a silent 0.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from connectors.errors import NorthstarError
+from metrics.definitions.calendar import Calendar
 from metrics.definitions.models import Grain
 from metrics.definitions.problems import Problem
 from metrics.definitions.project import Project
@@ -30,7 +38,7 @@ from metrics.diff.changes import (
 from metrics.diff.revisions import Revision, at_revision
 from metrics.engine.as_of import default_as_of
 from metrics.engine.engine import Engine
-from metrics.engine.request import MetricRequest
+from metrics.engine.request import MetricRequest, outside_data
 from metrics.format import metric_unit
 from metrics.load import load_project
 from metrics.okrs.readings import read_spec
@@ -49,6 +57,27 @@ class Span:
 
 
 @dataclass(frozen=True)
+class Spans:
+    """The spans one side's numbers of a metric read, on that side's calendar."""
+
+    window: Span  # the 28 days ending on the as-of (less the maturity lag)
+    week: Span  # the last complete (and mature) week
+    quarter: Span  # the last complete (and mature) quarter
+
+
+PICKS = ("window", "week", "quarter")
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A side's numbers that read days after its data's last day (in its own calendar): which of
+    them (`PICKS`), and `outside_data`'s sentence for the widest of their spans."""
+
+    picks: tuple[str, ...]
+    sentence: str
+
+
+@dataclass(frozen=True)
 class Values:
     """One side's numbers for a metric (None: no value, e.g. an empty cohort)."""
 
@@ -63,16 +92,30 @@ class MetricDiff:
     change: MetricChange
     label: str
     unit: str
-    window: Span
-    week: Span
-    quarter: Span
+    spans: Spans  # the spans of the side shown (head, or base for a removed metric)
     base: Values | None
     head: Values | None
     problem: str | None = None  # why a side has no numbers
+    base_spans: Spans | None = None  # the spans each side read, on its own calendar (None: no such side)
+    head_spans: Spans | None = None
+    base_gap: Gap | None = None  # numbers of a side that read days after its data's last day
+    head_gap: Gap | None = None
 
     @property
     def metric(self) -> str:
         return self.change.metric
+
+    @property
+    def window(self) -> Span:
+        return self.spans.window
+
+    @property
+    def week(self) -> Span:
+        return self.spans.week
+
+    @property
+    def quarter(self) -> Span:
+        return self.spans.quarter
 
 
 @dataclass(frozen=True)
@@ -83,6 +126,7 @@ class KeyResultSide:
     status: str
     probability: float | None
     problem: str | None
+    gap: str | None = None  # its current reading reads days after its data's last day (`outside_data`)
 
 
 @dataclass(frozen=True)
@@ -120,6 +164,12 @@ class DiffReport:
     pinned: tuple[tuple[str, str], ...]  # review-pack pins that change: (metric, what; `pinned_changes`)
     problems: tuple[Problem, ...]  # head's errors
     warnings: tuple[Problem, ...]  # head's warnings
+    base_calendar: Calendar | None = None  # each side's calendar settings (project.yaml)
+    head_calendar: Calendar | None = None
+
+    @property
+    def calendars_differ(self) -> bool:
+        return self.base_calendar != self.head_calendar
 
     @property
     def status_changes(self) -> int:
@@ -145,13 +195,36 @@ def mature_span(project: Project, engine: Engine, metric_id: str, as_of: dt.date
     return Span(start, engine.calendar.bucket_end(start, grain))
 
 
-def _spans(project: Project, engine: Engine, metric_id: str, as_of: dt.date) -> tuple[Span, Span, Span]:
+def _spans(project: Project, engine: Engine, metric_id: str, as_of: dt.date) -> Spans:
     first, last = read_spec(f"trailing_{WINDOW_DAYS}d", metric_id, project).span(as_of, as_of)
-    return (
+    return Spans(
         Span(first, last),
         mature_span(project, engine, metric_id, as_of, "week"),
         mature_span(project, engine, metric_id, as_of, "quarter"),
     )
+
+
+def _data_last(engine: Engine, metric_ids: Sequence[str]) -> tuple[dt.date, dt.date] | None:
+    """The first and last local day of the data these metrics read, on the engine's calendar."""
+    try:
+        return engine.data_range(metric_ids)
+    except NorthstarError:  # an unreadable or empty source: its own error says why
+        return None
+
+
+def _gap(engine: Engine, metric_id: str, spans: Spans) -> Gap | None:
+    """The numbers of one side whose spans reach past its data's last day, with `outside_data`'s
+    sentence for the first of them (in `PICKS` order: the 28 days, the contract's number)."""
+    found = _data_last(engine, [metric_id])
+    if found is None:
+        return None
+    first, last = found
+    picks = tuple(pick for pick in PICKS if getattr(spans, pick).last > last)
+    if not picks:
+        return None
+    shown = getattr(spans, picks[0])
+    sentence = outside_data(shown.first, shown.last, first, last)
+    return Gap(picks, sentence) if sentence else None
 
 
 def _span_values(engine: Engine, ids: Sequence[str], span: Span, as_of: dt.date) -> dict[str, float | None]:
@@ -180,11 +253,12 @@ def _weekly(
 def _values(project: Project, engine: Engine, ids: Iterable[str], as_of: dt.date) -> dict[str, Values | str]:
     """Each metric's numbers, or the one sentence why it has none. Metrics with the same spans are
     computed in one request per span; a failing request is retried metric by metric."""
-    groups: dict[tuple[Span, Span, Span], list[str]] = {}
+    groups: dict[Spans, list[str]] = {}
     for metric_id in ids:
         groups.setdefault(_spans(project, engine, metric_id, as_of), []).append(metric_id)
     out: dict[str, Values | str] = {}
-    for (window, week, quarter), members in groups.items():
+    for spans, members in groups.items():
+        window, week, quarter = spans.window, spans.week, spans.quarter
         batches = [members] if len(members) == 1 else [members, *([m] for m in members)]
         for batch in batches:
             if all(m in out for m in batch):
@@ -213,12 +287,17 @@ def _kr_sides(
     out: dict[tuple[str, str], KeyResultSide] = {}
     for objective in card.objectives:
         for kr in objective.key_results:
-            out[(objective.id, kr.id)] = _side(kr)
+            out[(objective.id, kr.id)] = _side(kr, engine)
     return out
 
 
-def _side(kr: KeyResultScore) -> KeyResultSide:
-    return KeyResultSide(kr.metric, kr.current, kr.progress, kr.status, kr.probability, kr.problem)
+def _side(kr: KeyResultScore, engine: Engine) -> KeyResultSide:
+    gap = None
+    if kr.days_read is not None and kr.metric in engine.project.metrics:
+        found = _data_last(engine, [kr.metric])
+        if found is not None and kr.days_read[1] > found[1]:
+            gap = outside_data(*kr.days_read, *found)
+    return KeyResultSide(kr.metric, kr.current, kr.progress, kr.status, kr.probability, kr.problem, gap)
 
 
 def compare(
@@ -238,25 +317,37 @@ def compare(
     for change in changes:
         old_id = change.renamed_from or change.metric
         side_project = head if change.metric in head.metrics else base
-        side_engine = head_engine if side_project is head else base_engine
         side_id = change.metric if side_project is head else old_id
-        window, week, quarter = _spans(side_project, side_engine, side_id, day)
         new = head_values.get(change.metric)
         old = new if change.change == "presentation" else base_values.get(old_id)
         problems = [v for v in (old, new) if isinstance(v, str)]
         if change.change == "invalid":
             problems.append(head.skipped.get(change.metric, "its definition has errors"))
+        # each side's spans on its own calendar: the base's numbers were read on them (`_values`)
+        head_spans = _spans(head, head_engine, change.metric, day) if isinstance(new, Values) else None
+        if change.change == "presentation":
+            base_spans = head_spans
+        else:
+            base_spans = _spans(base, base_engine, old_id, day) if isinstance(old, Values) else None
+        head_gap = None if head_spans is None else _gap(head_engine, change.metric, head_spans)
+        base_gap = None if base_spans is None else _gap(base_engine, old_id, base_spans)
+        shown = head_spans or base_spans
+        if shown is None:
+            side_engine = head_engine if side_project is head else base_engine
+            shown = _spans(side_project, side_engine, side_id, day)
         diffs.append(
             MetricDiff(
                 change=change,
                 label=side_project.label(side_id),
                 unit=metric_unit(side_project, side_id),
-                window=window,
-                week=week,
-                quarter=quarter,
+                spans=shown,
                 base=old if isinstance(old, Values) else None,
                 head=new if isinstance(new, Values) else None,
                 problem="; ".join(problems) or None,
+                base_spans=base_spans,
+                head_spans=head_spans,
+                base_gap=head_gap if change.change == "presentation" else base_gap,
+                head_gap=head_gap,
             )
         )
     keys = set(affected_key_results(base, head))
@@ -288,6 +379,8 @@ def compare(
         pinned=tuple(pinned_changes(base, head, by_id)),
         problems=head.problems,
         warnings=head.warnings,
+        base_calendar=Calendar.of(base.settings),
+        head_calendar=Calendar.of(head.settings),
     )
 
 
@@ -301,10 +394,12 @@ def diff(config: Path, base: str, head: str | None = None, *, as_of: dt.date | N
 
 __all__ = [
     "DiffReport",
+    "Gap",
     "KeyResultDiff",
     "KeyResultSide",
     "MetricDiff",
     "Span",
+    "Spans",
     "Values",
     "compare",
     "diff",

@@ -69,6 +69,7 @@ class Forecast:
     value: float
     low: float
     high: float
+    coverage: float = COVERAGE  # the share of end values the interval low .. high is meant to hold
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Launch impact: what a metric did after a dated event, against the forecast made from the days before.
+"""Event impact: what a metric did after a dated event (a launch, an incident, a campaign), against the forecast made from the days before.
 
 For an annotation (annotations.yaml) and a metric:
 
@@ -6,7 +6,7 @@ For an annotation (annotations.yaml) and a metric:
   N from `--days` (default: the annotation's own days when it has an `end`, else 28), cut at the
   last day whose value can be read as of the as-of day (a retention or funnel cohort must be mature);
 * the days learned from ("before"): up to `BEFORE_DAYS` (120) days of the metric's daily values
-  ending on the day before the launch, from the first day of its data;
+  ending on the day before the event, from the first day of its data;
 * `observed`: the metric's mean daily value over the days compared (the plain mean of its day-grain
   values: for a rate, the mean of its daily rates);
 * the forecast: the OKR forecasts' model (`metrics.okrs.forecast`: structural time series with a
@@ -43,7 +43,7 @@ from connectors.errors import NorthstarError
 from metrics.definitions.models import COUNT_TYPES, Annotation, FunnelMetric, RatioMetric, RetentionMetric
 from metrics.definitions.problems import did_you_mean
 from metrics.engine.request import MetricRequest
-from metrics.format import format_difference, format_probability, format_value, plural
+from metrics.format import format_difference, format_interval, format_probability, format_value, plural
 from metrics.okrs.forecast import COVERAGE, SIMULATIONS, ForecastOptions, simulate_end
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ class ImpactError(NorthstarError):
 
 @dataclass(frozen=True)
 class Effect:
-    """The observed mean daily value after the launch against the forecast's simulated means."""
+    """The observed mean daily value after the event against the forecast's simulated means."""
 
     observed: float
     expected: float  # the median simulated mean
@@ -74,6 +74,11 @@ class Effect:
     def relative(self) -> float | None:
         """The effect as a share of the expected value (None when that is 0)."""
         return self.effect / self.expected if self.expected else None
+
+    def interval_words(self, unit: str | None) -> str:
+        """The effect's interval, naming its coverage (`metrics.format.format_interval`), as the CLI
+        and the dashboard write it: '80%: -927 ms to -614 ms'."""
+        return format_interval(self.low, self.high, unit, coverage=COVERAGE, signed=True)
 
 
 def effect_of(
@@ -90,7 +95,7 @@ def effect_of(
 
     days = len(after)
     if days == 0:
-        return "there is no day after the launch to compare yet"
+        return "there is no day after the event to compare yet"
     summed = dataclasses.replace(options, kind="sum", known=0.0, summed_days=days)
     projection = simulate_end(before, days, summed, simulations=simulations)
     if projection.ends is None:
@@ -134,7 +139,7 @@ class Impact:
         """In plain words: what this estimate is, and what else happened in its window."""
         text = (
             "An observational estimate, not an experiment: the effect is how far the metric's mean "
-            "daily value after the launch lies from what the forecast made from the days before "
+            f"daily value since {self.label} lies from what the forecast made from the days before "
             "expected. Anything else that changed in those days counts as effect too."
         )
         if self.others:
@@ -158,7 +163,7 @@ class Impact:
         if self.before is not None:
             lines.append(
                 f"  forecast from  {self.before[0].isoformat()} .. {self.before[1].isoformat()}: "
-                f"{plural((self.before[1] - self.before[0]).days + 1, 'day')} before the launch"
+                f"{plural((self.before[1] - self.before[0]).days + 1, 'day')} before {self.label}"
             )
         if effect is None:
             lines.append(f"  no estimate: {self.reason}")
@@ -167,8 +172,8 @@ class Impact:
             lines += [
                 f"  observed       {format_value(effect.observed, unit)} (mean daily value)",
                 f"  expected       {format_value(effect.expected, unit)} (the forecast's median)",
-                f"  effect         {format_difference(effect.effect, unit)} (80% interval "
-                f"{format_difference(effect.low, unit)} to {format_difference(effect.high, unit)}){relative}",
+                f"  effect         {format_difference(effect.effect, unit)} "
+                f"({effect.interval_words(unit)}){relative}",
                 f"  P(effect > 0)  {format_probability(effect.probability)}",
             ]
         lines += ["", textwrap.fill(self.caveat, 100)]
@@ -249,7 +254,7 @@ def estimate_impact(
 ) -> Impact:
     """The impact of the annotation on the metric as of `as_of` (see the module's docstring).
     Raises ImpactError for an unknown annotation or metric or a bad `days`; an estimate that cannot
-    be made (too little history, no day after the launch yet) is an Impact with a `reason`. The
+    be made (too little history, no day after the event yet) is an Impact with a `reason`. The
     forecast runs on `executor` when one is given."""
     annotation = project.annotations.get(annotation_id)
     if annotation is None:
@@ -281,10 +286,13 @@ def estimate_impact(
         lag = project.maturity_lag(metric_id)
         why = f" (its cohorts take {lag} days to mature)" if lag else ""
         return _without(
-            base, f"there is no day after the launch to compare yet as of {as_of.isoformat()}{why}"
+            base,
+            f"there is no day of or after {annotation.label} to compare yet as of {as_of.isoformat()}{why}",
         )
     if before_start >= launch:
-        return _without(base, f"the data starts on {first_day.isoformat()}, with no day before the launch")
+        return _without(
+            base, f"the data starts on {first_day.isoformat()}, with no day before {annotation.label}"
+        )
     series = engine.compute(MetricRequest((metric_id,), before_start, after_end, "day")).series(metric_id)
     values = dict(zip(series["period"].to_list(), series["value"].to_list(), strict=True))
 

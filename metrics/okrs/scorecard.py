@@ -11,7 +11,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from metrics.format import EMPTY, format_progress, format_target, format_value, raw_number, status_words
+from metrics.format import (
+    EMPTY,
+    format_forecast,
+    format_progress,
+    format_target,
+    format_value,
+    raw_number,
+    sample_words,
+    status_words,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -58,8 +67,23 @@ class KeyResultScore:
     n: float | None = None  # a rate's current reading is out of n (its denominator); None otherwise
     numerator: float | None = None  # ... and its numerator: current = numerator / n
     uncertain: bool = False  # n is below the project's min_sample (`is_uncertain`)
+    noun: str = "users"  # what n counts, in words (`metrics.format.sample_noun`)
+    numerator_unit: str | None = None  # the numerator's unit when it is not a count (`sample_noun`)
+    min_sample: int | None = None  # the project's min_sample, below which n is uncertain
     sources: tuple[str, ...] = ()  # the sources its metric reads
     days_read: tuple[dt.date, dt.date] | None = None  # the days its current reading reads (its flag's span)
+
+    def sample(self) -> str:
+        """What the current reading is out of, as every surface writes it (`metrics.format.sample_words`):
+        '10 of 455 monthly active users'; empty for a KR whose metric is no rate."""
+        return sample_words(
+            self.numerator, self.n, self.noun, self.numerator_unit, min_sample=self.min_sample
+        )
+
+    def forecast_words(self) -> str:
+        """The forecast and its interval (`metrics.format.format_forecast`): '174 (80%: 160–190)'."""
+        f = self.forecast
+        return EMPTY if f is None else format_forecast(f.value, f.low, f.high, self.unit, coverage=f.coverage)
 
     def to_json(self, flag: FlagOf | None = None) -> dict[str, Any]:
         """The contract's KR object; with `flag` (e.g. the review pack's) also `"flag"`: its
@@ -146,7 +170,7 @@ class Scorecard:
                 "target",
                 "progress",
                 "expected",
-                "forecast (80%)",
+                "forecast",
                 "chance",
                 "status",
             )
@@ -161,19 +185,15 @@ class Scorecard:
                         format_target(kr.target, kr.unit, kr.direction),
                         format_progress(kr.progress),
                         format_progress(kr.expected_progress),
-                        EMPTY
-                        if kr.forecast is None
-                        else f"{format_value(kr.forecast.value, kr.unit)} ({format_value(kr.forecast.low, kr.unit)}"
-                        f" .. {format_value(kr.forecast.high, kr.unit)})",
+                        kr.forecast_words(),
                         format_progress(kr.probability),
                         status_words(kr.status),
                     )
                 )
                 if kr.problem:
                     notes.append(f"{kr.id}: {kr.problem}")
-                if kr.n is not None:  # a rate: what its reading is out of (CONTRACT.md, Sample sizes)
-                    shaky = " (uncertain: below min_sample)" if kr.uncertain else ""
-                    notes.append(f"{kr.id}: current reading out of n = {format_value(kr.n, 'count')}{shaky}")
+                if kr.sample():  # a rate: what its reading is out of (CONTRACT.md, Sample sizes)
+                    notes.append(f"{kr.id}: current reading: {kr.sample()}")
                 notes.extend(f"{kr.id}: {note}" for note in kr.notes)
             widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
             numeric = {2, 3, 4, 5, 7}

@@ -22,7 +22,7 @@ from connectors.errors import NorthstarError
 from metrics.definitions.calendar import objective_period
 from metrics.definitions.models import KeyResult, Objective, StatusThresholds
 from metrics.engine.as_of import default_as_of
-from metrics.format import metric_unit
+from metrics.format import metric_unit, sample_noun
 from metrics.okrs.forecast import Direction, Outlook, Projection, Simulation, settled
 from metrics.okrs.forecast import project as project_outlook
 from metrics.okrs.readings import KeyResultReader, Readings, Unreadable
@@ -225,6 +225,7 @@ def _score_key_result(
     day = _day_read(as_of, start, end)
     metric = ctx.project.metrics.get(kr.metric)
     empty_history = pl.DataFrame(schema={"date": pl.Date, "value": pl.Float64})
+    noun, numerator_unit = sample_noun(ctx.project, kr.metric)
     base: dict[str, Any] = {
         "id": kr.id,
         "metric": kr.metric,
@@ -238,6 +239,9 @@ def _score_key_result(
         "period_end": end,
         "as_of": day,
         "sources": tuple(sorted(ctx.project.source_of(kr.metric))) if metric is not None else (),
+        "noun": noun,
+        "numerator_unit": numerator_unit,
+        "min_sample": ctx.project.settings.min_sample,
     }
 
     def unscored(
