@@ -285,19 +285,39 @@ def project_over(folder: Path, data: Path) -> Path:
     return config
 
 
+COPY_ABOVE, BASE_EVENTS = 20_000_000, 10_000_000
+
+
 def demo(events: int, folder: Path, keep: Path | None) -> tuple[Path, str]:
     """(config dir, label) of a generated demo of `events` events; under `keep`/<events> when given
-    (generated once, reused by later runs), else in `folder`."""
+    (generated once, reused by later runs), else in `folder`. Above 2e7 events the data is copies of
+    the 1e7 demo, each copy with its own users (as `bench_user_metrics` builds its 1e8 file; the
+    generator would take many minutes): the same days, so the OKR page's quarter has data."""
+    import polars as pl
+
     from tests.app_support import make_demo
 
     where = (keep / str(events)) if keep else folder / "demo"
     data = where / "data" / "events.parquet"
     if data.exists() and (where / "config").exists():
-        import polars as pl
-
         rows = pl.scan_parquet(data).select(pl.len()).collect().item()
         return where / "config", f"{rows:,} events"
     began = time.perf_counter()
+    if events > COPY_ABOVE:
+        base_config, _ = demo(BASE_EVENTS, folder / "base", keep)
+        base = base_config.parent / "data" / "events.parquet"
+        data.parent.mkdir(parents=True, exist_ok=True)
+        copies = [
+            pl.scan_parquet(base).with_columns(pl.col("user_id") + f"-{copy}")
+            for copy in range(round(events / BASE_EVENTS))
+        ]
+        tmp = data.with_suffix(".tmp")
+        pl.concat(copies).sink_parquet(tmp)
+        tmp.rename(data)
+        shutil.copytree(base_config, where / "config", dirs_exist_ok=True)
+        rows = pl.scan_parquet(data).select(pl.len()).collect().item()
+        print(f"demo: {rows:,} events ({len(copies)} copies) in {time.perf_counter() - began:.1f} s")
+        return where / "config", f"{rows:,} events"
     config, summary = make_demo(where, events=events)
     print(f"demo: {summary.rows:,} events in {time.perf_counter() - began:.1f} s", flush=True)
     return config, f"{summary.rows:,} events"
@@ -351,8 +371,11 @@ def run_size(browser: Any, config: Path, label: str, folder: Path, args: argpars
             for name in args.pages:
                 cold[(server.name, name)] = visit(browser, f"{base}/{PAGES[name]}")
                 print(f"  cold {name}{server.name}: {cold[(server.name, name)]:.2f} s", flush=True)
-            checks[server.name] = settle(browser, f"{base}/{PAGES[args.pages[0]]}")
-            print(f"  data checks{server.name} done {checks[server.name]:.1f} s after a visit", flush=True)
+            if not args.no_settle:
+                checks[server.name] = settle(browser, f"{base}/{PAGES[args.pages[0]]}")
+                print(
+                    f"  data checks{server.name} done {checks[server.name]:.1f} s after a visit", flush=True
+                )
     rows: list[Row] = []
     hello = Server("one-line page", one_line_command(folder, port), env)
     rows.append(Row("one-line page", None, *measure(browser, hello, port, "", args.sessions, log)))
@@ -405,7 +428,10 @@ def report(sizes: list[Size]) -> None:
     print(table(sizes))
     for size in sizes:
         print(f"\n{size.label}: load average {size.load_before} before, {size.load_after} after")
-        done = ", ".join(f"{name or 'northstar'} {s:.1f} s" for name, s in size.checks.items())
+        done = (
+            ", ".join(f"{name or 'northstar'} {s:.1f} s" for name, s in size.checks.items())
+            or "not waited for"
+        )
         print(f"  result store {size.stored_mb:.1f} MB; data checks done after a visit: {done}")
         if size.engine:
             print(
@@ -456,6 +482,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--no-engine", action="store_true", help="skip timing `okrs` with the store off before the servers"
+    )
+    parser.add_argument(
+        "--no-settle",
+        action="store_true",
+        help="do not wait for the cold server's data checks (no stored report: the restarted servers "
+        "run them while they draw)",
     )
     parser.add_argument("--keep-log", help="copy the servers' log here")
     parser.add_argument(
