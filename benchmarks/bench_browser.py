@@ -362,6 +362,7 @@ def run_size(browser: Any, config: Path, label: str, folder: Path, args: argpars
     if args.peer:  # the same measurement of another checkout, with a result store of its own
         peer = Path(args.peer).resolve()
         peer_env = {**env, "NORTHSTAR_CACHE_DIR": str(folder / "peer-cache"), "PYTHONPATH": str(peer)}
+        peer_env.update(item.split("=", 1) for item in args.peer_env)  # type: ignore[arg-type]
         servers.append(Server(" (peer)", northstar_command(config, port), peer_env, peer))
 
     cold: dict[tuple[str, str], float] = {}
@@ -494,6 +495,13 @@ def main() -> None:
         "--peer",
         help="another checkout of Northstar (e.g. /work/main) measured the same way in the same run, "
         "page by page after this one, with a result store of its own; its rows say (peer)",
+    )
+    parser.add_argument(
+        "--peer-env",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="environment of the peer's servers only, e.g. --peer . --peer-env NORTHSTAR_WARM_PAGES=",
     )
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():

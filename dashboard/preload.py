@@ -117,13 +117,23 @@ def start_warm_thread() -> None:
 
 
 PAGES_WARMED = ("explorer", "funnels", "retention", "quality", "definitions")  # after the OKR page
+WARM_PAGES_ENV = "NORTHSTAR_WARM_PAGES"  # which of them, comma-separated ("" none); default all
 
 
-def warm_scorecard(config_dir: str | None = None, pages: tuple[str, ...] = PAGES_WARMED) -> None:
+def pages_to_warm() -> tuple[str, ...]:
+    """`PAGES_WARMED`, or those NORTHSTAR_WARM_PAGES names (in its order; unknown names ignored)."""
+    listed = os.environ.get(WARM_PAGES_ENV)
+    if listed is None:
+        return PAGES_WARMED
+    return tuple(n for n in (part.strip() for part in listed.split(",")) if n in PAGES_WARMED)
+
+
+def warm_scorecard(config_dir: str | None = None, pages: tuple[str, ...] | None = None) -> None:
     """Fill the app's caches for the default view of the OKR page, then of `pages` in turn: the
     project in `config_dir` (default: NORTHSTAR_CONFIG, resolved as `dashboard.app.config_dir`
     resolves it), the engine, the data range, the default as-of day, a stored data-check report, the
-    scorecard and its figures, then what each page reads. Never raises."""
+    scorecard and its figures, then what each page reads (`pages`, default `pages_to_warm()`).
+    Never raises."""
     folder = config_dir or os.environ.get("NORTHSTAR_CONFIG", "").strip()
     if not folder:
         return
@@ -144,7 +154,7 @@ def warm_scorecard(config_dir: str | None = None, pages: tuple[str, ...] = PAGES
     except Exception:  # the page computes (and reports) it itself
         log.debug("preload: the scorecard was not warmed", exc_info=True)
         return
-    for name in pages:
+    for name in pages_to_warm() if pages is None else pages:
         try:
             warm_page(ctx, name)
         except Exception:

@@ -316,3 +316,12 @@ def test_the_warm_figures_are_the_ones_a_page_with_a_stored_report_asks_for(
     again = _page(demo)
     assert again.session_state["_northstar_ctx"].quality_runner().stored
     assert built == []  # every key result's figure was the warm-up's
+
+
+def test_which_pages_the_warm_thread_fills_after_the_okr_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(preload.WARM_PAGES_ENV, raising=False)
+    assert preload.pages_to_warm() == preload.PAGES_WARMED
+    monkeypatch.setenv(preload.WARM_PAGES_ENV, "")
+    assert preload.pages_to_warm() == ()
+    monkeypatch.setenv(preload.WARM_PAGES_ENV, " funnels, nope ,explorer")
+    assert preload.pages_to_warm() == ("funnels", "explorer")
