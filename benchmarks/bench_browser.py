@@ -87,6 +87,36 @@ def free_port() -> int:
 
 
 STARTS: dict[str, list[float]] = {}  # server -> seconds from launch until it answered its health check
+PEAKS: dict[str, int] = {}  # server -> the largest peak resident set (bytes) of one of its processes
+
+
+def descendants(pid: int) -> list[int]:
+    """`pid` and every process below it (through /proc's children lists)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+    return found
+
+
+def peak_rss(pid: int) -> int:
+    """The largest VmHWM (peak resident set) among `pid` and its descendants, in bytes: the
+    dashboard's Streamlit process under `serve` (the forecast worker is a process of its own)."""
+    best = 0
+    for each in descendants(pid):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{each}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    best = max(best, int(line.split()[1]) * 1024)
+    return best
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 @contextlib.contextmanager
@@ -115,6 +145,7 @@ def served(
             time.sleep(0.1)
         yield base
     finally:
+        PEAKS[name] = max(PEAKS.get(name, 0), peak_rss(process.pid))
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -192,84 +223,236 @@ class Server:
 
 def measure(
     browser: Any, server: Server, port: int, path: str, sessions: int, log: Path
-) -> tuple[float, float]:
-    """(first visit after a start, median of `sessions` later new sessions)."""
+) -> tuple[float, list[float]]:
+    """(first visit after a start, `sessions` later visits, each a new session)."""
     with served(server.command, server.env, port, log, server.name, server.cwd) as base:
         url = f"{base}/{path}"
         first = visit(browser, url)
         later = [visit(browser, url) for _ in range(sessions)]
-    return first, statistics.median(later)
+    return first, later
 
 
-def run_size(browser: Any, events: int | None, config_arg: str | None, args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory(prefix="northstar-browser-") as tmp:
-        folder = Path(tmp)
-        if config_arg:
-            config = Path(config_arg).resolve()
-            label = str(config)
-        else:
-            from tests.app_support import make_demo
+@dataclass
+class Row:
+    """One page (or the one-line page) at one size."""
 
-            began = time.perf_counter()
-            config, summary = make_demo(folder / "demo", events=events or 1_000_000)
-            label = f"{summary.rows:,} events"
-            print(f"demo: {label} in {time.perf_counter() - began:.1f} s", flush=True)
-        cache = folder / "cache"
-        env = {**os.environ, "NORTHSTAR_CACHE_DIR": str(cache), "NORTHSTAR_NO_DEMO": "1"}
-        env.pop("NORTHSTAR_RESULT_STORE", None)
-        if args.store_off:
-            env["NORTHSTAR_RESULT_STORE"] = "off"
-        if (
-            args.watcher_off
-        ):  # Streamlit's per-session walk over every imported module (see docs/performance.md)
-            env["STREAMLIT_SERVER_FILE_WATCHER_TYPE"] = "none"
-        log = folder / "server.log"
-        port = free_port()
-        servers = [Server("", northstar_command(config, port), env)]
-        if args.peer:  # the same measurement of another checkout, with a result store of its own
-            peer = Path(args.peer).resolve()
-            peer_env = {**env, "NORTHSTAR_CACHE_DIR": str(folder / "peer-cache"), "PYTHONPATH": str(peer)}
-            servers.append(Server(" (peer)", northstar_command(config, port), peer_env, peer))
+    page: str
+    cold: float | None
+    first: float
+    new: list[float]
 
-        cold: dict[tuple[str, str], float] = {}
-        for server in servers:  # an empty store: what the first visitor waits for
-            with served(server.command, server.env, port, log, server.name, server.cwd) as base:
-                for name in args.pages:
-                    cold[(server.name, name)] = visit(browser, f"{base}/{PAGES[name]}")
-                waited = settle(browser, f"{base}/{PAGES[args.pages[0]]}")
-                print(f"northstar{server.name}: data checks done {waited:.1f} s after a visit", flush=True)
-        rows: list[tuple[str, float | None, float, float]] = []
-        hello = Server("one-line page", one_line_command(folder, port), env)
-        hello_first, hello_new = measure(browser, hello, port, "", args.sessions, log)
-        rows.append(("one-line page", None, hello_first, hello_new))
-        for name in args.pages:
-            for server in servers:
-                first, new = measure(browser, server, port, PAGES[name], args.sessions, log)
-                rows.append((name + server.name, cold[(server.name, name)], first, new))
-        stored = (
-            sum(f.stat().st_size for f in (cache / "results").glob("*.arrows"))
-            if (cache / "results").exists()
-            else 0
-        )
-        print(f"\n{label}: result store {stored / 1e6:.1f} MB; seconds (difference from the one-line page)")
-        print(f"{'page':<21} {'cold':>8} {'first after restart':>24} {'new session':>20}")
-        for name, cold_s, first, new in rows:
-            cold_text = "-" if cold_s is None else f"{cold_s:.2f}"
+
+@dataclass
+class Size:
+    """What one size measured: its label, rows, the load around it and the servers' figures."""
+
+    label: str
+    rows: list[Row]
+    load_before: str
+    load_after: str
+    stored_mb: float
+    starts: dict[str, float]
+    peaks: dict[str, int]
+    engine: tuple[float, int] | None  # `okrs` with the store off: (seconds, peak resident bytes)
+    checks: dict[str, float]
+
+    def hello(self) -> Row:
+        return self.rows[0]
+
+
+def project_over(folder: Path, data: Path) -> Path:
+    """The shipped config/ over an events file of the demo's columns (e.g. bench_user_metrics'
+    1e8-row file): a project folder of its own, the sources pointed at `data`."""
+    from ruamel.yaml import YAML  # as tests.app_support.make_demo rewrites them
+
+    config = folder / "config"
+    config.mkdir(parents=True, exist_ok=True)
+    for file in sorted((ROOT / "config").glob("*.yaml")):
+        shutil.copy(file, config / file.name)
+    yaml = YAML(typ="rt")
+    sources_file = config / "sources.yaml"
+    tree = yaml.load(sources_file.read_text(encoding="utf-8"))
+    for source in tree["sources"].values():
+        if source.get("type") in ("parquet", "csv", "ndjson"):
+            source["path"] = str(data.resolve())
+    with sources_file.open("w", encoding="utf-8") as out:
+        yaml.dump(tree, out)
+    project_file = config / "project.yaml"
+    settings = yaml.load(project_file.read_text(encoding="utf-8"))
+    settings["data_roots"] = [str(data.resolve().parent)]
+    with project_file.open("w", encoding="utf-8") as out:
+        yaml.dump(settings, out)
+    return config
+
+
+COPY_ABOVE, BASE_EVENTS = 20_000_000, 10_000_000
+
+
+def demo(events: int, folder: Path, keep: Path | None) -> tuple[Path, str]:
+    """(config dir, label) of a generated demo of `events` events; under `keep`/<events> when given
+    (generated once, reused by later runs), else in `folder`. Above 2e7 events the data is copies of
+    the 1e7 demo, each copy with its own users (as `bench_user_metrics` builds its 1e8 file; the
+    generator would take many minutes): the same days, so the OKR page's quarter has data."""
+    import polars as pl
+
+    from tests.app_support import make_demo
+
+    where = (keep / str(events)) if keep else folder / "demo"
+    data = where / "data" / "events.parquet"
+    if data.exists() and (where / "config").exists():
+        rows = pl.scan_parquet(data).select(pl.len()).collect().item()
+        return where / "config", f"{rows:,} events"
+    began = time.perf_counter()
+    if events > COPY_ABOVE:
+        base_config, _ = demo(BASE_EVENTS, folder / "base", keep)
+        base = base_config.parent / "data" / "events.parquet"
+        data.parent.mkdir(parents=True, exist_ok=True)
+        copies = [
+            pl.scan_parquet(base).with_columns(pl.col("user_id") + f"-{copy}")
+            for copy in range(round(events / BASE_EVENTS))
+        ]
+        tmp = data.with_suffix(".tmp")
+        pl.concat(copies).sink_parquet(tmp)
+        tmp.rename(data)
+        shutil.copytree(base_config, where / "config", dirs_exist_ok=True)
+        rows = pl.scan_parquet(data).select(pl.len()).collect().item()
+        print(f"demo: {rows:,} events ({len(copies)} copies) in {time.perf_counter() - began:.1f} s")
+        return where / "config", f"{rows:,} events"
+    config, summary = make_demo(where, events=events)
+    print(f"demo: {summary.rows:,} events in {time.perf_counter() - began:.1f} s", flush=True)
+    return config, f"{summary.rows:,} events"
+
+
+def engine_time(config: Path, env: dict[str, str]) -> tuple[float, int]:
+    """`python -m dashboard.cli okrs` with the result store off: the engine's own time for the OKR
+    page's metrics (the scorecard: every key result's history, pace and forecast), whole process,
+    and its peak resident set."""
+    began = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dashboard.cli", "okrs", "--config", str(config)],
+        env={**env, "NORTHSTAR_RESULT_STORE": "off"},
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - began
+    if os.waitstatus_to_exitcode(status) != 0:
+        print(f"okrs failed: {process.stderr.read().decode()[-2000:] if process.stderr else ''}")
+    return seconds, usage.ru_maxrss * 1024
+
+
+def run_size(browser: Any, config: Path, label: str, folder: Path, args: argparse.Namespace) -> Size:
+    load_before = load()
+    print(f"{label}: load average before {load_before}", flush=True)
+    cache = folder / "cache"
+    env = {**os.environ, "NORTHSTAR_CACHE_DIR": str(cache), "NORTHSTAR_NO_DEMO": "1"}
+    env.pop("NORTHSTAR_RESULT_STORE", None)
+    if args.store_off:
+        env["NORTHSTAR_RESULT_STORE"] = "off"
+    if args.watcher_off:  # Streamlit's per-session walk over every imported module (docs/performance.md)
+        env["STREAMLIT_SERVER_FILE_WATCHER_TYPE"] = "none"
+    engine = None
+    if not args.no_engine:
+        engine = engine_time(config, env)
+        print(f"{label}: okrs, store off: {engine[0]:.2f} s, peak {engine[1] / 1e6:.0f} MB", flush=True)
+    log = folder / "server.log"
+    port = free_port()
+    servers = [Server("", northstar_command(config, port), env)]
+    if args.peer:  # the same measurement of another checkout, with a result store of its own
+        peer = Path(args.peer).resolve()
+        peer_env = {**env, "NORTHSTAR_CACHE_DIR": str(folder / "peer-cache"), "PYTHONPATH": str(peer)}
+        peer_env.update(item.split("=", 1) for item in args.peer_env)  # type: ignore[arg-type]
+        servers.append(Server(" (peer)", northstar_command(config, port), peer_env, peer))
+
+    cold: dict[tuple[str, str], float] = {}
+    checks: dict[str, float] = {}
+    for server in servers:  # an empty store: what the first visitor waits for
+        with served(server.command, server.env, port, log, server.name, server.cwd) as base:
+            for name in args.pages:
+                cold[(server.name, name)] = visit(browser, f"{base}/{PAGES[name]}")
+                print(f"  cold {name}{server.name}: {cold[(server.name, name)]:.2f} s", flush=True)
+            if not args.no_settle:
+                checks[server.name] = settle(browser, f"{base}/{PAGES[args.pages[0]]}")
+                print(
+                    f"  data checks{server.name} done {checks[server.name]:.1f} s after a visit", flush=True
+                )
+    rows: list[Row] = []
+    hello = Server("one-line page", one_line_command(folder, port), env)
+    rows.append(Row("one-line page", None, *measure(browser, hello, port, "", args.sessions, log)))
+    for name in args.pages:
+        for server in servers:
+            first, new = measure(browser, server, port, PAGES[name], args.sessions, log)
+            rows.append(Row(name + server.name, cold[(server.name, name)], first, new))
             print(
-                f"{name:<21} {cold_text:>8} {first:>12.2f} ({first - hello_first:+.2f}) "
-                f"{new:>12.2f} ({new - hello_new:+.2f})",
+                f"  {rows[-1].page}: first {first:.2f} s, new {', '.join(f'{n:.2f}' for n in new)}",
                 flush=True,
             )
-        print(
-            "server start to healthy (median s): "
-            + ", ".join(
-                f"{name or 'northstar'} {statistics.median(times):.2f}" for name, times in STARTS.items()
-            ),
-            flush=True,
+    stored = (
+        sum(f.stat().st_size for f in (cache / "results").glob("*.arrows"))
+        if (cache / "results").exists()
+        else 0
+    )
+    starts = {name or "northstar": statistics.median(times) for name, times in STARTS.items()}
+    peaks = {name or "northstar": peak for name, peak in PEAKS.items()}
+    STARTS.clear()
+    PEAKS.clear()
+    if args.keep_log:
+        shutil.copy(log, args.keep_log)
+    return Size(label, rows, load_before, load(), stored / 1e6, starts, peaks, engine, checks)
+
+
+def table(sizes: list[Size]) -> str:
+    """Every page's figures at every size in one table: seconds, and in brackets the difference from
+    the one-line page of the same size; `new` is the median of the new sessions."""
+    head = ["page"]
+    for size in sizes:
+        head += [f"{size.label}: cold", "first after restart", "new session (median)"]
+    lines = [" | ".join(head), " | ".join(["---"] + ["---:"] * (len(head) - 1))]
+    for i, row in enumerate(sizes[0].rows):
+        cells = [row.page]
+        for size in sizes:
+            mine, hello = size.rows[i], size.hello()
+            new, hello_new = statistics.median(mine.new), statistics.median(hello.new)
+            cells += [
+                "-" if mine.cold is None else f"{mine.cold:.2f}",
+                f"{mine.first:.2f} ({mine.first - hello.first:+.2f})",
+                f"{new:.2f} ({new - hello_new:+.2f})",
+            ]
+        lines.append(" | ".join(cells))
+    return "\n".join(f"| {line} |" for line in lines)
+
+
+def report(sizes: list[Size]) -> None:
+    print("\nSeconds; in brackets the difference from the one-line page of the same size and run.")
+    print("cold: empty result store; first after restart and new session: the store warm.\n")
+    print(table(sizes))
+    for size in sizes:
+        print(f"\n{size.label}: load average {size.load_before} before, {size.load_after} after")
+        done = (
+            ", ".join(f"{name or 'northstar'} {s:.1f} s" for name, s in size.checks.items())
+            or "not waited for"
         )
-        STARTS.clear()
-        if args.keep_log:
-            shutil.copy(log, args.keep_log)
+        print(f"  result store {size.stored_mb:.1f} MB; data checks done after a visit: {done}")
+        if size.engine:
+            print(
+                f"  okrs with the store off (the engine's own time): {size.engine[0]:.2f} s, "
+                f"peak {size.engine[1] / 1e6:.0f} MB"
+            )
+        print(
+            "  server start to healthy (median s): "
+            + ", ".join(f"{name} {s:.2f}" for name, s in size.starts.items())
+        )
+        print(
+            "  peak resident set of a server process: "
+            + ", ".join(f"{name} {b / 1e6:.0f} MB" for name, b in size.peaks.items())
+        )
+        for row in size.rows:
+            print(
+                f"  new sessions, {row.page}: "
+                + ", ".join(f"{n:.2f}" for n in row.new)
+                + f" (min {min(row.new):.2f}, max {max(row.new):.2f})"
+            )
 
 
 def main() -> None:
@@ -277,7 +460,17 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--events", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument(
+        "--demo-dir", type=Path, help="keep the generated demos here (DIR/<events>) and reuse them"
+    )
     parser.add_argument("--config", help="measure this project instead of generated demos")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        nargs="+",
+        help="measure the shipped config/ over these events files (the demo's columns), e.g. "
+        "bench_user_metrics' /tmp/northstar-bench-users/100000000/project/events.parquet",
+    )
     parser.add_argument("--sessions", type=int, default=3, help="new sessions per page after its first visit")
     parser.add_argument("--pages", nargs="+", default=list(PAGES), choices=list(PAGES))
     parser.add_argument(
@@ -288,25 +481,58 @@ def main() -> None:
         action="store_true",
         help="serve with Streamlit's file watcher off (STREAMLIT_SERVER_FILE_WATCHER_TYPE=none), both servers",
     )
+    parser.add_argument(
+        "--no-engine", action="store_true", help="skip timing `okrs` with the store off before the servers"
+    )
+    parser.add_argument(
+        "--no-settle",
+        action="store_true",
+        help="do not wait for the cold server's data checks (no stored report: the restarted servers "
+        "run them while they draw)",
+    )
     parser.add_argument("--keep-log", help="copy the servers' log here")
     parser.add_argument(
         "--peer",
         help="another checkout of Northstar (e.g. /work/main) measured the same way in the same run, "
         "page by page after this one, with a result store of its own; its rows say (peer)",
     )
+    parser.add_argument(
+        "--peer-env",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="environment of the peer's servers only, e.g. --peer . --peer-env NORTHSTAR_WARM_PAGES=",
+    )
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)")
     from playwright.sync_api import sync_playwright
 
+    sizes: list[Size] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             if args.config:
-                run_size(browser, None, args.config, args)
+                targets = [(None, Path(args.config).resolve())]
+            elif args.data:
+                targets = [(None, path) for path in args.data]
             else:
-                for events in args.events:
-                    run_size(browser, events, None, args)
+                targets = [(events, None) for events in args.events]
+            for events, path in targets:
+                with tempfile.TemporaryDirectory(prefix="northstar-browser-") as tmp:
+                    folder = Path(tmp)
+                    if args.config:
+                        config, label = Path(args.config).resolve(), str(Path(args.config).resolve())
+                    elif path is not None:
+                        import polars as pl
+
+                        config = project_over(folder, path)
+                        rows = pl.scan_parquet(path).select(pl.len()).collect().item()
+                        label = f"{rows:,} events"
+                    else:
+                        config, label = demo(events or 1_000_000, folder, args.demo_dir)
+                    sizes.append(run_size(browser, config, label, folder, args))
+                    report(sizes)
         finally:
             browser.close()
 

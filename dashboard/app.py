@@ -11,7 +11,6 @@ the NORTHSTAR_CONFIG environment variable, default `config/` next to this reposi
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import sys
 import time
@@ -32,15 +31,15 @@ worker.shared()
 import streamlit as st  # noqa: E402
 
 from connectors.errors import NorthstarError  # noqa: E402
-from dashboard import auth, cache, state  # noqa: E402
+from dashboard import auth, cache, defaults, state  # noqa: E402
 from dashboard.debug import debug, failure, for_viewers, problem_line  # noqa: E402
 from dashboard.views.common import CTX_KEY, Ctx, md, mdc  # noqa: E402
 from metrics.definitions.calendar import Calendar  # noqa: E402
-from metrics.definitions.models import GRAINS, FunnelMetric, RetentionMetric  # noqa: E402
+from metrics.definitions.models import GRAINS  # noqa: E402
 from metrics.definitions.project import Project  # noqa: E402
 
 if TYPE_CHECKING:
-    from metrics.engine import Engine
+    pass
 
 VIEWS = Path(__file__).resolve().parent / "views"
 PAGE_SPECS = (
@@ -109,42 +108,6 @@ def _query_params() -> dict[str, object]:
         values = st.query_params.get_all(key)
         out[key] = values if len(values) > 1 else (values[0] if values else "")
     return out
-
-
-def _options(
-    project: Project, engine: Engine, today: dt.date, data_fp: str
-) -> tuple[state.Options, dt.date | None, dt.date | None]:
-    metrics = project.metrics
-    first = last = None
-    if metrics:
-        try:
-            first, last = cache.data_range(project.fingerprint, data_fp, tuple(sorted(metrics)), engine)
-        except Exception:  # no readable data: pages say so; the frame still draws
-            first = last = None
-    end = min(last, today) if last else today
-    start = max(first, end - dt.timedelta(days=89)) if first else end - dt.timedelta(days=89)
-    dims: list[str] = []
-    for source in project.sources.values():
-        dims += [d for d in source.dimensions if d not in dims]
-    pinned = list(project.settings.review.pinned_metrics)
-    kr_metrics = [kr.metric for o in project.okrs for kr in o.key_results]
-    default_metric = next((m for m in [*pinned, *kr_metrics, *metrics] if m in metrics), None)
-    low = min(first or today, today) - dt.timedelta(days=5 * 366)
-    high = max(last or today, today) + dt.timedelta(days=2 * 366)
-    options = state.Options(
-        metrics=list(metrics),
-        dimensions=dims,
-        funnels=[m for m, d in metrics.items() if isinstance(d, FunnelMetric)],
-        retentions=[m for m, d in metrics.items() if isinstance(d, RetentionMetric)],
-        default_start=start,
-        default_end=end,
-        today=today,
-        default_as_of=cache.default_as_of(project.fingerprint, data_fp, today, project, engine),
-        default_metric=default_metric,
-        min_date=low,
-        max_date=high,
-    )
-    return options, first, last
 
 
 def _init_widgets(view: state.ViewState) -> None:
@@ -273,7 +236,7 @@ def main() -> None:
         st.stop()
     mark("engine")
     data_fp = cache.data_fingerprint(engine, project)
-    options, first, last = _options(project, engine, today, data_fp)
+    options, first, last = defaults.options(project, engine, today, data_fp)
     mark("data_range")
 
     ss = st.session_state

@@ -10,11 +10,17 @@ machine, all inside that visitor's wait. Now:
   readiness check would have it: starts the forecast worker, imports what a page's first run needs,
   draws a throwaway figure and freezes the heap. Nothing here reads the project or the data, so a
   slow or unreachable database never holds the server's start.
-* `warm_scorecard()`, in a thread once the server listens: loads the project, and fills the app's
-  caches for the default view of the OKR page (engine, data range, default as-of, scorecard, figures)
-  through the same cached functions with the same arguments as the app. A visitor who asks for one
-  of them meanwhile waits for it (Streamlit computes a cached value once), so nothing is done twice;
-  with a warm result store it is all read, with a cold one it starts what the first visitor needs.
+* `warm_scorecard()`, in a thread once the server listens: loads the project, reads a data-check
+  report kept by an earlier process (it shades the key results' figures, which are shared by their
+  content), and fills the app's caches for the default view of the OKR page (engine, data range,
+  default as-of, scorecard, figures) through the same cached functions with the same arguments as
+  the app; then, one page after another, the default view of the explorer, funnels, retention,
+  data-quality and definitions pages, by running each page's own `render` outside any session
+  (`warm_page`: Streamlit draws nothing there). The default view has one home,
+  `dashboard.defaults` (what `state.parse` makes of a URL without parameters), shared with the
+  app's frame. A visitor who asks for a value meanwhile waits for it (Streamlit computes a cached
+  value once), so nothing is done twice; with a warm result store it is all read, with a cold one it
+  starts what the first visitor needs.
 
 Any failure here is passed over: the page computes (and reports) everything itself.
 """
@@ -29,16 +35,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import datetime as dt
-
-    from metrics.definitions.project import Project
-    from metrics.engine import Engine
+    from dashboard.views.common import Ctx
     from metrics.okrs import Scorecard
 
 log = logging.getLogger(__name__)
 
 MODULES = (
     "polars",
+    "pandas",  # st.dataframe's frames (explorer, funnels, quality): here, not half-imported in a thread
+    "pandas.io.formats.style",  # the data-quality page's table
     "plotly.graph_objects",
     "plotly.io",
     "connectors.files",
@@ -111,61 +116,72 @@ def start_warm_thread() -> None:
     threading.Thread(target=warm_scorecard, name=WARM_THREAD, daemon=True).start()
 
 
-def warm_scorecard(config_dir: str | None = None) -> None:
-    """Fill the app's caches for the OKR page's default view: the project in `config_dir` (default:
-    NORTHSTAR_CONFIG, resolved as `dashboard.app.config_dir` resolves it), the engine, the data range,
-    the default as-of day, the scorecard and its figures. Never raises."""
+PAGES_WARMED = ("explorer", "funnels", "retention", "quality", "definitions")  # after the OKR page
+WARM_PAGES_ENV = "NORTHSTAR_WARM_PAGES"  # which of them, comma-separated ("" none); default all
+
+
+def pages_to_warm() -> tuple[str, ...]:
+    """`PAGES_WARMED`, or those NORTHSTAR_WARM_PAGES names (in its order; unknown names ignored)."""
+    listed = os.environ.get(WARM_PAGES_ENV)
+    if listed is None:
+        return PAGES_WARMED
+    return tuple(n for n in (part.strip() for part in listed.split(",")) if n in PAGES_WARMED)
+
+
+def warm_scorecard(config_dir: str | None = None, pages: tuple[str, ...] | None = None) -> None:
+    """Fill the app's caches for the default view of the OKR page, then of `pages` in turn: the
+    project in `config_dir` (default: NORTHSTAR_CONFIG, resolved as `dashboard.app.config_dir`
+    resolves it), the engine, the data range, the default as-of day, a stored data-check report, the
+    scorecard and its figures, then what each page reads (`pages`, default `pages_to_warm()`).
+    Never raises."""
     folder = config_dir or os.environ.get("NORTHSTAR_CONFIG", "").strip()
     if not folder:
         return
     try:
-        from dashboard import cache
-        from metrics.definitions.calendar import Calendar
+        from dashboard import cache, defaults
 
-        resolved = str(Path(folder).expanduser().resolve())
-        project = cache.project(resolved)
-        if not project.metrics or not project.okrs:
+        resolved = Path(folder).expanduser().resolve()
+        project = cache.project(str(resolved))
+        if not project.metrics:
             return
-        engine = cache.engine(resolved, project)
-        data = cache.data_fingerprint(engine, project)
-        today = Calendar.of(project.settings).today()
-        cache.data_range(project.fingerprint, data, tuple(sorted(project.metrics)), engine)
-        as_of = cache.default_as_of(project.fingerprint, data, today, project, engine)
-        card = cache.scorecard(project.fingerprint, data, as_of, project, engine)
-        _figures(resolved, project, engine, data, today, as_of, card)
+        engine = cache.engine(str(resolved), project)
+        ctx = defaults.context(resolved, project, engine, cache.data_fingerprint(engine, project))
+        # As a page's first run does: a report kept by an earlier process shades the figures, and a
+        # figure is shared by the content it is drawn from, shading included.
+        ctx.quality_runner().read_stored()
+        if project.okrs:
+            _figures(ctx, ctx.scorecard())
     except Exception:  # the page computes (and reports) it itself
         log.debug("preload: the scorecard was not warmed", exc_info=True)
+        return
+    for name in pages_to_warm() if pages is None else pages:
+        try:
+            warm_page(ctx, name)
+        except Exception:
+            log.debug("preload: the %s page was not warmed", name, exc_info=True)
 
 
-def _figures(
-    folder: str,
-    project: Project,
-    engine: Engine,
-    data: str,
-    today: dt.date,
-    as_of: dt.date,
-    card: Scorecard,
-) -> None:
+def warm_page(ctx: Ctx, name: str) -> bool:
+    """Run page `name`'s own `render` on `ctx` with the page's name in its view, outside any session:
+    Streamlit draws nothing there and widgets keep the view's choices (`common.pick`), so every
+    cached value the page reads for that view is filled by the page's own code and arguments. The
+    data-quality page only with a report at hand (it would wait for the checks). Whether it ran."""
+    import dataclasses
+    import importlib
+
+    page = dataclasses.replace(ctx, view=ctx.view.replace(page=name))
+    if name == "quality" and not page.quality_runner().done:
+        return False
+    importlib.import_module(f"dashboard.views.{name}").render(page)
+    return True
+
+
+def _figures(ctx: Ctx, card: Scorecard) -> None:
     """The OKR page's figures for the default view, through the page's own functions: they are
     cached by their content (`dashboard.cache.shared_figure`), so the page finds them built."""
-    from dashboard.state import Options, ViewState
     from dashboard.views import okrs
-    from dashboard.views.common import Ctx
-    from metrics.definitions.calendar import Calendar
 
-    ctx = Ctx(
-        config_dir=Path(folder),
-        project=project,
-        engine=engine,
-        data_fp=data,
-        view=ViewState(as_of=as_of),
-        options=Options(metrics=list(project.metrics), dimensions=[], today=today),
-        today=today,
-        data_first=None,
-        data_last=None,
-        calendar=Calendar.of(project.settings),
-    )
-    definitions = {o.id: o for o in project.okrs}
+    definitions = {o.id: o for o in ctx.project.okrs}
     for objective in card.objectives:
         definition = definitions.get(objective.id)
         if definition is None:

@@ -230,3 +230,98 @@ def test_the_warm_thread_does_not_fill_the_log_with_streamlits_no_session_warnin
     quiet = _NoContextWarning()
     assert not quiet.filter(record(WARM_THREAD))
     assert quiet.filter(record("ScriptRunner.scriptThread"))  # a real session's warning still shows
+
+
+def _restarted() -> None:
+    """A restarted server: nothing in the app's memory (the folder's caches are the test's own)."""
+    for cached in (
+        cache._project,
+        cache.scorecard,
+        cache._figure,
+        cache.compute,
+        cache.data_range,
+        cache.funnel_order,
+        cache.quality_runner,
+    ):
+        cached.clear()
+
+
+@pytest.mark.parametrize("page", ["explorer", "funnels", "retention"])
+def test_the_warm_thread_fills_each_pages_caches_for_its_default_view(
+    demo: Path, monkeypatch: pytest.MonkeyPatch, page: str
+) -> None:
+    from metrics.engine import Engine
+
+    _restarted()
+    computed = _counting(monkeypatch, Engine, "compute")
+    preload.warm()
+    preload.warm_scorecard()
+    assert computed  # the warm-up computed what the pages show
+    count = len(computed)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page(f"views/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value != "" and at.get("plotly_chart")  # the page drew its charts
+    assert len(computed) == count  # every number of the page's default view came from the cache
+
+
+def test_without_the_page_warm_up_the_pages_compute_on_their_first_visit(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The counterpart of the test above: the OKR page's warm-up alone leaves the explorer's numbers
+    to its first visitor (so the test above could fail)."""
+    from metrics.engine import Engine
+
+    _restarted()
+    computed = _counting(monkeypatch, Engine, "compute")
+    preload.warm_scorecard(pages=())
+    count = len(computed)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page("views/explorer.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(computed) > count
+
+
+def test_the_page_warm_up_takes_the_views_choices_not_a_widgets_first_option(demo: Path) -> None:
+    """Outside a session a selectbox answers its first option; the warm-up must compute the view's
+    metric (a project's default metric is a pinned or key result's one, not always the first)."""
+    from dashboard import defaults
+    from dashboard.views import common
+
+    _restarted()
+    project = cache.project(str(demo))
+    engine = cache.engine(str(demo), project)
+    ctx = defaults.context(demo, project, engine, cache.data_fingerprint(engine, project), "explorer")
+    assert ctx.view.metric in project.metrics  # the default view names its metric
+    wanted = list(project.metrics)[1]
+    ctx.view = ctx.view.replace(metric=wanted)
+    chosen = common.pick(ctx, list(project.metrics), "metric", "w_metric", "Metric", "none")
+    assert chosen == wanted and ctx.view.metric == wanted
+
+
+def test_the_warm_figures_are_the_ones_a_page_with_a_stored_report_asks_for(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A report kept by an earlier process shades the key results' figures on a page's first run;
+    the warm-up reads it too, so the figures it builds are the ones the page places."""
+    monkeypatch.setenv("NORTHSTAR_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("NORTHSTAR_RESULT_STORE", "on")  # tests/conftest.py turns it off
+    at = _page(demo)  # the checks of the default day, stored (the demo's last day is over)
+    assert at.session_state["_northstar_ctx"].quality_runner().wait(300) is not None
+    _restarted()
+    preload.warm_scorecard(pages=())
+    built = _counting(monkeypatch, figures, "kr_figure")
+    again = _page(demo)
+    assert again.session_state["_northstar_ctx"].quality_runner().stored
+    assert built == []  # every key result's figure was the warm-up's
+
+
+def test_which_pages_the_warm_thread_fills_after_the_okr_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(preload.WARM_PAGES_ENV, raising=False)
+    assert preload.pages_to_warm() == preload.PAGES_WARMED
+    monkeypatch.setenv(preload.WARM_PAGES_ENV, "")
+    assert preload.pages_to_warm() == ()
+    monkeypatch.setenv(preload.WARM_PAGES_ENV, " funnels, nope ,explorer")
+    assert preload.pages_to_warm() == ("funnels", "explorer")

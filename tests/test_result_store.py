@@ -375,6 +375,26 @@ def test_forecast_outlooks_are_stored_exactly(store: ResultStore) -> None:
     assert inner.calls == 3
 
 
+def test_a_launchs_effect_is_stored_exactly_and_so_is_why_there_is_none(store: ResultStore) -> None:
+    from metrics.okrs.forecast import ForecastOptions
+    from metrics.okrs.impact import Effect, effect_of
+
+    before: list[float | None] = [float(100 + (d % 7) * 3 + d // 4) for d in range(90)]
+    after = [float(140 + (d % 7) * 3) for d in range(14)]
+    options = ForecastOptions(kind="level", counts=True)
+    inner = Counting()
+    first = StoredOutlooks(store, inner).submit(effect_of, before, after, options, 400)
+    again = StoredOutlooks(store, inner).submit(effect_of, before, after, options, 400)
+    assert inner.calls == 1
+    assert isinstance(first.result(), Effect)
+    assert again.result() == first.result() == effect_of(before, after, options, 400)
+    StoredOutlooks(store, inner).submit(effect_of, before, [*after, 150.0], options, 400)
+    assert inner.calls == 2  # other days after: another estimate
+    none = StoredOutlooks(store, inner).submit(effect_of, before, [], options, 400)
+    kept = StoredOutlooks(store, inner).submit(effect_of, before, [], options, 400)
+    assert inner.calls == 3 and isinstance(none.result(), str) and kept.result() == none.result()
+
+
 def test_a_scorecard_read_from_the_store_equals_one_computed(small_demo: Path, tmp_path: Path) -> None:
     """The demo's scorecard three ways: no store; computing into an empty store; all from the store."""
     from metrics.okrs import score

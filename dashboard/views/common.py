@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, cast
 
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from dashboard import cache, escape
 from dashboard.debug import for_viewers, problem_line
@@ -120,7 +121,9 @@ def pick(ctx: Ctx, ids: list[str], field: str, key: str, label: str, missing: st
         return None
     current: str = getattr(ctx.view, field)
     current = current if current in ids else ids[0]
-    if not ctx.review:
+    # Outside a session (the warm-up thread, `dashboard/preload.py`) a widget draws nothing and would
+    # answer its first option: the view's choice stands.
+    if not ctx.review and get_script_run_ctx() is not None:
         if st.session_state.get(key) not in ids:
             st.session_state[key] = current
         current = str(

@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from dashboard import worker
-from dashboard.cache import RESULT_TTL
+from dashboard.cache import RESULT_TTL, forecasts
 from dashboard.debug import error_text
 from dashboard.format import format_date, format_probability, format_value
 from dashboard.views.common import Ctx, md
@@ -29,7 +28,8 @@ def _impact(
 ) -> Impact:
     from metrics.okrs.impact import estimate_impact
 
-    return estimate_impact(_project, _engine, annotation, metric, as_of=as_of, executor=worker.shared())
+    # behind the stored outlooks: a restarted server reads an estimate made before (`cache.forecasts`)
+    return estimate_impact(_project, _engine, annotation, metric, as_of=as_of, executor=forecasts(_engine))
 
 
 def render(ctx: Ctx, metric_id: str, start: dt.date, end: dt.date) -> None:

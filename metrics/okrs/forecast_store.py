@@ -6,10 +6,13 @@ probability of landing) is a function of its arguments alone: the history read, 
 statsmodels' import and a second or more per KR, which is most of a scorecard after a server restart.
 `StoredOutlooks` is an `Executor` for `score(..., executor=...)`: a forecast whose arguments it has
 seen before is answered from the store; any other is handed to the wrapped executor (the dashboard's
-worker process), or run here without one, and its outlook is stored when it arrives.
+worker process), or run here without one, and its outlook is stored when it arrives. A launch's
+effect (`impact.effect_of`: the forecast from the days before against the days after) is kept the
+same way, so the explorer's "Launch impact" panel after a restart reads it instead of fitting again.
 
 The key is a hash of the arguments (as JSON: floats by `repr`, which reads back to the same float),
-the function's name, the installed statsmodels, numpy and scipy, and a hash of forecast.py; the
+the function's name, the installed statsmodels, numpy and scipy, and a hash of forecast.py (and
+impact.py for an effect); the
 outlook is stored as JSON (`Outlook`, `Forecast`: a few numbers and a reason), in the result store's
 folder (`metrics.engine.result_store`: atomic writes, bounded size, `NORTHSTAR_RESULT_STORE=off`).
 """
@@ -31,8 +34,10 @@ from metrics.okrs.forecast import Forecast, Outlook
 
 
 @functools.cache
-def _forecast_code() -> str:
+def _forecast_code(*also: str) -> str:
     digest = hashlib.sha256(Path(forecast.__file__).read_bytes())
+    for file in also:  # another module's function of the forecast (a launch's effect)
+        digest.update(Path(file).read_bytes())
     for package in ("statsmodels", "numpy", "scipy"):
         try:
             digest.update(f"{package}={metadata.version(package)}".encode())
@@ -59,11 +64,18 @@ def _plain(value: Any) -> Any:
 
 
 def outlook_key(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
-    """The store key of a forecast call, or None for a call that is not a forecast (or cannot be keyed)."""
-    if fn is not forecast.project:
+    """The store key of a forecast call (`forecast.project`, or a launch's `impact.effect_of`), or
+    None for any other call (or one that cannot be keyed)."""
+    from metrics.okrs import impact
+
+    if fn is forecast.project:
+        kind, code = "outlook", _forecast_code()
+    elif fn is impact.effect_of:
+        kind, code = "effect", _forecast_code(impact.__file__)
+    else:
         return None
     try:
-        document = {"outlook": _forecast_code(), "args": _plain(list(args)), "kwargs": _plain(kwargs)}
+        document = {kind: code, "args": _plain(list(args)), "kwargs": _plain(kwargs)}
     except (TypeError, OSError):
         return None
     return key_of(document)
@@ -76,6 +88,24 @@ def _to_json(outlook: Outlook) -> dict[str, Any]:
         "probability": None if outlook.probability is None else repr(outlook.probability),
         "reason": outlook.reason,
     }
+
+
+def _effect_to_json(found: Any) -> dict[str, Any]:
+    """A launch's effect (`impact.Effect`, floats by `repr`), or why there is none (a string)."""
+    if isinstance(found, str):
+        return {"effect": None, "reason": found}
+    return {"effect": {k: repr(v) for k, v in dataclasses.asdict(found).items()}, "reason": None}
+
+
+def _effect_from_json(document: Any) -> Any:
+    from metrics.okrs.impact import Effect
+
+    if document["effect"] is None:
+        reason = document["reason"]
+        if not isinstance(reason, str):
+            raise TypeError("reason")
+        return reason
+    return Effect(**{k: float(v) for k, v in document["effect"].items()})
 
 
 def _from_json(document: Any) -> Outlook:
@@ -92,7 +122,8 @@ def _from_json(document: Any) -> Outlook:
 
 
 class StoredOutlooks(Executor):
-    """Answers forecast calls from the store; hands the rest to `inner` (None: runs them here)."""
+    """Answers forecast calls (and launches' effects) from the store; hands the rest to `inner`
+    (None: runs them here)."""
 
     def __init__(self, store: ResultStore, inner: Executor | None = None) -> None:
         self.store = store
@@ -105,7 +136,7 @@ class StoredOutlooks(Executor):
             document = self.store.get_json(key)
             if document is not None:
                 try:
-                    outlook = _from_json(document)
+                    outlook = _effect_from_json(document) if "effect" in document else _from_json(document)
                 except (KeyError, TypeError, ValueError, IndexError):
                     outlook = None
                 if outlook is not None:
@@ -131,6 +162,11 @@ class StoredOutlooks(Executor):
         result = future.result()
         if isinstance(result, Outlook):
             self.store.put_json(key, _to_json(result))
+            return
+        from metrics.okrs.impact import Effect
+
+        if isinstance(result, Effect | str):
+            self.store.put_json(key, _effect_to_json(result))
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """The wrapped executor belongs to whoever made it (the dashboard's shared worker): left running."""
