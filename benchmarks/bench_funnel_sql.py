@@ -20,6 +20,12 @@ Every SQL result is checked against the Polars engine's numbers (a mismatch stop
 the best of `--repeat` runs in seconds and the ratio SQL / Polars measured in the same run, then a
 table per step count with one column per engine (PostgreSQL without and with statistics, MariaDB).
 A query that runs past `--timeout` seconds is reported as a timeout.
+
+Per database it also times the floor: the least any correct plan of the longest funnel does inside
+the database, one scan of the funnel's rows, one sort of them by user and instant and one window
+pass (a running MIN, COUNT where MIN is not incremental) in that order, with no Northstar around
+it; beside the Polars engine's whole longest funnel in the same run. A target below that ratio is
+below what the database can do on these rows, whatever SQL the compiler writes.
 """
 
 from __future__ import annotations
@@ -43,11 +49,14 @@ import polars as pl  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from connectors.errors import NorthstarError  # noqa: E402
-from connectors.sql import dispose_engines  # noqa: E402
+from connectors.models import SqlSource  # noqa: E402
+from connectors.sql import SqlAlchemyConnector, dispose_engines  # noqa: E402
 from metrics.definitions.project import Project  # noqa: E402
 from metrics.demo.sql import load_demo  # noqa: E402
 from metrics.engine import Engine  # noqa: E402
+from metrics.engine.local_days import local_midnight  # noqa: E402
 from metrics.engine.request import MetricRequest  # noqa: E402
+from metrics.engine.sql_dialects import dialect_for  # noqa: E402
 from metrics.load import project_from_dicts  # noqa: E402
 
 TABLE = "northstar_bench_funnel"
@@ -210,6 +219,18 @@ def main() -> None:
                     raise SystemExit(f"{name}: {metric} differs from the Polars engine")
                 print(f"{metric:<10} {name:<26} {sql_s:>9.2f} {sql_s / polars_s:>10.2f}x")
                 cells[(metric, name)] = f"{sql_s:.2f} ({polars_s:.2f}: {sql_s / polars_s:.1f}x)"
+            longest = f"funnel_{len(STEPS)}"
+            polars_s, _, _ = timed(lambda m=longest: run(files, m), args.repeat)
+            floor_s, _, error = timed(lambda p=proj: floor(p), args.repeat)
+            assert polars_s is not None
+            if floor_s is None:
+                print(f"{'floor':<10} {name:<26} {'-':>9} {'-':>11}  ({error})")
+                cells[("floor", name)] = f"- ({error[:30]})"
+                continue
+            print(
+                f"{'floor':<10} {name:<26} {floor_s:>9.2f} {floor_s / polars_s:>10.2f}x  (Polars {longest}: {polars_s:.2f})"
+            )
+            cells[("floor", name)] = f"{floor_s:.2f} ({polars_s:.2f}: {floor_s / polars_s:.1f}x)"
         _summary(cells, [name for name, _, _ in runs])
     finally:
         if not args.keep:
@@ -218,12 +239,51 @@ def main() -> None:
         dispose_engines()
 
 
+def floor(proj: Project) -> dict[Any, Any]:
+    """The least any correct plan of the longest funnel does in the database: scan the funnel's rows,
+    sort them by user and instant, one window pass over them (a running MIN; where MIN over a
+    growing frame is not incremental, a running COUNT), one row back."""
+    source = proj.sources["events"]
+    assert isinstance(source, SqlSource)
+    connector = SqlAlchemyConnector("events", source, proj.root)
+    dialect = dialect_for(connector.dialect_name)
+    src = connector.selectable()
+    # the funnels' rows: local days START .. START + DAYS - 1, as naive UTC instants
+    start, end = (
+        local_midnight(day, ZONE).astimezone(dt.UTC).replace(tzinfo=None)
+        for day in (START, START + dt.timedelta(days=DAYS))
+    )
+    ts, user, event = src.c.ts, src.c.user_id, src.c.event
+    rows = (
+        sa.select(
+            dialect.partition_key(user).label("u"),
+            ts.label("t"),
+            sa.case(*[(event == name, sa.literal(i)) for i, name in enumerate(STEPS)]).label("k"),
+        )
+        .where(ts >= start, ts < end, user.is_not(None), event.in_(STEPS))
+        .subquery("funnel_rows")
+    )
+    value = sa.case((rows.c.k == 1, rows.c.t))
+    running = sa.func.min(value) if dialect.incremental_window_min else sa.func.count(value)
+    passed = sa.select(
+        running.over(partition_by=rows.c.u, order_by=rows.c.t.desc(), rows=(None, 0)).label("m")
+    ).subquery("funnel_pass")
+    frame = connector.execute(sa.select(sa.func.count(passed.c.m).label("n")))
+    return {"rows": frame.item()}
+
+
 def _summary(cells: dict[tuple[str, str], str], engines: list[str]) -> None:
     """Per step count and engine: SQL seconds (the Polars engine's in the same run: SQL/Polars)."""
     print("\nsteps | " + " | ".join(engines) + "   [SQL s (Polars s: SQL/Polars)]")
     for metric in metrics():
         steps = metric.removeprefix("funnel_")
         print(f"{steps:>5} | " + " | ".join(cells.get((metric, engine), "-") for engine in engines))
+    print(
+        "floor | "
+        + " | ".join(cells.get(("floor", engine), "-") for engine in engines)
+        + f"   [scan + sort by user and instant + one window pass, {len(STEPS)} steps' rows, "
+        "beside Polars' whole funnel]"
+    )
 
 
 def _use_table(name: str) -> None:

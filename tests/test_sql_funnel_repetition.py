@@ -26,7 +26,6 @@ import pytest
 import sqlalchemy as sa
 
 from connectors.sql import dispose_engines
-from metrics.engine import sql_backend
 from metrics.engine.sql_dialects import dialect_for
 from tests.engine_fixtures import Row, assert_same, compute_rows
 from tests.sql_fixtures import DATABASES, LoadedTable, parquet_project, sql_project
@@ -294,9 +293,9 @@ def test_both_compiled_forms_on_every_database(
     default picks by step count), each with the dialect's own running MIN and with the other form:
     the form MariaDB runs (no incremental MIN over a growing frame) everywhere, and the MIN form on
     MariaDB, so every form meets every database."""
-    monkeypatch.setattr(sql_backend, "FORWARD_FROM_STEPS", forward_from)
+    dialect = type(dialect_for(sa.engine.make_url(table.url).get_backend_name()))
+    monkeypatch.setattr(dialect, "funnel_forward_from_steps", forward_from)
     if swap_min:
-        dialect = type(dialect_for(sa.engine.make_url(table.url).get_backend_name()))
         monkeypatch.setattr(dialect, "incremental_window_min", not dialect.incremental_window_min)
     ids = list(METRICS)
     files = parquet_project(table.parquet, METRICS, SETTINGS)

@@ -72,11 +72,6 @@ Expr = ColumnElement[Any]
 Row = tuple[Any, ...]
 Decoder = Callable[[dict[str, list[Row]]], pl.DataFrame]
 
-# a funnel of this many steps or more is compiled forward from its entrants (`_funnel_forward`):
-# on 1M user-heavy events, 6 steps took 35-40% less on PostgreSQL and half the time on MariaDB, but 2
-# steps twice as long on MariaDB (two scans and two sorts instead of one); docs/sql.md, Funnels
-FORWARD_FROM_STEPS = 4
-
 _TZ_CHECKED: weakref.WeakKeyDictionary[SqlConnector, set[str]] = weakref.WeakKeyDictionary()
 
 
@@ -600,11 +595,11 @@ class _Compiler:
     # -- funnels: running MINs over each user's events in time order, no join --
 
     def funnel(self, metric_id: str, metric: FunnelMetric) -> None:
-        """A funnel of `FORWARD_FROM_STEPS` steps or more: forward from the entrants, one step at a
-        time; a shorter one: one sort of the funnel's rows and one pass per step back from the last
-        (fewer scans and sorts). Both are linear in the rows and give the same numbers
-        (tests/test_sql_funnel_repetition.py runs both forms on every database)."""
-        if len(metric.steps) >= FORWARD_FROM_STEPS:
+        """A funnel of the dialect's `funnel_forward_from_steps` steps or more: forward from the
+        entrants, one step at a time; a shorter one: one sort of the funnel's rows and one pass per
+        step back from the last (fewer scans and sorts). Both are linear in the rows and give the
+        same numbers (tests/test_sql_funnel_repetition.py runs both forms on every database)."""
+        if len(metric.steps) >= self.dialect.funnel_forward_from_steps:
             self._funnel_forward(metric_id, metric)
         else:
             self._funnel_backward(metric_id, metric)
