@@ -288,8 +288,10 @@ def _independent_duplicates(data: pl.DataFrame, columns: list[str]) -> tuple[int
 def test_duplicates_are_exact_even_when_hashes_collide(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, collide: bool, columns: list[str] | None
 ) -> None:
-    if collide:  # every row gets the same hash: each is a candidate, and the exact grouping decides
-        monkeypatch.setattr(builtin, "_row_hash", lambda cols: pl.lit(0, dtype=pl.UInt64).alias("h"))
+    if collide:  # every row gets the same hashes: each is a candidate, and the exact grouping decides
+        zero = pl.lit(0, dtype=pl.UInt64)
+        monkeypatch.setattr(builtin, "_row_hash", lambda cols: (pl.struct(cols).hash() & zero).alias("h"))
+        monkeypatch.setattr(builtin, "_stamp_hash", lambda stamp: stamp.hash() & zero)
     data = _dup_rows()
     path = tmp_path / "data" / "events.parquet"
     path.parent.mkdir(parents=True)
@@ -319,3 +321,61 @@ def test_implausible_timestamps_are_no_time(tmp_path: Path) -> None:
     assert got["timestamp_not_null"].unexpected_count == 2
     assert got["timestamp_not_in_future"].unexpected_count == 0  # year 9999 is not a time, so not future
     assert got["user_not_null"].days == (dt.date(2026, 3, 2),)
+
+
+_TRANSLATED = polars_expect.TRANSLATED  # before the fixture above empties it
+
+
+def test_the_file_scans_keep_no_row_and_stream(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The built-in checks of a file keep no row in memory: every frame collected is a summary (one
+    row per bucket, or the duplicates' rows), the scans run in the streaming engine, the duplicate
+    keys take 8 bytes a row, and the duplicates' second read hashes only the rows whose timestamp
+    hashes like a candidate's (the row hash is not in the scan's predicate)."""
+    monkeypatch.setattr(polars_expect, "TRANSLATED", _TRANSLATED)  # `between` judged in the scan
+    monkeypatch.setattr(builtin, "BATCH_ROWS", 500)
+    rows = _rows(range(2), seed=3) * 100  # every row 100 times, over two days
+    path = tmp_path / "data" / "events.parquet"
+    path.parent.mkdir(parents=True)
+    pl.DataFrame([list(r) for r in rows], schema=SCHEMA, orient="row").write_parquet(path)
+    collected: list[tuple[int, dict[str, Any], str]] = []
+    streamed: list[dict[str, Any]] = []
+    stores: list[builtin.KeyStore] = []
+    collect, sink, store_init = pl.LazyFrame.collect, pl.LazyFrame.sink_batches, builtin.KeyStore.__init__
+
+    def recording_collect(self: pl.LazyFrame, *args: Any, **kwargs: Any) -> Any:
+        out = collect(self, *args, **kwargs)
+        collected.append((out.height, kwargs, self.explain()))
+        return out
+
+    def recording_sink(self: pl.LazyFrame, *args: Any, **kwargs: Any) -> Any:
+        streamed.append(kwargs)
+        return sink(self, *args, **kwargs)
+
+    def recording_init(self: builtin.KeyStore) -> None:
+        store_init(self)
+        stores.append(self)
+
+    monkeypatch.setattr(pl.LazyFrame, "collect", recording_collect)
+    monkeypatch.setattr(pl.LazyFrame, "sink_batches", recording_sink)
+    monkeypatch.setattr(builtin.KeyStore, "__init__", recording_init)
+    checks = "duplicates: {}\nexpect:\n  - expect_column_values_to_be_between: {column: amount, min_value: 0}"
+    clear_cache()
+    got = by_check(run_checks(project(tmp_path, checks), now=NOW))
+    assert got["duplicates"].unexpected_count == len(rows) - len(set(rows))  # NaN-free: equal tuples
+    assert max(height for height, _, _ in collected) < len(rows) // 20
+    assert any(kwargs.get("engine") == "streaming" for _, kwargs, _ in collected)  # the built-ins' scan
+    assert streamed and all(kwargs.get("engine") == "streaming" for kwargs in streamed)
+    assert len(stores) == 1 and stores[0].rows == len(rows)
+    second = [plan for _, _, plan in collected if "_northstar_key" in plan]
+    assert len(second) == 1
+    scan_predicate = [line for line in second[0].splitlines() if "SELECTION" in line]
+    assert scan_predicate and "as_struct" not in scan_predicate[0]
+
+
+def test_the_key_store_finds_exactly_the_repeated_keys() -> None:
+    store = builtin.KeyStore()
+    store.add(pl.Series([5, 21, 5, 7, 2**64 - 1], dtype=pl.UInt64))
+    store.add(pl.Series([7, 8, 2**64 - 1, 2**64 - 1], dtype=pl.UInt64))
+    assert store.rows == 9 and store.nbytes == 8 * 9
+    assert store.repeated().to_list() == [5, 7, 2**64 - 1]
+    assert store.nbytes == 0  # emptied as it went

@@ -3,10 +3,10 @@
 Both kinds of source reduce to one small *profile* before any check is judged: per 15-minute bucket
 of UTC time (epoch seconds // 900), the number of rows, of rows without a user, of rows later than
 `now`, and the newest timestamp at or before `now`; plus the groups of duplicate rows. File sources
-build it with Polars in one streaming scan (`frame_profile`: the timestamp, the user's nullness and
-row hashes, never pandas; only the rows of duplicate candidates are read again); SQL sources with two
-or three aggregate queries that run in the database. The checks are then judged in plain Python on
-the profile, so files and databases give the same verdicts by construction.
+build it with Polars in streaming scans that keep no row (`frame_profile`: sums per bucket, and an
+8-byte duplicate key per row, never pandas; only the rows of duplicate candidates are read again);
+SQL sources with two or three aggregate queries that run in the database. The checks are then
+judged in plain Python on the profile, so files and databases give the same verdicts by construction.
 
 The module is one stage, and long: the profile of both kinds of source and the verdicts judged on
 it are one contract (files and databases must agree), so they stay together.
@@ -33,11 +33,16 @@ from metrics.engine.local_days import PLAUSIBLE_SECONDS, PLAUSIBLE_WORDS
 from metrics.quality.report import CheckResult, Severity, plain
 
 BUCKET_SECONDS = 900
+_BUCKET_US = BUCKET_SECONDS * 1_000_000
 SAMPLE_SIZE = 5
+BATCH_ROWS = 1_000_000  # rows per batch the duplicates' scan hands over (their keys kept, the rest dropped)
+KEY_PARTS = 16  # the duplicate keys are sorted a sixteenth at a time
+_STAMP_BITS = 0xFFFF_FFFF_0000_0000  # the duplicate key's bits from the timestamp's hash
 WEEKDAY_HISTORY_DAYS = 14  # two of each weekday: enough to take the weekly pattern out
 MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard deviation
 _COPIES = "_northstar_copies"
 _BUCKET = "_northstar_bucket"
+_KEY = "_northstar_key"
 
 
 @dataclass(frozen=True)
@@ -172,17 +177,19 @@ def frame_profile(
     prints: Mapping[str, Sequence[str]] | None = None,
     flags: Mapping[str, pl.Expr] | None = None,
 ) -> Profile:
-    """The profile of a file source from one streaming scan of the (cut) rows.
+    """The profile of a file source from streaming scans of the (cut) rows that keep no row.
 
-    The scan keeps a narrow frame in memory, one row per data row: the timestamp as epoch
-    microseconds, whether the user is null, a 64-bit hash of the duplicate check's columns, and a
-    hash of each `prints` entry's columns (with the timestamp). Everything is judged from it: the
-    15-minute buckets, and the duplicate candidates (hashes that occur twice or more, found by a sort).
-    Only the rows of candidates are read again, to group them by their real values, so a hash
-    collision can add a candidate but never a duplicate: the copies are exact, as before.
-    `prints` (name -> columns): per raw bucket, the wrapping sum of those hashes and the nulls of each
-    of those columns (`Profile.prints`: `name` and `nulls:COLUMN`), for the day fingerprints of the
-    expectations that run per day (`metrics.quality.gx_days`).
+    The built-ins' scan sums, per raw 15-minute bucket, the rows, those without a user, those later
+    than `now`, the newest timestamp at or before it, and the `prints` and `flags` columns: only one
+    row per bucket comes out. The duplicate check's scan (`scan_keys`) reads a 64-bit key per row:
+    32 bits of a hash of its timestamp and 32 bits of a hash of the check's columns
+    (`duplicate_key`; the latter's 64 when the timestamp is not one of them). Keys seen twice or
+    more are the candidates; only their rows are read again (first those whose timestamp hashes
+    like a candidate's, then those whose key is one), to group them by their real values, so a hash
+    collision can add a candidate but never a duplicate: the copies are exact.
+    `prints` (name -> columns): per raw bucket, the wrapping sum of a hash of those columns (with the
+    timestamp) and the nulls of each of those columns (`Profile.prints`: `name` and `nulls:COLUMN`),
+    for the day fingerprints of the expectations that run per day (`metrics.quality.gx_days`).
     `flags` (name -> a boolean expression per row): per raw bucket, how many rows it holds for
     (`Profile.flags`: `name`), for the expectations judged in Polars (`metrics.quality.polars_expect`).
     """
@@ -205,28 +212,39 @@ def frame_profile(
             dups_error = f"column {missing[0]!r} is not in the data"
             dup_columns = None
     prints = dict(prints or {})
-    narrow = [raw_epoch.alias("_r"), user_null.alias("_u")]
-    if dup_columns is not None:
-        narrow.append(_row_hash(dup_columns).alias("_h"))
-    narrow.extend(
-        _row_hash([roles.timestamp, *(c for c in columns if c != roles.timestamp)]).alias(f"_p{i}")
-        for i, columns in enumerate(prints.values())
-    )
     counted = list(dict.fromkeys(c for columns in prints.values() for c in columns))
-    narrow.extend(pl.col(c).is_null().alias(f"_n{j}") for j, c in enumerate(counted))
     flags = dict(flags or {})
-    narrow.extend(expr.alias(f"_f{k}") for k, expr in enumerate(flags.values()))
-    rows = frame.select(narrow).collect(engine="streaming")  # the one scan
-    r = pl.col("_r")
-    raw = rows.group_by((r // (BUCKET_SECONDS * 1_000_000)).alias("raw")).agg(
-        pl.len().alias("rows"),
-        pl.col("_u").sum().alias("null_users"),
-        (r > now_us).sum().alias("future"),
-        (pl.when(r <= now_us).then(r).max() / 1_000_000).alias("newest"),  # one pass, not per group
-        *(pl.col(f"_p{i}").sum().alias(f"_p{i}") for i in range(len(prints))),
-        *(pl.col(f"_n{j}").sum().alias(f"_n{j}") for j in range(len(counted))),
-        *(pl.col(f"_f{k}").sum().alias(f"_f{k}") for k in range(len(flags))),
+    narrow = [
+        (raw_epoch // _BUCKET_US).alias("raw"),
+        user_null.alias("_u"),
+        (raw_epoch > now_us).alias("_future"),
+        pl.when(raw_epoch <= now_us).then(raw_epoch).alias("_newest"),
+        *(
+            _row_hash([roles.timestamp, *(c for c in columns if c != roles.timestamp)]).alias(f"_p{i}")
+            for i, columns in enumerate(prints.values())
+        ),
+        *(pl.col(c).is_null().alias(f"_n{j}") for j, c in enumerate(counted)),
+        *(expr.alias(f"_f{k}") for k, expr in enumerate(flags.values())),
+    ]
+    raw = (
+        frame.select(narrow)
+        .group_by("raw")
+        .agg(
+            pl.len().alias("rows"),
+            pl.col("_u").sum().alias("null_users"),
+            pl.col("_future").sum().alias("future"),
+            (pl.col("_newest").max() / 1_000_000).alias("newest"),
+            *(pl.col(f"_p{i}").sum() for i in range(len(prints))),
+            *(pl.col(f"_n{j}").sum() for j in range(len(counted))),
+            *(pl.col(f"_f{k}").sum() for k in range(len(flags))),
+        )
+        .collect(engine="streaming")  # the built-ins' scan: one row per bucket comes out
     )
+    key: pl.Expr | None = None
+    keys: KeyStore | None = None
+    if dup_columns is not None:  # the duplicates' scan: 8 bytes a row are kept
+        key = duplicate_key(dup_columns, raw_epoch if roles.timestamp in dup_columns else None)
+        keys = scan_keys(frame, key)
     # A bucket is plausible or not as a whole (the bounds are UTC midnights); an implausible one is
     # no time at all: its rows join the rows without a timestamp, and nothing in it is future or newest.
     low, high = (s // BUCKET_SECONDS for s in PLAUSIBLE_SECONDS)
@@ -250,23 +268,23 @@ def frame_profile(
         future_sample = [plain(v) for v in found.to_series()]
     dups: Duplicates | None = None
     if dup_columns is not None:
-        hashes = rows["_h"].sort()
-        candidates = hashes.filter(hashes == hashes.shift(1)).unique()
+        assert keys is not None and key is not None
+        candidates = keys.repeated()
         if candidates.len() == 0:
             groups = pl.DataFrame(
                 schema={**{c: schema[c] for c in dup_columns}, _COPIES: pl.UInt32, _BUCKET: pl.Int64}
             )
         else:
-            if roles.timestamp in dup_columns:  # copies share their timestamp: read only those times
-                stamps = rows.filter(pl.col("_h").is_in(candidates.implode()))["_r"].unique()
-                wanted = raw_epoch.is_in(stamps.drop_nulls().implode())
-                if stamps.null_count():
-                    wanted = wanted | raw_epoch.is_null()
-            else:
-                wanted = _row_hash(dup_columns).is_in(candidates.implode())
-            groups = (
-                frame.filter(wanted)
-                .with_columns((epoch // (BUCKET_SECONDS * 1_000_000)).alias(_BUCKET))
+            rows = frame
+            if roles.timestamp in dup_columns:  # copies share their timestamp: hash only those times' rows
+                bits = pl.lit(_STAMP_BITS, dtype=pl.UInt64)
+                stamps = candidates.to_frame("k").select(pl.col("k") & bits).to_series().unique()
+                rows = rows.filter((_stamp_hash(raw_epoch) & bits).is_in(stamps.implode()))
+            groups = (  # the key on those rows only: a column, so the filter stays above the scan's
+                rows.with_columns(key.alias(_KEY))
+                .filter(pl.col(_KEY).is_in(candidates.implode()))
+                .drop(_KEY)
+                .with_columns((epoch // _BUCKET_US).alias(_BUCKET))
                 .group_by(dup_columns)
                 .agg(pl.len().alias(_COPIES), pl.col(_BUCKET).min())
                 .filter(pl.col(_COPIES) > 1)
@@ -293,6 +311,66 @@ def frame_profile(
         else None
     )
     return Profile(_normalise(buckets), future_sample, dups, dups_error, printed, flagged)
+
+
+def duplicate_key(columns: Sequence[str], stamp: pl.Expr | None) -> pl.Expr:
+    """Each row's 64-bit duplicate key: the high 32 bits of `_stamp_hash(stamp)` (the timestamp as
+    epoch microseconds, when it is one of `columns`) over the high 32 bits of `_row_hash(columns)`;
+    without `stamp`, `_row_hash(columns)`. Copies have equal keys; so the copies of a row with a
+    given timestamp are found among the rows whose timestamp hashes alike."""
+    row = _row_hash(columns)
+    if stamp is None:
+        return row
+    high = pl.lit(_STAMP_BITS, dtype=pl.UInt64)
+    return (_stamp_hash(stamp) & high) | (row // pl.lit(1 << 32, dtype=pl.UInt64))
+
+
+def _stamp_hash(stamp: pl.Expr) -> pl.Expr:
+    return stamp.hash()
+
+
+def scan_keys(frame: pl.LazyFrame, key: pl.Expr) -> KeyStore:
+    """The duplicate keys of `frame`'s rows, from one streaming scan, `BATCH_ROWS` at a time."""
+    store = KeyStore()
+    frame.select(key.alias("_k")).sink_batches(
+        lambda batch: store.add(batch.to_series()),
+        chunk_size=BATCH_ROWS,
+        maintain_order=False,
+        engine="streaming",
+    )
+    return store
+
+
+class KeyStore:
+    """The duplicate keys read, 8 bytes a row, in `KEY_PARTS` lists by their low bits, so that
+    `repeated` sorts one part at a time (one part's copy beside them all)."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self._parts: list[list[pl.Series]] = [[] for _ in range(KEY_PARTS)]
+
+    def add(self, keys: pl.Series) -> None:
+        split = keys.cast(pl.UInt64).alias("_k").to_frame()
+        split = split.with_columns((pl.col("_k") & pl.lit(KEY_PARTS - 1, dtype=pl.UInt64)).alias("p"))
+        for (index,), part in split.partition_by("p", as_dict=True, include_key=False).items():
+            self._parts[int(index)].append(part.to_series())
+        self.rows += keys.len()
+
+    @property
+    def nbytes(self) -> int:
+        return sum(int(s.estimated_size()) for part in self._parts for s in part)
+
+    def repeated(self) -> pl.Series:
+        """The keys seen twice or more, sorted; the store is emptied part by part as it goes."""
+        found: list[pl.Series] = []
+        for index, held in enumerate(self._parts):
+            if held:
+                self._parts[index] = []
+                ordered = pl.concat(held, rechunk=True).sort()
+                del held
+                found.append(ordered.filter(ordered == ordered.shift(1)).unique())
+                del ordered
+        return pl.concat(found).sort() if found else pl.Series("_k", [], dtype=pl.UInt64)
 
 
 def _row_hash(columns: Sequence[str]) -> pl.Expr:

@@ -20,7 +20,7 @@ arguments and the column's type leave no doubt (`translate`) they are judged her
 Every other expectation, and these with any other argument (`row_condition`, a string or date
 bound, bounds the wrong way round, a set of mixed types...), or on another column type, runs in GX as
 before. `tests/test_quality_polars_expect.py` holds them against GX's own verdict on the same rows.
-The per-row flags are computed in `builtin.frame_profile`'s one scan (`flags`), summed per raw bucket;
+The per-row flags are computed in `builtin.frame_profile`'s built-ins' scan (`flags`), summed per raw bucket;
 only the earliest unexpected rows are read again, when there are any.
 """
 
