@@ -379,3 +379,37 @@ def test_the_key_store_finds_exactly_the_repeated_keys() -> None:
     assert store.rows == 9 and store.nbytes == 8 * 9
     assert store.repeated().to_list() == [5, 7, 2**64 - 1]
     assert store.nbytes == 0  # emptied as it went
+
+
+@pytest.mark.parametrize("kind", ["date", "text", "ms"])
+@pytest.mark.parametrize("columns", [None, ["user_id", "event"], ["ts", "user_id"]])
+def test_duplicate_keys_are_exact_on_every_timestamp_type(
+    tmp_path: Path, kind: str, columns: list[str] | None
+) -> None:
+    """The duplicate key hashes the timestamp as every check reads it: a date (many rows share it),
+    text (unreadable too) and milliseconds find exactly the copies a count of equal rows finds."""
+    rng = random.Random(7)
+    dtype = {"date": pl.Date, "text": pl.String, "ms": pl.Datetime("ms")}[kind]
+    rows: list[tuple[Any, ...]] = []
+    for _ in range(600):
+        t = dt.datetime(2026, 3, 1) + dt.timedelta(
+            seconds=rng.randint(0, 4 * 86_400), milliseconds=rng.randint(0, 999)
+        )
+        stamp: Any = {"date": t.date(), "text": t.isoformat(), "ms": t}[kind]
+        if rng.random() < 0.03:
+            stamp = "not a time" if kind == "text" else None
+        row = (stamp, rng.choice(["u1", "u2", None]), rng.choice(["a", "b"]))
+        rows.extend([row] * rng.choice([1, 1, 1, 2, 3]))
+    data = pl.DataFrame(
+        [list(r) for r in rows], schema={"ts": dtype, "user_id": pl.String, "event": pl.String}, orient="row"
+    )
+    path = tmp_path / "data" / "events.parquet"
+    path.parent.mkdir(parents=True)
+    data.write_parquet(path)
+    config = "duplicates: {}" if columns is None else f"duplicates: {{columns: [{', '.join(columns)}]}}"
+    clear_cache()
+    result = by_check(run_checks(project(tmp_path, config, check_data=False), now=NOW))["duplicates"]
+    extra, groups = _independent_duplicates(data, columns or list(data.columns))
+    assert extra > 0
+    assert result.unexpected_count == extra
+    assert f"{groups:,} " in result.details
