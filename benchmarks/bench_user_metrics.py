@@ -416,22 +416,16 @@ def cells(measured: dict[str, list[tuple[float, float, float]]], worst: float) -
         f"{max(p for _, _, p in theirs):.0f}",
         f"{worst:.1e}",
     ]
-    base = measured.get("baseline")
-    if base:
-        out += [
-            f"{min(w for w, _, _ in base):.2f}",
-            f"{statistics.median(a[0] / b[0] for a, b in zip(base, theirs, strict=True)):.2f}",
-            f"{statistics.median(a[0] / b[0] for a, b in zip(ours, base, strict=True)):.2f}",
-        ]
-    low = measured.get("floor")
-    if low:
-        out += [
-            f"{min(w for w, _, _ in low):.2f}",
-            f"{statistics.median(a[0] / b[0] for a, b in zip(low, theirs, strict=True)):.2f}",
-            f"{statistics.median(a[0] / b[0] for a, b in zip(ours, low, strict=True)):.2f}",
-        ]
-    elif "floor" in measured:
-        out += ["", "", ""]
+    for peer in ("baseline", "floor"):  # each: its best wall time, it / DuckDB, Northstar / it
+        runs = measured.get(peer)
+        if runs:
+            out += [
+                f"{min(w for w, _, _ in runs):.2f}",
+                f"{statistics.median(a[0] / b[0] for a, b in zip(runs, theirs, strict=True)):.2f}",
+                f"{statistics.median(a[0] / b[0] for a, b in zip(ours, runs, strict=True)):.2f}",
+            ]
+        elif peer == "floor" and peer in measured:
+            out += ["", "", ""]
     return out
 
 
