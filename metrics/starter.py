@@ -389,7 +389,7 @@ def build(
             "    columns:",
             *columns,
             f"    dimensions: [{', '.join(_q(d) for d in guess.dimensions)}]   # the columns you may break down and filter by",
-            "    checks:   # docs/quality.md; a day far below its norm (a late load, a last day cut short) is flagged",
+            "    checks:   # docs/quality.md; a day far from its norm (a late load, a last day cut short, a double import) is flagged",
             "      volume: {max_deviation: 6, severity: warn}",
             "",
         ]
