@@ -156,14 +156,18 @@ def served(
             process.wait(5)
 
 
-def visit(browser: Any, url: str) -> float:
-    """Seconds from navigation until the script stopped running, in a new browser context."""
+def visit(browser: Any, url: str, *, settle: bool = False) -> float:
+    """Seconds from navigation until the script stopped running, in a new browser context; with
+    `settle`, until the app's background data checks have finished too."""
     context = browser.new_context(viewport={"width": 1440, "height": 1200})
     try:
         page = context.new_page()
         began = time.perf_counter()
         page.goto(url, wait_until="commit")
         page.wait_for_function(DONE, timeout=600_000, polling=20)
+        if settle:
+            page.wait_for_timeout(3_000)  # the checks start on the session's second run, two seconds on
+            page.wait_for_function(CHECKS_DONE, timeout=600_000, polling=200)
         return time.perf_counter() - began
     finally:
         context.close()
@@ -180,17 +184,7 @@ CHECKS_DONE = """() => {
 def settle(browser: Any, url: str) -> float:
     """Keep one session open until the app's background data checks have finished (their caption in
     the sidebar is gone): what a server that has run for a while has done, and stored."""
-    context = browser.new_context(viewport={"width": 1440, "height": 1200})
-    try:
-        page = context.new_page()
-        began = time.perf_counter()
-        page.goto(url, wait_until="commit")
-        page.wait_for_function(DONE, timeout=600_000, polling=20)
-        page.wait_for_timeout(3_000)  # the checks start on the session's second run, two seconds on
-        page.wait_for_function(CHECKS_DONE, timeout=600_000, polling=200)
-        return time.perf_counter() - began
-    finally:
-        context.close()
+    return visit(browser, url, settle=True)
 
 
 def northstar_command(config: Path, port: int) -> list[str]:

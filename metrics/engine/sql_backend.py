@@ -630,10 +630,7 @@ class _Compiler:
         event = self.role("event")
         group = self.group()
         grouped = group is not None
-        names = list(dict.fromkeys(metric.steps))
-        excluded = list(dict.fromkeys(metric.exclude))
-        code_of = {name: index for index, name in enumerate(names)}
-        out_code = len(names)  # every excluded event
+        names, excluded, code_of, out_code = _step_codes(metric)
         where = [
             *self.in_days(self.ts, self.window.start, self.window.end),
             user.is_not(None),
@@ -855,10 +852,7 @@ class _Compiler:
         event = self.role("event")
         group = self.group()
         grouped = group is not None
-        names = list(dict.fromkeys(metric.steps))
-        excluded = list(dict.fromkeys(metric.exclude))
-        code_of = {name: index for index, name in enumerate(names)}
-        out_code = len(names)  # every excluded event
+        _, excluded, code_of, out_code = _step_codes(metric)
         chain_code = -1  # a row of the chain (an entrant at its current step), not an event
         where = [*self.in_days(self.ts, self.window.start, self.window.end), user.is_not(None)]
         condition = self.condition(metric.filter)
@@ -1087,6 +1081,14 @@ class _Compiler:
             data["numerator"] = pl.Series("numerator", [counts[i][0] for i in order], dtype=pl.Float64)
             data["denominator"] = pl.Series("denominator", [counts[i][1] for i in order], dtype=pl.Float64)
         return pl.DataFrame(data)
+
+
+def _step_codes(metric: FunnelMetric) -> tuple[list[str], list[str], dict[str, int], int]:
+    """A funnel's distinct steps, its distinct excluded events, each step's code (its index) and
+    the one code every excluded event shares (after the last step's), for both funnel forms."""
+    names = list(dict.fromkeys(metric.steps))
+    excluded = list(dict.fromkeys(metric.exclude))
+    return names, excluded, {name: index for index, name in enumerate(names)}, len(names)
 
 
 def _tie_order(ts: Expr, group: Expr) -> list[Expr]:
