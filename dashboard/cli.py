@@ -256,15 +256,18 @@ def compute(
             )
     engine = _engine(project)
     result = engine.compute(request)
-    from metrics.engine.request import outside_data
-
-    try:  # a range past the data reads 0 for lack of data: never silent (as in the explorer)
-        gap = outside_data(result.start, result.end, *engine.data_range(metric))
-    except NorthstarError:  # an empty or unreadable source: its own error or check says why
-        gap = None
-    if gap:
-        typer.echo(f"warning: {gap}", err=True)
     rows = result.rows_compared()
+    # A range past the data reads 0 for lack of data: never silent (as in the explorer). A range
+    # left to its defaults is the data's own, so only a given --start or --end costs this read.
+    if request.start is not None or request.end is not None:
+        from metrics.engine.request import outside_data
+
+        try:
+            gap = outside_data(result.start, result.end, *engine.data_range(metric))
+        except NorthstarError:  # an empty or unreadable source: its own error or check says why
+            gap = None
+        if gap:
+            typer.echo(f"warning: {gap}", err=True)
     if blank := [m for m in metric if not any(r["value"] for r in rows if r["metric"] == m)]:
         _warn_names_that_never_occur(config, blank)  # all 0 or empty: a typo's 0 is never silent
     from metrics.format import format_value, metric_unit
