@@ -245,6 +245,23 @@ def test_a_misspelt_name_is_a_located_warning_with_did_you_mean(
     assert set(project.metrics) == {"buys", "activation", "d1", "pro_web_buys"}  # nothing left out
 
 
+def test_a_wrong_column_in_one_metric_does_not_hide_a_misspelt_event_in_another(tmp_path: Path) -> None:
+    """A PM's two typos at once: `column: amont` on one metric (an error, that metric is left out) and
+    `purchse` on another. The misspelt event must still be a located warning: its metric stays in and
+    reads 0, which would otherwise be silent on every surface."""
+    text = METRICS.replace("filter: {event: purchase, platform", "filter: {event: purchse, platform")
+    text += "  revenue:\n    type: sum\n    source: events\n    column: amont\n"
+    config = _project(tmp_path / "p", text)
+    project = load_project(config)
+    assert [p.message for p in project.problems] == ["column 'amont' is not in source 'events'"]
+    assert "revenue" not in project.metrics and "buys" in project.metrics
+    line, col = _line_col(text, "purchse")
+    assert _shown(project) == [
+        f"metrics.yaml:{line}:{col}: warning: event 'purchse' never occurs in source 'events' "
+        "(did you mean 'purchase'?)"
+    ]
+
+
 def test_okrs_prints_the_warning_beside_a_score_it_makes_zero(tmp_path: Path) -> None:
     """`northstar okrs` (like the review pack) shows a misspelt event's warning on stderr: a key result
     that reads 0 because of a typo must not look like a real zero."""
