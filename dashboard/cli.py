@@ -270,15 +270,17 @@ def compute(
             typer.echo(f"warning: {gap}", err=True)
     if blank := [m for m in metric if not any(r["value"] for r in rows if r["metric"] == m)]:
         _warn_names_that_never_occur(config, blank)  # all 0 or empty: a typo's 0 is never silent
-    from metrics.format import format_value, metric_unit
+    from metrics.format import format_value, metric_unit, sample_units
 
     units = {metric_id: metric_unit(project, metric_id) for metric_id in metric}
-    numbers = ("value", "compared_value")
     if fmt == TableJsonCsv.table:
-        shown = [
-            {k: format_value(v, units[row["metric"]]) if k in numbers else v for k, v in row.items()}
-            for row in rows
-        ]
+        shown = []
+        for row in rows:
+            unit = units[row["metric"]]
+            numerator_unit, denominator_unit = sample_units(project, row["metric"])
+            cells = {"value": unit, "compared_value": unit}
+            cells |= {"numerator": numerator_unit, "denominator": denominator_unit}
+            shown.append({k: format_value(v, cells[k]) if k in cells else v for k, v in row.items()})
         typer.echo(rows_table(shown))
         return
     raw = result.export_rows(units)

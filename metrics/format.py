@@ -220,6 +220,16 @@ def sample_noun(project: Project, metric_id: str) -> tuple[str, str | None]:
     return noun, None if unit_kind(numerator_unit) == "count" else numerator_unit
 
 
+def sample_units(project: Project, metric_id: str) -> tuple[str, str]:
+    """The units of a rate's numerator and denominator, for a table that prints them as columns
+    (`northstar compute`): a ratio's are its parts' own units ('$1.07M' over '23,570' buyers),
+    retention and funnels count users."""
+    metric = project.metrics.get(metric_id)
+    if metric is None or metric.type != "ratio":
+        return "count", "count"
+    return metric_unit(project, metric.numerator), metric_unit(project, metric.denominator)
+
+
 def format_sample(
     numerator: float | None, denominator: float | None, noun: str = "users", numerator_unit: str | None = None
 ) -> str:

@@ -213,6 +213,25 @@ def test_compute_table_csv_and_json_share_one_format(small_demo: Path) -> None:
             assert shown.startswith("$"), line
 
 
+def test_compute_table_prints_a_rates_counts_in_their_units(small_demo: Path) -> None:
+    """The numerator and denominator columns of the table are numbers a PM reads (and pastes): a
+    ratio's parts in their own units ('$1.07M', never '1071805.4699999995'), users with separators."""
+    config = ("--config", str(small_demo))
+    args = ("arppu", "activation", "--grain", "month", "--start", "2026-09-01")
+    rows = json.loads(_cli("compute", *args, "--end", "2026-11-30", *config, "--format", "json"))
+    lines = _cli("compute", *args, "--end", "2026-11-30", *config).splitlines()
+    header, table = re.split(r"\s{2,}", lines[0].strip()), lines[2:]
+    assert len(table) == len(rows) and rows
+    units = {"arppu": ("currency", "count"), "activation": ("count", "count")}
+    for line, row in zip(table, rows, strict=True):
+        shown = dict(zip(header, re.split(r"\s{2,}", line.strip()), strict=True))
+        numerator_unit, denominator_unit = units[row["metric"]]
+        assert shown["numerator"] == home.format_value(row["numerator"], numerator_unit), line
+        assert shown["denominator"] == home.format_value(row["denominator"], denominator_unit), line
+        if row["metric"] == "arppu" and row["numerator"]:
+            assert shown["numerator"].startswith("$"), line
+
+
 def test_a_number_that_rounds_to_zero_has_no_sign() -> None:
     """`init`'s starter KR read progress -0.0004: the CLI printed '-0%'. Zero is unsigned on every
     surface; a real negative keeps its sign."""
