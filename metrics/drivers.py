@@ -289,7 +289,8 @@ class Drivers:
             rows.append(row)
         widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
         lines = [self.headline(), ""]
-        lines += ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+        if self.segments:  # a header over no row says nothing; the note says why there is none
+            lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
         if limit is not None and len(self.segments) > limit:
             lines.append(f"... {len(self.segments) - limit} more segments (--format json lists all)")
         if any(o.current is not None or o.previous is not None for o in self.overlaps):
@@ -441,6 +442,14 @@ def drivers(
         )
     if end > last_day:
         notes.append(f"the data ends on {format_date(last_day)}, before the span's end {format_date(end)}")
+    if not dims:  # no segment at all: never read as "no segment moved"
+        names = sorted(project.source_of(metric_id))
+        which = (
+            f"source {names[0]!r} lists no dimensions"
+            if len(names) == 1
+            else (f"sources {' and '.join(repr(n) for n in names)} share no dimension")
+        )
+        notes.append(f"not split by segment: {which}; list columns under `dimensions:` in sources.yaml")
 
     reader, extra = _engine_for(engine, metric)
     current_total = _read(reader, metric_id, extra, start, end, observe, None).get(None, Reading(None))

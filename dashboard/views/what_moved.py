@@ -67,7 +67,7 @@ def show(ctx: Ctx, result: Drivers, limit: int) -> None:
         "their share of it, across every dimension (docs/drivers.md)."
     )
     top = result.top(limit)
-    if not top and result.change is not None:
+    if not top and result.change is not None and result.segments:  # no segment at all: a note says why
         st.caption("No segment moved.")
     lines = []
     for segment in top:
