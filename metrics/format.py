@@ -356,6 +356,29 @@ def format_age(newest: dt.date | None, today: dt.date) -> str:
     return f"{plural(days, 'day')} old"
 
 
+def stale_data_words(newest: dt.date | None, today: dt.date, as_of: dt.date) -> tuple[str, bool] | None:
+    """What a page says under its stamp when the newest data is two or more days old, and whether the
+    numbers on it are incomplete: only when they are read as of a day after the data's last (as the
+    review pack's stamp says, 'N days before the as-of date'). Read as of a day the data covers (the
+    default as-of of data that ended in the past is its last day) they are complete, and the page
+    says where they stop rather than calling them incomplete. None when the data is recent."""
+    if newest is None or (today - newest).days < 2:
+        return None
+    age = plural((today - newest).days, "day")
+    if as_of > newest:
+        gap = plural((as_of - newest).days, "day")
+        return (
+            f"The newest data is from {format_date(newest)}, {age} ago and {gap} before the as-of date "
+            f"{format_date(as_of)}; numbers that read the days after it are incomplete.",
+            True,
+        )
+    return (
+        f"The newest data is from {format_date(newest)}, {age} ago; the numbers are read as of "
+        f"{format_date(as_of)}, which the data covers.",
+        False,
+    )
+
+
 def period_value_words(label: str, grain: str, reads_last_day: bool) -> str:
     """What a metric's value for one period is, in words: 'Daily active users on the week's last
     day' at week grain for a metric read on the period's last day (`Project.reads_last_day`); the

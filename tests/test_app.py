@@ -90,6 +90,23 @@ def test_every_page_renders_with_as_of_and_freshness(run: Any, engine: Engine) -
         assert not unexpected, (page, unexpected)
 
 
+def test_old_data_is_called_incomplete_only_when_the_as_of_is_past_it(run: Any) -> None:
+    """Data that ended long ago (tests/projects/shop, 2025; the CDNOW purchases of 1997-98) read as of
+    its last day is complete: the page says where it stops, and warns of incomplete numbers only for
+    an as-of after the data's last day, as the review pack's stamp does."""
+    shop = Path(__file__).parent / "projects" / "shop"
+    project = load_project(shop)
+    _, last = Engine(project).data_range(list(project.metrics))
+    covered = run("okrs", config=shop, as_of=last.isoformat())
+    assert not [w.value for w in covered.warning if "incomplete" in w.value]
+    said = [i.value for i in covered.info if i.value.startswith("The newest data is from")]
+    assert said and f"read as of {last:%b} {last.day}, {last.year}, which the data covers" in said[0]
+    later = last + dt.timedelta(days=10)
+    past = run("okrs", config=shop, as_of=later.isoformat())
+    warned = [w.value for w in past.warning if "incomplete" in w.value]
+    assert warned and "10 days before the as-of date" in warned[0], warned
+
+
 def test_url_restores_every_control(run: Any) -> None:
     params = {
         "metric": "signups",
