@@ -334,6 +334,22 @@ def default_span(engine: Engine, metric_id: str, as_of: dt.date, days: int = 28)
     return end - dt.timedelta(days=days - 1), end
 
 
+def range_span(
+    project: Project, metric_id: str, start: dt.date, end: dt.date, data_last: dt.date | None
+) -> tuple[dt.date, dt.date] | None:
+    """The part of a range on screen that the split reads, as (last cohort day, observed until). A
+    retention's or funnel's cohorts are those that matured inside the range: observed until its end
+    (or the data's last day, when earlier), they end `maturity_lag` days before that. So the split
+    reads no day after the range, as its tiles and chart, and a shared link shows the same split
+    after more data arrives. Other types read the range as it is. None when no cohort has matured."""
+    lag = project.maturity_lag(metric_id)
+    if not lag:
+        return end, end
+    observe = min(end, data_last) if data_last is not None else end
+    last = min(end, observe - dt.timedelta(days=lag))
+    return (last, observe) if last >= start else None
+
+
 def key_result_span(project: Project, kr: KeyResultScore) -> tuple[dt.date, dt.date, dt.date] | None:
     """A scored key result's current reading as (first, last, observed until): the days its reading
     reads as of its as-of (`ReadSpec.span`, the one home of that rule); None when it reads none."""
@@ -618,5 +634,6 @@ __all__ = [
     "drivers",
     "key_result_drivers",
     "key_result_span",
+    "range_span",
     "split",
 ]
