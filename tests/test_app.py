@@ -447,6 +447,23 @@ def test_funnel_page_shows_how_many_entrants_did_steps_out_of_order(
     assert any("Order check: 0 of" in c.value for c in at.caption)
 
 
+def test_the_retention_curve_never_names_a_cohort_before_the_data(run: Any) -> None:
+    """The shop's data starts on Wednesday Jan 1, 2025 (Sunday weeks): the range's whole first week
+    reaches back to Dec 29, and with the range too short for day 28 the one curve of "everyone" was
+    the empty Dec 29 - Dec 31 (the CDNOW tour: "All who joined Dec 30 - Dec 31, 1996", a line with no
+    point). The page says the range is too short instead, and never names a day before the data."""
+    shop = Path(__file__).parent / "projects" / "shop"
+    at = run("retention", config=shop, start="2025-01-01", end="2025-01-28", grain="week", as_of="2025-06-30")
+    assert any("too short for a cohort to reach day 28" in i.value for i in at.info), [
+        i.value for i in at.info
+    ]
+    assert not [t for t in chart_titles(at) if "Dec" in t and "joined" in t]
+    wide = run(
+        "retention", config=shop, start="2025-01-01", end="2025-03-31", grain="week", as_of="2025-06-30"
+    )
+    assert any("everyone who joined Jan 1 – Mar 3, 2025" in t for t in chart_titles(wide)), chart_titles(wide)
+
+
 def test_retention_grid_matches_a_hand_computation(run: Any, demo: Path, engine: Engine) -> None:
     start, end = dt.date(2026, 9, 7), dt.date(2026, 11, 22)
     at = run("retention", retention="d7_retention", start=str(start), end=str(end), grain="week")
