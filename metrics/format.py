@@ -279,8 +279,10 @@ def sample_words(
     tiles, the review pack, alert bodies): `format_sample`'s '10 of 455 monthly active users', and
     below `min_sample` (project.yaml) '3 of 8 users (uncertain: below min_sample 30)'. Empty
     without a denominator."""
+    from metrics.definitions.models import is_uncertain  # the one home of the rule
+
     sample = format_sample(numerator, denominator, noun, numerator_unit)
-    if sample and min_sample is not None and denominator is not None and denominator < min_sample:
+    if sample and min_sample is not None and is_uncertain(denominator, min_sample):
         return f"{sample} ({uncertain_words(min_sample)})"
     return sample
 
