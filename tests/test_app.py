@@ -588,6 +588,30 @@ def test_a_misspelt_event_shows_as_a_warning_on_its_metric(run: Any, demo: Path,
     assert shown.count("invite_teamate") == 1  # once, on the one key result that reads `activation`
 
 
+def test_a_key_result_tile_gives_its_real_reason_for_no_forecast(
+    run: Any, demo: Path, tmp_path: Path
+) -> None:
+    """A key result left unscored (its metric has errors) is not "no forecast (too little history);
+    status by pace": its warning says why, and its status is off track. A scored one without a forecast
+    says the reason once, not "No forecast (no forecast: ...; the status follows the pace)"."""
+
+    def forecast_lines(at: AppTest) -> list[str]:
+        return [str(m.value) for m in at.markdown if "No forecast" in str(m.value)]
+
+    before = forecast_lines(run(None, as_of="2026-11-20"))
+    config = tmp_path / "config"
+    shutil.copytree(demo, config)
+    (tmp_path / "data").symlink_to(demo.parent / "data")
+    text = (config / "metrics.yaml").read_text()
+    assert "column: amount" in text
+    (config / "metrics.yaml").write_text(text.replace("column: amount", "column: amont"))
+    at = run(None, config=config, as_of="2026-11-20")
+    assert any("is not available because its definition has errors" in w.value for w in at.warning)
+    after = forecast_lines(at)
+    assert len(after) <= len(before)  # the unscored key results add no forecast line
+    assert not [line for line in [*before, *after] if "(no forecast:" in line or "follows the pace)" in line]
+
+
 def test_explorer_range_tile_is_the_metric_over_the_whole_range(run: Any, engine: Engine, demo: Path) -> None:
     start, end = dt.date(2026, 6, 1), dt.date(2026, 10, 31)
     at = run(
