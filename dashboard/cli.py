@@ -195,7 +195,15 @@ def events(
     for name, config_ in project.sources.items():
         if source is None or name == source:
             rows += [e.to_json() for e in catalog(connect(name, config_, project.root)).events]
-    typer.echo(json.dumps({"events": rows}, indent=2) if fmt == TableJson.json else rows_table(rows))
+    if fmt == TableJson.json:
+        typer.echo(json.dumps({"events": rows}, indent=2))
+        return
+    from metrics.format import format_value  # counts as every table writes them: 69,659
+
+    counts = ("rows", "users")
+    typer.echo(
+        rows_table([{k: format_value(v, "count") if k in counts else v for k, v in r.items()} for r in rows])
+    )
 
 
 @app.command()

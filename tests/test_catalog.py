@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import defaultdict
@@ -129,6 +130,10 @@ def test_events_on_the_demo_equal_an_independent_polars_count(small_demo: Path) 
         users = {u for u in part["user_id"].to_list() if u is not None}
         want[str(event)] = (part.height, len(users))
     assert got == want
+    # the table writes the same counts as every table writes numbers: 12,345, not 12345
+    table = _cli("events", "--config", str(small_demo), "--source", "events").stdout
+    for event, (rows, users) in want.items():
+        assert re.search(rf"events\s+{re.escape(event)}\s+{rows:,}\s+{users:,}\s", table), (event, table)
 
 
 @pytest.mark.parametrize("kind", [p for p in DATABASES if p.id in ("sqlite", "duckdb", "postgres")])
