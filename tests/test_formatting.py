@@ -162,9 +162,14 @@ def test_funnel_words_say_the_order_and_the_exclusions() -> None:
     base = {"type": "funnel", "source": "events", "steps": ["a", "b", "c"], "within": 2}
     project = project_from_dicts(
         sources={"events": source},
-        metrics={"strict": base, "loose": {**base, "order": "any", "exclude": ["x", "y"]}},
+        metrics={
+            "strict": base,
+            "loose": {**base, "order": "any", "exclude": ["x", "y"]},
+            "repeat": {**base, "steps": ["a", "a"], "within": 30},  # buy, then buy again (CDNOW tour)
+        },
     )
     assert "then do `b` → `c` in that order within 2 days." in formula_words(project, "strict")
+    assert "the share who then do `a` again within 30 days." in formula_words(project, "repeat")
     assert (
         "then do `b`, `c` each at least once, in any order within 2 days, without doing `x` or `y` "
         "before finishing." in formula_words(project, "loose")
