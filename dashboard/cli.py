@@ -278,7 +278,13 @@ def compute(
             typer.echo(f"warning: {gap}", err=True)
     if blank := [m for m in metric if not any(r["value"] for r in rows if r["metric"] == m)]:
         _warn_names_that_never_occur(config, blank)  # all 0 or empty: a typo's 0 is never silent
-    from metrics.format import format_value, metric_unit, sample_units
+    from metrics.format import format_value, metric_unit, period_value_words, sample_units
+
+    if fmt == TableJsonCsv.table and grain != "day":  # as the explorer labels the same numbers
+        for metric_id in metric:
+            if project.reads_last_day(metric_id):
+                words = period_value_words(project.label(metric_id), grain, True)
+                typer.echo(f"note: {metric_id}: each {grain}'s value is {words}, not a total", err=True)
 
     units = {metric_id: metric_unit(project, metric_id) for metric_id in metric}
     if fmt == TableJsonCsv.table:

@@ -237,6 +237,30 @@ def test_compute_table_prints_a_rates_counts_in_their_units(small_demo: Path) ->
             assert shown["numerator"].startswith("$"), line
 
 
+def test_compute_table_says_which_rows_are_a_periods_last_day(small_demo: Path) -> None:
+    """Quarterly DAU of 129 is the DAU of the quarter's last day: the explorer labels it so, and the
+    table says it once per such metric on stderr (nothing for totals, nothing at day grain, nothing
+    in CSV or JSON)."""
+    args = ("--config", str(small_demo), "--start", "2026-09-01", "--end", "2026-11-20")
+
+    def stderr(*more: str) -> str:
+        run = subprocess.run(
+            [sys.executable, "-m", "dashboard.cli", "compute", *more, *args],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=300,
+        )
+        assert run.returncode == 0, run.stderr
+        return run.stderr
+
+    said = stderr("dau", "signups", "--grain", "month")
+    assert "note: dau: each month's value is Daily active users on the month's last day, not a total" in said
+    assert "signups" not in said
+    assert "note:" not in stderr("dau", "--grain", "day")
+    assert "note:" not in stderr("dau", "--grain", "month", "--format", "csv")
+
+
 def test_a_number_that_rounds_to_zero_has_no_sign() -> None:
     """`init`'s starter KR read progress -0.0004: the CLI printed '-0%'. Zero is unsigned on every
     surface; a real negative keeps its sign."""
