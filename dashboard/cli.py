@@ -278,8 +278,17 @@ def compute(
             typer.echo(f"warning: {gap}", err=True)
     if blank := [m for m in metric if not any(r["value"] for r in rows if r["metric"] == m)]:
         _warn_names_that_never_occur(config, blank)  # all 0 or empty: a typo's 0 is never silent
-    from metrics.format import format_value, metric_unit, period_value_words, sample_units
+    from metrics.format import format_value, maturing_label, metric_unit, period_value_words, sample_units
 
+    for metric_id in metric:  # as the explorer shades them: a low last value is not a fall
+        if maturing := engine.maturing_periods(metric_id, result.start, result.end, grain):
+            which = (
+                f"{maturing[0]} is"
+                if len(maturing) == 1
+                else f"the {len(maturing)} {grain}s from {maturing[0]} on are"
+            )
+            under = maturing_label(project, metric_id).removeprefix("Still maturing: ")
+            typer.echo(f"note: {metric_id}: {which} still maturing ({under}): not final yet", err=True)
     if fmt == TableJsonCsv.table and grain != "day":  # as the explorer labels the same numbers
         for metric_id in metric:
             if project.reads_last_day(metric_id):

@@ -237,7 +237,7 @@ def test_compute_table_prints_a_rates_counts_in_their_units(small_demo: Path) ->
             assert shown["numerator"].startswith("$"), line
 
 
-def test_compute_table_says_which_rows_are_a_periods_last_day(small_demo: Path) -> None:
+def test_compute_says_which_rows_are_a_last_day_or_not_final(small_demo: Path) -> None:
     """Quarterly DAU of 129 is the DAU of the quarter's last day: the explorer labels it so, and the
     table says it once per such metric on stderr (nothing for totals, nothing at day grain, nothing
     in CSV or JSON)."""
@@ -259,6 +259,21 @@ def test_compute_table_says_which_rows_are_a_periods_last_day(small_demo: Path) 
     assert "signups" not in said
     assert "note:" not in stderr("dau", "--grain", "day")
     assert "note:" not in stderr("dau", "--grain", "month", "--format", "csv")
+    # a funnel's last weeks are not final (the explorer shades them): said in every format, with the
+    # periods the engine's one rule names
+    from metrics.engine import Engine
+    from metrics.load import load_project
+
+    engine = Engine(load_project(small_demo))
+    periods = engine.maturing_periods("activation", D(2026, 9, 1), D(2026, 11, 20), "week")
+    assert periods
+    lag = engine.project.maturity_lag("activation")
+    for fmt in ("table", "json"):
+        said = stderr("activation", "--grain", "week", "--format", fmt)
+        assert (
+            f"note: activation: the {len(periods)} weeks from {periods[0]} on are still maturing "
+            f"(under {lag} days to convert): not final yet" in said
+        ), said
 
 
 def test_a_number_that_rounds_to_zero_has_no_sign() -> None:
