@@ -357,7 +357,17 @@ def check(
     engine = _engine(project)
     report = run_checks_as_of(project, engine, _as_of(project, engine, as_of))
     typer.echo(json.dumps(report.to_json(), indent=2) if fmt == TableJson.json else report.to_table())
-    if report.failed_errors:
+    # A source left out for errors in its definition has no check run on it: never a silent pass
+    # ("no checks to run", exit 0) for `northstar check || stop-the-review`.
+    dropped = [*project.broken, *(p.subject for p in project.problems if p.subject is not None)]
+    unchecked = sorted({s.name for s in dropped if s.kind == "source" and s.name not in project.sources})
+    for name in unchecked:
+        typer.echo(
+            f"error: source {name!r} has errors in its definition, so none of its data checks ran "
+            f"(see `northstar validate --config {config}`)",
+            err=True,
+        )
+    if report.failed_errors or unchecked:
         raise typer.Exit(1)
 
 
