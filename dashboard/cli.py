@@ -17,7 +17,7 @@ from typer.exceptions import TyperException
 
 from connectors.errors import NorthstarError
 from connectors.secrets import mask_secrets
-from dashboard.cli_tables import rows_csv, rows_table
+from dashboard.cli_tables import compute_notes, counted, formatted_rows, rows_csv, rows_table
 
 if TYPE_CHECKING:
     from metrics.definitions.project import Project
@@ -195,15 +195,7 @@ def events(
     for name, config_ in project.sources.items():
         if source is None or name == source:
             rows += [e.to_json() for e in catalog(connect(name, config_, project.root)).events]
-    if fmt == TableJson.json:
-        typer.echo(json.dumps({"events": rows}, indent=2))
-        return
-    from metrics.format import format_value  # counts as every table writes them: 69,659
-
-    counts = ("rows", "users")
-    typer.echo(
-        rows_table([{k: format_value(v, "count") if k in counts else v for k, v in r.items()} for r in rows])
-    )
+    typer.echo(json.dumps({"events": rows}, indent=2) if fmt == TableJson.json else rows_table(counted(rows)))
 
 
 @app.command()
@@ -278,33 +270,13 @@ def compute(
             typer.echo(f"warning: {gap}", err=True)
     if blank := [m for m in metric if not any(r["value"] for r in rows if r["metric"] == m)]:
         _warn_names_that_never_occur(config, blank)  # all 0 or empty: a typo's 0 is never silent
-    from metrics.format import format_value, maturing_label, metric_unit, period_value_words, sample_units
+    from metrics.format import metric_unit
 
-    for metric_id in metric:  # as the explorer shades them: a low last value is not a fall
-        if maturing := engine.maturing_periods(metric_id, result.start, result.end, grain):
-            which = (
-                f"{maturing[0]} is"
-                if len(maturing) == 1
-                else f"the {len(maturing)} {grain}s from {maturing[0]} on are"
-            )
-            under = maturing_label(project, metric_id).removeprefix("Still maturing: ")
-            typer.echo(f"note: {metric_id}: {which} still maturing ({under}): not final yet", err=True)
-    if fmt == TableJsonCsv.table and grain != "day":  # as the explorer labels the same numbers
-        for metric_id in metric:
-            if project.reads_last_day(metric_id):
-                words = period_value_words(project.label(metric_id), grain, True)
-                typer.echo(f"note: {metric_id}: each {grain}'s value is {words}, not a total", err=True)
-
+    for note in compute_notes(project, engine, result, metric, grain, table=fmt == TableJsonCsv.table):
+        typer.echo(note, err=True)
     units = {metric_id: metric_unit(project, metric_id) for metric_id in metric}
     if fmt == TableJsonCsv.table:
-        shown = []
-        for row in rows:
-            unit = units[row["metric"]]
-            numerator_unit, denominator_unit = sample_units(project, row["metric"])
-            cells = {"value": unit, "compared_value": unit}
-            cells |= {"numerator": numerator_unit, "denominator": denominator_unit}
-            shown.append({k: format_value(v, cells[k]) if k in cells else v for k, v in row.items()})
-        typer.echo(rows_table(shown))
+        typer.echo(rows_table(formatted_rows(project, rows, units)))
         return
     raw = result.export_rows(units)
     if fmt == TableJsonCsv.json:
@@ -357,16 +329,9 @@ def check(
     engine = _engine(project)
     report = run_checks_as_of(project, engine, _as_of(project, engine, as_of))
     typer.echo(json.dumps(report.to_json(), indent=2) if fmt == TableJson.json else report.to_table())
-    # A source left out for errors in its definition has no check run on it: never a silent pass
-    # ("no checks to run", exit 0) for `northstar check || stop-the-review`.
-    dropped = [*project.broken, *(p.subject for p in project.problems if p.subject is not None)]
-    unchecked = sorted({s.name for s in dropped if s.kind == "source" and s.name not in project.sources})
-    for name in unchecked:
-        typer.echo(
-            f"error: source {name!r} has errors in its definition, so none of its data checks ran "
-            f"(see `northstar validate --config {config}`)",
-            err=True,
-        )
+    for name in (unchecked := project.left_out_sources()):  # never a silent pass: none of its checks ran
+        why = f"has errors in its definition, so none of its data checks ran (see `northstar validate --config {config}`)"
+        typer.echo(f"error: source {name!r} {why}", err=True)
     if report.failed_errors or unchecked:
         raise typer.Exit(1)
 

@@ -441,6 +441,14 @@ def test_check_fails_when_a_source_is_left_out_for_errors(tmp_path: Path, checks
     write(frame(CLEAN), tmp_path / "data" / "events.parquet")
     proj = project(tmp_path, checks, columns=columns)
     assert proj.problems and "events" not in proj.sources
+    assert proj.left_out_sources() == ("events",)
+    # the review pack's stamp says the same, never "no data checks" as if none were set up
+    from dashboard.pack.build import _Facts
+    from metrics.engine import Engine
+
+    engine = Engine(proj)
+    facts = _Facts(proj, engine, run_checks(proj, engine, now=NOW), None)
+    assert facts.quality(set(proj.sources)).words() == "data checks not run"
     run = subprocess.run(
         [sys.executable, "-m", "dashboard.cli", "check", "--config", str(tmp_path), "--as-of", "2026-03-05"],
         capture_output=True,
