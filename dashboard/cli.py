@@ -17,7 +17,7 @@ from typer.exceptions import TyperException
 
 from connectors.errors import NorthstarError
 from connectors.secrets import mask_secrets
-from dashboard.cli_tables import rows_csv, rows_table
+from dashboard.cli_tables import compute_notes, counted, formatted_rows, rows_csv, rows_table
 
 if TYPE_CHECKING:
     from metrics.definitions.project import Project
@@ -195,7 +195,7 @@ def events(
     for name, config_ in project.sources.items():
         if source is None or name == source:
             rows += [e.to_json() for e in catalog(connect(name, config_, project.root)).events]
-    typer.echo(json.dumps({"events": rows}, indent=2) if fmt == TableJson.json else rows_table(rows))
+    typer.echo(json.dumps({"events": rows}, indent=2) if fmt == TableJson.json else rows_table(counted(rows)))
 
 
 @app.command()
@@ -270,16 +270,13 @@ def compute(
             typer.echo(f"warning: {gap}", err=True)
     if blank := [m for m in metric if not any(r["value"] for r in rows if r["metric"] == m)]:
         _warn_names_that_never_occur(config, blank)  # all 0 or empty: a typo's 0 is never silent
-    from metrics.format import format_value, metric_unit
+    from metrics.format import metric_unit
 
+    for note in compute_notes(project, engine, result, metric, grain, table=fmt == TableJsonCsv.table):
+        typer.echo(note, err=True)
     units = {metric_id: metric_unit(project, metric_id) for metric_id in metric}
-    numbers = ("value", "compared_value")
     if fmt == TableJsonCsv.table:
-        shown = [
-            {k: format_value(v, units[row["metric"]]) if k in numbers else v for k, v in row.items()}
-            for row in rows
-        ]
-        typer.echo(rows_table(shown))
+        typer.echo(rows_table(formatted_rows(project, rows, units)))
         return
     raw = result.export_rows(units)
     if fmt == TableJsonCsv.json:
@@ -332,7 +329,10 @@ def check(
     engine = _engine(project)
     report = run_checks_as_of(project, engine, _as_of(project, engine, as_of))
     typer.echo(json.dumps(report.to_json(), indent=2) if fmt == TableJson.json else report.to_table())
-    if report.failed_errors:
+    for name in (unchecked := project.left_out_sources()):  # never a silent pass: none of its checks ran
+        why = f"has errors in its definition, so none of its data checks ran (see `northstar validate --config {config}`)"
+        typer.echo(f"error: source {name!r} {why}", err=True)
+    if report.failed_errors or unchecked:
         raise typer.Exit(1)
 
 

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from metrics.definitions.models import Grain
+    from metrics.definitions.project import Project
+    from metrics.engine import Engine
+    from metrics.engine.request import MetricResult
 
 
 def rows_csv(rows: Sequence[dict[str, Any]]) -> str:
@@ -41,3 +47,60 @@ def rows_table(rows: Sequence[dict[str, Any]]) -> str:
             )
         )
     return "\n".join(lines)
+
+
+def formatted_rows(
+    project: Project, rows: Sequence[dict[str, Any]], units: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """`compute`'s rows as the table prints them: values in their metric's unit, a rate's numerator and
+    denominator in theirs (`metrics.format.sample_units`: '$1.07M' over '23,570' buyers)."""
+    from metrics.format import format_value, sample_units
+
+    shown = []
+    for row in rows:
+        unit = units[row["metric"]]
+        numerator_unit, denominator_unit = sample_units(project, row["metric"])
+        cells = {"value": unit, "compared_value": unit, "numerator": numerator_unit}
+        cells["denominator"] = denominator_unit
+        shown.append({k: format_value(v, cells[k]) if k in cells else v for k, v in row.items()})
+    return shown
+
+
+def compute_notes(
+    project: Project,
+    engine: Engine,
+    result: MetricResult,
+    metrics: Sequence[str],
+    grain: Grain,
+    *,
+    table: bool,
+) -> list[str]:
+    """What `compute` says on stderr beside its numbers, as the explorer says it on the chart: the
+    periods still maturing (`Engine.maturing_periods`, in every format) and, in the table, the metrics
+    whose value for a week, month or quarter is its last day's (`format.period_value_words`)."""
+    from metrics.format import maturing_label, period_value_words
+
+    notes = []
+    for metric_id in metrics:  # a low last value is not a fall
+        if maturing := engine.maturing_periods(metric_id, result.start, result.end, grain):
+            which = (
+                f"{maturing[0]} is"
+                if len(maturing) == 1
+                else f"the {len(maturing)} {grain}s from {maturing[0]} on are"
+            )
+            under = maturing_label(project, metric_id).removeprefix("Still maturing: ")
+            notes.append(f"note: {metric_id}: {which} still maturing ({under}): not final yet")
+    for metric_id in metrics if table and grain != "day" else ():
+        if project.reads_last_day(metric_id):
+            words = period_value_words(project.label(metric_id), grain, True)
+            notes.append(f"note: {metric_id}: each {grain}'s value is {words}, not a total")
+    return notes
+
+
+def counted(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`events`' rows with their counts as every table writes them (69,659); JSON keeps raw integers."""
+    from metrics.format import format_value
+
+    return [
+        {k: format_value(v, "count") if k in ("rows", "users") else v for k, v in r.items()} for r in rows
+    ]

@@ -173,7 +173,8 @@ def _date(name: str, value: str, options: Options, warnings: list[str]) -> dt.da
         return None
     if not options.min_date <= day <= options.max_date:
         warnings.append(
-            f"{link_param(name, value)} is outside the years this dashboard covers; using the default."
+            f"{link_param(name, value)} is outside the years this dashboard covers "
+            f"({options.min_date.isoformat()} to {options.max_date.isoformat()}); using the default."
         )
         return None
     return day

@@ -289,7 +289,8 @@ class Drivers:
             rows.append(row)
         widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
         lines = [self.headline(), ""]
-        lines += ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+        if self.segments:  # a header over no row says nothing; the note says why there is none
+            lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
         if limit is not None and len(self.segments) > limit:
             lines.append(f"... {len(self.segments) - limit} more segments (--format json lists all)")
         if any(o.current is not None or o.previous is not None for o in self.overlaps):
@@ -331,6 +332,22 @@ def default_span(engine: Engine, metric_id: str, as_of: dt.date, days: int = 28)
     """The `days` days ending on `as_of`, moved back by the metric's maturity lag (mature cohorts)."""
     end = as_of - dt.timedelta(days=engine.project.maturity_lag(metric_id))
     return end - dt.timedelta(days=days - 1), end
+
+
+def range_span(
+    project: Project, metric_id: str, start: dt.date, end: dt.date, data_last: dt.date | None
+) -> tuple[dt.date, dt.date] | None:
+    """The part of a range on screen that the split reads, as (last cohort day, observed until). A
+    retention's or funnel's cohorts are those that matured inside the range: observed until its end
+    (or the data's last day, when earlier), they end `maturity_lag` days before that. So the split
+    reads no day after the range, as its tiles and chart, and a shared link shows the same split
+    after more data arrives. Other types read the range as it is. None when no cohort has matured."""
+    lag = project.maturity_lag(metric_id)
+    if not lag:
+        return end, end
+    observe = min(end, data_last) if data_last is not None else end
+    last = min(end, observe - dt.timedelta(days=lag))
+    return (last, observe) if last >= start else None
 
 
 def key_result_span(project: Project, kr: KeyResultScore) -> tuple[dt.date, dt.date, dt.date] | None:
@@ -441,6 +458,14 @@ def drivers(
         )
     if end > last_day:
         notes.append(f"the data ends on {format_date(last_day)}, before the span's end {format_date(end)}")
+    if not dims:  # no segment at all: never read as "no segment moved"
+        names = sorted(project.source_of(metric_id))
+        which = (
+            f"source {names[0]!r} lists no dimensions"
+            if len(names) == 1
+            else (f"sources {' and '.join(repr(n) for n in names)} share no dimension")
+        )
+        notes.append(f"not split by segment: {which}; list columns under `dimensions:` in sources.yaml")
 
     reader, extra = _engine_for(engine, metric)
     current_total = _read(reader, metric_id, extra, start, end, observe, None).get(None, Reading(None))
@@ -609,5 +634,6 @@ __all__ = [
     "drivers",
     "key_result_drivers",
     "key_result_span",
+    "range_span",
     "split",
 ]

@@ -220,6 +220,16 @@ def sample_noun(project: Project, metric_id: str) -> tuple[str, str | None]:
     return noun, None if unit_kind(numerator_unit) == "count" else numerator_unit
 
 
+def sample_units(project: Project, metric_id: str) -> tuple[str, str]:
+    """The units of a rate's numerator and denominator, for a table that prints them as columns
+    (`northstar compute`): a ratio's are its parts' own units ('$1.07M' over '23,570' buyers),
+    retention and funnels count users."""
+    metric = project.metrics.get(metric_id)
+    if metric is None or metric.type != "ratio":
+        return "count", "count"
+    return metric_unit(project, metric.numerator), metric_unit(project, metric.denominator)
+
+
 def format_sample(
     numerator: float | None, denominator: float | None, noun: str = "users", numerator_unit: str | None = None
 ) -> str:
@@ -269,8 +279,10 @@ def sample_words(
     tiles, the review pack, alert bodies): `format_sample`'s '10 of 455 monthly active users', and
     below `min_sample` (project.yaml) '3 of 8 users (uncertain: below min_sample 30)'. Empty
     without a denominator."""
+    from metrics.definitions.models import is_uncertain  # the one home of the rule
+
     sample = format_sample(numerator, denominator, noun, numerator_unit)
-    if sample and min_sample is not None and denominator is not None and denominator < min_sample:
+    if sample and min_sample is not None and is_uncertain(denominator, min_sample):
         return f"{sample} ({uncertain_words(min_sample)})"
     return sample
 
@@ -344,6 +356,29 @@ def format_age(newest: dt.date | None, today: dt.date) -> str:
     if days == 1:
         return "through yesterday"
     return f"{plural(days, 'day')} old"
+
+
+def stale_data_words(newest: dt.date | None, today: dt.date, as_of: dt.date) -> tuple[str, bool] | None:
+    """What a page says under its stamp when the newest data is two or more days old, and whether the
+    numbers on it are incomplete: only when they are read as of a day after the data's last (as the
+    review pack's stamp says, 'N days before the as-of date'). Read as of a day the data covers (the
+    default as-of of data that ended in the past is its last day) they are complete, and the page
+    says where they stop rather than calling them incomplete. None when the data is recent."""
+    if newest is None or (today - newest).days < 2:
+        return None
+    age = plural((today - newest).days, "day")
+    if as_of > newest:
+        gap = plural((as_of - newest).days, "day")
+        return (
+            f"The newest data is from {format_date(newest)}, {age} ago and {gap} before the as-of date "
+            f"{format_date(as_of)}; numbers that read the days after it are incomplete.",
+            True,
+        )
+    return (
+        f"The newest data is from {format_date(newest)}, {age} ago; the numbers are read as of "
+        f"{format_date(as_of)}, which the data covers.",
+        False,
+    )
 
 
 def period_value_words(label: str, grain: str, reads_last_day: bool) -> str:

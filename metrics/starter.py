@@ -218,7 +218,22 @@ def guess_roles(
         ]
         options.sort(key=lambda c: (_event_rank(c), _distinct(rows, c)))
         ev = options[0] if options else None
-        if ev is None:
+        single = [
+            c
+            for c, k in kinds.items()
+            if k == "string"
+            and c not in (ts, uid)
+            and c in rows.columns
+            and _EVENT_NAME.search(c.lower())
+            and _distinct(rows, c) == 1
+        ]
+        if ev is None and single:  # never "no such column" when there is one, with one name in it
+            only = rows.get_column(single[0]).drop_nulls()[0]
+            reasons.append(
+                f"event: none ({single[0]!r} holds one value in the sample, {only!r}, so it tells no "
+                f"events apart); no event metrics written, pass --event {single[0]} to use it anyway"
+            )
+        elif ev is None:
             reasons.append(
                 "event: none (no text column with an event-like name and few values); "
                 "no event metrics written, pass --event COLUMN to add them"

@@ -352,11 +352,14 @@ def check_data(project: Project, *, check_values: bool = True) -> list[Problem]:
         connector, schema = found
         errors = len(out.problems)
         _check_source_columns(out, name, source, schema)
+        # The values that occur depend only on the source's own columns: one metric's wrong `column:`
+        # must not hide another metric's misspelt event, whose 0 would then be silent.
+        columns_ok = len(out.problems) == errors
         for metric_id, metric in project.metrics.items():
             if getattr(metric, "source", None) == name:
                 _check_metric_columns(out, metric_id, metric, schema)
         out.problems.extend(check_columns(project, name, schema))  # columns named by the source's `checks:`
-        if check_values and len(out.problems) == errors:
+        if check_values and columns_ok:
             _check_values(out, connector, schema)
     return out.problems
 

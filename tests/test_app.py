@@ -90,6 +90,23 @@ def test_every_page_renders_with_as_of_and_freshness(run: Any, engine: Engine) -
         assert not unexpected, (page, unexpected)
 
 
+def test_old_data_is_called_incomplete_only_when_the_as_of_is_past_it(run: Any) -> None:
+    """Data that ended long ago (tests/projects/shop, 2025; the CDNOW purchases of 1997-98) read as of
+    its last day is complete: the page says where it stops, and warns of incomplete numbers only for
+    an as-of after the data's last day, as the review pack's stamp does."""
+    shop = Path(__file__).parent / "projects" / "shop"
+    project = load_project(shop)
+    _, last = Engine(project).data_range(list(project.metrics))
+    covered = run("okrs", config=shop, as_of=last.isoformat())
+    assert not [w.value for w in covered.warning if "incomplete" in w.value]
+    said = [i.value for i in covered.info if i.value.startswith("The newest data is from")]
+    assert said and f"read as of {last:%b} {last.day}, {last.year}, which the data covers" in said[0]
+    later = last + dt.timedelta(days=10)
+    past = run("okrs", config=shop, as_of=later.isoformat())
+    warned = [w.value for w in past.warning if "incomplete" in w.value]
+    assert warned and "10 days before the as-of date" in warned[0], warned
+
+
 def test_url_restores_every_control(run: Any) -> None:
     params = {
         "metric": "signups",
@@ -430,6 +447,23 @@ def test_funnel_page_shows_how_many_entrants_did_steps_out_of_order(
     assert any("Order check: 0 of" in c.value for c in at.caption)
 
 
+def test_the_retention_curve_never_names_a_cohort_before_the_data(run: Any) -> None:
+    """The shop's data starts on Wednesday Jan 1, 2025 (Sunday weeks): the range's whole first week
+    reaches back to Dec 29, and with the range too short for day 28 the one curve of "everyone" was
+    the empty Dec 29 - Dec 31 (the CDNOW tour: "All who joined Dec 30 - Dec 31, 1996", a line with no
+    point). The page says the range is too short instead, and never names a day before the data."""
+    shop = Path(__file__).parent / "projects" / "shop"
+    at = run("retention", config=shop, start="2025-01-01", end="2025-01-28", grain="week", as_of="2025-06-30")
+    assert any("too short for a cohort to reach day 28" in i.value for i in at.info), [
+        i.value for i in at.info
+    ]
+    assert not [t for t in chart_titles(at) if "Dec" in t and "joined" in t]
+    wide = run(
+        "retention", config=shop, start="2025-01-01", end="2025-03-31", grain="week", as_of="2025-06-30"
+    )
+    assert any("everyone who joined Jan 1 – Mar 3, 2025" in t for t in chart_titles(wide)), chart_titles(wide)
+
+
 def test_retention_grid_matches_a_hand_computation(run: Any, demo: Path, engine: Engine) -> None:
     start, end = dt.date(2026, 9, 7), dt.date(2026, 11, 22)
     at = run("retention", retention="d7_retention", start=str(start), end=str(end), grain="week")
@@ -552,6 +586,30 @@ def test_a_misspelt_event_shows_as_a_warning_on_its_metric(run: Any, demo: Path,
     shown = " ".join(w.value for w in at.warning).replace("\\", "")
     assert "event 'invite_teamate' never occurs in source 'events'" in shown
     assert shown.count("invite_teamate") == 1  # once, on the one key result that reads `activation`
+
+
+def test_a_key_result_tile_gives_its_real_reason_for_no_forecast(
+    run: Any, demo: Path, tmp_path: Path
+) -> None:
+    """A key result left unscored (its metric has errors) is not "no forecast (too little history);
+    status by pace": its warning says why, and its status is off track. A scored one without a forecast
+    says the reason once, not "No forecast (no forecast: ...; the status follows the pace)"."""
+
+    def forecast_lines(at: AppTest) -> list[str]:
+        return [str(m.value) for m in at.markdown if "No forecast" in str(m.value)]
+
+    before = forecast_lines(run(None, as_of="2026-11-20"))
+    config = tmp_path / "config"
+    shutil.copytree(demo, config)
+    (tmp_path / "data").symlink_to(demo.parent / "data")
+    text = (config / "metrics.yaml").read_text()
+    assert "column: amount" in text
+    (config / "metrics.yaml").write_text(text.replace("column: amount", "column: amont"))
+    at = run(None, config=config, as_of="2026-11-20")
+    assert any("is not available because its definition has errors" in w.value for w in at.warning)
+    after = forecast_lines(at)
+    assert len(after) <= len(before)  # the unscored key results add no forecast line
+    assert not [line for line in [*before, *after] if "(no forecast:" in line or "follows the pace)" in line]
 
 
 def test_explorer_range_tile_is_the_metric_over_the_whole_range(run: Any, engine: Engine, demo: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import defaultdict
@@ -129,6 +130,10 @@ def test_events_on_the_demo_equal_an_independent_polars_count(small_demo: Path) 
         users = {u for u in part["user_id"].to_list() if u is not None}
         want[str(event)] = (part.height, len(users))
     assert got == want
+    # the table writes the same counts as every table writes numbers: 12,345, not 12345
+    table = _cli("events", "--config", str(small_demo), "--source", "events").stdout
+    for event, (rows, users) in want.items():
+        assert re.search(rf"events\s+{re.escape(event)}\s+{rows:,}\s+{users:,}\s", table), (event, table)
 
 
 @pytest.mark.parametrize("kind", [p for p in DATABASES if p.id in ("sqlite", "duckdb", "postgres")])
@@ -243,6 +248,23 @@ def test_a_misspelt_name_is_a_located_warning_with_did_you_mean(
         f"(did you mean {WANTED[word]!r}?)"
     ]
     assert set(project.metrics) == {"buys", "activation", "d1", "pro_web_buys"}  # nothing left out
+
+
+def test_a_wrong_column_in_one_metric_does_not_hide_a_misspelt_event_in_another(tmp_path: Path) -> None:
+    """A PM's two typos at once: `column: amont` on one metric (an error, that metric is left out) and
+    `purchse` on another. The misspelt event must still be a located warning: its metric stays in and
+    reads 0, which would otherwise be silent on every surface."""
+    text = METRICS.replace("filter: {event: purchase, platform", "filter: {event: purchse, platform")
+    text += "  revenue:\n    type: sum\n    source: events\n    column: amont\n"
+    config = _project(tmp_path / "p", text)
+    project = load_project(config)
+    assert [p.message for p in project.problems] == ["column 'amont' is not in source 'events'"]
+    assert "revenue" not in project.metrics and "buys" in project.metrics
+    line, col = _line_col(text, "purchse")
+    assert _shown(project) == [
+        f"metrics.yaml:{line}:{col}: warning: event 'purchse' never occurs in source 'events' "
+        "(did you mean 'purchase'?)"
+    ]
 
 
 def test_okrs_prints_the_warning_beside_a_score_it_makes_zero(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -24,6 +25,7 @@ from hypothesis import strategies as st
 
 from dashboard.cli import main
 from metrics.drivers import Drivers, Reading, drivers, split
+from metrics.engine import Engine
 from tests.engine_fixtures import Reference, Row, memory_engine, reference_rows
 from tests.sql_fixtures import DATABASES
 
@@ -224,6 +226,23 @@ def test_a_comparison_before_the_data_is_blank_not_zero() -> None:
     assert result.top(3) == ()
     assert any(n.startswith("no comparison: the previous span starts on Mar 3, 2026") for n in result.notes)
     assert result.to_json()["change"] is None
+
+
+def test_a_source_without_dimensions_says_so_instead_of_no_segment_moved() -> None:
+    """A project made by `init` on data with no small text column (the CDNOW purchases) has no
+    dimension: the split is empty, and every surface says why rather than "no segment moved"."""
+    engine = memory_engine(synthetic("platform", "ios"), METRICS)
+    project = dataclasses.replace(
+        engine.project,
+        sources={"events": engine.project.sources["events"].model_copy(update={"dimensions": []})},
+    )
+    engine = Engine(project, connectors={"events": engine.connector("events")})
+    result = drivers(engine, "revenue", *CURRENT)
+    assert result.segments == () and result.change is not None
+    note = "not split by segment: source 'events' lists no dimensions; list columns under `dimensions:`"
+    assert any(n.startswith(note) for n in result.notes), result.notes
+    table = result.to_table()
+    assert note in table and "contribution" not in table  # no header over no rows
 
 
 # --- an injected change ranks first ------------------------------------------------------------------
@@ -442,7 +461,14 @@ def test_the_explorer_shows_the_top_movers_with_n(app_demo: Path, monkeypatch: p
     start, end = dt.date(2026, 10, 1), dt.date(2026, 10, 28)
     at = _app(app_demo, monkeypatch, "explorer", metric="activation", start=str(start), end=str(end))
     assert "What moved" in [s.value for s in at.subheader]
-    expected = drivers(Engine(load_project(app_demo)), "activation", start, end)
+    project = load_project(app_demo)
+    # the range's cohorts that matured inside it, observed until its end: no day after the range is
+    # read (the data runs on past Oct 28), as the tiles, so a shared link keeps its split
+    last = end - dt.timedelta(days=project.maturity_lag("activation"))
+    expected = drivers(Engine(project), "activation", start, last, observe_until=end)
+    assert any(
+        str(c.value).startswith(f"Cohorts through {last:%b} {last.day}, {last.year}") for c in at.caption
+    )
     shown = "\n".join(str(m.value) for m in at.markdown)
     tops = expected.top(5)
     assert tops

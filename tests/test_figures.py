@@ -202,7 +202,12 @@ def test_defaults_without_params() -> None:
         ({"start": "2026-02-30"}, "start", D(2026, 9, 1), "not a real date"),
         ({"start": "yesterday"}, "start", D(2026, 9, 1), "not a date"),
         ({"end": "2026-13-01"}, "end", D(2026, 11, 26), "not a real date"),
-        ({"as_of": "9999-01-01"}, "as_of", D(2026, 11, 26), "outside the years"),
+        (
+            {"as_of": "9999-01-01"},
+            "as_of",
+            D(2026, 11, 26),
+            "outside the years this dashboard covers (1970-01-01 to 2100-12-31)",
+        ),
         ({"start": "2026-11-20", "end": "2026-11-01"}, "start", D(2026, 9, 1), "before `start"),
         ({"metric": "dau'; DROP TABLE events; --"}, "metric", "dau", "not a metric id"),
         ({"metric": "revenue"}, "metric", "dau", "not a known metric"),

@@ -162,9 +162,14 @@ def test_funnel_words_say_the_order_and_the_exclusions() -> None:
     base = {"type": "funnel", "source": "events", "steps": ["a", "b", "c"], "within": 2}
     project = project_from_dicts(
         sources={"events": source},
-        metrics={"strict": base, "loose": {**base, "order": "any", "exclude": ["x", "y"]}},
+        metrics={
+            "strict": base,
+            "loose": {**base, "order": "any", "exclude": ["x", "y"]},
+            "repeat": {**base, "steps": ["a", "a"], "within": 30},  # buy, then buy again (CDNOW tour)
+        },
     )
     assert "then do `b` → `c` in that order within 2 days." in formula_words(project, "strict")
+    assert "the share who then do `a` again within 30 days." in formula_words(project, "repeat")
     assert (
         "then do `b`, `c` each at least once, in any order within 2 days, without doing `x` or `y` "
         "before finishing." in formula_words(project, "loose")
@@ -211,6 +216,64 @@ def test_compute_table_csv_and_json_share_one_format(small_demo: Path) -> None:
             assert re.fullmatch(r"\d+\.\d%", shown), line
         if row["metric"] == "revenue":
             assert shown.startswith("$"), line
+
+
+def test_compute_table_prints_a_rates_counts_in_their_units(small_demo: Path) -> None:
+    """The numerator and denominator columns of the table are numbers a PM reads (and pastes): a
+    ratio's parts in their own units ('$1.07M', never '1071805.4699999995'), users with separators."""
+    config = ("--config", str(small_demo))
+    args = ("arppu", "activation", "--grain", "month", "--start", "2026-09-01")
+    rows = json.loads(_cli("compute", *args, "--end", "2026-11-30", *config, "--format", "json"))
+    lines = _cli("compute", *args, "--end", "2026-11-30", *config).splitlines()
+    header, table = re.split(r"\s{2,}", lines[0].strip()), lines[2:]
+    assert len(table) == len(rows) and rows
+    units = {"arppu": ("currency", "count"), "activation": ("count", "count")}
+    for line, row in zip(table, rows, strict=True):
+        shown = dict(zip(header, re.split(r"\s{2,}", line.strip()), strict=True))
+        numerator_unit, denominator_unit = units[row["metric"]]
+        assert shown["numerator"] == home.format_value(row["numerator"], numerator_unit), line
+        assert shown["denominator"] == home.format_value(row["denominator"], denominator_unit), line
+        if row["metric"] == "arppu" and row["numerator"]:
+            assert shown["numerator"].startswith("$"), line
+
+
+def test_compute_says_which_rows_are_a_last_day_or_not_final(small_demo: Path) -> None:
+    """Quarterly DAU of 129 is the DAU of the quarter's last day: the explorer labels it so, and the
+    table says it once per such metric on stderr (nothing for totals, nothing at day grain, nothing
+    in CSV or JSON)."""
+    args = ("--config", str(small_demo), "--start", "2026-09-01", "--end", "2026-11-20")
+
+    def stderr(*more: str) -> str:
+        run = subprocess.run(
+            [sys.executable, "-m", "dashboard.cli", "compute", *more, *args],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=300,
+        )
+        assert run.returncode == 0, run.stderr
+        return run.stderr
+
+    said = stderr("dau", "signups", "--grain", "month")
+    assert "note: dau: each month's value is Daily active users on the month's last day, not a total" in said
+    assert "signups" not in said
+    assert "note:" not in stderr("dau", "--grain", "day")
+    assert "note:" not in stderr("dau", "--grain", "month", "--format", "csv")
+    # a funnel's last weeks are not final (the explorer shades them): said in every format, with the
+    # periods the engine's one rule names
+    from metrics.engine import Engine
+    from metrics.load import load_project
+
+    engine = Engine(load_project(small_demo))
+    periods = engine.maturing_periods("activation", D(2026, 9, 1), D(2026, 11, 20), "week")
+    assert periods
+    lag = engine.project.maturity_lag("activation")
+    for fmt in ("table", "json"):
+        said = stderr("activation", "--grain", "week", "--format", fmt)
+        assert (
+            f"note: activation: the {len(periods)} weeks from {periods[0]} on are still maturing "
+            f"(under {lag} days to convert): not final yet" in said
+        ), said
 
 
 def test_a_number_that_rounds_to_zero_has_no_sign() -> None:

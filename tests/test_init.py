@@ -299,6 +299,22 @@ def test_no_event_column_writes_no_event_metrics(tmp_path: Path, capsys: pytest.
     assert sources["path"] == "clicks.parquet"
 
 
+def test_an_event_column_with_one_value_is_named_not_denied(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A purchases export (the CDNOW tour) has a column `event` that is 'purchase' on every row: init
+    leaves it out (it tells no events apart) but names it and the flag that takes it, instead of
+    saying there is no event-like column."""
+    data = [{**row, "action": "purchase"} for row in rows()]
+    project = tmp_path / "p"
+    source = write_data(project, data, "parquet")
+    code, out, err = cli(capsys, "init", str(project), "--from", str(source), "--force")
+    assert code == 0, err
+    assert "event: none ('action' holds one value in the sample, 'purchase'" in out
+    assert "pass --event action to use it anyway" in out and "no text column" not in out
+    assert "event" not in load_yaml(project / "sources.yaml")["sources"]["events"]["columns"]
+
+
 def test_time_zone_only_when_the_data_says(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = rows()
     frame = pl.DataFrame(data).with_columns(

@@ -272,6 +272,15 @@ def test_retention_reads_mature_cohorts_only(tmp_path: Path) -> None:
     assert got["status"] == "off_track"
 
 
+def test_a_baseline_past_the_target_is_said_in_the_metric_s_unit(tmp_path: Path) -> None:
+    """The note a PM reads when a computed baseline already passed the target names both numbers as
+    the scorecard shows them ('66.7%' and '50.0%'), not as 0.666667 and 0.5."""
+    card = run(tmp_path, [{"id": "k", "metric": "d1_retention", "read": "trailing_3d", "target": 0.5}])
+    kr = card.objectives[0].key_results[0]
+    assert kr.current is None and kr.problem is not None
+    assert "the baseline (66.7%, read before the period) is already above the target (50.0%)" in kr.problem
+
+
 def test_milestones_shape_the_pace(tmp_path: Path) -> None:
     card = run(
         tmp_path,

@@ -427,6 +427,40 @@ def test_report_helpers(tmp_path: Path) -> None:
     assert table[-1] == "7 checks, 7 failed (4 of severity error)"
 
 
+@pytest.mark.parametrize(
+    ("checks", "columns"),
+    [
+        ("volume: {max_deviaton: 6}", "{timestamp: ts, user: user_id, event: event}"),  # a typo in checks:
+        ("", "{timestamp: tss, user: user_id, event: event}"),  # a timestamp column that is not there
+    ],
+)
+def test_check_fails_when_a_source_is_left_out_for_errors(tmp_path: Path, checks: str, columns: str) -> None:
+    """A source whose definition has errors is left out, and none of its checks run: `northstar check`
+    said "no checks to run" and exited 0, so `northstar check || stop` let the review go ahead on
+    data nobody checked (the CDNOW tour). It exits 1 and names the source."""
+    write(frame(CLEAN), tmp_path / "data" / "events.parquet")
+    proj = project(tmp_path, checks, columns=columns)
+    assert proj.problems and "events" not in proj.sources
+    assert proj.left_out_sources() == ("events",)
+    # the review pack's stamp says the same, never "no data checks" as if none were set up
+    from dashboard.pack.build import _Facts
+    from metrics.engine import Engine
+
+    engine = Engine(proj)
+    facts = _Facts(proj, engine, run_checks(proj, engine, now=NOW), None)
+    assert facts.quality(set(proj.sources)).words() == "data checks not run"
+    run = subprocess.run(
+        [sys.executable, "-m", "dashboard.cli", "check", "--config", str(tmp_path), "--as-of", "2026-03-05"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert run.returncode == 1, (run.stdout, run.stderr)
+    assert "error: source 'events' has errors in its definition, so none of its data checks ran" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
 # --- Great Expectations stays out of the way --------------------------------------------------
 
 

@@ -13,6 +13,7 @@ from metrics.definitions.models import ProjectConfig, retention_interval
 from metrics.definitions.problems import ConfigError, Problem, Subject
 from metrics.definitions.project import Project
 from metrics.engine.request import MetricError
+from metrics.format import sample_words
 from metrics.load import load_project, project_from_dicts
 from metrics.quality.flags import shading
 from metrics.quality.report import CheckResult, QualityReport
@@ -300,7 +301,8 @@ def test_which_metrics_read_a_period_on_its_last_day(project: Project) -> None:
     [
         (29, 30, True),
         (30, 30, False),
-        (0, 30, True),
+        (1, 30, True),
+        (0, 30, False),  # out of 0 there is no reading to doubt: "– · 0 of 0 users", never hatched
         (None, 30, False),
         (float("nan"), 30, False),
         (4, 5, True),
@@ -313,6 +315,10 @@ def test_is_uncertain_is_a_denominator_below_min_sample(
 
     assert is_uncertain(denominator, min_sample) is uncertain
     assert ProjectConfig(min_sample=min_sample).uncertain(denominator) is uncertain
+    # the words every surface writes under a tile follow the same rule (the CDNOW tour: an empty
+    # cohort's tile read "0 of 0 users (uncertain: below min_sample 30)")
+    words = sample_words(0.0 if denominator is not None else None, denominator, min_sample=min_sample)
+    assert ("uncertain" in words) is uncertain
 
 
 def test_min_sample_defaults_to_30_and_is_at_least_1() -> None:

@@ -136,6 +136,10 @@ class _Facts:
         """Every check on the sources, failed or not: the pack's own stamp (the data-quality page's view)."""
         if self.report is None:
             return Quality(error=self.report_error or "the data checks did not run")
+        if left_out := self.project.left_out_sources():  # its checks never ran: as `northstar check` says
+            return Quality(
+                error=f"source {left_out[0]!r} has errors in its definition; its checks did not run"
+            )
         wanted = None if sources is None else set(sources)
         results = [r for r in self.report.results if wanted is None or r.source in wanted]
         return _quality([r for r in results if not r.success], len(results))

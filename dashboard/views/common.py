@@ -14,7 +14,14 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from dashboard import cache, escape
 from dashboard.debug import for_viewers, problem_line
 from dashboard.figures import chart_config, file_name
-from dashboard.format import format_age, format_date, metric_unit, sample_noun, sample_words
+from dashboard.format import (
+    format_age,
+    format_date,
+    metric_unit,
+    sample_noun,
+    sample_words,
+    stale_data_words,
+)
 from dashboard.state import Options, ViewState, share_url
 from metrics.definitions.calendar import Calendar
 from metrics.definitions.models import Grain
@@ -160,11 +167,10 @@ def header(ctx: Ctx, title: str, subtitle: str | None = None) -> None:
     if subtitle:
         parts.append(subtitle)
     st.caption(" · ".join(parts))
-    if ctx.data_last and (ctx.today - ctx.data_last).days >= 2:
-        st.warning(
-            f"The newest data is from {format_date(ctx.data_last)}, "
-            f"{(ctx.today - ctx.data_last).days} days ago; recent numbers are incomplete."
-        )
+    stale = stale_data_words(ctx.data_last, ctx.today, as_of)
+    if stale is not None:
+        words, incomplete = stale
+        (st.warning if incomplete else st.info)(words)
 
 
 def plot(fig: go.Figure, ctx: Ctx, *parts: object, key: str | None = None) -> None:

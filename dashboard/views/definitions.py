@@ -101,16 +101,20 @@ def formula_words(project: Project, metric_id: str) -> str:
         case FunnelMetric():
             if m.order == "any":
                 steps, how = ", ".join(mdc(step) for step in m.steps[1:]), "each at least once, in any order"
-            else:
-                steps, how = " → ".join(mdc(step) for step in m.steps[1:]), "in that order"
+            else:  # a step that repeats the one before needs a second, later event: "again"
+                later = [
+                    f"{mdc(step)} again" if step == before else mdc(step)
+                    for before, step in zip(m.steps, m.steps[1:], strict=False)
+                ]
+                steps, how = " → ".join(later), "in that order" if len(later) > 1 else ""
             unless = (
                 f", without doing {' or '.join(mdc(e) for e in m.exclude)} before finishing"
                 if m.exclude
                 else ""
             )
             return (
-                f"Of the users who do {mdc(m.steps[0])} in the period, the share who then do {steps} "
-                f"{how} within {plural(m.within, 'day')}{unless}{where}."
+                f"Of the users who do {mdc(m.steps[0])} in the period, the share who then do "
+                f"{' '.join(filter(None, [steps, how]))} within {plural(m.within, 'day')}{unless}{where}."
             )
     assert_never(m)
 

@@ -137,8 +137,10 @@ def kr_tile(
                 )
         elif score.period_end and ctx.view.as_of and ctx.view.as_of > score.period_end:
             st.markdown('<div class="ns-small">The period has ended.</div>', unsafe_allow_html=True)
-        else:
-            reason = "; ".join(score.notes) or "too little history for a forecast"
+        elif not score.problem:  # an unscored key result: its warning below says why, not "by pace"
+            reason = (
+                "; ".join(_no_forecast(note) for note in score.notes) or "too little history for a forecast"
+            )
             st.markdown(
                 f'<div class="ns-small">No forecast ({escape.html_text(reason)}); status by pace.</div>',
                 unsafe_allow_html=True,
@@ -150,6 +152,12 @@ def kr_tile(
         common.plot(fig, ctx, "kr", kr_def.id, ctx.view.as_of, key=f"spark_{objective.id}_{kr_def.id}")
         common.show_flag(kr_flag(score, report), compact=True)
         what_moved.kr_panel(ctx, score, f"{objective.id}_{kr_def.id}")
+
+
+def _no_forecast(note: str) -> str:
+    """A scoring note inside "No forecast (...); status by pace.": its reason, without the words that
+    line already says ('No forecast (no forecast: ...; the status follows the pace)')."""
+    return note.removeprefix("no forecast: ").removesuffix("; the status follows the pace")
 
 
 def review_pack_button(ctx: Ctx) -> None:

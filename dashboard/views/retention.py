@@ -89,6 +89,10 @@ def curve_data(
     last = max(extra.values(), key=lambda m: m.offset)  # its cohorts mature last
     span_end = end - dt.timedelta(days=last.maturity_lag)
     label = ctx.project.label(retention_id)
+    # Nobody joins before the data starts: a range's whole first week reaches back before it, and
+    # the one cohort must not be that empty stretch ("everyone who joined Dec 30 - Dec 31").
+    if ctx.data_first is not None and ctx.data_first > start:
+        start = min(ctx.data_first, end)
     if span_end < start:
         st.info(f"The range is too short for a cohort to reach {metric.period} {last.offset}; widen it.")
         return derived.latest_cohorts(grid), f"{label}: latest cohorts"

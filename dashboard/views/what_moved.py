@@ -13,7 +13,7 @@ from dashboard.cache import RESULT_TTL
 from dashboard.debug import error_text
 from dashboard.format import format_date, format_value, sample_noun, uncertain_words
 from dashboard.views.common import Ctx, md
-from metrics.drivers import OVERLAP_WORDS, Drivers, drivers, key_result_span
+from metrics.drivers import OVERLAP_WORDS, Drivers, drivers, key_result_span, range_span
 from metrics.format import format_difference
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ def show(ctx: Ctx, result: Drivers, limit: int) -> None:
         "their share of it, across every dimension (docs/drivers.md)."
     )
     top = result.top(limit)
-    if not top and result.change is not None:
+    if not top and result.change is not None and result.segments:  # no segment at all: a note says why
         st.caption("No segment moved.")
     lines = []
     for segment in top:
@@ -101,13 +101,17 @@ def explorer_panel(ctx: Ctx, metric_id: str, start: dt.date, end: dt.date) -> No
     retention's or funnel's cohorts end where the data lets them mature."""
     st.subheader("What moved")
     lag = ctx.project.maturity_lag(metric_id)
-    if lag and ctx.data_last is not None and end > ctx.data_last - dt.timedelta(days=lag):
-        end = ctx.data_last - dt.timedelta(days=lag)
-        if end < start:
-            st.caption(f"What moved: no cohort of the range has had {lag} days to mature yet.")
-            return
-        st.caption(f"Cohorts through {format_date(end)}: later ones have not had {lag} days to mature.")
-    result = read(ctx, metric_id, start, end, ctx.view.compare or "previous_period")
+    span = range_span(ctx.project, metric_id, start, end, ctx.data_last)
+    if span is None:
+        st.caption(f"What moved: no cohort of the range has had {lag} days to mature yet.")
+        return
+    last, observe = span
+    if last < end:
+        st.caption(
+            f"Cohorts through {format_date(last)}: later ones have not had {lag} days to mature by "
+            f"{format_date(observe)}."
+        )
+    result = read(ctx, metric_id, start, last, ctx.view.compare or "previous_period", observe)
     if result is not None:
         show(ctx, result, TOP)
 

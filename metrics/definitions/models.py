@@ -98,8 +98,9 @@ DEFAULT_MIN_SAMPLE = 30
 
 def is_uncertain(denominator: float | None, min_sample: int = DEFAULT_MIN_SAMPLE) -> bool:
     """True when a rate's reading rests on fewer than `min_sample` (its denominator): every surface
-    marks it as uncertain. None (no rate, or no reading) is never uncertain."""
-    if denominator is None or denominator != denominator:
+    marks it as uncertain. None or 0 (no rate, or no reading: a rate out of 0 is null, an empty cohort
+    has no value to doubt) is never uncertain."""
+    if denominator is None or denominator != denominator or denominator == 0:
         return False
     return denominator < min_sample
 

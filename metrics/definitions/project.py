@@ -105,6 +105,13 @@ class Project:
                 out[current] = metric
         return out
 
+    def left_out_sources(self) -> tuple[str, ...]:
+        """The sources sources.yaml defines that are left out for errors in their definition (a typo
+        in `checks:`, a missing column): none of their data checks run, which `northstar check` and
+        the review pack's stamp say rather than passing."""
+        named = [*self.broken, *(p.subject for p in self.problems if p.subject is not None)]
+        return tuple(sorted({s.name for s in named if s.kind == "source" and s.name not in self.sources}))
+
     def source_of(self, metric_id: str) -> set[str]:
         """The sources a metric reads (both parts of a ratio, recursively)."""
         return {metric.source for metric in self.leaves(metric_id).values()}

@@ -22,7 +22,7 @@ from connectors.errors import NorthstarError
 from metrics.definitions.calendar import objective_period
 from metrics.definitions.models import KeyResult, Objective, StatusThresholds
 from metrics.engine.as_of import default_as_of
-from metrics.format import metric_unit, sample_noun
+from metrics.format import format_value, metric_unit, sample_noun
 from metrics.okrs.forecast import Direction, Outlook, Projection, Simulation, settled
 from metrics.okrs.forecast import project as project_outlook
 from metrics.okrs.readings import KeyResultReader, Readings, Unreadable
@@ -289,17 +289,18 @@ def _score_key_result(
         baseline, given = reader.baseline()
         if baseline == kr.target:
             return unscored(
-                f"the baseline ({_plain(baseline)}, read before the period) equals the target; "
-                "set `baseline:` or another target",
+                f"the baseline ({format_value(baseline, base['unit'])}, read before the period) equals "
+                "the target; set `baseline:` or another target",
                 baseline,
                 given,
             )
         direction = reader.direction
         if (direction == "increase") != (kr.target > baseline):
             side = "above" if baseline > kr.target else "below"
+            shown, target = _two_numbers(baseline, float(kr.target), base["unit"])
             return unscored(
-                f"the baseline ({_plain(baseline)}, read before the period) is already {side} the target "
-                f"({_plain(kr.target)}) of this {direction} key result; set `baseline:` or a more "
+                f"the baseline ({shown}, read before the period) is already {side} the target "
+                f"({target}) of this {direction} key result; set `baseline:` or a more "
                 "ambitious target",
                 baseline,
                 given,
@@ -396,8 +397,11 @@ def _day_read(as_of: dt.date, start: dt.date, end: dt.date) -> dt.date:
     return min(max(as_of, start), end)
 
 
-def _plain(value: float) -> str:
-    return f"{value:g}"
+def _two_numbers(first: float, second: float, unit: str) -> tuple[str, str]:
+    """Two numbers in their metric's unit, as the scorecard shows them ('34.7%' and '30.0%', not
+    0.346522 and 0.3); plain digits when the unit would round them to the same text."""
+    one, two = format_value(first, unit), format_value(second, unit)
+    return (one, two) if one != two else (f"{first:g}", f"{second:g}")
 
 
 __all__ = ["FORECAST_WAIT_SECONDS", "READ_THREADS", "project_key_result", "read_key_result", "score"]
