@@ -258,8 +258,12 @@ def compute(
     result = engine.compute(request)
     rows = result.rows_compared()
     # A range past the data reads 0 for lack of data: never silent (as in the explorer). A range
-    # left to its defaults is the data's own, so only a given --start or --end costs this read.
-    if request.start is not None or request.end is not None:
+    # left to its defaults is the data's own, so only a given --start or --end costs this read; and a
+    # range the data is seen to cover (a row on or before its first day and one on or after its
+    # last) skips the read of the data's whole range, which only the warning's words need.
+    if (request.start is not None or request.end is not None) and not engine.covers(
+        metric, result.start, result.end
+    ):
         from metrics.engine.request import outside_data
 
         try:

@@ -1,0 +1,117 @@
+"""What `northstar compute` pays before and besides its query: the past-the-data warning is told
+from two small reads when the data covers the range (the whole range is read only to word the
+warning), and the modules a successful compute does not need are never imported."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from metrics.engine import Engine
+from metrics.engine.local_days import local_midnight
+from metrics.engine.request import outside_data
+from metrics.load import project_from_dicts
+from tests.conftest import ROOT
+from tests.engine_fixtures import MemoryConnector
+
+D = dt.date
+MICRO = dt.timedelta(microseconds=1)
+ZONES = ["UTC", "Asia/Kolkata", "America/Sao_Paulo", "America/Santiago", "Pacific/Chatham", "Asia/Beirut"]
+METRICS = {"n": {"type": "count", "source": "events"}}
+
+
+def _engine(frame: pl.DataFrame, zone: str) -> Engine:
+    source = {"type": "parquet", "path": "unused.parquet", "columns": {"timestamp": "ts", "event": "event"}}
+    project = project_from_dicts(sources={"events": source}, metrics=METRICS, settings={"timezone": zone})
+    connector = MemoryConnector("events", project.sources["events"], frame)
+    return Engine(project, connectors={"events": connector}, result_store=False)
+
+
+def _frame(instants: list[dt.datetime], dtype: pl.DataType) -> pl.DataFrame:
+    """Naive-UTC instants as a `ts` column of `dtype` (a zoned dtype holds the same instants)."""
+    ts = pl.Series("ts", instants, dtype=pl.Datetime("us"))
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+        ts = ts.dt.replace_time_zone("UTC").dt.convert_time_zone(dtype.time_zone)
+    return pl.DataFrame({"ts": ts.cast(dtype), "event": ["e"] * len(instants)})
+
+
+def _ranges(first: dt.date, last: dt.date) -> list[tuple[dt.date, dt.date]]:
+    starts = [first + dt.timedelta(days=k) for k in (-40, -1, 0, 1)]
+    ends = [last + dt.timedelta(days=k) for k in (-1, 0, 1, 40)]
+    return [(s, e) for s, e in itertools.product(starts, ends) if s <= e]
+
+
+@pytest.mark.parametrize("zone", ZONES)
+@pytest.mark.parametrize(
+    "dtype", [pl.Datetime("us"), pl.Datetime("ns"), pl.Datetime("ms", "America/New_York")], ids=str
+)
+def test_covers_says_exactly_what_the_data_range_says(zone: str, dtype: pl.DataType) -> None:
+    """`Engine.covers` is true exactly when `outside_data` on `data_range` has nothing to say, for
+    data that starts at a local midnight and ends a microsecond before one (DST days included:
+    São Paulo and Santiago changed their clocks at midnight), with rows of implausible years
+    (ignored by both) around it."""
+    first, last = D(2018, 11, 4), D(2019, 4, 7)  # São Paulo's and Santiago's transition days
+    instants = [
+        local_midnight(first, zone).replace(tzinfo=None),
+        local_midnight(first + dt.timedelta(days=10), zone).replace(tzinfo=None) - MICRO,
+        local_midnight(last + dt.timedelta(days=1), zone).replace(tzinfo=None) - MICRO,
+        dt.datetime(1850, 1, 1),
+        dt.datetime(2250, 1, 1),
+    ]
+    engine = _engine(_frame(instants, dtype), zone)
+    assert engine.data_range(["n"]) == (first, last)
+    told = {(s, e): engine.covers(["n"], s, e) for s, e in _ranges(first, last)}
+    assert told == {(s, e): outside_data(s, e, first, last) is None for s, e in _ranges(first, last)}
+    assert any(told.values()) and not all(told.values())
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pl.Series("ts", [D(2026, 3, 1), D(2026, 3, 5)], dtype=pl.Date),
+        pl.Series("ts", ["2026-03-01T10:00:00", "2026-03-05T10:00:00"], dtype=pl.String),
+    ],
+    ids=["date", "string"],
+)
+def test_covers_leaves_other_timestamp_columns_to_the_data_range(column: pl.Series) -> None:
+    """Only a datetime column has bounds the reader can use; for the others `covers` says it cannot
+    tell (False), so `compute` reads the range as before."""
+    engine = _engine(pl.DataFrame({"ts": column, "event": ["e", "e"]}), "UTC")
+    assert engine.data_range(["n"]) == (D(2026, 3, 1), D(2026, 3, 5))
+    assert engine.covers(["n"], D(2026, 3, 2), D(2026, 3, 4)) is False
+
+
+def test_covers_is_false_for_empty_or_unreadable_data(tmp_path: Path) -> None:
+    empty = _engine(_frame([dt.datetime(1850, 1, 1)], pl.Datetime("us")), "UTC")
+    assert empty.covers(["n"], D(2026, 3, 1), D(2026, 3, 1)) is False
+    source = {"type": "parquet", "path": "missing.parquet", "columns": {"timestamp": "ts"}}
+    project = project_from_dicts(sources={"events": source}, metrics=METRICS, root=tmp_path)
+    assert Engine(project, result_store=False).covers(["n"], D(2026, 3, 1), D(2026, 3, 1)) is False
+
+
+def _compute_modules(config: Path, metrics: list[str], probe: list[str], *extra: str) -> dict[str, Any]:
+    """Run `compute` in a fresh interpreter; return its rows, stderr and which `probe` modules loaded."""
+    code = (
+        "import sys, json\n"
+        "from dashboard.cli import main\n"
+        "try:\n"
+        f"    main(['compute', *{metrics!r}, '--config', {str(config)!r}, '--format', 'json', *{list(extra)!r}])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        f"print(json.dumps(sorted(m for m in {probe!r} if m in sys.modules)), file=sys.stderr)\n"
+    )
+    env = {"NORTHSTAR_RESULT_STORE": "off", "PATH": "/usr/bin:/bin"}
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120, env=env
+    )
+    assert run.returncode == 0, run.stderr
+    *messages, loaded = run.stderr.strip().splitlines()
+    return {"rows": json.loads(run.stdout), "stderr": messages, "loaded": json.loads(loaded)}
