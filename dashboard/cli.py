@@ -17,6 +17,7 @@ from typer.exceptions import TyperException
 
 from connectors.errors import NorthstarError
 from connectors.secrets import mask_secrets
+from dashboard.cli_app import command_app
 from dashboard.cli_tables import rows_csv, rows_table
 
 if TYPE_CHECKING:
@@ -258,14 +259,14 @@ def compute(
     result = engine.compute(request)
     rows = result.rows_compared()
     # A range past the data reads 0 for lack of data: never silent (as in the explorer). A range
-    # left to its defaults is the data's own, so only a given --start or --end costs this read; and a
-    # range the data is seen to cover (a row on or before its first day and one on or after its
-    # last) skips the read of the data's whole range, which only the warning's words need.
-    if (request.start is not None or request.end is not None) and not engine.covers(
-        metric, result.start, result.end
-    ):
-        from metrics.engine.request import outside_data
+    # left to its defaults is the data's own, and one the data is seen to cover (`covers`: two
+    # small reads) needs no read of the data's whole range, which only the warning's words use.
+    from metrics.engine.coverage import covers
+    from metrics.engine.request import outside_data
 
+    if (request.start is not None or request.end is not None) and not covers(
+        engine, metric, result.start, result.end
+    ):
         try:
             gap = outside_data(result.start, result.end, *engine.data_range(metric))
         except NorthstarError:  # an empty or unreadable source: its own error or check says why
@@ -559,8 +560,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def _main(argv: Sequence[str] | None) -> None:
     try:
+        args = list(argv) if argv is not None else None
         # standalone_mode=False: click returns an Exit's code instead of exiting
-        code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
+        code = command_app(app, sys.argv[1:] if args is None else args)(args=args, standalone_mode=False)
         if isinstance(code, int) and code:
             sys.exit(code)
     except typer.Exit as exc:

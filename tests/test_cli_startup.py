@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 
 from metrics.engine import Engine
+from metrics.engine.coverage import covers
 from metrics.engine.local_days import local_midnight
 from metrics.engine.request import outside_data
 from metrics.load import project_from_dicts
@@ -54,7 +55,7 @@ def _ranges(first: dt.date, last: dt.date) -> list[tuple[dt.date, dt.date]]:
     "dtype", [pl.Datetime("us"), pl.Datetime("ns"), pl.Datetime("ms", "America/New_York")], ids=str
 )
 def test_covers_says_exactly_what_the_data_range_says(zone: str, dtype: pl.DataType) -> None:
-    """`Engine.covers` is true exactly when `outside_data` on `data_range` has nothing to say, for
+    """`covers` is true exactly when `outside_data` on `data_range` has nothing to say, for
     data that starts at a local midnight and ends a microsecond before one (DST days included:
     São Paulo and Santiago changed their clocks at midnight), with rows of implausible years
     (ignored by both) around it."""
@@ -68,7 +69,7 @@ def test_covers_says_exactly_what_the_data_range_says(zone: str, dtype: pl.DataT
     ]
     engine = _engine(_frame(instants, dtype), zone)
     assert engine.data_range(["n"]) == (first, last)
-    told = {(s, e): engine.covers(["n"], s, e) for s, e in _ranges(first, last)}
+    told = {(s, e): covers(engine, ["n"], s, e) for s, e in _ranges(first, last)}
     assert told == {(s, e): outside_data(s, e, first, last) is None for s, e in _ranges(first, last)}
     assert any(told.values()) and not all(told.values())
 
@@ -86,15 +87,15 @@ def test_covers_leaves_other_timestamp_columns_to_the_data_range(column: pl.Seri
     tell (False), so `compute` reads the range as before."""
     engine = _engine(pl.DataFrame({"ts": column, "event": ["e", "e"]}), "UTC")
     assert engine.data_range(["n"]) == (D(2026, 3, 1), D(2026, 3, 5))
-    assert engine.covers(["n"], D(2026, 3, 2), D(2026, 3, 4)) is False
+    assert covers(engine, ["n"], D(2026, 3, 2), D(2026, 3, 4)) is False
 
 
 def test_covers_is_false_for_empty_or_unreadable_data(tmp_path: Path) -> None:
     empty = _engine(_frame([dt.datetime(1850, 1, 1)], pl.Datetime("us")), "UTC")
-    assert empty.covers(["n"], D(2026, 3, 1), D(2026, 3, 1)) is False
+    assert covers(empty, ["n"], D(2026, 3, 1), D(2026, 3, 1)) is False
     source = {"type": "parquet", "path": "missing.parquet", "columns": {"timestamp": "ts"}}
     project = project_from_dicts(sources={"events": source}, metrics=METRICS, root=tmp_path)
-    assert Engine(project, result_store=False).covers(["n"], D(2026, 3, 1), D(2026, 3, 1)) is False
+    assert covers(Engine(project, result_store=False), ["n"], D(2026, 3, 1), D(2026, 3, 1)) is False
 
 
 def _compute_modules(config: Path, metrics: list[str], probe: list[str], *extra: str) -> dict[str, Any]:
@@ -115,3 +116,112 @@ def _compute_modules(config: Path, metrics: list[str], probe: list[str], *extra:
     assert run.returncode == 0, run.stderr
     *messages, loaded = run.stderr.strip().splitlines()
     return {"rows": json.loads(run.stdout), "stderr": messages, "loaded": json.loads(loaded)}
+
+
+def _main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    from dashboard.cli import main
+
+    code = 0
+    try:
+        main(argv)
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _tiny_project(folder: Path) -> Path:
+    folder.mkdir()
+    events = pl.DataFrame(
+        {"ts": [dt.datetime(2026, 3, 1, 9), dt.datetime(2026, 3, 3, 9)], "event": ["buy", "buy"]}
+    )
+    events.write_parquet(folder / "events.parquet")
+    source = {"type": "parquet", "path": "events.parquet", "columns": {"timestamp": "ts", "event": "event"}}
+    (folder / "sources.yaml").write_text(json.dumps({"sources": {"events": source}}))
+    (folder / "metrics.yaml").write_text(json.dumps({"metrics": METRICS}))
+    return folder
+
+
+def test_a_command_line_gets_an_app_of_its_command_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Typer builds every command before it parses; `main` builds only the command named first, and
+    every output, error and exit code is the whole app's (a lone command would run without its name:
+    the one-command app stays a group)."""
+    import typer.main
+
+    from dashboard import cli
+    from dashboard.cli_app import command_app
+
+    assert list(typer.main.get_command(command_app(cli.app, ["compute", "n"])).commands) == ["compute"]
+    assert len(typer.main.get_command(command_app(cli.app, ["--help"])).commands) > 10
+    assert command_app(cli.app, ["computer"]) is cli.app and command_app(cli.app, []) is cli.app
+
+    config = str(_tiny_project(tmp_path / "p"))
+    lines = [
+        [
+            "compute",
+            "n",
+            "--config",
+            config,
+            "--start",
+            "2026-03-01",
+            "--end",
+            "2026-03-04",
+            "--format",
+            "json",
+        ],
+        ["compute", "n", "--config", config, "--start=2026-02-28", "--format=csv"],
+        ["compute", "--config", config, "--", "n"],
+        ["compute", "--help"],
+        ["compute"],
+        ["compute", "n", "--bogus"],
+        ["compute", "n", "--format", "xml"],
+        ["compute", "n", "--grain"],
+        ["compute", "n", "--config", config, "--grain", "year"],
+        ["computer", "n"],
+        ["validate", "--config", config, "--format", "yaml"],
+        ["check", "extra"],
+        ["demo", "--events", "5"],
+        ["snapshot"],
+        ["--help"],
+        [],
+    ]
+    one = [_main(argv, capsys) for argv in lines]
+    monkeypatch.setattr(cli, "command_app", lambda app, args: app)
+    whole = [_main(argv, capsys) for argv in lines]
+    assert one == whole
+    assert one[0][0] == 0 and json.loads(one[0][1])[0]["value"] == 1
+    assert "the range Feb 28 – Mar 3, 2026 has days before Mar 1, 2026" in one[1][2]
+    assert {code for code, _, _ in one} == {0, 1, 2}
+
+
+def test_compute_reads_the_data_range_only_to_word_its_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A range the data covers costs no read of the whole range (a min and max of every timestamp);
+    a range past the data reads it once, for the warning's words."""
+    config = str(_tiny_project(tmp_path / "p"))
+    calls: list[tuple[str, ...]] = []
+    data_range = Engine.data_range
+    monkeypatch.setattr(
+        Engine, "data_range", lambda self, ids: calls.append(tuple(ids)) or data_range(self, ids)
+    )
+    inside = _main(
+        ["compute", "n", "--config", config, "--start", "2026-03-01", "--end", "2026-03-03"], capsys
+    )
+    assert inside[0] == 0 and "warning" not in inside[2] and calls == []
+    past = _main(["compute", "n", "--config", config, "--start", "2026-03-02", "--end", "2026-03-09"], capsys)
+    assert "has days after Mar 3, 2026, where there is no data" in past[2] and calls == [("n",)]
+
+
+def test_compute_loads_no_alerts_models_without_alerts_yaml(tmp_path: Path) -> None:
+    """alerts.yaml's models (rules, destinations, their validators) load with the file; a project
+    without one never imports them. Nor does `compute` import rich (typer's pretty help and errors)."""
+    config = _tiny_project(tmp_path / "p")
+    probe = ["metrics.definitions.alerts", "rich"]
+    plain = _compute_modules(config, ["n"], probe)
+    assert plain["rows"] and plain["loaded"] == []
+    (config / "alerts.yaml").write_text("rules: {}\ndestinations: {}\n")
+    with_alerts = _compute_modules(config, ["n"], probe)
+    assert with_alerts["rows"] == plain["rows"] and with_alerts["loaded"] == ["metrics.definitions.alerts"]

@@ -212,27 +212,6 @@ class Engine:
             )
         return min(firsts), max(lasts)
 
-    def covers(self, metric_ids: Sequence[str], start: dt.date, end: dt.date) -> bool:
-        """True when the data of these metrics' sources is known to run from `start` or earlier
-        to `end` or later, so `data_range` would give first <= start and last >= end: for
-        `outside_data`'s warning without reading the whole range (`Backend.reaches`: a row on or
-        before `start` in any source, and one on or after `end`). False when it does not, or when
-        that cannot be told cheaply (a SQL source, an unreadable one): ask `data_range` then."""
-        early = late = False
-        try:
-            sources = sorted({m.source for metric_id in metric_ids for m in self._parts(metric_id).values()})
-            for name in sources:
-                connector = self.connector(name)
-                found = self.backend(connector).reaches(
-                    name, self.project.sources[name], connector, self.calendar, start, end
-                )
-                if found is None:
-                    return False
-                early, late = early or found[0], late or found[1]
-        except NorthstarError:
-            return False
-        return early and late
-
     def first_day(self, metric_id: str) -> dt.date | None:
         """The first local day of the data this metric reads; None when no source could say."""
         try:
