@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import json
 import os
 import sys
@@ -17,7 +16,7 @@ from typer.exceptions import TyperException
 
 from connectors.errors import NorthstarError
 from connectors.secrets import mask_secrets
-from dashboard.cli_app import command_app
+from dashboard.cli_app import command_app, quiet_gc
 from dashboard.cli_tables import rows_csv, rows_table
 
 if TYPE_CHECKING:
@@ -539,23 +538,11 @@ def _one_sentence(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
-# Start-up allocates a few hundred thousand objects that live as long as the process (modules,
-# classes, pydantic validators, typer's adapters); with Python's default thresholds (700, 10, 10)
-# the collector ran about 125 times over them during a `compute`, a full collection included:
-# about 45 ms of CPU (gc.callbacks, 10M-event bench project). Collecting every 50,000 allocations
-# instead leaves one young-generation pass (about 14 ms). Commands are short-lived processes;
-# `serve` runs the dashboard in a process of its own, with the defaults.
-QUIET_GC = (50_000, 20, 100)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point: typer with every error turned into one line on stderr."""
-    thresholds = gc.get_threshold()
-    gc.set_threshold(*QUIET_GC)
-    try:
+    """Entry point: typer with every error turned into one line on stderr. Without `argv` it is the
+    process's own command line (`northstar ...`, `python -m dashboard.cli ...`): the process ends next."""
+    with quiet_gc(ends_process=argv is None):
         _main(argv)
-    finally:
-        gc.set_threshold(*thresholds)
 
 
 def _main(argv: Sequence[str] | None) -> None:

@@ -225,3 +225,29 @@ def test_compute_loads_no_alerts_models_without_alerts_yaml(tmp_path: Path) -> N
     (config / "alerts.yaml").write_text("rules: {}\ndestinations: {}\n")
     with_alerts = _compute_modules(config, ["n"], probe)
     assert with_alerts["rows"] == plain["rows"] and with_alerts["loaded"] == ["metrics.definitions.alerts"]
+
+
+def test_the_program_freezes_its_objects_before_it_exits(tmp_path: Path) -> None:
+    """Run as the process's own command line (no argv), `main` freezes every object before Python's
+    collections at exit go over them; called with its arguments (a test, a script) it does not."""
+    config = str(_tiny_project(tmp_path / "p"))
+    code = (
+        "import gc, sys\n"
+        "from dashboard.cli import main\n"
+        "how = sys.argv[1]\n"
+        f"sys.argv = ['northstar', 'compute', 'n', '--config', {config!r}, '--format', 'json']\n"
+        "main(None if how == 'program' else sys.argv[1:])\n"
+        "print(gc.get_freeze_count() > 0, gc.get_threshold(), file=sys.stderr)\n"
+    )
+    for how, frozen in (("program", "True"), ("call", "False")):
+        run = subprocess.run(
+            [sys.executable, "-c", code, how],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+            env={"NORTHSTAR_RESULT_STORE": "off", "PATH": "/usr/bin:/bin"},
+        )
+        assert run.returncode == 0, run.stderr
+        assert json.loads(run.stdout)[0]["value"] == 1
+        assert run.stderr.strip().splitlines()[-1] == f"{frozen} (700, 10, 10)"
