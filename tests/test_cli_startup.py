@@ -251,3 +251,20 @@ def test_the_program_freezes_its_objects_before_it_exits(tmp_path: Path) -> None
         assert run.returncode == 0, run.stderr
         assert json.loads(run.stdout)[0]["value"] == 1
         assert run.stderr.strip().splitlines()[-1] == f"{frozen} (700, 10, 10)"
+
+
+def test_with_a_result_store_the_stored_range_answers(tmp_path: Path) -> None:
+    """The result store keeps the data's range (one read for every later process): with it on,
+    `covers` leaves the question to `data_range`, which asks the store first."""
+    from metrics.engine.result_store import ResultStore
+
+    frame = _frame([dt.datetime(2026, 3, 1, 9), dt.datetime(2026, 3, 5, 9)], pl.Datetime("us"))
+    source = {"type": "parquet", "path": "unused.parquet", "columns": {"timestamp": "ts", "event": "event"}}
+    project = project_from_dicts(sources={"events": source}, metrics=METRICS)
+    kept = Engine(
+        project,
+        connectors={"events": MemoryConnector("events", project.sources["events"], frame)},
+        result_store=ResultStore(tmp_path / "store"),
+    )
+    assert covers(kept, ["n"], D(2026, 3, 2), D(2026, 3, 4)) is False
+    assert covers(_engine(frame, "UTC"), ["n"], D(2026, 3, 2), D(2026, 3, 4)) is True

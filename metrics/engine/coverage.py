@@ -19,7 +19,11 @@ def covers(engine: Engine, metric_ids: Sequence[str], start: dt.date, end: dt.da
     `end` or later, so that `engine.data_range` would give first <= start and last >= end (and
     `outside_data` nothing to say): a row on or before `start` in any source and one on or after
     `end` (`Backend.reaches`). False when it does not, or when that cannot be told cheaply (a SQL
-    source, an unreadable one): ask `data_range` then."""
+    source, an unreadable one), or when the engine keeps results (`result_store`: it keeps the data's
+    range too, read once for every later process, and only the days added since then after that):
+    ask `data_range` then."""
+    if engine.result_store is not None:
+        return False
     early = late = False
     try:
         for metric_id in metric_ids:
