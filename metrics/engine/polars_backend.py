@@ -1065,8 +1065,8 @@ class PolarsBackend:
                 frame.scan().filter(plausible & bound).select(pl.col(column)).head(1).collect().height > 0
                 for bound in (before, after)
             ]
-        except (OSError, pl.exceptions.PolarsError, NorthstarError):
-            return None
+        except (OSError, OverflowError, ValueError, pl.exceptions.PolarsError, NorthstarError):
+            return None  # e.g. a day whose local midnight is before year 1: data_range's words
         return found[0], found[1]
 
 
