@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import json
 import os
 import sys
@@ -17,6 +16,7 @@ from typer.exceptions import TyperException
 
 from connectors.errors import NorthstarError
 from connectors.secrets import mask_secrets
+from dashboard.cli_app import command_app, quiet_gc
 from dashboard.cli_tables import compute_notes, counted, formatted_rows, rows_csv, rows_table
 
 if TYPE_CHECKING:
@@ -258,10 +258,14 @@ def compute(
     result = engine.compute(request)
     rows = result.rows_compared()
     # A range past the data reads 0 for lack of data: never silent (as in the explorer). A range
-    # left to its defaults is the data's own, so only a given --start or --end costs this read.
-    if request.start is not None or request.end is not None:
-        from metrics.engine.request import outside_data
+    # left to its defaults is the data's own, and one the data is seen to cover (`covers`: two
+    # small reads) needs no read of the data's whole range, which only the warning's words use.
+    from metrics.engine.coverage import covers
+    from metrics.engine.request import outside_data
 
+    if (request.start is not None or request.end is not None) and not covers(
+        engine, metric, result.start, result.end
+    ):
         try:
             gap = outside_data(result.start, result.end, *engine.data_range(metric))
         except NorthstarError:  # an empty or unreadable source: its own error or check says why
@@ -534,29 +538,18 @@ def _one_sentence(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
-# Start-up allocates a few hundred thousand objects that live as long as the process (modules,
-# classes, pydantic validators, typer's adapters); with Python's default thresholds (700, 10, 10)
-# the collector ran about 125 times over them during a `compute`, a full collection included:
-# about 45 ms of CPU (gc.callbacks, 10M-event bench project). Collecting every 50,000 allocations
-# instead leaves one young-generation pass (about 14 ms). Commands are short-lived processes;
-# `serve` runs the dashboard in a process of its own, with the defaults.
-QUIET_GC = (50_000, 20, 100)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point: typer with every error turned into one line on stderr."""
-    thresholds = gc.get_threshold()
-    gc.set_threshold(*QUIET_GC)
-    try:
+    """Entry point: typer with every error turned into one line on stderr. Without `argv` it is the
+    process's own command line (`northstar ...`, `python -m dashboard.cli ...`): the process ends next."""
+    with quiet_gc(ends_process=argv is None):
         _main(argv)
-    finally:
-        gc.set_threshold(*thresholds)
 
 
 def _main(argv: Sequence[str] | None) -> None:
     try:
+        args = list(argv) if argv is not None else None
         # standalone_mode=False: click returns an Exit's code instead of exiting
-        code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
+        code = command_app(app, sys.argv[1:] if args is None else args)(args=args, standalone_mode=False)
         if isinstance(code, int) and code:
             sys.exit(code)
     except typer.Exit as exc:

@@ -15,28 +15,22 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter, ValidationError
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from connectors.files import outside_roots, unsafe_root
 from connectors.models import ID_PATTERN, FileSource, SourceConfig, SparkSource, SqlSource
-from metrics.definitions.alerts import (
-    DESTINATION_MODELS,
-    RULE_MODELS,
-    SECRET_FIELDS,
-    AlertsConfig,
-    DeliverySettings,
-    Destination,
-    Rule,
-)
 from metrics.definitions.models import METRIC_MODELS, Annotation, MetricDef, Objective, ProjectConfig
 from metrics.definitions.problems import ConfigError, Problem, Subject, did_you_mean
 from metrics.definitions.project import Collector, Project
 from metrics.definitions.yaml_files import Reader, fields, plain, salvage_settings, top_section
 from metrics.validation import check_data as data_layer
 from metrics.validation import check_references, prune
+
+if TYPE_CHECKING:  # alerts.yaml's models load with the file (`_load_alerts`): most projects have none
+    from metrics.definitions.alerts import AlertsConfig, Destination, Rule
 
 _ID = re.compile(ID_PATTERN)
 
@@ -54,11 +48,15 @@ def _metric_adapter() -> TypeAdapter[MetricDef]:
 
 @functools.cache
 def _destination_adapter() -> TypeAdapter[Destination]:
+    from metrics.definitions.alerts import Destination
+
     return TypeAdapter(Destination)
 
 
 @functools.cache
 def _rule_adapter() -> TypeAdapter[Rule]:
+    from metrics.definitions.alerts import Rule
+
     return TypeAdapter(Rule)
 
 
@@ -227,6 +225,14 @@ def _load_alerts(reader: Reader) -> AlertsConfig | None:
     file = ALERTS_FILE
     if not reader.exists(file):
         return None
+    from metrics.definitions.alerts import (
+        DESTINATION_MODELS,
+        RULE_MODELS,
+        SECRET_FIELDS,
+        AlertsConfig,
+        DeliverySettings,
+    )
+
     tree = reader.read(file)
     if tree is None:
         return AlertsConfig()

@@ -13,13 +13,6 @@ from typing import Any
 
 from connectors.base import ColumnKind, Connector, ConnectorError, connect
 from connectors.models import SourceConfig
-from metrics.definitions.alerts import (
-    DataCheckRule,
-    ForecastIntervalRule,
-    KrProbabilityRule,
-    KrStatusRule,
-    SeasonalDeviationRule,
-)
 from metrics.definitions.calendar import Calendar, objective_period
 from metrics.definitions.models import (
     AggregateMetric,
@@ -77,6 +70,14 @@ def _check_alerts(out: Collector) -> None:
     alerts = project.alerts
     if alerts is None:
         return
+    from metrics.definitions.alerts import (  # with alerts.yaml only (most projects have none)
+        DataCheckRule,
+        ForecastIntervalRule,
+        KrProbabilityRule,
+        KrStatusRule,
+        SeasonalDeviationRule,
+    )
+
     file = "alerts.yaml"
     krs = [kr.id for objective in project.okrs for kr in objective.key_results]
     okrs_broken = Subject.file("okrs.yaml") in project.broken or any(

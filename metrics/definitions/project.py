@@ -9,10 +9,9 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connectors.models import SourceConfig
-from metrics.definitions.alerts import AlertsConfig
 from metrics.definitions.models import (
     LAST_DAY_TYPES,
     Annotation,
@@ -24,6 +23,9 @@ from metrics.definitions.models import (
 )
 from metrics.definitions.positions import locate, value_location
 from metrics.definitions.problems import ConfigError, Location, Problem, Severity, Subject
+
+if TYPE_CHECKING:
+    from metrics.definitions.alerts import AlertsConfig  # loaded with alerts.yaml (metrics.load)
 
 FILES = ("project.yaml", "sources.yaml", "metrics.yaml", "okrs.yaml", "alerts.yaml", "annotations.yaml")
 REQUIRED_FILES = ("sources.yaml", "metrics.yaml")

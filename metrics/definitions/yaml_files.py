@@ -19,7 +19,6 @@ from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
 from connectors.models import SOURCE_TYPES
-from metrics.definitions.alerts import DESTINATION_TYPES, RULE_TYPES
 from metrics.definitions.models import METRIC_TYPES, ProjectConfig
 from metrics.definitions.positions import display_path, locate, value_location
 from metrics.definitions.problems import Location, Problem, Subject, did_you_mean
@@ -399,9 +398,11 @@ class Reader:
 
 def _tagged_union(file: str, base: tuple[Any, ...]) -> tuple[str, str, tuple[str, ...]]:
     """What a tagged union's tag is called in `file` (at `base`): its name, its key, its values."""
-    if file == "alerts.yaml" and base[:1] == ("rules",):
-        return "rule type", "when", RULE_TYPES
-    if file == "alerts.yaml":
+    if file == "alerts.yaml":  # alerts.yaml's models load with the file (most projects have none)
+        from metrics.definitions.alerts import DESTINATION_TYPES, RULE_TYPES
+
+        if base[:1] == ("rules",):
+            return "rule type", "when", RULE_TYPES
         return "destination type", "type", DESTINATION_TYPES
     if file == "metrics.yaml":
         return "metric type", "type", METRIC_TYPES

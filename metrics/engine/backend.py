@@ -49,3 +49,18 @@ class Backend(Protocol):
     ) -> tuple[dt.date | None, dt.date | None]:
         """(first, last) local date of the source's timestamps, or (None, None) when it is empty."""
         ...
+
+    def reaches(
+        self,
+        source_name: str,
+        source: SourceConfig,
+        connector: Connector,
+        calendar: Calendar,
+        start: dt.date,
+        end: dt.date,
+    ) -> tuple[bool, bool] | None:
+        """Whether the source holds a row (of a plausible year, as `data_range` counts them) on or
+        before local day `start`, and one on or after local day `end`: `data_range`'s first day is
+        at most `start` and its last at least `end` exactly when both are true. None when this
+        cannot be told without reading the whole range (then ask `data_range`)."""
+        ...

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from connectors.base import Connector, ConnectorError, FrameConnector
+from connectors.errors import NorthstarError
 from connectors.files import kind_of
 from connectors.models import SourceConfig
 from metrics.definitions.calendar import Calendar
@@ -1035,6 +1036,38 @@ class PolarsBackend:
                 "damaged, write it again, else point `timestamp:` at a datetime column"
             ) from exc
         return _local_day(row[0], calendar, source_name), _local_day(row[1], calendar, source_name)
+
+    def reaches(
+        self,
+        source_name: str,
+        source: SourceConfig,
+        connector: Connector,
+        calendar: Calendar,
+        start: dt.date,
+        end: dt.date,
+    ) -> tuple[bool, bool] | None:
+        """Two existence queries with the scan's own pushed-down day bounds (`_Timestamp.before`):
+        each stops at its first matching row and lets the reader skip row groups by their
+        statistics, where `data_range`'s minimum and maximum read every timestamp (at 10M events
+        about 8 ms each against 0.13 s of CPU). Datetime columns only; None for others, or when
+        the source cannot be read (`data_range` then says why in its own words)."""
+        try:
+            frame = _frame_connector(connector, source_name)
+            schema = frame.scan().collect_schema()
+            column = source.columns.timestamp
+            if column not in schema or not isinstance(schema[column], pl.Datetime):
+                return None
+            ts = _Timestamp(column, schema[column], calendar.timezone)
+            plausible = ts.instant().is_between(*PLAUSIBLE, closed="left")
+            before, after = ts.before(start + dt.timedelta(days=1)), ts.not_before(end)
+            assert before is not None and after is not None  # a Datetime column always has them
+            found = [
+                frame.scan().filter(plausible & bound).select(pl.col(column)).head(1).collect().height > 0
+                for bound in (before, after)
+            ]
+        except (OSError, OverflowError, ValueError, pl.exceptions.PolarsError, NorthstarError):
+            return None  # e.g. a day whose local midnight is before year 1: data_range's words
+        return found[0], found[1]
 
 
 def _first_line(exc: BaseException) -> str:

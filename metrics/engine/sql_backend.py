@@ -1223,6 +1223,18 @@ class SqlBackend:
                 f"{calendar.timezone}; remove such rows upstream (`northstar check` counts them)"
             ) from None
 
+    def reaches(
+        self,
+        source_name: str,
+        source: SourceConfig,
+        connector: Connector,
+        calendar: Calendar,
+        start: dt.date,
+        end: dt.date,
+    ) -> tuple[bool, bool] | None:
+        """Not told apart: a SQL source's `data_range` is one aggregate the database answers itself."""
+        return None
+
     def _check_time_zone(self, source_name: str, connector: SqlConnector, calendar: Calendar) -> None:
         """Refuse early when the server cannot convert times to the project's zone (once per
         connector and zone): a missing zone would give NULL local days, not an error."""
