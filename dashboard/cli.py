@@ -69,10 +69,15 @@ def _die(message: str, code: int = 1) -> NoReturn:
 def _date(value: str | None, flag: str) -> dt.date | None:
     if value is None:
         return None
+    from metrics.definitions.models import FIRST_DAY, LAST_DAY, outside_years
+
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise Fail(f"{flag} {value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-10-01") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise Fail(f"{flag} {value} {outside_years()}")
+    return day
 
 
 def _is_demo_config(config: Path) -> bool:

@@ -15,12 +15,15 @@ from connectors.base import ColumnKind, Connector, ConnectorError, connect
 from connectors.models import SourceConfig
 from metrics.definitions.calendar import Calendar, objective_period
 from metrics.definitions.models import (
+    FIRST_DAY,
+    LAST_DAY,
     AggregateMetric,
     KeyResult,
     MetricDef,
     PercentileMetric,
     RatioMetric,
     RetentionMetric,
+    outside_years,
 )
 from metrics.definitions.problems import Problem, Subject, did_you_mean
 from metrics.definitions.project import Collector, Project
@@ -247,6 +250,14 @@ def _check_okrs(out: Collector) -> None:
             continue
         seen_objectives.add(objective.id)
         start, end = objective_period(objective, calendar, today)
+        if start < FIRST_DAY or end > LAST_DAY:
+            out.at(
+                "okrs.yaml",
+                (*where, "period"),
+                f"the period {start} .. {end} {outside_years()}",
+                subject=subject,
+            )
+            continue
         if problem := too_long(start, end):
             out.at("okrs.yaml", (*where, "period"), f"the period {problem}", subject=subject)
             continue

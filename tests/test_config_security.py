@@ -195,7 +195,7 @@ def test_an_https_base_url_is_kept(tmp_path: Path) -> None:
 # --- 6. bounded ranges ------------------------------------------------------------------------
 
 
-LONG_RANGE = ("--start", "1000-01-01", "--end", "2999-12-31", "--grain", "day")
+LONG_RANGE = ("--start", "1900-01-01", "--end", "2199-12-31", "--grain", "day")
 
 
 @pytest.mark.timeout(120)
@@ -219,7 +219,7 @@ def test_compute_refuses_a_two_thousand_year_range_with_exit_code_2(small_demo: 
     assert run.returncode == 2
     assert run.stdout == ""
     assert run.stderr.splitlines() == [
-        "error: the range 1000-01-01 .. 2999-12-31 covers 730,485 days; Northstar computes at most "
+        "error: the range 1900-01-01 .. 2199-12-31 covers 109,573 days; Northstar computes at most "
         "18,262 days (50 years) at once; choose a shorter range"
     ]
 
@@ -241,16 +241,48 @@ def test_an_objective_period_of_centuries_is_a_located_error(
 okrs:
   - id: forever
     objective: Grow
-    period: {start: 1000-01-01, end: 2999-12-31}
+    period: {start: 1900-01-01, end: 2199-12-31}
     key_results:
       - {id: signups_up, metric: signups, target: 100}
 """
     monkeypatch.chdir(make_project(tmp_path / "p", okrs=okrs))
     project = load_project(".")
     assert [str(p) for p in project.problems] == [
-        "okrs.yaml:4:13: the period 1000-01-01 .. 2999-12-31 covers 730,485 days; Northstar computes at "
+        "okrs.yaml:4:13: the period 1900-01-01 .. 2199-12-31 covers 109,573 days; Northstar computes at "
         "most 18,262 days (50 years)",
     ]
+    assert project.okrs == ()
+
+
+@pytest.mark.parametrize(
+    ("period", "problem"),
+    [
+        # a quarter in year 9999 ended in year 10000: a ValueError out of validate, okrs and serve
+        (
+            "9999-Q4",
+            "okrs.yaml:4:13: period 9999-Q4 lies outside the years Northstar computes (1900 to 2199)",
+        ),
+        (
+            "{start: 2026-10-01, end: 9999-12-31}",
+            "okrs.yaml:4:13: the period 2026-10-01 .. 9999-12-31 lies outside the years Northstar computes",
+        ),
+    ],
+)
+def test_an_objective_period_outside_the_computed_years_is_a_located_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, period: str, problem: str
+) -> None:
+    okrs = f"""\
+okrs:
+  - id: forever
+    objective: Grow
+    period: {period}
+    key_results:
+      - {{id: signups_up, metric: signups, target: 100}}
+"""
+    monkeypatch.chdir(make_project(tmp_path / "p", okrs=okrs))
+    project = load_project(".")
+    assert len(project.problems) == 1
+    assert str(project.problems[0]).startswith(problem)
     assert project.okrs == ()
 
 

@@ -294,3 +294,18 @@ def test_a_metric_of_an_unreadable_metrics_yaml_says_the_file_could_not_be_read(
         match=r"'signups' is not available: metrics.yaml could not be read \(.*metrics.yaml:\d+:\d+: YAML syntax error",
     ):
         engine.compute(MetricRequest(("signups",), start=D(2026, 1, 1), end=D(2026, 1, 2)))
+
+
+def test_a_range_outside_the_computed_years_is_one_sentence_not_an_overflow() -> None:
+    """The engine's own bound (every surface's requests pass check_range), not only the CLI's flags."""
+    from metrics.definitions.models import FIRST_DAY, LAST_DAY
+    from metrics.engine.request import check_range
+
+    check_range(FIRST_DAY, LAST_DAY.replace(year=FIRST_DAY.year + 40))  # inside: no error
+    for start, end in [
+        (dt.date(9999, 12, 30), dt.date(9999, 12, 31)),
+        (dt.date(1, 1, 1), dt.date(1, 1, 5)),
+        (LAST_DAY, LAST_DAY + dt.timedelta(days=1)),
+    ]:
+        with pytest.raises(MetricError, match="outside the years Northstar computes"):
+            check_range(start, end)

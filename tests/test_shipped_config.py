@@ -129,6 +129,13 @@ def test_cli_compute_by_dimension_and_csv(small_demo: Path) -> None:
         (["compute", "signups", "--by", "colour"], "colour"),
         (["compute", "signups", "--start", "2026-11-10", "--end", "2026-11-01"], "2026-11-10"),
         (["okrs", "--as-of", "yesterday"], "--as-of 'yesterday' is not a date"),
+        # a day the windows around it would carry past Python's dates was an OverflowError
+        (
+            ["compute", "signups", "--start", "9999-12-30", "--end", "9999-12-31"],
+            "--start 9999-12-30 lies outside",
+        ),
+        (["okrs", "--as-of", "0001-01-01"], "--as-of 0001-01-01 lies outside the years Northstar computes"),
+        (["check", "--as-of", "9999-12-31"], "(1900 to 2199)"),
         (["compute"], "Missing argument"),
         (["compute", "signups", "--grian", "week"], "(see `northstar compute --help`)"),
         (["explain", "signups"], "No such command 'explain'"),

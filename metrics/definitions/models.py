@@ -497,11 +497,26 @@ class Objective(StrictModel):
                 f"unknown period {value!r}; use a fiscal quarter like 2026-Q4, current_quarter, "
                 "or {start: YYYY-MM-DD, end: YYYY-MM-DD}"
             )
+        year_q = quarter_of(value) if isinstance(value, str) else None
+        if year_q is not None and not FIRST_DAY.year <= year_q[0] <= LAST_DAY.year:
+            raise ValueError(f"period {value} {outside_years()}")
         return value
 
 
 class OkrsFile(StrictModel):
     okrs: list[Objective]
+
+
+# The days any surface computes: far outside any product's history, and far enough inside Python's
+# dates (years 1 to 9999) that the windows, comparisons and week starts around a range never step
+# out of them (a day in year 9999 was an OverflowError).
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(2199, 12, 31)
+
+
+def outside_years() -> str:
+    """The one wording of the bound on the days Northstar computes (FIRST_DAY .. LAST_DAY)."""
+    return f"lies outside the years Northstar computes ({FIRST_DAY.year} to {LAST_DAY.year}); give a day in those years"
 
 
 def quarter_of(value: str) -> tuple[int, int] | None:

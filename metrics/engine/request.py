@@ -11,7 +11,7 @@ import polars as pl
 
 from connectors.errors import NorthstarError
 from metrics.definitions.calendar import Calendar
-from metrics.definitions.models import Grain
+from metrics.definitions.models import FIRST_DAY, LAST_DAY, Grain, outside_years
 from metrics.format import format_date, format_range, raw_number
 
 Comparison = Literal["previous_period", "previous_year"]
@@ -78,6 +78,8 @@ def check_range(start: dt.date, end: dt.date, *, start_given: bool = True, end_g
         )
     if start > end:
         raise MetricError(f"the range starts on {start} after it ends on {end}; swap --start and --end")
+    if start < FIRST_DAY or end > LAST_DAY:
+        raise MetricError(f"the range {start} .. {end} {outside_years()}")
     problem = too_long(start, end)
     if problem:
         raise RangeTooLong(f"the range {problem} at once; choose a shorter range")
