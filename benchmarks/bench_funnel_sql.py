@@ -14,7 +14,9 @@ payment, purchase; within 7 days; day grain over the whole range, in Europe/Berl
 * PostgreSQL right after the load, *without* table statistics (as after any bulk load until
   autovacuum runs: the table's `pg_statistic` rows are removed and autovacuum is off for it);
 * PostgreSQL after `ANALYZE`;
-* MariaDB (InnoDB keeps its own statistics).
+* MariaDB (InnoDB keeps its own statistics); with `--before` also without the funnel's
+  per-statement temporary table size (`SET STATEMENT max_heap_table_size=..., tmp_table_size=...`),
+  as compiled before it (its floor too), right after the current form on the same rows.
 
 Every SQL result is checked against the Polars engine's numbers (a mismatch stops the run). It prints
 the best of `--repeat` runs in seconds and the ratio SQL / Polars measured in the same run, then a
@@ -56,7 +58,7 @@ from metrics.demo.sql import load_demo  # noqa: E402
 from metrics.engine import Engine  # noqa: E402
 from metrics.engine.local_days import local_midnight  # noqa: E402
 from metrics.engine.request import MetricRequest  # noqa: E402
-from metrics.engine.sql_dialects import dialect_for  # noqa: E402
+from metrics.engine.sql_dialects import MySqlDialect, dialect_for  # noqa: E402
 from metrics.load import project_from_dicts  # noqa: E402
 
 TABLE = "northstar_bench_funnel"
@@ -163,6 +165,11 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=60.0, help="statement timeout of the SQL source (s)")
     parser.add_argument("--databases", default="postgres,mariadb", help="comma-separated: postgres, mariadb")
     parser.add_argument("--keep", action="store_true", help="leave the loaded tables in place")
+    parser.add_argument(
+        "--before",
+        action="store_true",
+        help="MariaDB also without the per-statement temporary table size (the server's 16 MB default)",
+    )
     parser.add_argument("--table", default=TABLE, help="name of the table loaded into each database")
     args = parser.parse_args()
     _use_table(args.table)
@@ -196,7 +203,10 @@ def main() -> None:
             runs.append(("postgres, no statistics", proj, lambda url=url, s=forget: execute(url, *s)))
             runs.append(("postgres, after ANALYZE", proj, lambda url=url: execute(url, f"ANALYZE {TABLE}")))
         else:
-            runs.append((kind, proj, lambda: None))
+            heap = MySqlDialect.window_heap_bytes
+            runs.append((kind, proj, lambda heap=heap: _window_heap(heap)))
+            if args.before:
+                runs.append((f"{kind}, server heap (before)", proj, lambda: _window_heap(None)))
 
     header = f"{'funnel':<10} {'engine':<26} {'best (s)':>9} {'SQL/Polars':>11}"
     print("\n" + header + "\n" + "-" * len(header))
@@ -268,7 +278,8 @@ def floor(proj: Project) -> dict[Any, Any]:
     passed = sa.select(
         running.over(partition_by=rows.c.u, order_by=rows.c.t.desc(), rows=(None, 0)).label("m")
     ).subquery("funnel_pass")
-    frame = connector.execute(sa.select(sa.func.count(passed.c.m).label("n")))
+    # with the settings a funnel's statement runs with (MariaDB: its temporary tables' size)
+    frame = connector.execute(dialect.for_window_passes(sa.select(sa.func.count(passed.c.m).label("n"))))
     return {"rows": frame.item()}
 
 
@@ -284,6 +295,11 @@ def _summary(cells: dict[tuple[str, str], str], engines: list[str]) -> None:
         + f"   [scan + sort by user and instant + one window pass, {len(STEPS)} steps' rows, "
         "beside Polars' whole funnel]"
     )
+
+
+def _window_heap(size: int | None) -> None:
+    """MariaDB's in-memory temporary table size for funnels (None: the server's setting)."""
+    MySqlDialect.window_heap_bytes = size
 
 
 def _use_table(name: str) -> None:
