@@ -14,7 +14,9 @@ payment, purchase; within 7 days; day grain over the whole range, in Europe/Berl
 * PostgreSQL right after the load, *without* table statistics (as after any bulk load until
   autovacuum runs: the table's `pg_statistic` rows are removed and autovacuum is off for it);
 * PostgreSQL after `ANALYZE`;
-* MariaDB (InnoDB keeps its own statistics).
+* MariaDB (InnoDB keeps its own statistics); with `--before` also without the funnel's
+  per-statement temporary table size (`SET STATEMENT max_heap_table_size=..., tmp_table_size=...`),
+  as compiled before it (its floor too), right after the current form on the same rows.
 
 Every SQL result is checked against the Polars engine's numbers (a mismatch stops the run). It prints
 the best of `--repeat` runs in seconds and the ratio SQL / Polars measured in the same run, then a
@@ -25,7 +27,9 @@ Per database it also times the floor: the least any correct plan of the longest 
 the database, one scan of the funnel's rows, one sort of them by user and instant and one window
 pass (a running MIN, COUNT where MIN is not incremental) in that order, with no Northstar around
 it; beside the Polars engine's whole longest funnel in the same run. A target below that ratio is
-below what the database can do on these rows, whatever SQL the compiler writes.
+below what the database can do on these rows, whatever SQL the compiler writes. The "hash floor"
+row replaces the sort and the pass with one hash aggregation of the same rows (first instant per
+user, step and day): the least a form without a sort would do before joining anything.
 """
 
 from __future__ import annotations
@@ -56,7 +60,7 @@ from metrics.demo.sql import load_demo  # noqa: E402
 from metrics.engine import Engine  # noqa: E402
 from metrics.engine.local_days import local_midnight  # noqa: E402
 from metrics.engine.request import MetricRequest  # noqa: E402
-from metrics.engine.sql_dialects import dialect_for  # noqa: E402
+from metrics.engine.sql_dialects import MySqlDialect, dialect_for  # noqa: E402
 from metrics.load import project_from_dicts  # noqa: E402
 
 TABLE = "northstar_bench_funnel"
@@ -163,6 +167,11 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=60.0, help="statement timeout of the SQL source (s)")
     parser.add_argument("--databases", default="postgres,mariadb", help="comma-separated: postgres, mariadb")
     parser.add_argument("--keep", action="store_true", help="leave the loaded tables in place")
+    parser.add_argument(
+        "--before",
+        action="store_true",
+        help="MariaDB also without the per-statement temporary table size (the server's 16 MB default)",
+    )
     parser.add_argument("--table", default=TABLE, help="name of the table loaded into each database")
     args = parser.parse_args()
     _use_table(args.table)
@@ -196,7 +205,10 @@ def main() -> None:
             runs.append(("postgres, no statistics", proj, lambda url=url, s=forget: execute(url, *s)))
             runs.append(("postgres, after ANALYZE", proj, lambda url=url: execute(url, f"ANALYZE {TABLE}")))
         else:
-            runs.append((kind, proj, lambda: None))
+            heap = MySqlDialect.window_heap_bytes
+            runs.append((kind, proj, lambda heap=heap: _window_heap(heap)))
+            if args.before:
+                runs.append((f"{kind}, server heap (before)", proj, lambda: _window_heap(None)))
 
     header = f"{'funnel':<10} {'engine':<26} {'best (s)':>9} {'SQL/Polars':>11}"
     print("\n" + header + "\n" + "-" * len(header))
@@ -221,16 +233,18 @@ def main() -> None:
                 cells[(metric, name)] = f"{sql_s:.2f} ({polars_s:.2f}: {sql_s / polars_s:.1f}x)"
             longest = f"funnel_{len(STEPS)}"
             polars_s, _, _ = timed(lambda m=longest: run(files, m), args.repeat)
-            floor_s, _, error = timed(lambda p=proj: floor(p), args.repeat)
             assert polars_s is not None
-            if floor_s is None:
-                print(f"{'floor':<10} {name:<26} {'-':>9} {'-':>11}  ({error})")
-                cells[("floor", name)] = f"- ({error[:30]})"
-                continue
-            print(
-                f"{'floor':<10} {name:<26} {floor_s:>9.2f} {floor_s / polars_s:>10.2f}x  (Polars {longest}: {polars_s:.2f})"
-            )
-            cells[("floor", name)] = f"{floor_s:.2f} ({polars_s:.2f}: {floor_s / polars_s:.1f}x)"
+            for label, hashed in (("floor", False), ("hash floor", True)):
+                floor_s, _, error = timed(lambda p=proj, h=hashed: floor(p, h), args.repeat)
+                if floor_s is None:
+                    print(f"{label:<10} {name:<26} {'-':>9} {'-':>11}  ({error})")
+                    cells[(label, name)] = f"- ({error[:30]})"
+                    continue
+                print(
+                    f"{label:<10} {name:<26} {floor_s:>9.2f} {floor_s / polars_s:>10.2f}x  "
+                    f"(Polars {longest}: {polars_s:.2f})"
+                )
+                cells[(label, name)] = f"{floor_s:.2f} ({polars_s:.2f}: {floor_s / polars_s:.1f}x)"
         _summary(cells, [name for name, _, _ in runs])
     finally:
         if not args.keep:
@@ -239,10 +253,14 @@ def main() -> None:
         dispose_engines()
 
 
-def floor(proj: Project) -> dict[Any, Any]:
+def floor(proj: Project, hashed: bool = False) -> dict[Any, Any]:
     """The least any correct plan of the longest funnel does in the database: scan the funnel's rows,
     sort them by user and instant, one window pass over them (a running MIN; where MIN over a
-    growing frame is not incremental, a running COUNT), one row back."""
+    growing frame is not incremental, a running COUNT), one row back.
+
+    `hashed`: instead of the sort and the pass, one hash aggregation of the rows (the first instant
+    per user, step and day): the least a form without a sort does, one step's aggregate per user and
+    bucket, before any join of the chain against it."""
     source = proj.sources["events"]
     assert isinstance(source, SqlSource)
     connector = SqlAlchemyConnector("events", source, proj.root)
@@ -263,12 +281,19 @@ def floor(proj: Project) -> dict[Any, Any]:
         .where(ts >= start, ts < end, user.is_not(None), event.in_(STEPS))
         .subquery("funnel_rows")
     )
+    if hashed:
+        day = sa.cast(rows.c.t, sa.Date()).label("d")
+        grouped = sa.select(rows.c.u, rows.c.k, day, sa.func.min(rows.c.t).label("m"))
+        buckets = grouped.group_by(rows.c.u, rows.c.k, day).subquery("funnel_buckets")
+        counted = sa.select(sa.func.count(buckets.c.m).label("n"))
+        return {"rows": connector.execute(dialect.for_window_passes(counted)).item()}
     value = sa.case((rows.c.k == 1, rows.c.t))
     running = sa.func.min(value) if dialect.incremental_window_min else sa.func.count(value)
     passed = sa.select(
         running.over(partition_by=rows.c.u, order_by=rows.c.t.desc(), rows=(None, 0)).label("m")
     ).subquery("funnel_pass")
-    frame = connector.execute(sa.select(sa.func.count(passed.c.m).label("n")))
+    # with the settings a funnel's statement runs with (MariaDB: its temporary tables' size)
+    frame = connector.execute(dialect.for_window_passes(sa.select(sa.func.count(passed.c.m).label("n"))))
     return {"rows": frame.item()}
 
 
@@ -284,6 +309,16 @@ def _summary(cells: dict[tuple[str, str], str], engines: list[str]) -> None:
         + f"   [scan + sort by user and instant + one window pass, {len(STEPS)} steps' rows, "
         "beside Polars' whole funnel]"
     )
+    print(
+        "hash  | "
+        + " | ".join(cells.get(("hash floor", engine), "-") for engine in engines)
+        + "   [scan + one hash aggregation per user, step and day, the same rows]"
+    )
+
+
+def _window_heap(size: int | None) -> None:
+    """MariaDB's in-memory temporary table size for funnels (None: the server's setting)."""
+    MySqlDialect.window_heap_bytes = size
 
 
 def _use_table(name: str) -> None:

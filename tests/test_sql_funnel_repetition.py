@@ -304,3 +304,37 @@ def test_both_compiled_forms_on_every_database(
     for state in _statistics_states(table):
         _set_state(table, state)
         assert_same(compute_rows(sql, ids, START, END, "day", "platform", counts=True), want)
+
+
+def test_only_mariadb_funnels_carry_their_temporary_table_size() -> None:
+    """Compiled for MariaDB a funnel's statement runs with larger in-memory temporary tables
+    (`SET STATEMENT ... FOR SELECT`, one statement); compiled for MySQL (no SET STATEMENT) it is the
+    SELECT alone, as is every other dialect's and every MariaDB statement without a funnel."""
+    from sqlalchemy.dialects.mysql import pymysql
+
+    from metrics.engine.sql_dialects import MySqlDialect
+
+    select = sa.select(sa.literal(1).label("n"))
+    wrapped = MySqlDialect().for_window_passes(select)
+    size = MySqlDialect.window_heap_bytes
+    assert size is not None and size > 16 * 1024 * 1024  # above the server's default
+    mariadb = str(wrapped.compile(dialect=pymysql.dialect(is_mariadb=True)))
+    assert mariadb.startswith(f"SET STATEMENT max_heap_table_size={size}, tmp_table_size={size} FOR SELECT")
+    assert str(wrapped.compile(dialect=pymysql.dialect(is_mariadb=False))).startswith("SELECT")
+    assert dialect_for("postgresql").for_window_passes(select) is select
+
+
+def test_mariadb_applies_the_size_in_a_read_only_session(table: LoadedTable) -> None:
+    """Through the connector (its read-only session, one statement), the server sees the funnel's
+    temporary table size for that statement, and its own setting before and after it."""
+    if table.kind != "mariadb":
+        pytest.skip("MariaDB only")
+    from metrics.engine import Engine
+
+    engine = Engine(sql_project(table.url, METRICS, SETTINGS, table=table.table), result_store=False)
+    connector = engine.connector("events")
+    dialect = dialect_for("mysql")
+    probe = sa.select(sa.literal_column("@@max_heap_table_size").label("v"))
+    default = connector.execute(probe).item()
+    assert connector.execute(dialect.for_window_passes(probe)).item() == type(dialect).window_heap_bytes
+    assert connector.execute(probe).item() == default != type(dialect).window_heap_bytes

@@ -66,7 +66,7 @@ from metrics.engine.local_days import (
     local_midnight,
 )
 from metrics.engine.request import MetricError, Window
-from metrics.engine.sql_dialects import SqlDialect, TimeContext, dialect_for
+from metrics.engine.sql_dialects import SqlDialect, TimeContext, WithSettings, dialect_for
 
 Expr = ColumnElement[Any]
 Row = tuple[Any, ...]
@@ -1111,7 +1111,7 @@ def _interpolate(
 
 @dataclasses.dataclass(frozen=True)
 class CompiledRequest:
-    statement: Select[Any] | sa.CompoundSelect[Any]
+    statement: Select[Any] | sa.CompoundSelect[Any] | WithSettings
     decoders: Mapping[str, Decoder]
     by: str | None
 
@@ -1163,7 +1163,10 @@ class SqlBackend:
                 compiler.funnel(metric_id, metric)
         if not compiler.branches:
             raise MetricError(f"no metrics to compute on source {source_name!r}")
-        return CompiledRequest(compiler.statement(), compiler.decoders, window.by)
+        statement: Select[Any] | sa.CompoundSelect[Any] | WithSettings = compiler.statement()
+        if any(isinstance(metric, FunnelMetric) for metric in metrics.values()):
+            statement = compiler.dialect.for_window_passes(compiler.statement())
+        return CompiledRequest(statement, compiler.decoders, window.by)
 
     def compute(
         self,

@@ -1,6 +1,6 @@
 -- Northstar: the demo metric pack (config/metrics.yaml, 14 sourced metrics), grain week, by -,
 -- 2026-01-01 .. 2026-03-31 in Europe/Berlin, compiled for mysql. Values are shown inline; at run time they are bound parameters.
-WITH agg_1 AS 
+SET STATEMENT max_heap_table_size=67108864, tmp_table_size=67108864 FOR WITH agg_1 AS 
 (SELECT rows_1.p AS p, count(rows_1.f0) AS n_f0, count(rows_1.f1) AS n_f1, count(rows_1.f2) AS n_f2, count(rows_1.f3) AS n_f3, sum(rows_1.x2) AS a_x2, count(DISTINCT rows_1.x3) AS a_x3 
 FROM (SELECT datediff(convert_tz(events.ts, '+00:00', 'Europe/Berlin'), '1970-01-01') - (datediff(convert_tz(events.ts, '+00:00', 'Europe/Berlin'), '1970-01-01') + 700003) % 7 AS p, CASE WHEN (events.event = 'signup') THEN 1 END AS f0, CASE WHEN (events.event = 'upgrade') THEN 1 END AS f1, CASE WHEN (events.event = 'purchase') THEN 1 END AS f2, CASE WHEN (events.event = 'page_view') THEN 1 END AS f3, CASE WHEN (events.event = 'purchase') THEN events.amount END AS x2, CASE WHEN (events.event = 'purchase') THEN events.user_id END AS x3, CASE WHEN (events.event = 'page_view') THEN events.load_ms END AS x4 
 FROM events 
