@@ -358,6 +358,26 @@ def format_age(newest: dt.date | None, today: dt.date) -> str:
     return f"{plural(days, 'day')} old"
 
 
+def data_through_words(
+    newest: dt.date | None, as_of: dt.date, today: dt.date | None = None, strong: bool = False
+) -> str:
+    """The one wording of how far the data goes, for the dashboard's header and the review pack's
+    stamp alike: 'data through Jun 30, 1998', always the data's newest day (both surfaces once
+    named different days with these words: the pack the as-of day when the data went on past it).
+    Then how that day stands to the as-of day: after it ('12 days after the as-of date': those days
+    are not in a number read as of it), before it (the dashboard: the data's age from `today`; the
+    pack: '3 days before the as-of date'), or nothing. `strong`: the date in Markdown bold."""
+    if newest is None:
+        return "**no data found**" if strong else "no data found"
+    text = f"data through **{format_date(newest)}**" if strong else f"data through {format_date(newest)}"
+    if newest > as_of:
+        return f"{text} ({plural((newest - as_of).days, 'day')} after the as-of date)"
+    if today is not None:
+        return f"{text} ({format_age(newest, today)})"
+    lag = (as_of - newest).days
+    return text + (f" ({plural(lag, 'day')} before the as-of date)" if lag > 0 else "")
+
+
 def stale_data_words(newest: dt.date | None, today: dt.date, as_of: dt.date) -> tuple[str, bool] | None:
     """What a page says under its stamp when the newest data is two or more days old, and whether the
     numbers on it are incomplete: only when they are read as of a day after the data's last (as the

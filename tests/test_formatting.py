@@ -370,3 +370,37 @@ def test_every_surface_writes_a_forecast_range_and_a_sample_the_same_way() -> No
     assert small.sample() == words
     assert _kr_row(project, small, kr_def, None).current.endswith(f" · {words}")
     assert f"current reading: {words}" in table(small)
+
+
+def test_data_through_names_the_newest_day_on_both_surfaces() -> None:
+    """The dashboard's header and the pack's stamp name the same day with 'data through': the data's
+    newest (the pack once named the as-of day when the data went on past it), then how it stands
+    to the as-of day."""
+    from metrics.format import data_through_words
+
+    newest, as_of, today = dt.date(1998, 6, 30), dt.date(1998, 5, 15), dt.date(2026, 12, 6)
+    pack = data_through_words(newest, as_of)
+    page = data_through_words(newest, as_of, today=today, strong=True)
+    assert pack == "data through Jun 30, 1998 (46 days after the as-of date)"
+    assert page == "data through **Jun 30, 1998** (46 days after the as-of date)"
+    assert data_through_words(dt.date(2026, 11, 17), dt.date(2026, 11, 20)) == (
+        "data through Nov 17, 2026 (3 days before the as-of date)"
+    )
+    assert data_through_words(dt.date(2026, 11, 20), dt.date(2026, 11, 20)) == "data through Nov 20, 2026"
+    assert data_through_words(dt.date(2026, 12, 4), dt.date(2026, 12, 6), today=today) == (
+        "data through Dec 4, 2026 (2 days old)"
+    )
+    assert data_through_words(None, as_of) == "no data found"
+
+
+def test_the_pack_stamp_names_the_newest_day_read_as_of_an_earlier_day() -> None:
+    from dashboard.pack.model import Quality, Stamp
+
+    as_of, newest = dt.date(1998, 5, 15), dt.date(1998, 6, 30)
+    stamp = Stamp("CDNOW", as_of, min(newest, as_of), Quality(checks=2), "abc1234", "", newest=newest)
+    assert stamp.line() == (
+        "CDNOW · as of May 15, 1998 · data through Jun 30, 1998 (46 days after the as-of date) · "
+        "data checks passed (2) · config abc1234"
+    )
+    assert stamp.to_json()["data_through"] == "1998-05-15"  # the last day its numbers read
+    assert stamp.to_json()["data_newest"] == "1998-06-30"

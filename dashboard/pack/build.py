@@ -279,6 +279,7 @@ class _Builder:
             as_of=self.as_of,
             # The numbers are read as of the as-of date: data after it plays no part in them.
             data_through=min(newest, self.as_of) if newest else None,
+            newest=newest,
             quality=self.facts.quality(sources) if quality is None else quality,
             commit=self.commit,
             url=share_url(self.base_url, view.page, view),

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import plotly.graph_objects as go
 
 from connectors.errors import NorthstarError
-from dashboard.format import format_date
+from dashboard.format import data_through_words, format_date
 
 if TYPE_CHECKING:
     from metrics.okrs import KeyResultScore, Scorecard
@@ -78,14 +78,10 @@ class Stamp:
     commit: str
     url: str
 
+    newest: dt.date | None = None  # the sources' newest day (data_through stops at the as-of date)
+
     def freshness(self) -> str:
-        if self.data_through is None:
-            return "no data"
-        text = f"data through {format_date(self.data_through)}"
-        lag = (self.as_of - self.data_through).days
-        if lag > 0:
-            text += f" ({lag} day{'s' if lag != 1 else ''} before the as-of date)"
-        return text
+        return data_through_words(self.newest or self.data_through, self.as_of)
 
     def line(self) -> str:
         """One line: 'Acme Notes · as of Nov 20, 2026 · data through ... · data checks ... · config abc1234'."""
@@ -103,6 +99,7 @@ class Stamp:
         return {
             "as_of": self.as_of.isoformat(),
             "data_through": self.data_through.isoformat() if self.data_through else None,
+            "data_newest": newest.isoformat() if (newest := self.newest or self.data_through) else None,
             "quality": self.quality.level,
             "quality_words": self.quality.words(),
             "commit": self.commit,

@@ -15,7 +15,7 @@ from dashboard import cache, escape
 from dashboard.debug import for_viewers, problem_line
 from dashboard.figures import chart_config, file_name
 from dashboard.format import (
-    format_age,
+    data_through_words,
     format_date,
     metric_unit,
     sample_noun,
@@ -158,11 +158,7 @@ def header(ctx: Ctx, title: str, subtitle: str | None = None) -> None:
     """Page title plus the stamp every screenshot needs: as-of date and data freshness."""
     st.title(title)
     as_of = ctx.view.as_of or ctx.today
-    freshness = (
-        f"data through **{format_date(ctx.data_last)}** ({format_age(ctx.data_last, ctx.today)})"
-        if ctx.data_last
-        else "**no data found**"
-    )
+    freshness = data_through_words(ctx.data_last, as_of, today=ctx.today, strong=True)
     parts = [f"As of **{format_date(as_of)}**", freshness, md(ctx.project.settings.name)]
     if subtitle:
         parts.append(subtitle)
