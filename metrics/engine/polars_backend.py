@@ -492,10 +492,10 @@ class _Plan:
                 keep = pl.col(_U).is_not_null() & (pl.col(_DAY) >= lower)
                 rows = base.filter(keep if cond is None else keep & cond)
                 if all(k in self.retention for k in readers):
-                    # Only retentions read these days: their rows as they are (user, day). Stage 2
-                    # joins them to the cohort members, a few per cent of the users; grouping
-                    # every user's days into lists here cost more than that join (at 10M events
-                    # 2.4M sessions: about 0.3 s of CPU in the pass against 0.05 s).
+                    # Only retentions read these days: their rows as they are (user, day), which
+                    # stage 2 joins to the cohort members. At 10M events (2.4M session starts)
+                    # grouping them into per-user lists took about 0.3 s of CPU in the pass, the
+                    # rows about 0.1 s, and stage 2 took no more CPU than with the lists.
                     queries[name] = rows.select(_U, pl.col(_DAY).cast(pl.Int32).alias("_days"))
                     continue
                 queries[name] = rows.group_by([_U, _G] if entities else [_U]).agg(
