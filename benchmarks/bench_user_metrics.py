@@ -402,7 +402,16 @@ def cells(measured: dict[str, list[tuple[float, float, float]]], worst: float) -
     out = [f"{min(w for w, _, _ in ours):.2f}"]
     if not theirs:
         out += ["", "", "", f"{statistics.median(c for _, c, _ in ours):.2f}", "", ""]
-        return [*out, f"{max(p for _, _, p in ours):.0f}", "", ""]
+        out += [f"{max(p for _, _, p in ours):.0f}", "", ""]
+        runs = measured.get("baseline")
+        if runs:  # without DuckDB: the baseline's wall time, CPU and peak, and Northstar/baseline
+            out += [
+                f"{min(w for w, _, _ in runs):.2f} (CPU {statistics.median(c for _, c, _ in runs):.2f}, "
+                f"peak {max(p for _, _, p in runs):.0f} MB)",
+                "",
+                f"{statistics.median(a[0] / b[0] for a, b in zip(ours, runs, strict=True)):.2f}",
+            ]
+        return out
     walls = [a[0] / b[0] for a, b in zip(ours, theirs, strict=True)]
     cpus = [a[1] / b[1] for a, b in zip(ours, theirs, strict=True)]
     out += [

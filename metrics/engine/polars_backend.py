@@ -399,7 +399,12 @@ class _Plan:
         return out.fill_null(False)
 
     def period_of(self, day: pl.Expr) -> pl.Expr:
-        """Bucket start of a Date inside [start, end] (a lookup: faster than calendar arithmetic)."""
+        """Bucket start of a Date inside [start, end] (a lookup: faster than calendar arithmetic).
+
+        At day grain a day is its own period: no lookup (at 10M events the period aggregates'
+        lookup over every row read was about 0.03 s of CPU)."""
+        if self.window.grain == "day" and self.window.span_end is None:
+            return day
         index = (day.cast(pl.Int32) - day_number(self.window.start)).cast(pl.UInt32)
         return pl.lit(self.lookup_periods).gather(index)
 
@@ -486,10 +491,16 @@ class _Plan:
                 )
                 lower = self._lower_day() if any(k in self.active for k in readers) else w.start
                 keep = pl.col(_U).is_not_null() & (pl.col(_DAY) >= lower)
-                queries[name] = (
-                    base.filter(keep if cond is None else keep & cond)
-                    .group_by([_U, _G] if entities else [_U])
-                    .agg(pl.col(_DAY).cast(pl.Int32).unique().alias("_days"))
+                rows = base.filter(keep if cond is None else keep & cond)
+                if all(k in self.retention for k in readers):
+                    # Only retentions read these days: their rows as they are (user, day), which
+                    # stage 2 joins to the cohort members. At 10M events (2.4M session starts)
+                    # grouping them into per-user lists took about 0.3 s of CPU in the pass, the
+                    # rows about 0.1 s, and stage 2 took no more CPU than with the lists.
+                    queries[name] = rows.select(_U, pl.col(_DAY).cast(pl.Int32).alias("_days"))
+                    continue
+                queries[name] = rows.group_by([_U, _G] if entities else [_U]).agg(
+                    pl.col(_DAY).cast(pl.Int32).unique().alias("_days")
                 )
         cohort_queries: dict[str, str] = {}
         for metric_id, ret in self.retention.items():
@@ -844,12 +855,11 @@ class _Plan:
                 (pl.col("_c").cast(pl.Int32) + first).alias("_lo"),
             )
         )
-        returns = days.lazy().select(_U, "_days")
+        joined = members.select("_mid", _U, "_lo").join(days.lazy().select(_U, "_days"), on=_U, how="inner")
+        if isinstance(days.schema["_days"], pl.List):  # lists shared with active or distinct users
+            joined = joined.explode("_days")
         kept = (
-            members.select("_mid", _U, "_lo")
-            .join(returns, on=_U, how="inner")
-            .explode("_days")
-            .filter(pl.col("_days").is_between(pl.col("_lo"), pl.col("_lo") + (last - first)))
+            joined.filter(pl.col("_days").is_between(pl.col("_lo"), pl.col("_lo") + (last - first)))
             .select("_mid")
             .unique()
             .with_columns(pl.lit(True).alias("_kept"))
@@ -892,16 +902,26 @@ class _Plan:
             )
             .collect()
         )
-        current = entrants.lazy()
-        # later steps only matter for entrants: a semi-join first keeps the as-of joins small
-        users = entrants.lazy().select(_U).unique()
+        # Later steps only matter for entrants, so the entrants' users are numbered once and one
+        # join keeps their step events with that number: the sorts and as-of joins below carry
+        # and match an integer, not the user id (at 10M events the funnel's stage 2 took 0.19 s
+        # of CPU with a semi-join per step and the as-of joins by user id, 0.14 s so).
+        users = entrants.select(_U).unique().with_row_index("_uid")
+        later_codes = sorted({names.index(step) for step in metric.steps[1:]} | {len(names)})
+        numbered = (
+            events.lazy()
+            .filter(pl.col(_E).is_in(later_codes))
+            .join(users.lazy(), on=_U, how="inner")
+            .select("_uid", _E, _T)
+            .collect()
+        )
+        current = entrants.lazy().join(users.lazy(), on=_U, how="left").drop(_U)
         strict = metric.order == "strict"
         for previous, step in itertools.pairwise(metric.steps):
             later = (
-                events.lazy()
+                numbered.lazy()
                 .filter(pl.col(_E) == names.index(step))
-                .select(_U, pl.col(_T).alias("_tk"))
-                .join(users, on=_U, how="semi")
+                .select("_uid", pl.col(_T).alias("_tk"))
                 .sort("_tk")
             )
             # strict: the earliest event at or after the previous step's; any: at or after t0
@@ -912,7 +932,7 @@ class _Plan:
                     later,
                     left_on=start,
                     right_on="_tk",
-                    by=_U,
+                    by="_uid",
                     strategy="forward",
                     check_sortedness=False,
                     # a repeated step (view, view) needs a second event: one row cannot be both
@@ -925,10 +945,9 @@ class _Plan:
         if metric.exclude:
             # the first excluded event strictly after t0 must not come before completion (`_prev`)
             excluded = (
-                events.lazy()
+                numbered.lazy()
                 .filter(pl.col(_E) == len(names))
-                .select(_U, pl.col(_T).alias("_tx"))
-                .join(users, on=_U, how="semi")
+                .select("_uid", pl.col(_T).alias("_tx"))
                 .sort("_tx")
             )
             current = (
@@ -937,7 +956,7 @@ class _Plan:
                     excluded,
                     left_on="_t0",
                     right_on="_tx",
-                    by=_U,
+                    by="_uid",
                     strategy="forward",
                     check_sortedness=False,
                     allow_exact_matches=False,
@@ -1021,6 +1040,9 @@ class PolarsBackend:
         if column not in schema:
             raise MetricError(f"source {source_name!r} has no timestamp column {column!r}; fix sources.yaml")
         ts = _Timestamp(column, schema[column], calendar.timezone)
+        footer = _footer_range(source, frame, ts) if source.type == "parquet" else None
+        if footer is not None:
+            return _local_day(footer[0], calendar, source_name), _local_day(footer[1], calendar, source_name)
         raw = pl.col(column) if ts.is_datetime or schema[column] == pl.Date else ts.instant()
         plausible = ts.instant().is_between(*PLAUSIBLE, closed="left")  # year 1, 9999: not data
         try:
@@ -1068,6 +1090,31 @@ class PolarsBackend:
         except (OSError, OverflowError, ValueError, pl.exceptions.PolarsError, NorthstarError):
             return None  # e.g. a day whose local midnight is before year 1: data_range's words
         return found[0], found[1]
+
+
+def _footer_range(
+    source: SourceConfig, frame: FrameConnector, ts: _Timestamp
+) -> tuple[object, object] | None:
+    """A parquet source's first and last stamp from its files' footers (`parquet_footer`), when
+    they say it for certain and both are plausible instants (then every stamp between them is);
+    else None: the column is read. At 10M events: milliseconds instead of 0.15 s of CPU."""
+    files = getattr(frame, "files", None)
+    if not (ts.is_datetime and callable(files)):
+        return None
+    from metrics.engine.parquet_footer import NoFooterBounds, timestamp_bounds
+
+    try:
+        bounds = timestamp_bounds(files(), ts.column, ts._unit())
+    except (NoFooterBounds, ConnectorError):
+        return None
+    if bounds is None:
+        return None
+    ends = pl.DataFrame({ts.column: list(bounds)}, schema={ts.column: pl.Int64}).select(
+        pl.col(ts.column).cast(ts.dtype)
+    )
+    if not ends.select(ts.instant().is_between(*PLAUSIBLE, closed="left").all()).item():
+        return None
+    return ends[ts.column][0], ends[ts.column][1]
 
 
 def _first_line(exc: BaseException) -> str:
