@@ -21,6 +21,14 @@ machine, all inside that visitor's wait. Now:
   app's frame. A visitor who asks for a value meanwhile waits for it (Streamlit computes a cached
   value once), so nothing is done twice; with a warm result store it is all read, with a cold one it
   starts what the first visitor needs.
+* The other pages' default views are computed first in a child process at the lowest CPU priority
+  (`compute_aside`: `python -m dashboard.preload`, nice 19, its Polars threads too) into the result
+  store, and only then filled into this process's caches by the pages' own `render`, which reads
+  them back. On a cold store (a first start, new data) those views are minutes of CPU at 100M
+  events: computed in the server's own thread they took both cores from the sessions being drawn
+  (a new session of the OKR page then took 2-4x its time; docs/performance.md), while at nice 19
+  they take what the sessions leave. With the store off, or NORTHSTAR_WARM_ASIDE=0, they are
+  computed in the thread as before.
 
 Any failure here is passed over: the page computes (and reports) everything itself.
 """
@@ -39,6 +47,7 @@ if TYPE_CHECKING:
     from metrics.okrs import Scorecard
 
 log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parent.parent
 
 MODULES = (
     "polars",
@@ -128,37 +137,114 @@ def pages_to_warm() -> tuple[str, ...]:
     return tuple(n for n in (part.strip() for part in listed.split(",")) if n in PAGES_WARMED)
 
 
+ASIDE_ENV = "NORTHSTAR_WARM_ASIDE"  # "0": compute the other pages' views in the warm-up thread
+ASIDE_NICE = 19  # the lowest CPU priority: the child takes what the server's sessions leave
+
+
+def aside_enabled() -> bool:
+    return os.environ.get(ASIDE_ENV, "1").strip().lower() not in ("0", "off", "false", "no")
+
+
+def _default_context(folder: Path) -> Ctx | None:
+    """The OKR page's default context for the project in `folder` (project, engine, data range,
+    default as-of), with a data-check report kept by an earlier process taken; None without metrics."""
+    from dashboard import cache, defaults
+
+    project = cache.project(str(folder))
+    if not project.metrics:
+        return None
+    engine = cache.engine(str(folder), project)
+    ctx = defaults.context(folder, project, engine, cache.data_fingerprint(engine, project))
+    # As a page's first run does: a report kept by an earlier process shades the figures, and a
+    # figure is shared by the content it is drawn from, shading included.
+    ctx.quality_runner().read_stored()
+    return ctx
+
+
 def warm_scorecard(config_dir: str | None = None, pages: tuple[str, ...] | None = None) -> None:
     """Fill the app's caches for the default view of the OKR page, then of `pages` in turn: the
     project in `config_dir` (default: NORTHSTAR_CONFIG, resolved as `dashboard.app.config_dir`
     resolves it), the engine, the data range, the default as-of day, a stored data-check report, the
-    scorecard and its figures, then what each page reads (`pages`, default `pages_to_warm()`).
-    Never raises."""
+    scorecard and its figures, then what each page reads (`pages`, default `pages_to_warm()`), after
+    a child process at the lowest priority has computed those into the result store
+    (`compute_aside`). Never raises."""
     folder = config_dir or os.environ.get("NORTHSTAR_CONFIG", "").strip()
     if not folder:
         return
     try:
-        from dashboard import cache, defaults
-
         resolved = Path(folder).expanduser().resolve()
-        project = cache.project(str(resolved))
-        if not project.metrics:
+        ctx = _default_context(resolved)
+        if ctx is None:
             return
-        engine = cache.engine(str(resolved), project)
-        ctx = defaults.context(resolved, project, engine, cache.data_fingerprint(engine, project))
-        # As a page's first run does: a report kept by an earlier process shades the figures, and a
-        # figure is shared by the content it is drawn from, shading included.
-        ctx.quality_runner().read_stored()
-        if project.okrs:
+        if ctx.project.okrs:
             _figures(ctx, ctx.scorecard())
     except Exception:  # the page computes (and reports) it itself
         log.debug("preload: the scorecard was not warmed", exc_info=True)
         return
-    for name in pages_to_warm() if pages is None else pages:
+    names = pages_to_warm() if pages is None else pages
+    if names and ctx.engine.result_store is not None and aside_enabled():
+        compute_aside(resolved, names)
+    for name in names:
         try:
             warm_page(ctx, name)
         except Exception:
             log.debug("preload: the %s page was not warmed", name, exc_info=True)
+
+
+def compute_aside(folder: Path, pages: tuple[str, ...]) -> bool:
+    """Compute `pages`' default views into the result store in a child process at the lowest CPU
+    priority (`python -m dashboard.preload`, which lowers its own priority before it imports Polars,
+    so the threads Polars starts inherit it), and wait for it; the caller's `warm_page` then reads
+    them back. The child is in the server's process group, so stopping the server stops it. Whether
+    it ended well; never raises."""
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "dashboard.preload", str(folder), *pages],
+            env=env,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
+    except OSError:
+        log.debug("preload: the pages' warm-up process did not start", exc_info=True)
+        return False
+    return done.returncode == 0
+
+
+def lower_priority() -> None:
+    """This process (and every thread it starts from now on) at `ASIDE_NICE`."""
+    try:
+        os.nice(ASIDE_NICE - os.nice(0))
+    except OSError:  # a platform without nice: the work still gets done
+        log.debug("preload: the priority was not lowered", exc_info=True)
+
+
+def _aside_main(argv: list[str]) -> int:
+    """The child of `compute_aside`: `python -m dashboard.preload CONFIG_DIR PAGE...`."""
+    lower_priority()  # first, before Polars starts its threads
+    folder, pages = Path(argv[0]), argv[1:]
+    ctx = _default_context(folder)
+    failed = ctx is None
+    try:
+        for name in pages:
+            if ctx is None:
+                break
+            try:
+                warm_page(ctx, name)
+            except Exception:
+                failed = True
+    finally:
+        from dashboard import worker
+
+        worker.shutdown_shared()  # the launch impact's forecasts started one
+    return 1 if failed else 0
 
 
 def warm_page(ctx: Ctx, name: str) -> bool:
@@ -226,3 +312,10 @@ def _draw() -> None:
     fig.add_hline(y=1.5, line_dash="dot")
     fig.add_vline(x=days[1], line_dash="dash")
     pio.to_json(fig, validate=False)
+
+
+if __name__ == "__main__":
+    import sys
+
+    logging.disable(logging.WARNING)  # Streamlit's no-runtime warnings; the exit code says enough
+    raise SystemExit(_aside_main(sys.argv[1:]))
