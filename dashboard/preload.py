@@ -22,12 +22,14 @@ machine, all inside that visitor's wait. Now:
   value once), so nothing is done twice; with a warm result store it is all read, with a cold one it
   starts what the first visitor needs.
 * The other pages' default views are computed first in a child process at the lowest CPU priority
-  (`compute_aside`: `python -m dashboard.preload`, nice 19, its Polars threads too) into the result
-  store, and only then filled into this process's caches by the pages' own `render`, which reads
-  them back. On a cold store (a first start, new data) those views are minutes of CPU at 100M
-  events: computed in the server's own thread they took both cores from the sessions being drawn
-  (a new session of the OKR page then took 2-4x its time; docs/performance.md), while at nice 19
-  they take what the sessions leave. With the store off, or NORTHSTAR_WARM_ASIDE=0, they are
+  (`compute_aside`: `python -m dashboard.preload`, nice 19, its Polars threads too, in a session
+  of its own whose scheduler group is niced as well, since Linux's autogroup ranks a nice value
+  only within its session) into the result store, and only then filled into this process's caches
+  by the pages' own `render`, which reads them back. On a cold store (a first start, new data)
+  those views are minutes of CPU at 100M events: computed in the server's own thread they took both
+  cores from the sessions being drawn (a new session of the OKR page then took 2-4x its time;
+  docs/performance.md), while at the lowest priority they take what everything else leaves. The
+  child ends when the server does. With the store off, or NORTHSTAR_WARM_ASIDE=0, they are
   computed in the thread as before.
 
 Any failure here is passed over: the page computes (and reports) everything itself.
@@ -35,6 +37,7 @@ Any failure here is passed over: the page computes (and reports) everything itse
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import logging
@@ -195,8 +198,8 @@ def compute_aside(folder: Path, pages: tuple[str, ...]) -> bool:
     """Compute `pages`' default views into the result store in a child process at the lowest CPU
     priority (`python -m dashboard.preload`, which lowers its own priority before it imports Polars,
     so the threads Polars starts inherit it), and wait for it; the caller's `warm_page` then reads
-    them back. The child is in the server's process group, so stopping the server stops it. Whether
-    it ended well; never raises."""
+    them back. The child runs in a session of its own (its own scheduler group, niced too) and ends
+    when its parent does. Whether it ended well; never raises."""
     import subprocess
     import sys
 
@@ -211,6 +214,7 @@ def compute_aside(folder: Path, pages: tuple[str, ...]) -> bool:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             check=False,
+            start_new_session=True,  # a scheduler group of its own (see lower_priority)
         )
     except OSError:
         log.debug("preload: the pages' warm-up process did not start", exc_info=True)
@@ -219,16 +223,38 @@ def compute_aside(folder: Path, pages: tuple[str, ...]) -> bool:
 
 
 def lower_priority() -> None:
-    """This process (and every thread it starts from now on) at `ASIDE_NICE`."""
+    """This process (and every thread it starts from now on) at `ASIDE_NICE`, and, where Linux
+    groups each session's processes for the scheduler (autogroup, where a nice value only ranks
+    threads within their group), its session's group too."""
     try:
         os.nice(ASIDE_NICE - os.nice(0))
-    except OSError:  # a platform without nice: the work still gets done
+    except (OSError, AttributeError):  # a platform without nice: the work still gets done
         log.debug("preload: the priority was not lowered", exc_info=True)
+    # No autogroup (or not Linux): the nice value above is the whole story.
+    with contextlib.suppress(OSError):
+        Path("/proc/self/autogroup").write_text(str(ASIDE_NICE))
+
+
+def _end_with_parent() -> None:
+    """Exit when the process that started this one has ended (a stopped server): the child is in a
+    session of its own, so a signal to the server's process group does not reach it."""
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="northstar-aside-watch", daemon=True).start()
 
 
 def _aside_main(argv: list[str]) -> int:
     """The child of `compute_aside`: `python -m dashboard.preload CONFIG_DIR PAGE...`."""
     lower_priority()  # first, before Polars starts its threads
+    _end_with_parent()
     folder, pages = Path(argv[0]), argv[1:]
     ctx = _default_context(folder)
     failed = ctx is None
