@@ -14,10 +14,18 @@ timed from the navigation until Streamlit says the script has stopped running (`
 
 * `cold`: the first visit of each page on a server started with an empty result store (one server
   for all pages, in the order given: the first pays for the imports and the project too).
+* `while warming`: the median of `--sessions` new sessions of the first page on that cold server
+  right after its cold visits, while its background work runs: the warm-up thread computing the
+  other pages' default views (`dashboard/preload.py`) and, once a session has run twice, the data
+  checks. What a visitor meets on a server that has just started on new data.
 * `first`: the first visit after a restart, with the store warm (the server is restarted before
   each page: every page is the first one its process draws). Before the first restart, one session
-  of the cold server stays open until the app's background data checks have finished, as on a
-  server that has run for a while (a report as of a day that is over is stored too).
+  of the cold server stays open until the app's background data checks have finished, and then the
+  benchmark waits until the server is idle (its processes use less than a tenth of a core for five
+  seconds: the warm-up thread has filled every page's default view), as on a server that has run
+  for a while: the store then holds what a restarted server's warm-up reads. Without that wait a
+  large demo's restarted server computed, beside the visits measured, the pages its predecessor had
+  not reached (at 100M events minutes of CPU on both cores: docs/performance.md).
 * `new`: the median of `--sessions` later visits to the same server, each a new session.
 
 Visits are timed from the moment the server answers its health check; `serve` imports what the
@@ -119,11 +127,34 @@ def load() -> str:
     return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds used so far by `pid` and every process below it."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for each in descendants(pid):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def wait_idle(pid: int, limit: float = 600.0, window: float = 5.0, busy: float = 0.1) -> float | None:
+    """Seconds until the server's processes used less than `busy` of a core over `window` seconds (its
+    warm-up thread and data checks done); None when that did not happen within `limit` seconds."""
+    began = time.monotonic()
+    while time.monotonic() - began < limit:
+        before = cpu_seconds(pid)
+        time.sleep(window)
+        if cpu_seconds(pid) - before < busy * window:
+            return time.monotonic() - began
+    return None
+
+
 @contextlib.contextmanager
 def served(
     command: list[str], env: dict[str, str], port: int, log: Path, name: str = "", cwd: Path = ROOT
-) -> Iterator[str]:
-    """A server started in a session of its own; stopped with SIGTERM (then SIGKILL) at the end."""
+) -> Iterator[tuple[str, int]]:
+    """A server started in a session of its own, as (its URL, its process id); stopped with SIGTERM
+    (then SIGKILL) at the end."""
     launched = time.perf_counter()
     with log.open("a") as out:
         process = subprocess.Popen(
@@ -143,7 +174,7 @@ def served(
             if process.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"the server did not start; see {log}")
             time.sleep(0.1)
-        yield base
+        yield base, process.pid
     finally:
         PEAKS[name] = max(PEAKS.get(name, 0), peak_rss(process.pid))
         with contextlib.suppress(ProcessLookupError):
@@ -219,7 +250,7 @@ def measure(
     browser: Any, server: Server, port: int, path: str, sessions: int, log: Path
 ) -> tuple[float, list[float]]:
     """(first visit after a start, `sessions` later visits, each a new session)."""
-    with served(server.command, server.env, port, log, server.name, server.cwd) as base:
+    with served(server.command, server.env, port, log, server.name, server.cwd) as (base, _):
         url = f"{base}/{path}"
         first = visit(browser, url)
         later = [visit(browser, url) for _ in range(sessions)]
@@ -234,6 +265,7 @@ class Row:
     cold: float | None
     first: float
     new: list[float]
+    warming: list[float] | None = None  # new sessions on the cold server while its background work ran
 
 
 @dataclass
@@ -249,6 +281,7 @@ class Size:
     peaks: dict[str, int]
     engine: tuple[float, int] | None  # `okrs` with the store off: (seconds, peak resident bytes)
     checks: dict[str, float]
+    idle: dict[str, float | None]  # server -> seconds from the checks' end until it was idle
 
     def hello(self) -> Row:
         return self.rows[0]
@@ -360,24 +393,44 @@ def run_size(browser: Any, config: Path, label: str, folder: Path, args: argpars
         servers.append(Server(" (peer)", northstar_command(config, port), peer_env, peer))
 
     cold: dict[tuple[str, str], float] = {}
+    warming: dict[str, list[float]] = {}
     checks: dict[str, float] = {}
+    idle: dict[str, float | None] = {}
     for server in servers:  # an empty store: what the first visitor waits for
-        with served(server.command, server.env, port, log, server.name, server.cwd) as base:
+        with served(server.command, server.env, port, log, server.name, server.cwd) as (base, pid):
             for name in args.pages:
                 cold[(server.name, name)] = visit(browser, f"{base}/{PAGES[name]}")
                 print(f"  cold {name}{server.name}: {cold[(server.name, name)]:.2f} s", flush=True)
+            first_url = f"{base}/{PAGES[args.pages[0]]}"
+            warming[server.name] = [visit(browser, first_url) for _ in range(args.sessions)]
+            print(
+                f"  new sessions of {args.pages[0]}{server.name} while warming: "
+                + ", ".join(f"{n:.2f}" for n in warming[server.name])
+                + f" (load average {load()})",
+                flush=True,
+            )
             if not args.no_settle:
-                checks[server.name] = settle(browser, f"{base}/{PAGES[args.pages[0]]}")
+                checks[server.name] = settle(browser, first_url)
                 print(
                     f"  data checks{server.name} done {checks[server.name]:.1f} s after a visit", flush=True
                 )
+                idle[server.name] = wait_idle(pid, limit=args.idle_limit)
+                print(f"  server{server.name} idle {idle[server.name]} s after the checks", flush=True)
     rows: list[Row] = []
     hello = Server("one-line page", one_line_command(folder, port), env)
     rows.append(Row("one-line page", None, *measure(browser, hello, port, "", args.sessions, log)))
     for name in args.pages:
         for server in servers:
             first, new = measure(browser, server, port, PAGES[name], args.sessions, log)
-            rows.append(Row(name + server.name, cold[(server.name, name)], first, new))
+            rows.append(
+                Row(
+                    name + server.name,
+                    cold[(server.name, name)],
+                    first,
+                    new,
+                    warming[server.name] if name == args.pages[0] else None,
+                )
+            )
             print(
                 f"  {rows[-1].page}: first {first:.2f} s, new {', '.join(f'{n:.2f}' for n in new)}",
                 flush=True,
@@ -393,7 +446,7 @@ def run_size(browser: Any, config: Path, label: str, folder: Path, args: argpars
     PEAKS.clear()
     if args.keep_log:
         shutil.copy(log, args.keep_log)
-    return Size(label, rows, load_before, load(), stored / 1e6, starts, peaks, engine, checks)
+    return Size(label, rows, load_before, load(), stored / 1e6, starts, peaks, engine, checks, idle)
 
 
 def table(sizes: list[Size]) -> str:
@@ -401,15 +454,25 @@ def table(sizes: list[Size]) -> str:
     the one-line page of the same size; `new` is the median of the new sessions."""
     head = ["page"]
     for size in sizes:
-        head += [f"{size.label}: cold", "first after restart", "new session (median)"]
+        head += [
+            f"{size.label}: cold",
+            "new session while warming (median)",
+            "first after restart",
+            "new session (median)",
+        ]
     lines = [" | ".join(head), " | ".join(["---"] + ["---:"] * (len(head) - 1))]
     for i, row in enumerate(sizes[0].rows):
         cells = [row.page]
         for size in sizes:
             mine, hello = size.rows[i], size.hello()
             new, hello_new = statistics.median(mine.new), statistics.median(hello.new)
+            warming = "-"
+            if mine.warming:
+                median = statistics.median(mine.warming)
+                warming = f"{median:.2f} ({median - hello_new:+.2f})"
             cells += [
                 "-" if mine.cold is None else f"{mine.cold:.2f}",
+                warming,
                 f"{mine.first:.2f} ({mine.first - hello.first:+.2f})",
                 f"{new:.2f} ({new - hello_new:+.2f})",
             ]
@@ -419,7 +482,11 @@ def table(sizes: list[Size]) -> str:
 
 def report(sizes: list[Size]) -> None:
     print("\nSeconds; in brackets the difference from the one-line page of the same size and run.")
-    print("cold: empty result store; first after restart and new session: the store warm.\n")
+    print(
+        "cold: empty result store; while warming: new sessions on that server while its warm-up and\n"
+        "checks run (beside the one-line page's new sessions); first after restart and new session:\n"
+        "the store warm, filled by a server that had gone idle.\n"
+    )
     print(table(sizes))
     for size in sizes:
         print(f"\n{size.label}: load average {size.load_before} before, {size.load_after} after")
@@ -428,6 +495,11 @@ def report(sizes: list[Size]) -> None:
             or "not waited for"
         )
         print(f"  result store {size.stored_mb:.1f} MB; data checks done after a visit: {done}")
+        if size.idle:
+            print(
+                "  server idle after the checks (s; None: not within --idle-limit): "
+                + ", ".join(f"{name or 'northstar'} {s}" for name, s in size.idle.items())
+            )
         if size.engine:
             print(
                 f"  okrs with the store off (the engine's own time): {size.engine[0]:.2f} s, "
@@ -442,6 +514,10 @@ def report(sizes: list[Size]) -> None:
             + ", ".join(f"{name} {b / 1e6:.0f} MB" for name, b in size.peaks.items())
         )
         for row in size.rows:
+            if row.warming:
+                print(
+                    f"  new sessions while warming, {row.page}: " + ", ".join(f"{n:.2f}" for n in row.warming)
+                )
             print(
                 f"  new sessions, {row.page}: "
                 + ", ".join(f"{n:.2f}" for n in row.new)
@@ -481,8 +557,15 @@ def main() -> None:
     parser.add_argument(
         "--no-settle",
         action="store_true",
-        help="do not wait for the cold server's data checks (no stored report: the restarted servers "
-        "run them while they draw)",
+        help="do not wait for the cold server's data checks nor for it to go idle (no stored report, "
+        "and the store may lack what its warm-up had not reached: the restarted servers compute them "
+        "while they draw)",
+    )
+    parser.add_argument(
+        "--idle-limit",
+        type=float,
+        default=600.0,
+        help="wait at most this many seconds after the checks for the cold server to go idle",
     )
     parser.add_argument("--keep-log", help="copy the servers' log here")
     parser.add_argument(

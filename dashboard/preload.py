@@ -21,12 +21,23 @@ machine, all inside that visitor's wait. Now:
   app's frame. A visitor who asks for a value meanwhile waits for it (Streamlit computes a cached
   value once), so nothing is done twice; with a warm result store it is all read, with a cold one it
   starts what the first visitor needs.
+* The other pages' default views are computed first in a child process at the lowest CPU priority
+  (`compute_aside`: `python -m dashboard.preload`, nice 19, its Polars threads too, in a session
+  of its own whose scheduler group is niced as well, since Linux's autogroup ranks a nice value
+  only within its session) into the result store, and only then filled into this process's caches
+  by the pages' own `render`, which reads them back. On a cold store (a first start, new data)
+  those views are minutes of CPU at 100M events: computed in the server's own thread they took both
+  cores from the sessions being drawn (a new session of the OKR page then took 2-4x its time;
+  docs/performance.md), while at the lowest priority they take what everything else leaves. The
+  child ends when the server does. With the store off, or NORTHSTAR_WARM_ASIDE=0, they are
+  computed in the thread as before.
 
 Any failure here is passed over: the page computes (and reports) everything itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import logging
@@ -39,6 +50,7 @@ if TYPE_CHECKING:
     from metrics.okrs import Scorecard
 
 log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parent.parent
 
 MODULES = (
     "polars",
@@ -128,37 +140,137 @@ def pages_to_warm() -> tuple[str, ...]:
     return tuple(n for n in (part.strip() for part in listed.split(",")) if n in PAGES_WARMED)
 
 
+ASIDE_ENV = "NORTHSTAR_WARM_ASIDE"  # "0": compute the other pages' views in the warm-up thread
+ASIDE_NICE = 19  # the lowest CPU priority: the child takes what the server's sessions leave
+
+
+def aside_enabled() -> bool:
+    return os.environ.get(ASIDE_ENV, "1").strip().lower() not in ("0", "off", "false", "no")
+
+
+def _default_context(folder: Path) -> Ctx | None:
+    """The OKR page's default context for the project in `folder` (project, engine, data range,
+    default as-of), with a data-check report kept by an earlier process taken; None without metrics."""
+    from dashboard import cache, defaults
+
+    project = cache.project(str(folder))
+    if not project.metrics:
+        return None
+    engine = cache.engine(str(folder), project)
+    ctx = defaults.context(folder, project, engine, cache.data_fingerprint(engine, project))
+    # As a page's first run does: a report kept by an earlier process shades the figures, and a
+    # figure is shared by the content it is drawn from, shading included.
+    ctx.quality_runner().read_stored()
+    return ctx
+
+
 def warm_scorecard(config_dir: str | None = None, pages: tuple[str, ...] | None = None) -> None:
     """Fill the app's caches for the default view of the OKR page, then of `pages` in turn: the
     project in `config_dir` (default: NORTHSTAR_CONFIG, resolved as `dashboard.app.config_dir`
     resolves it), the engine, the data range, the default as-of day, a stored data-check report, the
-    scorecard and its figures, then what each page reads (`pages`, default `pages_to_warm()`).
-    Never raises."""
+    scorecard and its figures, then what each page reads (`pages`, default `pages_to_warm()`), after
+    a child process at the lowest priority has computed those into the result store
+    (`compute_aside`). Never raises."""
     folder = config_dir or os.environ.get("NORTHSTAR_CONFIG", "").strip()
     if not folder:
         return
     try:
-        from dashboard import cache, defaults
-
         resolved = Path(folder).expanduser().resolve()
-        project = cache.project(str(resolved))
-        if not project.metrics:
+        ctx = _default_context(resolved)
+        if ctx is None:
             return
-        engine = cache.engine(str(resolved), project)
-        ctx = defaults.context(resolved, project, engine, cache.data_fingerprint(engine, project))
-        # As a page's first run does: a report kept by an earlier process shades the figures, and a
-        # figure is shared by the content it is drawn from, shading included.
-        ctx.quality_runner().read_stored()
-        if project.okrs:
+        if ctx.project.okrs:
             _figures(ctx, ctx.scorecard())
     except Exception:  # the page computes (and reports) it itself
         log.debug("preload: the scorecard was not warmed", exc_info=True)
         return
-    for name in pages_to_warm() if pages is None else pages:
+    names = pages_to_warm() if pages is None else pages
+    if names and ctx.engine.result_store is not None and aside_enabled():
+        compute_aside(resolved, names)
+    for name in names:
         try:
             warm_page(ctx, name)
         except Exception:
             log.debug("preload: the %s page was not warmed", name, exc_info=True)
+
+
+def compute_aside(folder: Path, pages: tuple[str, ...]) -> bool:
+    """Compute `pages`' default views into the result store in a child process at the lowest CPU
+    priority (`python -m dashboard.preload`, which lowers its own priority before it imports Polars,
+    so the threads Polars starts inherit it), and wait for it; the caller's `warm_page` then reads
+    them back. The child runs in a session of its own (its own scheduler group, niced too) and ends
+    when its parent does. Whether it ended well; never raises."""
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "dashboard.preload", str(folder), *pages],
+            env=env,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+            start_new_session=True,  # a scheduler group of its own (see lower_priority)
+        )
+    except OSError:
+        log.debug("preload: the pages' warm-up process did not start", exc_info=True)
+        return False
+    return done.returncode == 0
+
+
+def lower_priority() -> None:
+    """This process (and every thread it starts from now on) at `ASIDE_NICE`, and, where Linux
+    groups each session's processes for the scheduler (autogroup, where a nice value only ranks
+    threads within their group), its session's group too."""
+    try:
+        os.nice(ASIDE_NICE - os.nice(0))
+    except (OSError, AttributeError):  # a platform without nice: the work still gets done
+        log.debug("preload: the priority was not lowered", exc_info=True)
+    # No autogroup (or not Linux): the nice value above is the whole story.
+    with contextlib.suppress(OSError):
+        Path("/proc/self/autogroup").write_text(str(ASIDE_NICE))
+
+
+def _end_with_parent() -> None:
+    """Exit when the process that started this one has ended (a stopped server): the child is in a
+    session of its own, so a signal to the server's process group does not reach it."""
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="northstar-aside-watch", daemon=True).start()
+
+
+def _aside_main(argv: list[str]) -> int:
+    """The child of `compute_aside`: `python -m dashboard.preload CONFIG_DIR PAGE...`."""
+    lower_priority()  # first, before Polars starts its threads
+    _end_with_parent()
+    folder, pages = Path(argv[0]), argv[1:]
+    ctx = _default_context(folder)
+    failed = ctx is None
+    try:
+        for name in pages:
+            if ctx is None:
+                break
+            try:
+                warm_page(ctx, name)
+            except Exception:
+                failed = True
+    finally:
+        from dashboard import worker
+
+        worker.shutdown_shared()  # the launch impact's forecasts started one
+    return 1 if failed else 0
 
 
 def warm_page(ctx: Ctx, name: str) -> bool:
@@ -226,3 +338,10 @@ def _draw() -> None:
     fig.add_hline(y=1.5, line_dash="dot")
     fig.add_vline(x=days[1], line_dash="dash")
     pio.to_json(fig, validate=False)
+
+
+if __name__ == "__main__":
+    import sys
+
+    logging.disable(logging.WARNING)  # Streamlit's no-runtime warnings; the exit code says enough
+    raise SystemExit(_aside_main(sys.argv[1:]))

@@ -325,3 +325,67 @@ def test_which_pages_the_warm_thread_fills_after_the_okr_page(monkeypatch: pytes
     assert preload.pages_to_warm() == ()
     monkeypatch.setenv(preload.WARM_PAGES_ENV, " funnels, nope ,explorer")
     assert preload.pages_to_warm() == ("funnels", "explorer")
+
+
+def test_the_other_pages_are_computed_aside_and_read_back_by_the_warm_thread(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the result store on, the explorer's default view is computed by the low-priority child
+    process (`compute_aside`) into the store; the server's own thread only reads it back, so a
+    cold store's minutes of page warm-up do not run in the server's process beside its sessions."""
+    from metrics.engine import Engine
+
+    monkeypatch.setenv("NORTHSTAR_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("NORTHSTAR_RESULT_STORE", "on")  # tests/conftest.py turns it off
+    _restarted()
+    preload.warm_scorecard(pages=())  # the OKR page, computed here and stored
+    stored = set((tmp_path / "cache" / "results").glob("*.arrows"))
+    computed_here = _counting(monkeypatch, Engine, "_compute_stored")
+    preload.warm_scorecard(pages=("explorer",))
+    assert set((tmp_path / "cache" / "results").glob("*.arrows")) > stored  # the child stored them
+    assert computed_here == []  # this process read every answer of the explorer's view
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page("views/explorer.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert computed_here == []  # and its first visit found them in the app's caches
+
+
+def test_without_the_aside_process_the_warm_thread_computes_the_pages_itself(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The counterpart (so the test above could fail): NORTHSTAR_WARM_ASIDE=0 computes in-process."""
+    from metrics.engine import Engine
+
+    monkeypatch.setenv("NORTHSTAR_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("NORTHSTAR_RESULT_STORE", "on")
+    monkeypatch.setenv(preload.ASIDE_ENV, "0")
+    _restarted()
+    preload.warm_scorecard(pages=())
+    computed_here = _counting(monkeypatch, Engine, "_compute_stored")
+    preload.warm_scorecard(pages=("explorer",))
+    assert computed_here
+
+
+def test_the_aside_process_runs_at_the_lowest_priority() -> None:
+    """Its nice value, and (where Linux has autogroups) its session's scheduler group's: a nice value
+    alone ranks it only against the threads of its own session."""
+    import subprocess
+    import sys
+
+    code = (
+        "from dashboard import preload; import os; from pathlib import Path; preload.lower_priority(); "
+        "group = Path('/proc/self/autogroup'); "
+        "print(os.nice(0), group.read_text().split()[-1] if group.exists() else 'none')"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=preload.ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        start_new_session=True,  # as compute_aside starts it
+    )
+    nice, group = out.stdout.split()
+    assert int(nice) == preload.ASIDE_NICE
+    assert group in ("none", str(preload.ASIDE_NICE))
