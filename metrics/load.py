@@ -113,10 +113,20 @@ def load_project(
         try:
             sources[name] = source_adapter.validate_python(plain(raw))
         except ValidationError as exc:
+            found = len(reader.problems)
             reader.schema_errors(
                 "sources.yaml", ("sources", name), exc, fields(FileSource, SqlSource, SparkSource)
             )
             reader.broken.add(Subject.source(name))
+            if (rest := _without_checks(source_adapter, raw, exc)) is not None:
+                # Only `checks:` is wrong: the rest is checked against the data too, so every problem
+                # of the source is reported at once; its errors, which name it, still leave it out
+                # (`prune`), so none of its checks runs with defaults in place of the broken ones.
+                sources[name] = rest
+                reader.broken.discard(Subject.source(name))
+                reader.problems[found:] = [
+                    dataclasses.replace(p, subject=Subject.source(name)) for p in reader.problems[found:]
+                ]
 
     data_roots = []
     for index, folder in enumerate(settings.data_roots):
@@ -212,6 +222,20 @@ def load_project(
     if check_data:
         problems += data_layer(project, check_values=check_values)
     return prune(project, problems)
+
+
+def _without_checks(
+    adapter: TypeAdapter[SourceConfig], raw: Any, exc: ValidationError
+) -> SourceConfig | None:
+    """The source without its `checks:` block when every error is inside that block and the rest
+    is valid (None otherwise): what the later layers check, so a wrong column is not hidden behind a
+    typo in `checks:`."""
+    if not isinstance(raw, CommentedMap) or not all("checks" in e["loc"][:2] for e in exc.errors()):
+        return None
+    try:
+        return adapter.validate_python({k: v for k, v in plain(raw).items() if k != "checks"})
+    except ValidationError:
+        return None
 
 
 ALERTS_FILE = "alerts.yaml"

@@ -591,3 +591,32 @@ def test_n_is_the_denominator_of_the_reading_whichever_request_gave_it(
     assert got.n == frame["denominator"][0] and got.numerator == frame["numerator"][0]
     assert got.current == pytest.approx(frame["value"][0])
     assert got.n is not None and got.n > 0
+
+
+def test_a_ratio_whose_part_has_a_typo_blames_that_part(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`per_signup = purchases / signups_typo`, whose event filter is misspelt: the part reads no
+    rows, so the ratio has no reading. The note names the part and its warning (the cause), not a
+    missing baseline or empty days."""
+    monkeypatch.setitem(
+        METRICS, "signups_typo", {"type": "count", "source": "events", "filter": {"event": "sigunp"}}
+    )
+    monkeypatch.setitem(
+        METRICS, "per_signup", {"type": "ratio", "numerator": "purchases", "denominator": "signups_typo"}
+    )
+    card = run(
+        tmp_path,
+        [
+            {"id": "computed", "metric": "per_signup", "read": "trailing_3d", "target": 0.5},
+            {"id": "given", "metric": "per_signup", "read": "trailing_3d", "baseline": 0.1, "target": 0.5},
+            {"id": "fine", "metric": "conversion", "read": "trailing_3d", "target": 0.5},
+        ],
+    )
+    computed, given, fine = card.objectives[0].key_results
+    for kr in (computed, given):
+        assert kr.problem is not None and kr.current is None
+        assert "its part 'signups_typo' reads no rows: event 'sigunp' never occurs" in kr.problem, kr.problem
+        assert "did you mean 'signup'?" in kr.problem and "metrics.yaml:" in kr.problem
+    assert "set `baseline:`" not in (computed.problem or "")
+    assert fine.problem is None  # a ratio whose parts read rows is not blamed

@@ -129,3 +129,32 @@ def test_the_as_of_day_still_running_is_judged_now_and_reads_every_row(tmp_path:
     got = by_check(run_checks_as_of(proj, None, D(2026, 3, 20), now=NOW))
     assert not got["timestamp_not_in_future"].success and got["timestamp_not_in_future"].unexpected_count == 1
     assert not got["user_not_null"].success  # the bad row of Mar 4 is read
+
+
+@pytest.mark.parametrize("where", ["parquet", "sqlite"])
+def test_checks_as_of_a_day_before_the_data_say_there_is_nothing_to_check(tmp_path: Path, where: str) -> None:
+    """On zero rows every check would pass vacuously ("every row has a timestamp"): as of a day
+    before the first row the source gets one failed check, `has_data`, that says so, and `check`
+    exits 1 (nothing was checked, so the run cannot vouch for the data)."""
+    if where == "parquet":
+        write(frame(ROWS), tmp_path / "data" / "events.parquet")
+        proj = project(tmp_path, CHECKS, timezone="Europe/Berlin")
+        database = None
+    else:
+        database = Database("sqlite", tmp_path)
+        database.load(ROWS)
+        proj = project(tmp_path / "p", CHECKS, source=database.source(query=False), timezone="Europe/Berlin")
+    try:
+        before = run_checks_as_of(proj, None, D(2026, 2, 28), now=NOW)
+        first = by_check(run_checks_as_of(proj, None, D(2026, 3, 1), now=NOW))
+    finally:
+        dispose_engines()
+        if database is not None:
+            database.drop()
+    assert [(r.check, r.success, r.severity) for r in before.results] == [("has_data", False, "error")]
+    assert "no data to check up to 2026-02-28" in before.results[0].details
+    assert before.failed_errors and "all passed" not in before.to_table()
+    assert "has_data" not in first and first["timestamp_not_null"].success  # the first day has data
+    if where == "parquet":
+        code, out = _cli("check", "--config", str(tmp_path), "--as-of", "2026-02-28")
+        assert code == 1 and "no data to check up to 2026-02-28" in out and "all passed" not in out

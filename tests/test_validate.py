@@ -154,3 +154,25 @@ def test_validate_never_raises_whatever_the_input(metrics: str, sources: str, tm
     for problem in project.problems:
         assert problem.message
         assert problem.location is None or problem.location.line >= 1
+
+
+def test_a_broken_checks_block_hides_no_other_problem_of_its_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A typo in `checks:` is reported beside the source's wrong timestamp column (the corpus case
+    checks_typo_beside_wrong_column), and the source is still left out: none of its checks run."""
+    monkeypatch.chdir(BROKEN / "checks_typo_beside_wrong_column")
+    project = load_project(".")
+    assert len(project.problems) == 3 and "column 'time'" in str(project.problems[0])
+    assert project.left_out_sources() == ("events",) and not project.sources and not project.metrics
+
+
+def test_a_source_whose_only_error_is_in_checks_is_still_left_out(tmp_path: Path) -> None:
+    """Its other fields are checked against the data, but it is not kept with default checks in
+    place of the broken ones: `check` and the pack's stamp say its checks did not run."""
+    case = tmp_path / "case"
+    shutil.copytree(BROKEN / "checks_typo_beside_wrong_column", case)
+    (tmp_path / "_data").symlink_to(BROKEN / "_data")
+    text = (case / "sources.yaml").read_text().replace("timestamp: time", "timestamp: ts")
+    (case / "sources.yaml").write_text(text)
+    project = load_project(case)
+    assert [p.location.line for p in project.problems if p.location] == [11, 11]
+    assert project.left_out_sources() == ("events",) and not project.sources and not project.metrics

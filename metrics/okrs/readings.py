@@ -386,7 +386,26 @@ class KeyResultReader:
                 f"no cohort of {self.kr.metric} is mature yet: its first reading needs {plural(self.spec.lag, 'day')} "
                 f"after {first}; read it trailing_<N>d to include earlier cohorts"
             )
+        cause = self.part_cause()
+        if cause:
+            return f"{self.kr.metric} has no value for {first} .. {last}: {cause}"
         return f"{self.kr.metric} has no value for {first} .. {last} (no rows or cohort in those days)"
+
+    def part_cause(self) -> str | None:
+        """Why a ratio has no reading when a part of it reads no rows by its definition (an event or
+        value that never occurs, a filter no row passes: a typo, most likely): that part and its
+        warning, the cause to fix rather than a missing baseline or empty days. None otherwise."""
+        project = self.readings.project
+        parts = [m for m in project.leaves(self.kr.metric) if m != self.kr.metric]
+        for warning in project.warnings_for(self.kr.metric):
+            if warning.subject is not None and warning.subject.name in parts:
+                place = f" ({warning.location})" if warning.location else ""
+                hint = f"; {warning.hint}" if warning.hint else ""
+                return (
+                    f"its part {warning.subject.name!r} reads no rows: {warning.message}{hint}{place}; "
+                    f"fix {warning.subject.name!r}"
+                )
+        return None
 
     # -- the baseline --
 
@@ -407,8 +426,11 @@ class KeyResultReader:
             return 0.0, False
         value = self.reading(*key)
         if value is None:
+            cause = self.part_cause()
             raise Unreadable(
-                f"there is no {self.kr.metric} reading before the period to use as the baseline; "
+                f"there is no {self.kr.metric} reading before the period to use as the baseline: {cause}"
+                if cause
+                else f"there is no {self.kr.metric} reading before the period to use as the baseline; "
                 "set `baseline:` on the key result"
             )
         return value, False

@@ -770,6 +770,21 @@ def builtin_results(
     return out
 
 
+def no_data_result(name: str, zone: str, until: dt.datetime | None, ran_at: dt.datetime) -> CheckResult:
+    """The one verdict of a source with no rows to check (up to `until`, the cut of a past as-of):
+    `has_data`, a failed error. Every other check would pass vacuously on zero rows ("every row has
+    a timestamp"), which is no news about the data."""
+    if until is None:
+        details = "the source has no rows, so there is no data to check; its checks ran on nothing"
+    else:
+        day = (until.astimezone(_zone(zone)) - dt.timedelta(microseconds=1)).date()
+        details = (
+            f"no data to check up to {day.isoformat()}: the source has no rows up to the end of that day "
+            f"({zone}); check as of a day on or after its first day"
+        )
+    return CheckResult(name, "has_data", "error", False, None, details, [], ran_at)
+
+
 def _duplicates_result(
     name: str, source: SourceConfig, profile: Profile, zone: str, ran_at: dt.datetime
 ) -> CheckResult:

@@ -41,6 +41,7 @@ from metrics.quality.builtin import (
     cut_selectable,
     frame_profile,
     local_days,
+    no_data_result,
     sql_profile,
 )
 from metrics.quality.clock import CLOCK_CHECKS, quality_clock
@@ -226,6 +227,10 @@ def _run_source(
         if days is not None:
             days.join()
         return (_unreadable(name, exc),)
+    if profile.rows == 0:  # every check would pass on zero rows: say that nothing was checked
+        if days is not None:
+            days.join()
+        return (no_data_result(name, zone, until, ran_at),)
     results = builtin_results(name, source, profile, zone=zone, now=now, ran_at=ran_at)
     if specs:
         outcomes = _expectations(
