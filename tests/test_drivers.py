@@ -520,6 +520,8 @@ def test_summary_md_lists_each_key_result_s_top_three_movers(small_demo: Path) -
     summary = render_summary(project, plan.scorecard, plan.items, plan.stamp, movers=plan.movers)
     lines = summary.splitlines()
     assert any(line.startswith("What moved (") for line in lines)
+    # pasted into a Slack code block, where an escape shows: a headline's `:` and `$` stay as they are
+    assert "$" in summary and "\\$" not in summary and "\\:" not in summary
     definitions = {(o.id, kr.id): kr for o in project.okrs for kr in o.key_results}
     checked = 0
     for objective in plan.scorecard.objectives:
