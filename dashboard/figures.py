@@ -37,7 +37,7 @@ from dashboard.format import (
     slug,
     status_words,
 )
-from metrics.definitions.models import ADDITIVE_TYPES, DEFAULT_MIN_SAMPLE, is_uncertain
+from metrics.definitions.models import ADDITIVE_TYPES, DEFAULT_MIN_SAMPLE, LAST_DAY_TYPES, is_uncertain
 
 if TYPE_CHECKING:
     from metrics.definitions.models import Annotation, KeyResult
@@ -850,19 +850,38 @@ def kr_figure(
 
 
 def kr_overlay(
-    project: Project, card: Scorecard | None, metric_id: str
+    project: Project, card: Scorecard | None, metric_id: str, grain: str
 ) -> tuple[TargetPath | None, Band | None]:
     """The target path and forecast of the first key result that reads `metric_id`, to draw on the
-    metric's own chart. Only for rates and levels: a total's target (say, sign-ups this quarter)
-    is on another scale than its values per day or week."""
+    metric's own chart at `grain`, when the KR's reading is the quantity the chart plots
+    (`reads_as_chart`). A total's target (say, sign-ups this quarter) is on another scale than its
+    values per day or week, and a rate read over trailing 28 days is another number than the same
+    rate per week: drawn on one axis, a PM would read one against the other."""
     metric = project.metrics.get(metric_id)
     if metric is None or metric.type in ADDITIVE_TYPES or card is None:
         return None, None
     for objective in card.objectives:
         for kr in objective.key_results:
             if kr.metric == metric_id:
+                if not reads_as_chart(project, metric_id, kr.read, grain):
+                    return None, None
                 return target_path(kr), forecast_band(kr)
     return None, None
+
+
+# The KR reads (models.parse_read) whose value is one period's value at each grain.
+_READ_AT_GRAIN = {"day": frozenset({"latest", "trailing_1d"}), "week": frozenset({"trailing_7d"})}
+
+
+def reads_as_chart(project: Project, metric_id: str, read: str, grain: str) -> bool:
+    """Whether a key result reading `metric_id` as `read` (period_to_date, latest, trailing_<N>d)
+    reads the quantity a chart of the metric at `grain` plots: a level (active users) is its value on
+    a day, whatever the window; a rate or an average is one over its window, so only a window of one
+    period of the chart's grain (`latest` or `trailing_1d` by day, `trailing_7d` by week) is."""
+    leaves = project.leaves(metric_id).values()
+    if leaves and all(m.type in LAST_DAY_TYPES for m in leaves):
+        return True
+    return read in _READ_AT_GRAIN.get(grain, frozenset())
 
 
 def objective_figure(

@@ -375,8 +375,8 @@ class _Builder:
         past = (
             result.comparison.filter(pl.col("metric") == metric_id) if result.comparison is not None else None
         )
-        # As in the explorer: a rate or level read by a key result shows that KR's target and forecast.
-        target, band = figures.kr_overlay(self.project, card, metric_id)
+        # As in the explorer: a key result reading what the chart plots shows its target and forecast.
+        target, band = figures.kr_overlay(self.project, card, metric_id, grain)
         label = self.project.label(metric_id)
         fig = figures.metric_timeseries(
             main,
