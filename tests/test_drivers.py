@@ -239,8 +239,12 @@ def test_a_source_without_dimensions_says_so_instead_of_no_segment_moved() -> No
     engine = Engine(project, connectors={"events": engine.connector("events")})
     result = drivers(engine, "revenue", *CURRENT)
     assert result.segments == () and result.change is not None
-    note = "not split by segment: source 'events' lists no dimensions; list columns under `dimensions:`"
+    note = "not split by segment: source 'events' lists no dimensions; list columns under 'dimensions:'"
     assert any(n.startswith(note) for n in result.notes), result.notes
+    # quoted as the source is, not a code span: summary.md (a Slack code block) shows it as it is
+    from dashboard.escape import markdown_cell
+
+    assert all(markdown_cell(n) == n for n in result.notes if n.startswith(note))
     table = result.to_table()
     assert note in table and "contribution" not in table  # no header over no rows
 
