@@ -10,7 +10,7 @@ Markdown where no Markdown is read, shows the backslashes: `product\\_view`):
 | Streamlit markdown: st.markdown, captions, titles, alerts, widget and metric labels, help tooltips; summary.md | Markdown (links, images, Streamlit's `:color[...]`) | `markdown` |
 | the same, inside an inline code span | nothing but the closing fence | `markdown_code` |
 | st.markdown(..., unsafe_allow_html=True) | Markdown and HTML | `markdown_html` |
-| one cell of a Markdown table (summary.md) | Markdown, and `|` and a new line end the cell | `markdown_cell` |
+| one cell or line of a Markdown document also read raw (summary.md, pasted into a Slack code block or an email; the diff report) | GitHub-flavoured Markdown, and `|` and a new line end the cell | `markdown_cell` |
 | Plotly text: titles, legend names, axis and tick labels, annotations, hover | a little HTML (`<a>`, `<b>`, `<br>`, entities) | `plotly` |
 | Plotly hovertemplate | the same, and `%{...}` | `plotly_template` |
 | an HTML page (index.html of the review pack) | HTML | `html_text` |
@@ -60,9 +60,24 @@ def markdown_html(text: object) -> str:
     return _escape_markdown(html.escape(str(text), quote=False), _INLINE.replace("&", ""))
 
 
+# GitHub-flavoured Markdown read where Streamlit is not: `:` and `$` are markup there only as a
+# link's scheme (`https://`), an emoji (`:tada:`) and a math span (`$x$`), and `&` only as an entity.
+_CELL_INLINE = "\\`*_[]<>!|~"
+_CELL_SCHEME = re.compile(r":(?=//)")
+_CELL_EMOJI = re.compile(r":(?=[a-z0-9_+-]+:)", re.IGNORECASE)
+_CELL_MATH = re.compile(r"\$(?=\S)(?=[^$]*\S\$(?!\d))")  # GitHub's inline math: $x$, not $5 or $5 and $6
+_CELL_ENTITY = re.compile(r"&(?=#?\w+;)")
+
+
 def markdown_cell(text: object) -> str:
-    """Text for one cell of a Markdown table: on one line, Markdown-inert (`|` included)."""
-    return markdown(" ".join(str(text).split()))
+    """Text for one cell of a Markdown table, or a line of a Markdown document that is also read raw
+    (summary.md goes into a Slack code block and an email's text, where an escape shows as a
+    backslash): on one line, inert in GitHub-flavoured Markdown (`|` included), and escaping only
+    what would be markup there, so `Revenue: $101k` stays as it is."""
+    value = _escape_markdown(" ".join(str(text).split()), _CELL_INLINE)
+    for pattern in (_CELL_SCHEME, _CELL_EMOJI, _CELL_MATH, _CELL_ENTITY):
+        value = pattern.sub(lambda m: "\\" + m[0], value)
+    return value
 
 
 def plotly(text: object) -> str:

@@ -37,7 +37,7 @@ from dashboard.format import (
     slug,
     status_words,
 )
-from metrics.definitions.models import ADDITIVE_TYPES, DEFAULT_MIN_SAMPLE, is_uncertain
+from metrics.definitions.models import ADDITIVE_TYPES, DEFAULT_MIN_SAMPLE, LAST_DAY_TYPES, is_uncertain
 
 if TYPE_CHECKING:
     from metrics.definitions.models import Annotation, KeyResult
@@ -737,10 +737,14 @@ def kr_chart(
 ) -> go.Figure:
     """A key result over its period: its reading so far, the target path through the milestones,
     the forecast band to the period's end, and the dated events of its metric (`annotations`;
-    unlabelled on the sparkline). `compact` is the sparkline of a KR tile."""
+    unlabelled on the sparkline). `compact` is the sparkline of a KR tile. With no reading on any
+    day (`history` all empty), there is nothing to set the target against: the chart says so on an
+    empty axis, instead of a target alone on an axis of the target ± a hair."""
     color = status_color(status)
     fig = _Figure("" if compact else title, unit, height=170 if compact else 420)
-    if history is not None and history.height:
+    if history is None or history["value"].fill_nan(None).drop_nulls().is_empty():
+        return _no_reading(fig, target, unit, compact=compact)
+    if history.height:
         hist = history.sort("date")
         fig.add(
             x=hist["date"].to_list(),
@@ -777,6 +781,57 @@ def kr_chart(
     fig.axis("xaxis", tickformat="%b %-d", nticks=4, ticks="", tickfont={"size": 10})
     fig.axis("yaxis", nticks=4, tickfont={"size": 10}, rangemode="normal", automargin=True)
     return fig.build(margin={"l": 52, "r": 10, "t": 10, "b": 28})
+
+
+NO_READING = "No reading"
+
+
+def _no_reading(fig: _Figure, target: TargetPath, unit: str | None, *, compact: bool) -> go.Figure:
+    """A key result's chart without a reading: its period on a date axis, no y-axis, and the words
+    (why it has none is said beside it: `say_not_scored`, or the tile's warning on the OKR page)."""
+    words = f"{NO_READING} to chart"
+    if not compact:
+        goal = f"target {format_value(target.target, unit, short=True)} by {format_date(target.end)}"
+        words = f"<b>{words}</b> ({plain(goal)})"
+    fig.annotations.append(
+        {
+            "text": words,
+            "xref": "paper",
+            "yref": "paper",
+            "x": 0.5,
+            "y": 0.5 if compact else 0.75,
+            "showarrow": False,
+            "font": {"size": 11 if compact else 14, "color": MUTED},
+        }
+    )
+    span = [target.start - dt.timedelta(days=1), target.end + dt.timedelta(days=2)]
+    fig.axis("xaxis", type="date", range=span)
+    fig.axis("yaxis", visible=False)
+    if not compact:
+        return fig.build()
+    fig.layout.update(showlegend=False, font={"size": 10})
+    fig.axis("xaxis", tickformat="%b %-d", nticks=4, ticks="", tickfont={"size": 10})
+    return fig.build(margin={"l": 52, "r": 10, "t": 10, "b": 28})
+
+
+def say_not_scored(fig: go.Figure, problem: str) -> None:
+    """A key result that could not be scored: why, boxed in the plot's middle, on its full chart
+    (the review pack's image, the explorer); the OKR page's tile says it as a warning."""
+    wrapped = "<br>".join(textwrap.wrap(plain(f"Not scored: {problem}"), 90))
+    fig.add_annotation(
+        text=wrapped,
+        xref="paper",
+        yref="paper",
+        x=0.5,
+        y=0.5,
+        showarrow=False,
+        align="center",
+        font={"size": 13, "color": INK},
+        bgcolor="rgba(255, 251, 235, 0.95)",
+        bordercolor="#D97706",
+        borderwidth=1,
+        borderpad=8,
+    )
 
 
 def wrap_label(label: str, width: int = 30, lines: int = 3) -> str:
@@ -835,7 +890,7 @@ def kr_figure(
     target = target_path(score)
     if target is None:
         return go.Figure()
-    return kr_chart(
+    fig = kr_chart(
         score.history,
         title=period_title(kr_title(project, kr), target.start, target.end),
         unit=metric_unit(project, kr.metric),
@@ -847,22 +902,44 @@ def kr_figure(
         compact=compact,
         annotations=project.annotations_for(kr.metric),
     )
+    if score.problem and not compact:
+        say_not_scored(fig, score.problem)
+    return fig
 
 
 def kr_overlay(
-    project: Project, card: Scorecard | None, metric_id: str
+    project: Project, card: Scorecard | None, metric_id: str, grain: str
 ) -> tuple[TargetPath | None, Band | None]:
     """The target path and forecast of the first key result that reads `metric_id`, to draw on the
-    metric's own chart. Only for rates and levels: a total's target (say, sign-ups this quarter)
-    is on another scale than its values per day or week."""
+    metric's own chart at `grain`, when the KR's reading is the quantity the chart plots
+    (`reads_as_chart`). A total's target (say, sign-ups this quarter) is on another scale than its
+    values per day or week, and a rate read over trailing 28 days is another number than the same
+    rate per week: drawn on one axis, a PM would read one against the other."""
     metric = project.metrics.get(metric_id)
     if metric is None or metric.type in ADDITIVE_TYPES or card is None:
         return None, None
     for objective in card.objectives:
         for kr in objective.key_results:
             if kr.metric == metric_id:
+                if not reads_as_chart(project, metric_id, kr.read, grain):
+                    return None, None
                 return target_path(kr), forecast_band(kr)
     return None, None
+
+
+# The KR reads (models.parse_read) whose value is one period's value at each grain.
+_READ_AT_GRAIN = {"day": frozenset({"latest", "trailing_1d"}), "week": frozenset({"trailing_7d"})}
+
+
+def reads_as_chart(project: Project, metric_id: str, read: str, grain: str) -> bool:
+    """Whether a key result reading `metric_id` as `read` (period_to_date, latest, trailing_<N>d)
+    reads the quantity a chart of the metric at `grain` plots: a level (active users) is its value on
+    a day, whatever the window; a rate or an average is one over its window, so only a window of one
+    period of the chart's grain (`latest` or `trailing_1d` by day, `trailing_7d` by week) is."""
+    leaves = project.leaves(metric_id).values()
+    if leaves and all(m.type in LAST_DAY_TYPES for m in leaves):
+        return True
+    return read in _READ_AT_GRAIN.get(grain, frozenset())
 
 
 def objective_figure(

@@ -465,7 +465,7 @@ def drivers(
             if len(names) == 1
             else (f"sources {' and '.join(repr(n) for n in names)} share no dimension")
         )
-        notes.append(f"not split by segment: {which}; list columns under `dimensions:` in sources.yaml")
+        notes.append(f"not split by segment: {which}; list columns under 'dimensions:' in sources.yaml")
 
     reader, extra = _engine_for(engine, metric)
     current_total = _read(reader, metric_id, extra, start, end, observe, None).get(None, Reading(None))

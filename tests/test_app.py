@@ -700,6 +700,11 @@ def test_okr_tiles_show_the_scorecard(run: Any, engine: Engine) -> None:
     assert len(sparks) == len(krs)
     target = next(t for t in sparks[0]["data"] if t.get("name") == "Target path")
     assert target["y"][-1] == krs[0].target
+    for kr, spark in zip(krs, sparks, strict=True):  # a target alone on no reading says nothing
+        read = not kr.history["value"].fill_nan(None).drop_nulls().is_empty()
+        words = " ".join(a.get("text", "") for a in spark["layout"].get("annotations", []))
+        assert any(t.get("name") == "Target path" for t in spark["data"]) == read, kr.id
+        assert ("No reading" in words) != read, kr.id
 
 
 def tile_badges(at: AppTest, project: Any) -> dict[str, list[str]]:

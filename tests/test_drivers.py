@@ -239,8 +239,12 @@ def test_a_source_without_dimensions_says_so_instead_of_no_segment_moved() -> No
     engine = Engine(project, connectors={"events": engine.connector("events")})
     result = drivers(engine, "revenue", *CURRENT)
     assert result.segments == () and result.change is not None
-    note = "not split by segment: source 'events' lists no dimensions; list columns under `dimensions:`"
+    note = "not split by segment: source 'events' lists no dimensions; list columns under 'dimensions:'"
     assert any(n.startswith(note) for n in result.notes), result.notes
+    # quoted as the source is, not a code span: summary.md (a Slack code block) shows it as it is
+    from dashboard.escape import markdown_cell
+
+    assert all(markdown_cell(n) == n for n in result.notes if n.startswith(note))
     table = result.to_table()
     assert note in table and "contribution" not in table  # no header over no rows
 
@@ -520,6 +524,8 @@ def test_summary_md_lists_each_key_result_s_top_three_movers(small_demo: Path) -
     summary = render_summary(project, plan.scorecard, plan.items, plan.stamp, movers=plan.movers)
     lines = summary.splitlines()
     assert any(line.startswith("What moved (") for line in lines)
+    # pasted into a Slack code block, where an escape shows: a headline's `:` and `$` stay as they are
+    assert "$" in summary and "\\$" not in summary and "\\:" not in summary
     definitions = {(o.id, kr.id): kr for o in project.okrs for kr in o.key_results}
     checked = 0
     for objective in plan.scorecard.objectives:

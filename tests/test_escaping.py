@@ -63,6 +63,26 @@ def test_markdown_html_and_code_spans_render_as_the_same_text(text: str) -> None
     assert inner is not None and html.unescape(inner[1]) == " ".join(text.split())
 
 
+@pytest.mark.parametrize("text", HOSTILE)
+def test_markdown_cell_renders_as_the_same_text(text: str) -> None:
+    """summary.md's escape: inert where GitHub renders it, as the text itself."""
+    import html
+
+    rendered = RENDER.render(escape.markdown_cell(text))
+    assert not MARKUP.search(rendered), rendered
+    assert html.unescape(re.sub(r"<[^>]+>", "", rendered)).strip() == " ".join(text.split())
+
+
+def test_markdown_cell_escapes_no_colon_or_dollar_of_plain_text() -> None:
+    """summary.md is pasted into a Slack code block and an email, where every escape shows: `:` and
+    `$` are escaped only as a link's scheme, an emoji or a math span."""
+    plain = "Revenue: $101k (Apr 1 – May 15) vs $151k: -$50,110; R&D costs $5 and $6"
+    assert escape.markdown_cell(plain) == plain
+    assert escape.markdown_cell("$x^2$ :tada: https://a.example &amp;") == (
+        "\\$x^2$ \\:tada: https\\://a.example \\&amp;"
+    )
+
+
 def test_product_view_is_not_shown_with_a_backslash() -> None:
     """#13: a code span shows its text as it is, so it takes no Markdown escape."""
     assert escape.markdown_code("product_view") == "`product_view`"

@@ -383,6 +383,32 @@ def test_kr_sparkline_is_compact_and_carries_target_band_and_status_colour() -> 
     assert list(band.y) == [12.0, 110, 70, 12.0]
 
 
+@pytest.mark.parametrize("compact", [True, False])
+@pytest.mark.parametrize("values", [[], [None, float("nan")]])
+def test_a_key_result_without_a_reading_says_so_instead_of_a_lone_target(
+    compact: bool, values: list[float | None]
+) -> None:
+    """CDNOW tour: an unscored KR's sparkline drew its target alone, on an axis of 19,999-20,001.
+    Both the OKR page's tile and the pack's image (kr_figure -> kr_chart) say there is no reading."""
+    history = pl.DataFrame(
+        {"date": [D(2026, 10, 1 + i) for i in range(len(values))], "value": values},
+        schema={"date": pl.Date, "value": pl.Float64},
+    )
+    fig = figures.kr_chart(
+        history,
+        title="Buyers",
+        unit="count",
+        target=figures.TargetPath(D(2026, 10, 1), D(2026, 12, 31), None, 20_000),
+        compact=compact,
+    )
+    assert not fig.data  # no target path, no star: nothing to set them against
+    assert fig.layout.yaxis.visible is False
+    words = " ".join(a.text for a in fig.layout.annotations)
+    assert figures.NO_READING in words
+    assert ("20k" in words) is not compact  # the full chart names the target it cannot be set against
+    assert fig.layout.xaxis.type == "date"  # the period's days, not -1 to 6
+
+
 def test_scorecard_bars_clip_progress_and_mark_the_pace() -> None:
     fig = figures.scorecard(
         "Objective",

@@ -106,3 +106,23 @@ def test_a_pinned_typo_is_left_out_and_listed_with_its_place(small_demo: Path, t
     assert "project.yaml\\:10\\:43" in summary and str(tmp_path) not in summary  # relative: a pack is shared
     html = render_html(broken, plan.scorecard, plan.items, plan.stamp)
     assert "<code>signup</code>" in html and "did you mean &#x27;signups&#x27;?" in html
+
+
+def _names(plan: Plan, metric_id: str) -> set[str]:
+    item = next(i for i in plan.items if i.kind == "metric" and i.id == metric_id)
+    return {t.name for t in item.figure.data if t.name}
+
+
+def test_a_key_result_s_target_is_drawn_only_on_the_quantity_it_reads(small_demo: Path) -> None:
+    """CDNOW tour: a weekly funnel rate was drawn under its KR's trailing-28-day target and
+    forecast, two quantities on one axis. activation's KR reads trailing_28d: no target on its weekly
+    or daily chart; weekly_active_writers (a level) reads `latest`: its target on its chart, by week
+    too (a level is its value on a day, whatever the window)."""
+    loaded = load_project(small_demo)
+    reads = {kr.metric: kr.read for o in loaded.okrs for kr in o.key_results}
+    assert reads["activation"] == "trailing_28d" and reads["weekly_active_writers"] == "latest"
+    as_of = dt.date(2026, 11, 20)
+    for grain in ("week", "day"):
+        plan = _plan(_pinned(loaded, ["activation", "weekly_active_writers"], {"activation": grain}), as_of)
+        assert not {"Target", "Target path", "Forecast"} & _names(plan, "activation"), grain
+        assert {"Target", "Target path", "Forecast"} <= _names(plan, "weekly_active_writers"), grain

@@ -25,7 +25,6 @@ import io
 import json
 import subprocess
 import tempfile
-import textwrap
 import time
 import zipfile
 from collections.abc import Iterable, Mapping
@@ -230,26 +229,6 @@ def stamped(fig: go.Figure, stamp: Stamp) -> go.Figure:
     return out
 
 
-def _say_not_scored(fig: go.Figure, problem: str) -> None:
-    """A key result that could not be scored has no line to draw: say why, in the plot's middle
-    (the app shows the same sentence as a warning on the KR's tile)."""
-    wrapped = "<br>".join(textwrap.wrap(figures.plain(f"Not scored: {problem}"), 90))
-    fig.add_annotation(
-        text=wrapped,
-        xref="paper",
-        yref="paper",
-        x=0.5,
-        y=0.5,
-        showarrow=False,
-        align="center",
-        font={"size": 13, "color": figures.INK},
-        bgcolor="rgba(255, 251, 235, 0.95)",
-        bordercolor="#D97706",
-        borderwidth=1,
-        borderpad=8,
-    )
-
-
 class _Builder:
     """The pack's items, in order, each with its figure, a file name of its own and its stamp."""
 
@@ -336,8 +315,6 @@ class _Builder:
         sources = self.project.source_of(kr_def.metric)
         marks = period_shading(self.facts.report, kr, self.engine.calendar)
         fig = figures.kr_figure(self.project, kr, kr_def, quality_marks=marks, as_of=self.as_of)
-        if kr.problem:
-            _say_not_scored(fig, kr.problem)
         # The explorer on the KR's metric over the KR's period shows this chart under the metric's.
         start, end = objective.start, objective.end
         view = self.view(
@@ -375,8 +352,8 @@ class _Builder:
         past = (
             result.comparison.filter(pl.col("metric") == metric_id) if result.comparison is not None else None
         )
-        # As in the explorer: a rate or level read by a key result shows that KR's target and forecast.
-        target, band = figures.kr_overlay(self.project, card, metric_id)
+        # As in the explorer: a key result reading what the chart plots shows its target and forecast.
+        target, band = figures.kr_overlay(self.project, card, metric_id, grain)
         label = self.project.label(metric_id)
         fig = figures.metric_timeseries(
             main,

@@ -258,8 +258,10 @@ def render(ctx: Ctx) -> None:
     links = key_results_of(ctx, metric_id)
     card = scorecard(ctx) if links else None
     scored = index_scores(card)
-    # A rate's or level's target reads on the same scale at any grain; a total's does not.
-    target, band = figures.kr_overlay(ctx.project, card, metric_id) if by is None else (None, None)
+    # A KR target drawn only where the KR reads what the chart plots (figures.reads_as_chart).
+    target, band = (
+        figures.kr_overlay(ctx.project, card, metric_id, view.grain) if by is None else (None, None)
+    )
     comparison_label = "Previous period" if view.compare == "previous_period" else "Same period last year"
     fig = figures.metric_timeseries(
         main,
