@@ -7,7 +7,7 @@ Markdown where no Markdown is read, shows the backslashes: `product\\_view`):
 
 | surface | reads | function |
 |---|---|---|
-| Streamlit markdown: st.markdown, captions, titles, alerts, widget and metric labels, help tooltips; summary.md | Markdown (links, images, Streamlit's `:color[...]`) | `markdown` |
+| Streamlit markdown: st.markdown, captions, titles, alerts, widget and metric labels, help tooltips | Markdown (links, images, Streamlit's `:color[...]`) | `markdown` |
 | the same, inside an inline code span | nothing but the closing fence | `markdown_code` |
 | st.markdown(..., unsafe_allow_html=True) | Markdown and HTML | `markdown_html` |
 | one cell or line of a Markdown document also read raw (summary.md, pasted into a Slack code block or an email; the diff report) | GitHub-flavoured Markdown, and `|` and a new line end the cell | `markdown_cell` |
