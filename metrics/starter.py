@@ -207,26 +207,17 @@ def guess_roles(
         ev = _check_column(kinds, event, "--event")
         reasons.append(f"event: {ev} (given with --event)")
     else:
-        options = [
-            c
+        event_like = {  # text columns with an event-like name: their distinct values in the sample
+            c: _distinct(rows, c)
             for c, k in kinds.items()
-            if k == "string"
-            and c not in (ts, uid)
-            and c in rows.columns
-            and _EVENT_NAME.search(c.lower())
-            and 1 < _distinct(rows, c) <= MAX_EVENT_VALUES
-        ]
-        options.sort(key=lambda c: (_event_rank(c), _distinct(rows, c)))
+            if k == "string" and c not in (ts, uid) and c in rows.columns and _EVENT_NAME.search(c.lower())
+        }
+        options = sorted(
+            (c for c, n in event_like.items() if 1 < n <= MAX_EVENT_VALUES),
+            key=lambda c: (_event_rank(c), event_like[c]),
+        )
         ev = options[0] if options else None
-        single = [
-            c
-            for c, k in kinds.items()
-            if k == "string"
-            and c not in (ts, uid)
-            and c in rows.columns
-            and _EVENT_NAME.search(c.lower())
-            and _distinct(rows, c) == 1
-        ]
+        single = [c for c, n in event_like.items() if n == 1]
         if ev is None and single:  # never "no such column" when there is one, with one name in it
             only = rows.get_column(single[0]).drop_nulls()[0]
             reasons.append(
