@@ -215,7 +215,16 @@ def quality_shading(
     nothing before the checks have finished."""
     from metrics.quality.flags import shading
 
-    return shading(ctx.quality(), ctx.project.source_of(metric_id), ctx.calendar, grain, start, end)
+    project = ctx.project
+    return shading(
+        ctx.quality(),
+        project.source_of(metric_id),
+        ctx.calendar,
+        grain,
+        start,
+        end,
+        user_sources=project.user_sources(metric_id),
+    )
 
 
 def _reason(result: CheckResult) -> str:
@@ -258,7 +267,13 @@ def quality_badge(
     by the one rule (`metrics.quality.flags.flag_for`); returns the flag."""
     from metrics.quality.flags import flag_for
 
-    flag = flag_for(ctx.quality(), ctx.project.source_of(metric_id), span or ctx.range())
+    project = ctx.project
+    flag = flag_for(
+        ctx.quality(),
+        project.source_of(metric_id),
+        span or ctx.range(),
+        user_sources=project.user_sources(metric_id),
+    )
     show_flag(flag, compact=compact)
     return flag
 

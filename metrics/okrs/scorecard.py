@@ -71,6 +71,7 @@ class KeyResultScore:
     numerator_unit: str | None = None  # the numerator's unit when it is not a count (`sample_noun`)
     min_sample: int | None = None  # the project's min_sample, below which n is uncertain
     sources: tuple[str, ...] = ()  # the sources its metric reads
+    user_sources: tuple[str, ...] = ()  # ... and those whose users it counts (`Project.user_sources`)
     days_read: tuple[dt.date, dt.date] | None = None  # the days its current reading reads (its flag's span)
 
     def sample(self) -> str:
