@@ -340,7 +340,7 @@ class _Builder:
             width=WIDTH,
             height=int(fig.layout.height or 420) + footer_height(stamp),
             objective=objective.id,
-            note=kr.problem,
+            note="; ".join(filter(None, (kr.problem, *kr.warnings))) or None,
         )
 
     # pinned metrics

@@ -121,7 +121,7 @@ class PackItem:
     width: int
     height: int
     objective: str | None = None
-    note: str | None = None  # why a key result could not be scored
+    note: str | None = None  # why a key result could not be scored, and its definition's warnings
 
     @property
     def pixels(self) -> tuple[int, int]:

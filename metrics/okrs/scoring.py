@@ -245,6 +245,8 @@ def _score_key_result(
         "min_sample": ctx.project.settings.min_sample,
     }
 
+    warned: tuple[str, ...] = ()  # the metric's validation warnings, once it has a reader
+
     def unscored(
         problem: str, baseline: float | None = None, given: bool = False
     ) -> Callable[[], KeyResultScore]:
@@ -263,6 +265,7 @@ def _score_key_result(
             history=empty_history,
             problem=problem,
             baseline_given=given,
+            warnings=warned,
         )
         return lambda: score
 
@@ -275,6 +278,7 @@ def _score_key_result(
         )
     reader = ctx.readings.reader(kr, start, end)
     base["days_read"] = reader.days_read(day)
+    warned = reader.definition_warnings()  # a misspelt event: its zero is no measurement
     baseline: float | None = float(kr.baseline) if kr.baseline is not None else None
     given = kr.baseline is not None
     try:
@@ -365,6 +369,7 @@ def _score_key_result(
             history=history,
             problem=None,
             notes=tuple(notes),
+            warnings=warned,
             baseline_given=given,
             n=n,
             numerator=numerator,
