@@ -107,6 +107,19 @@ def test_old_data_is_called_incomplete_only_when_the_as_of_is_past_it(run: Any) 
     assert warned and "10 days before the as-of date" in warned[0], warned
 
 
+def test_an_as_of_before_the_data_says_so(run: Any) -> None:
+    """A shared link whose as-of is before the data's first day (the shop's data starts in 2025) is
+    warned of as such, not said to be covered by the data."""
+    shop = Path(__file__).parent / "projects" / "shop"
+    project = load_project(shop)
+    first, _ = Engine(project).data_range(list(project.metrics))
+    early = first - dt.timedelta(days=30)
+    at = run("okrs", config=shop, as_of=early.isoformat())
+    warned = [w.value for w in at.warning if "before the data's first day" in w.value]
+    assert warned and f"{first:%b} {first.day}, {first.year}" in warned[0], [w.value for w in at.warning]
+    assert not [i.value for i in at.info if "which the data covers" in i.value]
+
+
 def test_url_restores_every_control(run: Any) -> None:
     params = {
         "metric": "signups",

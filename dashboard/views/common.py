@@ -163,7 +163,7 @@ def header(ctx: Ctx, title: str, subtitle: str | None = None) -> None:
     if subtitle:
         parts.append(subtitle)
     st.caption(" · ".join(parts))
-    stale = stale_data_words(ctx.data_last, ctx.today, as_of)
+    stale = stale_data_words(ctx.data_last, ctx.today, as_of, oldest=ctx.data_first)
     if stale is not None:
         words, incomplete = stale
         (st.warning if incomplete else st.info)(words)
