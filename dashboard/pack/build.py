@@ -340,7 +340,8 @@ class _Builder:
             width=WIDTH,
             height=int(fig.layout.height or 420) + footer_height(stamp),
             objective=objective.id,
-            note="; ".join(filter(None, (kr.problem, *kr.warnings))) or None,
+            note=kr.problem,
+            warnings=kr.warnings,
         )
 
     # pinned metrics

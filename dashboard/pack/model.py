@@ -121,7 +121,8 @@ class PackItem:
     width: int
     height: int
     objective: str | None = None
-    note: str | None = None  # why a key result could not be scored, and its definition's warnings
+    note: str | None = None  # why a key result could not be scored
+    warnings: tuple[str, ...] = ()  # a key result's definition warnings (`KeyResultScore.warnings`)
 
     @property
     def pixels(self) -> tuple[int, int]:
