@@ -120,6 +120,27 @@ def test_an_as_of_before_the_data_says_so(run: Any) -> None:
     assert not [i.value for i in at.info if "which the data covers" in i.value]
 
 
+def test_a_chart_past_the_as_of_says_its_later_days_are_not_checked(run: Any) -> None:
+    """The nycflights13 tour: a shared explorer link whose range ran 46 days past its as-of showed
+    those days unshaded, as if they were clean, while the data checks had been judged as of the
+    as-of day and read none of them. The explorer and the funnel page now say so under the chart;
+    a range that stops by the as-of says nothing."""
+    shop = Path(__file__).parent / "projects" / "shop"
+    params = {"metric": "revenue", "funnel": "checkout", "start": "2025-04-01", "end": "2025-06-10"}
+    at = run("quality", config=shop, as_of="2025-05-15", **params)  # waits for the checks
+    note = "The data checks are judged as of May 15, 2025: May 16 – Jun 10, 2025 is not checked"
+    for page in ("explorer", "funnels"):
+        at.switch_page(f"views/{page}.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert [c.value for c in at.caption if c.value.startswith(note)], (
+            page,
+            [c.value for c in at.caption],
+        )
+    at = run("quality", config=shop, as_of="2025-06-10", **params)
+    at.switch_page("views/explorer.py").run()
+    assert not [c.value for c in at.caption if "is not checked" in c.value]
+
+
 def test_url_restores_every_control(run: Any) -> None:
     params = {
         "metric": "signups",

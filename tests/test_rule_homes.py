@@ -415,3 +415,18 @@ def test_ranges_samples_and_link_parameters_have_one_home() -> None:
     assert html.format_with_sample is home.format_with_sample
     assert rules.format_interval is home.format_interval is impact.format_interval
     assert compare.outside_data is outside_data
+
+
+def test_the_days_a_chart_shows_after_the_checks_as_of() -> None:
+    from metrics.quality.flags import unjudged
+
+    day = dt.date
+    assert unjudged(day(2013, 11, 15), day(2013, 10, 1), day(2013, 12, 31)) == (
+        day(2013, 11, 16),
+        day(2013, 12, 31),
+    )
+    assert unjudged(day(2013, 12, 31), day(2013, 10, 1), day(2013, 12, 31)) is None  # stops on the as-of
+    assert unjudged(day(2013, 9, 1), day(2013, 10, 1), day(2013, 12, 31)) == (
+        day(2013, 10, 1),
+        day(2013, 12, 31),
+    )

@@ -17,6 +17,7 @@ from dashboard.figures import chart_config, file_name
 from dashboard.format import (
     data_through_words,
     format_date,
+    format_range,
     metric_unit,
     sample_noun,
     sample_words,
@@ -224,6 +225,22 @@ def quality_shading(
         start,
         end,
         user_sources=project.user_sources(metric_id),
+    )
+
+
+def unjudged_note(ctx: Ctx, start: dt.date, end: dt.date) -> None:
+    """Under a chart that runs past the as-of day (a shared link with an earlier as-of): the data
+    checks are judged as of that day, so the later days are not checked and carry no shading
+    (`metrics.quality.flags.unjudged`); said only once the checks have run."""
+    from metrics.quality.flags import unjudged
+
+    as_of = ctx.view.as_of or ctx.today
+    span = unjudged(as_of, start, end)
+    if span is None or ctx.quality() is None:
+        return
+    st.caption(
+        f"The data checks are judged as of {format_date(as_of)}: {format_range(*span)} "
+        "is not checked, so nothing there is shaded."
     )
 
 

@@ -210,6 +210,15 @@ def shading(
     return tuple(out)
 
 
+def unjudged(as_of: dt.date, start: dt.date, end: dt.date) -> Span | None:
+    """The days of a chart over start .. end after the day the data checks are judged as of: the
+    checks read no row of them (`quality_clock`), so nothing there is shaded or flagged, whatever
+    those days hold. None when the chart stops by the as-of day."""
+    if end <= as_of:
+        return None
+    return max(start, as_of + dt.timedelta(days=1)), end
+
+
 def period_shading(
     report: QualityReport | None, number: ReadsOverAPeriod, calendar: Calendar
 ) -> tuple[Shading, ...]:
@@ -242,4 +251,5 @@ __all__ = [
     "reach_words",
     "shading",
     "touches",
+    "unjudged",
 ]
