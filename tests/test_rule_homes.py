@@ -110,7 +110,7 @@ def test_shading_and_the_periods_holding_them() -> None:
         ran,
     )
     daily = Calendar.of(ProjectConfig())
-    error, warn = shading(report, ["events"], daily, "day")
+    error, warn = shading(report, ["events"], daily, "day", user_sources=["events"])
     assert (error.severity, error.periods, error.checks) == (
         "error",
         (day(2026, 11, 30), day(2026, 12, 2)),
@@ -119,24 +119,27 @@ def test_shading_and_the_periods_holding_them() -> None:
     # a day an error already shades is not shaded twice; warnings keep their own days
     assert (warn.severity, warn.periods) == ("warn", (day(2026, 12, 3), day(2026, 12, 9)))
     assert warn.label == "Data warning: events: w"
-    assert shading(report, ["events", "other"], daily, "day")[0].checks == (
+    assert shading(report, ["events", "other"], daily, "day", user_sources=["events", "other"])[0].checks == (
         "events: e",
         "other: o",
     )
     sunday = Calendar.of(ProjectConfig(week_start="sunday"))
-    weeks = shading(report, ["events"], sunday, "week")
+    weeks = shading(report, ["events"], sunday, "week", user_sources=["events"])
     # Sunday weeks: Nov 30 and Dec 2 are in the week of Nov 29, which the error shades; Dec 9's week warns
     assert [(s.severity, s.periods) for s in weeks] == [
         ("error", (day(2026, 11, 29),)),
         ("warn", (day(2026, 12, 6),)),
     ]
-    months = shading(report, ["events"], daily, "month")
+    months = shading(report, ["events"], daily, "month", user_sources=["events"])
     assert [(s.severity, s.periods) for s in months] == [("error", (day(2026, 11, 1), day(2026, 12, 1)))]
     # only what falls in the chart's range, and nothing for a source without failures
     assert [
-        s.periods for s in shading(report, ["events"], daily, "day", day(2026, 12, 3), day(2026, 12, 31))
+        s.periods
+        for s in shading(
+            report, ["events"], daily, "day", day(2026, 12, 3), day(2026, 12, 31), user_sources=["events"]
+        )
     ] == [(day(2026, 12, 3), day(2026, 12, 9))]
-    assert shading(report, ["none"], daily, "day") == ()
+    assert shading(report, ["none"], daily, "day", user_sources=["none"]) == ()
 
 
 def test_every_user_facing_error_has_one_root() -> None:
@@ -412,3 +415,18 @@ def test_ranges_samples_and_link_parameters_have_one_home() -> None:
     assert html.format_with_sample is home.format_with_sample
     assert rules.format_interval is home.format_interval is impact.format_interval
     assert compare.outside_data is outside_data
+
+
+def test_the_days_a_chart_shows_after_the_checks_as_of() -> None:
+    from metrics.quality.flags import unjudged
+
+    day = dt.date
+    assert unjudged(day(2013, 11, 15), day(2013, 10, 1), day(2013, 12, 31)) == (
+        day(2013, 11, 16),
+        day(2013, 12, 31),
+    )
+    assert unjudged(day(2013, 12, 31), day(2013, 10, 1), day(2013, 12, 31)) is None  # stops on the as-of
+    assert unjudged(day(2013, 9, 1), day(2013, 10, 1), day(2013, 12, 31)) == (
+        day(2013, 10, 1),
+        day(2013, 12, 31),
+    )

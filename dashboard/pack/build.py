@@ -161,11 +161,20 @@ class _Facts:
 
         return number_flag(self.report, kr)
 
-    def shading(self, sources: Iterable[str], start: dt.date, end: dt.date) -> tuple[Shading, ...]:
-        """What a day-grain chart over start .. end shades, as the app does (`flags.shading`)."""
+    def shading(self, metric_id: str, start: dt.date, end: dt.date) -> tuple[Shading, ...]:
+        """What a day-grain chart of the metric over start .. end shades, as the app does
+        (`flags.shading`)."""
         from metrics.quality.flags import shading
 
-        return shading(self.report, sources, self.engine.calendar, "day", start, end)
+        return shading(
+            self.report,
+            self.project.source_of(metric_id),
+            self.engine.calendar,
+            "day",
+            start,
+            end,
+            user_sources=self.project.user_sources(metric_id),
+        )
 
 
 def _quality(failed: Iterable[CheckResult], checks: int) -> Quality:
@@ -332,6 +341,7 @@ class _Builder:
             height=int(fig.layout.height or 420) + footer_height(stamp),
             objective=objective.id,
             note=kr.problem,
+            warnings=kr.warnings,
         )
 
     # pinned metrics
@@ -366,7 +376,7 @@ class _Builder:
             comparison_label="Previous period",
             target=target,
             forecast=band,
-            quality_marks=self.facts.shading(sources, result.start, result.end),
+            quality_marks=self.facts.shading(metric_id, result.start, result.end),
             min_sample=self.project.settings.min_sample,
             noun=sample_noun(self.project, metric_id),
             annotations=self.project.annotations_for(metric_id),
@@ -381,7 +391,12 @@ class _Builder:
             grain=grain,
             compare="previous_period",
         )
-        span_flag = flag_for(self.facts.report, sources, (result.start, result.end))
+        span_flag = flag_for(
+            self.facts.report,
+            sources,
+            (result.start, result.end),
+            user_sources=self.project.user_sources(metric_id),
+        )
         stamp = self.stamp(sources, view, self.facts.flagged(sources, [span_flag]))
         return PackItem(
             kind="metric",

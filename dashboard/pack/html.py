@@ -160,6 +160,9 @@ def render_summary(
         f"config `{stamp.commit}` · [open the dashboard]({stamp.url})",
         "",
     ]
+    heading, located = definition_errors(project)
+    if located:
+        lines += [f"{WARN} {heading}", ""] + [f"- {_cell(e)}" for e in located] + [""]
     rows = _rows(project, card, items)
     if rows:
         lines += [
@@ -201,6 +204,9 @@ def render_summary(
     problems = _problems(items)
     if problems:
         lines += ["", "Not scored:", ""] + [f"- {_cell(title)}: {_cell(note)}" for title, note in problems]
+    warned = _warned(items)
+    if warned:
+        lines += ["", DEFINITION_WARNINGS, ""] + [f"- {_cell(title)}: {_cell(w)}" for title, w in warned]
     missing = left_out(project)
     if missing:
         lines += ["", "Pinned metrics left out:", ""] + [
@@ -281,6 +287,32 @@ def _mark(item: PackItem) -> str:
 
 def _problems(items: Sequence[PackItem]) -> list[tuple[str, str]]:
     return [(i.title, i.note) for i in items if i.note]
+
+
+def _warned(items: Sequence[PackItem]) -> list[tuple[str, str]]:
+    """Each key result's definition warnings (a misspelt event reads 0): its title and the warning."""
+    return [(i.title, w) for i in items for w in i.warnings]
+
+
+DEFINITION_ERRORS = (
+    "The definitions have {n}; what they affect is not in this pack (`northstar validate` lists them):"
+)
+DEFINITION_WARNINGS = "May not count what was meant (a warning on the definition):"
+
+
+def definition_errors(project: Project) -> tuple[str, list[str]]:
+    """The heading and lines of the errors in the project's YAML, as the dashboard's red box lists
+    them (`FILE:LINE:COL: message`, the file relative to the project): an objective, a key result or
+    a metric with an error is left out of the pack, so the pack says so instead of dropping it
+    silently (a key result on a misspelt metric id once vanished from its objective). Empty when
+    there is none."""
+    from dashboard.debug import problem_line
+
+    errors = [p for p in project.problems if p.severity == "error"]
+    if not errors:
+        return "", []
+    noun = f"{len(errors)} error{'' if len(errors) == 1 else 's'}"
+    return DEFINITION_ERRORS.format(n=noun), [problem_line(p, project.root) for p in errors]
 
 
 def left_out(project: Project) -> list[tuple[str, str]]:
@@ -398,6 +430,12 @@ def render_html(project: Project, card: Scorecard, items: Sequence[PackItem], st
         f'<div class="stamp">{escape.html_text(stamp.line())}<br>'
         f'<a href="{escape.html_text(stamp.url, quote=True)}">{escape.html_text(stamp.url)}</a></div>',
     ]
+    heading, located = definition_errors(project)
+    if located:
+        parts.append(
+            f'<p class="stamp"><span class="warn">{WARN}</span> <b>{escape.html_text(heading)}</b></p>'
+            '<ul class="stamp">' + "".join(f"<li>{escape.html_text(e)}</li>" for e in located) + "</ul>"
+        )
     rows = _rows(project, card, items)
     if rows:
         parts.append(
@@ -428,6 +466,11 @@ def render_html(project: Project, card: Scorecard, items: Sequence[PackItem], st
     if problems:
         parts.append('<p class="stamp"><b>Not scored:</b></p><ul class="stamp">')
         parts += [f"<li>{escape.html_text(t)}: {escape.html_text(n)}</li>" for t, n in problems]
+        parts.append("</ul>")
+    warned = _warned(items)
+    if warned:
+        parts.append(f'<p class="stamp"><b>{escape.html_text(DEFINITION_WARNINGS)}</b></p><ul class="stamp">')
+        parts += [f"<li>{escape.html_text(t)}: {escape.html_text(w)}</li>" for t, w in warned]
         parts.append("</ul>")
     missing = left_out(project)
     if missing:

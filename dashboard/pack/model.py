@@ -42,7 +42,8 @@ class Quality:
     checks: int = 0
     error: str | None = None  # the checks could not run
     reasons: tuple[str, ...] = ()
-    elsewhere: int = 0  # failed checks on the sources that touch none of the item's numbers
+    elsewhere: int = 0  # failed checks on the sources that concern none of the item's numbers (other
+    # days, or rows without a user under numbers that count no users: `metrics.quality.flags`)
 
     @property
     def level(self) -> Literal["pass", "warn", "fail", "unknown"]:
@@ -57,7 +58,7 @@ class Quality:
             return "no data checks"
         if not (self.failed or self.warnings):
             if self.elsewhere:
-                return f"no data check failed on these numbers' days ({self.elsewhere} on other days)"
+                return f"no data check failed on what these numbers read ({self.elsewhere} elsewhere)"
             return f"data checks passed ({self.checks})"
         parts = []
         if self.failed:
@@ -121,6 +122,7 @@ class PackItem:
     height: int
     objective: str | None = None
     note: str | None = None  # why a key result could not be scored
+    warnings: tuple[str, ...] = ()  # a key result's definition warnings (`KeyResultScore.warnings`)
 
     @property
     def pixels(self) -> tuple[int, int]:

@@ -17,6 +17,7 @@ from dashboard.figures import chart_config, file_name
 from dashboard.format import (
     data_through_words,
     format_date,
+    format_range,
     metric_unit,
     sample_noun,
     sample_words,
@@ -163,7 +164,7 @@ def header(ctx: Ctx, title: str, subtitle: str | None = None) -> None:
     if subtitle:
         parts.append(subtitle)
     st.caption(" · ".join(parts))
-    stale = stale_data_words(ctx.data_last, ctx.today, as_of)
+    stale = stale_data_words(ctx.data_last, ctx.today, as_of, oldest=ctx.data_first)
     if stale is not None:
         words, incomplete = stale
         (st.warning if incomplete else st.info)(words)
@@ -215,7 +216,32 @@ def quality_shading(
     nothing before the checks have finished."""
     from metrics.quality.flags import shading
 
-    return shading(ctx.quality(), ctx.project.source_of(metric_id), ctx.calendar, grain, start, end)
+    project = ctx.project
+    return shading(
+        ctx.quality(),
+        project.source_of(metric_id),
+        ctx.calendar,
+        grain,
+        start,
+        end,
+        user_sources=project.user_sources(metric_id),
+    )
+
+
+def unjudged_note(ctx: Ctx, start: dt.date, end: dt.date) -> None:
+    """Under a chart that runs past the as-of day (a shared link with an earlier as-of): the data
+    checks are judged as of that day, so the later days are not checked and carry no shading
+    (`metrics.quality.flags.unjudged`); said only once the checks have run."""
+    from metrics.quality.flags import unjudged
+
+    as_of = ctx.view.as_of or ctx.today
+    span = unjudged(as_of, start, end)
+    if span is None or ctx.quality() is None:
+        return
+    st.caption(
+        f"The data checks are judged as of {format_date(as_of)}: {format_range(*span)} "
+        "is not checked, so nothing there is shaded."
+    )
 
 
 def _reason(result: CheckResult) -> str:
@@ -258,7 +284,13 @@ def quality_badge(
     by the one rule (`metrics.quality.flags.flag_for`); returns the flag."""
     from metrics.quality.flags import flag_for
 
-    flag = flag_for(ctx.quality(), ctx.project.source_of(metric_id), span or ctx.range())
+    project = ctx.project
+    flag = flag_for(
+        ctx.quality(),
+        project.source_of(metric_id),
+        span or ctx.range(),
+        user_sources=project.user_sources(metric_id),
+    )
     show_flag(flag, compact=compact)
     return flag
 

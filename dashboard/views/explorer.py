@@ -293,6 +293,7 @@ def render(ctx: Ctx) -> None:
             f"({', '.join(format_date(d) for d in mark.periods[:4])}{' …' if len(mark.periods) > 4 else ''}): "
             f"{md(', '.join(mark.checks))}."
         )
+    common.unjudged_note(ctx, result.start, result.end)
 
     what_moved.explorer_panel(ctx, metric_id, result.start, result.end)
     if by is None:

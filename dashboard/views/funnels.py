@@ -87,6 +87,7 @@ def render(ctx: Ctx) -> None:
     common.plot(
         trend, ctx, funnel_id, "conversion", ctx.view.grain, by, result.start, result.end, key="funnel_trend"
     )
+    common.unjudged_note(ctx, result.start, result.end)
     with st.expander("Step counts"):
         first_step = pl.col("users").first() if by is None else pl.col("users").first().over(by)
         table = steps.with_columns((pl.col("users") / first_step).alias("share_of_step_1"))

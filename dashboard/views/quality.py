@@ -9,7 +9,6 @@ import polars as pl
 import streamlit as st
 
 from dashboard.debug import for_viewers
-from dashboard.format import format_date
 from dashboard.views import common
 from dashboard.views.common import Ctx, md
 
@@ -51,18 +50,10 @@ def render(ctx: Ctx) -> None:
     took = f" in {runner.seconds:.1f} s" if runner.seconds else ""
     st.caption(f"Checks ran at {report.ran_at:%Y-%m-%d %H:%M} UTC{took}; they re-run when the data changes.")
     if errors:
-        affected = sorted({d for r in errors for d in r.days})
-        sources = ", ".join(sorted({r.source for r in errors}))
-        # the rule: metrics.quality.flags (a check without days flags every number of its source)
-        reach = (
-            f"Every number built on {sources} carries a red badge"
-            if any(not r.days for r in errors)
-            else f"Numbers built on {sources} that read an affected day carry a red badge"
-        )
+        from metrics.quality.flags import reach_words
+
         st.error(
-            f"**{len(errors)} error check(s) failed.** {reach}"
-            + (f"; affected days: {', '.join(format_date(d) for d in affected[:6])}" if affected else "")
-            + ".",
+            f"**{len(errors)} error check(s) failed.** {md(reach_words(errors))}",
             icon=":material/report:",
         )
     elif not failed:

@@ -118,6 +118,11 @@ class Project:
         """The sources a metric reads (both parts of a ratio, recursively)."""
         return {metric.source for metric in self.leaves(metric_id).values()}
 
+    def user_sources(self, metric_id: str) -> set[str]:
+        """The sources whose users the metric counts (the parts that `needs_user`): a failed check on
+        rows without a user flags its numbers only for these (`metrics.quality.flags`)."""
+        return {metric.source for metric in self.leaves(metric_id).values() if metric.needs_user}
+
     def reads_last_day(self, metric_id: str) -> bool:
         """Whether the metric's value for a week, month or quarter is its value on the period's last
         day (active users, or a ratio with an active-users part), not a total over its days."""

@@ -25,6 +25,7 @@ import functools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import polars as pl
@@ -48,6 +49,7 @@ from metrics.format import plural
 from metrics.okrs.forecast import ForecastOptions, Projection, Simulation
 
 if TYPE_CHECKING:
+    from metrics.definitions.problems import Location
     from metrics.definitions.project import Project
     from metrics.engine.engine import Engine
     from metrics.okrs.forecast import Direction
@@ -177,6 +179,17 @@ class Readings:
         result = self.engine.compute(MetricRequest(metrics=parts, start=first, end=last, grain="day"))
         for reader in readers:
             reader.take_daily(result, first, last)
+
+
+def _place(location: Location, root: Path) -> str:
+    """`metrics.yaml:14:5`: a warning's place with its file relative to the project folder (a review
+    pack is shared; the server's folders are not)."""
+    file = Path(location.file)
+    try:
+        name = file.resolve().relative_to(root.resolve()).as_posix()
+    except (ValueError, OSError):
+        name = file.name
+    return f"{name}:{location.line}:{location.column}"
 
 
 class KeyResultReader:
@@ -391,6 +404,19 @@ class KeyResultReader:
             return f"{self.kr.metric} has no value for {first} .. {last}: {cause}"
         return f"{self.kr.metric} has no value for {first} .. {last} (no rows or cohort in those days)"
 
+    def definition_warnings(self) -> tuple[str, ...]:
+        """The validation warnings on the key result's metric or its parts (an event or a value that
+        never occurs in the source: a typo, most likely), as notes every surface shows beside the
+        reading: a count of a misspelt event reads 0, which is no measurement of anything."""
+        project = self.readings.project
+        out: list[str] = []
+        for warning in project.warnings_for(self.kr.metric):
+            name = warning.subject.name if warning.subject is not None else self.kr.metric
+            place = f" ({_place(warning.location, project.root)})" if warning.location else ""
+            hint = f"; {warning.hint}" if warning.hint else ""
+            out.append(f"{name} may not count what was meant: {warning.message}{hint}{place}")
+        return tuple(dict.fromkeys(out))
+
     def part_cause(self) -> str | None:
         """Why a ratio has no reading when a part of it reads no rows by its definition (an event or
         value that never occurs, a filter no row passes: a typo, most likely): that part and its
@@ -399,7 +425,7 @@ class KeyResultReader:
         parts = [m for m in project.leaves(self.kr.metric) if m != self.kr.metric]
         for warning in project.warnings_for(self.kr.metric):
             if warning.subject is not None and warning.subject.name in parts:
-                place = f" ({warning.location})" if warning.location else ""
+                place = f" ({_place(warning.location, project.root)})" if warning.location else ""
                 hint = f"; {warning.hint}" if warning.hint else ""
                 return (
                     f"its part {warning.subject.name!r} reads no rows: {warning.message}{hint}{place}; "

@@ -59,6 +59,9 @@ class KeyResultScore:
     history: pl.DataFrame  # date (Date), value (Float64): the KR's reading on days of the period
     problem: str | None = None  # why the KR could not be scored (then progress is None)
     notes: tuple[str, ...] = ()  # e.g. why there is no forecast, or that the data ends early
+    # The validation warnings on its metric or its parts (`KeyResultReader.definition_warnings`: an
+    # event that never occurs, a typo most likely), shown beside the reading by the CLI and the pack.
+    warnings: tuple[str, ...] = ()
     weight: float = 1.0
     baseline_given: bool = False
     period_start: dt.date | None = None
@@ -71,6 +74,7 @@ class KeyResultScore:
     numerator_unit: str | None = None  # the numerator's unit when it is not a count (`sample_noun`)
     min_sample: int | None = None  # the project's min_sample, below which n is uncertain
     sources: tuple[str, ...] = ()  # the sources its metric reads
+    user_sources: tuple[str, ...] = ()  # ... and those whose users it counts (`Project.user_sources`)
     days_read: tuple[dt.date, dt.date] | None = None  # the days its current reading reads (its flag's span)
 
     def sample(self) -> str:
@@ -192,6 +196,7 @@ class Scorecard:
                 )
                 if kr.problem:
                     notes.append(f"{kr.id}: {kr.problem}")
+                notes.extend(f"{kr.id}: warning: {warning}" for warning in kr.warnings)
                 if kr.sample():  # a rate: what its reading is out of (CONTRACT.md, Sample sizes)
                     notes.append(f"{kr.id}: current reading: {kr.sample()}")
                 notes.extend(f"{kr.id}: {note}" for note in kr.notes)

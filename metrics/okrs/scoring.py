@@ -239,10 +239,13 @@ def _score_key_result(
         "period_end": end,
         "as_of": day,
         "sources": tuple(sorted(ctx.project.source_of(kr.metric))) if metric is not None else (),
+        "user_sources": tuple(sorted(ctx.project.user_sources(kr.metric))) if metric is not None else (),
         "noun": noun,
         "numerator_unit": numerator_unit,
         "min_sample": ctx.project.settings.min_sample,
     }
+
+    warned: tuple[str, ...] = ()  # the metric's validation warnings, once it has a reader
 
     def unscored(
         problem: str, baseline: float | None = None, given: bool = False
@@ -262,6 +265,7 @@ def _score_key_result(
             history=empty_history,
             problem=problem,
             baseline_given=given,
+            warnings=warned,
         )
         return lambda: score
 
@@ -274,6 +278,7 @@ def _score_key_result(
         )
     reader = ctx.readings.reader(kr, start, end)
     base["days_read"] = reader.days_read(day)
+    warned = reader.definition_warnings()  # a misspelt event: its zero is no measurement
     baseline: float | None = float(kr.baseline) if kr.baseline is not None else None
     given = kr.baseline is not None
     try:
@@ -364,6 +369,7 @@ def _score_key_result(
             history=history,
             problem=None,
             notes=tuple(notes),
+            warnings=warned,
             baseline_given=given,
             n=n,
             numerator=numerator,

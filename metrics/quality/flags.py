@@ -6,6 +6,10 @@ pack (its images, pages and pack.json) all call.
   `KeyResultReader.days_read`; a chart point or a range tile: its period). It is flagged when a
   failed check of its sources touches one of those days, or touches no particular day (freshness,
   an unreadable source, a table-level expectation): such a failure flags every number of its source.
+* A failed check on rows without a user (`CheckResult.users_only`: `user_not_null`) flags only the
+  numbers that count that source's users (`Project.user_sources`: active users, retention, funnels,
+  distinct users): a count, a sum or an average reads those rows as usual, so a fleet of cancelled
+  flights without a tail number does not stamp "Data check failed" on the miles flown.
 * The flag's severity is "error" when an error-severity check is among them, else "warn": warnings
   are shown as warnings ("Data warning"), never as failures.
 * A chart shades the periods (at its grain) that hold a day a failed check touches, errors and
@@ -16,7 +20,7 @@ pack (its images, pages and pack.json) all call.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -70,6 +74,9 @@ class ReadsDays(Protocol):
     def sources(self) -> tuple[str, ...]: ...
 
     @property
+    def user_sources(self) -> tuple[str, ...]: ...
+
+    @property
     def days_read(self) -> Span | None: ...
 
 
@@ -93,13 +100,52 @@ def touches(result: CheckResult, span: Span | None) -> bool:
     return any(first <= day <= last for day in result.days)
 
 
-def flag_for(report: QualityReport | None, sources: Iterable[str], span: Span | None) -> Flag | None:
-    """The flag of a number that reads `sources` over the days of `span`; None when it has none
-    (or before the checks have run)."""
+def concerns(result: CheckResult, sources: Iterable[str], user_sources: Iterable[str]) -> bool:
+    """True when a check's failure can change a number that reads `sources` and counts the users of
+    `user_sources`: a check of one of its sources, and for a users-only check (rows without a user)
+    one whose users the number counts."""
+    if result.source not in set(sources):
+        return False
+    return not result.users_only or result.source in set(user_sources)
+
+
+def reach_words(errors: Sequence[CheckResult], shown: int = 6) -> str:
+    """What the data-quality page says of the numbers that failed error checks flag, by this module's
+    rule: every number of a source for a check that names no day, else those reading an affected
+    day (only numbers that count users for a users-only check), with the first `shown` days and how
+    many more there are."""
+    from metrics.format import format_date
+
+    if not errors:
+        return ""
+    sources = ", ".join(sorted({r.source for r in errors}))
+    if any(not r.days for r in errors):
+        return f"Every number built on {sources} carries a red badge."
+    users = all(r.users_only for r in errors)
+    who = f"Numbers that count users of {sources}" if users else f"Numbers built on {sources}"
+    days = sorted({d for r in errors for d in r.days})
+    listed = ", ".join(format_date(d) for d in days[:shown])
+    more = len(days) - shown
+    rest = f" and {more:,} more day{'s' if more > 1 else ''}" if more > 0 else ""
+    note = (
+        " (rows without a user flag only numbers that count users: active users, retention, funnels, "
+        "distinct users)"
+        if any(r.users_only for r in errors) and not users
+        else ""
+    )
+    return f"{who} that read an affected day carry a red badge{note}; affected days: {listed}{rest}."
+
+
+def flag_for(
+    report: QualityReport | None, sources: Iterable[str], span: Span | None, *, user_sources: Iterable[str]
+) -> Flag | None:
+    """The flag of a number that reads `sources` (counting the users of `user_sources`, from
+    `Project.user_sources`) over the days of `span`; None when it has none (or before the checks
+    have run)."""
     if report is None:
         return None
-    wanted = set(sources)
-    hits = [r for r in report.results if r.source in wanted and not r.success and touches(r, span)]
+    wanted, users = set(sources), set(user_sources)
+    hits = [r for r in report.results if not r.success and concerns(r, wanted, users) and touches(r, span)]
     errors = tuple(r for r in hits if r.severity == "error")
     warnings = tuple(r for r in hits if r.severity != "error")
     if errors:
@@ -112,7 +158,7 @@ def flag_for(report: QualityReport | None, sources: Iterable[str], span: Span | 
 def number_flag(report: QualityReport | None, number: ReadsDays) -> Flag | None:
     """The flag of a number that carries its sources and days (a key result's score): every
     surface calls this, so the OKR page, the review pack and the CLI agree."""
-    return flag_for(report, number.sources, number.days_read)
+    return flag_for(report, number.sources, number.days_read, user_sources=number.user_sources)
 
 
 @dataclass(frozen=True)
@@ -136,19 +182,22 @@ def shading(
     grain: Grain,
     start: dt.date | None = None,
     end: dt.date | None = None,
+    *,
+    user_sources: Iterable[str],
 ) -> tuple[Shading, ...]:
-    """What a chart of a metric on `sources` shades at `grain` over start .. end: the periods holding
-    a day a failed error check touches, then (in the other periods) those of failed warnings."""
+    """What a chart of a metric on `sources` (counting the users of `user_sources`) shades at `grain`
+    over start .. end: the periods holding a day a failed error check touches, then (in the other
+    periods) those of failed warnings."""
     if report is None:
         return ()
-    wanted = set(sources)
+    wanted, users = set(sources), set(user_sources)
     out: list[Shading] = []
     taken: set[dt.date] = set()
     severities: tuple[Severity, ...] = ("error", "warn")
     for severity in severities:
         by_check: dict[str, set[dt.date]] = {}
         for result in report.results:
-            if result.source not in wanted or result.success or result.severity != severity:
+            if result.success or result.severity != severity or not concerns(result, wanted, users):
                 continue
             seen = {d for d in result.days if (start is None or d >= start) and (end is None or d <= end)}
             periods = set(calendar.periods_holding(seen, grain)) - taken
@@ -161,6 +210,15 @@ def shading(
     return tuple(out)
 
 
+def unjudged(as_of: dt.date, start: dt.date, end: dt.date) -> Span | None:
+    """The days of a chart over start .. end after the day the data checks are judged as of: the
+    checks read no row of them (`quality_clock`), so nothing there is shaded or flagged, whatever
+    those days hold. None when the chart stops by the as-of day."""
+    if end <= as_of:
+        return None
+    return max(start, as_of + dt.timedelta(days=1)), end
+
+
 def period_shading(
     report: QualityReport | None, number: ReadsOverAPeriod, calendar: Calendar
 ) -> tuple[Shading, ...]:
@@ -168,7 +226,15 @@ def period_shading(
     days of its period up to the day read."""
     if number.period_start is None or number.as_of is None:
         return ()
-    return shading(report, number.sources, calendar, "day", number.period_start, number.as_of)
+    return shading(
+        report,
+        number.sources,
+        calendar,
+        "day",
+        number.period_start,
+        number.as_of,
+        user_sources=number.user_sources,
+    )
 
 
 __all__ = [
@@ -178,9 +244,12 @@ __all__ = [
     "ReadsOverAPeriod",
     "Shading",
     "Span",
+    "concerns",
     "flag_for",
     "number_flag",
     "period_shading",
+    "reach_words",
     "shading",
     "touches",
+    "unjudged",
 ]

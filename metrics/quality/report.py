@@ -9,6 +9,11 @@ from typing import Any, Literal
 
 Severity = Literal["error", "warn"]
 
+# Checks whose failure changes only numbers that count users: a row without a user is still a row
+# (counts, sums and averages read it as usual), it is just no one's (active users, retention, funnels
+# and distinct users leave it out). Which numbers such a failure flags: `metrics.quality.flags`.
+USERS_ONLY_CHECKS = frozenset({"user_not_null"})
+
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -29,6 +34,11 @@ class CheckResult:
     sample: list[Any] = field(default_factory=list, compare=False)
     ran_at: dt.datetime | None = field(default=None, compare=False)
     days: tuple[dt.date, ...] = ()
+
+    @property
+    def users_only(self) -> bool:
+        """True when its failure can change only numbers that count users (`USERS_ONLY_CHECKS`)."""
+        return self.check in USERS_ONLY_CHECKS
 
     @property
     def status(self) -> Literal["pass", "warn", "fail"]:
