@@ -65,13 +65,21 @@ def finite(value: float | int | None) -> bool:
     return value is not None and not (isinstance(value, float) and not math.isfinite(value))
 
 
+RAW_DIGITS = 15  # significant digits a double holds exactly through a decimal round trip
+
+
 def raw_number(value: float | int | None, unit: str | None = None) -> float | int | None:
     """A number for JSON and CSV: None for a missing, NaN or infinite value; a whole value in a
-    count unit as an integer (22, not 22.0); everything else (rates, progress: no unit) a float."""
+    count unit as an integer (22, not 22.0); everything else (rates, progress: no unit) a float.
+
+    The float is the shortest one that rounds to the same value at `RAW_DIGITS` significant digits,
+    so the binary noise of a sum or a difference never reaches a file: a sum of prices that the
+    engine holds as 7616.319999999999 is written 7616.32, a progress of -1.7499999999999993 as
+    -1.75 (a double carries 15-17 significant digits; the 16th and 17th are that noise)."""
     if not finite(value):
         return None
     assert value is not None
-    v = float(value)
+    v = float(f"{float(value):.{RAW_DIGITS}g}")
     if unit is not None and unit_kind(unit) == "count" and v.is_integer():
         return int(v)
     return v

@@ -404,3 +404,65 @@ def test_the_pack_stamp_names_the_newest_day_read_as_of_an_earlier_day() -> None
     )
     assert stamp.to_json()["data_through"] == "1998-05-15"  # the last day its numbers read
     assert stamp.to_json()["data_newest"] == "1998-06-30"
+
+
+def test_raw_numbers_carry_no_binary_noise() -> None:
+    """A sum of prices held as 7616.319999999999 is written 7616.32: the shortest float that rounds
+    to the same value at 15 significant digits (the 16th and 17th digits of a double are noise)."""
+    prices = [19.99, 5.01, 0.1, 0.2] * 7
+    total = 0.0
+    for price in prices:  # summed one by one, as a database or a fold does
+        total += price
+    assert repr(total) != repr(round(total, 2))  # the noise this test is about
+    assert home.raw_number(total, "currency") == round(total, 2) == 177.1
+    assert json.dumps(home.raw_number(7616.319999999999, "currency")) == "7616.32"
+    assert json.dumps(home.raw_number(-1.7499999999999993)) == "-1.75"
+    assert json.dumps(home.raw_number(0.1 + 0.2, "percent")) == "0.3"
+    noisy_count = home.raw_number(21.999999999999996, "users")  # a whole count after the rounding
+    assert noisy_count == 22 and isinstance(noisy_count, int)
+    third = home.raw_number(1 / 3)  # a true fraction keeps 15 significant digits, nothing is lost
+    assert third is not None and repr(third) == "0.333333333333333" and abs(third - 1 / 3) < 1e-15
+    assert home.raw_number(2.5e-7, "percent") == 2.5e-7 and home.raw_number(123456789012.5) == 123456789012.5
+
+
+def _floats(document: object) -> list[float]:
+    if isinstance(document, float):
+        return [document]
+    if isinstance(document, dict):
+        return [f for v in document.values() for f in _floats(v)]
+    if isinstance(document, list):
+        return [f for v in document for f in _floats(v)]
+    return []
+
+
+def _significant_digits(value: float) -> int:
+    mantissa = repr(abs(value)).split("e")[0].replace(".", "").lstrip("0")
+    return len(mantissa)
+
+
+def test_every_json_and_csv_export_goes_through_raw_number(small_demo: Path) -> None:
+    """compute (JSON and CSV), okrs, drivers and impact write each number as `raw_number` gives it:
+    no float with the 16th-17th digits of binary noise (a rate's 0.047619047619047616)."""
+    config = ("--config", str(small_demo))
+    rates = ("activation", "stickiness", "--start", "2026-10-01", "--end", "2026-11-20")
+    rows = json.loads(_cli("compute", *rates, *config, "--format", "json"))
+    documents: dict[str, object] = {"compute": rows}
+    documents["okrs"] = json.loads(_cli("okrs", *config, "--as-of", "2026-11-20", "--format", "json"))
+    documents["drivers"] = json.loads(
+        _cli("drivers", "stickiness", *config, "--start", "2026-10-24", "--end", "2026-11-20", "--format", "json")
+    )
+    documents["impact"] = json.loads(
+        _cli("impact", "ai_summary_launch", "dau", *config, "--as-of", "2026-11-20", "--format", "json")
+    )
+    for name, document in documents.items():
+        floats = _floats(document)
+        assert floats, name
+        noisy = [f for f in floats if _significant_digits(f) > home.RAW_DIGITS]
+        assert not noisy, (name, noisy[:5])
+    # each rate is its own counts' quotient, to 15 significant digits (an independent division)
+    checked = [r for r in rows if r["value"] is not None and r["denominator"]]
+    assert checked
+    for row in checked:
+        assert row["value"] == float(f"{row['numerator'] / row['denominator']:.15g}"), row
+    cells = list(csv.DictReader(io.StringIO(_cli("compute", *rates, *config, "--format", "csv"))))
+    assert [c["value"] for c in cells] == ["" if r["value"] is None else str(r["value"]) for r in rows]
