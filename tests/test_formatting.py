@@ -449,7 +449,17 @@ def test_every_json_and_csv_export_goes_through_raw_number(small_demo: Path) -> 
     documents: dict[str, object] = {"compute": rows}
     documents["okrs"] = json.loads(_cli("okrs", *config, "--as-of", "2026-11-20", "--format", "json"))
     documents["drivers"] = json.loads(
-        _cli("drivers", "stickiness", *config, "--start", "2026-10-24", "--end", "2026-11-20", "--format", "json")
+        _cli(
+            "drivers",
+            "stickiness",
+            *config,
+            "--start",
+            "2026-10-24",
+            "--end",
+            "2026-11-20",
+            "--format",
+            "json",
+        )
     )
     documents["impact"] = json.loads(
         _cli("impact", "ai_summary_launch", "dau", *config, "--as-of", "2026-11-20", "--format", "json")

@@ -67,7 +67,7 @@ class Finding:
     firing: bool
     title: str  # e.g. "Activation (activation_12) is off track"
     text: str  # the numbers behind it, one line
-    facts: dict[str, Any] = field(default_factory=dict)  # JSON-ready, numbers as `raw_number`s (the webhook body)
+    facts: dict[str, Any] = field(default_factory=dict)  # JSON-ready (the webhook body): raw_numbers
     metric: str | None = None  # the metric to open in the dashboard, if any
     span: tuple[dt.date, dt.date] | None = None  # the days to show
 
