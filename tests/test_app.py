@@ -705,6 +705,9 @@ def test_okr_tiles_show_the_scorecard(run: Any, engine: Engine) -> None:
         words = " ".join(a.get("text", "") for a in spark["layout"].get("annotations", []))
         assert any(t.get("name") == "Target path" for t in spark["data"]) == read, kr.id
         assert ("No reading" in words) != read, kr.id
+    warned = " ".join(str(w.value) for w in at.warning).replace("\\", "")
+    for kr in krs:  # a key result with no reading says why on its tile, never a blank alone
+        assert kr.problem is None or kr.problem in warned, (kr.id, kr.problem, warned)
 
 
 def tile_badges(at: AppTest, project: Any) -> dict[str, list[str]]:

@@ -106,6 +106,7 @@ class KeyResultScore:
             },
             "probability": raw_number(self.probability),
             "n": raw_number(self.n, "count"),
+            "problem": self.problem,  # why there is no reading or score (null when scored)
         }
         if flag is not None:
             out["flag"] = flag(self)
