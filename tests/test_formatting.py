@@ -393,6 +393,34 @@ def test_data_through_names_the_newest_day_on_both_surfaces() -> None:
     assert data_through_words(None, as_of) == "no data found"
 
 
+def test_todays_partial_day_is_not_a_day_after_the_as_of_on_either_surface() -> None:
+    """The default pack and page of a morning read as of yesterday while today's first events are in:
+    data through the as-of day, no note. Data past the as-of into complete days keeps the note."""
+    from dashboard.pack.model import Quality, Stamp
+    from metrics.format import data_through_words
+
+    today, yesterday = dt.date(2026, 12, 6), dt.date(2026, 12, 5)
+    assert data_through_words(today, yesterday, running=today) == "data through Dec 5, 2026"  # the pack
+    page = data_through_words(today, yesterday, today=today, strong=True, running=today)
+    assert page == "data through **Dec 5, 2026**"
+    # a link as of an older day: the days after it are complete days its numbers do not read
+    assert data_through_words(today, dt.date(2026, 12, 3), running=today) == (
+        "data through Dec 6, 2026 (3 days after the as-of date)"
+    )
+    # yesterday's data read as of the day before, the next morning: a complete day after the as-of
+    assert data_through_words(yesterday, dt.date(2026, 12, 4), running=today) == (
+        "data through Dec 5, 2026 (1 day after the as-of date)"
+    )
+    stamp = Stamp("Acme", yesterday, yesterday, Quality(checks=2), "abc1234", "", newest=today, running=today)
+    assert (
+        stamp.line()
+        == "Acme · as of Dec 5, 2026 · data through Dec 5, 2026 · data checks passed (2) · config abc1234"
+    )
+    assert stamp.to_json()["data_through"] == "2026-12-05" and stamp.to_json()["data_newest"] == "2026-12-06"
+    older = dataclasses.replace(stamp, as_of=dt.date(2026, 12, 3), data_through=dt.date(2026, 12, 3))
+    assert "data through Dec 6, 2026 (3 days after the as-of date)" in older.line()
+
+
 def test_the_pack_stamp_names_the_newest_day_read_as_of_an_earlier_day() -> None:
     from dashboard.pack.model import Quality, Stamp
 
