@@ -254,11 +254,7 @@ def compute(
         compare=compare,
     )
     project = load(config)
-    for metric_id in metric:
-        if metric_id in project.skipped:
-            raise Fail(
-                f"metric {metric_id!r} is not available: {project.skipped[metric_id]} (run northstar validate)"
-            )
+    _available(project, metric)
     engine = _engine(project)
     result = engine.compute(request)
     rows = result.rows_compared()
@@ -292,6 +288,45 @@ def compute(
         typer.echo(json.dumps(raw))
     else:
         typer.echo(rows_csv(raw), nl=False)
+
+
+def _available(project: Project, metric_ids: Sequence[str]) -> None:
+    """A metric left out for errors in its definition is one sentence naming why (an unknown one is
+    the engine's `MetricError`, with the closest names): `compute`, `explain` and `drivers` alike."""
+    for metric_id in metric_ids:
+        if metric_id in project.skipped:
+            raise Fail(
+                f"metric {metric_id!r} is not available: {project.skipped[metric_id]} (run northstar validate)"
+            )
+
+
+@app.command()
+def explain(
+    metric: Annotated[str, typer.Argument(help="The metric id.", show_default=False)],
+    config: ConfigOption = DEFAULT_CONFIG,
+    grain: Annotated[str, typer.Option(help="day | week | month | quarter")] = "day",
+    start: Annotated[
+        str | None, typer.Option(help="First day, YYYY-MM-DD (default: the data's first day).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option(help="Last day, YYYY-MM-DD (default: the data's last day).")
+    ] = None,
+    by: Annotated[str | None, typer.Option(help="Break every period down by this dimension.")] = None,
+) -> None:
+    """How the engine computes a metric, without computing it: the plan of `compute` with the same
+    options (for a SQL source, the statement in its database's dialect), as the dashboard's
+    definitions page shows it."""
+    from metrics.definitions.models import GRAINS
+    from metrics.engine.request import MetricRequest
+
+    if grain not in GRAINS:
+        raise Fail(f"unknown grain {grain!r}; use one of {', '.join(GRAINS)}")
+    request = MetricRequest(
+        metrics=(metric,), start=_date(start, "--start"), end=_date(end, "--end"), grain=grain, by=by
+    )
+    project = load(config)
+    _available(project, [metric])
+    typer.echo(_engine(project).explain(request))
 
 
 def _warn_names_that_never_occur(config: Path, metric_ids: list[str]) -> None:
@@ -675,8 +710,7 @@ def drivers(
         raise Fail(f"unknown comparison {compare!r}; use one of {', '.join(COMPARISONS)}")
     first, last = _date(start, "--start"), _date(end, "--end")
     project = load(config)
-    if metric in project.skipped:
-        raise Fail(f"metric {metric!r} is not available: {project.skipped[metric]} (run northstar validate)")
+    _available(project, [metric])
     engine = _engine(project)
     engine.metric(metric)  # an unknown metric: one sentence with a did-you-mean
     if last is None:
