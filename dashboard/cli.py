@@ -1,4 +1,8 @@
-"""The `northstar` command line (see docs/cli.md). Every failure is one sentence on stderr, never a traceback."""
+"""The `northstar` command line (see docs/cli.md). Every failure is one sentence on stderr, never a traceback.
+
+One stage: the command line's surface. Each command parses its options, calls one function of
+`metrics/` or `dashboard/` (the engine, scoring, the pack, the checks) and prints what it returns;
+no rule of what a number means lives here, and every import but typer's is inside its command."""
 
 from __future__ import annotations
 
@@ -352,8 +356,12 @@ def okrs(
     project = load(config, check_values=True)
     engine = _engine(project)
     card = score(project, engine, _as_of(project, engine, as_of))
-    table = card.to_table(okr_errors=project.okr_errors)
-    typer.echo(json.dumps(card.to_json(), indent=2) if fmt == TableJson.json else table)
+    if fmt == TableJson.json:  # the contract's object on stdout; why a KR has no reading beside it
+        for kr in (kr for objective in card.objectives for kr in objective.key_results if kr.problem):
+            typer.echo(f"note: {kr.id}: {kr.problem}", err=True)
+        typer.echo(json.dumps(card.to_json(), indent=2))
+        return
+    typer.echo(card.to_table(okr_errors=project.okr_errors))
 
 
 @app.command()
