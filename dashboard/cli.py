@@ -1,4 +1,8 @@
-"""The `northstar` command line (see docs/cli.md). Every failure is one sentence on stderr, never a traceback."""
+"""The `northstar` command line (see docs/cli.md). Every failure is one sentence on stderr, never a traceback.
+
+One stage: the command line's surface. Each command parses its options, calls one function of
+`metrics/` or `dashboard/` (the engine, scoring, the pack, the checks) and prints what it returns;
+no rule of what a number means lives here, and every import but typer's is inside its command."""
 
 from __future__ import annotations
 
@@ -254,11 +258,7 @@ def compute(
         compare=compare,
     )
     project = load(config)
-    for metric_id in metric:
-        if metric_id in project.skipped:
-            raise Fail(
-                f"metric {metric_id!r} is not available: {project.skipped[metric_id]} (run northstar validate)"
-            )
+    _available(project, metric)
     engine = _engine(project)
     result = engine.compute(request)
     rows = result.rows_compared()
@@ -294,6 +294,45 @@ def compute(
         typer.echo(rows_csv(raw), nl=False)
 
 
+def _available(project: Project, metric_ids: Sequence[str]) -> None:
+    """A metric left out for errors in its definition is one sentence naming why (an unknown one is
+    the engine's `MetricError`, with the closest names): `compute`, `explain` and `drivers` alike."""
+    for metric_id in metric_ids:
+        if metric_id in project.skipped:
+            raise Fail(
+                f"metric {metric_id!r} is not available: {project.skipped[metric_id]} (run northstar validate)"
+            )
+
+
+@app.command()
+def explain(
+    metric: Annotated[str, typer.Argument(help="The metric id.", show_default=False)],
+    config: ConfigOption = DEFAULT_CONFIG,
+    grain: Annotated[str, typer.Option(help="day | week | month | quarter")] = "day",
+    start: Annotated[
+        str | None, typer.Option(help="First day, YYYY-MM-DD (default: the data's first day).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option(help="Last day, YYYY-MM-DD (default: the data's last day).")
+    ] = None,
+    by: Annotated[str | None, typer.Option(help="Break every period down by this dimension.")] = None,
+) -> None:
+    """How the engine computes a metric, without computing it: the plan of `compute` with the same
+    options (for a SQL source, the statement in its database's dialect), as the dashboard's
+    definitions page shows it."""
+    from metrics.definitions.models import GRAINS
+    from metrics.engine.request import MetricRequest
+
+    if grain not in GRAINS:
+        raise Fail(f"unknown grain {grain!r}; use one of {', '.join(GRAINS)}")
+    request = MetricRequest(
+        metrics=(metric,), start=_date(start, "--start"), end=_date(end, "--end"), grain=grain, by=by
+    )
+    project = load(config)
+    _available(project, [metric])
+    typer.echo(_engine(project).explain(request))
+
+
 def _warn_names_that_never_occur(config: Path, metric_ids: list[str]) -> None:
     """Print the value warnings (an event or value that never occurs in the source) of these metrics,
     found by a scan of their sources that `compute` only pays for when a metric came out all zero."""
@@ -317,8 +356,12 @@ def okrs(
     project = load(config, check_values=True)
     engine = _engine(project)
     card = score(project, engine, _as_of(project, engine, as_of))
-    table = card.to_table(okr_errors=project.okr_errors)
-    typer.echo(json.dumps(card.to_json(), indent=2) if fmt == TableJson.json else table)
+    if fmt == TableJson.json:  # the contract's object on stdout; why a KR has no reading beside it
+        for kr in (kr for objective in card.objectives for kr in objective.key_results if kr.problem):
+            typer.echo(f"note: {kr.id}: {kr.problem}", err=True)
+        typer.echo(json.dumps(card.to_json(), indent=2))
+        return
+    typer.echo(card.to_table(okr_errors=project.okr_errors))
 
 
 @app.command()
@@ -675,8 +718,7 @@ def drivers(
         raise Fail(f"unknown comparison {compare!r}; use one of {', '.join(COMPARISONS)}")
     first, last = _date(start, "--start"), _date(end, "--end")
     project = load(config)
-    if metric in project.skipped:
-        raise Fail(f"metric {metric!r} is not available: {project.skipped[metric]} (run northstar validate)")
+    _available(project, [metric])
     engine = _engine(project)
     engine.metric(metric)  # an unknown metric: one sentence with a did-you-mean
     if last is None:

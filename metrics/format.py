@@ -65,13 +65,21 @@ def finite(value: float | int | None) -> bool:
     return value is not None and not (isinstance(value, float) and not math.isfinite(value))
 
 
+RAW_DIGITS = 15  # significant digits a double holds exactly through a decimal round trip
+
+
 def raw_number(value: float | int | None, unit: str | None = None) -> float | int | None:
     """A number for JSON and CSV: None for a missing, NaN or infinite value; a whole value in a
-    count unit as an integer (22, not 22.0); everything else (rates, progress: no unit) a float."""
+    count unit as an integer (22, not 22.0); everything else (rates, progress: no unit) a float.
+
+    The float is the shortest one that rounds to the same value at `RAW_DIGITS` significant digits,
+    so the binary noise of a sum or a difference never reaches a file: a sum of prices that the
+    engine holds as 7616.319999999999 is written 7616.32, a progress of -1.7499999999999993 as
+    -1.75 (a double carries 15-17 significant digits; the 16th and 17th are that noise)."""
     if not finite(value):
         return None
     assert value is not None
-    v = float(value)
+    v = float(f"{float(value):.{RAW_DIGITS}g}")
     if unit is not None and unit_kind(unit) == "count" and v.is_integer():
         return int(v)
     return v
@@ -359,16 +367,32 @@ def format_age(newest: dt.date | None, today: dt.date) -> str:
 
 
 def data_through_words(
-    newest: dt.date | None, as_of: dt.date, today: dt.date | None = None, strong: bool = False
+    newest: dt.date | None,
+    as_of: dt.date,
+    today: dt.date | None = None,
+    strong: bool = False,
+    *,
+    running: dt.date | None = None,
 ) -> str:
     """The one wording of how far the data goes, for the dashboard's header and the review pack's
     stamp alike: 'data through Jun 30, 1998', always the data's newest day (both surfaces once
     named different days with these words: the pack the as-of day when the data went on past it).
     Then how that day stands to the as-of day: after it ('12 days after the as-of date': those days
     are not in a number read as of it), before it (the dashboard: the data's age from `today`; the
-    pack: '3 days before the as-of date'), or nothing. `strong`: the date in Markdown bold."""
+    pack: '3 days before the as-of date'), or nothing. `strong`: the date in Markdown bold.
+
+    `running` is the day still running (the clock's today in the project's time zone; both surfaces
+    pass it). Data that goes past the as-of only into that day, read as of the day before it (the
+    default as-of every morning: the last complete day), is data through the as-of day: the running
+    day is not a day of data yet (`last_complete_day`), no number read as of the day before it reads
+    it, and a stamp that said '1 day after the as-of date' on every default pack would be a note that
+    means nothing. Data that runs past the as-of into complete days (a link as of an older day) keeps
+    the note."""
     if newest is None:
         return "**no data found**" if strong else "no data found"
+    if running is not None and newest == running and as_of == running - dt.timedelta(days=1):
+        newest = as_of  # the running day's partial data: not read, not a day after the as-of to note
+        return f"data through **{format_date(newest)}**" if strong else f"data through {format_date(newest)}"
     text = f"data through **{format_date(newest)}**" if strong else f"data through {format_date(newest)}"
     if newest > as_of:
         return f"{text} ({plural((newest - as_of).days, 'day')} after the as-of date)"

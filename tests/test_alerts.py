@@ -27,7 +27,7 @@ from dashboard.cli import main
 from metrics.alerts.rules import MAD_SCALE, Evaluation, Finding, forecast_interval, robust_deviation
 from metrics.alerts.state import AlertState, advance, load_state, state_file
 from metrics.definitions.alerts import KrStatusRule
-from metrics.format import format_interval
+from metrics.format import format_interval, raw_number
 from metrics.load import load_project
 from tests.delivery_servers import HttpReceiver, SmtpReceiver, http_receiver, smtp_receiver
 
@@ -637,3 +637,7 @@ def test_the_numbers_match_an_independent_count_and_the_clock_changes_nothing(tm
     assert norm["deviations"] == pytest.approx(abs(per_day[AS_OF] - median) / (1.4826 * mad))
     quiet = by_key["signups_norm|metric:visits"]
     assert not quiet.firing and quiet.facts["deviations"] < 5
+    # every number of a finding is written as `raw_number` writes it: no digits of binary noise
+    numbers = [v for f in runs[0].findings for v in f.facts.values() if isinstance(v, float)]
+    assert numbers and all(v == raw_number(v) for v in numbers), numbers
+    assert isinstance(norm["value"], int)  # a whole count as an integer, as in every JSON export

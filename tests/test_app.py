@@ -90,6 +90,26 @@ def test_every_page_renders_with_as_of_and_freshness(run: Any, engine: Engine) -
         assert not unexpected, (page, unexpected)
 
 
+def test_todays_partial_day_is_no_day_after_the_as_of(
+    run: Any, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In the morning the data already holds today's first events; the default as-of is yesterday, and
+    the header says data through yesterday, with no '1 day after the as-of date' (metrics.format.
+    data_through_words, as the review pack's stamp). Read as of an older day, the note stays."""
+    from metrics.definitions.calendar import Calendar
+
+    _, last = engine.data_range(list(engine.project.metrics))
+    monkeypatch.setattr(Calendar, "today", lambda self, now=None: last)  # the data runs into today
+    yesterday = last - dt.timedelta(days=1)
+    caption = run("okrs").caption[0].value
+    assert f"As of **{yesterday:%b} {yesterday.day}, {yesterday.year}**" in caption, caption
+    assert f"data through **{yesterday:%b} {yesterday.day}, {yesterday.year}** ·" in caption, caption
+    assert "after the as-of date" not in caption, caption
+    older = last - dt.timedelta(days=3)
+    caption = run("okrs", as_of=older.isoformat()).caption[0].value
+    assert f"data through **{last:%b} {last.day}, {last.year}** (3 days after the as-of date)" in caption
+
+
 def test_old_data_is_called_incomplete_only_when_the_as_of_is_past_it(run: Any) -> None:
     """Data that ended long ago (tests/projects/shop, 2025; the CDNOW purchases of 1997-98) read as of
     its last day is complete: the page says where it stops, and warns of incomplete numbers only for
@@ -739,6 +759,9 @@ def test_okr_tiles_show_the_scorecard(run: Any, engine: Engine) -> None:
         words = " ".join(a.get("text", "") for a in spark["layout"].get("annotations", []))
         assert any(t.get("name") == "Target path" for t in spark["data"]) == read, kr.id
         assert ("No reading" in words) != read, kr.id
+    warned = " ".join(str(w.value) for w in at.warning).replace("\\", "")
+    for kr in krs:  # a key result with no reading says why on its tile, never a blank alone
+        assert kr.problem is None or kr.problem in warned, (kr.id, kr.problem, warned)
 
 
 def tile_badges(at: AppTest, project: Any) -> dict[str, list[str]]:

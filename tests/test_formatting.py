@@ -393,6 +393,34 @@ def test_data_through_names_the_newest_day_on_both_surfaces() -> None:
     assert data_through_words(None, as_of) == "no data found"
 
 
+def test_todays_partial_day_is_not_a_day_after_the_as_of_on_either_surface() -> None:
+    """The default pack and page of a morning read as of yesterday while today's first events are in:
+    data through the as-of day, no note. Data past the as-of into complete days keeps the note."""
+    from dashboard.pack.model import Quality, Stamp
+    from metrics.format import data_through_words
+
+    today, yesterday = dt.date(2026, 12, 6), dt.date(2026, 12, 5)
+    assert data_through_words(today, yesterday, running=today) == "data through Dec 5, 2026"  # the pack
+    page = data_through_words(today, yesterday, today=today, strong=True, running=today)
+    assert page == "data through **Dec 5, 2026**"
+    # a link as of an older day: the days after it are complete days its numbers do not read
+    assert data_through_words(today, dt.date(2026, 12, 3), running=today) == (
+        "data through Dec 6, 2026 (3 days after the as-of date)"
+    )
+    # yesterday's data read as of the day before, the next morning: a complete day after the as-of
+    assert data_through_words(yesterday, dt.date(2026, 12, 4), running=today) == (
+        "data through Dec 5, 2026 (1 day after the as-of date)"
+    )
+    stamp = Stamp("Acme", yesterday, yesterday, Quality(checks=2), "abc1234", "", newest=today, running=today)
+    assert (
+        stamp.line()
+        == "Acme · as of Dec 5, 2026 · data through Dec 5, 2026 · data checks passed (2) · config abc1234"
+    )
+    assert stamp.to_json()["data_through"] == "2026-12-05" and stamp.to_json()["data_newest"] == "2026-12-06"
+    older = dataclasses.replace(stamp, as_of=dt.date(2026, 12, 3), data_through=dt.date(2026, 12, 3))
+    assert "data through Dec 6, 2026 (3 days after the as-of date)" in older.line()
+
+
 def test_the_pack_stamp_names_the_newest_day_read_as_of_an_earlier_day() -> None:
     from dashboard.pack.model import Quality, Stamp
 
@@ -423,3 +451,75 @@ def test_an_as_of_before_the_data_is_not_said_to_be_covered() -> None:
     covered = stale_data_words(last, dt.date(2026, 12, 6), last, oldest=first)
     assert covered is not None and covered[0].endswith("which the data covers.") and not covered[1]
     assert stale_data_words(last, dt.date(2014, 1, 1), first, oldest=first) is None  # recent, covered
+
+
+def test_raw_numbers_carry_no_binary_noise() -> None:
+    """A sum of prices held as 7616.319999999999 is written 7616.32: the shortest float that rounds
+    to the same value at 15 significant digits (the 16th and 17th digits of a double are noise)."""
+    prices = [19.99, 5.01, 0.1, 0.2] * 7
+    total = 0.0
+    for price in prices:  # summed one by one, as a database or a fold does
+        total += price
+    assert repr(total) != repr(round(total, 2))  # the noise this test is about
+    assert home.raw_number(total, "currency") == round(total, 2) == 177.1
+    assert json.dumps(home.raw_number(7616.319999999999, "currency")) == "7616.32"
+    assert json.dumps(home.raw_number(-1.7499999999999993)) == "-1.75"
+    assert json.dumps(home.raw_number(0.1 + 0.2, "percent")) == "0.3"
+    noisy_count = home.raw_number(21.999999999999996, "users")  # a whole count after the rounding
+    assert noisy_count == 22 and isinstance(noisy_count, int)
+    third = home.raw_number(1 / 3)  # a true fraction keeps 15 significant digits, nothing is lost
+    assert third is not None and repr(third) == "0.333333333333333" and abs(third - 1 / 3) < 1e-15
+    assert home.raw_number(2.5e-7, "percent") == 2.5e-7 and home.raw_number(123456789012.5) == 123456789012.5
+
+
+def _floats(document: object) -> list[float]:
+    if isinstance(document, float):
+        return [document]
+    if isinstance(document, dict):
+        return [f for v in document.values() for f in _floats(v)]
+    if isinstance(document, list):
+        return [f for v in document for f in _floats(v)]
+    return []
+
+
+def _significant_digits(value: float) -> int:
+    mantissa = repr(abs(value)).split("e")[0].replace(".", "").lstrip("0")
+    return len(mantissa)
+
+
+def test_every_json_and_csv_export_goes_through_raw_number(small_demo: Path) -> None:
+    """compute (JSON and CSV), okrs, drivers and impact write each number as `raw_number` gives it:
+    no float with the 16th-17th digits of binary noise (a rate's 0.047619047619047616)."""
+    config = ("--config", str(small_demo))
+    rates = ("activation", "stickiness", "--start", "2026-10-01", "--end", "2026-11-20")
+    rows = json.loads(_cli("compute", *rates, *config, "--format", "json"))
+    documents: dict[str, object] = {"compute": rows}
+    documents["okrs"] = json.loads(_cli("okrs", *config, "--as-of", "2026-11-20", "--format", "json"))
+    documents["drivers"] = json.loads(
+        _cli(
+            "drivers",
+            "stickiness",
+            *config,
+            "--start",
+            "2026-10-24",
+            "--end",
+            "2026-11-20",
+            "--format",
+            "json",
+        )
+    )
+    documents["impact"] = json.loads(
+        _cli("impact", "ai_summary_launch", "dau", *config, "--as-of", "2026-11-20", "--format", "json")
+    )
+    for name, document in documents.items():
+        floats = _floats(document)
+        assert floats, name
+        noisy = [f for f in floats if _significant_digits(f) > home.RAW_DIGITS]
+        assert not noisy, (name, noisy[:5])
+    # each rate is its own counts' quotient, to 15 significant digits (an independent division)
+    checked = [r for r in rows if r["value"] is not None and r["denominator"]]
+    assert checked
+    for row in checked:
+        assert row["value"] == float(f"{row['numerator'] / row['denominator']:.15g}"), row
+    cells = list(csv.DictReader(io.StringIO(_cli("compute", *rates, *config, "--format", "csv"))))
+    assert [c["value"] for c in cells] == ["" if r["value"] is None else str(r["value"]) for r in rows]

@@ -256,6 +256,7 @@ class _Builder:
         self.base_url = base_url
         self.facts = facts
         self.commit = commit
+        self.running = engine.today()  # the day still running, read once for every stamp
         self.files: set[str] = set()
 
     def stamp(self, sources: Iterable[str], view: ViewState, quality: Quality | None = None) -> Stamp:
@@ -268,6 +269,7 @@ class _Builder:
             # The numbers are read as of the as-of date: data after it plays no part in them.
             data_through=min(newest, self.as_of) if newest else None,
             newest=newest,
+            running=self.running,
             quality=self.facts.quality(sources) if quality is None else quality,
             commit=self.commit,
             url=share_url(self.base_url, view.page, view),

@@ -80,9 +80,10 @@ class Stamp:
     url: str
 
     newest: dt.date | None = None  # the sources' newest day (data_through stops at the as-of date)
+    running: dt.date | None = None  # the day still running when the pack was made (the engine's today)
 
     def freshness(self) -> str:
-        return data_through_words(self.newest or self.data_through, self.as_of)
+        return data_through_words(self.newest or self.data_through, self.as_of, running=self.running)
 
     def line(self) -> str:
         """One line: 'Acme Notes · as of Nov 20, 2026 · data through ... · data checks ... · config abc1234'."""

@@ -159,7 +159,7 @@ def header(ctx: Ctx, title: str, subtitle: str | None = None) -> None:
     """Page title plus the stamp every screenshot needs: as-of date and data freshness."""
     st.title(title)
     as_of = ctx.view.as_of or ctx.today
-    freshness = data_through_words(ctx.data_last, as_of, today=ctx.today, strong=True)
+    freshness = data_through_words(ctx.data_last, as_of, today=ctx.today, strong=True, running=ctx.today)
     parts = [f"As of **{format_date(as_of)}**", freshness, md(ctx.project.settings.name)]
     if subtitle:
         parts.append(subtitle)

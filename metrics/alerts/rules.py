@@ -44,6 +44,7 @@ from metrics.format import (
     format_target,
     format_value,
     metric_unit,
+    raw_number,
     status_words,
 )
 
@@ -66,7 +67,7 @@ class Finding:
     firing: bool
     title: str  # e.g. "Activation (activation_12) is off track"
     text: str  # the numbers behind it, one line
-    facts: dict[str, Any] = field(default_factory=dict)  # JSON-ready (the generic webhook body)
+    facts: dict[str, Any] = field(default_factory=dict)  # JSON-ready (the webhook body): raw_numbers
     metric: str | None = None  # the metric to open in the dashboard, if any
     span: tuple[dt.date, dt.date] | None = None  # the days to show
 
@@ -167,11 +168,11 @@ def _kr_rule(project: Project, rule_id: str, rule: Rule, card: Scorecard, notes:
                         "objective": objective.id,
                         "metric": kr.metric,
                         "status": kr.status,
-                        "current": kr.current,
-                        "target": kr.target,
-                        "progress": kr.progress,
-                        "expected_progress": kr.expected_progress,
-                        "probability": kr.probability,
+                        "current": raw_number(kr.current, kr.unit),
+                        "target": raw_number(kr.target, kr.unit),
+                        "progress": raw_number(kr.progress),
+                        "expected_progress": raw_number(kr.expected_progress),
+                        "probability": raw_number(kr.probability),
                     },
                     metric=kr.metric,
                     span=(objective.start, kr.as_of or card.as_of),
@@ -255,7 +256,7 @@ def _metric_rule(
     unit = metric_unit(project, metric_id)
     label = project.label(metric_id)
     shown = format_value(value, unit)
-    common = {"metric": metric_id, "day": day.isoformat(), "value": value}
+    common = {"metric": metric_id, "day": day.isoformat(), "value": raw_number(value, unit)}
     if isinstance(rule, ForecastIntervalRule):
         history = [values.get(start + dt.timedelta(days=i)) for i in range((day - start).days)]
         interval = forecast_interval(
@@ -278,7 +279,12 @@ def _metric_rule(
             else f"{label} on {format_date(day)} is within its forecast ({shown})",
             text=f"{label} was {shown} on {format_date(day)}, against its forecast from the "
             f"{len(history)} days before ({band})",
-            facts={**common, "low": low, "high": high, "coverage": rule.coverage},
+            facts={
+                **common,
+                "low": raw_number(low, unit),
+                "high": raw_number(high, unit),
+                "coverage": rule.coverage,
+            },
             metric=metric_id,
             span=(start, day),
         )
@@ -310,8 +316,8 @@ def _metric_rule(
         f"{weekday}s before is {format_value(median, unit)} (alert beyond {rule.threshold:g} robust deviations)",
         facts={
             **common,
-            "median": median,
-            "deviations": None if math.isinf(deviations) else deviations,
+            "median": raw_number(median, unit),
+            "deviations": raw_number(deviations),  # None when infinite (a norm without spread)
             "threshold": rule.threshold,
             "norm_days": len(norm),
         },

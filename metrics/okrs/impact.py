@@ -43,7 +43,14 @@ from connectors.errors import NorthstarError
 from metrics.definitions.models import COUNT_TYPES, Annotation, FunnelMetric, RatioMetric, RetentionMetric
 from metrics.definitions.problems import did_you_mean
 from metrics.engine.request import MetricRequest
-from metrics.format import format_difference, format_interval, format_probability, format_value, plural
+from metrics.format import (
+    format_difference,
+    format_interval,
+    format_probability,
+    format_value,
+    plural,
+    raw_number,
+)
 from metrics.okrs.forecast import COVERAGE, SIMULATIONS, ForecastOptions, simulate_end
 
 if TYPE_CHECKING:
@@ -182,8 +189,7 @@ class Impact:
     def to_json(self) -> dict[str, Any]:
         effect = self.effect
 
-        def number(value: float | None) -> float | None:
-            return None if value is None or not math.isfinite(value) else value
+        number = raw_number  # no unit: a mean daily value stays a float, as the effect does
 
         return {
             "annotation": self.annotation,

@@ -32,6 +32,7 @@ import polars as pl
 
 from metrics.definitions.models import (
     ADDITIVE_TYPES,
+    ANY_EVENT,
     COUNT_TYPES,
     RATE_TYPES,
     SUMMED_TYPES,
@@ -45,7 +46,7 @@ from metrics.definitions.models import (
     parse_read,
 )
 from metrics.engine.request import MetricRequest, MetricResult
-from metrics.format import plural
+from metrics.format import format_range, plural
 from metrics.okrs.forecast import ForecastOptions, Projection, Simulation
 
 if TYPE_CHECKING:
@@ -402,6 +403,9 @@ class KeyResultReader:
         cause = self.part_cause()
         if cause:
             return f"{self.kr.metric} has no value for {first} .. {last}: {cause}"
+        empty = self.empty_cohort(first, last)
+        if empty:
+            return empty
         return f"{self.kr.metric} has no value for {first} .. {last} (no rows or cohort in those days)"
 
     def definition_warnings(self) -> tuple[str, ...]:
@@ -416,6 +420,28 @@ class KeyResultReader:
             hint = f"; {warning.hint}" if warning.hint else ""
             out.append(f"{name} may not count what was meant: {warning.message}{hint}{place}")
         return tuple(dict.fromkeys(out))
+
+    def empty_cohort(self, first: dt.date, last: dt.date) -> str | None:
+        """Why a retention or funnel KR has no reading over first .. last: no user entered its cohort
+        in those days (null by the contract: a rate of nobody), and, for a `latest` read, that it
+        reads one day's cohort. None for other types."""
+        metric = self.metric
+        days = f"on {format_range(first, last)}" if first == last else f"in {format_range(first, last)}"
+        if isinstance(metric, RetentionMetric):
+            event = _event_words(metric.cohort_event)
+            who = f"no user's first {event} was {days}, so {self.kr.metric} has no cohort to read"
+        elif isinstance(metric, FunnelMetric):
+            step = _event_words(metric.steps[0])
+            who = f"no user did {step} (its first step) {days}, so {self.kr.metric} has no entrants to read"
+        else:
+            return None
+        if self.spec.mode != "latest":
+            return who
+        lag = plural(self.spec.lag, "day")
+        return (
+            f"{who}; a latest read reads one day's cohort, the one {lag} before the as-of day: "
+            "read it trailing_<N>d to pool N days of cohorts"
+        )
 
     def part_cause(self) -> str | None:
         """Why a ratio has no reading when a part of it reads no rows by its definition (an event or
@@ -629,3 +655,8 @@ __all__ = [
     "span_value",
     "windowable",
 ]
+
+
+def _event_words(event: str) -> str:
+    """'signup' quoted as other messages quote names, or "event" for `any` (the first of any kind)."""
+    return "event" if event == ANY_EVENT else repr(event)

@@ -90,8 +90,10 @@ class KeyResultScore:
         return EMPTY if f is None else format_forecast(f.value, f.low, f.high, self.unit, coverage=f.coverage)
 
     def to_json(self, flag: FlagOf | None = None) -> dict[str, Any]:
-        """The contract's KR object; with `flag` (e.g. the review pack's) also `"flag"`: its
-        data-quality flag (`metrics.quality.flags.number_flag`) as JSON, or null."""
+        """The contract's KR object; with `flag` (the review pack's extended object) also `"flag"`:
+        its data-quality flag (`metrics.quality.flags.number_flag`) as JSON, or null, and
+        `"problem"`: why it has no reading or score (null when scored). `northstar okrs --format
+        json` keeps the contract's shape exactly and says the problems on standard error."""
         out: dict[str, Any] = {
             "id": self.id,
             "metric": self.metric,
@@ -113,6 +115,7 @@ class KeyResultScore:
         }
         if flag is not None:
             out["flag"] = flag(self)
+            out["problem"] = self.problem
         return out
 
 

@@ -248,7 +248,10 @@ def _score_key_result(
     warned: tuple[str, ...] = ()  # the metric's validation warnings, once it has a reader
 
     def unscored(
-        problem: str, baseline: float | None = None, given: bool = False
+        problem: str,
+        baseline: float | None = None,
+        given: bool = False,
+        history: pl.DataFrame = empty_history,
     ) -> Callable[[], KeyResultScore]:
         score = KeyResultScore(
             **base,
@@ -262,7 +265,7 @@ def _score_key_result(
             forecast=None,
             probability=None,
             milestones=_milestones(kr, baseline),
-            history=empty_history,
+            history=history,
             problem=problem,
             baseline_given=given,
             warnings=warned,
@@ -311,8 +314,8 @@ def _score_key_result(
                 given,
             )
         current = reader.reading(day)
-        if current is None:
-            return unscored(reader.no_reading(day), baseline, given)
+        if current is None:  # the days before may have readings: the chart shows them beside why
+            return unscored(reader.no_reading(day), baseline, given, reader.history(day, origin))
         numerator, n = reader.sample(day)
         uncertain = ctx.project.settings.uncertain(n)
         history = reader.history(day, origin)
