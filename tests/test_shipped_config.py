@@ -138,7 +138,7 @@ def test_cli_compute_by_dimension_and_csv(small_demo: Path) -> None:
         (["check", "--as-of", "9999-12-31"], "(1900 to 2199)"),
         (["compute"], "Missing argument"),
         (["compute", "signups", "--grian", "week"], "(see `northstar compute --help`)"),
-        (["explain", "signups"], "No such command 'explain'"),
+        (["explian", "signups"], "No such command 'explian'"),  # a misspelt command
     ],
 )
 def test_cli_bad_input_is_one_sentence(small_demo: Path, args: list[str], needle: str) -> None:
