@@ -640,6 +640,9 @@ def test_a_misspelt_event_shows_as_a_warning_on_its_metric(run: Any, demo: Path,
     shown = " ".join(w.value for w in at.warning).replace("\\", "")
     assert "event 'invite_teamate' never occurs in source 'events'" in shown
     assert shown.count("invite_teamate") == 1  # once, on the one key result that reads `activation`
+    # in the scorecard's words (`KeyResultScore.warnings`), as `northstar okrs` and the pack print them
+    assert "activation may not count what was meant: event 'invite_teamate' never occurs" in shown, shown
+    assert "(metrics.yaml:" in shown  # the place, relative to the project, as a shared pack shows it
 
 
 def test_a_key_result_tile_gives_its_real_reason_for_no_forecast(
