@@ -235,7 +235,8 @@ def compute(
         str | None, typer.Option(help="First day, YYYY-MM-DD (default: the data's first day).")
     ] = None,
     end: Annotated[
-        str | None, typer.Option(help="Last day, YYYY-MM-DD (default: the data's last day).")
+        str | None,
+        typer.Option(help="Last day, YYYY-MM-DD (default: the data's last complete day, never today)."),
     ] = None,
     by: Annotated[str | None, typer.Option(help="Break every period down by this dimension.")] = None,
     compare: Annotated[str | None, typer.Option(help="previous_period | previous_year")] = None,
@@ -249,17 +250,17 @@ def compute(
         raise Fail(f"unknown grain {grain!r}; use one of {', '.join(GRAINS)}")
     if compare is not None and compare not in COMPARISONS:
         raise Fail(f"unknown comparison {compare!r}; use one of {', '.join(COMPARISONS)}")
+    project = load(config)
+    _available(project, metric)
+    engine = _engine(project)
     request = MetricRequest(
         metrics=tuple(metric),
         start=_date(start, "--start"),
-        end=_date(end, "--end"),
+        end=_end(engine, metric, _date(start, "--start"), end),
         grain=grain,
         by=by,
         compare=compare,
     )
-    project = load(config)
-    _available(project, metric)
-    engine = _engine(project)
     result = engine.compute(request)
     rows = result.rows_compared()
     # A range past the data reads 0 for lack of data: never silent (as in the explorer). A range
@@ -268,9 +269,7 @@ def compute(
     from metrics.engine.coverage import covers
     from metrics.engine.request import outside_data
 
-    if (request.start is not None or request.end is not None) and not covers(
-        engine, metric, result.start, result.end
-    ):
+    if (start is not None or end is not None) and not covers(engine, metric, result.start, result.end):
         try:
             gap = outside_data(result.start, result.end, *engine.data_range(metric))
         except NorthstarError:  # an empty or unreadable source: its own error or check says why
@@ -313,7 +312,8 @@ def explain(
         str | None, typer.Option(help="First day, YYYY-MM-DD (default: the data's first day).")
     ] = None,
     end: Annotated[
-        str | None, typer.Option(help="Last day, YYYY-MM-DD (default: the data's last day).")
+        str | None,
+        typer.Option(help="Last day, YYYY-MM-DD (default: the data's last complete day, never today)."),
     ] = None,
     by: Annotated[str | None, typer.Option(help="Break every period down by this dimension.")] = None,
 ) -> None:
@@ -325,12 +325,25 @@ def explain(
 
     if grain not in GRAINS:
         raise Fail(f"unknown grain {grain!r}; use one of {', '.join(GRAINS)}")
-    request = MetricRequest(
-        metrics=(metric,), start=_date(start, "--start"), end=_date(end, "--end"), grain=grain, by=by
-    )
     project = load(config)
     _available(project, [metric])
-    typer.echo(_engine(project).explain(request))
+    engine = _engine(project)
+    first = _date(start, "--start")
+    request = MetricRequest(
+        metrics=(metric,), start=first, end=_end(engine, [metric], first, end), grain=grain, by=by
+    )
+    typer.echo(engine.explain(request))
+
+
+def _end(
+    engine: Engine, metric_ids: Sequence[str], start: dt.date | None, value: str | None
+) -> dt.date | None:
+    """`--end` as given, else the data's last complete day (`metrics.engine.as_of.complete_end`: the
+    day still running is not read as a complete day, as the dashboard's default range and as-of)."""
+    from metrics.engine.as_of import complete_end
+
+    day = _date(value, "--end")
+    return day if day is not None else complete_end(engine, metric_ids, start)
 
 
 def _warn_names_that_never_occur(config: Path, metric_ids: list[str]) -> None:

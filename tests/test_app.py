@@ -110,6 +110,23 @@ def test_todays_partial_day_is_no_day_after_the_as_of(
     assert f"data through **{last:%b} {last.day}, {last.year}** (3 days after the as-of date)" in caption
 
 
+def test_the_default_range_ends_on_the_last_complete_day(
+    run: Any, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the data runs into today, the explorer's, funnels' and retention pages' default range ends
+    yesterday, the default as-of (`calendar.last_complete_day`): the running day's partial count is no
+    dip at the chart's end. Once the day is over it is in the range."""
+    from metrics.definitions.calendar import Calendar
+
+    _, last = engine.data_range(list(engine.project.metrics))
+    monkeypatch.setattr(Calendar, "today", lambda self, now=None: last)  # the data runs into today
+    for page in ("explorer", "funnels", "retention"):
+        at = run(page)
+        assert at.sidebar.date_input(key="w_end").value == last - dt.timedelta(days=1), page
+    monkeypatch.setattr(Calendar, "today", lambda self, now=None: last + dt.timedelta(days=1))
+    assert run("explorer").sidebar.date_input(key="w_end").value == last
+
+
 def test_old_data_is_called_incomplete_only_when_the_as_of_is_past_it(run: Any) -> None:
     """Data that ended long ago (tests/projects/shop, 2025; the CDNOW purchases of 1997-98) read as of
     its last day is complete: the page says where it stops, and warns of incomplete numbers only for
