@@ -42,13 +42,12 @@ from metrics.engine.engine import begins_before_data
 from metrics.engine.request import COMPARISONS, Comparison, MetricError, MetricRequest
 from metrics.format import (
     format_date,
-    format_delta,
     format_difference,
+    format_percent_change,
     format_range,
     format_value,
     metric_unit,
     raw_number,
-    unit_kind,
 )
 
 if TYPE_CHECKING:
@@ -234,12 +233,12 @@ class Drivers:
     def headline(self) -> str:
         """'Sign-ups: 812 (Nov 1 – Nov 28, 2026) vs 640 (Oct 4 – Oct 31, 2026): +172 (+26.9%)'."""
         unit = self.unit
-        delta = format_delta(self.current.value, self.previous.value, unit)
+        # a percentage only where one means something (`format_percent_change`: not of a mean delay)
+        delta = format_percent_change(self.current.value, self.previous.value, unit)
         return (
             f"{self.label}: {format_value(self.current.value, unit)} ({format_range(self.current.start, self.current.end)})"
             f" vs {format_value(self.previous.value, unit)} ({format_range(self.previous.start, self.previous.end)}): "
-            f"{format_difference(self.change, unit)}"
-            + (f" ({delta})" if delta and unit_kind(unit) != "percent" else "")
+            f"{format_difference(self.change, unit)}" + (f" ({delta})" if delta else "")
         )
 
     def mover_line(self, segment: Segment, noun: str = "users") -> str:

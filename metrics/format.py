@@ -168,20 +168,45 @@ def maturing_label(project: Project, metric_id: str) -> str:
     return f"Still maturing: under {plural(project.maturity_lag(metric_id), 'day')} to {verb}"
 
 
+# The unit kinds whose values are amounts on a ratio scale, with a true zero (a count, money, a
+# duration such as a load time): "+26.9%" of one says something. A unit of kind "other" is no known
+# quantity (the minutes of a mean arrival delay, a score): a percentage of its base can mean nothing
+# ("+16.20 minutes (+3,890.2%)" from a mean delay of 0.42 minutes), so its change is never one.
+RATIO_SCALE_KINDS = frozenset({"count", "currency", "ms", "seconds"})
+
+
+def format_percent_change(current: float | None, previous: float | None, unit: str | None) -> str | None:
+    """The one home of a change as a percentage of its base: '+26.9%', '±0.0%' (no change to the digit
+    shown), 'new' (from a base of 0 on a ratio scale). None when a percentage means nothing: a rate
+    (its change is percentage points, `format_delta`), a unit not known to be on a ratio scale
+    (`RATIO_SCALE_KINDS`), a base below zero or a current value of the other sign (a net amount going
+    from -$50 to $20 is no '+140%')."""
+    if not (finite(current) and finite(previous)):
+        return None
+    assert current is not None and previous is not None
+    if unit_kind(unit) not in RATIO_SCALE_KINDS or previous < 0 or current < 0:
+        return None
+    if previous == 0:
+        return "new" if current != 0 else "±0.0%"
+    change = (current - previous) / previous * 100
+    if round(change, 1) == 0:  # no change, to the digit shown: neither up nor down
+        return "±0.0%"
+    return f"{change:+,.1f}%"
+
+
 def format_delta(current: float | None, previous: float | None, unit: str | None) -> str | None:
-    """Change from `previous` to `current`: percentage points for rates, relative % otherwise."""
+    """Change from `previous` to `current`, as a tile shows it: percentage points for rates, relative %
+    where a percentage means something (`format_percent_change`), else the difference in the unit
+    ('+16.20 minutes', `format_difference`)."""
     if not (finite(current) and finite(previous)):
         return None
     assert current is not None and previous is not None
     if unit_kind(unit) == "percent":
-        change, suffix = (current - previous) * 100, " pp"
-    elif previous == 0:
-        return "new" if current != 0 else "±0.0%"
-    else:
-        change, suffix = (current - previous) / abs(previous) * 100, "%"
-    if round(change, 1) == 0:  # no change, to the digit shown: neither up nor down
-        return f"±0.0{suffix}"
-    return f"{change:+,.1f}{suffix}"
+        change = (current - previous) * 100
+        if round(change, 1) == 0:  # no change, to the digit shown: neither up nor down
+            return "±0.0 pp"
+        return f"{change:+,.1f} pp"
+    return format_percent_change(current, previous, unit) or format_difference(current - previous, unit)
 
 
 def format_difference(value: float | None, unit: str | None) -> str:

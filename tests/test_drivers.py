@@ -215,6 +215,31 @@ def test_a_segment_that_appears_is_all_mix() -> None:
     assert math.fsum(s.contribution or 0.0 for s in segments) == pytest.approx(0.3 - 0.5)
 
 
+def test_the_headline_gives_a_percentage_only_where_one_means_something() -> None:
+    """The nycflights13 tour: a mean arrival delay (unit minutes) from 0.42 to 16.62 read
+    "+16.20 minutes (+3,890.2%)". A unit not known to be on a ratio scale, a base below zero or a
+    current of the other sign gets its difference alone (`format_percent_change`); a count keeps its
+    percentage, a rate its percentage points."""
+    engine = memory_engine(synthetic("platform", "ios"), METRICS)
+    result = drivers(engine, "rows", *CURRENT)
+
+    def headline(unit: str, previous: float, current: float) -> str:
+        spans = {
+            "previous": dataclasses.replace(result.previous, reading=Reading(previous)),
+            "current": dataclasses.replace(result.current, reading=Reading(current)),
+        }
+        return dataclasses.replace(result, unit=unit, **spans).headline()
+
+    delay = headline("minutes", 0.42, 16.62)
+    assert delay.endswith(": +16.20 minutes") and "%" not in delay, delay
+    assert headline("count", 640, 812).endswith(": +172 (+26.9%)")
+    assert headline("count", 0, 5).endswith(": +5 (new)")
+    assert "%" not in headline("currency", -50, 20)  # a net amount from -$50 to $20: no "+140%"
+    assert "%" not in headline("currency", 50, -20)
+    assert "%" not in headline("seconds", -2.0, -1.0)  # a base below zero
+    assert headline("percent", 0.40, 0.45).endswith(": +5.0 pp")
+
+
 def test_a_comparison_before_the_data_is_blank_not_zero() -> None:
     """As the explorer blanks compared periods before the data starts: no change, nothing split."""
     engine = memory_engine(synthetic("platform", "ios"), METRICS)
