@@ -48,6 +48,7 @@ from metrics.format import (
     format_value,
     metric_unit,
     raw_number,
+    unit_kind,
 )
 
 if TYPE_CHECKING:
@@ -160,6 +161,12 @@ class Drivers:
             return None
         return self.current.value - self.previous.value
 
+    @property
+    def whole_counts(self) -> bool:
+        """Its values are whole counts (a count, a sum in a count unit, distinct users): a segment's
+        difference against its share, an expectation, is shown as a whole count (`format_difference`)."""
+        return self.method in ("additive", "distinct") and unit_kind(self.unit) == "count"
+
     def top(self, count: int = 3) -> tuple[Segment, ...]:
         """The biggest movers: the first `count` segments with a contribution other than 0."""
         return tuple(s for s in self.segments if s.contribution)[:count]
@@ -248,7 +255,7 @@ class Drivers:
         text = (
             f"{segment.label}: {format_difference(segment.contribution, unit)} "
             f"({format_value(segment.previous.value, unit)} → {format_value(segment.current.value, unit)}; "
-            f"{format_difference(segment.excess, unit)} against its share)"
+            f"{format_difference(segment.excess, unit, whole=self.whole_counts)} against its share)"
         )
         if self.method in ("rate", "level"):
             words = noun if self.method == "rate" else "rows"
@@ -276,7 +283,7 @@ class Drivers:
                 format_value(item.previous.value, unit),
                 format_value(item.current.value, unit),
                 format_difference(item.contribution, unit),
-                format_difference(item.excess, unit),
+                format_difference(item.excess, unit, whole=self.whole_counts),
             ]
             if split:
                 row += [

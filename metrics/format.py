@@ -209,13 +209,20 @@ def format_delta(current: float | None, previous: float | None, unit: str | None
     return format_percent_change(current, previous, unit) or format_difference(current - previous, unit)
 
 
-def format_difference(value: float | None, unit: str | None) -> str:
+def format_difference(value: float | None, unit: str | None, *, whole: bool = False) -> str:
     """A signed difference of two values (a change, an effect, a contribution) in their unit: '+6.5',
     '-769 ms', '-$1,200', '+2.0 pp' for rates (percentage points); one that rounds to nothing is
-    '±0', '±0.0 pp', as `format_delta` writes no change."""
+    '±0', '±0.0 pp', as `format_delta` writes no change.
+
+    `whole`: the difference is against an expectation of a quantity counted in whole units (a count's
+    change against its share of the whole change, `metrics.drivers`): it is rounded to a whole count,
+    half up, as the counts beside it are ('-10', never '-9.66' next to '+16' and '-163': the share's
+    decimals are no finer measurement, and a count under 10 would otherwise show two of them)."""
     if not finite(value):
         return EMPTY
     assert value is not None
+    if whole and unit_kind(unit) == "count":
+        value = math.copysign(math.floor(abs(value) + 0.5), value)
     text = f"{abs(value) * 100:.1f} pp" if unit_kind(unit) == "percent" else format_value(abs(value), unit)
     if not any(c in "123456789" for c in text):
         return f"±{text}"

@@ -240,6 +240,28 @@ def test_the_headline_gives_a_percentage_only_where_one_means_something() -> Non
     assert headline("percent", 0.40, 0.45).endswith(": +5.0 pp")
 
 
+def test_a_counts_difference_against_its_share_is_a_whole_count() -> None:
+    """The tour: "+16 (...; -9.98 against its share)": a count's share of the change is an expectation,
+    its decimals no finer measurement; every surface (the CLI's table, the mover lines of What moved
+    and the pack) rounds it to a whole count, half up, as the counts beside it. A level's (a mean)
+    keeps its decimals, and the JSON keeps the raw number."""
+    engine = memory_engine(synthetic("platform", "ios"), METRICS)
+    counted, mean = drivers(engine, "rows", *CURRENT), drivers(engine, "avg_amount", *CURRENT)
+    cases = [(-9.98, "-10"), (9.5, "+10"), (-2.4, "-2"), (0.4, "±0"), (-163.2, "-163")]
+    for excess, shown in cases:
+        seg = dataclasses.replace(counted.segments[0], contribution=16.0, excess=excess)
+        result = dataclasses.replace(counted, segments=(seg, *counted.segments[1:]))
+        assert result.mover_line(seg).endswith(f"; {shown} against its share)"), (
+            excess,
+            result.mover_line(seg),
+        )
+        row = result.to_table().splitlines()[3].split()
+        assert row[5:7] == ["+16", shown], row
+        assert result.to_json()["segments"][0]["excess"] == excess
+    seg = dataclasses.replace(mean.segments[0], excess=-2.4)
+    assert "; -2.4 against its share)" in dataclasses.replace(mean, segments=(seg,)).mover_line(seg)
+
+
 def test_a_comparison_before_the_data_is_blank_not_zero() -> None:
     """As the explorer blanks compared periods before the data starts: no change, nothing split."""
     engine = memory_engine(synthetic("platform", "ios"), METRICS)
