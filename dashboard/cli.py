@@ -190,9 +190,10 @@ def events(
     source: Annotated[str | None, typer.Option("--source", help="Only this source.")] = None,
     fmt: Annotated[TableJson, typer.Option("--format")] = TableJson.table,
 ) -> None:
-    """The events that occur in each source: rows, users, first and last seen (UTC)."""
+    """The events that occur in each source: rows, users, first and last seen (in the project's time
+    zone; JSON: UTC)."""
     from connectors.base import connect
-    from metrics.engine.catalog import catalog
+    from metrics.engine.catalog import EventStats, catalog
 
     project = load(config)
     if source is not None and source not in project.sources:
@@ -200,11 +201,25 @@ def events(
 
         hint = did_you_mean(source, list(project.sources))
         raise Fail(f"unknown source {source!r}" + (f" ({hint})" if hint else ""))
-    rows = []
+    found: list[EventStats] = []
     for name, config_ in project.sources.items():
         if source is None or name == source:
-            rows += [e.to_json() for e in catalog(connect(name, config_, project.root)).events]
-    typer.echo(json.dumps({"events": rows}, indent=2) if fmt == TableJson.json else rows_table(counted(rows)))
+            found += catalog(connect(name, config_, project.root)).events
+    if fmt == TableJson.json:  # the UTC instants of the contract
+        typer.echo(json.dumps({"events": [e.to_json() for e in found]}, indent=2))
+        return
+    from metrics.format import format_timestamp, timestamp_header
+
+    zone = project.settings.timezone  # first and last seen in the zone the project's days are cut in
+    rows = [
+        {
+            **{k: v for k, v in e.to_json().items() if k not in ("first_seen", "last_seen")},
+            timestamp_header("first seen", zone): format_timestamp(e.first_seen, zone),
+            timestamp_header("last seen", zone): format_timestamp(e.last_seen, zone),
+        }
+        for e in found
+    ]
+    typer.echo(rows_table(counted(rows)))
 
 
 @app.command()

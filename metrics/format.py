@@ -376,6 +376,27 @@ def format_date(day: dt.date | None) -> str:
     return EMPTY if day is None else f"{day:%b} {day.day}, {day.year}"
 
 
+def format_timestamp(value: dt.datetime | dt.date | None, zone: str) -> str:
+    """A moment as the tables show it (`northstar events`, the definitions page's events): in the
+    project's time zone, where its days are cut, so the last flight of Dec 31 in New York reads
+    '2013-12-31 23:00:00', not '2014-01-01T04:00:00Z' beside 'data through Dec 31, 2013'. A naive
+    timestamp is UTC (the contract); a date (a `date` timestamp column) is shown as it is. JSON keeps
+    the UTC instant (`metrics.engine.catalog.iso`). The column says the zone (`timestamp_header`)."""
+    if value is None:
+        return EMPTY
+    if not isinstance(value, dt.datetime):
+        return value.isoformat()
+    from zoneinfo import ZoneInfo
+
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+    return f"{aware.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M:%S}"
+
+
+def timestamp_header(name: str, zone: str) -> str:
+    """The header of a column of `format_timestamp`s: 'first seen (America/New_York)'."""
+    return f"{name} ({zone})"
+
+
 def format_range(start: dt.date | None, end: dt.date | None) -> str:
     if start is None or end is None:
         return EMPTY

@@ -619,6 +619,13 @@ def test_definitions_lists_the_events_and_the_metrics_that_use_them(run: Any, de
     used = dict(zip(events["Event"], events["Used by"], strict=True))
     assert "activation" in used["invite_teammate"].split(", ")
     assert "activation" not in used["purchase"].split(", ")
+    # first and last seen in the project's zone, named in the header, as `northstar events` prints them
+    zone = load_project(demo).settings.timezone
+    firsts = frame.group_by("event").agg(pl.col("ts").min()).iter_rows()
+    want = {
+        e: f"{ts.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M:%S}" for e, ts in firsts
+    }
+    assert dict(zip(events["Event"], events[f"First seen ({zone})"], strict=True)) == want
 
 
 def test_okrs_page_with_every_objective_broken_points_at_the_errors(
