@@ -190,9 +190,10 @@ def events(
     source: Annotated[str | None, typer.Option("--source", help="Only this source.")] = None,
     fmt: Annotated[TableJson, typer.Option("--format")] = TableJson.table,
 ) -> None:
-    """The events that occur in each source: rows, users, first and last seen (UTC)."""
+    """The events that occur in each source: rows, users, first and last seen (in the project's time
+    zone; JSON: UTC)."""
     from connectors.base import connect
-    from metrics.engine.catalog import catalog
+    from metrics.engine.catalog import EventStats, catalog
 
     project = load(config)
     if source is not None and source not in project.sources:
@@ -200,11 +201,25 @@ def events(
 
         hint = did_you_mean(source, list(project.sources))
         raise Fail(f"unknown source {source!r}" + (f" ({hint})" if hint else ""))
-    rows = []
+    found: list[EventStats] = []
     for name, config_ in project.sources.items():
         if source is None or name == source:
-            rows += [e.to_json() for e in catalog(connect(name, config_, project.root)).events]
-    typer.echo(json.dumps({"events": rows}, indent=2) if fmt == TableJson.json else rows_table(counted(rows)))
+            found += catalog(connect(name, config_, project.root)).events
+    if fmt == TableJson.json:  # the UTC instants of the contract
+        typer.echo(json.dumps({"events": [e.to_json() for e in found]}, indent=2))
+        return
+    from metrics.format import format_timestamp, timestamp_header
+
+    zone = project.settings.timezone  # first and last seen in the zone the project's days are cut in
+    rows = [
+        {
+            **{k: v for k, v in e.to_json().items() if k not in ("first_seen", "last_seen")},
+            timestamp_header("first seen", zone): format_timestamp(e.first_seen, zone),
+            timestamp_header("last seen", zone): format_timestamp(e.last_seen, zone),
+        }
+        for e in found
+    ]
+    typer.echo(rows_table(counted(rows)))
 
 
 @app.command()
@@ -235,7 +250,8 @@ def compute(
         str | None, typer.Option(help="First day, YYYY-MM-DD (default: the data's first day).")
     ] = None,
     end: Annotated[
-        str | None, typer.Option(help="Last day, YYYY-MM-DD (default: the data's last day).")
+        str | None,
+        typer.Option(help="Last day, YYYY-MM-DD (default: the data's last complete day, never today)."),
     ] = None,
     by: Annotated[str | None, typer.Option(help="Break every period down by this dimension.")] = None,
     compare: Annotated[str | None, typer.Option(help="previous_period | previous_year")] = None,
@@ -249,17 +265,17 @@ def compute(
         raise Fail(f"unknown grain {grain!r}; use one of {', '.join(GRAINS)}")
     if compare is not None and compare not in COMPARISONS:
         raise Fail(f"unknown comparison {compare!r}; use one of {', '.join(COMPARISONS)}")
+    project = load(config)
+    _available(project, metric)
+    engine = _engine(project)
     request = MetricRequest(
         metrics=tuple(metric),
         start=_date(start, "--start"),
-        end=_date(end, "--end"),
+        end=_end(engine, metric, _date(start, "--start"), end),
         grain=grain,
         by=by,
         compare=compare,
     )
-    project = load(config)
-    _available(project, metric)
-    engine = _engine(project)
     result = engine.compute(request)
     rows = result.rows_compared()
     # A range past the data reads 0 for lack of data: never silent (as in the explorer). A range
@@ -268,9 +284,7 @@ def compute(
     from metrics.engine.coverage import covers
     from metrics.engine.request import outside_data
 
-    if (request.start is not None or request.end is not None) and not covers(
-        engine, metric, result.start, result.end
-    ):
+    if (start is not None or end is not None) and not covers(engine, metric, result.start, result.end):
         try:
             gap = outside_data(result.start, result.end, *engine.data_range(metric))
         except NorthstarError:  # an empty or unreadable source: its own error or check says why
@@ -313,7 +327,8 @@ def explain(
         str | None, typer.Option(help="First day, YYYY-MM-DD (default: the data's first day).")
     ] = None,
     end: Annotated[
-        str | None, typer.Option(help="Last day, YYYY-MM-DD (default: the data's last day).")
+        str | None,
+        typer.Option(help="Last day, YYYY-MM-DD (default: the data's last complete day, never today)."),
     ] = None,
     by: Annotated[str | None, typer.Option(help="Break every period down by this dimension.")] = None,
 ) -> None:
@@ -325,12 +340,25 @@ def explain(
 
     if grain not in GRAINS:
         raise Fail(f"unknown grain {grain!r}; use one of {', '.join(GRAINS)}")
-    request = MetricRequest(
-        metrics=(metric,), start=_date(start, "--start"), end=_date(end, "--end"), grain=grain, by=by
-    )
     project = load(config)
     _available(project, [metric])
-    typer.echo(_engine(project).explain(request))
+    engine = _engine(project)
+    first = _date(start, "--start")
+    request = MetricRequest(
+        metrics=(metric,), start=first, end=_end(engine, [metric], first, end), grain=grain, by=by
+    )
+    typer.echo(engine.explain(request))
+
+
+def _end(
+    engine: Engine, metric_ids: Sequence[str], start: dt.date | None, value: str | None
+) -> dt.date | None:
+    """`--end` as given, else the data's last complete day (`metrics.engine.as_of.complete_end`: the
+    day still running is not read as a complete day, as the dashboard's default range and as-of)."""
+    from metrics.engine.as_of import complete_end
+
+    day = _date(value, "--end")
+    return day if day is not None else complete_end(engine, metric_ids, start)
 
 
 def _warn_names_that_never_occur(config: Path, metric_ids: list[str]) -> None:

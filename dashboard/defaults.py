@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dashboard import cache, state
-from metrics.definitions.calendar import Calendar
+from metrics.definitions.calendar import Calendar, last_complete_day
 from metrics.definitions.models import FunnelMetric, RetentionMetric
 
 if TYPE_CHECKING:
@@ -30,7 +30,11 @@ def options(
             first, last = cache.data_range(project.fingerprint, data_fp, tuple(sorted(metrics)), engine)
         except Exception:  # no readable data: pages say so; the frame still draws
             first = last = None
-    end = min(last, today) if last else today
+    # the last complete day: the day still running is no day of data yet (the as-of's one rule), and
+    # a default range ending on it would chart its partial count as a dip
+    end = last_complete_day(today, last)
+    if first is not None and last is not None and end < first:  # data of the running day only: show it
+        end = min(last, today)
     start = max(first, end - dt.timedelta(days=89)) if first else end - dt.timedelta(days=89)
     dims: list[str] = []
     for source in project.sources.values():

@@ -42,8 +42,8 @@ from metrics.engine.engine import begins_before_data
 from metrics.engine.request import COMPARISONS, Comparison, MetricError, MetricRequest
 from metrics.format import (
     format_date,
-    format_delta,
     format_difference,
+    format_percent_change,
     format_range,
     format_value,
     metric_unit,
@@ -161,6 +161,12 @@ class Drivers:
             return None
         return self.current.value - self.previous.value
 
+    @property
+    def whole_counts(self) -> bool:
+        """Its values are whole counts (a count, a sum in a count unit, distinct users): a segment's
+        difference against its share, an expectation, is shown as a whole count (`format_difference`)."""
+        return self.method in ("additive", "distinct") and unit_kind(self.unit) == "count"
+
     def top(self, count: int = 3) -> tuple[Segment, ...]:
         """The biggest movers: the first `count` segments with a contribution other than 0."""
         return tuple(s for s in self.segments if s.contribution)[:count]
@@ -234,12 +240,12 @@ class Drivers:
     def headline(self) -> str:
         """'Sign-ups: 812 (Nov 1 – Nov 28, 2026) vs 640 (Oct 4 – Oct 31, 2026): +172 (+26.9%)'."""
         unit = self.unit
-        delta = format_delta(self.current.value, self.previous.value, unit)
+        # a percentage only where one means something (`format_percent_change`: not of a mean delay)
+        delta = format_percent_change(self.current.value, self.previous.value, unit)
         return (
             f"{self.label}: {format_value(self.current.value, unit)} ({format_range(self.current.start, self.current.end)})"
             f" vs {format_value(self.previous.value, unit)} ({format_range(self.previous.start, self.previous.end)}): "
-            f"{format_difference(self.change, unit)}"
-            + (f" ({delta})" if delta and unit_kind(unit) != "percent" else "")
+            f"{format_difference(self.change, unit)}" + (f" ({delta})" if delta else "")
         )
 
     def mover_line(self, segment: Segment, noun: str = "users") -> str:
@@ -249,7 +255,7 @@ class Drivers:
         text = (
             f"{segment.label}: {format_difference(segment.contribution, unit)} "
             f"({format_value(segment.previous.value, unit)} → {format_value(segment.current.value, unit)}; "
-            f"{format_difference(segment.excess, unit)} against its share)"
+            f"{format_difference(segment.excess, unit, whole=self.whole_counts)} against its share)"
         )
         if self.method in ("rate", "level"):
             words = noun if self.method == "rate" else "rows"
@@ -277,7 +283,7 @@ class Drivers:
                 format_value(item.previous.value, unit),
                 format_value(item.current.value, unit),
                 format_difference(item.contribution, unit),
-                format_difference(item.excess, unit),
+                format_difference(item.excess, unit, whole=self.whole_counts),
             ]
             if split:
                 row += [

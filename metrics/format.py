@@ -168,29 +168,61 @@ def maturing_label(project: Project, metric_id: str) -> str:
     return f"Still maturing: under {plural(project.maturity_lag(metric_id), 'day')} to {verb}"
 
 
+# The unit kinds whose values are amounts on a ratio scale, with a true zero (a count, money, a
+# duration such as a load time): "+26.9%" of one says something. A unit of kind "other" is no known
+# quantity (the minutes of a mean arrival delay, a score): a percentage of its base can mean nothing
+# ("+16.20 minutes (+3,890.2%)" from a mean delay of 0.42 minutes), so its change is never one.
+RATIO_SCALE_KINDS = frozenset({"count", "currency", "ms", "seconds"})
+
+
+def format_percent_change(current: float | None, previous: float | None, unit: str | None) -> str | None:
+    """The one home of a change as a percentage of its base: '+26.9%', '±0.0%' (no change to the digit
+    shown), 'new' (from a base of 0 on a ratio scale). None when a percentage means nothing: a rate
+    (its change is percentage points, `format_delta`), a unit not known to be on a ratio scale
+    (`RATIO_SCALE_KINDS`), a base below zero or a current value of the other sign (a net amount going
+    from -$50 to $20 is no '+140%')."""
+    if not (finite(current) and finite(previous)):
+        return None
+    assert current is not None and previous is not None
+    if unit_kind(unit) not in RATIO_SCALE_KINDS or previous < 0 or current < 0:
+        return None
+    if previous == 0:
+        return "new" if current != 0 else "±0.0%"
+    change = (current - previous) / previous * 100
+    if round(change, 1) == 0:  # no change, to the digit shown: neither up nor down
+        return "±0.0%"
+    return f"{change:+,.1f}%"
+
+
 def format_delta(current: float | None, previous: float | None, unit: str | None) -> str | None:
-    """Change from `previous` to `current`: percentage points for rates, relative % otherwise."""
+    """Change from `previous` to `current`, as a tile shows it: percentage points for rates, relative %
+    where a percentage means something (`format_percent_change`), else the difference in the unit
+    ('+16.20 minutes', `format_difference`)."""
     if not (finite(current) and finite(previous)):
         return None
     assert current is not None and previous is not None
     if unit_kind(unit) == "percent":
-        change, suffix = (current - previous) * 100, " pp"
-    elif previous == 0:
-        return "new" if current != 0 else "±0.0%"
-    else:
-        change, suffix = (current - previous) / abs(previous) * 100, "%"
-    if round(change, 1) == 0:  # no change, to the digit shown: neither up nor down
-        return f"±0.0{suffix}"
-    return f"{change:+,.1f}{suffix}"
+        change = (current - previous) * 100
+        if round(change, 1) == 0:  # no change, to the digit shown: neither up nor down
+            return "±0.0 pp"
+        return f"{change:+,.1f} pp"
+    return format_percent_change(current, previous, unit) or format_difference(current - previous, unit)
 
 
-def format_difference(value: float | None, unit: str | None) -> str:
+def format_difference(value: float | None, unit: str | None, *, whole: bool = False) -> str:
     """A signed difference of two values (a change, an effect, a contribution) in their unit: '+6.5',
     '-769 ms', '-$1,200', '+2.0 pp' for rates (percentage points); one that rounds to nothing is
-    '±0', '±0.0 pp', as `format_delta` writes no change."""
+    '±0', '±0.0 pp', as `format_delta` writes no change.
+
+    `whole`: the difference is against an expectation of a quantity counted in whole units (a count's
+    change against its share of the whole change, `metrics.drivers`): it is rounded to a whole count,
+    half up, as the counts beside it are ('-10', never '-9.66' next to '+16' and '-163': the share's
+    decimals are no finer measurement, and a count under 10 would otherwise show two of them)."""
     if not finite(value):
         return EMPTY
     assert value is not None
+    if whole and unit_kind(unit) == "count":
+        value = math.copysign(math.floor(abs(value) + 0.5), value)
     text = f"{abs(value) * 100:.1f} pp" if unit_kind(unit) == "percent" else format_value(abs(value), unit)
     if not any(c in "123456789" for c in text):
         return f"±{text}"
@@ -342,6 +374,27 @@ def format_forecast(
 def format_date(day: dt.date | None) -> str:
     """'Nov 26, 2026': unambiguous for every reader of a review deck."""
     return EMPTY if day is None else f"{day:%b} {day.day}, {day.year}"
+
+
+def format_timestamp(value: dt.datetime | dt.date | None, zone: str) -> str:
+    """A moment as the tables show it (`northstar events`, the definitions page's events): in the
+    project's time zone, where its days are cut, so the last flight of Dec 31 in New York reads
+    '2013-12-31 23:00:00', not '2014-01-01T04:00:00Z' beside 'data through Dec 31, 2013'. A naive
+    timestamp is UTC (the contract); a date (a `date` timestamp column) is shown as it is. JSON keeps
+    the UTC instant (`metrics.engine.catalog.iso`). The column says the zone (`timestamp_header`)."""
+    if value is None:
+        return EMPTY
+    if not isinstance(value, dt.datetime):
+        return value.isoformat()
+    from zoneinfo import ZoneInfo
+
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+    return f"{aware.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M:%S}"
+
+
+def timestamp_header(name: str, zone: str) -> str:
+    """The header of a column of `format_timestamp`s: 'first seen (America/New_York)'."""
+    return f"{name} ({zone})"
 
 
 def format_range(start: dt.date | None, end: dt.date | None) -> str:

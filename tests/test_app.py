@@ -110,6 +110,23 @@ def test_todays_partial_day_is_no_day_after_the_as_of(
     assert f"data through **{last:%b} {last.day}, {last.year}** (3 days after the as-of date)" in caption
 
 
+def test_the_default_range_ends_on_the_last_complete_day(
+    run: Any, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the data runs into today, the explorer's, funnels' and retention pages' default range ends
+    yesterday, the default as-of (`calendar.last_complete_day`): the running day's partial count is no
+    dip at the chart's end. Once the day is over it is in the range."""
+    from metrics.definitions.calendar import Calendar
+
+    _, last = engine.data_range(list(engine.project.metrics))
+    monkeypatch.setattr(Calendar, "today", lambda self, now=None: last)  # the data runs into today
+    for page in ("explorer", "funnels", "retention"):
+        at = run(page)
+        assert at.sidebar.date_input(key="w_end").value == last - dt.timedelta(days=1), page
+    monkeypatch.setattr(Calendar, "today", lambda self, now=None: last + dt.timedelta(days=1))
+    assert run("explorer").sidebar.date_input(key="w_end").value == last
+
+
 def test_old_data_is_called_incomplete_only_when_the_as_of_is_past_it(run: Any) -> None:
     """Data that ended long ago (tests/projects/shop, 2025; the CDNOW purchases of 1997-98) read as of
     its last day is complete: the page says where it stops, and warns of incomplete numbers only for
@@ -602,6 +619,13 @@ def test_definitions_lists_the_events_and_the_metrics_that_use_them(run: Any, de
     used = dict(zip(events["Event"], events["Used by"], strict=True))
     assert "activation" in used["invite_teammate"].split(", ")
     assert "activation" not in used["purchase"].split(", ")
+    # first and last seen in the project's zone, named in the header, as `northstar events` prints them
+    zone = load_project(demo).settings.timezone
+    firsts = frame.group_by("event").agg(pl.col("ts").min()).iter_rows()
+    want = {
+        e: f"{ts.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M:%S}" for e, ts in firsts
+    }
+    assert dict(zip(events["Event"], events[f"First seen ({zone})"], strict=True)) == want
 
 
 def test_okrs_page_with_every_objective_broken_points_at_the_errors(
@@ -640,6 +664,9 @@ def test_a_misspelt_event_shows_as_a_warning_on_its_metric(run: Any, demo: Path,
     shown = " ".join(w.value for w in at.warning).replace("\\", "")
     assert "event 'invite_teamate' never occurs in source 'events'" in shown
     assert shown.count("invite_teamate") == 1  # once, on the one key result that reads `activation`
+    # in the scorecard's words (`KeyResultScore.warnings`), as `northstar okrs` and the pack print them
+    assert "activation may not count what was meant: event 'invite_teamate' never occurs" in shown, shown
+    assert "(metrics.yaml:" in shown  # the place, relative to the project, as a shared pack shows it
 
 
 def test_a_key_result_tile_gives_its_real_reason_for_no_forecast(

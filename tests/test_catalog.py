@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
@@ -118,6 +119,25 @@ def test_events_json_counts_equal_plain_python(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     got = sorted(json.loads(result.stdout)["events"], key=lambda e: e["event"])
     assert got == _expected(ROWS)
+
+
+def test_events_table_shows_first_and_last_seen_in_the_projects_zone(tmp_path: Path) -> None:
+    """The tour: `events` printed the last departure of Dec 31 in New York as 2014-01-01T04:00:00Z
+    beside "data through Dec 31, 2013". The table shows each moment in the project's time zone, named
+    in the header (`metrics.format.format_timestamp`); the JSON keeps the UTC instant."""
+    config = _project(tmp_path / "p")
+    (config / "project.yaml").write_text("timezone: America/New_York\n")
+    zone = ZoneInfo("America/New_York")
+    table = _cli("events", "--config", str(config)).stdout
+    assert "first seen (America/New_York)" in table and "last seen (America/New_York)" in table, table
+    assert "Z " not in table and not table.rstrip().endswith("Z"), table
+    for want in _expected(ROWS):
+        moments = [r.ts for r in ROWS if r.event == want["event"]]
+        first, last = (m.replace(tzinfo=dt.UTC).astimezone(zone) for m in (min(moments), max(moments)))
+        line = next(x for x in table.splitlines() if re.match(rf"events\s+{want['event']}\s", x))
+        assert f"{first:%Y-%m-%d %H:%M:%S}" in line and f"{last:%Y-%m-%d %H:%M:%S}" in line, line
+    got = json.loads(_cli("events", "--config", str(config), "--format", "json").stdout)["events"]
+    assert sorted(got, key=lambda e: e["event"]) == _expected(ROWS)  # UTC, with a Z
 
 
 def test_events_on_the_demo_equal_an_independent_polars_count(small_demo: Path) -> None:

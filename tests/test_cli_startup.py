@@ -215,6 +215,31 @@ def test_compute_reads_the_data_range_only_to_word_its_warning(
     assert "has days after Mar 3, 2026, where there is no data" in past[2] and calls == [("n",)]
 
 
+def test_compute_by_default_ends_on_the_last_complete_day(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In the morning the data already holds today's first events: `compute` without `--end` ends on
+    yesterday (the as-of's rule, `calendar.last_complete_day`), not on the running day's partial count
+    printed as a complete day; once that day is over, it is read. `--end` as given is kept."""
+    from metrics.definitions.calendar import Calendar
+
+    config = str(_tiny_project(tmp_path / "p"))  # events on Mar 1 and Mar 3, 2026 (UTC)
+
+    def days(argv: list[str]) -> list[str]:
+        code, out, err = _main(argv, capsys)
+        assert code == 0 and "warning" not in err, err
+        return [row["period"] for row in json.loads(out)]
+
+    plain = ["compute", "n", "--config", config, "--format", "json"]
+    monkeypatch.setattr(Calendar, "today", lambda self, now=None: dt.date(2026, 3, 3))  # Mar 3 is running
+    assert days(plain) == ["2026-03-01", "2026-03-02"]
+    assert days([*plain, "--end", "2026-03-03"])[-1] == "2026-03-03"
+    code, out, _ = _main(["explain", "n", "--config", config], capsys)
+    assert code == 0 and out.startswith("range 2026-03-01 .. 2026-03-02,"), out
+    monkeypatch.setattr(Calendar, "today", lambda self, now=None: dt.date(2026, 3, 4))  # Mar 3 is over
+    assert days(plain) == ["2026-03-01", "2026-03-02", "2026-03-03"]
+
+
 def test_compute_loads_no_alerts_models_without_alerts_yaml(tmp_path: Path) -> None:
     """alerts.yaml's models (rules, destinations, their validators) load with the file; a project
     without one never imports them. Nor does `compute` import rich (typer's pretty help and errors)."""

@@ -215,6 +215,53 @@ def test_a_segment_that_appears_is_all_mix() -> None:
     assert math.fsum(s.contribution or 0.0 for s in segments) == pytest.approx(0.3 - 0.5)
 
 
+def test_the_headline_gives_a_percentage_only_where_one_means_something() -> None:
+    """The nycflights13 tour: a mean arrival delay (unit minutes) from 0.42 to 16.62 read
+    "+16.20 minutes (+3,890.2%)". A unit not known to be on a ratio scale, a base below zero or a
+    current of the other sign gets its difference alone (`format_percent_change`); a count keeps its
+    percentage, a rate its percentage points."""
+    engine = memory_engine(synthetic("platform", "ios"), METRICS)
+    result = drivers(engine, "rows", *CURRENT)
+
+    def headline(unit: str, previous: float, current: float) -> str:
+        spans = {
+            "previous": dataclasses.replace(result.previous, reading=Reading(previous)),
+            "current": dataclasses.replace(result.current, reading=Reading(current)),
+        }
+        return dataclasses.replace(result, unit=unit, **spans).headline()
+
+    delay = headline("minutes", 0.42, 16.62)
+    assert delay.endswith(": +16.20 minutes") and "%" not in delay, delay
+    assert headline("count", 640, 812).endswith(": +172 (+26.9%)")
+    assert headline("count", 0, 5).endswith(": +5 (new)")
+    assert "%" not in headline("currency", -50, 20)  # a net amount from -$50 to $20: no "+140%"
+    assert "%" not in headline("currency", 50, -20)
+    assert "%" not in headline("seconds", -2.0, -1.0)  # a base below zero
+    assert headline("percent", 0.40, 0.45).endswith(": +5.0 pp")
+
+
+def test_a_counts_difference_against_its_share_is_a_whole_count() -> None:
+    """The tour: "+16 (...; -9.98 against its share)": a count's share of the change is an expectation,
+    its decimals no finer measurement; every surface (the CLI's table, the mover lines of What moved
+    and the pack) rounds it to a whole count, half up, as the counts beside it. A level's (a mean)
+    keeps its decimals, and the JSON keeps the raw number."""
+    engine = memory_engine(synthetic("platform", "ios"), METRICS)
+    counted, mean = drivers(engine, "rows", *CURRENT), drivers(engine, "avg_amount", *CURRENT)
+    cases = [(-9.98, "-10"), (9.5, "+10"), (-2.4, "-2"), (0.4, "±0"), (-163.2, "-163")]
+    for excess, shown in cases:
+        seg = dataclasses.replace(counted.segments[0], contribution=16.0, excess=excess)
+        result = dataclasses.replace(counted, segments=(seg, *counted.segments[1:]))
+        assert result.mover_line(seg).endswith(f"; {shown} against its share)"), (
+            excess,
+            result.mover_line(seg),
+        )
+        row = result.to_table().splitlines()[3].split()
+        assert row[5:7] == ["+16", shown], row
+        assert result.to_json()["segments"][0]["excess"] == excess
+    seg = dataclasses.replace(mean.segments[0], excess=-2.4)
+    assert "; -2.4 against its share)" in dataclasses.replace(mean, segments=(seg,)).mover_line(seg)
+
+
 def test_a_comparison_before_the_data_is_blank_not_zero() -> None:
     """As the explorer blanks compared periods before the data starts: no change, nothing split."""
     engine = memory_engine(synthetic("platform", "ios"), METRICS)

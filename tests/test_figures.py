@@ -75,6 +75,12 @@ def test_compact_and_deltas() -> None:
     assert format_delta(3, 3, "count") == format_delta(99.96, 100, "count") == "±0.0%"  # no arrow
     assert format_delta(0.45, 0.4502, "percent") == "±0.0 pp"
     assert format_delta(None, 1, "count") is None
+    # where a percentage means nothing (format_percent_change), the tile shows the difference in the unit
+    assert format_delta(16.62, 0.42, "minutes") == "+16.20 minutes"  # a mean delay: not "+3,890.2%"
+    assert format_delta(20, -50, "currency") == "+$70.00"  # from below zero
+    assert format_delta(-20, 50, "currency") == "-$70.00"  # to the other sign
+    assert format_delta(-1.0, -2.0, "seconds") == "+1.00 s"  # a base below zero
+    assert format_delta(1250, 1000, "ms") == "+25.0%"  # a duration on a ratio scale keeps its percentage
     assert format_range(D(2026, 10, 1), D(2026, 12, 31)) == "Oct 1 – Dec 31, 2026"
     assert format_range(D(2025, 12, 1), D(2026, 1, 31)) == "Dec 1, 2025 – Jan 31, 2026"
     assert format_age(D(2026, 11, 26), D(2026, 11, 26)) == "through today"

@@ -171,9 +171,11 @@ def events_frame(project: Project) -> tuple[pl.DataFrame, list[str]]:
     name each one; and a sentence per source that could not be read."""
     from connectors.base import connect
     from metrics.engine.catalog import catalog as event_catalog
-    from metrics.engine.catalog import iso, metrics_by_event
+    from metrics.engine.catalog import metrics_by_event
+    from metrics.format import format_timestamp, timestamp_header
 
     uses = metrics_by_event(project)
+    zone = project.settings.timezone  # the zone the project's days are cut in, as `northstar events`
     rows, failures = [], []
     for name, source in project.sources.items():
         if source.columns.event is None:
@@ -190,8 +192,8 @@ def events_frame(project: Project) -> tuple[pl.DataFrame, list[str]]:
                     "Event": str(event.event),
                     "Rows": event.rows,
                     "Users": event.users,
-                    "First seen (UTC)": iso(event.first_seen),
-                    "Last seen (UTC)": iso(event.last_seen),
+                    timestamp_header("First seen", zone): format_timestamp(event.first_seen, zone),
+                    timestamp_header("Last seen", zone): format_timestamp(event.last_seen, zone),
                     "Used by": ", ".join(uses.get((name, event.event), [])),
                 }
             )

@@ -147,7 +147,9 @@ def kr_tile(
             )
         if score.problem:
             st.warning(md(for_viewers(score.problem)), icon=":material/warning:")
-        common.definition_warnings(ctx, kr_def.metric)  # a misspelt event reads as a low number, not a fact
+        for warning in score.warnings:  # a misspelt event reads as a low number, not a fact
+            # the scorecard's words (`KeyResultReader.definition_warnings`), as the CLI and the pack say them
+            st.warning(md(for_viewers(warning)), icon="⚠️")
         fig = kr_figure(ctx, score, kr_def, compact=True)
         common.plot(fig, ctx, "kr", kr_def.id, ctx.view.as_of, key=f"spark_{objective.id}_{kr_def.id}")
         common.show_flag(kr_flag(score, report), compact=True)

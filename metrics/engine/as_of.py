@@ -10,6 +10,7 @@ is read on its last day.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from metrics.definitions.calendar import last_complete_day
@@ -24,6 +25,22 @@ def default_as_of(project: Project, engine: Engine, today: dt.date | None = None
     the engine's clock, which tests inject)."""
     day = engine.today() if today is None else today
     return last_complete_day(day, newest_day(project, engine))
+
+
+def complete_end(engine: Engine, metric_ids: Sequence[str], start: dt.date | None = None) -> dt.date | None:
+    """The end of a range left to its default (`northstar compute` and `explain` without `--end`):
+    the last complete day of these metrics' data (`calendar.last_complete_day`), so a default range
+    never shows the day still running as a complete day (a dip). None when the data's last day is
+    complete already, or the range would then end before its start (or before the data's first day):
+    the engine's own default (the data's last day) and its errors stand."""
+    try:
+        first, last = engine.data_range(metric_ids)
+    except Exception:  # no readable data: the engine's read says why
+        return None
+    end = last_complete_day(engine.today(), last)
+    if end == last or end < max(first, start or first):
+        return None
+    return end
 
 
 def newest_day(project: Project, engine: Engine) -> dt.date | None:
@@ -46,4 +63,4 @@ def newest_day(project: Project, engine: Engine) -> dt.date | None:
         return max(lasts) if lasts else None
 
 
-__all__ = ["default_as_of", "newest_day"]
+__all__ = ["complete_end", "default_as_of", "newest_day"]
