@@ -219,7 +219,7 @@ def content_key(*values: object) -> str:
 def _figure(key: str, _build: Callable[[], go.Figure]) -> go.Figure:
     from dashboard.figures import SharedFigure
 
-    return SharedFigure(_build())
+    return SharedFigure.of(_build())
 
 
 def shared_figure(key: str, build: Callable[[], go.Figure]) -> go.Figure:

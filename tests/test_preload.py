@@ -133,10 +133,14 @@ def test_a_shared_figure_encodes_as_the_figure_it_was_made_from(demo: Path) -> N
     project = load_project(demo)
     kr = _score(demo)
     definition = next(k for o in project.okrs for k in o.key_results if k.id == kr.id)
-    plain = figures.kr_figure(project, kr, definition, compact=True)
-    shared = figures.SharedFigure(plain)
-    assert pio.to_json(shared, validate=False) == pio.to_json(plain, validate=False)
-    assert shared.to_dict() == plain.to_dict()
+
+    def plain() -> Any:
+        return figures.kr_figure(project, kr, definition, compact=True)
+
+    shared = figures.SharedFigure.of(plain())
+    assert isinstance(shared, figures.SharedFigure)
+    assert pio.to_json(shared, validate=False) == pio.to_json(plain(), validate=False)
+    assert shared.to_dict() == plain().to_dict()
     assert shared.to_dict() is shared.to_dict()  # made once, when shared
 
 
