@@ -15,7 +15,8 @@
 * Figures: `st.cache_resource` (`shared_figure`), one object for every session, keyed by the
   content of everything the figure is drawn from (`content_key`), so a new session places the same
   figure without building it again (Plotly validates every property it is given, which is most of a
-  page's own time). A placed figure is only read (`st.plotly_chart` copies it), never changed.
+  page's own time), nor copying it into a dict again (`figures.SharedFigure`). A placed figure is only
+  read, never changed.
 * Below all of these, the engine's result store (`metrics.engine.result_store`) keeps each computed
   answer on disk, so what these in-memory caches lose on a restart is read back, not recomputed.
 """
@@ -216,12 +217,16 @@ def content_key(*values: object) -> str:
 
 @st.cache_resource(max_entries=256, ttl=RESULT_TTL, show_spinner=False)
 def _figure(key: str, _build: Callable[[], go.Figure]) -> go.Figure:
-    return _build()
+    from dashboard.figures import SharedFigure
+
+    return SharedFigure.of(_build())
 
 
 def shared_figure(key: str, build: Callable[[], go.Figure]) -> go.Figure:
     """The figure `build()` draws, built once for every session while `key` (a `content_key` of all
-    its inputs) stays the same. Callers only place it; nothing may change it."""
+    its inputs) stays the same, with its Plotly dict made once too (`figures.SharedFigure`): a new
+    session's `st.plotly_chart` encodes it without copying it again. Callers only place it; nothing
+    may change it."""
     return _figure(key, build)
 
 

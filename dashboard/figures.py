@@ -141,6 +141,30 @@ def status_color(status: str | None) -> str:
     return STATUS_COLORS.get(status or "", NO_STATUS)
 
 
+class SharedFigure(go.Figure):  # type: ignore[misc]  # Plotly is untyped
+    """A figure that every session only places (`dashboard.cache.shared_figure`), with its Plotly
+    dict made once. `st.plotly_chart` asks a figure for `to_dict()` on every placing, which deep-copies
+    every property and encodes its arrays (about 0.5 ms a figure, a dozen on the OKR page); this one
+    answers with the dict made when it was shared. The dict is only read: Streamlit encodes it to
+    JSON, after dropping each trace's `uid`, which this one never holds."""
+
+    _placed: dict[str, Any]
+
+    @classmethod
+    def of(cls, figure: go.Figure) -> SharedFigure:
+        """`figure` itself, from now on answering `to_dict()` with the dict it gives now (no second
+        validation of every property, as `SharedFigure(figure)` would do)."""
+        placed = figure.to_dict()
+        for trace in placed.get("data", []):
+            trace.pop("uid", None)  # what `plotly.io.to_json` drops, so nothing ever changes the dict
+        figure.__class__ = cls
+        figure._placed = placed
+        return figure  # type: ignore[no-any-return]
+
+    def to_dict(self) -> dict[str, Any]:
+        return self._placed
+
+
 def chart_config(filename: str, *, review: bool = False) -> dict[str, Any]:
     """Plotly config for `st.plotly_chart`: PNG download at 2x with a meaningful file name."""
     return {

@@ -197,6 +197,10 @@ def streamlit_command(plan: ServePlan, secrets: Path, extra: Sequence[str] = ())
         # no source watcher: every new session would walk sys.modules on the event loop (about 2 s
         # under load); the app reads edited YAML on its next run by the files' size and mtime
         "--server.fileWatcherType", "none",
+        # no magic: Streamlit drops its compiled scripts whenever the last session closes, so a new
+        # session after a quiet spell compiles app.py and its page again, and magic's AST rewrite is
+        # most of that (about 25 ms a session); the scripts show nothing by magic
+        "--runner.magicEnabled", "false",
         "--client.toolbarMode", "minimal",
         "--browser.gatherUsageStats", "false",
         "--secrets.files", str(secrets),

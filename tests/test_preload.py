@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,81 @@ def test_a_second_session_places_the_same_figures_without_building_them(
     assert len(built) == count  # none built again
     assert chart_specs(second) == chart_specs(first)
     assert _numbers(second) == _numbers(first)
+
+
+def _placing(monkeypatch: pytest.MonkeyPatch) -> tuple[list[Any], list[object]]:
+    """(the figures the pages place, the figures Plotly copied into a dict) from now on."""
+    from plotly.basedatatypes import BaseFigure
+
+    from dashboard.views import common
+
+    placed: list[Any] = []
+    copied: list[object] = []
+    real_plot, real_to_dict = common.plot, BaseFigure.to_dict
+
+    def plot(fig: Any, *args: Any, **kwargs: Any) -> None:
+        placed.append(fig)
+        real_plot(fig, *args, **kwargs)
+
+    def to_dict(self: Any) -> Any:
+        copied.append(self)
+        return real_to_dict(self)
+
+    monkeypatch.setattr(common, "plot", plot)
+    monkeypatch.setattr(BaseFigure, "to_dict", to_dict)
+    return placed, copied
+
+
+def test_sessions_place_one_plotly_dict_per_figure_and_new_inputs_make_new_ones(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    placed, copied = _placing(monkeypatch)
+    first = _page(demo)
+    shared = list(placed)
+    assert len(shared) >= 4 and all(isinstance(fig, figures.SharedFigure) for fig in shared)
+    placed.clear(), copied.clear()
+    second = _page(demo)  # a new session on the same definitions and data
+    assert [id(fig) for fig in placed] == [id(fig) for fig in shared]
+    assert copied == []  # Streamlit encoded each figure from the dict made when it was shared
+    assert chart_specs(second) == chart_specs(first)
+
+    okrs_file = demo / "okrs.yaml"  # an edited target: new figures, drawn from the new definition
+    text = okrs_file.read_text()
+    assert "target: 2400\n" in text
+    okrs_file.write_text(text.replace("target: 2400\n", "target: 2500\n"))
+    placed.clear(), copied.clear()
+    edited = _page(demo)
+    assert placed and not {id(fig) for fig in placed} & {id(fig) for fig in shared}
+    assert copied  # made again, once
+    assert json.dumps(chart_specs(edited)) != json.dumps(chart_specs(first))
+    assert ("2,500" in json.dumps(chart_specs(edited))) and ("2,500" not in json.dumps(chart_specs(first)))
+
+    before = list(placed)  # new data (the events file written again): new figures too
+    events = next((demo.parent / "data").glob("*.parquet"))
+    stat = events.stat()
+    os.utime(events, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    placed.clear()
+    _page(demo)
+    assert placed and not {id(fig) for fig in placed} & {id(fig) for fig in before}
+
+
+def test_a_shared_figure_encodes_as_the_figure_it_was_made_from(demo: Path) -> None:
+    import plotly.io as pio
+
+    from metrics.load import load_project
+
+    project = load_project(demo)
+    kr = _score(demo)
+    definition = next(k for o in project.okrs for k in o.key_results if k.id == kr.id)
+
+    def plain() -> Any:
+        return figures.kr_figure(project, kr, definition, compact=True)
+
+    shared = figures.SharedFigure.of(plain())
+    assert isinstance(shared, figures.SharedFigure)
+    assert pio.to_json(shared, validate=False) == pio.to_json(plain(), validate=False)
+    assert shared.to_dict() == plain().to_dict()
+    assert shared.to_dict() is shared.to_dict()  # made once, when shared
 
 
 def test_the_preloaded_server_draws_the_same_page_and_loads_and_scores_once(

@@ -54,6 +54,8 @@ class Ctx:
     calendar: Calendar
     base_url: str = "http://localhost:8501"  # the app's root URL, for links (see `app.base_url`)
     warnings: list[str] = field(default_factory=list)
+    # this run's checks runner, by the as-of day it was asked for (a page asks once per key result)
+    _runner: tuple[dt.date, cache.QualityRunner] | None = field(default=None, repr=False, compare=False)
 
     @property
     def review(self) -> bool:
@@ -70,8 +72,15 @@ class Ctx:
         return cache.scorecard(self.project.fingerprint, self.data_fp, as_of, self.project, self.engine)
 
     def quality_runner(self) -> cache.QualityRunner:
+        """The checks as of the view's day (`cache.quality_runner`), looked up once per run and day:
+        the cache's lookup hashes its key, and a page asks for every key result and chart."""
         as_of = self.view.as_of or self.today
-        return cache.quality_runner(self.project.fingerprint, self.data_fp, as_of, self.project, self.engine)
+        if self._runner is None or self._runner[0] != as_of:
+            runner = cache.quality_runner(
+                self.project.fingerprint, self.data_fp, as_of, self.project, self.engine
+            )
+            self._runner = (as_of, runner)
+        return self._runner[1]
 
     def quality(self, wait: float | None = 0) -> QualityReport | None:
         """The quality report if the checks have finished (waiting up to `wait` seconds), else None."""
