@@ -42,6 +42,16 @@ app = typer.Typer(
 ConfigOption = Annotated[
     Path, typer.Option("--config", help="The project folder holding the YAML files.", show_default=True)
 ]
+# the request options `compute` and `explain` share (one request, so one wording of its defaults)
+GrainOption = Annotated[str, typer.Option(help="day | week | month | quarter")]
+StartOption = Annotated[
+    str | None, typer.Option(help="First day, YYYY-MM-DD (default: the data's first day).")
+]
+EndOption = Annotated[
+    str | None,
+    typer.Option(help="Last day, YYYY-MM-DD (default: the data's last complete day, never today)."),
+]
+ByOption = Annotated[str | None, typer.Option(help="Break every period down by this dimension.")]
 
 
 AS_OF_HELP = (
@@ -245,15 +255,10 @@ def schema(
 def compute(
     metric: Annotated[list[str], typer.Argument(help="Metric ids.", show_default=False)],
     config: ConfigOption = DEFAULT_CONFIG,
-    grain: Annotated[str, typer.Option(help="day | week | month | quarter")] = "day",
-    start: Annotated[
-        str | None, typer.Option(help="First day, YYYY-MM-DD (default: the data's first day).")
-    ] = None,
-    end: Annotated[
-        str | None,
-        typer.Option(help="Last day, YYYY-MM-DD (default: the data's last complete day, never today)."),
-    ] = None,
-    by: Annotated[str | None, typer.Option(help="Break every period down by this dimension.")] = None,
+    grain: GrainOption = "day",
+    start: StartOption = None,
+    end: EndOption = None,
+    by: ByOption = None,
     compare: Annotated[str | None, typer.Option(help="previous_period | previous_year")] = None,
     fmt: Annotated[TableJsonCsv, typer.Option("--format")] = TableJsonCsv.table,
 ) -> None:
@@ -322,15 +327,10 @@ def _available(project: Project, metric_ids: Sequence[str]) -> None:
 def explain(
     metric: Annotated[str, typer.Argument(help="The metric id.", show_default=False)],
     config: ConfigOption = DEFAULT_CONFIG,
-    grain: Annotated[str, typer.Option(help="day | week | month | quarter")] = "day",
-    start: Annotated[
-        str | None, typer.Option(help="First day, YYYY-MM-DD (default: the data's first day).")
-    ] = None,
-    end: Annotated[
-        str | None,
-        typer.Option(help="Last day, YYYY-MM-DD (default: the data's last complete day, never today)."),
-    ] = None,
-    by: Annotated[str | None, typer.Option(help="Break every period down by this dimension.")] = None,
+    grain: GrainOption = "day",
+    start: StartOption = None,
+    end: EndOption = None,
+    by: ByOption = None,
 ) -> None:
     """How the engine computes a metric, without computing it: the plan of `compute` with the same
     options (for a SQL source, the statement in its database's dialect), as the dashboard's
