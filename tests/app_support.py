@@ -86,3 +86,17 @@ def chart_specs(at: Any) -> list[dict[str, Any]]:
 
 def chart_titles(at: Any) -> list[str]:
     return [spec["layout"].get("title", {}).get("text", "") for spec in chart_specs(at)]
+
+
+def run_main(argv: list[str], capsys: Any) -> tuple[int, str, str]:
+    """`northstar ARGV` in this process (`dashboard.cli.main`): its exit code, standard output and
+    standard error, as `capsys` caught them."""
+    from dashboard.cli import main
+
+    code = 0
+    try:
+        main(argv)
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -11,25 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.cli import main
 from metrics.engine import Engine
 from metrics.engine.request import MetricRequest
 from metrics.load import load_project
+from tests.app_support import run_main as _main
 from tests.conftest import ROOT
 from tests.engine_fixtures import Row
 from tests.sql_fixtures import DATABASES, LoadedTable
 
 D = dt.date
-
-
-def _main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(argv)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_explain_prints_the_definitions_page_plan_of_the_demo(

@@ -20,6 +20,7 @@ from metrics.engine.coverage import covers
 from metrics.engine.local_days import local_midnight
 from metrics.engine.request import outside_data
 from metrics.load import project_from_dicts
+from tests.app_support import run_main as _main
 from tests.conftest import ROOT
 from tests.engine_fixtures import MemoryConnector
 
@@ -116,18 +117,6 @@ def _compute_modules(config: Path, metrics: list[str], probe: list[str], *extra:
     assert run.returncode == 0, run.stderr
     *messages, loaded = run.stderr.strip().splitlines()
     return {"rows": json.loads(run.stdout), "stderr": messages, "loaded": json.loads(loaded)}
-
-
-def _main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    from dashboard.cli import main
-
-    code = 0
-    try:
-        main(argv)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _tiny_project(folder: Path) -> Path:
