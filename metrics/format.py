@@ -13,6 +13,8 @@ import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from metrics.definitions.calendar import Calendar
+    from metrics.definitions.models import Grain
     from metrics.definitions.project import Project
 
 EMPTY = "–"
@@ -405,6 +407,18 @@ def format_range(start: dt.date | None, end: dt.date | None) -> str:
             return format_date(start)
         return f"{start:%b} {start.day} – {end:%b} {end.day}, {end.year}"
     return f"{format_date(start)} – {format_date(end)}"
+
+
+def partial_period_words(
+    calendar: Calendar, start: dt.date, end: dt.date, grain: Grain
+) -> dict[dt.date, str]:
+    """Each period that [start, end] holds only in part (`Calendar.partial_periods`), with the days
+    it holds: {2024-06-24: 'Jun 24 – Jun 29, 2024 only'}. `compute`'s note and the explorer's tiles
+    say it in these words."""
+    return {
+        period: f"{format_range(max(period, start), min(calendar.bucket_end(period, grain), end))} only"
+        for period in calendar.partial_periods(start, end, grain)
+    }
 
 
 def format_age(newest: dt.date | None, today: dt.date) -> str:

@@ -257,8 +257,12 @@ def test_compute_says_which_rows_are_a_last_day_or_not_final(small_demo: Path) -
     said = stderr("dau", "signups", "--grain", "month")
     assert "note: dau: each month's value is Daily active users on the month's last day, not a total" in said
     assert "signups" not in said
+    # November ends after --end: its count covers 20 days (the explorer's tile says the same words)
+    partial = "note: the month of 2026-11-01 holds Nov 1 – Nov 20, 2026 only: the range covers it in part"
+    assert partial in said
     assert "note:" not in stderr("dau", "--grain", "day")
-    assert "note:" not in stderr("dau", "--grain", "month", "--format", "csv")
+    csv_said = stderr("dau", "--grain", "month", "--format", "csv")
+    assert "not a total" not in csv_said and partial in csv_said
     # a funnel's last weeks are not final (the explorer shades them): said in every format, with the
     # periods the engine's one rule names
     from metrics.engine import Engine
@@ -523,3 +527,36 @@ def test_every_json_and_csv_export_goes_through_raw_number(small_demo: Path) -> 
         assert row["value"] == float(f"{row['numerator'] / row['denominator']:.15g}"), row
     cells = list(csv.DictReader(io.StringIO(_cli("compute", *rates, *config, "--format", "csv"))))
     assert [c["value"] for c in cells] == ["" if r["value"] is None else str(r["value"]) for r in rows]
+
+
+@pytest.mark.parametrize(
+    ("week_start", "start", "end", "grain", "want"),
+    [
+        # Retentioneering's ecom data: Thursday Jan 4 .. Saturday Jun 29, 2024, weeks from Monday
+        (
+            "monday",
+            D(2024, 1, 4),
+            D(2024, 6, 29),
+            "week",
+            {D(2024, 1, 1): "Jan 4 – Jan 7, 2024 only", D(2024, 6, 24): "Jun 24 – Jun 29, 2024 only"},
+        ),
+        ("sunday", D(2024, 1, 7), D(2024, 6, 29), "week", {}),  # Sunday .. Saturday: whole weeks
+        ("monday", D(2024, 4, 1), D(2024, 6, 29), "quarter", {D(2024, 4, 1): "Apr 1 – Jun 29, 2024 only"}),
+        ("monday", D(2024, 6, 25), D(2024, 6, 26), "week", {D(2024, 6, 24): "Jun 25 – Jun 26, 2024 only"}),
+        ("monday", D(2024, 6, 3), D(2024, 6, 29), "day", {}),
+        ("monday", D(2024, 4, 1), D(2024, 6, 30), "month", {}),
+    ],
+)
+def test_partial_periods_are_the_first_and_last_the_range_holds_in_part(
+    week_start: str, start: dt.date, end: dt.date, grain: str, want: dict[dt.date, str]
+) -> None:
+    """A week of six days is no fall: one home says which periods the range holds only in part, and
+    with which days; `compute`'s note and the explorer's tiles use its words."""
+    from metrics.definitions.calendar import Calendar
+
+    calendar = Calendar(week_start=week_start)
+    assert calendar.partial_periods(start, end, grain) == tuple(want)  # type: ignore[arg-type]
+    assert home.partial_period_words(calendar, start, end, grain) == want  # type: ignore[arg-type]
+    for period in want:  # each named period really does reach past the range
+        assert period < start or calendar.bucket_end(period, grain) > end  # type: ignore[arg-type]
+
