@@ -560,3 +560,32 @@ def test_partial_periods_are_the_first_and_last_the_range_holds_in_part(
     for period in want:  # each named period really does reach past the range
         assert period < start or calendar.bucket_end(period, grain) > end  # type: ignore[arg-type]
 
+
+def test_the_retention_page_says_who_a_first_seen_cohort_is_as_the_definitions_page() -> None:
+    """Retentioneering's ecom tour: the retention page of a `cohort_event: any` metric said 'Cohort:
+    users whose first `any` falls in the week'. Both pages now say it with one function."""
+    from dashboard.views.definitions import formula_words
+    from dashboard.views.retention import caption
+
+    source = {
+        "type": "parquet",
+        "path": "e.parquet",
+        "columns": {"timestamp": "ts", "user": "u", "event": "e"},
+    }
+    metrics = {
+        "new_w1": {
+            "type": "retention",
+            "source": "events",
+            "cohort_event": "any",
+            "period": "week",
+            "offset": 1,
+        },
+        "signup_d1": {"type": "retention", "source": "events", "cohort_event": "signup", "offset": 1},
+    }
+    project = project_from_dicts(sources={"events": source}, metrics=metrics)
+    first_seen, signup = project.metrics["new_w1"], project.metrics["signup_d1"]
+    said = caption(first_seen, "week")  # type: ignore[arg-type]
+    assert said.startswith("Cohort: users whose first ever event (first seen) falls in the week; ")
+    assert "`any`" not in said and "retained on week *k*" in said
+    assert caption(signup, "day").startswith("Cohort: users whose first ever `signup` falls in the day; ")  # type: ignore[arg-type]
+    assert "whose first ever event (first seen) falls in the period" in formula_words(project, "new_w1")
