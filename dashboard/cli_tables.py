@@ -93,8 +93,8 @@ def compute_notes(
             notes.append(f"note: {metric_id}: {which} still maturing ({under}): not final yet")
     if grain != "day" and (partial := partial_period_words(engine.calendar, result.start, result.end, grain)):
         # a count over a week of six days is no fall
-        held = "; ".join(f"the {grain} of {period} holds {words}" for period, words in partial.items())
-        notes.append(f"note: {held}: the range covers {'it' if len(partial) == 1 else 'them'} in part")
+        held = " and ".join(f"the {grain} of {period} ({words})" for period, words in partial.items())
+        notes.append(f"note: the range holds only part of {held}: fewer days than a whole {grain}")
     for metric_id in metrics if table and grain != "day" else ():
         if project.reads_last_day(metric_id):
             words = period_value_words(project.label(metric_id), grain, True)
