@@ -76,9 +76,10 @@ def compute_notes(
     table: bool,
 ) -> list[str]:
     """What `compute` says on stderr beside its numbers, as the explorer says it on the chart: the
-    periods still maturing (`Engine.maturing_periods`, in every format) and, in the table, the metrics
+    periods still maturing (`Engine.maturing_periods`, in every format), the periods the range holds
+    only in part (`Calendar.partial_periods`, in every format) and, in the table, the metrics
     whose value for a week, month or quarter is its last day's (`format.period_value_words`)."""
-    from metrics.format import maturing_label, period_value_words
+    from metrics.format import maturing_label, partial_period_words, period_value_words
 
     notes = []
     for metric_id in metrics:  # a low last value is not a fall
@@ -90,6 +91,10 @@ def compute_notes(
             )
             under = maturing_label(project, metric_id).removeprefix("Still maturing: ")
             notes.append(f"note: {metric_id}: {which} still maturing ({under}): not final yet")
+    if grain != "day" and (partial := partial_period_words(engine.calendar, result.start, result.end, grain)):
+        # a count over a week of six days is no fall
+        held = " and ".join(f"the {grain} of {period} ({words})" for period, words in partial.items())
+        notes.append(f"note: the range holds only part of {held}: fewer days than a whole {grain}")
     for metric_id in metrics if table and grain != "day" else ():
         if project.reads_last_day(metric_id):
             words = period_value_words(project.label(metric_id), grain, True)

@@ -267,7 +267,8 @@ class Drivers:
         return text
 
     def to_table(self, limit: int | None = None) -> str:
-        """The headline, the ranked segments (all, or the first `limit`) and each dimension's overlap."""
+        """The headline, the ranked segments (all, or the first `limit`) and each dimension's overlap
+        that is not 0 (`overlaps_shown`, as the What moved panel)."""
         unit = self.unit
         split = self.method in ("rate", "level")
         header = ["#", "dimension", "value", "previous", "current", "contribution", "against its share"]
@@ -299,12 +300,12 @@ class Drivers:
             lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
         if limit is not None and len(self.segments) > limit:
             lines.append(f"... {len(self.segments) - limit} more segments (--format json lists all)")
-        if any(o.current is not None or o.previous is not None for o in self.overlaps):
+        if shown_overlaps := self.overlaps_shown():  # the lines the panel and the pack show, not 0s
             lines.append("")
             lines.append(
                 f"{OVERLAP_WORDS[self.method]}, by dimension (contributions minus this = the change):"
             )
-            for overlap in self.overlaps:
+            for overlap in shown_overlaps:
                 lines.append(
                     f"  {overlap.dimension}: {format_value(overlap.previous, unit)} -> "
                     f"{format_value(overlap.current, unit)} ({format_difference(overlap.change, unit)})"

@@ -13,6 +13,8 @@ import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from metrics.definitions.calendar import Calendar
+    from metrics.definitions.models import Grain
     from metrics.definitions.project import Project
 
 EMPTY = "–"
@@ -405,6 +407,31 @@ def format_range(start: dt.date | None, end: dt.date | None) -> str:
             return format_date(start)
         return f"{start:%b} {start.day} – {end:%b} {end.day}, {end.year}"
     return f"{format_date(start)} – {format_date(end)}"
+
+
+def partial_period_words(
+    calendar: Calendar, start: dt.date, end: dt.date, grain: Grain
+) -> dict[dt.date, str]:
+    """Each period that [start, end] holds only in part (`Calendar.partial_periods`), with the days
+    it holds, short enough for a tile's label: {2024-01-01: 'from Jan 4', 2024-06-24: 'to Jun 29'}
+    ('Jun 25 – Jun 26' when the range cuts both ends). `compute`'s note and the explorer's tiles
+    say it in these words."""
+
+    def day(value: dt.date) -> str:
+        return f"{value:%b} {value.day}"
+
+    out: dict[dt.date, str] = {}
+    for period in calendar.partial_periods(start, end, grain):
+        first, last = max(period, start), min(calendar.bucket_end(period, grain), end)
+        cut_start, cut_end = first > period, last < calendar.bucket_end(period, grain)
+        out[period] = (
+            f"{day(first)} – {day(last)}"
+            if cut_start and cut_end
+            else f"from {day(first)}"
+            if cut_start
+            else f"to {day(last)}"
+        )
+    return out
 
 
 def format_age(newest: dt.date | None, today: dt.date) -> str:

@@ -336,7 +336,10 @@ class Reference:
             if day > end:
                 continue
             days_of[(self._group(row, by), row.user)].add(day)
-            if day >= start and self.period(day, grain) is not None:
+            # a group is found on a row in some day's window: from start - (window - 1) on
+            if day >= start - dt.timedelta(days=window - 1) and (
+                day < start or self.period(day, grain) is not None
+            ):
                 groups.add(self._group(row, by))
         values: dict[tuple[dt.date, str | None], float | None] = {}
         for period in periods:

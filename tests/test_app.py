@@ -989,3 +989,12 @@ def test_the_count_tiles_say_achieved_and_missed_as_the_cards_do() -> None:
         ("At risk", 0),
         ("Off track or missed", 2),
     ]
+
+
+def test_explorer_tiles_name_the_days_of_a_week_the_range_holds_in_part(run: Any) -> None:
+    """Wednesday to Wednesday: the latest week holds three days, so its count is no fall; the tile
+    says which days, in the words of `compute`'s note (metrics.format.partial_period_words)."""
+    at = run("explorer", metric="signups", start="2026-09-09", end="2026-11-18", grain="week")
+    labels = [m.label for m in at.metric]
+    assert "Latest · Week of Nov 16, 2026 (to Nov 18)" in labels, labels
+    assert "Before · Week of Nov 9, 2026" in labels, labels  # a whole week: no words

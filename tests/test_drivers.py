@@ -629,3 +629,17 @@ def test_the_split_is_the_same_on_a_database(kind: str, tmp_path: Path) -> None:
                             a,
                             b,
                         )
+
+
+def test_the_table_shows_the_overlap_lines_the_panel_shows() -> None:
+    """Retentioneering's ecom tour: `drivers payment_error_rate` ended on four lines of
+    'platform: 0.0% -> 0.0% (±0.0 pp)' that the What moved panel leaves out. A rate's segments never
+    overlap; the table shows what `Drivers.overlaps_shown` keeps, as the panel and the pack do."""
+    engine = memory_engine(synthetic("platform", "ios"), METRICS)
+    rate = drivers(engine, "buy_rate", *CURRENT)
+    assert rate.overlaps and rate.overlaps_shown() == ()
+    assert "overlap" not in rate.to_table() and "contributions minus this" not in rate.to_table()
+    users = drivers(engine, "users", *CURRENT)
+    table = users.to_table()
+    for overlap in users.overlaps:
+        assert (f"  {overlap.dimension}: " in table) is (overlap in users.overlaps_shown()), table

@@ -257,8 +257,12 @@ def test_compute_says_which_rows_are_a_last_day_or_not_final(small_demo: Path) -
     said = stderr("dau", "signups", "--grain", "month")
     assert "note: dau: each month's value is Daily active users on the month's last day, not a total" in said
     assert "signups" not in said
+    # November ends after --end: its count covers 20 days (the explorer's tile says the same words)
+    partial = "note: the range holds only part of the month of 2026-11-01 (to Nov 20): fewer days than a whole month"
+    assert partial in said
     assert "note:" not in stderr("dau", "--grain", "day")
-    assert "note:" not in stderr("dau", "--grain", "month", "--format", "csv")
+    csv_said = stderr("dau", "--grain", "month", "--format", "csv")
+    assert "not a total" not in csv_said and partial in csv_said
     # a funnel's last weeks are not final (the explorer shades them): said in every format, with the
     # periods the engine's one rule names
     from metrics.engine import Engine
@@ -523,3 +527,65 @@ def test_every_json_and_csv_export_goes_through_raw_number(small_demo: Path) -> 
         assert row["value"] == float(f"{row['numerator'] / row['denominator']:.15g}"), row
     cells = list(csv.DictReader(io.StringIO(_cli("compute", *rates, *config, "--format", "csv"))))
     assert [c["value"] for c in cells] == ["" if r["value"] is None else str(r["value"]) for r in rows]
+
+
+@pytest.mark.parametrize(
+    ("week_start", "start", "end", "grain", "want"),
+    [
+        # Retentioneering's ecom data: Thursday Jan 4 .. Saturday Jun 29, 2024, weeks from Monday
+        (
+            "monday",
+            D(2024, 1, 4),
+            D(2024, 6, 29),
+            "week",
+            {D(2024, 1, 1): "from Jan 4", D(2024, 6, 24): "to Jun 29"},
+        ),
+        ("sunday", D(2024, 1, 7), D(2024, 6, 29), "week", {}),  # Sunday .. Saturday: whole weeks
+        ("monday", D(2024, 4, 1), D(2024, 6, 29), "quarter", {D(2024, 4, 1): "to Jun 29"}),
+        ("monday", D(2024, 6, 25), D(2024, 6, 26), "week", {D(2024, 6, 24): "Jun 25 – Jun 26"}),
+        ("monday", D(2024, 6, 3), D(2024, 6, 29), "day", {}),
+        ("monday", D(2024, 4, 1), D(2024, 6, 30), "month", {}),
+    ],
+)
+def test_partial_periods_are_the_first_and_last_the_range_holds_in_part(
+    week_start: str, start: dt.date, end: dt.date, grain: str, want: dict[dt.date, str]
+) -> None:
+    """A week of six days is no fall: one home says which periods the range holds only in part, and
+    with which days; `compute`'s note and the explorer's tiles use its words."""
+    from metrics.definitions.calendar import Calendar
+
+    calendar = Calendar(week_start=week_start)
+    assert calendar.partial_periods(start, end, grain) == tuple(want)  # type: ignore[arg-type]
+    assert home.partial_period_words(calendar, start, end, grain) == want  # type: ignore[arg-type]
+    for period in want:  # each named period really does reach past the range
+        assert period < start or calendar.bucket_end(period, grain) > end  # type: ignore[arg-type]
+
+
+def test_the_retention_page_says_who_a_first_seen_cohort_is_as_the_definitions_page() -> None:
+    """Retentioneering's ecom tour: the retention page of a `cohort_event: any` metric said 'Cohort:
+    users whose first `any` falls in the week'. Both pages now say it with one function."""
+    from dashboard.views.definitions import formula_words
+    from dashboard.views.retention import caption
+
+    source = {
+        "type": "parquet",
+        "path": "e.parquet",
+        "columns": {"timestamp": "ts", "user": "u", "event": "e"},
+    }
+    metrics = {
+        "new_w1": {
+            "type": "retention",
+            "source": "events",
+            "cohort_event": "any",
+            "period": "week",
+            "offset": 1,
+        },
+        "signup_d1": {"type": "retention", "source": "events", "cohort_event": "signup", "offset": 1},
+    }
+    project = project_from_dicts(sources={"events": source}, metrics=metrics)
+    first_seen, signup = project.metrics["new_w1"], project.metrics["signup_d1"]
+    said = caption(first_seen, "week")  # type: ignore[arg-type]
+    assert said.startswith("Cohort: users whose first ever event (first seen) falls in the week; ")
+    assert "`any`" not in said and "retained on week *k*" in said
+    assert caption(signup, "day").startswith("Cohort: users whose first ever `signup` falls in the day; ")  # type: ignore[arg-type]
+    assert "whose first ever event (first seen) falls in the period" in formula_words(project, "new_w1")

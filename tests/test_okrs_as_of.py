@@ -229,3 +229,22 @@ def test_a_count_at_zero_after_weeks_of_zeros_is_on_track(past_project: Project)
     assert errors.forecast.low >= 0.0 and errors.forecast.value == 0.0
     assert errors.probability is not None and errors.probability >= 0.7
     assert errors.status == "on_track"
+
+
+def test_the_empty_days_note_names_the_day_read_not_a_wrong_as_of(past_project: Project) -> None:
+    """Retentioneering's ecom tour: `okrs --as-of 2024-07-10` on a quarter that ended June 30 said
+    'the data ends on 2024-06-29, before the as-of day 2024-06-30', under 'OKRs as of 2024-07-10'.
+    After the period a key result is read on its last day; the note says so, and the as-of it names
+    is the scorecard's."""
+    after = card_at(past_project, D(2025, 7, 10), D(2030, 1, 1))
+    wau = _key_result(after, "wau")
+    assert wau.current is not None
+    assert (
+        "the data ends on 2025-06-18, before 2025-06-30, the period's last day, which the key result "
+        "is read on after the period; later days count as empty"
+    ) in wau.notes, wau.notes
+    assert not any("as-of day" in note for note in wau.notes), wau.notes
+    on_the_day = _key_result(card_at(past_project, D(2025, 6, 25), D(2030, 1, 1)), "wau")
+    assert "the data ends on 2025-06-18, before the as-of day 2025-06-25; later days count as empty" in (
+        on_the_day.notes
+    ), on_the_day.notes

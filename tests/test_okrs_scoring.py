@@ -194,6 +194,8 @@ def test_trailing_count_with_a_computed_baseline(tmp_path: Path) -> None:
     got = kr_json(card)
     assert got["current"] == 7.0  # Oct 3..5: 3 + 0 + 4
     assert got["baseline"] == 3.0  # Sep 28..30: one a day
+    row = next(line for line in card.to_table().splitlines() if line.strip().startswith("k "))
+    assert row.split()[3:6] == ["7", "3", "6"]  # current, the computed baseline, target
     assert got["progress"] == pytest.approx(4 / 3)  # (7 - 3) / (6 - 3), not clipped
     assert got["expected_progress"] == pytest.approx(0.5)
     assert got["status"] == "on_track"
@@ -490,6 +492,7 @@ def test_table_for_people(tmp_path: Path) -> None:
         "signups",
         "(period_to_date)",
         "10",
+        "0",  # the baseline progress runs from (a period_to_date count: 0), as the pack and the tile say
         "20",
         "50%",
         "50%",

@@ -447,3 +447,33 @@ def test_funnel_order_and_exclusions_match_the_hand_counts(kind: str, tmp_path: 
     assert_same(got, files)
     files_engine = Engine(parquet_project(tmp_path / "hand.parquet", HAND_FUNNELS, {}))
     assert order is not None and order == files_engine.funnel_order("strict", start, end)
+
+
+# Retentioneering's ecom tour: WAU by user_cohort on one day dropped the 2024-01 cohort (25 users
+# active earlier in the week, none that day) though the total counted them: 186 = 161 + nothing.
+WINDOW_GROUP_ROWS = [
+    Row(dt.datetime(2025, 12, 20, 12), "u0", "open", platform="android"),  # outside every window
+    Row(dt.datetime(2026, 1, 1, 12), "u1", "open", platform="ios"),  # inside Jan 3's 3-day window
+    Row(dt.datetime(2026, 1, 3, 12), "u2", "open", platform="web"),
+]
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_active_users_groups_include_users_active_earlier_in_the_window(kind: str, tmp_path: Any) -> None:
+    """A group whose users were active in a day's window, though not on a day of the range, gets
+    its row: the groups add up to the total on every backend and in the reference."""
+    metrics = {"a3": {"type": "active_users", "source": "events", "window": 3}}
+    day = dt.date(2026, 1, 3)
+    want = {("a3", day, "ios"): 1.0, ("a3", day, "web"): 1.0}
+    loaded = LoadedTable(kind, tmp_path, WINDOW_GROUP_ROWS)
+    try:
+        sql = sql_project(loaded.url, metrics, {}, table=loaded.table)
+        assert_same(compute_rows(sql, ["a3"], day, day, by="platform"), want)
+        assert_same(compute_rows(sql, ["a3"], day, day, by="platform", span_end=day), want)
+    finally:
+        loaded.close()
+    files = parquet_project(loaded.parquet, metrics, {})
+    assert_same(compute_rows(files, ["a3"], day, day, by="platform"), want)
+    assert_same(compute_rows(files, ["a3"], day, day, by="platform", span_end=day), want)
+    reference = reference_rows(Reference(WINDOW_GROUP_ROWS, {}), metrics, ["a3"], day, day, "day", "platform")
+    assert_same(reference, want)

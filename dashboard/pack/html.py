@@ -20,6 +20,7 @@ from dashboard.format import (
     format_progress,
     format_range,
     format_target,
+    format_value,
     format_with_sample,
     kr_title,
     metric_unit,
@@ -47,6 +48,7 @@ class _Row:
     title: str
     detail: str
     current: str
+    baseline: str  # where progress starts (okrs.md: as written, or the reading before the period)
     target: str
     progress: str
     status: str
@@ -63,6 +65,7 @@ def _objective_row(objective: ObjectiveScore, definition: Objective, item: PackI
         title=definition.objective,
         detail=", ".join(x for x in (definition.owner or "", period) if x),
         current="",
+        baseline="",
         target="",
         progress=format_progress(objective.progress),
         status=status_words(objective.status),
@@ -86,6 +89,7 @@ def _kr_row(project: Project, kr: KeyResultScore, kr_def: KeyResult, item: PackI
             *sample_noun(project, kr_def.metric),
             min_sample=project.settings.min_sample,
         ),
+        baseline=format_value(kr.baseline, unit),
         target=format_target(kr.target, unit, kr.direction),
         progress=format_progress(kr.progress),
         status=status_words(kr.status),
@@ -166,8 +170,8 @@ def render_summary(
     rows = _rows(project, card, items)
     if rows:
         lines += [
-            "| Objective / key result | Current | Target | Progress | Status | Probability | Chart |",
-            "|:--|--:|--:|--:|:--|--:|:--|",
+            "| Objective / key result | Current | Baseline | Target | Progress | Status | Probability | Chart |",
+            "|:--|--:|--:|--:|--:|:--|--:|:--|",
         ]
         for row in rows:
             item = row.item
@@ -179,7 +183,7 @@ def render_summary(
             )
             link = f"[dashboard]({item.stamp.url}) · [image]({item.file})" if item is not None else ""
             lines.append(
-                f"| {name}{flag} | {row.current} | {row.target} | {row.progress} | {row.status} | "
+                f"| {name}{flag} | {row.current} | {row.baseline} | {row.target} | {row.progress} | {row.status} | "
                 f"{row.probability} | {link} |"
             )
         lines += ["", LEGEND]
@@ -439,7 +443,7 @@ def render_html(project: Project, card: Scorecard, items: Sequence[PackItem], st
     rows = _rows(project, card, items)
     if rows:
         parts.append(
-            "<table><thead><tr><th>Objective / key result</th><th>Current</th><th>Target</th>"
+            "<table><thead><tr><th>Objective / key result</th><th>Current</th><th>Baseline</th><th>Target</th>"
             "<th>Progress</th><th>Status</th><th>Probability</th></tr></thead><tbody>"
         )
         for row in rows:
@@ -452,6 +456,7 @@ def render_html(project: Project, card: Scorecard, items: Sequence[PackItem], st
             parts.append(
                 f'<tr class="{row.kind}"><td class="{"" if objective else "kr"}">{title}</td>'
                 f'<td class="num{" uncertain" if row.uncertain else ""}">{escape.html_text(row.current)}</td>'
+                f'<td class="num">{escape.html_text(row.baseline)}</td>'
                 f'<td class="num">{escape.html_text(row.target)}</td>'
                 f'<td class="num">{escape.html_text(row.progress)}</td><td>{_pill(row.status_key, row.status)}</td>'
                 f'<td class="num">{escape.html_text(row.probability)}</td></tr>'

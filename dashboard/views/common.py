@@ -25,7 +25,7 @@ from dashboard.format import (
 )
 from dashboard.state import Options, ViewState, share_url
 from metrics.definitions.calendar import Calendar
-from metrics.definitions.models import Grain
+from metrics.definitions.models import ANY_EVENT, Grain
 from metrics.definitions.project import Project
 from metrics.engine.request import MetricRequest, MetricResult
 
@@ -212,6 +212,15 @@ def sample_line(ctx: Ctx, metric_id: str, numerator: float | None, denominator: 
 # The pages' short names for the escapes of `dashboard.escape` (the one home of escaping).
 md = escape.markdown  # st.markdown and every element that reads Markdown
 mdc = escape.markdown_code  # inside an inline code span
+
+
+def cohort_words(cohort_event: str) -> str:
+    """What a retention cohort's members did first, as the retention and definitions pages say it:
+    'first ever `signup`', or 'first ever event (first seen)' for `cohort_event: any` (the retention
+    page once said 'users whose first `any` falls in the week')."""
+    return "first ever event (first seen)" if cohort_event == ANY_EVENT else f"first ever {mdc(cohort_event)}"
+
+
 mdh = escape.markdown_html  # st.markdown(..., unsafe_allow_html=True)
 
 

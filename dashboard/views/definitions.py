@@ -14,7 +14,6 @@ from dashboard.views import common
 from dashboard.views.common import Ctx, md, mdc
 from dashboard.views.explorer import pick_metric
 from metrics.definitions.models import (
-    ANY_EVENT,
     ActiveUsersMetric,
     AggregateMetric,
     CountDistinctMetric,
@@ -93,9 +92,8 @@ def formula_words(project: Project, metric_id: str) -> str:
                 if m.period == "day"
                 else f"in week {m.offset} after it (days {first}–{last})"
             )
-            cohort = "event (first seen)" if m.cohort_event == ANY_EVENT else mdc(m.cohort_event)
             return (
-                f"Of the users whose first ever {cohort} falls in the period, the share with "
+                f"Of the users whose {common.cohort_words(m.cohort_event)} falls in the period, the share with "
                 f"{returning} {when}{where}."
             )
         case FunnelMetric():

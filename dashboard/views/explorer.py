@@ -18,6 +18,7 @@ from dashboard.format import (
     format_value,
     kr_title,
     maturing_label,
+    partial_period_words,
     period_value_words,
     sample_noun,
     status_words,
@@ -45,13 +46,12 @@ def pick_metric(ctx: Ctx, key: str = "w_metric") -> str | None:
     return common.pick(ctx, list(ctx.project.metrics), "metric", key, "Metric", missing)
 
 
-def _period_label(ctx: Ctx, period: dt.date, end: dt.date) -> str:
+def _period_label(ctx: Ctx, period: dt.date, start: dt.date, end: dt.date) -> str:
     grain = ctx.view.grain
     if grain == "day":
         return format_date(period)
-    bucket_end = ctx.calendar.bucket_end(period, grain)
-    partial = " (to date)" if bucket_end > end else ""
-    return f"{grain.capitalize()} of {format_date(period)}{partial}"
+    partial = partial_period_words(ctx.calendar, start, end, grain).get(period)  # a short week: no fall
+    return f"{grain.capitalize()} of {format_date(period)}{f' ({partial})' if partial else ''}"
 
 
 def tiles(
@@ -88,7 +88,7 @@ def tiles(
         with column:
             change = format_delta(vals[index], past_vals[index], unit) if past is not None else None
             st.metric(
-                f"{word} · {_period_label(ctx, periods[index], end)}",
+                f"{word} · {_period_label(ctx, periods[index], start, end)}",
                 format_value(vals[index], unit),
                 border=True,
                 **delta(change, delta_color, compare_word),

@@ -11,7 +11,7 @@ import streamlit as st
 from dashboard import cache, derived, figures
 from dashboard.format import format_range
 from dashboard.views import common
-from dashboard.views.common import Ctx, mdc
+from dashboard.views.common import Ctx
 from metrics.definitions.models import RetentionMetric
 from metrics.engine.request import MetricRequest
 
@@ -33,12 +33,7 @@ def render(ctx: Ctx) -> None:
     by = common.breakdown(ctx, retention_id, "showing all users")
     grain = derived.cohort_grain(ctx.view.grain)
     start = ctx.calendar.bucket_start(start, grain)  # whole cohorts only: a cut-off first week misleads
-    unit = "day" if metric.period == "day" else "week"
-    st.markdown(
-        f"Cohort: users whose first {mdc(metric.cohort_event)} falls in the {grain}; "
-        f"retained on {unit} *k*: returned on that {unit} after joining. "
-        "Empty cells are cohorts too young to have reached that offset."
-    )
+    st.markdown(caption(metric, grain))
     common.quality_badge(ctx, retention_id)
     extra = derived.retention_metrics(retention_id, metric)
     project, engine = cache.derived_engine(str(ctx.config_dir), ctx.project, ctx.engine, extra)
@@ -111,6 +106,17 @@ def curve_data(
     return pl.concat(
         [overall, latest], how="vertical_relaxed"
     ), f"{label}: everyone who {cohort}, and the latest cohorts"
+
+
+def caption(metric: RetentionMetric, grain: str) -> str:
+    """The page's first line: who a cohort is (`common.cohort_words`, as the definitions page says
+    it) and what retained on day or week k means."""
+    unit = "day" if metric.period == "day" else "week"
+    return (
+        f"Cohort: users whose {common.cohort_words(metric.cohort_event)} falls in the {grain}; "
+        f"retained on {unit} *k*: returned on that {unit} after joining. "
+        "Empty cells are cohorts too young to have reached that offset."
+    )
 
 
 if __name__ == "__main__":

@@ -71,6 +71,16 @@ class Calendar:
             current = self.next_bucket(current, grain)
         return out
 
+    def partial_periods(self, start: dt.date, end: dt.date, grain: Grain) -> tuple[dt.date, ...]:
+        """The periods of [start, end] (their first days) that the range holds only in part: the first
+        when it begins before `start`, the last when it ends after `end`. The one home of that fact:
+        a count over a week of six days is no fall, so `compute` notes these periods and the
+        explorer's tiles name them (`metrics.format.partial_period_words`)."""
+        periods = self.periods(start, end, grain)
+        partial = [p for p in periods[:1] if p < start]
+        partial += [p for p in periods[-1:] if self.bucket_end(p, grain) > end and p not in partial]
+        return tuple(partial)
+
     def periods_holding(self, days: Iterable[dt.date], grain: Grain) -> list[dt.date]:
         """The first day of each period (at `grain`) that holds one of `days`, in order."""
         return sorted({self.bucket_start(day, grain) for day in days})

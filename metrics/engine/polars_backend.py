@@ -822,11 +822,9 @@ class _Plan:
             )
         )
         evals = self._eval_days().lazy()
-        if by:
+        if by:  # groups with a user active in some day's window: from start - (width - 1) on
             last = w.end if w.span_end is None else w.span_end
-            found = (
-                rows.filter(pl.col(_DN).is_between(day_number(w.start), day_number(last))).select(_G).unique()
-            )
+            found = rows.filter(pl.col(_DN) <= day_number(last)).select(_G).unique()
             evals = evals.join(found, how="cross")
         joined = evals.sort("_eval").join_asof(
             deltas,

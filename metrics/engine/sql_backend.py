@@ -484,9 +484,10 @@ class _Compiler:
         self.branches.append(
             self.emit(metric_id, per_day.c.x, per_day.c.g if grouped else None, None, running, None, per_day)
         )
-        if grouped:  # the groups found on active days inside [start, end] get a row in every period
+        if grouped:  # groups with a user active in some day's window get a row in every period
             found = self.emit(f"{metric_id}:groups", sa.literal(0), days.c.g, None, None, None, days)
-            self.branches.append(found.where(days.c.d >= sa.literal(self.start_day)).group_by(days.c.g))
+            first = self.start_day - (metric.window - 1)
+            self.branches.append(found.where(days.c.d >= sa.literal(first)).group_by(days.c.g))
         self.decoders[metric_id] = self._active_decoder(metric_id)
 
     def _active_decoder(self, metric_id: str) -> Decoder:

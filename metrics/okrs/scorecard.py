@@ -174,6 +174,7 @@ class Scorecard:
                 "key result",
                 "metric",
                 "current",
+                "baseline",
                 "target",
                 "progress",
                 "expected",
@@ -189,6 +190,7 @@ class Scorecard:
                         kr.id,
                         f"{kr.metric} ({kr.read})",
                         format_value(kr.current, kr.unit),
+                        format_value(kr.baseline, kr.unit),
                         format_target(kr.target, kr.unit, kr.direction),
                         format_progress(kr.progress),
                         format_progress(kr.expected_progress),
@@ -204,7 +206,7 @@ class Scorecard:
                     notes.append(f"{kr.id}: current reading: {kr.sample()}")
                 notes.extend(f"{kr.id}: {note}" for note in kr.notes)
             widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-            numeric = {2, 3, 4, 5, 7}
+            numeric = {2, 3, 4, 5, 6, 8}
             for row in rows:
                 cells = [
                     cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i])

@@ -320,10 +320,13 @@ def _score_key_result(
         uncertain = ctx.project.settings.uncertain(n)
         history = reader.history(day, origin)
         notes: list[str] = []
-        if data_last < day:
-            notes.append(
-                f"the data ends on {data_last}, before the as-of day {day}; later days count as empty"
+        if data_last < day:  # after the period, the KR is read on its last day, not on the as-of day
+            read_on = (
+                f"{day}, the period's last day, which the key result is read on after the period"
+                if ended
+                else f"the as-of day {day}"
             )
+            notes.append(f"the data ends on {data_last}, before {read_on}; later days count as empty")
         pending: Future[Outlook] | None = None
         if not ended and ctx.forecast and day == end:  # the last day: the reading is the end reading
             pending = Future()
