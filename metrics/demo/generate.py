@@ -56,7 +56,8 @@ falls on a weekend, so that it lands on a busy day; `DemoSummary.defects` gives 
 * ``null_user_day`` (N = 40): every event of that day has a null `user_id` (a broken identity
   join). No other row has a null user.
 * ``duplicated_hour`` (N = 20): the events of 14:00-15:00 UTC (`DUPLICATED_HOUR_UTC`) that day were
-  loaded twice, as exact duplicate rows. No other row is duplicated.
+  loaded twice, as exact duplicate rows (in a demo too small to keep an event then, those of the
+  day's nearest hour with events, so the defect is always there). No other row is duplicated.
 * ``late_day`` (N = 10): only about 5% of that day's events arrived (ingestion lag).
 
 In a project whose timezone is not UTC (the shipped config uses Europe/Berlin) each defect day
@@ -674,6 +675,21 @@ def _keep_users(cal: _Calendar, pop: _Population, seed: int, events: int) -> Arr
     return keep
 
 
+def _keep_duplicated_hour(cal: _Calendar, cols: dict[str, Arr]) -> dict[str, Arr]:
+    """A batch's kept rows, with the duplicated-hour defect always present: in a demo small enough
+    that no kept user had an event in that hour of that day, the rows of the day's nearest hour with
+    events are loaded twice instead (a demo of any size plants all three defects)."""
+    secs = (cols["ts_us"] - cal.start_us) // 1_000_000
+    day_start = cal.dup_day * _DAY_S
+    on_day = np.flatnonzero((secs >= day_start) & (secs < day_start + _DAY_S))
+    hours = (secs[on_day] - day_start) // 3600
+    if not on_day.size or (hours == DUPLICATED_HOUR_UTC).any():  # none that day, or duplicated already
+        return cols
+    nearest = hours[np.argmin(np.abs(hours - DUPLICATED_HOUR_UTC))]
+    again = np.concatenate([np.arange(len(secs)), on_day[hours == nearest]])
+    return {name: values[again] for name, values in cols.items()}
+
+
 def generate_demo(
     out_dir: pathlib.Path, *, events: int = 1_000_000, seed: int = 7, end: dt.date | None = None
 ) -> DemoSummary:
@@ -708,6 +724,7 @@ def generate_demo(
                 row_kept = kept[cols["user"]]
                 cols = {name: values[row_kept] for name, values in cols.items()}
                 cols["user"] = local[cols["user"]]
+                cols = _keep_duplicated_hour(cal, cols)
                 names = [f"u{g:0{width}d}" for g in new_id[a:b][kept].tolist()]
                 table = _to_arrow(cols, pa.array(names, pa.string()))
                 pending.append(table)

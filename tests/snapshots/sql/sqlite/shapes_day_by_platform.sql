@@ -52,7 +52,7 @@ FROM lagged_1 UNION ALL SELECT lagged_1.g AS g, lagged_1.d + 7 AS x, -1 AS delta
 FROM lagged_1) AS deltas_1 
 WHERE deltas_1.x <= 20543 GROUP BY deltas_1.g, deltas_1.x) AS per_day_1 UNION ALL SELECT 'non_ios_users:groups' AS metric, 0 AS p, user_days_1.g AS g, CAST(NULL AS BIGINT) AS n, CAST(NULL AS DOUBLE) AS v, CAST(NULL AS DOUBLE) AS w 
 FROM user_days_1 
-WHERE user_days_1.d >= 20454 GROUP BY user_days_1.g UNION ALL SELECT 'first_seen_d1' AS metric, cohort_1.p AS p, cohort_1.g AS g, CAST(count(*) AS BIGINT) AS n, CAST(count(kept_1.u) AS DOUBLE) AS v, CAST(NULL AS DOUBLE) AS w 
+WHERE user_days_1.d >= 20448 GROUP BY user_days_1.g UNION ALL SELECT 'first_seen_d1' AS metric, cohort_1.p AS p, cohort_1.g AS g, CAST(count(*) AS BIGINT) AS n, CAST(count(kept_1.u) AS DOUBLE) AS v, CAST(NULL AS DOUBLE) AS w 
 FROM cohort_1 LEFT OUTER JOIN (SELECT DISTINCT cohort_1.u AS u 
 FROM cohort_1 JOIN (SELECT DISTINCT user_days_2.u AS u, user_days_2.d AS d 
 FROM user_days_2 

@@ -95,7 +95,7 @@ FROM lagged_1 UNION ALL SELECT lagged_1.g AS g, lagged_1.d + 7 AS x, -1 AS delta
 FROM lagged_1) AS deltas_1 
 WHERE deltas_1.x <= 20543 GROUP BY deltas_1.g, deltas_1.x) AS per_day_1 UNION ALL SELECT 'weekly_active_writers:groups' AS metric, 0 AS p, user_days_1.g AS g, CAST(NULL AS BIGINT) AS n, CAST(NULL AS DOUBLE) AS v, CAST(NULL AS DOUBLE) AS w 
 FROM user_days_1 
-WHERE user_days_1.d >= 20454 GROUP BY user_days_1.g UNION ALL SELECT 'dau' AS metric, per_day_2.x AS p, per_day_2.g AS g, CAST(NULL AS BIGINT) AS n, CAST(sum(per_day_2.s) OVER (PARTITION BY per_day_2.g ORDER BY per_day_2.x ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS DOUBLE) AS v, CAST(NULL AS DOUBLE) AS w 
+WHERE user_days_1.d >= 20448 GROUP BY user_days_1.g UNION ALL SELECT 'dau' AS metric, per_day_2.x AS p, per_day_2.g AS g, CAST(NULL AS BIGINT) AS n, CAST(sum(per_day_2.s) OVER (PARTITION BY per_day_2.g ORDER BY per_day_2.x ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS DOUBLE) AS v, CAST(NULL AS DOUBLE) AS w 
 FROM (SELECT deltas_2.g AS g, deltas_2.x AS x, sum(deltas_2.delta) AS s 
 FROM (SELECT lagged_2.g AS g, CASE WHEN (lagged_2.prev IS NULL OR lagged_2.prev + 1 <= lagged_2.d) THEN lagged_2.d ELSE lagged_2.prev + 1 END AS x, 1 AS delta 
 FROM lagged_2 UNION ALL SELECT lagged_2.g AS g, lagged_2.d + 1 AS x, -1 AS delta 
@@ -109,21 +109,21 @@ FROM lagged_2 UNION ALL SELECT lagged_2.g AS g, lagged_2.d + 7 AS x, -1 AS delta
 FROM lagged_2) AS deltas_3 
 WHERE deltas_3.x <= 20543 GROUP BY deltas_3.g, deltas_3.x) AS per_day_3 UNION ALL SELECT 'wau:groups' AS metric, 0 AS p, user_days_2.g AS g, CAST(NULL AS BIGINT) AS n, CAST(NULL AS DOUBLE) AS v, CAST(NULL AS DOUBLE) AS w 
 FROM user_days_2 
-WHERE user_days_2.d >= 20454 GROUP BY user_days_2.g UNION ALL SELECT 'mau' AS metric, per_day_4.x AS p, per_day_4.g AS g, CAST(NULL AS BIGINT) AS n, CAST(sum(per_day_4.s) OVER (PARTITION BY per_day_4.g ORDER BY per_day_4.x ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS DOUBLE) AS v, CAST(NULL AS DOUBLE) AS w 
+WHERE user_days_2.d >= 20448 GROUP BY user_days_2.g UNION ALL SELECT 'mau' AS metric, per_day_4.x AS p, per_day_4.g AS g, CAST(NULL AS BIGINT) AS n, CAST(sum(per_day_4.s) OVER (PARTITION BY per_day_4.g ORDER BY per_day_4.x ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS DOUBLE) AS v, CAST(NULL AS DOUBLE) AS w 
 FROM (SELECT deltas_4.g AS g, deltas_4.x AS x, sum(deltas_4.delta) AS s 
 FROM (SELECT lagged_2.g AS g, CASE WHEN (lagged_2.prev IS NULL OR lagged_2.prev + 28 <= lagged_2.d) THEN lagged_2.d ELSE lagged_2.prev + 28 END AS x, 1 AS delta 
 FROM lagged_2 UNION ALL SELECT lagged_2.g AS g, lagged_2.d + 28 AS x, -1 AS delta 
 FROM lagged_2) AS deltas_4 
 WHERE deltas_4.x <= 20543 GROUP BY deltas_4.g, deltas_4.x) AS per_day_4 UNION ALL SELECT 'mau:groups' AS metric, 0 AS p, user_days_2.g AS g, CAST(NULL AS BIGINT) AS n, CAST(NULL AS DOUBLE) AS v, CAST(NULL AS DOUBLE) AS w 
 FROM user_days_2 
-WHERE user_days_2.d >= 20454 GROUP BY user_days_2.g UNION ALL SELECT 'ai_summary_users' AS metric, per_day_5.x AS p, per_day_5.g AS g, CAST(NULL AS BIGINT) AS n, CAST(sum(per_day_5.s) OVER (PARTITION BY per_day_5.g ORDER BY per_day_5.x ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS DOUBLE) AS v, CAST(NULL AS DOUBLE) AS w 
+WHERE user_days_2.d >= 20427 GROUP BY user_days_2.g UNION ALL SELECT 'ai_summary_users' AS metric, per_day_5.x AS p, per_day_5.g AS g, CAST(NULL AS BIGINT) AS n, CAST(sum(per_day_5.s) OVER (PARTITION BY per_day_5.g ORDER BY per_day_5.x ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS DOUBLE) AS v, CAST(NULL AS DOUBLE) AS w 
 FROM (SELECT deltas_5.g AS g, deltas_5.x AS x, sum(deltas_5.delta) AS s 
 FROM (SELECT lagged_3.g AS g, CASE WHEN (lagged_3.prev IS NULL OR lagged_3.prev + 7 <= lagged_3.d) THEN lagged_3.d ELSE lagged_3.prev + 7 END AS x, 1 AS delta 
 FROM lagged_3 UNION ALL SELECT lagged_3.g AS g, lagged_3.d + 7 AS x, -1 AS delta 
 FROM lagged_3) AS deltas_5 
 WHERE deltas_5.x <= 20543 GROUP BY deltas_5.g, deltas_5.x) AS per_day_5 UNION ALL SELECT 'ai_summary_users:groups' AS metric, 0 AS p, user_days_3.g AS g, CAST(NULL AS BIGINT) AS n, CAST(NULL AS DOUBLE) AS v, CAST(NULL AS DOUBLE) AS w 
 FROM user_days_3 
-WHERE user_days_3.d >= 20454 GROUP BY user_days_3.g UNION ALL SELECT 'activation' AS metric, funnel_counted_1.p AS p, funnel_counted_1.g AS g, CAST(sum(funnel_counted_1.n) AS BIGINT) AS n, CAST(sum(funnel_counted_1.v) AS DOUBLE) AS v, CAST(NULL AS DOUBLE) AS w 
+WHERE user_days_3.d >= 20448 GROUP BY user_days_3.g UNION ALL SELECT 'activation' AS metric, funnel_counted_1.p AS p, funnel_counted_1.g AS g, CAST(sum(funnel_counted_1.n) AS BIGINT) AS n, CAST(sum(funnel_counted_1.v) AS DOUBLE) AS v, CAST(NULL AS DOUBLE) AS w 
 FROM (SELECT funnel_entrants_1.p AS p, funnel_entrants_1.g AS g, 1 AS n, 0 AS v 
 FROM funnel_entrants_1 UNION ALL SELECT funnel_chain_3.p AS p, funnel_chain_3.g AS g, 0 AS n, 1 AS v 
 FROM funnel_chain_3) AS funnel_counted_1 GROUP BY funnel_counted_1.p, funnel_counted_1.g UNION ALL SELECT 'd1_retention' AS metric, cohort_1.p AS p, cohort_1.g AS g, CAST(count(*) AS BIGINT) AS n, CAST(count(kept_1.u) AS DOUBLE) AS v, CAST(NULL AS DOUBLE) AS w 
