@@ -52,12 +52,7 @@ def problem_line(problem: Problem, root: Path) -> str:
     """`FILE:LINE:COL: message` with the file relative to the project folder (absolute with --debug)."""
     if problem.location is None or debug():
         return for_viewers(problem)
-    file = Path(problem.location.file)
-    try:
-        name = file.resolve().relative_to(root.resolve()).as_posix()
-    except (ValueError, OSError):
-        name = file.name
-    place = f"{name}:{problem.location.line}:{problem.location.column}"
+    place = problem.location.within(root)
     hint = f" ({problem.hint})" if problem.hint else ""
     return f"{place}: {for_viewers(problem.message + hint)}"
 

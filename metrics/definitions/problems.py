@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from connectors.errors import NorthstarError
@@ -37,6 +38,17 @@ class Location:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
+
+    def within(self, root: Path) -> str:
+        """`metrics.yaml:14:5`: the place with its file relative to the project folder `root` (what a
+        viewer or a shared review pack is shown: the server's folders are not theirs), or its bare
+        name when it lies outside."""
+        file = Path(self.file)
+        try:
+            name = file.resolve().relative_to(root.resolve()).as_posix()
+        except (ValueError, OSError):
+            name = file.name
+        return f"{name}:{self.line}:{self.column}"
 
 
 @dataclass(frozen=True, order=True)

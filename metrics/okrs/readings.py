@@ -50,7 +50,7 @@ from metrics.format import format_range, plural
 from metrics.okrs.forecast import ForecastOptions, Projection, Simulation
 
 if TYPE_CHECKING:
-    from metrics.definitions.problems import Location
+    from metrics.definitions.problems import Problem
     from metrics.definitions.project import Project
     from metrics.engine.engine import Engine
     from metrics.okrs.forecast import Direction
@@ -182,15 +182,12 @@ class Readings:
             reader.take_daily(result, first, last)
 
 
-def _place(location: Location, root: Path) -> str:
-    """`metrics.yaml:14:5`: a warning's place with its file relative to the project folder (a review
-    pack is shared; the server's folders are not)."""
-    file = Path(location.file)
-    try:
-        name = file.resolve().relative_to(root.resolve()).as_posix()
-    except (ValueError, OSError):
-        name = file.name
-    return f"{name}:{location.line}:{location.column}"
+def _warning_words(warning: Problem, root: Path) -> str:
+    """A definition warning's message, its hint and its place (`metrics.yaml:14:5`, relative to the
+    project folder: a review pack is shared, the server's folders are not)."""
+    hint = f"; {warning.hint}" if warning.hint else ""
+    place = f" ({warning.location.within(root)})" if warning.location else ""
+    return f"{warning.message}{hint}{place}"
 
 
 class KeyResultReader:
@@ -416,9 +413,7 @@ class KeyResultReader:
         out: list[str] = []
         for warning in project.warnings_for(self.kr.metric):
             name = warning.subject.name if warning.subject is not None else self.kr.metric
-            place = f" ({_place(warning.location, project.root)})" if warning.location else ""
-            hint = f"; {warning.hint}" if warning.hint else ""
-            out.append(f"{name} may not count what was meant: {warning.message}{hint}{place}")
+            out.append(f"{name} may not count what was meant: {_warning_words(warning, project.root)}")
         return tuple(dict.fromkeys(out))
 
     def empty_cohort(self, first: dt.date, last: dt.date) -> str | None:
@@ -451,11 +446,9 @@ class KeyResultReader:
         parts = [m for m in project.leaves(self.kr.metric) if m != self.kr.metric]
         for warning in project.warnings_for(self.kr.metric):
             if warning.subject is not None and warning.subject.name in parts:
-                place = f" ({_place(warning.location, project.root)})" if warning.location else ""
-                hint = f"; {warning.hint}" if warning.hint else ""
                 return (
-                    f"its part {warning.subject.name!r} reads no rows: {warning.message}{hint}{place}; "
-                    f"fix {warning.subject.name!r}"
+                    f"its part {warning.subject.name!r} reads no rows: "
+                    f"{_warning_words(warning, project.root)}; fix {warning.subject.name!r}"
                 )
         return None
 
