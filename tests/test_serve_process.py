@@ -51,6 +51,13 @@ def _command(line: int) -> str:
         return ""
 
 
+def _parent(pid: int) -> int | None:
+    try:  # /proc/PID/stat: "pid (comm) state ppid ...", comm may hold spaces and brackets
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def _start(config: Path, port: int, log: Path, *extra: str) -> subprocess.Popen[bytes]:
     command = [
         sys.executable,
@@ -251,8 +258,12 @@ def test_packs_asked_for_at_once_share_one_browser(tmp_path: Path) -> None:
     peak = [0]
     done = threading.Event()
 
-    def browsers() -> int:  # kaleido starts each Chromium through one wrapper process
-        return sum(1 for p in descendants(me) if "chromium_wrapper" in _command(p))
+    def browsers() -> int:
+        # kaleido starts each Chromium through one wrapper process; the wrapper's own child, between
+        # its fork and its exec of Chromium, briefly carries the wrapper's command line too (seen
+        # under load as "2 browsers"), so a wrapper below a wrapper is not another browser
+        wrappers = {p for p in descendants(me) if "chromium_wrapper" in _command(p)}
+        return sum(1 for p in wrappers if _parent(p) not in wrappers)
 
     def watch() -> None:
         while not done.is_set():
