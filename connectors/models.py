@@ -23,6 +23,9 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
+_USER_NOUN = re.compile(r"^[A-Za-z][A-Za-z0-9 '-]*$")
+
+
 def parse_duration(value: object) -> timedelta:
     """`24h`, `90m`, `3d`, `1w` or a number of seconds."""
     if isinstance(value, timedelta):
@@ -108,10 +111,27 @@ class SourceChecks(StrictModel):
 
 class _SourceBase(StrictModel):
     columns: ColumnRoles
+    user_noun: str = Field(
+        default="users",
+        description="What the user column's ids are, as a plural noun read after a number: 'accounts', "
+        "'aircraft', 'devices'. Rates, cohorts and funnels say '302 of 543 aircraft'.",
+        json_schema_extra={"pattern": _USER_NOUN.pattern, "maxLength": 40},
+    )
     dimensions: list[str] = Field(
         default_factory=list, description="The only columns allowed in breakdowns and filters."
     )
     checks: SourceChecks = Field(default_factory=SourceChecks)
+
+    @field_validator("user_noun")
+    @classmethod
+    def _plain_noun(cls, value: str) -> str:
+        # it is printed into Markdown and HTML as it is: plain words only
+        if len(value) > 40 or not _USER_NOUN.match(value):
+            raise ValueError(
+                f"`user_noun` {value!r} should be a plain plural noun (letters, digits, spaces, "
+                "hyphens or apostrophes; at most 40), such as accounts or aircraft"
+            )
+        return value
 
 
 class FileSource(_SourceBase):

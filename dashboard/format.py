@@ -44,6 +44,7 @@ from metrics.format import (
     status_words,
     uncertain_words,
     unit_kind,
+    user_noun,
 )
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ __all__ = [
     "table_format",
     "uncertain_words",
     "unit_kind",
+    "user_noun",
 ]
 
 # Axis ticks switch format with the tick step (`dtick`): Plotly picks steps of 1, 2 or 5 x 10^n, so

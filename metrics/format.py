@@ -250,12 +250,22 @@ def plural(count: float, singular: str, plural_form: str | None = None) -> str:
 # --- sample sizes (docs/metrics.md, Sample sizes) ---------------------------------------------------
 
 
+def user_noun(project: Project, metric_id: str) -> str:
+    """What the users a metric counts are called: its source's `user_noun` ('aircraft', 'accounts'),
+    'users' when it reads sources that name them differently or does not say."""
+    nouns = {project.sources[s].user_noun for s in project.source_of(metric_id) if s in project.sources}
+    return nouns.pop() if len(nouns) == 1 else "users"
+
+
 def sample_noun(project: Project, metric_id: str) -> tuple[str, str | None]:
     """What a rate counts, in words, and the unit of its numerator when that is not a count:
-    retention and funnels count users; a ratio counts its denominator ('MAU', 'sign-ups')."""
+    retention and funnels count users (`user_noun`); a ratio counts its denominator ('MAU',
+    'sign-ups')."""
     metric = project.metrics.get(metric_id)
-    if metric is None or metric.type != "ratio":
+    if metric is None:
         return "users", None
+    if metric.type != "ratio":
+        return user_noun(project, metric_id), None
     denominator = project.label(metric.denominator)
     noun = denominator if denominator[:2].isupper() else denominator[:1].lower() + denominator[1:]
     numerator_unit = metric_unit(project, metric.numerator)

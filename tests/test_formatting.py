@@ -589,3 +589,59 @@ def test_the_retention_page_says_who_a_first_seen_cohort_is_as_the_definitions_p
     assert "`any`" not in said and "retained on week *k*" in said
     assert caption(signup, "day").startswith("Cohort: users whose first ever `signup` falls in the day; ")  # type: ignore[arg-type]
     assert "whose first ever event (first seen) falls in the period" in formula_words(project, "new_w1")
+
+
+def test_a_source_names_its_users_and_every_rate_cohort_and_funnel_says_it() -> None:
+    """nycflights13's tour: flights are events of aircraft, yet every rate read '302 of 543 users'.
+    A source's `user_noun` is the one home of that word (`metrics.format.user_noun`): the samples of
+    rates (KR cards, the pack, What moved), the definitions page, the retention and funnel pages."""
+    from dashboard.views.definitions import formula_words
+    from dashboard.views.retention import caption
+
+    columns = {"timestamp": "ts", "user": "tailnum", "event": "e"}
+    sources = {
+        "flights": {"type": "parquet", "path": "f.parquet", "columns": columns, "user_noun": "aircraft"},
+        "crew": {"type": "parquet", "path": "c.parquet", "columns": columns},
+    }
+    metrics = {
+        "again_d7": {"type": "retention", "source": "flights", "cohort_event": "depart", "offset": 7},
+        "turnaround": {"type": "funnel", "source": "flights", "steps": ["land", "depart"], "within": 1},
+        "fleet": {"type": "active_users", "source": "flights", "window": 7},
+        "crews": {"type": "active_users", "source": "crew", "window": 7},
+        "per_crew": {"type": "ratio", "numerator": "fleet", "denominator": "crews"},
+        "flights_n": {"type": "count", "source": "flights"},
+        "crew_n": {"type": "count", "source": "crew"},
+        "mixed": {"type": "ratio", "numerator": "flights_n", "denominator": "crew_n"},
+    }
+    project = project_from_dicts(sources=sources, metrics=metrics)
+    assert project.ok, project.problems
+    assert home.user_noun(project, "again_d7") == "aircraft"
+    assert home.user_noun(project, "crews") == "users"  # a source that does not say
+    assert home.user_noun(project, "mixed") == "users"  # two sources naming them differently
+    noun, unit = home.sample_noun(project, "again_d7")
+    assert (noun, unit) == ("aircraft", None)
+    assert home.format_sample(302, 543, noun) == "302 of 543 aircraft"
+    assert home.sample_noun(project, "per_crew")[0] != "aircraft"  # a ratio counts its denominator
+    assert formula_words(project, "turnaround").startswith("Of the aircraft who do `land` in the period")
+    assert formula_words(project, "again_d7").startswith("Of the aircraft whose first ever `depart`")
+    assert formula_words(project, "fleet").startswith("Distinct aircraft with at least one event")
+    assert formula_words(project, "crews").startswith("Distinct users with at least one event")
+    assert caption(project.metrics["again_d7"], "week", "aircraft").startswith("Cohort: aircraft whose")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("noun", ["", "**users**", "users<script>", "a" * 41])
+def test_a_user_noun_that_is_not_a_plain_word_is_refused(noun: str) -> None:
+    """It is printed into Markdown and HTML as written (tests/broken/bad_user_noun has the located message)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from connectors.models import SourceConfig
+
+    source = {
+        "type": "parquet",
+        "path": "f.parquet",
+        "columns": {"timestamp": "ts", "user": "u", "event": "e"},
+        "user_noun": noun,
+    }
+    with pytest.raises(ValidationError, match="should be a plain plural noun"):
+        TypeAdapter(SourceConfig).validate_python(source)
+    assert TypeAdapter(SourceConfig).validate_python({**source, "user_noun": "aircraft"}).user_noun == "aircraft"

@@ -9,7 +9,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.debug import error_text, for_viewers
-from dashboard.format import format_value, plural
+from dashboard.format import format_value, plural, user_noun
 from dashboard.views import common
 from dashboard.views.common import Ctx, md, mdc
 from dashboard.views.explorer import pick_metric
@@ -58,12 +58,13 @@ def formula_words(project: Project, metric_id: str) -> str:
             "(a ratio of the two totals, empty when the denominator is 0)."
         )
     rows = f"{mdc(m.source)} rows"
+    users = md(user_noun(project, metric_id))
     where = f" where {filter_words(m.filter)}" if m.filter else ""
     match m:
         case CountMetric():
             return f"Number of {rows}{where}, per period."
         case CountDistinctMetric():
-            what = mdc(m.column) if m.column else "users"
+            what = mdc(m.column) if m.column else users
             return f"Number of distinct {what} among {rows}{where}, per period."
         case AggregateMetric():
             word = {"sum": "Sum", "avg": "Average", "min": "Smallest value", "max": "Largest value"}[m.type]
@@ -75,7 +76,7 @@ def formula_words(project: Project, metric_id: str) -> str:
         case ActiveUsersMetric():
             span = "on the day" if m.window == 1 else f"in the {m.window} days ending on the day"
             return (
-                f"Distinct users with at least one event{where} {span}; "
+                f"Distinct {users} with at least one event{where} {span}; "
                 "above day grain, the period's last day."
             )
         case RetentionMetric():
@@ -93,7 +94,7 @@ def formula_words(project: Project, metric_id: str) -> str:
                 else f"in week {m.offset} after it (days {first}–{last})"
             )
             return (
-                f"Of the users whose {common.cohort_words(m.cohort_event)} falls in the period, the share with "
+                f"Of the {users} whose {common.cohort_words(m.cohort_event)} falls in the period, the share with "
                 f"{returning} {when}{where}."
             )
         case FunnelMetric():
@@ -111,7 +112,7 @@ def formula_words(project: Project, metric_id: str) -> str:
                 else ""
             )
             return (
-                f"Of the users who do {mdc(m.steps[0])} in the period, the share who then do "
+                f"Of the {users} who do {mdc(m.steps[0])} in the period, the share who then do "
                 f"{' '.join(filter(None, [steps, how]))} within {plural(m.within, 'day')}{unless}{where}."
             )
     assert_never(m)

@@ -8,7 +8,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import cache, derived, figures
-from dashboard.format import format_date, format_value, maturing_label, plural
+from dashboard.format import format_date, format_value, maturing_label, plural, user_noun
 from dashboard.views import common
 from dashboard.views.common import Ctx, md, mdc
 from metrics.definitions.models import FunnelMetric
@@ -25,7 +25,8 @@ def render(ctx: Ctx) -> None:
     metric = ctx.project.metrics[funnel_id]
     assert isinstance(metric, FunnelMetric)
     start, end = ctx.range()
-    by = common.breakdown(ctx, funnel_id, "showing all users")
+    noun = user_noun(ctx.project, funnel_id)
+    by = common.breakdown(ctx, funnel_id, f"showing all {noun}")
     st.markdown(md(metric.description or f"Steps within {plural(metric.within, 'day')} of the first step"))
     common.quality_badge(ctx, funnel_id)
 
@@ -45,8 +46,9 @@ def render(ctx: Ctx) -> None:
         cols[2].metric(
             "Conversion over the range",
             format_value(last / first if first else None, "percent"),
-            help=f"Users who did every step {'in order' if metric.order == 'strict' else 'in any order'} "
-            "within the window ÷ users whose first step 1 is in the range.",
+            help=f"{noun[:1].upper()}{noun[1:]} who did every step "
+            f"{'in order' if metric.order == 'strict' else 'in any order'} "
+            f"within the window ÷ {noun} whose first step 1 is in the range.",
             border=True,
         )
         with cols[2]:

@@ -9,7 +9,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import cache, derived, figures
-from dashboard.format import format_range
+from dashboard.format import format_range, user_noun
 from dashboard.views import common
 from dashboard.views.common import Ctx
 from metrics.definitions.models import RetentionMetric
@@ -30,10 +30,10 @@ def render(ctx: Ctx) -> None:
     metric = ctx.project.metrics[retention_id]
     assert isinstance(metric, RetentionMetric)
     start, end = ctx.range()
-    by = common.breakdown(ctx, retention_id, "showing all users")
+    by = common.breakdown(ctx, retention_id, f"showing all {user_noun(ctx.project, retention_id)}")
     grain = derived.cohort_grain(ctx.view.grain)
     start = ctx.calendar.bucket_start(start, grain)  # whole cohorts only: a cut-off first week misleads
-    st.markdown(caption(metric, grain))
+    st.markdown(caption(metric, grain, user_noun(ctx.project, retention_id)))
     common.quality_badge(ctx, retention_id)
     extra = derived.retention_metrics(retention_id, metric)
     project, engine = cache.derived_engine(str(ctx.config_dir), ctx.project, ctx.engine, extra)
@@ -100,7 +100,7 @@ def curve_data(
         curves = span.select(
             pl.col(by).cast(pl.String).fill_null("(none)").alias("series"), *derived.CURVE_COLUMNS[1:]
         ).sort("series", "offset")
-        return curves, f"{label} by {by} (users who {cohort})"
+        return curves, f"{label} by {by} ({user_noun(ctx.project, retention_id)} who {cohort})"
     overall = span.select(pl.lit(f"All who {cohort}").alias("series"), *derived.CURVE_COLUMNS[1:])
     latest = derived.latest_cohorts(grid)
     return pl.concat(
@@ -108,12 +108,12 @@ def curve_data(
     ), f"{label}: everyone who {cohort}, and the latest cohorts"
 
 
-def caption(metric: RetentionMetric, grain: str) -> str:
+def caption(metric: RetentionMetric, grain: str, users: str = "users") -> str:
     """The page's first line: who a cohort is (`common.cohort_words`, as the definitions page says
     it) and what retained on day or week k means."""
     unit = "day" if metric.period == "day" else "week"
     return (
-        f"Cohort: users whose {common.cohort_words(metric.cohort_event)} falls in the {grain}; "
+        f"Cohort: {users} whose {common.cohort_words(metric.cohort_event)} falls in the {grain}; "
         f"retained on {unit} *k*: returned on that {unit} after joining. "
         "Empty cells are cohorts too young to have reached that offset."
     )
