@@ -25,7 +25,7 @@ from metrics.definitions.models import (
     RetentionMetric,
     outside_years,
 )
-from metrics.definitions.problems import Problem, Subject, did_you_mean
+from metrics.definitions.problems import Problem, Subject, did_you_mean, left_out_words
 from metrics.definitions.project import Collector, Project
 from metrics.engine.catalog import SourceCatalog, any_row, catalog, named_values
 from metrics.engine.filter_values import filter_literal
@@ -560,7 +560,8 @@ def prune(project: Project, problems: list[Problem]) -> Project:
     bad_dims = {(s.name, s.part) for s in subjects if s.kind == "dimension"}
     skipped: dict[str, str] = dict(project.skipped)
     for metric_id in bad_metrics:
-        skipped[metric_id] = "its definition has errors"
+        mine = [p for p in problems if p.subject == Subject.metric(metric_id)]
+        skipped[metric_id] = left_out_words(mine, project.root)
     metrics = dict(project.metrics)
     changed = True
     while changed:
@@ -568,7 +569,7 @@ def prune(project: Project, problems: list[Problem]) -> Project:
         for metric_id, metric in list(metrics.items()):
             reason = None
             if metric_id in bad_metrics:
-                reason = "its definition has errors"
+                reason = skipped[metric_id]
             elif isinstance(metric, RatioMetric):
                 for ref in (metric.numerator, metric.denominator):
                     if ref not in metrics:

@@ -120,7 +120,30 @@ def test_valid_definitions_survive_next_to_broken_ones(monkeypatch: pytest.Monke
     project = load_project(".")
     assert "signups" not in project.metrics
     assert {"dau", "revenue", "revenue_per_dau"} <= set(project.metrics)
-    assert project.skipped["signups"] == "its definition has errors"
+    assert project.skipped["signups"] == (
+        "its definition has errors (metrics.yaml:4:11: unknown metric type 'cout')"
+    )
+
+
+def test_a_left_out_metric_names_its_first_error(tmp_path: Path) -> None:
+    """Tour 3 (CDNOW): `compute revenue` with a typo in its column said only "metric 'revenue' is
+    not available: its definition has errors (run northstar validate)"; the error itself, with its
+    place, is one step shorter than a second command."""
+    project_dir = tmp_path / "p"
+    shutil.copytree(BROKEN / "type_typo", project_dir)
+    (tmp_path / "_data").symlink_to(BROKEN / "_data")
+    text = (project_dir / "metrics.yaml").read_text().replace("window: 1", "windw: 1\n    labl: x")
+    (project_dir / "metrics.yaml").write_text(text.replace("column: amount", "column: amont"))
+    project = load_project(project_dir)
+    assert project.skipped["signups"] == (
+        "its definition has errors (metrics.yaml:4:11: unknown metric type 'cout')"
+    )
+    assert project.skipped["dau"] == (
+        "its definition has errors (metrics.yaml:10:5: unknown key 'windw'; and 1 more)"
+    )
+    assert project.skipped["revenue"].startswith(  # the reference layer's errors too
+        "its definition has errors (metrics.yaml:15:13: column 'amont' is not in source 'events'"
+    )
 
 
 def test_env_vars_are_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
