@@ -66,6 +66,29 @@ def test_cli_validate_reports_every_problem_with_its_place() -> None:
     assert "Traceback" not in run.stderr
 
 
+def test_cli_validate_counts_errors_and_warnings_as_it_lists_them(tmp_path: Path) -> None:
+    """Tour 3 (CDNOW): four lines listed, one error and three warnings, then "1 problem(s) found.":
+    the count named neither kind. It counts each, in words that agree with the number."""
+    project_dir = tmp_path / "p"
+    shutil.copytree(BROKEN / "type_typo", project_dir)
+    (tmp_path / "_data").symlink_to(BROKEN / "_data")
+    text = (project_dir / "metrics.yaml").read_text()
+    (project_dir / "metrics.yaml").write_text(
+        text.replace("filter: {event: purchase}", "filter: {event: purchse}")
+    )
+    run = _cli("validate", "--config", str(project_dir))
+    assert run.returncode == 1
+    assert len(run.stdout.splitlines()) == 2
+    assert run.stderr.splitlines()[-1] == "1 error and 1 warning found."
+    fixed = text.replace("type: cout", "type: count").replace(
+        "filter: {event: purchase}", "filter: {event: purchse}"
+    )
+    (project_dir / "metrics.yaml").write_text(fixed)
+    run = _cli("validate", "--config", str(project_dir))
+    assert run.returncode == 0
+    assert run.stdout.rstrip().endswith(": valid (1 source, 4 metrics, 1 objective), 1 warning"), run.stdout
+
+
 def test_cli_validate_json_for_ci_tools() -> None:
     run = _cli("validate", "--config", "tests/broken/okr_unknown_metric", "--format", "json")
     assert run.returncode == 1
