@@ -236,7 +236,7 @@ def _check_okrs(out: Collector) -> None:
     today = calendar.today()
     seen_objectives: set[str] = set()
     seen_krs: set[str] = set()
-    for index, objective in enumerate(project.okrs):
+    for index, objective in zip(_okr_indexes(project), project.okrs, strict=True):
         where: tuple[Any, ...] = ("okrs", index)
         subject = Subject.okr(objective.id)
         if objective.id in seen_objectives:
@@ -314,6 +314,30 @@ def _check_okrs(out: Collector) -> None:
                         subject=kr_subject,
                         value=False,
                     )
+
+
+def _okr_indexes(project: Project) -> list[int]:
+    """Each loaded objective's index in okrs.yaml's list: the objectives left out for their errors
+    are not in `project.okrs`, so its positions are not the file's (a key result's problem of the
+    second objective was placed under the first when the first was left out)."""
+    tree = project.trees.get("okrs.yaml")
+    section = tree.get("okrs") if isinstance(tree, Mapping) else None
+    raws = list(section) if isinstance(section, list) else []
+    indexes: list[int] = []
+    for objective in project.okrs:
+        start = indexes[-1] + 1 if indexes else 0
+        found = next(
+            (
+                i
+                for i in range(start, len(raws))
+                if isinstance(raws[i], Mapping)
+                and str(raws[i].get("id")) == objective.id
+                and Subject.okr(str(i)) not in project.broken
+            ),
+            None,
+        )
+        indexes.append(found if found is not None else start)
+    return indexes
 
 
 def _check_kr_fits_metric(

@@ -169,6 +169,45 @@ def test_a_left_out_metric_names_its_first_error(tmp_path: Path) -> None:
     )
 
 
+TWO_OBJECTIVES = """okrs:
+  - id: first
+    objective: A first objective with a bad period
+    period: 2026-Q5
+    key_results:
+      - id: kr_a
+        metric: revenue
+        read: period_to_date
+        target: 500
+  - id: second
+    objective: A second objective
+    period: 2026-Q4
+    key_results:
+      - id: kr_b
+        metric: revenue
+        read: period_to_date
+        target: 400
+      - id: kr_c
+        metric: daus
+        read: latest
+        target: 30
+"""
+
+
+def test_a_key_result_s_problem_is_placed_in_its_own_objective(tmp_path: Path) -> None:
+    """Tour 3 (CDNOW): with the first objective left out for its period, the second's unknown metric
+    was reported at okrs.yaml:5:5, the first objective's `key_results:` line: the checks counted
+    the objectives that loaded, not their places in the file."""
+    project_dir = tmp_path / "p"
+    shutil.copytree(BROKEN / "type_typo", project_dir)
+    (tmp_path / "_data").symlink_to(BROKEN / "_data")
+    (project_dir / "okrs.yaml").write_text(TWO_OBJECTIVES)
+    problems = [
+        str(p) for p in load_project(project_dir).problems if Path(p.location.file).name == "okrs.yaml"
+    ]
+    assert [p.split(": ", 1)[0].rsplit("/", 1)[-1] for p in problems] == ["okrs.yaml:4:13", "okrs.yaml:19:17"]
+    assert problems[1].endswith("unknown metric 'daus' (did you mean 'dau'?)")
+
+
 def test_env_vars_are_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     shutil.copytree(BROKEN / "unset_env_var", tmp_path / "p")
     url = f"sqlite:///{tmp_path / 'events.db'}"
