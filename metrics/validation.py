@@ -599,7 +599,8 @@ def prune(project: Project, problems: list[Problem]) -> Project:
                     if ref not in metrics:
                         reason = f"it uses {ref!r}, which is not available"
             elif metric.source in bad_sources or metric.source not in project.sources:
-                reason = f"its source {metric.source!r} has errors"
+                mine = [p for p in problems if p.subject == Subject.source(metric.source)]
+                reason = left_out_words(mine, project.root, f"its source {metric.source!r}")
             elif broken_dims := [key for key in metric.filter if (metric.source, key) in bad_dims]:
                 reason = f"it filters on {broken_dims[0]!r}, a dimension of {metric.source!r} that has errors"
             if reason:

@@ -169,6 +169,21 @@ def test_a_left_out_metric_names_its_first_error(tmp_path: Path) -> None:
     )
 
 
+def test_a_metric_left_out_with_its_source_names_the_source_s_first_error(tmp_path: Path) -> None:
+    """Tour 3 (CDNOW): with a typo in the source's user column, `compute orders` said only "its
+    source 'events' has errors"; it names the error and its place, as for a metric's own errors."""
+    project_dir = tmp_path / "p"
+    shutil.copytree(BROKEN / "type_typo", project_dir)
+    (tmp_path / "_data").symlink_to(BROKEN / "_data")
+    sources = (project_dir / "sources.yaml").read_text()
+    assert "user: user_id" in sources
+    (project_dir / "sources.yaml").write_text(sources.replace("user: user_id", "user: userid"))
+    project = load_project(project_dir)
+    assert project.skipped["dau"].startswith(
+        "its source 'events' has errors (sources.yaml:7:13: column 'userid' (the user column) is not in"
+    )
+
+
 TWO_OBJECTIVES = """okrs:
   - id: first
     objective: A first objective with a bad period

@@ -145,15 +145,16 @@ class ConfigError(NorthstarError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-def left_out_words(problems: Sequence[Problem], root: Path) -> str:
-    """Why a definition is left out: its first error, placed relative to the project folder `root`,
-    so a command that meets it says what to fix (`compute`, a key result's note, the app)."""
+def left_out_words(problems: Sequence[Problem], root: Path, what: str = "its definition") -> str:
+    """Why a definition is left out (`what` has errors: its own definition, or its source's): the
+    first error, placed relative to the project folder `root`, so a command that meets it says what
+    to fix (`compute`, a key result's note, the app)."""
     if not problems:
-        return "its definition has errors"
+        return f"{what} has errors"
     first = problems[0]
     place = f"{first.location.within(root)}: " if first.location is not None else ""
     more = f"; and {len(problems) - 1} more" if len(problems) > 1 else ""
-    return f"its definition has errors ({place}{first.message}{more})"
+    return f"{what} has errors ({place}{first.message}{more})"
 
 
 def did_you_mean(word: str, options: Iterable[str]) -> str | None:
