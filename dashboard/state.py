@@ -18,6 +18,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from dashboard import escape
 from metrics.definitions.models import GRAINS, Grain
+from metrics.definitions.problems import did_you_mean
 from metrics.engine.request import COMPARISONS, Comparison
 
 MAX_VALUE_LENGTH = 64
@@ -186,9 +187,10 @@ def _choice(name: str, value: str, allowed: Sequence[str], what: str, warnings: 
     if value in allowed:
         return value
     listed = ", ".join(list(allowed)[:8]) + (" ..." if len(allowed) > 8 else "")
+    close = did_you_mean(value, allowed)
     warnings.append(
         f"{link_param(name, value)} is not a known {what}"
-        + (f" (one of: {listed})" if listed else "")
+        + (f" ({close})" if close else f" (one of: {listed})" if listed else "")
         + "; using the default."
     )
     return None

@@ -720,3 +720,15 @@ def test_a_link_s_as_of_before_the_data_s_end_ends_the_default_range() -> None:
     assert parse({"as_of": "2026-12-01"}, opts)[0].end == opts.default_end  # after the default end
     view = parse({"as_of": "2026-10-15", "start": "2026-10-01"}, opts)[0]
     assert (view.start, view.end) == (D(2026, 10, 1), opts.default_end)  # a link's own range wins
+
+
+def test_a_link_s_misspelt_name_gets_a_did_you_mean() -> None:
+    """Tour 3 (CDNOW): `metric=revenu` said "not a known metric (one of: orders, buyers, revenue,
+    cds_sold, dau, wau, mau, aov ...)", a list to read through for a one-letter typo. A close name is
+    offered, as `northstar compute` and `validate` do; otherwise the list as before."""
+    _, warnings = parse({"metric": "signup", "grain": "weekly", "by": "zzz"}, OPTIONS)
+    assert warnings == [
+        "`metric=signup` is not a known metric (did you mean 'signups'?); using the default.",
+        "`grain=weekly` is not a known grain (did you mean 'week'?); using the default.",
+        "`by=zzz` is not a known dimension (one of: platform, country); using the default.",
+    ]
