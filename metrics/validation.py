@@ -236,6 +236,7 @@ def _check_okrs(out: Collector) -> None:
     today = calendar.today()
     seen_objectives: set[str] = set()
     seen_krs: set[str] = set()
+    _check_left_out_objectives(out)
     for index, objective in zip(_okr_indexes(project), project.okrs, strict=True):
         where: tuple[Any, ...] = ("okrs", index)
         subject = Subject.okr(objective.id)
@@ -282,18 +283,7 @@ def _check_okrs(out: Collector) -> None:
                     subject=kr_subject,
                 )
             seen_krs.add(kr.id)
-            if (
-                kr.metric not in project.metrics
-                and kr.metric not in project.skipped
-                and Subject.file("metrics.yaml") not in project.broken
-            ):
-                out.at(
-                    "okrs.yaml",
-                    (*kr_where, "metric"),
-                    f"unknown metric {kr.metric!r}",
-                    did_you_mean(kr.metric, list(project.metrics)),
-                    subject=kr_subject,
-                )
+            _check_kr_metric(out, kr.metric, kr_where, kr_subject)
             if kr.baseline is not None and kr.baseline == kr.target:
                 out.at(
                     "okrs.yaml",
@@ -314,6 +304,40 @@ def _check_okrs(out: Collector) -> None:
                         subject=kr_subject,
                         value=False,
                     )
+
+
+def _check_kr_metric(out: Collector, metric_id: str, kr_where: tuple[Any, ...], subject: Subject) -> None:
+    """A key result names a metric that the project defines (or left out for its own errors)."""
+    project = out.project
+    if (
+        metric_id not in project.metrics
+        and metric_id not in project.skipped
+        and Subject.file("metrics.yaml") not in project.broken
+    ):
+        out.at(
+            "okrs.yaml",
+            (*kr_where, "metric"),
+            f"unknown metric {metric_id!r}",
+            did_you_mean(metric_id, list(project.metrics)),
+            subject=subject,
+        )
+
+
+def _check_left_out_objectives(out: Collector) -> None:
+    """The metrics named by the key results of an objective left out for a schema error (a bad
+    period, say), so that `validate` lists those problems at once rather than after the fix."""
+    project = out.project
+    tree = project.trees.get("okrs.yaml")
+    section = tree.get("okrs") if isinstance(tree, Mapping) else None
+    for index, raw in enumerate(section if isinstance(section, list) else []):
+        if Subject.okr(str(index)) not in project.broken or not isinstance(raw, Mapping):
+            continue
+        krs = raw.get("key_results")
+        for kr_index, kr in enumerate(krs if isinstance(krs, list) else []):
+            metric_id = kr.get("metric") if isinstance(kr, Mapping) else None
+            if isinstance(metric_id, str):
+                where = ("okrs", index, "key_results", kr_index)
+                _check_kr_metric(out, metric_id, where, Subject.okr(str(index)))
 
 
 def _okr_indexes(project: Project) -> list[int]:

@@ -223,6 +223,30 @@ def test_a_key_result_s_problem_is_placed_in_its_own_objective(tmp_path: Path) -
     assert problems[1].endswith("unknown metric 'daus' (did you mean 'dau'?)")
 
 
+def test_an_objective_left_out_still_has_its_key_results_metrics_checked(tmp_path: Path) -> None:
+    """Tour 3 (CDNOW): an objective with a bad period hid its key result's unknown metric `maus`,
+    which `validate` named only once the period was fixed. Every problem at once: the metrics its
+    key results name are checked too."""
+    project_dir = tmp_path / "p"
+    shutil.copytree(BROKEN / "type_typo", project_dir)
+    (tmp_path / "_data").symlink_to(BROKEN / "_data")
+    (project_dir / "okrs.yaml").write_text(
+        TWO_OBJECTIVES.replace(
+            "metric: revenue\n        read: period_to_date\n        target: 500",
+            "metric: revenu\n        read: period_to_date\n        target: 500",
+        )
+    )
+    problems = [
+        str(p) for p in load_project(project_dir).problems if Path(p.location.file).name == "okrs.yaml"
+    ]
+    assert [p.split(": ", 1)[0].rsplit("/", 1)[-1] for p in problems] == [
+        "okrs.yaml:4:13",
+        "okrs.yaml:7:17",
+        "okrs.yaml:19:17",
+    ]
+    assert problems[1].endswith("unknown metric 'revenu' (did you mean 'revenue'?)")
+
+
 def test_env_vars_are_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     shutil.copytree(BROKEN / "unset_env_var", tmp_path / "p")
     url = f"sqlite:///{tmp_path / 'events.db'}"
