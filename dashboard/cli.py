@@ -123,6 +123,7 @@ def _prepare(config: Path) -> Path:
 def load(config: Path, *, check_data: bool = True, check_values: bool = False) -> Project:
     """Load the project (generating the demo's data on first use); warn about problems on stderr
     (`check_values`: also each name that never occurs in its source, so a typo's 0 is never silent)."""
+    from metrics.format import plural
     from metrics.load import load_project
 
     config = _resolve_config(config)
@@ -132,7 +133,7 @@ def load(config: Path, *, check_data: bool = True, check_values: bool = False) -
     project = load_project(_prepare(config), check_data=check_data, check_values=check_values)
     if project.problems:
         typer.echo(
-            f"warning: {len(project.problems)} problem(s) in the project; the affected definitions are left out "
+            f"warning: {plural(len(project.problems), 'error')} in the project; the affected definitions are left out "
             f"(see `northstar validate --config {config}`)",
             err=True,
         )
@@ -169,6 +170,7 @@ def validate(
 ) -> None:
     """Check the project: YAML, references between definitions, and the data (its schema, and the
     event names and dimension values that occur). Exit 1 on any error (with --strict, on any warning)."""
+    from metrics.format import plural
     from metrics.load import load_project
 
     config = _prepare(config)
@@ -184,11 +186,15 @@ def validate(
         for problem in [*problems, *warnings]:
             typer.echo(str(problem))
         if problems:
-            typer.echo(f"{len(problems)} problem(s) found.", err=True)
+            found = plural(len(problems), "error") + (
+                f" and {plural(len(warnings), 'warning')}" if warnings else ""
+            )
+            typer.echo(f"{found} found.", err=True)
         else:
             typer.echo(
-                f"{config}: valid ({len(project.sources)} sources, {len(project.metrics)} metrics, "
-                f"{len(project.okrs)} objectives)" + (f", {len(warnings)} warning(s)" if warnings else "")
+                f"{config}: valid ({plural(len(project.sources), 'source')}, {plural(len(project.metrics), 'metric')}, "
+                f"{plural(len(project.okrs), 'objective')})"
+                + (f", {plural(len(warnings), 'warning')}" if warnings else "")
             )
     if problems or (strict and warnings):
         raise typer.Exit(1)

@@ -35,7 +35,8 @@ def options(
     end = last_complete_day(today, last)
     if first is not None and last is not None and end < first:  # data of the running day only: show it
         end = min(last, today)
-    start = max(first, end - dt.timedelta(days=89)) if first else end - dt.timedelta(days=89)
+    days = dt.timedelta(days=state.DEFAULT_RANGE_DAYS - 1)
+    start = max(first, end - days) if first else end - days
     dims: list[str] = []
     for source in project.sources.values():
         dims += [d for d in source.dimensions if d not in dims]
@@ -51,6 +52,7 @@ def options(
         retentions=[m for m, d in metrics.items() if isinstance(d, RetentionMetric)],
         default_start=start,
         default_end=end,
+        data_first=first,
         today=today,
         default_as_of=cache.default_as_of(project.fingerprint, data_fp, today, project, engine),
         default_metric=default_metric,

@@ -10,7 +10,8 @@ Markdown where no Markdown is read, shows the backslashes: `product\\_view`):
 | Streamlit markdown: st.markdown, captions, titles, alerts, widget and metric labels, help tooltips | Markdown (links, images, Streamlit's `:color[...]`) | `markdown` |
 | the same, inside an inline code span | nothing but the closing fence | `markdown_code` |
 | st.markdown(..., unsafe_allow_html=True) | Markdown and HTML | `markdown_html` |
-| one cell or line of a Markdown document also read raw (summary.md, pasted into a Slack code block or an email; the diff report) | GitHub-flavoured Markdown, and `|` and a new line end the cell | `markdown_cell` |
+| one cell of a Markdown table also read raw (summary.md, pasted into a Slack code block or an email; the diff report) | GitHub-flavoured Markdown, and `|` and a new line end the cell | `markdown_cell` |
+| one line of such a document outside a table (summary.md's headings and list items) | GitHub-flavoured Markdown; a new line ends it | `markdown_line` |
 | Plotly text: titles, legend names, axis and tick labels, annotations, hover | a little HTML (`<a>`, `<b>`, `<br>`, entities) | `plotly` |
 | Plotly hovertemplate | the same, and `%{...}` | `plotly_template` |
 | an HTML page (index.html of the review pack) | HTML | `html_text` |
@@ -29,7 +30,7 @@ import re
 # text stays readable where Markdown is read raw (summary.md in a terminal).
 _INLINE = "\\`*_[]<>!|~$&:"
 # ...and those that are Markdown only at the start of a line: headings, lists, quotes, rules.
-_LINE_START = re.compile(r"^(\s*)([#+=-]|\d+[.)])", re.MULTILINE)
+_LINE_START = re.compile(r"^(\s*)([#+=>-]|\d+[.)])", re.MULTILINE)
 _WWW = re.compile(r"\b(www)\.", re.IGNORECASE)  # GFM links www.example.com without a scheme
 _BACKTICKS = re.compile("`+")
 
@@ -62,7 +63,10 @@ def markdown_html(text: object) -> str:
 
 # GitHub-flavoured Markdown read where Streamlit is not: `:` and `$` are markup there only as a
 # link's scheme (`https://`), an emoji (`:tada:`) and a math span (`$x$`), and `&` only as an entity.
-_CELL_INLINE = "\\`*_[]<>!|~"
+# `>` is markup only at the start of a line (a quote; `_LINE_START`), as `<` is escaped: no tag, no
+# autolink. `|` is markup only in a table, so a line outside one keeps it (a check's `|z| > 6`).
+_CELL_INLINE = "\\`*_[]<!|~"
+_LINE_INLINE = _CELL_INLINE.replace("|", "")
 _CELL_SCHEME = re.compile(r":(?=//)")
 _CELL_EMOJI = re.compile(r":(?=[a-z0-9_+-]+:)", re.IGNORECASE)
 _CELL_MATH = re.compile(r"\$(?=\S)(?=[^$]*\S\$(?!\d))")  # GitHub's inline math: $x$, not $5 or $5 and $6
@@ -70,11 +74,21 @@ _CELL_ENTITY = re.compile(r"&(?=#?\w+;)")
 
 
 def markdown_cell(text: object) -> str:
-    """Text for one cell of a Markdown table, or a line of a Markdown document that is also read raw
-    (summary.md goes into a Slack code block and an email's text, where an escape shows as a
-    backslash): on one line, inert in GitHub-flavoured Markdown (`|` included), and escaping only
-    what would be markup there, so `Revenue: $101k` stays as it is."""
-    value = _escape_markdown(" ".join(str(text).split()), _CELL_INLINE)
+    """Text for one cell of a Markdown table that is also read raw (summary.md goes into a Slack code
+    block and an email's text, where an escape shows as a backslash): on one line, inert in
+    GitHub-flavoured Markdown (`|` included), and escaping only what would be markup there, so
+    `Revenue: $101k` stays as it is."""
+    return _gfm_raw(text, _CELL_INLINE)
+
+
+def markdown_line(text: object) -> str:
+    """Text for one line of such a document outside a table (a heading, a list item): as
+    `markdown_cell`, but `|` stays as it is, since only a table reads it."""
+    return _gfm_raw(text, _LINE_INLINE)
+
+
+def _gfm_raw(text: object, inline: str) -> str:
+    value = _escape_markdown(" ".join(str(text).split()), inline)
     for pattern in (_CELL_SCHEME, _CELL_EMOJI, _CELL_MATH, _CELL_ENTITY):
         value = pattern.sub(lambda m: "\\" + m[0], value)
     return value
@@ -101,6 +115,7 @@ __all__ = [
     "markdown_cell",
     "markdown_code",
     "markdown_html",
+    "markdown_line",
     "plotly",
     "plotly_template",
 ]

@@ -18,10 +18,12 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from dashboard import escape
 from metrics.definitions.models import GRAINS, Grain
+from metrics.definitions.problems import did_you_mean
 from metrics.engine.request import COMPARISONS, Comparison
 
 MAX_VALUE_LENGTH = 64
 MAX_RANGE_DAYS = 3 * 366
+DEFAULT_RANGE_DAYS = 90  # a view without `start` and `end`: the 90 days ending on the default end
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _DIMENSION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -56,6 +58,7 @@ class Options:
     retentions: Sequence[str] = ()
     default_start: dt.date | None = None
     default_end: dt.date | None = None
+    data_first: dt.date | None = None  # the data's first day (a default range never starts before it)
     today: dt.date = field(default_factory=dt.date.today)
     # The scorecard's default day: the last complete day of data (`calendar.last_complete_day`).
     default_as_of: dt.date | None = None
@@ -184,12 +187,24 @@ def _choice(name: str, value: str, allowed: Sequence[str], what: str, warnings: 
     if value in allowed:
         return value
     listed = ", ".join(list(allowed)[:8]) + (" ..." if len(allowed) > 8 else "")
+    close = did_you_mean(value, allowed)
     warnings.append(
         f"{link_param(name, value)} is not a known {what}"
-        + (f" (one of: {listed})" if listed else "")
+        + (f" ({close})" if close else f" (one of: {listed})" if listed else "")
         + "; using the default."
     )
     return None
+
+
+def _default_range(options: Options, as_of: dt.date | None) -> tuple[dt.date | None, dt.date | None]:
+    """The range of a view whose link gives neither `start` nor `end`: the options' default, or the
+    `DEFAULT_RANGE_DAYS` ending on the link's `as_of` when that is a day of data before the default
+    end (a link about Aug 15 shows the days up to Aug 15, not the data's later days)."""
+    end, first = options.default_end, options.data_first
+    if as_of is None or end is None or as_of >= end or (first is not None and as_of < first):
+        return options.default_start, end
+    start = as_of - dt.timedelta(days=DEFAULT_RANGE_DAYS - 1)
+    return (max(first, start) if first is not None else start), as_of
 
 
 def parse(params: Mapping[str, object], options: Options) -> tuple[ViewState, list[str]]:
@@ -267,8 +282,9 @@ def parse(params: Mapping[str, object], options: Options) -> tuple[ViewState, li
             "using the default range."
         )
         start = end = None
-    first = start or options.default_start
-    last = end or options.default_end
+    default_start, default_end = _default_range(options, None if start or end else as_of)
+    first = start or default_start
+    last = end or default_end
     if first and last and last < first:
         if start:  # the link's start is after the default end
             warnings.append(

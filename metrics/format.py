@@ -247,6 +247,15 @@ def plural(count: float, singular: str, plural_form: str | None = None) -> str:
     return f"{number} {word}"
 
 
+def check_outcome_words(failed: int, warnings: int) -> str:
+    """'1 failed, 2 warnings': the data checks that did not pass, a warning never called a failure
+    (`northstar check`'s last line and the review pack's stamp)."""
+    parts = [f"{failed} failed"] if failed else []
+    if warnings:
+        parts.append(plural(warnings, "warning"))
+    return ", ".join(parts)
+
+
 # --- sample sizes (docs/metrics.md, Sample sizes) ---------------------------------------------------
 
 

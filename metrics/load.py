@@ -23,7 +23,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from connectors.files import outside_roots, unsafe_root
 from connectors.models import ID_PATTERN, FileSource, SourceConfig, SparkSource, SqlSource
 from metrics.definitions.models import METRIC_MODELS, Annotation, MetricDef, Objective, ProjectConfig
-from metrics.definitions.problems import ConfigError, Problem, Subject, did_you_mean
+from metrics.definitions.problems import ConfigError, Problem, Subject, did_you_mean, left_out_words
 from metrics.definitions.project import Collector, Project
 from metrics.definitions.yaml_files import Reader, fields, plain, salvage_settings, top_section
 from metrics.validation import check_data as data_layer
@@ -170,18 +170,20 @@ def load_project(
                 "ids are lower snake_case: start with a letter, then letters, digits or _",
             )
             continue
+        before = len(reader.problems)
         if not isinstance(raw, CommentedMap):
             reader.add("metrics.yaml", ("metrics", name), f"metric {name!r} must be a mapping with a `type:`")
-            invalid[name] = "its definition has errors"
+            invalid[name] = left_out_words(reader.problems[before:], root)
             continue
         if Subject.metric(name) in reader.broken:
-            invalid[name] = "its definition has errors"
+            mine = [p for p in reader.problems if p.subject == Subject.metric(name)]
+            invalid[name] = left_out_words(mine, root)
             continue
         try:
             metrics[name] = metric_adapter.validate_python(plain(raw))
         except ValidationError as exc:
             reader.schema_errors("metrics.yaml", ("metrics", name), exc, metric_fields)
-            invalid[name] = "its definition has errors"
+            invalid[name] = left_out_words(reader.problems[before:], root)
 
     okrs: list[Objective] = []
     section = top_section(reader, "okrs.yaml", reader.read("okrs.yaml"), "okrs", CommentedSeq)

@@ -251,8 +251,14 @@ def guess_roles(
             and 1 < _distinct(rows, c) <= MAX_DIMENSION_VALUES
             and not (k == "integer" and _distinct(rows, c) > 12)
         ]
-        listed = ", ".join(f"{d} ({_distinct(rows, d)} values)" for d in dims) or "none"
-        reasons.append(f"dimensions: {listed} (at most {MAX_DIMENSION_VALUES} distinct values in the sample)")
+        listed = ", ".join(f"{d} ({_distinct(rows, d)} values)" for d in dims)
+        span = f"2 to {MAX_DIMENSION_VALUES} distinct values in the sample"
+        reasons.append(
+            f"dimensions: {listed}; taken: text, boolean and small integer columns with {span}"
+            if dims
+            else f"dimensions: none (no text, boolean or small integer column has {span}); "
+            "pass --dimensions A,B to choose some"
+        )
 
     zone = _zone_of(rows, ts)
     if zone and stored_in_utc(zone):

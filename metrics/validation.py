@@ -25,7 +25,7 @@ from metrics.definitions.models import (
     RetentionMetric,
     outside_years,
 )
-from metrics.definitions.problems import Problem, Subject, did_you_mean
+from metrics.definitions.problems import Problem, Subject, did_you_mean, left_out_words
 from metrics.definitions.project import Collector, Project
 from metrics.engine.catalog import SourceCatalog, any_row, catalog, named_values
 from metrics.engine.filter_values import filter_literal
@@ -236,7 +236,8 @@ def _check_okrs(out: Collector) -> None:
     today = calendar.today()
     seen_objectives: set[str] = set()
     seen_krs: set[str] = set()
-    for index, objective in enumerate(project.okrs):
+    _check_left_out_objectives(out)
+    for index, objective in zip(_okr_indexes(project), project.okrs, strict=True):
         where: tuple[Any, ...] = ("okrs", index)
         subject = Subject.okr(objective.id)
         if objective.id in seen_objectives:
@@ -282,18 +283,7 @@ def _check_okrs(out: Collector) -> None:
                     subject=kr_subject,
                 )
             seen_krs.add(kr.id)
-            if (
-                kr.metric not in project.metrics
-                and kr.metric not in project.skipped
-                and Subject.file("metrics.yaml") not in project.broken
-            ):
-                out.at(
-                    "okrs.yaml",
-                    (*kr_where, "metric"),
-                    f"unknown metric {kr.metric!r}",
-                    did_you_mean(kr.metric, list(project.metrics)),
-                    subject=kr_subject,
-                )
+            _check_kr_metric(out, kr.metric, kr_where, kr_subject)
             if kr.baseline is not None and kr.baseline == kr.target:
                 out.at(
                     "okrs.yaml",
@@ -314,6 +304,64 @@ def _check_okrs(out: Collector) -> None:
                         subject=kr_subject,
                         value=False,
                     )
+
+
+def _check_kr_metric(out: Collector, metric_id: str, kr_where: tuple[Any, ...], subject: Subject) -> None:
+    """A key result names a metric that the project defines (or left out for its own errors)."""
+    project = out.project
+    if (
+        metric_id not in project.metrics
+        and metric_id not in project.skipped
+        and Subject.file("metrics.yaml") not in project.broken
+    ):
+        out.at(
+            "okrs.yaml",
+            (*kr_where, "metric"),
+            f"unknown metric {metric_id!r}",
+            did_you_mean(metric_id, list(project.metrics)),
+            subject=subject,
+        )
+
+
+def _check_left_out_objectives(out: Collector) -> None:
+    """The metrics named by the key results of an objective left out for a schema error (a bad
+    period, say), so that `validate` lists those problems at once rather than after the fix."""
+    project = out.project
+    tree = project.trees.get("okrs.yaml")
+    section = tree.get("okrs") if isinstance(tree, Mapping) else None
+    for index, raw in enumerate(section if isinstance(section, list) else []):
+        if Subject.okr(str(index)) not in project.broken or not isinstance(raw, Mapping):
+            continue
+        krs = raw.get("key_results")
+        for kr_index, kr in enumerate(krs if isinstance(krs, list) else []):
+            metric_id = kr.get("metric") if isinstance(kr, Mapping) else None
+            if isinstance(metric_id, str):
+                where = ("okrs", index, "key_results", kr_index)
+                _check_kr_metric(out, metric_id, where, Subject.okr(str(index)))
+
+
+def _okr_indexes(project: Project) -> list[int]:
+    """Each loaded objective's index in okrs.yaml's list: the objectives left out for their errors
+    are not in `project.okrs`, so its positions are not the file's (a key result's problem of the
+    second objective was placed under the first when the first was left out)."""
+    tree = project.trees.get("okrs.yaml")
+    section = tree.get("okrs") if isinstance(tree, Mapping) else None
+    raws = list(section) if isinstance(section, list) else []
+    indexes: list[int] = []
+    for objective in project.okrs:
+        start = indexes[-1] + 1 if indexes else 0
+        found = next(
+            (
+                i
+                for i in range(start, len(raws))
+                if isinstance(raws[i], Mapping)
+                and str(raws[i].get("id")) == objective.id
+                and Subject.okr(str(i)) not in project.broken
+            ),
+            None,
+        )
+        indexes.append(found if found is not None else start)
+    return indexes
 
 
 def _check_kr_fits_metric(
@@ -560,7 +608,8 @@ def prune(project: Project, problems: list[Problem]) -> Project:
     bad_dims = {(s.name, s.part) for s in subjects if s.kind == "dimension"}
     skipped: dict[str, str] = dict(project.skipped)
     for metric_id in bad_metrics:
-        skipped[metric_id] = "its definition has errors"
+        mine = [p for p in problems if p.subject == Subject.metric(metric_id)]
+        skipped[metric_id] = left_out_words(mine, project.root)
     metrics = dict(project.metrics)
     changed = True
     while changed:
@@ -568,13 +617,14 @@ def prune(project: Project, problems: list[Problem]) -> Project:
         for metric_id, metric in list(metrics.items()):
             reason = None
             if metric_id in bad_metrics:
-                reason = "its definition has errors"
+                reason = skipped[metric_id]
             elif isinstance(metric, RatioMetric):
                 for ref in (metric.numerator, metric.denominator):
                     if ref not in metrics:
                         reason = f"it uses {ref!r}, which is not available"
             elif metric.source in bad_sources or metric.source not in project.sources:
-                reason = f"its source {metric.source!r} has errors"
+                mine = [p for p in problems if p.subject == Subject.source(metric.source)]
+                reason = left_out_words(mine, project.root, f"its source {metric.source!r}")
             elif broken_dims := [key for key in metric.filter if (metric.source, key) in bad_dims]:
                 reason = f"it filters on {broken_dims[0]!r}, a dimension of {metric.source!r} that has errors"
             if reason:

@@ -539,6 +539,19 @@ def test_the_retention_curve_never_names_a_cohort_before_the_data(run: Any) -> N
     assert any("everyone who joined Jan 1 – Mar 3, 2025" in t for t in chart_titles(wide)), chart_titles(wide)
 
 
+def test_a_retention_range_where_nobody_joined_says_so_instead_of_empty_charts(run: Any) -> None:
+    """Tour 3 (CDNOW: every customer's first purchase is in Q1 1997): the retention page over a
+    range of 1998 drew an empty grid on axes of -1..4 and an empty curve chart of 0-400% titled
+    "everyone who joined Mar 30 - Apr 1, 1998", with nothing saying that nobody joined then; before
+    the data it said the range was too short ("widen it"). It says that no cohort starts in the
+    range, and draws no chart."""
+    shop = Path(__file__).parent / "projects" / "shop"
+    at = run("retention", config=shop, start="2024-10-01", end="2024-12-31", grain="week", as_of="2025-06-30")
+    infos = [i.value for i in at.info]
+    assert any("No user's first ever `signup` falls in Sep 29 – Dec 31, 2024" in i for i in infos), infos
+    assert not any("too short" in i for i in infos) and not chart_titles(at)
+
+
 def test_retention_grid_matches_a_hand_computation(run: Any, demo: Path, engine: Engine) -> None:
     start, end = dt.date(2026, 9, 7), dt.date(2026, 11, 22)
     at = run("retention", retention="d7_retention", start=str(start), end=str(end), grain="week")

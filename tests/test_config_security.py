@@ -412,7 +412,9 @@ def test_a_duplicate_key_drops_only_its_metric(tmp_path: Path, monkeypatch: pyte
         "metrics.yaml:4:5: duplicate key 'label' (first defined on line 3)"
     ]
     assert set(project.metrics) == {"dau"}
-    assert project.skipped == {"signups": "its definition has errors"}
+    assert project.skipped == {
+        "signups": "its definition has errors (metrics.yaml:4:5: duplicate key 'label')"
+    }
 
 
 def test_okr_page_keeps_the_other_key_results_when_one_metric_breaks(
@@ -439,8 +441,8 @@ def test_okr_page_keeps_the_other_key_results_when_one_metric_breaks(
     # As the page shows them: the warnings are Markdown-escaped user text (dashboard.escape).
     warnings = [re.sub(r"\\(.)", r"\1", w.value) for w in at.warning]
     assert (
-        "metric 'signups' is not available because its definition has errors; run `northstar validate`"
-        in warnings
+        "metric 'signups' is not available because its definition has errors (metrics.yaml:25:5: "
+        "duplicate key 'unit'); run `northstar validate`" in warnings
     )
     assert any("'conversion_to_paid' is not available because it uses 'signups'" in w for w in warnings), (
         warnings

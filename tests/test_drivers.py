@@ -289,9 +289,9 @@ def test_a_source_without_dimensions_says_so_instead_of_no_segment_moved() -> No
     note = "not split by segment: source 'events' lists no dimensions; list columns under 'dimensions:'"
     assert any(n.startswith(note) for n in result.notes), result.notes
     # quoted as the source is, not a code span: summary.md (a Slack code block) shows it as it is
-    from dashboard.escape import markdown_cell
+    from dashboard.escape import markdown_line
 
-    assert all(markdown_cell(n) == n for n in result.notes if n.startswith(note))
+    assert all(markdown_line(n) == n for n in result.notes if n.startswith(note))
     table = result.to_table()
     assert note in table and "contribution" not in table  # no header over no rows
 
@@ -556,7 +556,7 @@ def test_each_key_result_shows_its_top_three_movers_on_request(
 
 
 def test_summary_md_lists_each_key_result_s_top_three_movers(small_demo: Path) -> None:
-    from dashboard.escape import markdown_cell
+    from dashboard.escape import markdown_line
     from dashboard.format import kr_title
     from dashboard.pack.build import plan_pack
     from dashboard.pack.html import render_summary
@@ -585,12 +585,12 @@ def test_summary_md_lists_each_key_result_s_top_three_movers(small_demo: Path) -
                 assert math.isclose(expected.current.value or 0.0, kr.current, rel_tol=1e-9, abs_tol=1e-12)
             if kr.n is not None:
                 assert expected.current.reading.denominator == kr.n, kr.id
-            title = markdown_cell(kr_title(project, definitions[(objective.id, kr.id)]))
-            at = lines.index(f"- {title}: {markdown_cell(expected.headline())}")
+            title = markdown_line(kr_title(project, definitions[(objective.id, kr.id)]))
+            at = lines.index(f"- {title}: {markdown_line(expected.headline())}")
             noun = sample_noun(project, kr.metric)[0]
-            movers = [f"  - {markdown_cell(expected.mover_line(s, noun))}" for s in expected.top(3)]
+            movers = [f"  - {markdown_line(expected.mover_line(s, noun))}" for s in expected.top(3)]
             if expected.change is None:  # no reading to compare: why, instead of movers
-                assert movers == [] and lines[at + 1] == f"  - {markdown_cell(expected.notes[0])}"
+                assert movers == [] and lines[at + 1] == f"  - {markdown_line(expected.notes[0])}"
             else:
                 assert lines[at + 1 : at + 1 + len(movers)] == movers
                 assert len(movers) == 3  # every reading of the demo moved

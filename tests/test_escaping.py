@@ -257,3 +257,30 @@ def test_the_pack_shows_user_text_literally(hostile_project: Path, tmp_path: Pat
     page = (tmp_path / "pack" / "index.html").read_text()
     assert "<img" not in page and "&lt;b&gt;boss&lt;/b&gt;" in page and "<b>boss</b>" not in page
     assert "![pixel](https://tracker.example/p.png) **win**" in __import__("html").unescape(page)
+
+
+CHECK_WORDS = (
+    "events: volume (warning): 1 of the last 28 complete days is far from their trailing 28-day norm "
+    "(|z| > 6): 1997-07-26 (213 rows, expected about 76, z +8.7)"
+)
+
+
+def test_a_line_of_summary_md_keeps_a_check_s_words() -> None:
+    """Tour 3 (CDNOW): summary.md's list of failed checks read '(\\|z\\| \\> 6)' in a Slack paste.
+    Outside a table `|` is no markup, and `>` is markup only at the start of a line (a quote), so a
+    line of the document keeps both as they are; a table cell still escapes `|`."""
+    assert escape.markdown_line(CHECK_WORDS) == CHECK_WORDS
+    assert escape.markdown_cell("a | b > c") == "a \\| b > c"
+    assert escape.markdown_line("> quote") == "\\> quote"
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_markdown_line_renders_as_the_same_text(text: str) -> None:
+    """A line of summary.md (a list item) is inert where GitHub renders it, as the text itself."""
+    import html
+
+    for line in (escape.markdown_line(text), f"- {escape.markdown_line(text)}"):
+        rendered = RENDER.render(line)
+        assert not MARKUP.search(rendered.replace("<ul>\n<li>", "").replace("</li>\n</ul>", "")), rendered
+        shown = html.unescape(re.sub(r"<[^>]+>", "", rendered)).strip()
+        assert shown == " ".join(text.split())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -698,3 +699,36 @@ def test_link_warnings_name_a_parameter_as_the_address_bar_shows_it(
     assert " = " not in warnings[0] and " .. " not in warnings[0], warnings
     assert link_param("metric", "purchses") == "`metric=purchses`"
     assert link_param("x", "`<b>`\n") == escape.markdown_code("x=`<b>`?")
+
+
+def test_a_link_s_as_of_before_the_data_s_end_ends_the_default_range() -> None:
+    """Tour 3 (CDNOW, data to Jun 30, 1998): a link with only `as_of=1997-08-15` opened the explorer
+    on Apr 2 - Jun 30, 1998, under a header "As of Aug 15, 1997": "Latest · Jun 30, 1998", numbers
+    from after the day the link was about. Without `start` and `end`, the default range is the 90
+    days ending on the link's as-of when that is before the default end (clipped to the data's
+    first day); otherwise, and whenever the link gives a date of the range, as before."""
+    opts = dataclasses.replace(OPTIONS, data_first=D(2026, 6, 1))
+    view, warnings = parse({"as_of": "2026-10-15"}, opts)
+    assert warnings == [] and (view.start, view.end, view.as_of) == (
+        D(2026, 7, 18),
+        D(2026, 10, 15),
+        D(2026, 10, 15),
+    )
+    view = parse({"as_of": "2026-07-01"}, opts)[0]
+    assert (view.start, view.end) == (D(2026, 6, 1), D(2026, 7, 1))  # not before the data's first day
+    assert parse({"as_of": "2026-05-01"}, opts)[0].end == opts.default_end  # before the data: no range there
+    assert parse({"as_of": "2026-12-01"}, opts)[0].end == opts.default_end  # after the default end
+    view = parse({"as_of": "2026-10-15", "start": "2026-10-01"}, opts)[0]
+    assert (view.start, view.end) == (D(2026, 10, 1), opts.default_end)  # a link's own range wins
+
+
+def test_a_link_s_misspelt_name_gets_a_did_you_mean() -> None:
+    """Tour 3 (CDNOW): `metric=revenu` said "not a known metric (one of: orders, buyers, revenue,
+    cds_sold, dau, wau, mau, aov ...)", a list to read through for a one-letter typo. A close name is
+    offered, as `northstar compute` and `validate` do; otherwise the list as before."""
+    _, warnings = parse({"metric": "signup", "grain": "weekly", "by": "zzz"}, OPTIONS)
+    assert warnings == [
+        "`metric=signup` is not a known metric (did you mean 'signups'?); using the default.",
+        "`grain=weekly` is not a known grain (did you mean 'week'?); using the default.",
+        "`by=zzz` is not a known dimension (one of: platform, country); using the default.",
+    ]

@@ -500,3 +500,26 @@ def test_a_last_day_cut_short_is_flagged_by_the_starter_checks(
     assert volume["success"] is not cut_short
     if cut_short:
         assert "2026-03-30" in json.dumps(volume)
+
+
+def test_the_dimensions_guess_says_what_it_looked_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Tour 3 (CDNOW): 'dimensions: basket (3 values) (at most 50 distinct values in the sample)',
+    and with no such column 'dimensions: none (at most 50 distinct values in the sample)', which
+    reads as if the limit were why there are none. The line says which columns qualify, once."""
+    project = tmp_path / "p"
+    source = write_data(project, rows(), "parquet")
+    code, out, err = cli(capsys, "init", str(project), "--from", str(source), "--force")
+    assert code == 0, err
+    assert (
+        "  dimensions: device (3 values); taken: text, boolean and small integer columns with 2 to 50 " in out
+    )
+    data = [{k: v for k, v in row.items() if k != "device"} for row in rows()]
+    source = write_data(project, data, "parquet")
+    code, out, err = cli(capsys, "init", str(project), "--from", str(source), "--force")
+    assert code == 0, err
+    assert (
+        "  dimensions: none (no text, boolean or small integer column has 2 to 50 distinct values in the "
+        "sample); pass --dimensions A,B to choose some" in out
+    )

@@ -168,3 +168,30 @@ def test_a_key_result_left_out_or_warned_of_is_said_so_in_the_pack(small_demo: P
     html = render_html(broken, plan.scorecard, plan.items, plan.stamp)
     assert "The definitions have 1 error" in html and "unknown metric &#x27;activaton&#x27;" in html
     assert "May not count what was meant" in html and "&#x27;purchse&#x27; never occurs" in html
+
+
+def test_summary_lines_keep_check_words_and_metric_ids_as_written(small_demo: Path, tmp_path: Path) -> None:
+    """Tour 3 (CDNOW): summary.md's lines (outside its table) escaped `|` and `>` ('(\\|z\\| \\> 6)'
+    in a failed volume check), and a left-out pin's id in a code span showed Markdown escapes
+    (`weekly\\_active\\_writer`): a code span shows its text as it is."""
+    from dashboard.pack.html import render_summary
+    from dashboard.pack.model import Quality
+
+    config = tmp_path / "config"
+    config.mkdir()
+    (tmp_path / "data").symlink_to(small_demo.parent / "data")
+    for path in small_demo.glob("*.yaml"):
+        (config / path.name).write_text(path.read_text())
+    text = (config / "project.yaml").read_text()
+    (config / "project.yaml").write_text(text.replace("[weekly_active_writers,", "[weekly_active_writer,"))
+    broken = dataclasses.replace(load_project(config), okrs=())
+    plan = _plan(broken, dt.date(2026, 11, 30))
+    words = "events: volume (warning): 1 of 28 days is far from its norm (|z| > 6): 2026-11-30"
+    first = plan.items[0]
+    warned = dataclasses.replace(
+        first, stamp=dataclasses.replace(first.stamp, quality=Quality(warnings=1, checks=3, reasons=(words,)))
+    )
+    summary = render_summary(broken, plan.scorecard, [warned, *plan.items[1:]], plan.stamp)
+    lines = summary.splitlines()
+    assert f"- {words}" in lines
+    assert any(line.startswith("- `weekly_active_writer`: ") for line in lines), summary

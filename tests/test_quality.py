@@ -424,7 +424,30 @@ def test_report_helpers(tmp_path: Path) -> None:
     table = report.to_table().splitlines()
     assert table[0].split() == ["source", "check", "severity", "status", "unexpected", "details"]
     assert table[2].split()[:5] == ["events", "user_not_null", "error", "FAIL", "2"]
-    assert table[-1] == "7 checks, 7 failed (4 of severity error)"
+    assert table[-1] == "7 checks: 4 failed, 3 warnings"
+
+
+def test_a_warning_is_never_called_a_failure_in_the_check_table() -> None:
+    """Tour 3 (CDNOW): a volume warning alone closed `northstar check` with '3 checks, 1 failed (0 of
+    severity error)' while the review pack's stamp said 'data checks: 1 warning'. Both say it as the
+    contract does (a warning is shown as a warning, never as a failure), in the same words."""
+    from dashboard.pack.model import Quality
+    from metrics.quality.report import CheckResult
+
+    def result(check: str, severity: Any, success: bool) -> CheckResult:
+        return CheckResult("events", check, severity, success, 0 if success else 1, "")
+
+    ran = dt.datetime(2026, 3, 4, tzinfo=dt.UTC)
+    passed = [result("timestamp_not_null", "error", True), result("user_not_null", "error", True)]
+    warned = QualityReport((*passed, result("volume", "warn", False)), ran)
+    assert warned.to_table().splitlines()[-1] == "3 checks: 1 warning"
+    assert Quality(warnings=1, checks=3).words() == "data checks: 1 warning"
+    both = QualityReport(
+        (passed[0], result("user_not_null", "error", False), result("volume", "warn", False)), ran
+    )
+    assert both.to_table().splitlines()[-1] == "3 checks: 1 failed, 1 warning"
+    assert Quality(failed=1, warnings=1, checks=3).words() == "data checks: 1 failed, 1 warning"
+    assert QualityReport(tuple(passed), ran).to_table().splitlines()[-1] == "2 checks, all passed"
 
 
 @pytest.mark.parametrize(

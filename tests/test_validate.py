@@ -66,6 +66,29 @@ def test_cli_validate_reports_every_problem_with_its_place() -> None:
     assert "Traceback" not in run.stderr
 
 
+def test_cli_validate_counts_errors_and_warnings_as_it_lists_them(tmp_path: Path) -> None:
+    """Tour 3 (CDNOW): four lines listed, one error and three warnings, then "1 problem(s) found.":
+    the count named neither kind. It counts each, in words that agree with the number."""
+    project_dir = tmp_path / "p"
+    shutil.copytree(BROKEN / "type_typo", project_dir)
+    (tmp_path / "_data").symlink_to(BROKEN / "_data")
+    text = (project_dir / "metrics.yaml").read_text()
+    (project_dir / "metrics.yaml").write_text(
+        text.replace("filter: {event: purchase}", "filter: {event: purchse}")
+    )
+    run = _cli("validate", "--config", str(project_dir))
+    assert run.returncode == 1
+    assert len(run.stdout.splitlines()) == 2
+    assert run.stderr.splitlines()[-1] == "1 error and 1 warning found."
+    fixed = text.replace("type: cout", "type: count").replace(
+        "filter: {event: purchase}", "filter: {event: purchse}"
+    )
+    (project_dir / "metrics.yaml").write_text(fixed)
+    run = _cli("validate", "--config", str(project_dir))
+    assert run.returncode == 0
+    assert run.stdout.rstrip().endswith(": valid (1 source, 4 metrics, 1 objective), 1 warning"), run.stdout
+
+
 def test_cli_validate_json_for_ci_tools() -> None:
     run = _cli("validate", "--config", "tests/broken/okr_unknown_metric", "--format", "json")
     assert run.returncode == 1
@@ -120,7 +143,108 @@ def test_valid_definitions_survive_next_to_broken_ones(monkeypatch: pytest.Monke
     project = load_project(".")
     assert "signups" not in project.metrics
     assert {"dau", "revenue", "revenue_per_dau"} <= set(project.metrics)
-    assert project.skipped["signups"] == "its definition has errors"
+    assert project.skipped["signups"] == (
+        "its definition has errors (metrics.yaml:4:11: unknown metric type 'cout')"
+    )
+
+
+def test_a_left_out_metric_names_its_first_error(tmp_path: Path) -> None:
+    """Tour 3 (CDNOW): `compute revenue` with a typo in its column said only "metric 'revenue' is
+    not available: its definition has errors (run northstar validate)"; the error itself, with its
+    place, is one step shorter than a second command."""
+    project_dir = tmp_path / "p"
+    shutil.copytree(BROKEN / "type_typo", project_dir)
+    (tmp_path / "_data").symlink_to(BROKEN / "_data")
+    text = (project_dir / "metrics.yaml").read_text().replace("window: 1", "windw: 1\n    labl: x")
+    (project_dir / "metrics.yaml").write_text(text.replace("column: amount", "column: amont"))
+    project = load_project(project_dir)
+    assert project.skipped["signups"] == (
+        "its definition has errors (metrics.yaml:4:11: unknown metric type 'cout')"
+    )
+    assert project.skipped["dau"] == (
+        "its definition has errors (metrics.yaml:10:5: unknown key 'windw'; and 1 more)"
+    )
+    assert project.skipped["revenue"].startswith(  # the reference layer's errors too
+        "its definition has errors (metrics.yaml:15:13: column 'amont' is not in source 'events'"
+    )
+
+
+def test_a_metric_left_out_with_its_source_names_the_source_s_first_error(tmp_path: Path) -> None:
+    """Tour 3 (CDNOW): with a typo in the source's user column, `compute orders` said only "its
+    source 'events' has errors"; it names the error and its place, as for a metric's own errors."""
+    project_dir = tmp_path / "p"
+    shutil.copytree(BROKEN / "type_typo", project_dir)
+    (tmp_path / "_data").symlink_to(BROKEN / "_data")
+    sources = (project_dir / "sources.yaml").read_text()
+    assert "user: user_id" in sources
+    (project_dir / "sources.yaml").write_text(sources.replace("user: user_id", "user: userid"))
+    project = load_project(project_dir)
+    assert project.skipped["dau"].startswith(
+        "its source 'events' has errors (sources.yaml:7:13: column 'userid' (the user column) is not in"
+    )
+
+
+TWO_OBJECTIVES = """okrs:
+  - id: first
+    objective: A first objective with a bad period
+    period: 2026-Q5
+    key_results:
+      - id: kr_a
+        metric: revenue
+        read: period_to_date
+        target: 500
+  - id: second
+    objective: A second objective
+    period: 2026-Q4
+    key_results:
+      - id: kr_b
+        metric: revenue
+        read: period_to_date
+        target: 400
+      - id: kr_c
+        metric: daus
+        read: latest
+        target: 30
+"""
+
+
+def test_a_key_result_s_problem_is_placed_in_its_own_objective(tmp_path: Path) -> None:
+    """Tour 3 (CDNOW): with the first objective left out for its period, the second's unknown metric
+    was reported at okrs.yaml:5:5, the first objective's `key_results:` line: the checks counted
+    the objectives that loaded, not their places in the file."""
+    project_dir = tmp_path / "p"
+    shutil.copytree(BROKEN / "type_typo", project_dir)
+    (tmp_path / "_data").symlink_to(BROKEN / "_data")
+    (project_dir / "okrs.yaml").write_text(TWO_OBJECTIVES)
+    problems = [
+        str(p) for p in load_project(project_dir).problems if Path(p.location.file).name == "okrs.yaml"
+    ]
+    assert [p.split(": ", 1)[0].rsplit("/", 1)[-1] for p in problems] == ["okrs.yaml:4:13", "okrs.yaml:19:17"]
+    assert problems[1].endswith("unknown metric 'daus' (did you mean 'dau'?)")
+
+
+def test_an_objective_left_out_still_has_its_key_results_metrics_checked(tmp_path: Path) -> None:
+    """Tour 3 (CDNOW): an objective with a bad period hid its key result's unknown metric `maus`,
+    which `validate` named only once the period was fixed. Every problem at once: the metrics its
+    key results name are checked too."""
+    project_dir = tmp_path / "p"
+    shutil.copytree(BROKEN / "type_typo", project_dir)
+    (tmp_path / "_data").symlink_to(BROKEN / "_data")
+    (project_dir / "okrs.yaml").write_text(
+        TWO_OBJECTIVES.replace(
+            "metric: revenue\n        read: period_to_date\n        target: 500",
+            "metric: revenu\n        read: period_to_date\n        target: 500",
+        )
+    )
+    problems = [
+        str(p) for p in load_project(project_dir).problems if Path(p.location.file).name == "okrs.yaml"
+    ]
+    assert [p.split(": ", 1)[0].rsplit("/", 1)[-1] for p in problems] == [
+        "okrs.yaml:4:13",
+        "okrs.yaml:7:17",
+        "okrs.yaml:19:17",
+    ]
+    assert problems[1].endswith("unknown metric 'revenu' (did you mean 'revenue'?)")
 
 
 def test_env_vars_are_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 WARN = "⚠"
 
 
-_cell = escape.markdown_cell  # user text in summary.md: on one line, no link, image, HTML or `|`
+_cell = escape.markdown_cell  # user text in summary.md's table: on one line, no link, image, HTML or `|`
+_line = escape.markdown_line  # user text on summary.md's other lines (`|` is markup only in a table)
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ def _events(project: Project, events: Events | None) -> list[str]:
         names = (
             ", ".join(project.label(m) for m in annotation.metrics) if annotation.metrics else "all metrics"
         )
-        lines.append(f"- {days}: {_cell(annotation.label)} ({_cell(names)})")
+        lines.append(f"- {days}: {_line(annotation.label)} ({_line(names)})")
     return lines
 
 
@@ -158,7 +159,7 @@ def render_summary(
     """summary.md: a heading, the stamp, one table of objectives and key results, what moved each key
     result (`movers`: `Plan.movers`) and the annotations of the pack's period (`events`)."""
     lines = [
-        f"# {_cell(project.settings.name)}: OKR review as of {format_date(stamp.as_of)}",
+        f"# {_line(project.settings.name)}: OKR review as of {format_date(stamp.as_of)}",
         "",
         f"As of {stamp.as_of.isoformat()} · {stamp.freshness()} · {stamp.quality.words()} · "
         f"config `{stamp.commit}` · [open the dashboard]({stamp.url})",
@@ -166,7 +167,7 @@ def render_summary(
     ]
     heading, located = definition_errors(project)
     if located:
-        lines += [f"{WARN} {heading}", ""] + [f"- {_cell(e)}" for e in located] + [""]
+        lines += [f"{WARN} {heading}", ""] + [f"- {_line(e)}" for e in located] + [""]
     rows = _rows(project, card, items)
     if rows:
         lines += [
@@ -201,25 +202,25 @@ def render_summary(
         lines += ["", "Pinned metrics:", ""]
         for item in pinned:
             flag = f" {_mark(item)}" if _flagged(item) else ""
-            lines.append(f"- {_cell(item.title)}{flag}: [dashboard]({item.stamp.url}) · [image]({item.file})")
+            lines.append(f"- {_line(item.title)}{flag}: [dashboard]({item.stamp.url}) · [image]({item.file})")
     shaky = _uncertain(project, card)
     if shaky:
-        lines += ["", "Uncertain (small samples):", ""] + [f"- {_cell(t)}: {_cell(n)}" for t, n in shaky]
+        lines += ["", "Uncertain (small samples):", ""] + [f"- {_line(t)}: {_line(n)}" for t, n in shaky]
     problems = _problems(items)
     if problems:
-        lines += ["", "Not scored:", ""] + [f"- {_cell(title)}: {_cell(note)}" for title, note in problems]
+        lines += ["", "Not scored:", ""] + [f"- {_line(title)}: {_line(note)}" for title, note in problems]
     warned = _warned(items)
     if warned:
-        lines += ["", DEFINITION_WARNINGS, ""] + [f"- {_cell(title)}: {_cell(w)}" for title, w in warned]
+        lines += ["", DEFINITION_WARNINGS, ""] + [f"- {_line(title)}: {_line(w)}" for title, w in warned]
     missing = left_out(project)
     if missing:
         lines += ["", "Pinned metrics left out:", ""] + [
-            f"- `{_cell(m)}`: {_cell(why)}" for m, why in missing
+            f"- {escape.markdown_code(m)}: {_line(why)}" for m, why in missing
         ]
     checks = _checks(items)
     if checks:
         lines += ["", f"{WARN} Data checks that did not pass, on the data behind the marked rows:", ""]
-        lines += [f"- {_cell(reason)}" for reason in checks]
+        lines += [f"- {_line(reason)}" for reason in checks]
     lines += _events(project, events)
     return "\n".join(lines) + "\n"
 
@@ -237,8 +238,8 @@ def _what_moved(
             kr_def = definitions.get((objective.id, kr.id))
             if not said or kr_def is None:
                 continue
-            lines.append(f"- {_cell(kr_title(project, kr_def))}: {_cell(said[0])}")
-            lines += [f"  - {_cell(line)}" for line in said[1:]]
+            lines.append(f"- {_line(kr_title(project, kr_def))}: {_line(said[0])}")
+            lines += [f"  - {_line(line)}" for line in said[1:]]
     if not lines:
         return []
     intro = (

@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 
 from connectors.errors import NorthstarError
 from dashboard.format import data_through_words, format_date
+from metrics.format import check_outcome_words
 
 if TYPE_CHECKING:
     from metrics.okrs import KeyResultScore, Scorecard
@@ -60,12 +61,7 @@ class Quality:
             if self.elsewhere:
                 return f"no data check failed on what these numbers read ({self.elsewhere} elsewhere)"
             return f"data checks passed ({self.checks})"
-        parts = []
-        if self.failed:
-            parts.append(f"{self.failed} failed")
-        if self.warnings:
-            parts.append(f"{self.warnings} warning{'s' if self.warnings != 1 else ''}")
-        return "data checks: " + ", ".join(parts)
+        return "data checks: " + check_outcome_words(self.failed, self.warnings)
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,13 @@ def render(ctx: Ctx) -> None:
     request = MetricRequest(tuple(extra), start, end, grain)
     result = cache.cached_compute(engine, project, ctx.data_fp, request)
     grid = derived.retention_grid(result, retention_id, metric)
+    if not (grid["denominator"].fill_null(0) > 0).any():  # no cohort has a member: nothing to chart
+        st.info(
+            f"No user's {common.cohort_words(metric.cohort_event)} falls in {format_range(start, end)}, "
+            "so no cohort starts in this range and there is nothing to chart; pick a range in which "
+            "users joined."
+        )
+        return
     label = ctx.project.label(retention_id)
     heat = figures.retention_heatmap(
         grid,

@@ -7,7 +7,7 @@ so that loading can leave that definition out (and what depends on it) and keep 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -143,6 +143,18 @@ class ConfigError(NorthstarError):
     def __init__(self, problems: Iterable[Problem]) -> None:
         self.problems = tuple(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def left_out_words(problems: Sequence[Problem], root: Path, what: str = "its definition") -> str:
+    """Why a definition is left out (`what` has errors: its own definition, or its source's): the
+    first error, placed relative to the project folder `root`, so a command that meets it says what
+    to fix (`compute`, a key result's note, the app)."""
+    if not problems:
+        return f"{what} has errors"
+    first = problems[0]
+    place = f"{first.location.within(root)}: " if first.location is not None else ""
+    more = f"; and {len(problems) - 1} more" if len(problems) > 1 else ""
+    return f"{what} has errors ({place}{first.message}{more})"
 
 
 def did_you_mean(word: str, options: Iterable[str]) -> str | None:

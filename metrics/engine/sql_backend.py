@@ -66,7 +66,7 @@ from metrics.engine.local_days import (
     local_midnight,
 )
 from metrics.engine.request import MetricError, Window
-from metrics.engine.sql_dialects import SqlDialect, TimeContext, WithSettings, dialect_for
+from metrics.engine.sql_dialects import SqlDialect, TimeContext, WithSettings, dialect_for, is_date_type
 
 Expr = ColumnElement[Any]
 Row = tuple[Any, ...]
@@ -97,7 +97,7 @@ class _Compiler:
         self.dialect: SqlDialect = dialect_for(connector.dialect_name)
         self.src = connector.selectable()
         ts_type = self.column(source.columns.timestamp).type
-        self.is_date = isinstance(ts_type, sa.Date) and not isinstance(ts_type, sa.DateTime)
+        self.is_date = is_date_type(ts_type)
         aware = isinstance(ts_type, sa.DateTime) and bool(ts_type.timezone)
         span = (
             local_midnight(window.start - dt.timedelta(days=lookback + 2), self.calendar.timezone),
@@ -1206,7 +1206,7 @@ class SqlBackend:
                 f"column {source.columns.timestamp!r} is not in source {source_name!r}; run `northstar validate`"
             )
         column = src.c[source.columns.timestamp]
-        is_date = isinstance(column.type, sa.Date) and not isinstance(column.type, sa.DateTime)
+        is_date = is_date_type(column.type)
         ts = dialect.timestamp(column, is_date)
         seconds = dialect.epoch_seconds(column)
         plausible = sa.case((sa.and_(seconds >= PLAUSIBLE_SECONDS[0], seconds < PLAUSIBLE_SECONDS[1]), ts))
@@ -1218,6 +1218,8 @@ class SqlBackend:
         low, high = (utc_datetime(v) for v in frame.row(0)) if frame.height else (None, None)
         if low is None or high is None:
             return None, None
+        if is_date:  # a DATE holds the local day itself, not an instant to place in the zone
+            return low.date(), high.date()
         zone = calendar.zone
         try:
             return low.astimezone(zone).date(), high.astimezone(zone).date()

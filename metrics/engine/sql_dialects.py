@@ -524,6 +524,12 @@ class AnsiDialect(SqlDialect):
         )
 
 
+def is_date_type(column_type: TypeEngine[Any]) -> bool:
+    """A DATE column (not a date-time): it holds the project's local days themselves, never instants
+    to place in the time zone (docs/configuration.md, `columns.timestamp`)."""
+    return isinstance(column_type, sa.Date) and not isinstance(column_type, sa.DateTime)
+
+
 def dialect_for(name: str) -> SqlDialect:
     """The dialect that metrics are compiled for on the database `name` (SQLAlchemy's dialect name)."""
     cls = DIALECTS.get(name)

@@ -24,12 +24,13 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
 from connectors.base import ConnectorError, SqlConnector
 from connectors.models import SourceConfig
-from metrics.engine.local_days import PLAUSIBLE_SECONDS, PLAUSIBLE_WORDS
+from metrics.engine.local_days import PLAUSIBLE_SECONDS, PLAUSIBLE_WORDS, local_midnight
 from metrics.quality.report import CheckResult, Severity, plain
 
 BUCKET_SECONDS = 900
@@ -150,20 +151,64 @@ def cut_frame(
     return frame.filter(epoch.is_null() | (epoch < round(epoch_seconds(until) * 1_000_000)))
 
 
-def cut_selectable(connector: SqlConnector, source: SourceConfig, until: dt.datetime | None) -> Any:
+def cut_selectable(
+    connector: SqlConnector, source: SourceConfig, until: dt.datetime | None, zone: str
+) -> Any:
     """The source's rows with a timestamp before `until`, and those without one, as a FROM clause
-    (None: the source itself); the dialect spells the epoch, as in the profile."""
+    (None: the source itself); the dialect spells the epoch, as in the profile. A DATE column's day
+    starts at its local midnight in `zone`, as a file's Date does."""
     import sqlalchemy as sa
 
-    from metrics.engine.sql_dialects import dialect_or_ansi
+    from metrics.engine.sql_dialects import dialect_or_ansi, is_date_type
 
     table = connector.selectable()
     column = source.columns.timestamp
     if until is None or column not in table.c:
         return table
-    epoch = dialect_or_ansi(connector.dialect_name).epoch_seconds(table.c[column])
-    limit = sa.literal(epoch_seconds(until), sa.Float)
-    return sa.select(table).where(sa.or_(table.c[column].is_(None), epoch < limit)).subquery("as_of")
+    dialect = dialect_or_ansi(connector.dialect_name)
+    if is_date_type(table.c[column].type):
+        kept = _first_day_from(until, zone)  # the days that start before `until`
+        before = table.c[column] < dialect.date_value(kept)
+    else:
+        before = dialect.epoch_seconds(table.c[column]) < sa.literal(epoch_seconds(until), sa.Float)
+    return sa.select(table).where(sa.or_(table.c[column].is_(None), before)).subquery("as_of")
+
+
+def _first_day_from(moment: dt.datetime, zone: str) -> dt.date:
+    """The first local day in `zone` whose midnight is at or after `moment`."""
+    day = moment.astimezone(ZoneInfo(zone)).date()
+    return day if local_midnight(day, zone) >= moment else day + dt.timedelta(days=1)
+
+
+def _dates_at_local_midnight(buckets: pl.DataFrame, zone: str, now: dt.datetime | None) -> pl.DataFrame:
+    """Buckets of a DATE column, which the database's epoch puts at each day's UTC midnight, moved
+    to the day's local midnight in `zone` (as a file's Date; null where that midnight does not
+    exist). With `now`, also `future` (the rows of a day starting after it) and `newest` (the latest
+    day start at or before it), judged at the local midnight."""
+    if buckets.height == 0:
+        return buckets
+    day = pl.from_epoch(pl.col("bucket") * BUCKET_SECONDS, time_unit="s").dt.date().alias("_day")
+    local = (_epoch_us("_day", pl.Date(), zone) // 1_000_000).alias("_e")
+    moved = buckets.with_columns(day).with_columns(local)
+    bucket = (pl.col("_e") // BUCKET_SECONDS).cast(pl.Int64).alias("bucket")
+    if now is None:
+        return moved.with_columns(bucket).drop("_day", "_e")
+    now_s = epoch_seconds(now)
+    return (
+        moved.with_columns(
+            bucket,
+            pl.when(pl.col("_e") > now_s).then(pl.col("rows")).otherwise(0).cast(pl.Int64).alias("future"),
+            pl.when(pl.col("_e") <= now_s).then(pl.col("_e")).cast(pl.Float64).alias("newest"),
+        )
+        .group_by("bucket")
+        .agg(
+            pl.col("rows").sum(),
+            pl.col("null_users").sum(),
+            pl.col("future").sum(),
+            pl.col("newest").max(),
+        )
+        .pipe(_normalise)
+    )
 
 
 def frame_profile(
@@ -407,16 +452,18 @@ def sql_profile(
     connector: SqlConnector,
     source: SourceConfig,
     now: dt.datetime,
+    zone: str,
     *,
     duplicates: bool,
     until: dt.datetime | None = None,
 ) -> Profile:
-    """The profile from aggregate queries in the database; its dialect spells epochs and buckets."""
+    """The profile from aggregate queries in the database; its dialect spells epochs and buckets.
+    A DATE column's rows are placed at their day's local midnight in `zone`, as on files."""
     import sqlalchemy as sa
 
-    from metrics.engine.sql_dialects import dialect_or_ansi
+    from metrics.engine.sql_dialects import dialect_or_ansi, is_date_type
 
-    table = cut_selectable(connector, source, until)
+    table = cut_selectable(connector, source, until, zone)
     dialect = dialect_or_ansi(connector.dialect_name)
     roles = source.columns
     columns = {c.name: c for c in table.c}
@@ -443,9 +490,17 @@ def sql_profile(
         sa.func.max(sa.case((inner.c.e <= now_s, inner.c.e), else_=None)).label("newest"),
     ).group_by(inner.c.bucket)
     buckets = _normalise(connector.execute(query))
+    dated = is_date_type(columns[roles.timestamp].type)
+    if dated:
+        buckets = _dates_at_local_midnight(buckets, zone, now)
     future_sample: list[Any] = []
     if buckets.height and int(buckets["future"].sum()) > 0:
-        found = connector.execute(sa.select(columns[roles.timestamp]).where(epoch > now_s).limit(SAMPLE_SIZE))
+        later = (
+            columns[roles.timestamp] >= dialect.date_value(_first_day_from(now, zone))
+            if dated
+            else epoch > now_s
+        )
+        found = connector.execute(sa.select(columns[roles.timestamp]).where(later).limit(SAMPLE_SIZE))
         future_sample = [plain(v) for v in found.to_series()]
     dups: Duplicates | None = None
     dups_error: str | None = None
@@ -477,9 +532,10 @@ def sql_profile(
             top = connector.execute(
                 sa.select(*[groups_q.c[c] for c in names], copies).order_by(copies.desc()).limit(SAMPLE_SIZE)
             )
-            by_bucket = summary.select(pl.col("bucket").cast(pl.Int64), pl.col("extra").cast(pl.Int64)).sort(
-                "bucket"
-            )
+            by_bucket = summary.select(pl.col("bucket").cast(pl.Int64), pl.col("extra").cast(pl.Int64))
+            if dated:
+                by_bucket = _dates_at_local_midnight(by_bucket, zone, None)
+            by_bucket = by_bucket.sort("bucket")
             dups = Duplicates(
                 tuple(names),
                 int(summary["extra"].cast(pl.Int64).sum()) if summary.height else 0,

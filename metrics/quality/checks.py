@@ -205,7 +205,7 @@ def _run_source(
     natives: dict[int, polars_expect.Native] = {}
     try:
         if isinstance(connector, SqlConnector):
-            profile = sql_profile(connector, source, now, duplicates=wants_duplicates, until=until)
+            profile = sql_profile(connector, source, now, zone, duplicates=wants_duplicates, until=until)
         elif isinstance(connector, FrameConnector):
             frame = connector.scan()
             schema = frame.collect_schema()
@@ -297,7 +297,7 @@ def _expectations(
             query = source.query.strip().rstrip(";").strip() if source.query else None
             table = source.table
             if until is not None:
-                table, query = None, _sql_text(connector, cut_selectable(connector, source, until))
+                table, query = None, _sql_text(connector, cut_selectable(connector, source, until, zone))
             outcomes = gx_runner.run_on_sql(
                 _url(connector),
                 specs,
@@ -312,7 +312,7 @@ def _expectations(
             source,
             zone,
             list(connector.schema()),
-            lambda cols: _sql_columns(connector, source, cols, until),
+            lambda cols: _sql_columns(connector, source, cols, until, zone),
         )
     assert isinstance(connector, FrameConnector)
     frame = cut_frame(connector.scan(), source, zone, until)
@@ -357,11 +357,11 @@ def _sql_text(connector: SqlConnector, rows: Any) -> str:
 
 
 def _sql_columns(
-    connector: SqlConnector, source: SourceConfig, columns: list[str], until: dt.datetime | None
+    connector: SqlConnector, source: SourceConfig, columns: list[str], until: dt.datetime | None, zone: str
 ) -> pl.DataFrame:
     import sqlalchemy as sa
 
-    table = cut_selectable(connector, source, until)
+    table = cut_selectable(connector, source, until, zone)
     return connector.execute(sa.select(*[table.c[c] for c in columns]))
 
 

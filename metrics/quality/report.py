@@ -7,6 +7,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from metrics.format import check_outcome_words
+
 Severity = Literal["error", "warn"]
 
 # Checks whose failure changes only numbers that count users: a row without a user is still a row
@@ -115,12 +117,12 @@ class QualityReport:
         for row in [header, *rows]:
             cells = [str(cell).ljust(width) for cell, width in zip(row[:-1], widths, strict=True)]
             lines.append("  ".join([*cells, str(row[-1])]).rstrip())
-        failed = sum(1 for r in self.results if not r.success)
-        errors = sum(1 for r in self.results if not r.success and r.severity == "error")
+        errors = sum(1 for r in self.results if r.status == "fail")
+        warnings = sum(1 for r in self.results if r.status == "warn")
         lines.append("")
         lines.append(
-            f"{len(self.results)} checks, {failed} failed ({errors} of severity error)"
-            if failed
+            f"{len(self.results)} checks: {check_outcome_words(errors, warnings)}"
+            if errors or warnings
             else f"{len(self.results)} checks, all passed"
         )
         return "\n".join(lines)

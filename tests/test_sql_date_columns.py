@@ -1,0 +1,121 @@
+"""A timestamp column of SQL type DATE holds the project's local days (docs/configuration.md): the
+SQL backend reads the same days as the Polars backend reads from a Date column.
+
+Tour 3 (CDNOW in America/New_York, loaded into PostgreSQL): `compute` on the SQL source warned that
+"the data runs from Dec 31, 1996 to Jun 29, 1998", a day before each end of the data, because the
+data's range took each DATE as a UTC midnight and moved it to New York (the previous evening).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from metrics.demo.sql import load_demo
+from metrics.engine import Engine
+from metrics.load import project_from_dicts
+from tests.sql_fixtures import DATABASES, database_url, drop_table, unique_table
+
+D = dt.date
+DAYS = [D(2026, 3, 1), D(2026, 3, 1), D(2026, 3, 8), D(2026, 3, 9), D(2026, 3, 31)]
+ZONES = ["America/New_York", "Asia/Kolkata", "UTC"]
+METRICS = {"rows": {"type": "count", "source": "events"}}
+COLUMNS = {"timestamp": "day", "user": "user_id"}
+
+
+@pytest.fixture(params=DATABASES)
+def table(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
+    frame = pl.DataFrame({"day": pl.Series(DAYS, dtype=pl.Date), "user_id": ["a", "b", "a", "c", "b"]})
+    parquet = tmp_path / "days.parquet"
+    frame.write_parquet(parquet)
+    url = database_url(request.param, tmp_path)
+    name = unique_table()
+    load_demo(parquet, url, name, timestamp="day")
+    try:
+        yield url, name, parquet
+    finally:
+        drop_table(url, name)
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_a_date_column_s_range_is_its_first_and_last_day(table: tuple[str, str, Path], zone: str) -> None:
+    url, name, parquet = table
+    settings = {"timezone": zone}
+    sql = project_from_dicts(
+        sources={"events": {"type": "sql", "url": url, "table": name, "columns": COLUMNS}},
+        metrics=METRICS,
+        settings=settings,
+    )
+    files = project_from_dicts(
+        sources={"events": {"type": "parquet", "path": parquet.name, "columns": COLUMNS}},
+        metrics=METRICS,
+        settings=settings,
+        root=parquet.parent,
+    )
+    assert Engine(sql, result_store=False).data_range(["rows"]) == (D(2026, 3, 1), D(2026, 3, 31))
+    assert Engine(files, result_store=False).data_range(["rows"]) == (D(2026, 3, 1), D(2026, 3, 31))
+
+
+def _daily_table(kind: str, folder: Path) -> tuple[str, str, Path]:
+    """Eight to twelve rows a day through February and March 2026, 200 on March 20, and one on March 26."""
+    days: list[dt.date] = []
+    day = D(2026, 2, 1)
+    while day <= D(2026, 3, 25):
+        days += [day] * (200 if day == D(2026, 3, 20) else 8 + day.day % 5)
+        day += dt.timedelta(days=1)
+    days.append(D(2026, 3, 26))
+    frame = pl.DataFrame(
+        {"day": pl.Series(days, dtype=pl.Date), "user_id": [f"u{i % 7}" for i in range(len(days))]}
+    )
+    parquet = folder / "daily.parquet"
+    frame.write_parquet(parquet)
+    url = database_url(kind, folder)
+    name = unique_table()
+    load_demo(parquet, url, name, timestamp="day")
+    return url, name, parquet
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Kolkata"])
+def test_data_checks_read_a_date_column_s_days_as_on_files(kind: str, zone: str, tmp_path: Path) -> None:
+    """Tour 3: on PostgreSQL the volume check named 1997-07-25 for CDNOW's spike of 1997-07-26 (the
+    file source named the 26th), and a check as of a day read the next day's rows: the database
+    profile took each DATE as a UTC midnight. It is the local midnight, as for a file's Date."""
+    from metrics.quality import clear_cache, run_checks_as_of
+
+    url, name, parquet = _daily_table(kind, tmp_path)
+    try:
+        checks = {"volume": {"max_deviation": 6}}
+        settings = {"timezone": zone}
+        sql = project_from_dicts(
+            sources={
+                "events": {"type": "sql", "url": url, "table": name, "columns": COLUMNS, "checks": checks}
+            },
+            metrics=METRICS,
+            settings=settings,
+        )
+        files = project_from_dicts(
+            sources={
+                "events": {"type": "parquet", "path": parquet.name, "columns": COLUMNS, "checks": checks}
+            },
+            metrics=METRICS,
+            settings=settings,
+            root=parquet.parent,
+        )
+        now = dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
+        reports = []
+        for project in (files, sql):
+            clear_cache()
+            report = run_checks_as_of(project, Engine(project, result_store=False), D(2026, 3, 25), now=now)
+            reports.append(
+                {r.check: (r.success, r.unexpected_count, r.details, r.days) for r in report.results}
+            )
+        on_files, in_db = reports
+        assert on_files["volume"][3] == (D(2026, 3, 20),)  # the spike's own day
+        assert in_db == on_files
+    finally:
+        drop_table(url, name)
