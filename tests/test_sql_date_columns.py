@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from metrics.demo.sql import load_demo
-from metrics.engine import Engine
+from metrics.engine import Engine, MetricRequest
 from metrics.load import project_from_dicts
 from tests.sql_fixtures import DATABASES, database_url, drop_table, unique_table
 
@@ -117,5 +117,72 @@ def test_data_checks_read_a_date_column_s_days_as_on_files(kind: str, zone: str,
         on_files, in_db = reports
         assert on_files["volume"][3] == (D(2026, 3, 20),)  # the spike's own day
         assert in_db == on_files
+    finally:
+        drop_table(url, name)
+
+
+FUNNEL_ROWS = [  # (user, day, event); America/New_York's clocks go forward on 2026-03-08, back on 2026-11-01
+    ("a", D(2026, 2, 7), "join"),  # 30 days later is 2026-03-09: only 719 hours after, so inside 30 x 24 h
+    ("a", D(2026, 3, 9), "buy"),
+    ("b", D(2026, 2, 1), "join"),  # 30 days later, no clock change between: outside
+    ("b", D(2026, 3, 3), "buy"),
+    ("c", D(2026, 2, 8), "join"),  # 29 days later: inside
+    ("c", D(2026, 3, 9), "buy"),
+    ("e", D(2026, 11, 1), "join"),  # the next day is 25 hours later: outside 1.01 x 24 h
+    ("e", D(2026, 11, 2), "buy"),
+    ("f", D(2026, 10, 20), "join"),  # the next day, 24 hours later: inside 1.01 x 24 h
+    ("f", D(2026, 10, 21), "buy"),
+]
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_a_funnel_window_over_a_date_column_is_real_hours_as_on_files(kind: str, tmp_path: Path) -> None:
+    """Tour 3: CDNOW's second purchase within 30 days read 21.0% for March 1997 on the file and 20.7%
+    on PostgreSQL. The contract's window is `within` x 24 hours from t0, and a date's t0 is its local
+    midnight: across the spring change, 30 x 24 hours reach into day t0 + 30. The SQL backend counted
+    calendar days; both now count the hours (`local_days.date_window_runs`)."""
+    users, days, events = zip(*FUNNEL_ROWS, strict=True)
+    frame = pl.DataFrame(
+        {"day": pl.Series(days, dtype=pl.Date), "user_id": list(users), "event": list(events)}
+    )
+    parquet = tmp_path / "funnel.parquet"
+    frame.write_parquet(parquet)
+    url = database_url(kind, tmp_path)
+    name = unique_table()
+    load_demo(parquet, url, name, timestamp="day")
+    columns = {**COLUMNS, "event": "event"}
+    metrics = {
+        "month": {"type": "funnel", "source": "events", "steps": ["join", "buy"], "within": 30},
+        "day": {"type": "funnel", "source": "events", "steps": ["join", "buy"], "within": 1.01},
+    }
+    settings = {"timezone": "America/New_York"}
+    try:
+        sql = project_from_dicts(
+            sources={"events": {"type": "sql", "url": url, "table": name, "columns": columns}},
+            metrics=metrics,
+            settings=settings,
+        )
+        files = project_from_dicts(
+            sources={"events": {"type": "parquet", "path": parquet.name, "columns": columns}},
+            metrics=metrics,
+            settings=settings,
+            root=parquet.parent,
+        )
+        frames = []
+        for project in (files, sql):
+            request = MetricRequest(("month", "day"), D(2026, 2, 1), D(2026, 12, 31), "month")
+            frame = Engine(project, result_store=False).compute(request).frame
+            frames.append(
+                frame.sort("metric", "period").select("metric", "period", "value", "numerator", "denominator")
+            )
+        on_files, in_db = frames
+        february = on_files.filter((pl.col("metric") == "month") & (pl.col("period") == D(2026, 2, 1)))
+        assert february.select("numerator", "denominator").row(0) == (2, 3)  # a and c, not b
+        day_rows = on_files.filter((pl.col("metric") == "day") & pl.col("denominator").is_not_null())
+        by_month = {
+            row["period"]: (row["numerator"], row["denominator"]) for row in day_rows.iter_rows(named=True)
+        }
+        assert by_month[D(2026, 10, 1)] == (1, 1) and by_month[D(2026, 11, 1)] == (0, 1)  # f in, e out
+        assert in_db.to_dicts() == on_files.to_dicts()
     finally:
         drop_table(url, name)

@@ -8,6 +8,7 @@ the project time zone starts at `local_midnight(day, zone)`, an instant in UTC.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from zoneinfo import ZoneInfo
 
 EPOCH = dt.date(1970, 1, 1)
@@ -34,3 +35,31 @@ def date_of_day_number(number: int) -> dt.date:
 def local_midnight(day: dt.date, zone: str) -> dt.datetime:
     """The first instant of local day `day` in time zone `zone`, in UTC (time zone aware)."""
     return dt.datetime.combine(day, dt.time(), tzinfo=ZoneInfo(zone)).astimezone(dt.UTC)
+
+
+def date_window_runs(
+    zone: str, first: dt.date, last: dt.date, days: float
+) -> list[tuple[dt.date, dt.date, int]]:
+    """Where a window of `days` x 24 hours from a date's local midnight covers a different number
+    of whole dates than date arithmetic says (a funnel's `within` over a DATE timestamp): the runs
+    (a, b, n) of start days d0 in first .. last whose window holds exactly the dates before d0 + n,
+    where d0 + `days` as dates would give n = ceil(days). The clocks going forward inside the
+    window make it reach one date further (an event dated d0 + days falls inside it, as the Polars
+    engine finds by reading each date as its local midnight's instant); going back, for a window
+    that is not whole days, one date less. Empty for UTC and zones without summer time."""
+    span = dt.timedelta(days=days)
+    usual = math.ceil(days)
+    runs: list[tuple[dt.date, dt.date, int]] = []
+    day = first
+    while day <= last:
+        deadline = local_midnight(day, zone) + span
+        n = usual + 1
+        while n > 0 and local_midnight(day + dt.timedelta(days=n - 1), zone) >= deadline:
+            n -= 1
+        if n != usual:
+            if runs and runs[-1][2] == n and runs[-1][1] == day - dt.timedelta(days=1):
+                runs[-1] = (runs[-1][0], day, n)
+            else:
+                runs.append((day, day, n))
+        day += dt.timedelta(days=1)
+    return runs

@@ -62,6 +62,7 @@ from metrics.engine.local_days import (
     PLAUSIBLE_SECONDS,
     SECONDS_PER_DAY,
     date_of_day_number,
+    date_window_runs,
     day_number,
     local_midnight,
 )
@@ -154,6 +155,28 @@ class _Compiler:
     def local(self, ts: Expr) -> Expr:
         """Local wall-clock time (a DATE column already holds local days)."""
         return ts if self.is_date else self.dialect.local(ts, self.ctx)
+
+    def funnel_deadline(self, t0: Expr, within: float) -> Expr:
+        """t0 + `within` x 24 hours, comparable with `self.ts`. A DATE column's t0 is its local
+        midnight: where the clocks change inside the window, it covers a date more or less than
+        date arithmetic says (`date_window_runs`), and those start days get their own deadline."""
+        deadline = self.dialect.plus_seconds(t0, within * SECONDS_PER_DAY)
+        if not self.is_date:
+            return deadline
+        runs = date_window_runs(self.calendar.timezone, self.window.start, self.window.end, within)
+        if not runs:
+            return deadline
+        one_day = dt.timedelta(days=1)
+        return sa.case(
+            *[
+                (
+                    sa.and_(t0 >= self.instant(a), t0 < self.instant(b + one_day)),
+                    self.dialect.plus_seconds(t0, n * SECONDS_PER_DAY),
+                )
+                for a, b, n in runs
+            ],
+            else_=deadline,
+        )
 
     def in_days(self, ts: Expr, first: dt.date | None, last: dt.date) -> list[Expr]:
         """`ts` falls on a local day in [first, last] (no lower bound when `first` is None)."""
@@ -801,7 +824,7 @@ class _Compiler:
             *entries.c,
             sa.func.row_number().over(partition_by=[entries.c.u, entries.c.p], order_by=tie).label("rn"),
         ).subquery(self.name("funnel_ranked"))
-        deadline = self.dialect.plus_seconds(ranked.c.t, metric.within * SECONDS_PER_DAY)
+        deadline = self.funnel_deadline(ranked.c.t, metric.within)
         finished = [ranked.c[c] for c in ends]
         tests: list[Expr] = [t < deadline for t in finished]  # a NULL (never done) is not below it
         if excluded:
@@ -976,7 +999,7 @@ class _Compiler:
             ).subquery(self.name("funnel_pass"))
 
         def deadline(row: FromClause) -> Expr:
-            return self.dialect.plus_seconds(row.c.t0, metric.within * SECONDS_PER_DAY)
+            return self.funnel_deadline(row.c.t0, metric.within)
 
         steps = metric.steps
         x_item = [("x_next", out_code)] if excluded else []
