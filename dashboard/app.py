@@ -34,6 +34,7 @@ from connectors.errors import NorthstarError  # noqa: E402
 from dashboard import auth, cache, defaults, state  # noqa: E402
 from dashboard.debug import debug, failure, for_viewers, problem_line  # noqa: E402
 from dashboard.views.common import CTX_KEY, Ctx, md, mdc  # noqa: E402
+from metrics.definitions import clock  # noqa: E402
 from metrics.definitions.calendar import Calendar  # noqa: E402
 from metrics.definitions.models import GRAINS  # noqa: E402
 from metrics.definitions.project import Project  # noqa: E402
@@ -217,6 +218,11 @@ def main() -> None:
     st.markdown(APP_CSS, unsafe_allow_html=True)
     folder = config_dir()
     signed_in = auth.gate(folder)  # before anything of the project is shown: stops the run when refused
+    try:
+        clock.pinned_day()  # a NORTHSTAR_TODAY that is not a day: one sentence, before the clock is read
+    except clock.ClockError as exc:
+        st.error(str(exc))
+        st.stop()
     if folder == ROOT / "config" and not os.environ.get("NORTHSTAR_NO_DEMO"):
         try:
             _ensure_demo(str(ROOT))

@@ -451,7 +451,9 @@ def serve(
     """Run the Streamlit dashboard on the project (docs/deploy.md: sign-in, proxies, services)."""
     from dashboard.server import plan_serve
     from dashboard.server import serve as run_server
+    from metrics.definitions import clock
 
+    clock.pinned_day()  # a NORTHSTAR_TODAY that is not a day stops serve here, not in each page
     config = _resolve_config(config)
     project = load(config, check_data=False)  # fail early on a missing folder; makes the demo data
     plan = plan_serve(

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from dashboard import escape
+from metrics.definitions import clock
 from metrics.definitions.models import GRAINS, Grain
 from metrics.definitions.problems import did_you_mean
 from metrics.engine.request import COMPARISONS, Comparison
@@ -59,7 +60,7 @@ class Options:
     default_start: dt.date | None = None
     default_end: dt.date | None = None
     data_first: dt.date | None = None  # the data's first day (a default range never starts before it)
-    today: dt.date = field(default_factory=dt.date.today)
+    today: dt.date = field(default_factory=clock.today)  # the frame passes the project's today
     # The scorecard's default day: the last complete day of data (`calendar.last_complete_day`).
     default_as_of: dt.date | None = None
     default_metric: str | None = None

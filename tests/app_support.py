@@ -3,21 +3,41 @@
 `make_demo(dir, events)` generates the demo's events into `dir/data/events.parquet` and copies the
 shipped `config/` YAML next to it with the source path (and the data root) pointing there, so the app runs on exactly
 the project a PM gets, only smaller.
+
+The demo ends on a fixed day, `MADE_LAST`, and the tests on it run on the day after, `MADE_TODAY`:
+the `made_today` fixture (tests/conftest.py) pins `NORTHSTAR_TODAY` for the tests in this process, and
+`pinned_env` gives the environment of the app processes they serve. So the dates the tests name (the
+autumn of 2026, the default range and as-of, "current_quarter") hold on any day they run.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 
+from metrics.definitions.clock import TODAY_VARIABLE
 from metrics.demo.generate import DemoSummary, generate_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "dashboard" / "app.py"
+# The last day of every demo `make_demo` writes (the tests name days of Sep to Nov 2026 on it), and
+# the day its tests run as: the data is complete through yesterday, Q4 2026 is the current quarter.
+# The small demo's draws move with its last day: on this one the tests' fixed ranges hold what they
+# look for (a Data warning, cohorts that finished the activation funnel in October, ...).
+MADE_LAST = dt.date(2026, 12, 6)
+MADE_TODAY = MADE_LAST + dt.timedelta(days=1)
+
+
+def pinned_env(**extra: str) -> dict[str, str]:
+    """The environment of an app process the tests serve: this one's, with today pinned to
+    `MADE_TODAY` (`NORTHSTAR_TODAY`), and `extra`."""
+    return {**os.environ, TODAY_VARIABLE: MADE_TODAY.isoformat(), **extra}
 
 
 # Used only while the shipped config/ has no okrs.yaml of its own (the OKR issue writes it).
@@ -54,9 +74,11 @@ okrs:
 """
 
 
-def make_demo(folder: Path, events: int = 30_000, seed: int = 7) -> tuple[Path, DemoSummary]:
-    """(config dir, what the generator wrote)."""
-    summary = generate_demo(folder / "data", events=events, seed=seed)
+def make_demo(
+    folder: Path, events: int = 30_000, seed: int = 7, end: dt.date = MADE_LAST
+) -> tuple[Path, DemoSummary]:
+    """(config dir, what the generator wrote): a demo of the 365 days that end on `end`."""
+    summary = generate_demo(folder / "data", events=events, seed=seed, end=end)
     config = folder / "config"
     config.mkdir(parents=True, exist_ok=True)
     for file in sorted((ROOT / "config").glob("*.yaml")):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -70,7 +72,7 @@ def chromium_path() -> str:
     return CHROMIUM
 
 
-DEMO_END = __import__("datetime").date(2026, 11, 20)
+DEMO_END = dt.date(2026, 11, 20)
 
 
 @pytest.fixture(scope="session")
@@ -87,6 +89,19 @@ def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for path in (ROOT / "config").glob("*.yaml"):
         (root / "config" / path.name).write_text(path.read_text())
     return root / "config"
+
+
+@pytest.fixture(scope="module")
+def made_today() -> Iterator[dt.date]:
+    """Today pinned (`NORTHSTAR_TODAY`) to the day after the last day of `app_support.make_demo`'s
+    demo, for a module's tests and the fixtures they share: `pytestmark =
+    pytest.mark.usefixtures("made_today")`. Served app processes get it from `app_support.pinned_env`."""
+    from metrics.definitions.clock import TODAY_VARIABLE
+    from tests.app_support import MADE_TODAY
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(TODAY_VARIABLE, MADE_TODAY.isoformat())
+        yield MADE_TODAY
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -28,6 +28,7 @@ from metrics.engine.request import MetricRequest, outside_data
 from metrics.load import load_project
 from tests.app_support import APP, chart_specs, chart_titles, make_demo
 
+pytestmark = pytest.mark.usefixtures("made_today")  # the demo ends on a fixed day: today is pinned after it
 TIMEOUT = 60
 
 

@@ -16,6 +16,10 @@ from metrics.definitions.yaml_files import Reader
 from metrics.load import load_project
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.usefixtures(
+    "made_today"
+)  # make_demo's demo ends on a fixed day: today is pinned after it
+
 BROKEN = ROOT / "tests" / "broken"
 SECRET = "postgresql://reader:hunter2@db.internal/warehouse"
 

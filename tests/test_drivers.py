@@ -29,6 +29,9 @@ from metrics.engine import Engine
 from tests.engine_fixtures import Reference, Row, memory_engine, reference_rows
 from tests.sql_fixtures import DATABASES
 
+pytestmark = pytest.mark.usefixtures(
+    "made_today"
+)  # make_demo's demo ends on a fixed day: today is pinned after it
 D0 = dt.date(2026, 3, 30)  # the synthetic data's first day
 PREVIOUS = (D0, D0 + dt.timedelta(days=13))
 CURRENT = (D0 + dt.timedelta(days=14), D0 + dt.timedelta(days=27))

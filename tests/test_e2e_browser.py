@@ -7,7 +7,6 @@ artifacts/screenshots/ (gitignored) for a human to look at.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import socket
 import subprocess
@@ -24,9 +23,9 @@ from dashboard.format import format_value
 from metrics.engine import Engine
 from metrics.engine.request import MetricRequest
 from metrics.load import load_project
-from tests.app_support import APP, ROOT, make_demo
+from tests.app_support import APP, ROOT, make_demo, pinned_env
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.usefixtures("made_today")]
 
 SHOTS = ROOT / "artifacts" / "screenshots"
 VIEWPORT = {"width": 1440, "height": 1500}
@@ -43,7 +42,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     config, summary = make_demo(tmp_path_factory.mktemp("e2e"), events=30_000)
     port = _free_port()
     log = (tmp_path_factory.mktemp("log") / "streamlit.log").open("w")
-    env = {**os.environ, "NORTHSTAR_CONFIG": str(config)}
+    env = pinned_env(NORTHSTAR_CONFIG=str(config))  # the demo ends on a fixed day: today is pinned after it
     command = [
         sys.executable, "-m", "streamlit", "run", str(APP),
         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",

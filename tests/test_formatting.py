@@ -644,4 +644,6 @@ def test_a_user_noun_that_is_not_a_plain_word_is_refused(noun: str) -> None:
     }
     with pytest.raises(ValidationError, match="should be a plain plural noun"):
         TypeAdapter(SourceConfig).validate_python(source)
-    assert TypeAdapter(SourceConfig).validate_python({**source, "user_noun": "aircraft"}).user_noun == "aircraft"
+    assert (
+        TypeAdapter(SourceConfig).validate_python({**source, "user_noun": "aircraft"}).user_noun == "aircraft"
+    )

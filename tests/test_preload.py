@@ -19,8 +19,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import cache, figures, preload
-from tests.app_support import APP, chart_specs, make_demo
+from tests.app_support import APP, MADE_TODAY, chart_specs, make_demo
 
+pytestmark = pytest.mark.usefixtures("made_today")  # the demo ends on a fixed day: today is pinned after it
 TIMEOUT = 60
 
 
@@ -240,7 +241,7 @@ def test_a_past_days_report_is_read_back_whole_and_new_data_runs_the_checks(
     monkeypatch.setenv("NORTHSTAR_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("NORTHSTAR_RESULT_STORE", "on")  # tests/conftest.py turns it off
     runs = _counting(monkeypatch, metrics.quality, "run_checks_as_of")
-    day = dt.date.today() - dt.timedelta(days=3)
+    day = MADE_TODAY - dt.timedelta(days=3)
     first = _runner(demo, day, "data-1")
     assert len(runs) == 1 and not first.stored and first.report is not None
     assert any(not r.success for r in first.report.results)  # the demo's planted problems
@@ -251,7 +252,7 @@ def test_a_past_days_report_is_read_back_whole_and_new_data_runs_the_checks(
     _runner(demo, day, "data-2")  # new data
     _runner(demo, day - dt.timedelta(days=1), "data-1")  # another day
     assert len(runs) == 3
-    today = dt.date.today() + dt.timedelta(days=1)  # not over yet: freshness ages with the clock
+    today = MADE_TODAY + dt.timedelta(days=1)  # not over yet: freshness ages with the clock
     _runner(demo, today, "data-1")
     _runner(demo, today, "data-1")
     assert len(runs) == 5
@@ -267,7 +268,7 @@ def test_a_stored_report_is_taken_on_the_pages_first_run(
     monkeypatch.setenv("NORTHSTAR_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("NORTHSTAR_RESULT_STORE", "on")  # tests/conftest.py turns it off
     runs = _counting(monkeypatch, metrics.quality, "run_checks_as_of")
-    day = dt.date.today() - dt.timedelta(days=3)
+    day = MADE_TODAY - dt.timedelta(days=3)
     from metrics.engine import Engine
     from metrics.load import load_project
 

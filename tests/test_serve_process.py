@@ -22,9 +22,9 @@ import plotly.graph_objects as go
 import pytest
 
 from dashboard.server import descendants
-from tests.app_support import ROOT, make_demo
+from tests.app_support import ROOT, make_demo, pinned_env
 
-pytestmark = [pytest.mark.slow]
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("made_today")]
 
 
 def _free_port() -> int:
@@ -71,8 +71,13 @@ def _start(config: Path, port: int, log: Path, *extra: str) -> subprocess.Popen[
         *extra,
     ]
     with log.open("w") as handle:
-        process = subprocess.Popen(
-            command, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+        process = subprocess.Popen(  # the demo ends on a fixed day: today is pinned after it
+            command,
+            cwd=ROOT,
+            env=pinned_env(),
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     deadline = time.monotonic() + 90
     while True:

@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 
 from metrics.load import load_project
-from tests.app_support import ROOT, make_demo
+from tests.app_support import ROOT, make_demo, pinned_env
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.usefixtures("made_today")]
 
 ALLOWED = "pm@acme.example"
 REFUSED = "eve@evil.example"
@@ -83,12 +83,9 @@ def served(tmp_path_factory: pytest.TempPathFactory, provider: str) -> Iterator[
     port = _free_port()
     public = f"http://localhost:{port}"
     log = folder / "serve.log"
-    env = {
-        **os.environ,
-        "TEST_OIDC_URL": provider,
-        "TEST_OIDC_SECRET": "not-a-real-secret",
-        "AUTHLIB_INSECURE_TRANSPORT": "1",
-    }
+    env = pinned_env(  # the demo ends on a fixed day: today is pinned after it
+        TEST_OIDC_URL=provider, TEST_OIDC_SECRET="not-a-real-secret", AUTHLIB_INSECURE_TRANSPORT="1"
+    )
     env.pop("NORTHSTAR_COOKIE_SECRET", None)
     command = [
         sys.executable, "-m", "dashboard.cli", "serve", "--config", str(config), "--port", str(port),

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from metrics.definitions import clock
 from metrics.definitions.models import Grain, Objective, ProjectConfig, quarter_of
 
 
@@ -112,8 +113,9 @@ class Calendar:
         return day.dt.truncate("1mo").dt.offset_by(pl.format("-{}mo", months_back))
 
     def today(self, now: dt.datetime | None = None) -> dt.date:
-        """Today's date in the project time zone."""
-        moment = now if now is not None else dt.datetime.now(dt.UTC)
+        """Today's date in the project time zone: at `now` (naive: UTC), else by the project's clock
+        (`metrics.definitions.clock`: the real date, or the day `NORTHSTAR_TODAY` pins)."""
+        moment = now if now is not None else clock.now(self.zone)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=dt.UTC)
         return moment.astimezone(self.zone).date()

@@ -4,10 +4,12 @@ One stage, the generator: its tuning constants, the behaviour model and the writ
 per-user arrays of one batch, so they stay in one module (this docstring is a sixth of it).
 
 `generate_demo(out_dir)` writes `out_dir/events.parquet` covering the 365 days that end on `end`
-(default: today, UTC). Everything is drawn from `numpy.random.Generator`s seeded from `seed`, so the
-same `seed`, `end` and `events` give the same rows (and, with the same pyarrow, the same bytes). When
-`end` is today the rows are cut at the start of the previous full hour (UTC), so the newest event is
-one to two hours old and nothing lies in the future; only that cut depends on the clock.
+(default: today, UTC, by the project's clock `metrics.definitions.clock`). Everything is drawn from
+`numpy.random.Generator`s seeded from `seed`, so the same `seed`, `end` and `events` give the same rows
+(and, with the same pyarrow, the same bytes). When `end` is today the rows are cut at the start of the
+previous full hour (UTC), so the newest event is one to two hours old and nothing lies in the future;
+only that cut depends on the clock (with `NORTHSTAR_TODAY` pinned the clock stands at noon UTC of that
+day, so the cut is 11:00 UTC and a pinned demo is the same on any day).
 
 Schema (one row per event; row order is not meaningful):
 
@@ -84,6 +86,8 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from metrics.definitions import clock
 
 __all__ = [
     "AI_LAUNCH_DAYS_BEFORE_END",
@@ -695,13 +699,14 @@ def generate_demo(
 ) -> DemoSummary:
     """Write `out_dir/events.parquet`: about `events` rows of Acme Notes over the 365 days ending on `end`."""
     began = time.perf_counter()
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()  # the demo's days are UTC days
     if events < 1:
         raise ValueError(f"events must be positive, got {events}")
     if end is None:
         end = now.date()
     if end > now.date():
-        raise ValueError(f"end {end} is in the future (today is {now.date()} UTC)")
+        pinned = f", pinned by {clock.TODAY_VARIABLE}" if clock.pinned_day() else ""
+        raise ValueError(f"end {end} is in the future (today is {now.date()} UTC{pinned})")
     cal = _calendar(end, now)
     # Candidate users beyond the target (more for small targets, whose totals vary more); see _keep_users.
     oversample = 1.15 + 1.0 / math.sqrt(events / 10_000)

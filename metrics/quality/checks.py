@@ -30,6 +30,8 @@ import polars as pl
 
 from connectors.base import Connector, ConnectorError, FrameConnector, SqlConnector, connect
 from connectors.models import SourceConfig, SqlSource
+from metrics.definitions import clock as project_clock
+from metrics.definitions.calendar import Calendar
 from metrics.definitions.problems import did_you_mean
 from metrics.definitions.project import Project
 from metrics.engine.request import MetricError
@@ -76,7 +78,7 @@ def run_checks_as_of(
     sources: Sequence[str] | None = None,
 ) -> QualityReport:
     """The checks as of `as_of`: on the rows up to the end of that day (project time zone), with
-    freshness aged at its end, or at `now` (default: the real time) when that is earlier. A check
+    freshness aged at its end, or at `now` (default: the project's clock) when that is earlier. A check
     that can only pass on the cut data (`CLOCK_CHECKS`) is left out."""
     clock = quality_clock(project, as_of, now)
     report = run_checks(project, engine, now=clock.now, until=clock.until, sources=sources)
@@ -99,12 +101,13 @@ def run_checks(
     """Run the built-in and configured checks of every source (or of `sources`).
 
     `now` (naive: UTC) is the clock for freshness, future timestamps and the current day that the
-    volume check leaves out; default: the real time. `until`: rows with a timestamp at or after it
+    volume check leaves out; default: the project's clock (`metrics.definitions.clock.now`: the
+    real time, or noon of the day `NORTHSTAR_TODAY` pins). `until`: rows with a timestamp at or after it
     are not read (rows without one are). Connectors come from `connectors`, else from the engine
     (`engine.connector(name)`, so its connectors are shared), else from the registry.
     """
-    started = dt.datetime.now(dt.UTC)
-    moment = _utc(now) if now is not None else started
+    started = dt.datetime.now(dt.UTC)  # when the run started: the machine's time, not the project's
+    moment = _utc(now) if now is not None else project_clock.now(Calendar.of(project.settings).zone)
     names = list(project.sources) if sources is None else list(dict.fromkeys(sources))
     for name in names:
         if name not in project.sources:

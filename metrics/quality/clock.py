@@ -1,7 +1,8 @@
 """How data checks are judged as of a day: the one home of that rule (CONTRACT.md, `northstar check`).
 
 Checks as of day D read the data up to the end of D in the project's time zone, and judge freshness
-by the newest timestamp's age at the end of D, or now when that is earlier (D is today, or later).
+by the newest timestamp's age at the end of D, or now when that is earlier (D is today, or later);
+"now" is the project's clock (`metrics.definitions.clock`, which `NORTHSTAR_TODAY` pins).
 `northstar check`, the dashboard and the review pack all take their clock from `quality_clock`, so
 given an as-of, a check's verdict does not depend on the day it runs. Rows with no timestamp belong
 to no day and are always read (so `timestamp_not_null` still sees them).
@@ -13,6 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from metrics.definitions import clock
 from metrics.definitions.calendar import Calendar
 
 if TYPE_CHECKING:
@@ -42,12 +44,13 @@ class CheckClock:
 
 
 def quality_clock(project: Project, as_of: dt.date | None, now: dt.datetime | None = None) -> CheckClock:
-    """The clock that checks as of `as_of` are judged by (None: the real time, no cut). `now`
-    stands for the real time (in tests); naive values are UTC."""
-    real = dt.datetime.now(dt.UTC) if now is None else _utc(now)
+    """The clock that checks as of `as_of` are judged by (None: the project's clock, no cut). `now`
+    stands for the project's clock (in tests; default `metrics.definitions.clock.now`: the real
+    time, or noon of the day `NORTHSTAR_TODAY` pins); naive values are UTC."""
+    zone = Calendar.of(project.settings).zone
+    real = clock.now(zone) if now is None else _utc(now)
     if as_of is None:
         return CheckClock(None, real, None)
-    zone = Calendar.of(project.settings).zone
     end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=zone).astimezone(dt.UTC)
     if end <= real:
         return CheckClock(as_of, end, end)
