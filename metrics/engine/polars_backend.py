@@ -822,9 +822,8 @@ class _Plan:
             )
         )
         evals = self._eval_days().lazy()
-        if by:  # groups with a user active in some day's window: from start - (width - 1) on
-            last = w.end if w.span_end is None else w.span_end
-            found = rows.filter(pl.col(_DN) <= day_number(last)).select(_G).unique()
+        if by:  # groups with a user active in some day's window: start - (width - 1) .. last_counted_day
+            found = rows.filter(pl.col(_DN) <= day_number(w.last_counted_day)).select(_G).unique()
             evals = evals.join(found, how="cross")
         joined = evals.sort("_eval").join_asof(
             deltas,
