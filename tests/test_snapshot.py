@@ -553,6 +553,35 @@ def test_html_holds_every_chart_and_embeds_plotly_once(pack: PackSummary) -> Non
         assert item.stamp.url.replace("&", "&amp;") in page
 
 
+def _long_floats(text: str) -> list[str]:
+    """Decimal numbers in `text` with more than 15 significant digits (binary noise such as
+    0.30000000000000004: `metrics.format.raw_number` writes 15)."""
+    out = []
+    for number in re.findall(r"(?<![\w.])-?\d+\.\d+(?:[eE][-+]?\d+)?", text):
+        mantissa = re.split(r"[eE]", number)[0].lstrip("-").replace(".", "").lstrip("0")
+        if len(mantissa) > 15:
+            out.append(number)
+    return out
+
+
+def test_long_floats_finds_binary_noise() -> None:
+    assert _long_floats('{"y": [0.30000000000000004, 0.3, 12.5, 1e-05], "x": "2026-10-01"}') == [
+        "0.30000000000000004"
+    ]
+    assert _long_floats(f"[{1 / 3}, {2 / 3:.15g}]") == [repr(1 / 3)]
+
+
+def test_html_chart_data_holds_no_float_past_15_significant_digits(project: Project, plan: Plan) -> None:
+    """The charts' data in index.html is written as exports write numbers (`raw_number`), not with
+    the 16th and 17th digits of a double's binary noise."""
+    from dashboard.pack.html import render_html
+
+    page = render_html(project, plan.scorecard, plan.items, plan.stamp)
+    calls = re.findall(r"Plotly\.newPlot\((.*?)\)\s*};?\s*</script>", page, flags=re.S)
+    assert len(calls) == len(plan.items)
+    assert not [(i.file, n) for i, c in zip(plan.items, calls, strict=True) for n in _long_floats(c)]
+
+
 @pytest.mark.browser
 def test_html_renders_offline_in_chromium(pack: PackSummary, chromium_path: str) -> None:
     from playwright.sync_api import sync_playwright
