@@ -153,7 +153,28 @@ class Drivers:
     dimensions: tuple[str, ...]
     segments: tuple[Segment, ...]
     overlaps: tuple[Overlap, ...]
-    notes: tuple[str, ...] = ()
+    notes: tuple[
+        str, ...
+    ] = ()  # for whoever reads the result: facts, no advice (a pack's reader acts on none)
+    # with no comparison (the comparison span begins before the data): the first start of a span of
+    # the same length that has one, for the flags `comparison_hint` gives whoever runs the split
+    comparable_from: dt.date | None = None
+
+    @property
+    def comparison_hint(self) -> str | None:
+        """What gives a comparison, in `northstar drivers` flags (for whoever runs the split: the CLI's
+        user, a pack's author), or None when it has one."""
+        if self.comparable_from is None:
+            return None
+        first = self.comparable_from
+        last = first + (self.current.end - self.current.start)
+        days = (last - first).days + 1
+        return (
+            f"for a comparison, split the same {days} day{'s' if days > 1 else ''} from "
+            f"{first.isoformat()} on: northstar drivers {self.metric} --start {first.isoformat()} "
+            f"--end {last.isoformat()}"
+            + ("" if self.compare == "previous_period" else f" --compare {self.compare}")
+        )
 
     @property
     def change(self) -> float | None:
@@ -311,6 +332,8 @@ class Drivers:
                     f"{format_value(overlap.current, unit)} ({format_difference(overlap.change, unit)})"
                 )
         lines += [f"note: {note}" for note in self.notes]
+        if self.comparison_hint is not None:
+            lines.append(f"note: {self.comparison_hint}")
         return "\n".join(lines)
 
 
@@ -325,6 +348,22 @@ def compared_span(
     if compare not in COMPARISONS:
         raise MetricError(f"unknown comparison {compare!r}; use one of: {', '.join(COMPARISONS)}")
     return engine.compared_range(start, end, "day", compare)
+
+
+def first_comparable_start(
+    engine: Engine, start: dt.date, end: dt.date, compare: Comparison, first_day: dt.date
+) -> dt.date:
+    """The first start of a span as long as [start, end] whose comparison span (`compared_span`)
+    begins on or after the data's first day: shifted by as many days as the comparison now begins
+    before it, then a day at a time (a year back is 365 or 366 days)."""
+    prev_start, _ = compared_span(engine, start, end, compare)
+    length = end - start
+    day = start + (first_day - prev_start)
+    for _ in range(7):  # a month or a year back lands within a few days of the shift
+        if not begins_before_data(compared_span(engine, day, day + length, compare)[0], first_day):
+            break
+        day += dt.timedelta(days=1)
+    return day
 
 
 def dimensions_of(project: Project, metric_id: str) -> tuple[str, ...]:
@@ -458,11 +497,13 @@ def drivers(
         )
     # A comparison that begins before the metric's data is blank, not 0: nothing is split.
     comparable = not begins_before_data(prev_start, first_day)
-    if not comparable:
+    comparable_from = None
+    if not comparable:  # words for any reader (a pack's cannot choose a span); the way out: comparison_hint
         notes.append(
             f"no comparison: the previous span starts on {format_date(prev_start)}, before the data's first "
-            f"day {format_date(first_day)}; choose a later span"
+            f"day {format_date(first_day)}, so nothing is compared"
         )
+        comparable_from = first_comparable_start(engine, start, end, compare, first_day)
     if end > last_day:
         notes.append(f"the data ends on {format_date(last_day)}, before the span's end {format_date(end)}")
     if not dims:  # no segment at all: never read as "no segment moved"
@@ -526,6 +567,7 @@ def drivers(
         segments=tuple(ranked),
         overlaps=tuple(overlaps),
         notes=tuple(notes),
+        comparable_from=comparable_from,
     )
 
 
