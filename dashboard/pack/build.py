@@ -174,6 +174,7 @@ class _Facts:
             start,
             end,
             user_sources=self.project.user_sources(metric_id),
+            user_metrics=self.project.user_metrics(metric_id),
         )
 
 
@@ -398,6 +399,7 @@ class _Builder:
             sources,
             (result.start, result.end),
             user_sources=self.project.user_sources(metric_id),
+            user_metrics=self.project.user_metrics(metric_id),
         )
         stamp = self.stamp(sources, view, self.facts.flagged(sources, [span_flag]))
         return PackItem(
