@@ -10,6 +10,7 @@ check (severity error) fails on Oct 3 and on no other day.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -382,6 +383,7 @@ def test_rows_without_a_user_flag_only_metrics_that_count_them(kind: str, tmp_pa
         if flag is not None:
             flagged.add(metric_id)
             assert [m.periods for m in marks] == [(FILTER_DAY,)], metric_id
+            assert flag.to_json()["checks"][0]["days"] == [FILTER_DAY.isoformat()]  # pack.json
     assert flagged == FLAGGED
     # a number that does not say which metrics it counts users through is flagged as before
     assert flag_for(users_only, ["events"], span, user_sources=["events"]) is not None
@@ -399,3 +401,40 @@ def test_rows_without_a_user_flag_only_metrics_that_count_them(kind: str, tmp_pa
     assert reach_words([failed]).startswith(
         f"Numbers of {', '.join(sorted(FLAGGED - {'buy_share'}))} (the metrics that count those rows)"
     )
+
+
+def test_a_number_reads_the_days_of_the_rows_its_metrics_count() -> None:
+    """Rows without a user on Oct 3 (page views) and Oct 4 (purchases): a number counting page-view
+    users reads Oct 3 alone, in its badge, its pack.json days, its shading and the page's words."""
+    oct4 = D(2026, 10, 4)
+    result = CheckResult(
+        "events",
+        "user_not_null",
+        "error",
+        False,
+        5,
+        "",
+        days=(FILTER_DAY, oct4),
+        reaches=(("buyers", (oct4,)), ("viewers", (FILTER_DAY,))),
+    )
+    report = _report(result)
+    week = (D(2026, 10, 1), D(2026, 10, 7))
+    flag = flag_for(report, ["events"], week, user_sources=["events"], user_metrics=["viewers"])
+    assert flag is not None and flag.to_json()["checks"][0]["days"] == ["2026-10-03"]
+    assert (
+        flag_for(report, ["events"], (oct4, oct4), user_sources=["events"], user_metrics=["viewers"]) is None
+    )
+    assert (
+        flag_for(report, ["events"], (oct4, oct4), user_sources=["events"], user_metrics=["buyers"])
+        is not None
+    )
+    calendar = Calendar.of(project_from_dicts(sources={}, metrics={}).settings)
+    (mark,) = shading(
+        report, ["events"], calendar, "day", *week, user_sources=["events"], user_metrics=["viewers"]
+    )
+    assert mark.periods == (FILTER_DAY,)
+    assert reach_words([dataclasses.replace(result, reaches=(("viewers", (FILTER_DAY,)),))]).endswith(
+        "affected days: Oct 3, 2026."
+    )
+    nobody = reach_words([dataclasses.replace(result, reaches=())])
+    assert nobody.startswith("No number carries a red badge")

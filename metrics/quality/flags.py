@@ -196,8 +196,8 @@ def flag_for(
         return None
     wanted, users = set(sources), set(user_sources)
     metrics = None if user_metrics is None else set(user_metrics)
-    hits = [
-        r
+    hits = [  # a users-only check with the days of the rows this number's metrics count (pack.json)
+        dataclasses.replace(r, days=days_of(r, metrics)) if r.users_only else r
         for r in report.results
         if not r.success and concerns(r, wanted, users, metrics) and touches(r, span, metrics)
     ]
