@@ -359,6 +359,7 @@ def test_rows_without_a_user_flag_only_metrics_that_count_them(kind: str, tmp_pa
             table.close()
     (failed,) = [r for r in report.failures if r.check == "user_not_null"]
     assert failed.unexpected_count == 3 and failed.days == (FILTER_DAY,)
+    assert f"; {', '.join(sorted(FLAGGED - {'buy_share'}))} count some of them;" in failed.details
     users_only = QualityReport((failed,), report.ran_at)
     span = (D(2026, 10, 1), D(2026, 10, 5))
     flagged = set()

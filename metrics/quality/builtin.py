@@ -812,11 +812,13 @@ def builtin_results(
         ]
         reaches = _reaches(profile, zone) if nulls else None
         inside = ""
-        if reaches is not None:
+        if reaches is not None:  # which metrics count some of them (`CheckResult.reaches`)
+            names = [m for m, _ in reaches]
+            shown = ", ".join(names[:5]) + (f" and {len(names) - 5:,} more" if len(names) > 5 else "")
             inside = (
-                f"; inside what {', '.join(m for m, _ in reaches)} count{'s' if len(reaches) == 1 else ''}"
-                if reaches
-                else "; outside what every metric that counts users counts"
+                f"; {shown} count{'s' if len(names) == 1 else ''} some of them"
+                if names
+                else "; no metric that counts users counts them"
             )
         unchecked = result(
             "user_not_null",
