@@ -153,28 +153,13 @@ class Drivers:
     dimensions: tuple[str, ...]
     segments: tuple[Segment, ...]
     overlaps: tuple[Overlap, ...]
-    notes: tuple[
-        str, ...
-    ] = ()  # for whoever reads the result: facts, no advice (a pack's reader acts on none)
-    # with no comparison (the comparison span begins before the data): the first start of a span of
-    # the same length that has one, for the flags `comparison_hint` gives whoever runs the split
+    # for whoever reads the result: facts, never advice (a review pack's reader can act on none)
+    notes: tuple[str, ...] = ()
+    # With no comparison (the comparison span begins before the data): the first start of a span of
+    # the same length whose comparison and own days lie in the data (None: none does), and what gives
+    # one in `northstar drivers` flags, for whoever runs the split (the CLI's user, a pack's author).
     comparable_from: dt.date | None = None
-
-    @property
-    def comparison_hint(self) -> str | None:
-        """What gives a comparison, in `northstar drivers` flags (for whoever runs the split: the CLI's
-        user, a pack's author), or None when it has one."""
-        if self.comparable_from is None:
-            return None
-        first = self.comparable_from
-        last = first + (self.current.end - self.current.start)
-        days = (last - first).days + 1
-        return (
-            f"for a comparison, split the same {days} day{'s' if days > 1 else ''} from "
-            f"{first.isoformat()} on: northstar drivers {self.metric} --start {first.isoformat()} "
-            f"--end {last.isoformat()}"
-            + ("" if self.compare == "previous_period" else f" --compare {self.compare}")
-        )
+    comparison_hint: str | None = None
 
     @property
     def change(self) -> float | None:
@@ -497,13 +482,28 @@ def drivers(
         )
     # A comparison that begins before the metric's data is blank, not 0: nothing is split.
     comparable = not begins_before_data(prev_start, first_day)
-    comparable_from = None
-    if not comparable:  # words for any reader (a pack's cannot choose a span); the way out: comparison_hint
+    comparable_from, hint = None, None
+    if not comparable:  # words for any reader (a pack's cannot choose a span); the way out: `hint`
         notes.append(
             f"no comparison: the previous span starts on {format_date(prev_start)}, before the data's first "
             f"day {format_date(first_day)}, so nothing is compared"
         )
-        comparable_from = first_comparable_start(engine, start, end, compare, first_day)
+        later = first_comparable_start(engine, start, end, compare, first_day)
+        later_end = later + (end - start)
+        days = (end - start).days + 1
+        span_words = f"{days} day{'s' if days > 1 else ''}"
+        if later_end + dt.timedelta(days=lag) <= last_day:  # that span and its cohorts' days are in the data
+            comparable_from = later
+            hint = (
+                f"for a comparison, split the same {span_words} from {later.isoformat()} on: northstar "
+                f"drivers {metric_id} --start {later.isoformat()} --end {later_end.isoformat()}"
+                + ("" if compare == "previous_period" else f" --compare {compare}")
+            )
+        else:
+            hint = (
+                f"the data ({format_date(first_day)} to {format_date(last_day)}) holds no span of {span_words} "
+                f"together with its comparison ({compare}): a shorter span, or more data, gives one"
+            )
     if end > last_day:
         notes.append(f"the data ends on {format_date(last_day)}, before the span's end {format_date(end)}")
     if not dims:  # no segment at all: never read as "no segment moved"
@@ -568,6 +568,7 @@ def drivers(
         overlaps=tuple(overlaps),
         notes=tuple(notes),
         comparable_from=comparable_from,
+        comparison_hint=hint,
     )
 
 
