@@ -29,6 +29,7 @@ from typing import Any
 import polars as pl
 
 from connectors.base import ConnectorError, SqlConnector
+from connectors.files import kind_of
 from connectors.models import SourceConfig
 from metrics.definitions.models import FilterValue
 from metrics.engine.filter_values import frame_rows, sql_rows
@@ -230,8 +231,6 @@ def frame_profile(
     counted = list(dict.fromkeys(c for columns in prints.values() for c in columns))
     flags = dict(flags or {})
     asked = dict(user_rows) if user_rows is not None else {}
-    from connectors.files import kind_of
-
     kinds = {name: kind_of(dtype) for name, dtype in schema.items()}
     selections, which = _distinct_rows(asked)  # metrics counting the same rows share one sum
     counted_rows = [_frame_user_rows(rows, roles.event, kinds) for rows in selections]
@@ -369,12 +368,18 @@ def _frame_user_rows(
     """The rows a metric counts (`UserRows`), on the file's columns; None (every row: so every row
     without a user counts against it) when they name a column the data lacks (validation says so)."""
     filters, events = rows
-    named = [event or "event" if k == "event" else k for k in filters] + (
-        [event or "event"] if events else []
-    )
-    if any(c not in kinds for c in named):
+    if any(c not in kinds for c in _columns_named(rows, event)):
         return None
     return frame_rows(filters, events, event, kinds)
+
+
+def _columns_named(
+    rows: tuple[Mapping[str, FilterValue], tuple[str, ...] | None], event: str | None
+) -> list[str]:
+    """The source's columns a metric's counted rows (`UserRows`) are told by."""
+    filters, events = rows
+    named = [(event or "event") if k == "event" else k for k in filters]
+    return named + ([event or "event"] if events else [])
 
 
 def duplicate_key(columns: Sequence[str], stamp: pl.Expr | None) -> pl.Expr:
@@ -480,7 +485,7 @@ def sql_profile(
     `user_rows` as in `frame_profile`, in the same query."""
     import sqlalchemy as sa
 
-    from connectors.sql import kind_of
+    from connectors.sql import kind_of as sql_kind
     from metrics.engine.sql_dialects import dialect_or_ansi
 
     table = cut_selectable(connector, source, until)
@@ -500,17 +505,14 @@ def sql_profile(
         sa.case((columns[roles.user].is_(None), 1), else_=0) if roles.user is not None else sa.literal(0)
     )
     asked = dict(user_rows) if user_rows is not None else {}
-    kinds = {name: kind_of(column.type) for name, column in columns.items()}
+    kinds = {name: sql_kind(column.type) for name, column in columns.items()}
     counted: list[Any] = []
     selections, which = _distinct_rows(asked)  # metrics counting the same rows share one sum
-    for metric_rows in selections:  # rows without a user among those each metric counts
+    missing = columns[roles.user].is_(None) if roles.user is not None else sa.false()
+    for metric_rows in selections:  # rows without a user among those each metric counts (as on files)
         filters, events = metric_rows
-        named = [roles.event or "event" if k == "event" else k for k in filters]
-        named += [roles.event or "event"] if events else []
-        rows = (
-            sql_rows(filters, events, roles.event, columns, kinds) if all(c in kinds for c in named) else None
-        )
-        missing = columns[roles.user].is_(None) if roles.user is not None else sa.false()
+        known = all(c in kinds for c in _columns_named(metric_rows, roles.event))
+        rows = sql_rows(filters, events, roles.event, columns, kinds) if known else None
         counted.append(sa.case((missing if rows is None else sa.and_(missing, rows), 1), else_=0))
     inner = sa.select(
         dialect.whole_quotient(epoch, BUCKET_SECONDS).label("bucket"),
