@@ -34,6 +34,7 @@ from dashboard.format import (
     format_value,
     kr_title,
     metric_unit,
+    raw_number,
     slug,
     status_words,
 )
@@ -288,7 +289,20 @@ class _Figure:
             layout["shapes"] = self.shapes
         if self.annotations:
             layout["annotations"] = self.annotations
-        return go.Figure(data=self.data, layout=layout)
+        return go.Figure(data=_raw_numbers(self.data), layout=_raw_numbers(layout))
+
+
+def _raw_numbers(value: Any) -> Any:
+    """A copy of a figure's data or layout with every finite float written as exports write it
+    (`raw_number`: 15 significant digits), so no chart, on screen or in the review pack's
+    index.html, carries a double's binary noise (0.30000000000000004). Other values unchanged."""
+    if isinstance(value, float):
+        return raw_number(value) if math.isfinite(value) else value
+    if isinstance(value, dict):
+        return {k: _raw_numbers(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_raw_numbers(v) for v in value]
+    return value
 
 
 def _values(series: pl.Series) -> list[float | None]:

@@ -153,7 +153,13 @@ class Drivers:
     dimensions: tuple[str, ...]
     segments: tuple[Segment, ...]
     overlaps: tuple[Overlap, ...]
+    # for whoever reads the result: facts, never advice (a review pack's reader can act on none)
     notes: tuple[str, ...] = ()
+    # With no comparison (the comparison span begins before the data): the first start of a span of
+    # the same length whose comparison and own days lie in the data (None: none does), and what gives
+    # one in `northstar drivers` flags, for whoever runs the split (the CLI's user, a pack's author).
+    comparable_from: dt.date | None = None
+    comparison_hint: str | None = None
 
     @property
     def change(self) -> float | None:
@@ -311,6 +317,8 @@ class Drivers:
                     f"{format_value(overlap.current, unit)} ({format_difference(overlap.change, unit)})"
                 )
         lines += [f"note: {note}" for note in self.notes]
+        if self.comparison_hint is not None:
+            lines.append(f"note: {self.comparison_hint}")
         return "\n".join(lines)
 
 
@@ -325,6 +333,22 @@ def compared_span(
     if compare not in COMPARISONS:
         raise MetricError(f"unknown comparison {compare!r}; use one of: {', '.join(COMPARISONS)}")
     return engine.compared_range(start, end, "day", compare)
+
+
+def first_comparable_start(
+    engine: Engine, start: dt.date, end: dt.date, compare: Comparison, first_day: dt.date
+) -> dt.date:
+    """The first start of a span as long as [start, end] whose comparison span (`compared_span`)
+    begins on or after the data's first day: shifted by as many days as the comparison now begins
+    before it, then a day at a time (a year back is 365 or 366 days)."""
+    prev_start, _ = compared_span(engine, start, end, compare)
+    length = end - start
+    day = start + (first_day - prev_start)
+    for _ in range(7):  # a month or a year back lands within a few days of the shift
+        if not begins_before_data(compared_span(engine, day, day + length, compare)[0], first_day):
+            break
+        day += dt.timedelta(days=1)
+    return day
 
 
 def dimensions_of(project: Project, metric_id: str) -> tuple[str, ...]:
@@ -458,11 +482,28 @@ def drivers(
         )
     # A comparison that begins before the metric's data is blank, not 0: nothing is split.
     comparable = not begins_before_data(prev_start, first_day)
-    if not comparable:
+    comparable_from, hint = None, None
+    if not comparable:  # words for any reader (a pack's cannot choose a span); the way out: `hint`
         notes.append(
             f"no comparison: the previous span starts on {format_date(prev_start)}, before the data's first "
-            f"day {format_date(first_day)}; choose a later span"
+            f"day {format_date(first_day)}, so nothing is compared"
         )
+        later = first_comparable_start(engine, start, end, compare, first_day)
+        later_end = later + (end - start)
+        days = (end - start).days + 1
+        span_words = f"{days} day{'s' if days > 1 else ''}"
+        if later_end + dt.timedelta(days=lag) <= last_day:  # that span and its cohorts' days are in the data
+            comparable_from = later
+            hint = (
+                f"for a comparison, split the same {span_words} from {later.isoformat()} on: northstar "
+                f"drivers {metric_id} --start {later.isoformat()} --end {later_end.isoformat()}"
+                + ("" if compare == "previous_period" else f" --compare {compare}")
+            )
+        else:
+            hint = (
+                f"the data ({format_date(first_day)} to {format_date(last_day)}) holds no span of {span_words} "
+                f"together with its comparison ({compare}): a shorter span, or more data, gives one"
+            )
     if end > last_day:
         notes.append(f"the data ends on {format_date(last_day)}, before the span's end {format_date(end)}")
     if not dims:  # no segment at all: never read as "no segment moved"
@@ -526,6 +567,8 @@ def drivers(
         segments=tuple(ranked),
         overlaps=tuple(overlaps),
         notes=tuple(notes),
+        comparable_from=comparable_from,
+        comparison_hint=hint,
     )
 
 

@@ -278,6 +278,31 @@ def test_a_comparison_before_the_data_is_blank_not_zero() -> None:
     assert result.to_json()["change"] is None
 
 
+def test_no_comparison_is_said_as_a_fact_and_the_way_to_one_in_cli_flags() -> None:
+    """The note is for any reader (a review pack's cannot choose a span): no advice in it. Whoever
+    runs the split gets the flags of the first span of the same length that has a comparison."""
+    engine = memory_engine(synthetic("platform", "ios"), METRICS)
+    start, end = dt.date(2026, 3, 20), dt.date(2026, 4, 5)
+    result = drivers(engine, "rows", start, end)
+    assert not [n for n in result.notes if "choose" in n or "later" in n]
+    first = result.comparable_from
+    assert first is not None and result.comparison_hint is not None
+    last = first + (end - start)
+    assert (
+        f"northstar drivers rows --start {first.isoformat()} --end {last.isoformat()}"
+        in result.comparison_hint
+    )
+    assert f"note: {result.comparison_hint}" in result.to_table()
+    assert drivers(engine, "rows", first, last).previous.value is not None  # that span has one
+    before = drivers(engine, "rows", first - dt.timedelta(days=1), last - dt.timedelta(days=1))
+    assert before.previous.value is None and before.comparable_from == first  # the day before has none
+    assert drivers(engine, "rows", first, last).comparison_hint is None
+    # a year back needs more than the data's six weeks: no span of the data has that comparison
+    yearly = drivers(engine, "rows", start, end, compare="previous_year")
+    assert yearly.comparable_from is None and yearly.comparison_hint is not None
+    assert "holds no span of 17 days together with its comparison (previous_year)" in yearly.comparison_hint
+
+
 def test_a_source_without_dimensions_says_so_instead_of_no_segment_moved() -> None:
     """A project made by `init` on data with no small text column (the CDNOW purchases) has no
     dimension: the split is empty, and every surface says why rather than "no segment moved"."""
@@ -532,6 +557,28 @@ def test_the_explorer_shows_the_top_movers_with_n(app_demo: Path, monkeypatch: p
     assert positions == sorted(positions)
     assert f"n {tops[0].previous.denominator:,.0f} → {tops[0].current.denominator:,.0f} users" in shown
     assert any(escaped(expected.headline()) in str(c.value) for c in at.caption)
+
+
+def test_the_explorer_says_which_range_has_a_comparison(
+    app_demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A range at the data's start has no comparison; the explorer's viewer can choose another range,
+    so the panel says the first start that has one (the drivers' `comparable_from`)."""
+    from dashboard.escape import markdown as escaped
+    from dashboard.format import format_date
+    from metrics.engine import Engine
+    from metrics.load import load_project
+
+    project = load_project(app_demo)
+    first, _ = Engine(project).data_range(["signups"])
+    start, end = first + dt.timedelta(days=3), first + dt.timedelta(days=16)
+    expected = drivers(Engine(project), "signups", start, end)
+    assert expected.comparable_from is not None
+    at = _app(app_demo, monkeypatch, "explorer", metric="signups", start=str(start), end=str(end))
+    captions = [str(c.value) for c in at.caption]
+    assert escaped(expected.notes[0]) in captions, captions  # "no comparison: ..."
+    said = f"A range starting on {format_date(expected.comparable_from)} or later has a comparison."
+    assert said in captions
 
 
 def test_each_key_result_shows_its_top_three_movers_on_request(

@@ -10,6 +10,7 @@ check (severity error) fails on Oct 3 and on no other day.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,14 @@ from typing import Any
 import polars as pl
 import pytest
 
+from metrics.definitions.calendar import Calendar
 from metrics.engine import Engine
 from metrics.load import project_from_dicts
 from metrics.okrs import KeyResultScore, score
 from metrics.quality import run_checks
 from metrics.quality.flags import flag_for, number_flag, period_shading, reach_words, shading
 from metrics.quality.report import CheckResult, QualityReport
+from tests.sql_fixtures import DATABASES, LoadedTable, parquet_project, sql_project, write_parquet
 
 D = dt.date
 BAD_DAY = D(2026, 10, 3)
@@ -275,3 +278,164 @@ def test_the_quality_page_says_which_numbers_and_every_affected_day() -> None:
         reach_words([_result("freshness", "error", False)])
         == "Every number built on events carries a red badge."
     )
+
+
+# --- rows without a user flag only the metrics that count them ------------------------------------
+
+# Oct 1 .. 5, 2026: six users sign up on Oct 1 (u1-u3 on web, u4-u6 on ios), view pages every day and
+# u1, u4 buy on Oct 2. On Oct 3 a tracking bug sends three web page views without a user.
+FILTER_DAY = D(2026, 10, 3)
+
+
+def _filter_rows() -> list[Any]:
+    from tests.engine_fixtures import Row
+
+    rows: list[Any] = []
+    for u in range(1, 7):
+        platform = "web" if u <= 3 else "ios"
+        rows.append(Row(dt.datetime(2026, 10, 1, 9), f"u{u}", "signup", platform=platform))
+        for n in range(5):
+            rows.append(Row(dt.datetime(2026, 10, 1 + n, 10), f"u{u}", "page_view", platform=platform))
+    rows += [Row(dt.datetime(2026, 10, 2, 11), u, "purchase", platform="web") for u in ("u1", "u4")]
+    rows += [Row(dt.datetime(2026, 10, 3, 12, m), None, "page_view", platform="web") for m in range(3)]
+    return rows
+
+
+FILTER_METRICS: dict[str, dict[str, Any]] = {
+    # count the rows without a user (page views, or any event): flagged
+    "viewers": {"type": "count_distinct", "source": "events", "filter": {"event": "page_view"}},
+    "dau": {"type": "active_users", "source": "events", "window": 1},
+    "not_buying": {
+        "type": "active_users",
+        "source": "events",
+        "window": 7,
+        "filter": {"event": {"not": "purchase"}},
+    },
+    "d1_any": {"type": "retention", "source": "events", "cohort_event": "signup", "offset": 1},
+    "view_to_buy": {"type": "funnel", "source": "events", "steps": ["page_view", "purchase"], "within": 3},
+    "buy_share": {"type": "ratio", "numerator": "buyers", "denominator": "viewers"},
+    # count none of them (another event, another platform, a `not`, other steps): not flagged
+    "buyers": {"type": "count_distinct", "source": "events", "filter": {"event": "purchase"}},
+    "ios_viewers": {
+        "type": "count_distinct",
+        "source": "events",
+        "filter": {"event": "page_view", "platform": "ios"},
+    },
+    "not_viewing": {
+        "type": "active_users",
+        "source": "events",
+        "window": 1,
+        "filter": {"event": {"not": ["page_view"]}},
+    },
+    "d1_buy": {
+        "type": "retention",
+        "source": "events",
+        "cohort_event": "signup",
+        "return_event": "purchase",
+        "offset": 1,
+    },
+    "checkout": {"type": "funnel", "source": "events", "steps": ["signup", "purchase"], "within": 3},
+}
+FLAGGED = {"viewers", "dau", "not_buying", "d1_any", "view_to_buy", "buy_share"}
+
+
+@pytest.mark.parametrize("kind", ["parquet", *DATABASES])
+def test_rows_without_a_user_flag_only_metrics_that_count_them(kind: str, tmp_path: Path) -> None:
+    """A filtered user metric is flagged by rows without a user only when its filter (and, for
+    retention and funnels, its events) keeps some of them, on files and in every database alike:
+    the badge (`flag_for`) and the chart's shading (`shading`) as the surfaces call them."""
+    rows = _filter_rows()
+    table: LoadedTable | None = None
+    if kind == "parquet":
+        project = parquet_project(write_parquet(rows, tmp_path / "events.parquet"), FILTER_METRICS)
+    else:
+        table = LoadedTable(kind, tmp_path, rows)
+        project = sql_project(table.url, FILTER_METRICS, table=table.table)
+    try:
+        assert project.ok, project.problems
+        report = run_checks(project, now=dt.datetime(2026, 10, 6, 1))
+    finally:
+        if table is not None:
+            table.close()
+    (failed,) = [r for r in report.failures if r.check == "user_not_null"]
+    assert failed.unexpected_count == 3 and failed.days == (FILTER_DAY,)
+    assert f"; {', '.join(sorted(FLAGGED - {'buy_share'}))} count some of them;" in failed.details
+    users_only = QualityReport((failed,), report.ran_at)
+    span = (D(2026, 10, 1), D(2026, 10, 5))
+    flagged = set()
+    for metric_id in FILTER_METRICS:
+        flag = flag_for(
+            users_only,
+            project.source_of(metric_id),
+            span,
+            user_sources=project.user_sources(metric_id),
+            user_metrics=project.user_metrics(metric_id),
+        )
+        marks = shading(
+            users_only,
+            project.source_of(metric_id),
+            Calendar.of(project.settings),
+            "day",
+            *span,
+            user_sources=project.user_sources(metric_id),
+            user_metrics=project.user_metrics(metric_id),
+        )
+        assert (flag is not None) == bool(marks), metric_id
+        if flag is not None:
+            flagged.add(metric_id)
+            assert [m.periods for m in marks] == [(FILTER_DAY,)], metric_id
+            assert flag.to_json()["checks"][0]["days"] == [FILTER_DAY.isoformat()]  # pack.json
+    assert flagged == FLAGGED
+    # a number that does not say which metrics it counts users through is flagged as before
+    assert flag_for(users_only, ["events"], span, user_sources=["events"]) is not None
+    # outside the failing day, not even the metrics that count those rows are flagged
+    assert (
+        flag_for(
+            users_only,
+            ["events"],
+            (D(2026, 10, 4), D(2026, 10, 5)),
+            user_sources=["events"],
+            user_metrics=["viewers"],
+        )
+        is None
+    )
+    assert reach_words([failed]).startswith(
+        f"Numbers of {', '.join(sorted(FLAGGED - {'buy_share'}))} (the metrics that count those rows)"
+    )
+
+
+def test_a_number_reads_the_days_of_the_rows_its_metrics_count() -> None:
+    """Rows without a user on Oct 3 (page views) and Oct 4 (purchases): a number counting page-view
+    users reads Oct 3 alone, in its badge, its pack.json days, its shading and the page's words."""
+    oct4 = D(2026, 10, 4)
+    result = CheckResult(
+        "events",
+        "user_not_null",
+        "error",
+        False,
+        5,
+        "",
+        days=(FILTER_DAY, oct4),
+        reaches=(("buyers", (oct4,)), ("viewers", (FILTER_DAY,))),
+    )
+    report = _report(result)
+    week = (D(2026, 10, 1), D(2026, 10, 7))
+    flag = flag_for(report, ["events"], week, user_sources=["events"], user_metrics=["viewers"])
+    assert flag is not None and flag.to_json()["checks"][0]["days"] == ["2026-10-03"]
+    assert (
+        flag_for(report, ["events"], (oct4, oct4), user_sources=["events"], user_metrics=["viewers"]) is None
+    )
+    assert (
+        flag_for(report, ["events"], (oct4, oct4), user_sources=["events"], user_metrics=["buyers"])
+        is not None
+    )
+    calendar = Calendar.of(project_from_dicts(sources={}, metrics={}).settings)
+    (mark,) = shading(
+        report, ["events"], calendar, "day", *week, user_sources=["events"], user_metrics=["viewers"]
+    )
+    assert mark.periods == (FILTER_DAY,)
+    assert reach_words([dataclasses.replace(result, reaches=(("viewers", (FILTER_DAY,)),))]).endswith(
+        "affected days: Oct 3, 2026."
+    )
+    nobody = reach_words([dataclasses.replace(result, reaches=())])
+    assert nobody.startswith("No number carries a red badge")

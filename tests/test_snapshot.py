@@ -41,7 +41,7 @@ from dashboard.pack.build import (
     zip_pack,
 )
 from dashboard.pack.html import _cell
-from dashboard.pack.images import find_browser, with_text
+from dashboard.pack.images import RenderStats, find_browser, with_text
 from dashboard.pack.model import SCALE, PackError, Plan
 from dashboard.state import Options, ViewState, parse, share_url
 from metrics.definitions.project import Project
@@ -551,6 +551,72 @@ def test_html_holds_every_chart_and_embeds_plotly_once(pack: PackSummary) -> Non
     for item in pack.items:
         assert f'id="chart-{item.file.removesuffix(".png")}"' in page
         assert item.stamp.url.replace("&", "&amp;") in page
+
+
+def _long_floats(text: str) -> list[str]:
+    """Decimal numbers in `text` with more than 15 significant digits (binary noise such as
+    0.30000000000000004: `metrics.format.raw_number` writes 15)."""
+    out = []
+    for number in re.findall(r"(?<![\w.])-?\d+\.\d+(?:[eE][-+]?\d+)?", text):
+        mantissa = re.split(r"[eE]", number)[0].lstrip("-").replace(".", "").lstrip("0")
+        if len(mantissa) > 15:
+            out.append(number)
+    return out
+
+
+def test_long_floats_finds_binary_noise() -> None:
+    assert _long_floats('{"y": [0.30000000000000004, 0.3, 12.5, 1e-05], "x": "2026-10-01"}') == [
+        "0.30000000000000004"
+    ]
+    assert _long_floats(f"[{1 / 3}, {2 / 3:.15g}]") == [repr(1 / 3)]
+
+
+def test_html_chart_data_holds_no_float_past_15_significant_digits(project: Project, plan: Plan) -> None:
+    """The charts' data in index.html is written as exports write numbers (`raw_number`), not with
+    the 16th and 17th digits of a double's binary noise."""
+    from dashboard.pack.html import render_html
+
+    page = render_html(project, plan.scorecard, plan.items, plan.stamp)
+    calls = re.findall(r"Plotly\.newPlot\((.*?)\)\s*};?\s*</script>", page, flags=re.S)
+    assert len(calls) == len(plan.items)
+    assert not [(i.file, n) for i, c in zip(plan.items, calls, strict=True) for n in _long_floats(c)]
+
+
+def test_what_moved_without_a_comparison_tells_the_reader_facts_and_the_author_the_flags(
+    small_demo: Path, tmp_path: Path
+) -> None:
+    """A key result read near the data's first day has no span before it to compare: summary.md says
+    so without advice its reader cannot follow, and `northstar snapshot` tells the author the
+    `northstar drivers` flags of the first span that has one."""
+    from dashboard.pack.html import render_summary
+
+    loaded = load_project(copy_project(small_demo, tmp_path / "config"))
+    first, _ = Engine(loaded).data_range(["signups"])
+    as_of = first + dt.timedelta(days=13)
+    okrs = f"""\
+okrs:
+  - id: early
+    objective: An early start
+    period: {{start: {first.isoformat()}, end: {(first + dt.timedelta(days=89)).isoformat()}}}
+    key_results:
+      - {{id: signups_early, metric: signups, read: period_to_date, target: 500}}
+"""
+    project = load_project(copy_project(small_demo, tmp_path / "early", okrs=okrs))
+    assert project.ok, project.problems
+    plan = plan_pack(project, Engine(project), as_of=as_of, base_url=BASE)
+    said = plan.movers[("early", "signups_early")]
+    assert any(line.startswith("no comparison:") for line in said), said
+    summary = render_summary(project, plan.scorecard, plan.items, plan.stamp, movers=plan.movers)
+    assert "no comparison:" in summary
+    assert not re.search(r"choose|later span|--start", summary)
+    (note,) = plan.author_notes
+    days = (as_of - first).days + 1
+    assert note.startswith("early/signups_early: What moved has no comparison; ")
+    comparable = first + dt.timedelta(days=days)  # the same days just before start on the first day
+    last = comparable + dt.timedelta(days=days - 1)
+    assert f"northstar drivers signups --start {comparable.isoformat()} --end {last.isoformat()}" in note
+    out = PackSummary(tmp_path, (), (), plan.stamp, 0.0, RenderStats(0, 0, 0.0, 0.0), notes=plan.author_notes)
+    assert f"note: {note}" in str(out).splitlines()
 
 
 @pytest.mark.browser

@@ -477,3 +477,31 @@ def test_active_users_groups_include_users_active_earlier_in_the_window(kind: st
     assert_same(compute_rows(files, ["a3"], day, day, by="platform", span_end=day), want)
     reference = reference_rows(Reference(WINDOW_GROUP_ROWS, {}), metrics, ["a3"], day, day, "day", "platform")
     assert_same(reference, want)
+
+
+# A single span (MetricRequest.span_end, as OKR readings and drivers ask) reads active users on its
+# last day; rows after it, up to `end`, are counted by no type but retention's returns and a funnel's
+# later steps, so they bring no group: SQL found one there (a 'web' row of 0) that Polars did not.
+SPAN_GROUP_ROWS = [
+    Row(dt.datetime(2026, 1, 2, 12), "u1", "open", platform="ios"),
+    Row(dt.datetime(2026, 1, 5, 12), "u2", "open", platform="web"),  # after the span, before end
+]
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_active_users_groups_of_one_span_stop_at_its_end(kind: str, tmp_path: Any) -> None:
+    """Both engines and the reference find a span's active-user groups on rows up to span_end."""
+    metrics = {"a3": {"type": "active_users", "source": "events", "window": 3}}
+    start, span_end, end = dt.date(2026, 1, 1), dt.date(2026, 1, 3), dt.date(2026, 1, 6)
+    want = {("a3", start, "ios"): 1.0}  # u1 active on Jan 2, inside Jan 3's window; u2 after it
+    loaded = LoadedTable(kind, tmp_path, SPAN_GROUP_ROWS)
+    try:
+        sql = sql_project(loaded.url, metrics, {}, table=loaded.table)
+        assert_same(compute_rows(sql, ["a3"], start, end, by="platform", span_end=span_end), want)
+    finally:
+        loaded.close()
+    files = parquet_project(loaded.parquet, metrics, {})
+    assert_same(compute_rows(files, ["a3"], start, end, by="platform", span_end=span_end), want)
+    reference = Reference(SPAN_GROUP_ROWS, {})
+    got = reference_rows(reference, metrics, ["a3"], start, end, "day", "platform", span_end=span_end)
+    assert_same(got, want)

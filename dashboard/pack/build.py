@@ -174,6 +174,7 @@ class _Facts:
             start,
             end,
             user_sources=self.project.user_sources(metric_id),
+            user_metrics=self.project.user_metrics(metric_id),
         )
 
 
@@ -398,6 +399,7 @@ class _Builder:
             sources,
             (result.start, result.end),
             user_sources=self.project.user_sources(metric_id),
+            user_metrics=self.project.user_metrics(metric_id),
         )
         stamp = self.stamp(sources, view, self.facts.flagged(sources, [span_flag]))
         return PackItem(
@@ -478,10 +480,16 @@ def plan_pack(
     stamp = builder.stamp(set(project.sources), builder.view(page="okrs"))
     timings["figures"] = time.perf_counter() - tick
     tick = time.perf_counter()
-    movers = key_result_movers(project, engine, card)
+    movers, author_notes = key_result_movers(project, engine, card)
     timings["movers"] = time.perf_counter() - tick
     return Plan(
-        stamp=stamp, scorecard=card, items=tuple(items), timings=timings, report=report, movers=movers
+        stamp=stamp,
+        scorecard=card,
+        items=tuple(items),
+        timings=timings,
+        report=report,
+        movers=movers,
+        author_notes=author_notes,
     )
 
 
@@ -496,6 +504,7 @@ class PackSummary:
     seconds: float
     render: RenderStats
     timings: Mapping[str, float] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # for the author (`Plan.author_notes`)
 
     @property
     def images(self) -> tuple[Path, ...]:
@@ -512,6 +521,7 @@ class PackSummary:
             if path.suffix != ".png":
                 lines.append(f"  {path.name} ({_size(path.stat().st_size)})")
         lines.append(f"  {self.stamp.line()}")
+        lines += [f"note: {note}" for note in self.notes]
         return "\n".join(lines)
 
 
@@ -543,6 +553,7 @@ def write_pack(
         seconds=sum(plan.timings.values()) + time.perf_counter() - began,
         render=render,
         timings=timings,
+        notes=plan.author_notes,
     )
 
 

@@ -150,6 +150,9 @@ class Plan:
     # (objective id, KR id) -> what moved its reading, in words: the headline, then its top three
     # movers (`metrics.drivers`; a sentence instead when it could not be split)
     movers: Mapping[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    # for the pack's author, not its reader (`northstar snapshot` prints them): what would give a
+    # comparison where a key result's What moved has none (`Drivers.comparison_hint`)
+    author_notes: tuple[str, ...] = ()
 
     def flag_json(self, kr: KeyResultScore) -> dict[str, Any] | None:
         """A key result's data-quality flag in pack.json: `metrics.quality.flags.number_flag`, the

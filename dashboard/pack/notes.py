@@ -18,13 +18,16 @@ if TYPE_CHECKING:
 
 def key_result_movers(
     project: Project, engine: Engine, card: Scorecard
-) -> dict[tuple[str, str], tuple[str, ...]]:
+) -> tuple[dict[tuple[str, str], tuple[str, ...]], tuple[str, ...]]:
     """Each key result's current reading against the span just before it: the headline and its top
-    three movers in words (`metrics.drivers`), or why it could not be split."""
+    three movers in words (`metrics.drivers`), or why it could not be split; and for the pack's
+    author (`northstar snapshot` prints them, the pack's reader can act on none), the command that
+    gives a comparison where a reading has none (`Drivers.comparison_hint`)."""
     from connectors.errors import NorthstarError
     from metrics.drivers import key_result_drivers
 
     out: dict[tuple[str, str], tuple[str, ...]] = {}
+    hints: list[str] = []
     for objective in card.objectives:
         for kr in objective.key_results:
             try:
@@ -39,7 +42,11 @@ def key_result_movers(
                     result.headline(),
                     *(movers or [*result.notes[:1]] or ["no segment moved"]),
                 )
-    return out
+                if result.comparison_hint is not None:
+                    hints.append(
+                        f"{objective.id}/{kr.id}: What moved has no comparison; {result.comparison_hint}"
+                    )
+    return out, tuple(hints)
 
 
 def pack_events(project: Project, plan: Plan) -> Events:

@@ -243,6 +243,7 @@ def quality_shading(
         start,
         end,
         user_sources=project.user_sources(metric_id),
+        user_metrics=project.user_metrics(metric_id),
     )
 
 
@@ -308,6 +309,7 @@ def quality_badge(
         project.source_of(metric_id),
         span or ctx.range(),
         user_sources=project.user_sources(metric_id),
+        user_metrics=project.user_metrics(metric_id),
     )
     show_flag(flag, compact=compact)
     return flag

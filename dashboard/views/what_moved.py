@@ -114,6 +114,10 @@ def explorer_panel(ctx: Ctx, metric_id: str, start: dt.date, end: dt.date) -> No
     result = read(ctx, metric_id, start, last, ctx.view.compare or "previous_period", observe)
     if result is not None:
         show(ctx, result, TOP)
+        if result.comparable_from is not None and not ctx.review:  # the range is the viewer's to choose
+            st.caption(
+                f"A range starting on {format_date(result.comparable_from)} or later has a comparison."
+            )
 
 
 def kr_panel(ctx: Ctx, score: KeyResultScore, key: str) -> None:

@@ -274,6 +274,14 @@ class _SourcedMetric(_MetricBase):
         return self.type == "funnel" or "event" in self.filter  # type: ignore[attr-defined]
 
     @property
+    def events_read(self) -> tuple[str, ...] | None:
+        """The event names whose rows it reads besides its filter (retention: the cohort and return
+        events; funnels: the steps and excluded events); None: every event the filter keeps. With the
+        filter, the rows it counts: the Polars backend reads only those, and a failed check on rows
+        without a user concerns it only when such rows are among them (`metrics.quality.flags`)."""
+        return None
+
+    @property
     def maturity_lag(self) -> int:
         """Days after a cohort's day before its value can be read; 0 for types without cohorts."""
         return 0
@@ -346,6 +354,12 @@ class RetentionMetric(_SourcedMetric):
     unit: str = "percent"
 
     @property
+    def events_read(self) -> tuple[str, ...] | None:
+        returns = self.return_event if isinstance(self.return_event, list) else [self.return_event]
+        events = (self.cohort_event, *returns)
+        return None if ANY_EVENT in events else events
+
+    @property
     def interval(self) -> tuple[int, int]:
         """Days after the cohort day that count as retained: (first, last), both included."""
         return retention_interval(self.period, self.offset)
@@ -370,6 +384,10 @@ class FunnelMetric(_SourcedMetric):
         description="Events that stop a conversion when done after the first step and before completing.",
     )
     unit: str = "percent"
+
+    @property
+    def events_read(self) -> tuple[str, ...] | None:
+        return (*self.steps, *self.exclude)
 
     @field_validator("order")
     @classmethod

@@ -123,6 +123,21 @@ class Project:
         rows without a user flags its numbers only for these (`metrics.quality.flags`)."""
         return {metric.source for metric in self.leaves(metric_id).values() if metric.needs_user}
 
+    def user_metrics(self, metric_id: str) -> set[str]:
+        """The sourced metrics (itself, or a ratio's parts) that count users: a failed check on rows
+        without a user flags its numbers only when such rows are among those these count
+        (`CheckResult.reaches`, `metrics.quality.flags`)."""
+        return {key for key, metric in self.leaves(metric_id).items() if metric.needs_user}
+
+    def user_rows(self, source: str) -> dict[str, tuple[dict[str, Any], tuple[str, ...] | None]]:
+        """Metric id -> the rows whose users it counts (its filter, and `events_read`), for every
+        metric of `source` that counts users: what the user_not_null check looks for its rows in."""
+        return {
+            key: (dict(metric.filter), metric.events_read)
+            for key, metric in sorted(self.metrics.items())
+            if not isinstance(metric, RatioMetric) and metric.source == source and metric.needs_user
+        }
+
     def reads_last_day(self, metric_id: str) -> bool:
         """Whether the metric's value for a week, month or quarter is its value on the period's last
         day (active users, or a ratio with an active-users part), not a total over its days."""

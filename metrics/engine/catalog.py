@@ -41,7 +41,7 @@ from metrics.definitions.models import (
     Scalar,
 )
 from metrics.definitions.project import Project
-from metrics.engine.filter_values import filter_test
+from metrics.engine.filter_values import frame_rows, sql_rows
 
 CAP = 1000  # event names, and values per dimension, read at most
 _CACHE_SIZE = 64
@@ -425,33 +425,19 @@ def named_values(metric: MetricDef) -> list[tuple[str, tuple[Any, ...], Any]]:
     return out
 
 
-def _literals(value: FilterValue, kind: ColumnKind) -> tuple[bool, list[Scalar]]:
-    """(negated, the values as the column compares them) for one filter value."""
-    test = filter_test(value, kind)
-    return test.negated, test.literals
-
-
 def _any_row(connector: Connector, filters: Mapping[str, FilterValue]) -> bool:
     schema = connector.schema()
-    config = connector.config
-    columns = {k: (config.columns.event or k if k == "event" else k) for k in filters}
+    event = connector.config.columns.event
     if isinstance(connector, SqlConnector):
         import sqlalchemy as sa
 
         src = connector.selectable()
-        conditions = []
-        for key, value in filters.items():
-            column = src.c[columns[key]]
-            negated, literals = _literals(value, schema[columns[key]])
-            conditions.append(
-                sa.or_(column.is_(None), column.not_in(literals)) if negated else column.in_(literals)
-            )
-        statement = sa.select(sa.literal(1).label("one")).select_from(src).where(*conditions).limit(1)
-        return connector.execute(statement).height > 0
+        condition = sql_rows(filters, None, event, {c.name: c for c in src.c}, schema)
+        statement = sa.select(sa.literal(1).label("one")).select_from(src)
+        if condition is not None:
+            statement = statement.where(condition)
+        return connector.execute(statement.limit(1)).height > 0
     assert isinstance(connector, FrameConnector)
-    predicate = pl.lit(True)
-    for key, value in filters.items():
-        col = pl.col(columns[key])
-        negated, literals = _literals(value, schema[columns[key]])
-        predicate &= (col.is_null() | ~col.is_in(literals)) if negated else col.is_in(literals)
-    return connector.scan().filter(predicate).head(1).collect().height > 0
+    predicate = frame_rows(filters, None, event, schema)
+    rows = connector.scan() if predicate is None else connector.scan().filter(predicate)
+    return rows.head(1).collect().height > 0

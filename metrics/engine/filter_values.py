@@ -7,7 +7,11 @@ own column type (a Polars dtype, a SQLAlchemy type) to a kind and asks `filter_t
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
 
 from connectors.base import ColumnKind
 from metrics.definitions.models import FilterValue, Scalar, filter_values
@@ -41,3 +45,66 @@ def filter_test(value: FilterValue, kind: ColumnKind) -> FilterTest:
     """`value` from the YAML (a value, a list, or `{not: ...}`) as a test on a column of `kind`."""
     named, negated = filter_values(value)
     return FilterTest([filter_literal(v, kind) for v in named], negated)
+
+
+# --- rows of a source as stored (its own column names), for the catalog and the data checks ---------
+
+
+def _column(key: str, event_column: str | None) -> str:
+    """The source's column a filter key names: the event role's column for `event`, else the dimension."""
+    return (event_column or key) if key == "event" else key
+
+
+def frame_rows(
+    filters: Mapping[str, FilterValue],
+    events: Sequence[str] | None,
+    event_column: str | None,
+    kinds: Mapping[str, ColumnKind],
+) -> pl.Expr | None:
+    """A Polars test of the source's own rows: they pass `filters` (keys ANDed; `{not: [...]}` keeps
+    nulls) and, unless `events` is None, their event is one of `events`. `kinds`: column -> kind.
+    None when every row passes."""
+    parts: list[pl.Expr] = []
+    for key, value in sorted(filters.items()):
+        name = _column(key, event_column)
+        test = filter_test(value, kinds[name])
+        col = pl.col(name)
+        parts.append(
+            (col.is_null() | ~col.is_in(test.literals)) if test.negated else col.is_in(test.literals)
+        )
+    if events is not None:
+        parts.append(pl.col(_column("event", event_column)).is_in(list(events)))
+    if not parts:
+        return None
+    out = parts[0]
+    for part in parts[1:]:
+        out = out & part
+    return out.fill_null(False)
+
+
+def sql_rows(
+    filters: Mapping[str, FilterValue],
+    events: Sequence[str] | None,
+    event_column: str | None,
+    columns: Mapping[str, Any],
+    kinds: Mapping[str, ColumnKind],
+) -> Any:
+    """`frame_rows` as a SQLAlchemy condition on `columns` (name -> column of the FROM clause); None
+    when every row passes."""
+    import sqlalchemy as sa
+
+    parts: list[Any] = []
+    for key, value in sorted(filters.items()):
+        name = _column(key, event_column)
+        column = columns[name]
+        test = filter_test(value, kinds[name])
+        parts.append(
+            sa.or_(column.is_(None), column.not_in(test.literals))
+            if test.negated
+            else column.in_(test.literals)
+        )
+    if events is not None:
+        parts.append(columns[_column("event", event_column)].in_(list(events)))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else sa.and_(*parts)

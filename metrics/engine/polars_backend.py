@@ -365,13 +365,9 @@ class _Plan:
         needs: list[pl.Expr | None] = []
         for metric in self.metrics.values():
             cond = self.condition(metric)
-            if isinstance(metric, RetentionMetric):
-                returns = metric.return_event
-                events = [metric.cohort_event, *(returns if isinstance(returns, list) else [returns])]
-                by_event = None if ANY_EVENT in events else pl.col(_E).is_in(events).fill_null(False)
-                cond = by_event if cond is None else cond if by_event is None else cond & by_event
-            elif isinstance(metric, FunnelMetric):
-                by_event = pl.col(_E).is_in([*metric.steps, *metric.exclude]).fill_null(False)
+            events = metric.events_read  # retention's and funnels' events, the rows they count
+            if events is not None:
+                by_event = pl.col(_E).is_in(list(events)).fill_null(False)
                 cond = by_event if cond is None else cond & by_event
             needs.append(cond)
         if not needs or any(cond is None for cond in needs):
@@ -822,9 +818,8 @@ class _Plan:
             )
         )
         evals = self._eval_days().lazy()
-        if by:  # groups with a user active in some day's window: from start - (width - 1) on
-            last = w.end if w.span_end is None else w.span_end
-            found = rows.filter(pl.col(_DN) <= day_number(last)).select(_G).unique()
+        if by:  # groups with a user active in some day's window: start - (width - 1) .. last_counted_day
+            found = rows.filter(pl.col(_DN) <= day_number(w.last_counted_day)).select(_G).unique()
             evals = evals.join(found, how="cross")
         joined = evals.sort("_eval").join_asof(
             deltas,

@@ -202,6 +202,13 @@ class Window:
             return self.start if day <= self.span_end else None
         return self.calendar.bucket_start(day, self.grain)
 
+    @property
+    def last_counted_day(self) -> dt.date:
+        """The last day whose rows a period counts as its own: span_end for one span, else end. Only
+        types that look past their period read later days (retention's returns, a funnel's later
+        steps, up to end); active users' groups, like every other type's, come from rows up to here."""
+        return self.end if self.span_end is None else self.span_end
+
     def last_day(self, period: dt.date) -> dt.date:
         """The day a period's point-in-time value is read on: its last day, clipped to end."""
         if self.span_end is not None:

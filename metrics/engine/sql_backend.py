@@ -510,7 +510,11 @@ class _Compiler:
         if grouped:  # groups with a user active in some day's window get a row in every period
             found = self.emit(f"{metric_id}:groups", sa.literal(0), days.c.g, None, None, None, days)
             first = self.start_day - (metric.window - 1)
-            self.branches.append(found.where(days.c.d >= sa.literal(first)).group_by(days.c.g))
+            last = day_number(self.window.last_counted_day)  # not past a single span's end
+            inside = [days.c.d >= sa.literal(first)]
+            if last < self.end_day:
+                inside.append(days.c.d <= sa.literal(last))
+            self.branches.append(found.where(*inside).group_by(days.c.g))
         self.decoders[metric_id] = self._active_decoder(metric_id)
 
     def _active_decoder(self, metric_id: str) -> Decoder:

@@ -75,6 +75,7 @@ class KeyResultScore:
     min_sample: int | None = None  # the project's min_sample, below which n is uncertain
     sources: tuple[str, ...] = ()  # the sources its metric reads
     user_sources: tuple[str, ...] = ()  # ... and those whose users it counts (`Project.user_sources`)
+    user_metrics: tuple[str, ...] = ()  # ... through these metrics (`Project.user_metrics`)
     days_read: tuple[dt.date, dt.date] | None = None  # the days its current reading reads (its flag's span)
 
     def sample(self) -> str:

@@ -240,6 +240,7 @@ def _score_key_result(
         "as_of": day,
         "sources": tuple(sorted(ctx.project.source_of(kr.metric))) if metric is not None else (),
         "user_sources": tuple(sorted(ctx.project.user_sources(kr.metric))) if metric is not None else (),
+        "user_metrics": tuple(sorted(ctx.project.user_metrics(kr.metric))) if metric is not None else (),
         "noun": noun,
         "numerator_unit": numerator_unit,
         "min_sample": ctx.project.settings.min_sample,

@@ -18,6 +18,7 @@ else in Northstar.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import statistics
@@ -29,7 +30,10 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from connectors.base import ConnectorError, SqlConnector
+from connectors.files import kind_of
 from connectors.models import SourceConfig
+from metrics.definitions.models import FilterValue
+from metrics.engine.filter_values import frame_rows, sql_rows
 from metrics.engine.local_days import PLAUSIBLE_SECONDS, PLAUSIBLE_WORDS, local_midnight
 from metrics.quality.report import CheckResult, Severity, plain
 
@@ -55,6 +59,11 @@ class Duplicates:
     sample: list[dict[str, Any]]
 
 
+# Metric id -> the rows whose users it counts: its filter, and the events it reads besides (None: any;
+# `SourcedMetric.events_read`). `user_not_null` says which of them hold rows without a user.
+UserRows = Mapping[str, tuple[Mapping[str, FilterValue], tuple[str, ...] | None]]
+
+
 @dataclass(frozen=True)
 class Profile:
     """What the built-in checks need to know about a source, gathered in one or two passes.
@@ -71,6 +80,9 @@ class Profile:
     prints: pl.DataFrame | None = None
     # Per raw bucket (null: no timestamp): rows, and the count of each of `frame_profile`'s `flags`.
     flags: pl.DataFrame | None = None
+    # Per bucket (null: no timestamp, as in `buckets`): per metric id of the profile's `user_rows`, the
+    # rows without a user among those it counts. None: not asked.
+    user_rows: pl.DataFrame | None = None
 
     @property
     def rows(self) -> int:
@@ -221,6 +233,7 @@ def frame_profile(
     until: dt.datetime | None = None,
     prints: Mapping[str, Sequence[str]] | None = None,
     flags: Mapping[str, pl.Expr] | None = None,
+    user_rows: UserRows | None = None,
 ) -> Profile:
     """The profile of a file source from streaming scans of the (cut) rows that keep no row.
 
@@ -237,6 +250,9 @@ def frame_profile(
     for the day fingerprints of the expectations that run per day (`metrics.quality.gx_days`).
     `flags` (name -> a boolean expression per row): per raw bucket, how many rows it holds for
     (`Profile.flags`: `name`), for the expectations judged in Polars (`metrics.quality.polars_expect`).
+    `user_rows`: per bucket, the rows without a user among those each metric counts (`Profile.user_rows`),
+    from one more scan of the rows without a user alone, only when there are any (a test of each
+    metric's filter on every row would cost the built-ins' scan twice its time).
     """
     frame = cut_frame(frame, source, zone, until)
     schema = frame.collect_schema()
@@ -259,6 +275,10 @@ def frame_profile(
     prints = dict(prints or {})
     counted = list(dict.fromkeys(c for columns in prints.values() for c in columns))
     flags = dict(flags or {})
+    asked = dict(user_rows) if user_rows is not None else {}
+    kinds = {name: kind_of(dtype) for name, dtype in schema.items()}
+    selections, which = _distinct_rows(asked)  # metrics counting the same rows share one sum
+    counted_rows = [_frame_user_rows(rows, roles.event, kinds) for rows in selections]
     narrow = [
         (raw_epoch // _BUCKET_US).alias("raw"),
         user_null.alias("_u"),
@@ -355,7 +375,56 @@ def frame_profile(
         if flags
         else None
     )
-    return Profile(_normalise(buckets), future_sample, dups, dups_error, printed, flagged)
+    users: pl.DataFrame | None = None
+    if user_rows is not None:  # a scan of the rows without a user alone, when there are any
+        found = (
+            frame.filter(user_null)
+            .select(
+                (raw_epoch // _BUCKET_US).alias("raw"),
+                *(
+                    (pl.lit(True) if rows is None else rows).alias(f"_r{i}")
+                    for i, rows in enumerate(counted_rows)
+                ),
+            )
+            .group_by("raw")
+            .agg(pl.col(f"_r{i}").sum() for i in range(len(counted_rows)))
+            .collect(engine="streaming")
+            if int(raw["null_users"].sum() or 0) > 0
+            else pl.DataFrame(
+                schema={"raw": pl.Int64, **{f"_r{i}": pl.Int64 for i in range(len(counted_rows))}}
+            )
+        )
+        users = (
+            found.select(
+                pl.when(plausible).then(pl.col("raw")).alias("bucket"),
+                *(pl.col(f"_r{which[m]}").cast(pl.Int64).alias(m) for m in asked),
+            )
+            .group_by("bucket")
+            .agg(pl.col(m).sum() for m in asked)
+        )
+    return Profile(_normalise(buckets), future_sample, dups, dups_error, printed, flagged, users)
+
+
+def _frame_user_rows(
+    rows: tuple[Mapping[str, FilterValue], tuple[str, ...] | None],
+    event: str | None,
+    kinds: Mapping[str, Any],
+) -> pl.Expr | None:
+    """The rows a metric counts (`UserRows`), on the file's columns; None (every row: so every row
+    without a user counts against it) when they name a column the data lacks (validation says so)."""
+    filters, events = rows
+    if any(c not in kinds for c in _columns_named(rows, event)):
+        return None
+    return frame_rows(filters, events, event, kinds)
+
+
+def _columns_named(
+    rows: tuple[Mapping[str, FilterValue], tuple[str, ...] | None], event: str | None
+) -> list[str]:
+    """The source's columns a metric's counted rows (`UserRows`) are told by."""
+    filters, events = rows
+    named = [(event or "event") if k == "event" else k for k in filters]
+    return named + ([event or "event"] if events else [])
 
 
 def duplicate_key(columns: Sequence[str], stamp: pl.Expr | None) -> pl.Expr:
@@ -456,11 +525,14 @@ def sql_profile(
     *,
     duplicates: bool,
     until: dt.datetime | None = None,
+    user_rows: UserRows | None = None,
 ) -> Profile:
     """The profile from aggregate queries in the database; its dialect spells epochs and buckets.
-    A DATE column's rows are placed at their day's local midnight in `zone`, as on files."""
+    A DATE column's rows are placed at their day's local midnight in `zone`, as on files.
+    `user_rows` as in `frame_profile`, in the same query."""
     import sqlalchemy as sa
 
+    from connectors.sql import kind_of as sql_kind
     from metrics.engine.sql_dialects import dialect_or_ansi, is_date_type
 
     table = cut_selectable(connector, source, until, zone)
@@ -479,8 +551,21 @@ def sql_profile(
     user_null: Any = (
         sa.case((columns[roles.user].is_(None), 1), else_=0) if roles.user is not None else sa.literal(0)
     )
+    asked = dict(user_rows) if user_rows is not None else {}
+    kinds = {name: sql_kind(column.type) for name, column in columns.items()}
+    counted: list[Any] = []
+    selections, which = _distinct_rows(asked)  # metrics counting the same rows share one sum
+    missing = columns[roles.user].is_(None) if roles.user is not None else sa.false()
+    for metric_rows in selections:  # rows without a user among those each metric counts (as on files)
+        filters, events = metric_rows
+        known = all(c in kinds for c in _columns_named(metric_rows, roles.event))
+        rows = sql_rows(filters, events, roles.event, columns, kinds) if known else None
+        counted.append(sa.case((missing if rows is None else sa.and_(missing, rows), 1), else_=0))
     inner = sa.select(
-        dialect.whole_quotient(epoch, BUCKET_SECONDS).label("bucket"), epoch.label("e"), user_null.label("u")
+        dialect.whole_quotient(epoch, BUCKET_SECONDS).label("bucket"),
+        epoch.label("e"),
+        user_null.label("u"),
+        *(c.label(f"r{i}") for i, c in enumerate(counted)),
     ).subquery("profile")
     query = sa.select(
         inner.c.bucket,
@@ -488,11 +573,16 @@ def sql_profile(
         sa.func.sum(inner.c.u).label("null_users"),
         sa.func.sum(sa.case((inner.c.e > now_s, 1), else_=0)).label("future"),
         sa.func.max(sa.case((inner.c.e <= now_s, inner.c.e), else_=None)).label("newest"),
+        *(sa.func.sum(inner.c[f"r{i}"]).label(f"r{i}") for i in range(len(counted))),
     ).group_by(inner.c.bucket)
-    buckets = _normalise(connector.execute(query))
+    answer = connector.execute(query)
+    buckets = _normalise(answer)
+    users = _normalise_users(answer, which) if user_rows is not None else None
     dated = is_date_type(columns[roles.timestamp].type)
     if dated:
         buckets = _dates_at_local_midnight(buckets, zone, now)
+        if users is not None:  # the same days, without the `now` judgement
+            users = _dates_at_local_midnight(users, zone, None)
     future_sample: list[Any] = []
     if buckets.height and int(buckets["future"].sum()) > 0:
         later = (
@@ -546,7 +636,33 @@ def sql_profile(
                     for row in top.iter_rows(named=True)
                 ],
             )
-    return Profile(buckets, future_sample, dups, dups_error)
+    return Profile(buckets, future_sample, dups, dups_error, user_rows=users)
+
+
+def _normalise_users(answer: pl.DataFrame, which: Mapping[str, int]) -> pl.DataFrame:
+    """`Profile.user_rows` from the profile query's `r{i}` columns (metric id -> its i: `which`)."""
+    if answer.height == 0:
+        return pl.DataFrame(schema={"bucket": pl.Int64, **dict.fromkeys(which, pl.Int64)})
+    return answer.select(
+        pl.col("bucket").cast(pl.Int64),
+        *(pl.col(f"r{i}").cast(pl.Int64).fill_null(0).alias(m) for m, i in which.items()),
+    )
+
+
+def _distinct_rows(
+    asked: UserRows,
+) -> tuple[list[tuple[Mapping[str, FilterValue], tuple[str, ...] | None]], dict[str, int]]:
+    """The distinct row selections of `user_rows`, and each metric's index among them."""
+    selections: list[tuple[Mapping[str, FilterValue], tuple[str, ...] | None]] = []
+    seen: dict[str, int] = {}
+    which: dict[str, int] = {}
+    for metric, (filters, events) in asked.items():
+        key = repr((sorted((k, repr(v)) for k, v in filters.items()), events))
+        if key not in seen:
+            seen[key] = len(selections)
+            selections.append((filters, events))
+        which[metric] = seen[key]
+    return selections, which
 
 
 # --- judging the profile ------------------------------------------------------------------------
@@ -584,6 +700,22 @@ def daily(profile: Profile, zone: str) -> pl.DataFrame:
         .agg(pl.col("rows").sum(), pl.col("null_users").sum(), pl.col("future").sum())
         .sort("day")
     )
+
+
+def _reaches(profile: Profile, zone: str) -> tuple[tuple[str, tuple[dt.date, ...]], ...] | None:
+    """`CheckResult.reaches` of user_not_null: each metric of the profile's `user_rows` that counts
+    some of the rows without a user, with the local days of those rows (none: only rows without a
+    timestamp). None when the profile was not asked."""
+    users = profile.user_rows
+    if users is None:
+        return None
+    dated = with_days(users.filter(pl.col("bucket").is_not_null()), zone)
+    out: list[tuple[str, tuple[dt.date, ...]]] = []
+    for metric in sorted(c for c in users.columns if c != "bucket"):
+        if int(users[metric].sum() or 0) > 0:
+            days = dated.filter(pl.col(metric) > 0)["day"].unique().sort().to_list()
+            out.append((metric, tuple(days)))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -738,23 +870,32 @@ def builtin_results(
             (row["day"], f"{row['null_users']:,} of {row['rows']:,} rows")
             for row in worst.iter_rows(named=True)
         ]
-        out.append(
-            result(
-                "user_not_null",
-                level,
-                nulls == 0,
-                nulls,
-                f"every row has a {roles.user!r}"
-                if nulls == 0
-                else f"{nulls:,} of {total:,} rows have no {roles.user!r}, so they are not users in active "
-                f"users, retention and funnels; worst: {_days_text(notes)}",
-                [
-                    {"day": d.isoformat(), "null_rows": row["null_users"], "rows": row["rows"]}
-                    for d, row in ((r["day"], r) for r in worst.head(SAMPLE_SIZE).iter_rows(named=True))
-                ],
-                hit["day"].to_list(),
+        reaches = _reaches(profile, zone) if nulls else None
+        inside = ""
+        if reaches is not None:  # which metrics count some of them (`CheckResult.reaches`)
+            names = [m for m, _ in reaches]
+            shown = ", ".join(names[:5]) + (f" and {len(names) - 5:,} more" if len(names) > 5 else "")
+            inside = (
+                f"; {shown} count{'s' if len(names) == 1 else ''} some of them"
+                if names
+                else "; no metric that counts users counts them"
             )
+        unchecked = result(
+            "user_not_null",
+            level,
+            nulls == 0,
+            nulls,
+            f"every row has a {roles.user!r}"
+            if nulls == 0
+            else f"{nulls:,} of {total:,} rows have no {roles.user!r}, so they are not users in active "
+            f"users, retention and funnels{inside}; worst: {_days_text(notes)}",
+            [
+                {"day": d.isoformat(), "null_rows": row["null_users"], "rows": row["rows"]}
+                for d, row in ((r["day"], r) for r in worst.head(SAMPLE_SIZE).iter_rows(named=True))
+            ],
+            hit["day"].to_list(),
         )
+        out.append(dataclasses.replace(unchecked, reaches=reaches))
     level = checks.builtin.timestamp_not_in_future
     if level != "off":
         future = int(profile.buckets["future"].sum()) if profile.buckets.height else 0

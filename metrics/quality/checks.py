@@ -38,6 +38,7 @@ from metrics.engine.request import MetricError
 from metrics.quality import catalog, gx_days, polars_expect
 from metrics.quality.builtin import (
     Profile,
+    UserRows,
     builtin_results,
     cut_frame,
     cut_selectable,
@@ -144,14 +145,30 @@ def _checked(
     except Exception as exc:
         return (_unreadable(name, exc),)
     zone = project.settings.timezone
-    key = (name, source.model_dump_json(), zone, str(project.root.resolve()), fingerprint, clock_key)
+    user_rows = project.user_rows(name)  # which metrics count the rows user_not_null finds
+    key = (
+        name,
+        source.model_dump_json(),
+        zone,
+        str(project.root.resolve()),
+        fingerprint,
+        clock_key,
+        repr(sorted(user_rows.items())),
+    )
     with _lock:
         cached = _cache.get(key)
         if cached is not None:
             _cache.move_to_end(key)
             return cached
     results = _run_source(
-        name, source, connector, zone, now, until, identity=(str(project.root.resolve()), name)
+        name,
+        source,
+        connector,
+        zone,
+        now,
+        until,
+        identity=(str(project.root.resolve()), name),
+        user_rows=user_rows,
     )
     if not (len(results) == 1 and results[0].check == "readable"):
         with _lock:
@@ -200,6 +217,7 @@ def _run_source(
     until: dt.datetime | None,
     *,
     identity: tuple[str, ...] = (),
+    user_rows: UserRows | None = None,
 ) -> tuple[CheckResult, ...]:
     ran_at = dt.datetime.now(dt.UTC)
     wants_duplicates = source.checks.duplicates is not None
@@ -208,7 +226,9 @@ def _run_source(
     natives: dict[int, polars_expect.Native] = {}
     try:
         if isinstance(connector, SqlConnector):
-            profile = sql_profile(connector, source, now, zone, duplicates=wants_duplicates, until=until)
+            profile = sql_profile(
+                connector, source, now, zone, duplicates=wants_duplicates, until=until, user_rows=user_rows
+            )
         elif isinstance(connector, FrameConnector):
             frame = connector.scan()
             schema = frame.collect_schema()
@@ -223,6 +243,7 @@ def _run_source(
                 until=until,
                 prints=days.prints,
                 flags=polars_expect.flags(natives),
+                user_rows=user_rows,
             )
         else:
             raise ConnectorError(f"source {name!r}: its connector offers neither rows nor SQL")

@@ -9,7 +9,11 @@ pack (its images, pages and pack.json) all call.
 * A failed check on rows without a user (`CheckResult.users_only`: `user_not_null`) flags only the
   numbers that count that source's users (`Project.user_sources`: active users, retention, funnels,
   distinct users): a count, a sum or an average reads those rows as usual, so a fleet of cancelled
-  flights without a tail number does not stamp "Data check failed" on the miles flown.
+  flights without a tail number does not stamp "Data check failed" on the miles flown. And of
+  those, only the numbers whose metrics count some of those rows (`Project.user_metrics`, against
+  the check's `CheckResult.reaches`: its filter, and for retention and funnels its events), on the
+  days those rows fall on: buyers (users with a purchase) are not flagged by page views without a
+  user. A number that does not say its metrics (`user_metrics=None`) is flagged as before.
 * The flag's severity is "error" when an error-severity check is among them, else "warn": warnings
   are shown as warnings ("Data warning"), never as failures.
 * A chart shades the periods (at its grain) that hold a day a failed check touches, errors and
@@ -19,6 +23,7 @@ pack (its images, pages and pack.json) all call.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -77,6 +82,9 @@ class ReadsDays(Protocol):
     def user_sources(self) -> tuple[str, ...]: ...
 
     @property
+    def user_metrics(self) -> tuple[str, ...]: ...
+
+    @property
     def days_read(self) -> Span | None: ...
 
 
@@ -90,23 +98,49 @@ class ReadsOverAPeriod(ReadsDays, Protocol):
     def as_of(self) -> dt.date | None: ...
 
 
-def touches(result: CheckResult, span: Span | None) -> bool:
-    """True when a failed check touches a number reading `span` (None: no particular day)."""
-    if not result.days:
+def days_of(result: CheckResult, user_metrics: Iterable[str] | None = None) -> tuple[dt.date, ...]:
+    """The days of a failed check that a number counting the users of `user_metrics` reads rows of:
+    for a users-only check that knows which metrics count its rows (`CheckResult.reaches`), the days
+    of the rows those metrics count; otherwise all the check's days. Empty: no particular day."""
+    if user_metrics is None or not result.users_only or result.reaches is None:
+        return result.days
+    wanted = set(user_metrics)
+    return tuple(sorted({d for metric, days in result.reaches if metric in wanted for d in days}))
+
+
+def touches(result: CheckResult, span: Span | None, user_metrics: Iterable[str] | None = None) -> bool:
+    """True when a failed check touches a number reading `span` (None: no particular day) and
+    counting the users of `user_metrics` (`days_of`)."""
+    days = days_of(result, user_metrics)
+    if not days:
         return True
     if span is None:
         return False
     first, last = span
-    return any(first <= day <= last for day in result.days)
+    return any(first <= day <= last for day in days)
 
 
-def concerns(result: CheckResult, sources: Iterable[str], user_sources: Iterable[str]) -> bool:
+def concerns(
+    result: CheckResult,
+    sources: Iterable[str],
+    user_sources: Iterable[str],
+    user_metrics: Iterable[str] | None = None,
+) -> bool:
     """True when a check's failure can change a number that reads `sources` and counts the users of
     `user_sources`: a check of one of its sources, and for a users-only check (rows without a user)
-    one whose users the number counts."""
+    one whose users the number counts, and (when the number says which metrics count them,
+    `user_metrics`, and the check which metrics' rows failed, `CheckResult.reaches`) one of whose
+    metrics counts some of those rows."""
     if result.source not in set(sources):
         return False
-    return not result.users_only or result.source in set(user_sources)
+    if not result.users_only:
+        return True
+    if result.source not in set(user_sources):
+        return False
+    if user_metrics is None or result.reaches is None:
+        return True
+    wanted = set(user_metrics)
+    return any(metric in wanted for metric, _ in result.reaches)
 
 
 def reach_words(errors: Sequence[CheckResult], shown: int = 6) -> str:
@@ -123,6 +157,17 @@ def reach_words(errors: Sequence[CheckResult], shown: int = 6) -> str:
         return f"Every number built on {sources} carries a red badge."
     users = all(r.users_only for r in errors)
     who = f"Numbers that count users of {sources}" if users else f"Numbers built on {sources}"
+    if users and all(r.reaches is not None for r in errors):  # the metrics that count those rows
+        counting = sorted({metric for r in errors for metric, _ in r.reaches or ()})
+        if not counting:
+            return (
+                f"No number carries a red badge: no metric that counts users of {sources} counts the rows "
+                "without a user."
+            )
+        who = f"Numbers of {', '.join(counting)} (the metrics that count those rows)"
+        errors = [dataclasses.replace(r, days=days_of(r, counting)) for r in errors]
+        if any(not r.days for r in errors):  # rows without a timestamp either: no particular day
+            return f"Every number of {', '.join(counting)} carries a red badge."
     days = sorted({d for r in errors for d in r.days})
     listed = ", ".join(format_date(d) for d in days[:shown])
     more = len(days) - shown
@@ -137,15 +182,25 @@ def reach_words(errors: Sequence[CheckResult], shown: int = 6) -> str:
 
 
 def flag_for(
-    report: QualityReport | None, sources: Iterable[str], span: Span | None, *, user_sources: Iterable[str]
+    report: QualityReport | None,
+    sources: Iterable[str],
+    span: Span | None,
+    *,
+    user_sources: Iterable[str],
+    user_metrics: Iterable[str] | None = None,
 ) -> Flag | None:
-    """The flag of a number that reads `sources` (counting the users of `user_sources`, from
-    `Project.user_sources`) over the days of `span`; None when it has none (or before the checks
-    have run)."""
+    """The flag of a number that reads `sources` (counting the users of `user_sources` through the
+    metrics `user_metrics`, from `Project.user_sources` and `Project.user_metrics`) over the days of
+    `span`; None when it has none (or before the checks have run)."""
     if report is None:
         return None
     wanted, users = set(sources), set(user_sources)
-    hits = [r for r in report.results if not r.success and concerns(r, wanted, users) and touches(r, span)]
+    metrics = None if user_metrics is None else set(user_metrics)
+    hits = [  # a users-only check with the days of the rows this number's metrics count (pack.json)
+        dataclasses.replace(r, days=days_of(r, metrics)) if r.users_only else r
+        for r in report.results
+        if not r.success and concerns(r, wanted, users, metrics) and touches(r, span, metrics)
+    ]
     errors = tuple(r for r in hits if r.severity == "error")
     warnings = tuple(r for r in hits if r.severity != "error")
     if errors:
@@ -158,7 +213,13 @@ def flag_for(
 def number_flag(report: QualityReport | None, number: ReadsDays) -> Flag | None:
     """The flag of a number that carries its sources and days (a key result's score): every
     surface calls this, so the OKR page, the review pack and the CLI agree."""
-    return flag_for(report, number.sources, number.days_read, user_sources=number.user_sources)
+    return flag_for(
+        report,
+        number.sources,
+        number.days_read,
+        user_sources=number.user_sources,
+        user_metrics=number.user_metrics,
+    )
 
 
 @dataclass(frozen=True)
@@ -184,22 +245,25 @@ def shading(
     end: dt.date | None = None,
     *,
     user_sources: Iterable[str],
+    user_metrics: Iterable[str] | None = None,
 ) -> tuple[Shading, ...]:
-    """What a chart of a metric on `sources` (counting the users of `user_sources`) shades at `grain`
-    over start .. end: the periods holding a day a failed error check touches, then (in the other
-    periods) those of failed warnings."""
+    """What a chart of a metric on `sources` (counting the users of `user_sources` through the
+    metrics `user_metrics`) shades at `grain` over start .. end: the periods holding a day a failed
+    error check touches, then (in the other periods) those of failed warnings."""
     if report is None:
         return ()
     wanted, users = set(sources), set(user_sources)
+    metrics = None if user_metrics is None else set(user_metrics)
     out: list[Shading] = []
     taken: set[dt.date] = set()
     severities: tuple[Severity, ...] = ("error", "warn")
     for severity in severities:
         by_check: dict[str, set[dt.date]] = {}
         for result in report.results:
-            if result.success or result.severity != severity or not concerns(result, wanted, users):
+            if result.success or result.severity != severity or not concerns(result, wanted, users, metrics):
                 continue
-            seen = {d for d in result.days if (start is None or d >= start) and (end is None or d <= end)}
+            days = days_of(result, metrics)
+            seen = {d for d in days if (start is None or d >= start) and (end is None or d <= end)}
             periods = set(calendar.periods_holding(seen, grain)) - taken
             if periods:
                 by_check.setdefault(f"{result.source}: {result.check}", set()).update(periods)
@@ -234,6 +298,7 @@ def period_shading(
         number.period_start,
         number.as_of,
         user_sources=number.user_sources,
+        user_metrics=number.user_metrics,
     )
 
 
@@ -245,6 +310,7 @@ __all__ = [
     "Shading",
     "Span",
     "concerns",
+    "days_of",
     "flag_for",
     "number_flag",
     "period_shading",

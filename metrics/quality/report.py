@@ -36,6 +36,11 @@ class CheckResult:
     sample: list[Any] = field(default_factory=list, compare=False)
     ran_at: dt.datetime | None = field(default=None, compare=False)
     days: tuple[dt.date, ...] = ()
+    # A users-only failure (user_not_null): each metric whose counted rows (its filter, and for
+    # retention and funnels its events) hold some of the failing rows, with the days of those rows.
+    # A metric not listed counts none of them. None: not known (every metric counting the source's
+    # users is concerned). Which numbers it flags: `metrics.quality.flags`.
+    reaches: tuple[tuple[str, tuple[dt.date, ...]], ...] | None = field(default=None, compare=False)
 
     @property
     def users_only(self) -> bool:
