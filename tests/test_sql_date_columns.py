@@ -186,3 +186,53 @@ def test_a_funnel_window_over_a_date_column_is_real_hours_as_on_files(kind: str,
         assert in_db.to_dicts() == on_files.to_dicts()
     finally:
         drop_table(url, name)
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_rows_without_a_user_on_a_date_column_reach_the_same_days_as_on_files(
+    kind: str, tmp_path: Path
+) -> None:
+    """user_not_null records which metrics' rows lack a user and on which days (`reaches`); in the
+    database a DATE column's days are moved to their local midnight like the profile's buckets."""
+    from metrics.quality import clear_cache, run_checks_as_of
+
+    days = [D(2026, 3, 9), D(2026, 3, 9), D(2026, 3, 10), D(2026, 3, 10), D(2026, 3, 11)]
+    frame = pl.DataFrame(
+        {"day": pl.Series(days, dtype=pl.Date), "user_id": ["a", None, "b", "c", None], "event": ["x"] * 5}
+    )
+    parquet = tmp_path / "nulls.parquet"
+    frame.write_parquet(parquet)
+    url = database_url(kind, tmp_path)
+    name = unique_table()
+    load_demo(parquet, url, name, timestamp="day")
+    columns = {**COLUMNS, "event": "event"}
+    metrics = {"people": {"type": "count_distinct", "source": "events"}, **METRICS}
+    settings = {"timezone": "America/New_York"}
+    try:
+        sql = project_from_dicts(
+            sources={"events": {"type": "sql", "url": url, "table": name, "columns": columns}},
+            metrics=metrics,
+            settings=settings,
+        )
+        files = project_from_dicts(
+            sources={"events": {"type": "parquet", "path": parquet.name, "columns": columns}},
+            metrics=metrics,
+            settings=settings,
+            root=parquet.parent,
+        )
+        found = []
+        for project in (files, sql):
+            clear_cache()
+            report = run_checks_as_of(
+                project,
+                Engine(project, result_store=False),
+                D(2026, 3, 11),
+                now=dt.datetime(2026, 3, 20, tzinfo=dt.UTC),
+            )
+            (result,) = [r for r in report.results if r.check == "user_not_null"]
+            found.append((result.success, result.days, result.reaches))
+        on_files, in_db = found
+        assert on_files[0] is False and on_files[1] == (D(2026, 3, 9), D(2026, 3, 11))
+        assert in_db == on_files
+    finally:
+        drop_table(url, name)
