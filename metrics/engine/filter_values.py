@@ -47,6 +47,13 @@ def filter_test(value: FilterValue, kind: ColumnKind) -> FilterTest:
     return FilterTest([filter_literal(v, kind) for v in named], negated)
 
 
+def frame_test(column: str, test: FilterTest) -> pl.Expr:
+    """`test` on a Polars column (null where the column is null, unless negated: `not` keeps nulls)."""
+    literals = test.literals
+    match = pl.col(column) == literals[0] if len(literals) == 1 else pl.col(column).is_in(literals)
+    return ~match | pl.col(column).is_null() if test.negated else match
+
+
 # --- rows of a source as stored (its own column names), for the catalog and the data checks ---------
 
 
@@ -67,11 +74,7 @@ def frame_rows(
     parts: list[pl.Expr] = []
     for key, value in sorted(filters.items()):
         name = _column(key, event_column)
-        test = filter_test(value, kinds[name])
-        col = pl.col(name)
-        parts.append(
-            (col.is_null() | ~col.is_in(test.literals)) if test.negated else col.is_in(test.literals)
-        )
+        parts.append(frame_test(name, filter_test(value, kinds[name])))
     if events is not None:
         parts.append(pl.col(_column("event", event_column)).is_in(list(events)))
     if not parts:

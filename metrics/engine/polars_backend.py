@@ -52,7 +52,7 @@ from metrics.definitions.models import (
     RetentionMetric,
     SourcedMetric,
 )
-from metrics.engine.filter_values import filter_test
+from metrics.engine.filter_values import filter_test, frame_test
 from metrics.engine.local_days import EPOCH, MICROS_PER_DAY, PLAUSIBLE, day_number, local_midnight
 from metrics.engine.memory_budget import describe, memory_budget
 from metrics.engine.request import MetricError, Window
@@ -383,10 +383,7 @@ class _Plan:
                 column, dtype = _E, pl.String()
             else:
                 column, dtype = _dim(key), self.schema[key]
-            test = filter_test(value, kind_of(dtype))
-            literals = test.literals
-            match = pl.col(column) == literals[0] if len(literals) == 1 else pl.col(column).is_in(literals)
-            parts.append(~match | pl.col(column).is_null() if test.negated else match)
+            parts.append(frame_test(column, filter_test(value, kind_of(dtype))))
         if not parts:
             return None
         out = parts[0]
