@@ -33,7 +33,7 @@ import streamlit as st  # noqa: E402
 from connectors.errors import NorthstarError  # noqa: E402
 from dashboard import auth, cache, defaults, state  # noqa: E402
 from dashboard.debug import debug, failure, for_viewers, problem_line  # noqa: E402
-from dashboard.views.common import CTX_KEY, Ctx, md, mdc  # noqa: E402
+from dashboard.views.common import CTX_KEY, Ctx, copy_box, md, mdc  # noqa: E402
 from metrics.definitions import clock  # noqa: E402
 from metrics.definitions.calendar import Calendar  # noqa: E402
 from metrics.definitions.models import GRAINS  # noqa: E402
@@ -87,6 +87,17 @@ APP_CSS = """
                font-size: 0.78rem; font-weight: 600; }
   .ns-uncertain { color: #4B5563; font-size: 0.82rem; padding: 2px 6px; border-radius: 4px;
                   background: repeating-linear-gradient(45deg, #F3F4F6 0 6px, #E5E7EB 6px 12px); }
+  .ns-copybox { position: relative; --ns-code-bg: #F1F1F0; }
+  @media (prefers-color-scheme: dark) { .ns-copybox { --ns-code-bg: #262730; } }
+  .ns-copybox > pre { margin: 0; padding: 16px 0 16px 16px; border-radius: 8px; overflow-x: auto;
+                      background: var(--ns-code-bg); white-space: pre; font: 14px/1.6 "Source Code Pro", monospace; }
+  .ns-copybox code { font: inherit; padding: 0 16px 0 0; background: none; color: inherit; }
+  .ns-copybox > button { position: absolute; top: 12px; right: 12px; width: 24px; height: 24px; padding: 0;
+                         border: none; border-radius: 8px; background: var(--ns-code-bg); cursor: pointer;
+                         color: rgba(128, 128, 128, 0.9); font: 14.4px/24px "Material Symbols Rounded";
+                         opacity: 0; transition: opacity 0.15s; }
+  .ns-copybox:hover > button, .ns-copybox > button:focus-visible { opacity: 1; }
+  .ns-copybox > button:hover { color: inherit; }
 </style>
 """
 
@@ -313,7 +324,7 @@ def main() -> None:
         with st.sidebar:
             st.divider()
             st.caption("Share this view")
-            st.code(ctx.share_url(view), language=None, wrap_lines=False)
+            copy_box(ctx.share_url(view))
             st.link_button(
                 "Open review mode", ctx.share_url(view.replace(review=True)), icon=":material/slideshow:"
             )

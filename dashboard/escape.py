@@ -14,7 +14,7 @@ Markdown where no Markdown is read, shows the backslashes: `product\\_view`):
 | one line of such a document outside a table (summary.md's headings and list items) | GitHub-flavoured Markdown; a new line ends it | `markdown_line` |
 | Plotly text: titles, legend names, axis and tick labels, annotations, hover | a little HTML (`<a>`, `<b>`, `<br>`, entities) | `plotly` |
 | Plotly hovertemplate | the same, and `%{...}` | `plotly_template` |
-| an HTML page (index.html of the review pack) | HTML | `html_text` |
+| an HTML page (index.html of the review pack); st.html (the dashboard's copy boxes, `views.common.copy_box`) | HTML | `html_text` |
 
 Widget options (a selectbox's choices), dataframes and st.code show text as it is: no escape there.
 """

@@ -13,8 +13,10 @@ autumn of 2026, the default range and as-of, "current_quarter") hold on any day 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -104,6 +106,13 @@ def make_demo(
 def chart_specs(at: Any) -> list[dict[str, Any]]:
     """The Plotly figures an AppTest run placed, as dicts (title, data, layout)."""
     return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def copy_box_texts(node: Any) -> list[str]:
+    """The texts of the copy boxes (`dashboard.views.common.copy_box`) under an AppTest node (the
+    whole run, or `at.sidebar`), as the copy button copies them: the box's text, unescaped."""
+    found = (re.search(r"<code>(.*?)</code>", str(box.value), re.DOTALL) for box in node.get("html"))
+    return [html.unescape(match.group(1)) for match in found if match]
 
 
 def chart_titles(at: Any) -> list[str]:

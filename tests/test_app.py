@@ -26,7 +26,7 @@ from metrics.demo.generate import DemoSummary
 from metrics.engine import Engine
 from metrics.engine.request import MetricRequest, outside_data
 from metrics.load import load_project
-from tests.app_support import APP, chart_specs, chart_titles, make_demo
+from tests.app_support import APP, chart_specs, chart_titles, copy_box_texts, make_demo
 
 pytestmark = pytest.mark.usefixtures("made_today")  # the demo ends on a fixed day: today is pinned after it
 TIMEOUT = 60
@@ -201,8 +201,53 @@ def test_url_restores_every_control(run: Any) -> None:
         assert at.query_params[key] == value, key
     assert not at.warning
     # the link to share carries the same view
-    link = next(c.value for c in at.sidebar.code if "?" in c.value)
+    link = next(text for text in copy_box_texts(at.sidebar) if "?" in text)
     assert "metric=signups" in link and "by=platform" in link and "compare=previous_year" in link
+
+
+def test_the_link_to_share_is_in_a_copy_box_not_a_code_block(run: Any) -> None:
+    """The sidebar's link to share: the URL as it is, with a copy button, and no st.code (which loads
+    a 1.5 MB syntax highlighter into every new session's browser, for plain text too)."""
+    at = run(as_of="2026-11-20", grain="week")
+    assert not at.sidebar.code and not at.code
+    [box] = [str(b.value) for b in at.sidebar.get("html")]
+    [link] = copy_box_texts(at.sidebar)
+    assert link.startswith("http://") and "as_of=2026-11-20" in link and "grain=week" in link
+    assert "&amp;" in box and 'aria-label="Copy to clipboard"' in box and "<script>" in box
+
+
+def test_a_copy_box_shows_its_text_as_it_is() -> None:
+    """HTML in the text is shown, not run; the button's script copies what the box shows (it never
+    holds the text itself)."""
+    from dashboard.views.common import copy_box_html
+
+    text = 'a < b & c\n"x" </code><script>alert(1)</script>'
+    box = copy_box_html(text)
+    assert box.count("<script>") == 1 and box.count("</code>") == 1 and "<script>alert" not in box
+    assert 'a &lt; b &amp; c\n"x" &lt;/code&gt;&lt;script&gt;' in box
+    script = box[box.index("<script>") :]
+    assert "a &lt; b" not in script and 'querySelector("code")' in script
+
+
+def test_an_objective_s_chart_for_slides_is_drawn_once_opened(run: Any, engine: Engine) -> None:
+    """Each objective's chart in one is placed only when its expander is open: a closed expander's chart
+    is drawn all the same, work for the browser of every new session."""
+    at = run(as_of="2026-11-20")
+    objectives = [o.id for o in engine.project.okrs]
+    krs = sum(len(o.key_results) for o in engine.project.okrs)
+    labels = [e.label for e in at.expander]
+    assert labels.count("This objective as one chart (for slides)") == len(objectives)
+    assert len(chart_specs(at)) == krs  # the sparklines only
+    at.session_state[f"slides_{objectives[1]}"] = True
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    specs = chart_specs(at)
+    assert len(specs) == krs + 1
+    inside = [e for e in at.expander if e.label.startswith("This objective")][1]
+    [placed] = [json.loads(c.proto.spec) for c in inside.get("plotly_chart")]
+    expected = engine.project.okrs[1].objective
+    assert placed["layout"]["title"]["text"].startswith(expected)
+    assert sum(spec["layout"].get("height") == 170 for spec in specs) == krs  # and the sparklines
 
 
 def test_changing_a_control_updates_the_url(run: Any) -> None:

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import cli
 from dashboard.debug import without_paths
-from tests.app_support import APP
+from tests.app_support import APP, copy_box_texts
 from tests.engine_fixtures import Row
 from tests.sql_fixtures import write_parquet
 
@@ -46,7 +46,7 @@ def project(tmp_path: Path) -> Path:
 def _shown(at: AppTest) -> str:
     elements = [*at.error, *at.warning, *at.code, *at.markdown, *at.caption, *at.exception]
     elements += [*at.sidebar.caption, *at.sidebar.code]
-    text = "\n".join(str(getattr(e, "value", e)) for e in elements)
+    text = "\n".join([*(str(getattr(e, "value", e)) for e in elements), *copy_box_texts(at)])
     return re.sub(r"\\(.)", r"\1", text)  # as the page shows it: Markdown's escapes undone
 
 

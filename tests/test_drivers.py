@@ -536,6 +536,7 @@ def test_the_explorer_shows_the_top_movers_with_n(app_demo: Path, monkeypatch: p
     from dashboard.escape import markdown as escaped
     from metrics.engine import Engine
     from metrics.load import load_project
+    from tests.app_support import copy_box_texts
 
     start, end = dt.date(2026, 10, 1), dt.date(2026, 10, 28)
     at = _app(app_demo, monkeypatch, "explorer", metric="activation", start=str(start), end=str(end))
@@ -557,6 +558,8 @@ def test_the_explorer_shows_the_top_movers_with_n(app_demo: Path, monkeypatch: p
     assert positions == sorted(positions)
     assert f"n {tops[0].previous.denominator:,.0f} → {tops[0].current.denominator:,.0f} users" in shown
     assert any(escaped(expected.headline()) in str(c.value) for c in at.caption)
+    # every segment, as the CLI's table, in a box to copy (no st.code: docs/performance.md)
+    assert expected.to_table() in copy_box_texts(at) and not at.code
 
 
 def test_the_explorer_says_which_range_has_a_comparison(

@@ -34,8 +34,15 @@ def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return config
 
 
-def _page(config: Path) -> AppTest:
+def _page(config: Path, *, slides: bool = False) -> AppTest:
+    """The OKR page in a new session; with `slides`, each objective's chart for slides opened too
+    (placed only when open)."""
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    if slides:
+        from metrics.load import load_project
+
+        for objective in load_project(config).okrs:
+            at.session_state[f"slides_{objective.id}"] = True
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -97,11 +104,11 @@ def test_sessions_place_one_plotly_dict_per_figure_and_new_inputs_make_new_ones(
     demo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     placed, copied = _placing(monkeypatch)
-    first = _page(demo)
+    first = _page(demo, slides=True)
     shared = list(placed)
     assert len(shared) >= 4 and all(isinstance(fig, figures.SharedFigure) for fig in shared)
     placed.clear(), copied.clear()
-    second = _page(demo)  # a new session on the same definitions and data
+    second = _page(demo, slides=True)  # a new session on the same definitions and data
     assert [id(fig) for fig in placed] == [id(fig) for fig in shared]
     assert copied == []  # Streamlit encoded each figure from the dict made when it was shared
     assert chart_specs(second) == chart_specs(first)
@@ -111,7 +118,7 @@ def test_sessions_place_one_plotly_dict_per_figure_and_new_inputs_make_new_ones(
     assert "target: 2400\n" in text
     okrs_file.write_text(text.replace("target: 2400\n", "target: 2500\n"))
     placed.clear(), copied.clear()
-    edited = _page(demo)
+    edited = _page(demo, slides=True)
     assert placed and not {id(fig) for fig in placed} & {id(fig) for fig in shared}
     assert copied  # made again, once
     assert json.dumps(chart_specs(edited)) != json.dumps(chart_specs(first))
@@ -122,7 +129,7 @@ def test_sessions_place_one_plotly_dict_per_figure_and_new_inputs_make_new_ones(
     stat = events.stat()
     os.utime(events, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     placed.clear()
-    _page(demo)
+    _page(demo, slides=True)
     assert placed and not {id(fig) for fig in placed} & {id(fig) for fig in before}
 
 

@@ -190,23 +190,75 @@ def plot(fig: go.Figure, ctx: Ctx, *parts: object, key: str | None = None) -> No
     )
 
 
-def sample_line(ctx: Ctx, metric_id: str, numerator: float | None, denominator: float | None) -> None:
-    """What a rate's reading is out of ('3 of 8 users'), hatched grey and worded as uncertain when that
-    is below the project's min_sample (`ProjectConfig.uncertain`), in the words of
-    `metrics.format.sample_words` (as the CLI and the pack write it); nothing without a denominator."""
+# The copy box's button: the browser's clipboard (secure pages: https, localhost), else the text
+# selected and copied the older way, so a server reached over plain http copies too. It reads the text
+# from the box, so nothing of the text is ever written into the script.
+_COPY_SCRIPT = """<script>
+(() => {
+  const box = document.currentScript.parentElement.querySelector(".ns-copybox");
+  const button = box.querySelector("button");
+  const text = box.querySelector("code");
+  const done = () => {
+    button.textContent = "check";
+    button.title = "Copied";
+    setTimeout(() => { button.textContent = "content_copy"; button.title = "Copy to clipboard"; }, 2000);
+  };
+  const select = () => {
+    const range = document.createRange();
+    range.selectNodeContents(text);
+    const selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    if (document.execCommand("copy")) { selection.removeAllRanges(); done(); }
+  };
+  button.addEventListener("click", () => {
+    if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(text.textContent).then(done, select);
+    else select();
+  });
+})();
+</script>"""
+
+
+def copy_box_html(text: str) -> str:
+    """The HTML of `copy_box`: the text (HTML-escaped, shown as it is) and the copy button."""
+    return (
+        f'<div class="ns-copybox"><pre><code>{escape.html_text(text, quote=False)}</code></pre>'
+        '<button type="button" title="Copy to clipboard" aria-label="Copy to clipboard">content_copy</button>'
+        f"</div>{_COPY_SCRIPT}"
+    )
+
+
+def copy_box(text: str) -> None:
+    """Text to copy (the link to share, a table), shown as it is in a grey monospace box that scrolls
+    sideways, with a copy button at its top right, as st.code shows it. Not st.code: that loads a
+    1.5 MB syntax highlighter into the browser for any language, plain text included (every new
+    session of the dashboard paid for it in the share link's box; docs/performance.md)."""
+    st.html(copy_box_html(text), unsafe_allow_javascript=True)
+
+
+def sample_html(ctx: Ctx, metric_id: str, numerator: float | None, denominator: float | None) -> str:
+    """What a rate's reading is out of ('3 of 8 users'), as HTML for st.markdown(...,
+    unsafe_allow_html=True): hatched grey and worded as uncertain when that is below the project's
+    min_sample (`ProjectConfig.uncertain`), in the words of `metrics.format.sample_words` (as the CLI
+    and the pack write it); "" without a denominator."""
     minimum = ctx.project.settings.min_sample
     noun, numerator_unit = sample_noun(ctx.project, metric_id)
     sample = escape.html_text(sample_words(numerator, denominator, noun, numerator_unit, min_sample=minimum))
     if not sample:
-        return
+        return ""
     if ctx.project.settings.uncertain(denominator):
-        st.markdown(
+        return (
             f'<div class="ns-uncertain" title="fewer than min_sample ({minimum}): the reading may move a lot">'
-            f"{sample}</div>",
-            unsafe_allow_html=True,
+            f"{sample}</div>"
         )
-    else:
-        st.markdown(f'<div class="ns-small">{sample}</div>', unsafe_allow_html=True)
+    return f'<div class="ns-small">{sample}</div>'
+
+
+def sample_line(ctx: Ctx, metric_id: str, numerator: float | None, denominator: float | None) -> None:
+    """`sample_html` as an element of its own; nothing without a denominator."""
+    sample = sample_html(ctx, metric_id, numerator, denominator)
+    if sample:
+        st.markdown(sample, unsafe_allow_html=True)
 
 
 # The pages' short names for the escapes of `dashboard.escape` (the one home of escaping).

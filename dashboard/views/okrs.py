@@ -112,39 +112,36 @@ def kr_tile(
             help=f"{md(ctx.project.label(kr_def.metric))} ({kr_def.metric}), read {kr_def.read} as of "
             f"{format_date(ctx.view.as_of)}",
         )
-        if score.n is not None:
-            common.sample_line(ctx, kr_def.metric, score.numerator, score.n)
+        # one Markdown element for the lines under the number (each element is work for the browser)
+        lines = [] if score.n is None else [common.sample_html(ctx, kr_def.metric, score.numerator, score.n)]
         baseline = "" if score.baseline is None else f" · baseline {format_value(score.baseline, unit)}"
-        st.markdown(
+        lines.append(
             f'<div class="ns-small">Target <b>{escape.html_text(format_target(score.target, unit, score.direction))}</b>{baseline}</div>'
             + progress_bar(score.progress, score.expected_progress, score.status)
             + f'<div class="ns-small">Progress <b>{format_progress(score.progress)}</b> · expected '
-            f"{format_progress(score.expected_progress)} by now</div>",
-            unsafe_allow_html=True,
+            f"{format_progress(score.expected_progress)} by now</div>"
         )
         forecast = score.forecast
         if score.probability is not None and forecast is not None:
-            st.markdown(
+            lines.append(
                 f'<div class="ns-small"><b>{format_probability(score.probability)}</b> likely to reach the target · '
-                f"forecast {escape.html_text(score.forecast_words())}</div>",
-                unsafe_allow_html=True,
+                f"forecast {escape.html_text(score.forecast_words())}</div>"
             )
             if score.uncertain:  # the caveat scoring adds to the KR's notes, as the pack and CLI show it
-                st.markdown(
+                lines.append(
                     f'<div class="ns-uncertain">The forecast starts from a reading of only {score.n:,.0f}: '
-                    "treat it and the status as uncertain.</div>",
-                    unsafe_allow_html=True,
+                    "treat it and the status as uncertain.</div>"
                 )
         elif score.period_end and ctx.view.as_of and ctx.view.as_of > score.period_end:
-            st.markdown('<div class="ns-small">The period has ended.</div>', unsafe_allow_html=True)
+            lines.append('<div class="ns-small">The period has ended.</div>')
         elif not score.problem:  # an unscored key result: its warning below says why, not "by pace"
             reason = (
                 "; ".join(_no_forecast(note) for note in score.notes) or "too little history for a forecast"
             )
-            st.markdown(
-                f'<div class="ns-small">No forecast ({escape.html_text(reason)}); status by pace.</div>',
-                unsafe_allow_html=True,
+            lines.append(
+                f'<div class="ns-small">No forecast ({escape.html_text(reason)}); status by pace.</div>'
             )
+        st.markdown("".join(lines), unsafe_allow_html=True)
         if score.problem:
             st.warning(md(for_viewers(score.problem)), icon=":material/warning:")
         for warning in score.warnings:  # a misspelt event reads as a low number, not a fact
@@ -223,11 +220,8 @@ def render(ctx: Ctx) -> None:
         st.divider()
         start, end = objective.start, objective.end
         owner = f"Owner <b>{escape.html_text(definition.owner)}</b> · " if definition.owner else ""
-        st.markdown(
-            f"### {mdh(definition.objective)} &nbsp;{status_pill(objective.status)}",
-            unsafe_allow_html=True,
-        )
-        st.markdown(
+        st.markdown(  # the heading and the line under it as one element
+            f"### {mdh(definition.objective)} &nbsp;{status_pill(objective.status)}\n\n"
             f'<div class="ns-small">{owner}{escape.html_text(format_range(start, end))} · '
             f"objective progress <b>{format_progress(objective.progress)}</b></div>"
             + progress_bar(objective.progress, None, objective.status),
@@ -241,9 +235,15 @@ def render(ctx: Ctx) -> None:
                 with column:
                     kr_tile(ctx, definition, kr_defs[score.id], score, report)
         if not ctx.review:
-            with st.expander("This objective as one chart (for slides)"):
-                fig = objective_figure(ctx, objective)
-                common.plot(fig, ctx, "objective", objective.id, ctx.view.as_of)
+            # drawn once opened (opening reruns the page): a chart in a closed expander is still
+            # drawn, and every chart is work for the browser of each new session
+            slides = st.expander(
+                "This objective as one chart (for slides)", key=f"slides_{objective.id}", on_change="rerun"
+            )
+            with slides:
+                if slides.open:
+                    fig = objective_figure(ctx, objective)
+                    common.plot(fig, ctx, "objective", objective.id, ctx.view.as_of)
 
 
 if __name__ == "__main__":

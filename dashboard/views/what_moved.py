@@ -12,7 +12,7 @@ import streamlit as st
 from dashboard.cache import RESULT_TTL
 from dashboard.debug import error_text
 from dashboard.format import format_date, format_value, sample_noun, uncertain_words
-from dashboard.views.common import Ctx, md
+from dashboard.views.common import Ctx, copy_box, md
 from metrics.drivers import OVERLAP_WORDS, Drivers, drivers, key_result_span, range_span
 from metrics.format import format_difference
 
@@ -93,7 +93,7 @@ def show(ctx: Ctx, result: Drivers, limit: int) -> None:
     if ctx.review:
         return
     with st.expander("Every segment"):
-        st.code(result.to_table(), language=None)
+        copy_box(result.to_table())
 
 
 def explorer_panel(ctx: Ctx, metric_id: str, start: dt.date, end: dt.date) -> None:
