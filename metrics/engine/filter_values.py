@@ -77,6 +77,11 @@ def frame_rows(
         parts.append(frame_test(name, filter_test(value, kinds[name])))
     if events is not None:
         parts.append(pl.col(_column("event", event_column)).is_in(list(events)))
+    return all_of(parts)
+
+
+def all_of(parts: Sequence[pl.Expr]) -> pl.Expr | None:
+    """Rows passing every test (a null is a fail); None for no test, so callers can skip the filter."""
     if not parts:
         return None
     out = parts[0]

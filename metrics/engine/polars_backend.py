@@ -52,7 +52,7 @@ from metrics.definitions.models import (
     RetentionMetric,
     SourcedMetric,
 )
-from metrics.engine.filter_values import filter_test, frame_test
+from metrics.engine.filter_values import all_of, filter_test, frame_test
 from metrics.engine.local_days import EPOCH, MICROS_PER_DAY, PLAUSIBLE, day_number, local_midnight
 from metrics.engine.memory_budget import describe, memory_budget
 from metrics.engine.request import MetricError, Window
@@ -384,12 +384,7 @@ class _Plan:
             else:
                 column, dtype = _dim(key), self.schema[key]
             parts.append(frame_test(column, filter_test(value, kind_of(dtype))))
-        if not parts:
-            return None
-        out = parts[0]
-        for part in parts[1:]:
-            out = out & part
-        return out.fill_null(False)
+        return all_of(parts)
 
     def period_of(self, day: pl.Expr) -> pl.Expr:
         """Bucket start of a Date inside [start, end] (a lookup: faster than calendar arithmetic).
