@@ -11,10 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
 
+from metrics.definitions.project import Project
 from metrics.demo.sql import load_demo
 from metrics.engine import Engine, MetricRequest
 from metrics.load import project_from_dicts
@@ -25,6 +27,26 @@ DAYS = [D(2026, 3, 1), D(2026, 3, 1), D(2026, 3, 8), D(2026, 3, 9), D(2026, 3, 3
 ZONES = ["America/New_York", "Asia/Kolkata", "UTC"]
 METRICS = {"rows": {"type": "count", "source": "events"}}
 COLUMNS = {"timestamp": "day", "user": "user_id"}
+
+
+def _on_both(
+    url: str, name: str, parquet: Path, metrics: dict[str, Any], zone: str, **source: Any
+) -> tuple[Project, Project]:
+    """(on the file, in the database): one project's definitions over the same rows."""
+    settings = {"timezone": zone}
+    kept = {"columns": COLUMNS, **source}
+    files = project_from_dicts(
+        sources={"events": {"type": "parquet", "path": parquet.name, **kept}},
+        metrics=metrics,
+        settings=settings,
+        root=parquet.parent,
+    )
+    sql = project_from_dicts(
+        sources={"events": {"type": "sql", "url": url, "table": name, **kept}},
+        metrics=metrics,
+        settings=settings,
+    )
+    return files, sql
 
 
 @pytest.fixture(params=DATABASES)
@@ -44,18 +66,7 @@ def table(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str,
 @pytest.mark.parametrize("zone", ZONES)
 def test_a_date_column_s_range_is_its_first_and_last_day(table: tuple[str, str, Path], zone: str) -> None:
     url, name, parquet = table
-    settings = {"timezone": zone}
-    sql = project_from_dicts(
-        sources={"events": {"type": "sql", "url": url, "table": name, "columns": COLUMNS}},
-        metrics=METRICS,
-        settings=settings,
-    )
-    files = project_from_dicts(
-        sources={"events": {"type": "parquet", "path": parquet.name, "columns": COLUMNS}},
-        metrics=METRICS,
-        settings=settings,
-        root=parquet.parent,
-    )
+    files, sql = _on_both(url, name, parquet, METRICS, zone)
     assert Engine(sql, result_store=False).data_range(["rows"]) == (D(2026, 3, 1), D(2026, 3, 31))
     assert Engine(files, result_store=False).data_range(["rows"]) == (D(2026, 3, 1), D(2026, 3, 31))
 
@@ -90,22 +101,7 @@ def test_data_checks_read_a_date_column_s_days_as_on_files(kind: str, zone: str,
     url, name, parquet = _daily_table(kind, tmp_path)
     try:
         checks = {"volume": {"max_deviation": 6}}
-        settings = {"timezone": zone}
-        sql = project_from_dicts(
-            sources={
-                "events": {"type": "sql", "url": url, "table": name, "columns": COLUMNS, "checks": checks}
-            },
-            metrics=METRICS,
-            settings=settings,
-        )
-        files = project_from_dicts(
-            sources={
-                "events": {"type": "parquet", "path": parquet.name, "columns": COLUMNS, "checks": checks}
-            },
-            metrics=METRICS,
-            settings=settings,
-            root=parquet.parent,
-        )
+        files, sql = _on_both(url, name, parquet, METRICS, zone, checks=checks)
         now = dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
         reports = []
         for project in (files, sql):
@@ -155,19 +151,8 @@ def test_a_funnel_window_over_a_date_column_is_real_hours_as_on_files(kind: str,
         "month": {"type": "funnel", "source": "events", "steps": ["join", "buy"], "within": 30},
         "day": {"type": "funnel", "source": "events", "steps": ["join", "buy"], "within": 1.01},
     }
-    settings = {"timezone": "America/New_York"}
     try:
-        sql = project_from_dicts(
-            sources={"events": {"type": "sql", "url": url, "table": name, "columns": columns}},
-            metrics=metrics,
-            settings=settings,
-        )
-        files = project_from_dicts(
-            sources={"events": {"type": "parquet", "path": parquet.name, "columns": columns}},
-            metrics=metrics,
-            settings=settings,
-            root=parquet.parent,
-        )
+        files, sql = _on_both(url, name, parquet, metrics, "America/New_York", columns=columns)
         frames = []
         for project in (files, sql):
             request = MetricRequest(("month", "day"), D(2026, 2, 1), D(2026, 12, 31), "month")
@@ -207,19 +192,8 @@ def test_rows_without_a_user_on_a_date_column_reach_the_same_days_as_on_files(
     load_demo(parquet, url, name, timestamp="day")
     columns = {**COLUMNS, "event": "event"}
     metrics = {"people": {"type": "count_distinct", "source": "events"}, **METRICS}
-    settings = {"timezone": "America/New_York"}
     try:
-        sql = project_from_dicts(
-            sources={"events": {"type": "sql", "url": url, "table": name, "columns": columns}},
-            metrics=metrics,
-            settings=settings,
-        )
-        files = project_from_dicts(
-            sources={"events": {"type": "parquet", "path": parquet.name, "columns": columns}},
-            metrics=metrics,
-            settings=settings,
-            root=parquet.parent,
-        )
+        files, sql = _on_both(url, name, parquet, metrics, "America/New_York", columns=columns)
         found = []
         for project in (files, sql):
             clear_cache()
