@@ -256,6 +256,19 @@ def test_env_vars_are_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert project.sources["events"].url == url  # type: ignore[union-attr]
 
 
+def test_a_metric_left_out_for_an_unset_variable_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`compute` on a metric of a source whose `url: ${VAR}` is unset said only "its source 'events'
+    has errors (run northstar validate)": the problem now belongs to the source, so what it leaves
+    out says which variable to export (`problems.left_out_words`)."""
+    monkeypatch.delenv("NORTHSTAR_TEST_UNSET_URL", raising=False)
+    project = load_project(BROKEN / "unset_env_var")
+    direct = {m: why for m, why in project.skipped.items() if why.startswith("its source")}
+    assert set(direct) == {"signups", "dau", "revenue"}
+    for why in direct.values():
+        assert "environment variable NORTHSTAR_TEST_UNSET_URL is not set" in why, why
+        assert "sources.yaml:4:10" in why, why
+
+
 _TOKENS = [
     *"ab:-[]{},'\"\t #\n&*!|>%@`19.",
     "type: ",

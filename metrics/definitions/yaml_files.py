@@ -317,6 +317,7 @@ class Reader:
                     f"environment variable {name} is not set",
                     f"export {name}=... before running northstar",
                     at_value=True,
+                    subject=None if subject.kind == "file" else subject,  # what it leaves out says why
                 )
             if missing:
                 self.broken.add(subject)
