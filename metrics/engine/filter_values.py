@@ -57,7 +57,7 @@ def frame_test(column: str, test: FilterTest) -> pl.Expr:
 # --- rows of a source as stored (its own column names), for the catalog and the data checks ---------
 
 
-def _column(key: str, event_column: str | None) -> str:
+def source_column(key: str, event_column: str | None) -> str:
     """The source's column a filter key names: the event role's column for `event`, else the dimension."""
     return (event_column or key) if key == "event" else key
 
@@ -73,10 +73,10 @@ def frame_rows(
     None when every row passes."""
     parts: list[pl.Expr] = []
     for key, value in sorted(filters.items()):
-        name = _column(key, event_column)
+        name = source_column(key, event_column)
         parts.append(frame_test(name, filter_test(value, kinds[name])))
     if events is not None:
-        parts.append(pl.col(_column("event", event_column)).is_in(list(events)))
+        parts.append(pl.col(source_column("event", event_column)).is_in(list(events)))
     return all_of(parts)
 
 
@@ -103,7 +103,7 @@ def sql_rows(
 
     parts: list[Any] = []
     for key, value in sorted(filters.items()):
-        name = _column(key, event_column)
+        name = source_column(key, event_column)
         column = columns[name]
         test = filter_test(value, kinds[name])
         parts.append(
@@ -112,7 +112,7 @@ def sql_rows(
             else column.in_(test.literals)
         )
     if events is not None:
-        parts.append(columns[_column("event", event_column)].in_(list(events)))
+        parts.append(columns[source_column("event", event_column)].in_(list(events)))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else sa.and_(*parts)

@@ -33,7 +33,7 @@ from connectors.base import ConnectorError, SqlConnector
 from connectors.files import kind_of
 from connectors.models import SourceConfig
 from metrics.definitions.models import FilterValue
-from metrics.engine.filter_values import frame_rows, sql_rows
+from metrics.engine.filter_values import frame_rows, source_column, sql_rows
 from metrics.engine.local_days import PLAUSIBLE_SECONDS, PLAUSIBLE_WORDS, local_midnight
 from metrics.quality.report import CheckResult, Severity, plain
 
@@ -423,8 +423,7 @@ def _columns_named(
 ) -> list[str]:
     """The source's columns a metric's counted rows (`UserRows`) are told by."""
     filters, events = rows
-    named = [(event or "event") if k == "event" else k for k in filters]
-    return named + ([event or "event"] if events else [])
+    return [source_column(k, event) for k in filters] + ([source_column("event", event)] if events else [])
 
 
 def duplicate_key(columns: Sequence[str], stamp: pl.Expr | None) -> pl.Expr:
